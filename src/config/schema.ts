@@ -1,0 +1,231 @@
+import { Schema } from "effect"
+
+/**
+ * The configuration schema: one source of truth for the defaults, the file
+ * format, the environment variable names and the clamping ranges. The README's
+ * configuration reference is generated from the annotations here.
+ */
+
+const bounded = (min: number, max: number, description: string) =>
+  Schema.Number.pipe(Schema.clamp(min, max)).annotations({ description, jsonSchema: { minimum: min, maximum: max } })
+
+const boundedInt = (min: number, max: number, description: string) =>
+  Schema.Int.pipe(Schema.clamp(min, max)).annotations({ description, jsonSchema: { minimum: min, maximum: max } })
+
+export const Transport = Schema.Literal("stdio", "http")
+export type Transport = typeof Transport.Type
+
+export const LogLevelName = Schema.Literal("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
+
+export const ServerConfig = Schema.Struct({
+  transport: Transport.annotations({ description: "stdio for local MCP clients (Claude Desktop), http for remote agents and the REST API" }),
+  host: Schema.String.annotations({ description: "HTTP bind address; a non-loopback address requires API keys (see auth)" }),
+  port: boundedInt(0, 65535, "HTTP port (0 picks a free port)"),
+  shutdown_grace_period: bounded(0, 600, "Seconds running executions may finish after SIGTERM/SIGINT before their process groups are killed"),
+  max_connections: boundedInt(1, 100000, "Maximum concurrent HTTP connections"),
+  max_body_bytes: boundedInt(1024, 10 * 1024 * 1024, "Maximum HTTP request body size in bytes"),
+  allowed_hosts: Schema.Array(Schema.String).annotations({ description: "Host header values accepted on /mcp (DNS-rebinding protection); empty means the bind host and loopback names" }),
+  allowed_origins: Schema.Array(Schema.String).annotations({ description: "Origin header values accepted on /mcp; requests without Origin are accepted" })
+})
+
+export const SecurityConfig = Schema.Struct({
+  allow_intrusive: Schema.Boolean.annotations({ description: "Allow intrusive operations (nmap -A, vuln/exploit/brute/dos/intrusive scripts, masscan). Audited." }),
+  allowed_targets: Schema.Array(Schema.String).annotations({ description: "Allowed targets: CIDRs, the aliases RFC1918 / loopback / ULA, or name suffixes starting with a dot" }),
+  allow_ipv6: Schema.Boolean.annotations({ description: "Accept IPv6 targets inside allowed_targets (::1, fc00::/7)" }),
+  max_network_size: boundedInt(1, 65536, "Largest number of addresses one CIDR/range target may cover"),
+  max_args_length: boundedInt(64, 65536, "Maximum total length in bytes of a call's arguments"),
+  max_output_size: boundedInt(1024, 64 * 1024 * 1024, "stdout cap in bytes; output beyond it is dropped and flagged truncated"),
+  max_stderr_size: boundedInt(1024, 16 * 1024 * 1024, "stderr cap in bytes"),
+  timeout_seconds: bounded(1, 86400, "Upper bound on any execution's timeout"),
+  concurrency_limit: boundedInt(1, 64, "Default concurrent executions per tool"),
+  max_memory_mb: boundedInt(16, 65536, "Address-space limit per child process (prlimit --as)"),
+  max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
+  kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
+  audit_log_path: Schema.String.annotations({ description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)" })
+})
+
+export const CircuitBreakerConfig = Schema.Struct({
+  failure_threshold: boundedInt(1, 1000, "Consecutive failures that open a tool's circuit"),
+  recovery_timeout: bounded(0.1, 3600, "Seconds an open circuit waits before letting a trial call through"),
+  max_recovery_timeout: bounded(0.1, 86400, "Cap on the recovery timeout as it backs off exponentially on repeated opens"),
+  half_open_success_threshold: boundedInt(1, 100, "Successful trial calls needed to close the circuit again")
+})
+
+export const RateLimitConfig = Schema.Struct({
+  enabled: Schema.Boolean.annotations({ description: "Token-bucket rate limiting of executions" }),
+  tool_requests_per_minute: bounded(1, 100000, "Executions per minute per tool, across all clients"),
+  client_requests_per_minute: bounded(1, 100000, "Executions per minute per client (API key or address)"),
+  burst: boundedInt(1, 10000, "Bucket size: calls allowed at once before the rate applies")
+})
+
+export const HealthConfig = Schema.Struct({
+  check_interval: bounded(1, 3600, "Seconds between background health check runs"),
+  cpu_threshold: bounded(1, 100, "CPU usage percent above which system resources are unhealthy"),
+  memory_threshold: bounded(1, 100, "Memory usage percent above which system resources are unhealthy"),
+  disk_threshold: bounded(1, 100, "Disk usage percent above which system resources are unhealthy"),
+  disk_path: Schema.String.annotations({ description: "Filesystem whose usage is checked" }),
+  staleness_seconds: bounded(1, 86400, "Health results older than this are reported stale")
+})
+
+export const MetricsConfig = Schema.Struct({
+  enabled: Schema.Boolean.annotations({ description: "Collect metrics and serve /metrics" }),
+  prometheus_enabled: Schema.Boolean.annotations({ description: "Also serve /metrics on a separate Prometheus port" }),
+  prometheus_host: Schema.String.annotations({ description: "Bind address of the separate Prometheus port" }),
+  prometheus_port: boundedInt(0, 65535, "Separate Prometheus port")
+})
+
+export const LoggingConfig = Schema.Struct({
+  level: LogLevelName.annotations({ description: "DEBUG, INFO, WARNING, ERROR, CRITICAL" }),
+  format: Schema.Literal("text", "json").annotations({ description: "text (human) or json (one object per line)" }),
+  file_path: Schema.String.annotations({ description: "Also append logs to this file; empty for none. Logs never go to stdout." })
+})
+
+export const ToolDefaultsConfig = Schema.Struct({
+  default_timeout: bounded(1, 86400, "Default execution timeout in seconds (capped by security.timeout_seconds)"),
+  default_concurrency: boundedInt(1, 64, "Default concurrent executions per tool"),
+  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy")
+})
+
+export const ToolOverride = Schema.Struct({
+  enabled: Schema.optional(Schema.Boolean),
+  timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds for this tool")),
+  concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions of this tool"))
+})
+
+export const CustomFlag = Schema.Struct({
+  name: Schema.String.pipe(Schema.pattern(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/)),
+  description: Schema.optionalWith(Schema.String, { default: () => "" }),
+  value: Schema.optionalWith(
+    Schema.Union(
+      Schema.Struct({ type: Schema.Literal("none") }),
+      Schema.Struct({ type: Schema.Literal("int"), min: Schema.Int, max: Schema.Int }),
+      Schema.Struct({ type: Schema.Literal("enum"), values: Schema.NonEmptyArray(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]+$/))) })
+    ),
+    { default: () => ({ type: "none" as const }) }
+  ),
+  intrusive: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
+
+export const CustomTool = Schema.Struct({
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)),
+  description: Schema.String,
+  binary: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._/-]+$/)),
+  fixed_args: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:/=+,@%_-]+$/))), { default: () => [] }),
+  flags: Schema.Array(CustomFlag),
+  timeout: Schema.optionalWith(bounded(1, 86400, "Timeout in seconds"), { default: () => 60 }),
+  concurrency: Schema.optionalWith(boundedInt(1, 64, "Concurrency"), { default: () => 2 }),
+  intrusive: Schema.optionalWith(Schema.Boolean, { default: () => false })
+})
+export type CustomTool = typeof CustomTool.Type
+
+export const ApiKey = Schema.Struct({
+  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)),
+  sha256: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)).annotations({ description: "Hex SHA-256 of the key; the key itself is never stored" }),
+  scopes: Schema.optionalWith(Schema.Array(Schema.Literal("execute", "intrusive", "admin")), { default: () => ["execute" as const] }),
+  allowed_targets: Schema.optional(Schema.Array(Schema.String))
+})
+export type ApiKey = typeof ApiKey.Type
+
+export const AuthConfig = Schema.Struct({
+  api_keys: Schema.Array(ApiKey).annotations({ description: "API keys accepted as Authorization: Bearer; required when binding a non-loopback address" }),
+  require_auth: Schema.Boolean.annotations({ description: "Require an API key even on loopback" }),
+  allow_unauthenticated_non_loopback: Schema.Boolean.annotations({ description: "Start without API keys on a non-loopback address (unsafe; for use behind an authenticating proxy)" })
+})
+
+export const AppConfig = Schema.Struct({
+  server: ServerConfig,
+  security: SecurityConfig,
+  circuit_breaker: CircuitBreakerConfig,
+  rate_limit: RateLimitConfig,
+  health: HealthConfig,
+  metrics: MetricsConfig,
+  logging: LoggingConfig,
+  tool: ToolDefaultsConfig,
+  tools: Schema.Record({ key: Schema.String, value: ToolOverride }).annotations({ description: "Per-tool overrides keyed by tool name" }),
+  custom_tools: Schema.Array(CustomTool).annotations({ description: "Operator-defined tools: binary plus a flag allow-list" }),
+  auth: AuthConfig
+})
+export type AppConfig = typeof AppConfig.Type
+
+export const defaults: typeof AppConfig.Encoded = {
+  server: {
+    transport: "stdio",
+    host: "127.0.0.1",
+    port: 8080,
+    shutdown_grace_period: 30,
+    max_connections: 100,
+    max_body_bytes: 65536,
+    allowed_hosts: [],
+    allowed_origins: []
+  },
+  security: {
+    allow_intrusive: false,
+    allowed_targets: ["RFC1918", "loopback", ".lab.internal"],
+    allow_ipv6: false,
+    max_network_size: 1024,
+    max_args_length: 2048,
+    max_output_size: 1048576,
+    max_stderr_size: 262144,
+    timeout_seconds: 300,
+    concurrency_limit: 2,
+    max_memory_mb: 512,
+    max_file_descriptors: 256,
+    kill_grace_seconds: 2,
+    audit_log_path: ""
+  },
+  circuit_breaker: {
+    failure_threshold: 5,
+    recovery_timeout: 60,
+    max_recovery_timeout: 600,
+    half_open_success_threshold: 1
+  },
+  rate_limit: {
+    enabled: true,
+    tool_requests_per_minute: 60,
+    client_requests_per_minute: 30,
+    burst: 10
+  },
+  health: {
+    check_interval: 30,
+    cpu_threshold: 80,
+    memory_threshold: 80,
+    disk_threshold: 80,
+    disk_path: "/",
+    staleness_seconds: 60
+  },
+  metrics: {
+    enabled: true,
+    prometheus_enabled: false,
+    prometheus_host: "127.0.0.1",
+    prometheus_port: 9090
+  },
+  logging: {
+    level: "INFO",
+    format: "text",
+    file_path: ""
+  },
+  tool: {
+    default_timeout: 300,
+    default_concurrency: 2,
+    queue_size: 16
+  },
+  tools: {},
+  custom_tools: [],
+  auth: {
+    api_keys: [],
+    require_auth: false,
+    allow_unauthenticated_non_loopback: false
+  }
+}
+
+/** Settings read once at start-up; a reload that changes them is applied only after a restart. */
+export const restartRequired: ReadonlyArray<string> = [
+  "server.transport",
+  "server.host",
+  "server.port",
+  "server.max_connections",
+  "metrics.prometheus_enabled",
+  "metrics.prometheus_host",
+  "metrics.prometheus_port",
+  "logging.file_path"
+]

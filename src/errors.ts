@@ -1,0 +1,95 @@
+import { Schema } from "effect"
+
+/**
+ * The typed failures of the server. Each `_tag` is part of the public API:
+ * MCP tool results carry it in their structured error body and the HTTP API
+ * maps it to a status code (see `src/http/errorStatus.ts`).
+ */
+
+export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
+  source: Schema.String,
+  message: Schema.String,
+  issues: Schema.Array(Schema.String)
+}) {}
+
+export class TargetRejected extends Schema.TaggedError<TargetRejected>()("TargetRejected", {
+  target: Schema.String,
+  rule: Schema.String,
+  message: Schema.String
+}) {}
+
+export class ArgumentRejected extends Schema.TaggedError<ArgumentRejected>()("ArgumentRejected", {
+  token: Schema.String,
+  rule: Schema.String,
+  message: Schema.String
+}) {}
+
+export class IntrusiveNotAllowed extends Schema.TaggedError<IntrusiveNotAllowed>()("IntrusiveNotAllowed", {
+  token: Schema.String,
+  message: Schema.String
+}) {}
+
+export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+  message: Schema.String,
+  issues: Schema.Array(Schema.String)
+}) {}
+
+export class ToolNotFound extends Schema.TaggedError<ToolNotFound>()("ToolNotFound", {
+  tool: Schema.String,
+  message: Schema.String
+}) {}
+
+export class ToolDisabled extends Schema.TaggedError<ToolDisabled>()("ToolDisabled", {
+  tool: Schema.String,
+  message: Schema.String
+}) {}
+
+export class ToolUnavailable extends Schema.TaggedError<ToolUnavailable>()("ToolUnavailable", {
+  tool: Schema.String,
+  message: Schema.String
+}) {}
+
+export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
+  tool: Schema.String,
+  retryAfterSeconds: Schema.Number,
+  message: Schema.String
+}) {}
+
+export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+  scope: Schema.String,
+  retryAfterSeconds: Schema.Number,
+  message: Schema.String
+}) {}
+
+export class ToolBusy extends Schema.TaggedError<ToolBusy>()("ToolBusy", {
+  tool: Schema.String,
+  message: Schema.String
+}) {}
+
+export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed", {
+  command: Schema.String,
+  message: Schema.String
+}) {}
+
+export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+  message: Schema.String
+}) {}
+
+export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+  message: Schema.String
+}) {}
+
+/** Every failure a tool execution can end with, before or instead of a process result. */
+export type ExecutionError =
+  | TargetRejected
+  | ArgumentRejected
+  | IntrusiveNotAllowed
+  | InvalidInput
+  | ToolNotFound
+  | ToolDisabled
+  | ToolUnavailable
+  | CircuitOpen
+  | RateLimited
+  | ToolBusy
+  | SpawnFailed
+  | Forbidden

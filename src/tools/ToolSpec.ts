@@ -1,0 +1,90 @@
+import type { Schema } from "effect"
+
+/**
+ * A tool is data: the binary, the flags a caller may pass with the type of
+ * each flag's value, what the server adds itself, limits, and a parser. The
+ * argument policy (`src/policy/args.ts`) and the executor read nothing else.
+ */
+
+export type FlagValue =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "Int"; readonly min: number; readonly max: number }
+  | { readonly _tag: "Number"; readonly min: number; readonly max: number }
+  | { readonly _tag: "Enum"; readonly values: ReadonlyArray<string> }
+  /** nmap-style port list: `22,80,1000-2000,T:53,U:161`, at most `maxRanges` entries */
+  | { readonly _tag: "Ports"; readonly maxRanges: number }
+  /** nmap time spec: `500ms`, `5s`, `2m`, `1h` or a bare number of seconds, within bounds */
+  | { readonly _tag: "Duration"; readonly minMs: number; readonly maxMs: number }
+  /** NSE script expression: comma-separated names/categories from an allow-list */
+  | { readonly _tag: "Scripts" }
+  /** A value matching a fixed pattern (already restricted to a safe alphabet) */
+  | { readonly _tag: "Pattern"; readonly pattern: RegExp; readonly description: string }
+
+export interface FlagSpec {
+  /** Canonical spelling, e.g. `-p` or `--top-ports`. */
+  readonly name: string
+  readonly aliases?: ReadonlyArray<string>
+  readonly value: FlagValue
+  readonly description: string
+  /** Needs `security.allow_intrusive` (and the caller's `intrusive` scope); always audited. */
+  readonly intrusive?: boolean
+  /** Needs raw sockets (root or CAP_NET_RAW); replaced or refused when unprivileged. */
+  readonly privileged?: boolean
+  /** For `Enum`/`Scripts` values: the subset of values that are intrusive. */
+  readonly intrusiveValues?: ReadonlyArray<string>
+}
+
+/** A named preset of arguments, e.g. nmap's `quick`. */
+export interface Template {
+  readonly name: string
+  readonly description: string
+  readonly args: ReadonlyArray<string>
+}
+
+export interface ParsedOutput<A> {
+  /** Typed result returned as MCP `structuredContent`. */
+  readonly data: A
+  /** Compact text summary for agents: every fact, few tokens. */
+  readonly summary: string
+}
+
+export interface ToolSpec<A = unknown> {
+  /** Public name: MCP tool name and REST path segment, e.g. `NmapTool`. */
+  readonly name: string
+  readonly title: string
+  readonly description: string
+  /** Binary name looked up on PATH at start-up (or an absolute path). */
+  readonly binary: string
+  /** Arguments to print the version, for the registry's availability check. */
+  readonly versionArgs: ReadonlyArray<string>
+  readonly flags: ReadonlyArray<FlagSpec>
+  readonly templates: ReadonlyArray<Template>
+  /** Arguments the server always adds before the caller's (e.g. `-oX -`, `-n`). */
+  readonly fixedArgs: ReadonlyArray<string>
+  /** Whether a target is required and how it is passed to the binary. */
+  readonly target: {
+    readonly kind: "host" | "network" | "url"
+    /** Builds the final argv tail from the pinned (resolved) target. */
+    readonly toArgs: (pinned: string, original: string) => ReadonlyArray<string>
+  }
+  /** Every call of this tool is intrusive (e.g. masscan, brute forcers). */
+  readonly intrusive: boolean
+  readonly defaultTimeoutSeconds: number
+  readonly defaultConcurrency: number
+  /** Exit codes that count as success besides 0 (e.g. ping's 1 = no reply). */
+  readonly okExitCodes: ReadonlyArray<number>
+  /** MCP annotations. */
+  readonly annotations: {
+    readonly readOnlyHint: boolean
+    readonly destructiveHint: boolean
+    readonly idempotentHint: boolean
+    readonly openWorldHint: boolean
+  }
+  /** Schema of `ParsedOutput.data`, exported as the MCP `outputSchema`. */
+  readonly outputSchema?: Schema.Schema<A, any>
+  readonly parse?: (stdout: string, stderr: string) => ParsedOutput<A>
+  /** Rewrites the final argument list when running without raw-socket privileges; returns notes for the result. */
+  readonly unprivileged?: (args: ReadonlyArray<string>) => { readonly args: ReadonlyArray<string>; readonly notes: ReadonlyArray<string> }
+  /** Extracts a 0..100 progress value from a chunk of output, for progress notifications. */
+  readonly progress?: (chunk: string) => number | undefined
+}
