@@ -1,0 +1,112 @@
+import { FileSystem } from "@effect/platform"
+import { Duration, Effect, Either, Layer, SubscriptionRef } from "effect"
+import { ConfigInvalid } from "../errors.js"
+import { Events } from "../observability/Events.js"
+import { ConfigService } from "./ConfigService.js"
+import { changedPaths, type Loaded, loadConfig } from "./load.js"
+import { type AppConfig, restartRequired } from "./schema.js"
+import { semanticProblems } from "./semantics.js"
+
+export interface ConfigSource {
+  /** Config file path; `undefined` means embedded defaults plus environment. */
+  readonly file: string | undefined
+  readonly env: Readonly<Record<string, string | undefined>>
+}
+
+const readAndLoad = (source: ConfigSource) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = source.file === undefined
+      ? undefined
+      : yield* fs.readFileString(source.file).pipe(
+        Effect.mapError((error) =>
+          new ConfigInvalid({ source: source.file!, message: `cannot read ${source.file}`, issues: [error.message] })
+        )
+      )
+    const loaded = yield* Either.match(
+      loadConfig({ fileText: text, fileSource: source.file ?? "defaults", env: source.env }),
+      { onLeft: Effect.fail, onRight: Effect.succeed }
+    )
+    const problems = semanticProblems(loaded.config)
+    if (problems.length > 0) {
+      return yield* new ConfigInvalid({ source: source.file ?? "environment", message: "configuration is inconsistent", issues: problems })
+    }
+    return { loaded, text }
+  })
+
+const logWarnings = (loaded: Loaded) => Effect.forEach(loaded.warnings, (w) => Effect.logWarning(`config: ${w}`), { discard: true })
+
+/** Loads the configuration once; start-up fails with `ConfigInvalid` when it is unusable. */
+export const loadOnce = (source: ConfigSource) =>
+  readAndLoad(source).pipe(
+    Effect.tap(({ loaded }) => logWarnings(loaded)),
+    Effect.map(({ loaded }) => loaded.config)
+  )
+
+/**
+ * The live configuration: loaded at start-up, then the file is polled and a
+ * valid change is applied without a restart. Polling (rather than inotify)
+ * follows atomic renames and Kubernetes ConfigMap symlink swaps reliably.
+ * An invalid change is rejected, logged and published; the previous
+ * configuration stays in force.
+ */
+export const ConfigLive = (source: ConfigSource) =>
+  Layer.scoped(
+    ConfigService,
+    Effect.gen(function*() {
+      const events = yield* Events
+      const initial = yield* readAndLoad(source)
+      yield* logWarnings(initial.loaded)
+      const ref = yield* SubscriptionRef.make<AppConfig>(initial.loaded.config)
+      let lastText = initial.text
+
+      const check = Effect.gen(function*() {
+        const next = yield* readAndLoad(source).pipe(Effect.either)
+        if (Either.isLeft(next)) {
+          const error = next.left
+          const text = yield* FileSystem.FileSystem.pipe(
+            Effect.flatMap((fs) => fs.readFileString(source.file!)),
+            Effect.orElseSucceed(() => undefined)
+          )
+          if (text === lastText) return
+          lastText = text
+          yield* Effect.logError(`config: reload rejected, keeping the previous configuration: ${error.message}`).pipe(
+            Effect.annotateLogs({ issues: error.issues.join("; ") })
+          )
+          yield* events.publish({ type: "config.rejected", message: error.message, issues: error.issues })
+          return
+        }
+        const { loaded, text } = next.right
+        if (text === lastText) return
+        lastText = text
+        const before = yield* SubscriptionRef.get(ref)
+        const changed = changedPaths(before, loaded.config)
+        if (changed.length === 0) return
+        yield* logWarnings(loaded)
+        const needsRestart = changed.filter((path) => restartRequired.some((r) => path === r || path.startsWith(`${r}.`)))
+        yield* SubscriptionRef.set(ref, loaded.config)
+        yield* Effect.logInfo(`config: reloaded ${source.file}`).pipe(Effect.annotateLogs({ changed: changed.join(",") }))
+        if (needsRestart.length > 0) {
+          yield* Effect.logWarning(`config: ${needsRestart.join(", ")} changed but apply only after a restart`)
+        }
+        yield* events.publish({ type: "config.reloaded", changed, restartRequired: needsRestart })
+      })
+
+      if (source.file !== undefined) {
+        const interval = SubscriptionRef.get(ref).pipe(
+          Effect.map((config) => Duration.seconds(config.server.config_watch_interval))
+        )
+        yield* Effect.forkScoped(
+          Effect.forever(
+            interval.pipe(
+              Effect.flatMap(Effect.sleep),
+              Effect.zipRight(check),
+              Effect.catchAllCause((cause) => Effect.logError("config: reload check failed", cause))
+            )
+          )
+        )
+      }
+
+      return { get: SubscriptionRef.get(ref), changes: ref.changes }
+    })
+  )

@@ -1,0 +1,190 @@
+import { Either, ParseResult, Schema } from "effect"
+import { parse as parseYaml } from "yaml"
+import { ConfigInvalid } from "../errors.js"
+import { mergeDeep } from "./ConfigService.js"
+import { AppConfig, defaults } from "./schema.js"
+
+/**
+ * Pure configuration loading: defaults < file < environment, validated and
+ * clamped by the schema. Warnings (clamped values, ignored environment
+ * variables) are returned, not logged, so callers decide where they go.
+ */
+
+export interface Loaded {
+  readonly config: AppConfig
+  readonly warnings: ReadonlyArray<string>
+}
+
+type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+
+const isPlainObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+const decode = Schema.decodeUnknownEither(AppConfig, { onExcessProperty: "error", errors: "all" })
+
+const formatIssues = (error: ParseResult.ParseError): ReadonlyArray<string> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`
+  )
+
+/** Parses a config file's text; YAML is a superset of JSON, so one parser serves both. */
+export const parseConfigText = (text: string, source: string): Either.Either<Record<string, unknown>, ConfigInvalid> => {
+  let doc: unknown
+  try {
+    doc = text.trim() === "" ? {} : parseYaml(text, { maxAliasCount: 50, prettyErrors: true })
+  } catch (error) {
+    return Either.left(
+      new ConfigInvalid({ source, message: `${source} is not valid YAML/JSON`, issues: [String((error as Error).message)] })
+    )
+  }
+  if (doc === null || doc === undefined) return Either.right({})
+  if (!isPlainObject(doc)) {
+    return Either.left(new ConfigInvalid({ source, message: `${source} must hold a mapping of sections`, issues: [] }))
+  }
+  return Either.right(doc)
+}
+
+/** Environment variable names that the spec uses besides the generated `MCP_<SECTION>_<KEY>` ones. */
+const aliases: Readonly<Record<string, string>> = {
+  LOG_LEVEL: "logging.level",
+  LOG_FORMAT: "logging.format",
+  MCP_MAX_MEMORY_MB: "security.max_memory_mb",
+  MCP_MAX_FILE_DESCRIPTORS: "security.max_file_descriptors"
+}
+
+/** Variables the loader itself reads, or the spec lists but this server does not need. */
+const notSettings: Readonly<Record<string, string | null>> = {
+  MCP_CONFIG_FILE: null,
+  MCP_SERVER_WORKERS: "one Node process serves all connections; run more instances behind a proxy to scale out"
+}
+
+/** Maps every settable leaf of the defaults to its environment variable name. */
+export const environmentNames = (): ReadonlyArray<{ readonly name: string; readonly path: string }> => {
+  const out: Array<{ name: string; path: string }> = []
+  for (const [section, fields] of Object.entries(defaults)) {
+    if (!isPlainObject(fields)) continue
+    if (section === "tools") {
+      out.push({ name: "MCP_TOOLS", path: "tools" })
+      continue
+    }
+    for (const key of Object.keys(fields)) {
+      out.push({ name: `MCP_${section}_${key}`.toUpperCase(), path: `${section}.${key}` })
+    }
+  }
+  if (!out.some((e) => e.path === "custom_tools")) out.push({ name: "MCP_CUSTOM_TOOLS", path: "custom_tools" })
+  for (const [name, path] of Object.entries(aliases)) out.push({ name, path })
+  return out
+}
+
+const getPath = (obj: unknown, path: ReadonlyArray<string>): unknown =>
+  path.reduce<unknown>((acc, key) => (isPlainObject(acc) ? acc[key] : undefined), obj)
+
+const setPath = (path: ReadonlyArray<string>, value: unknown): Record<string, unknown> =>
+  path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Record<string, unknown>
+
+/** Coerces an environment string to the type of the setting's default value. */
+const coerce = (raw: string, template: unknown): Either.Either<Json, string> => {
+  const text = raw.trim()
+  if (text.startsWith("[") || text.startsWith("{")) {
+    try {
+      return Either.right(JSON.parse(text) as Json)
+    } catch {
+      return Either.left("is not valid JSON")
+    }
+  }
+  if (typeof template === "boolean") {
+    const lower = text.toLowerCase()
+    if (["true", "1", "yes", "on"].includes(lower)) return Either.right(true)
+    if (["false", "0", "no", "off"].includes(lower)) return Either.right(false)
+    return Either.left("must be true or false")
+  }
+  if (typeof template === "number") {
+    const n = Number(text)
+    return text === "" || !Number.isFinite(n) ? Either.left("must be a number") : Either.right(n)
+  }
+  if (Array.isArray(template)) {
+    return Either.right(text === "" ? [] : text.split(",").map((s) => s.trim()).filter((s) => s.length > 0))
+  }
+  return Either.right(text)
+}
+
+const normaliseLevel = (path: string, value: Json): Json =>
+  path === "logging.level" && typeof value === "string" ? value.toUpperCase() : value
+
+/** Lists the numeric leaves the schema clamped, so operators learn their value was not taken as written. */
+const clampWarnings = (input: unknown, output: unknown, prefix: string): ReadonlyArray<string> => {
+  if (typeof input === "number" && typeof output === "number" && input !== output) {
+    return [`${prefix}: ${input} is out of range, using ${output}`]
+  }
+  if (isPlainObject(input) && isPlainObject(output)) {
+    return Object.keys(input).flatMap((key) => clampWarnings(input[key], output[key], prefix === "" ? key : `${prefix}.${key}`))
+  }
+  return []
+}
+
+/**
+ * Builds the effective configuration. A bad file fails the whole load (the
+ * caller keeps the previous configuration); a bad environment value is
+ * reported and skipped so it cannot discard the others.
+ */
+export const loadConfig = (options: {
+  readonly fileText?: string
+  readonly fileSource?: string
+  readonly env: Readonly<Record<string, string | undefined>>
+}): Either.Either<Loaded, ConfigInvalid> => {
+  const source = options.fileSource ?? "config file"
+  const warnings: Array<string> = []
+  let merged: unknown = defaults
+  if (options.fileText !== undefined) {
+    const parsed = parseConfigText(options.fileText, source)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    merged = mergeDeep(defaults, parsed.right)
+    const checked = decode(merged)
+    if (Either.isLeft(checked)) {
+      return Either.left(
+        new ConfigInvalid({ source, message: `${source} has invalid settings`, issues: formatIssues(checked.left) })
+      )
+    }
+  }
+
+  const known = new Map(environmentNames().map((e) => [e.name, e.path]))
+  for (const [name, raw] of Object.entries(options.env).sort(([a], [b]) => a.localeCompare(b))) {
+    if (raw === undefined) continue
+    if (name in notSettings) {
+      const why = notSettings[name]
+      if (why) warnings.push(`${name} is ignored: ${why}`)
+      continue
+    }
+    const path = known.get(name)
+    if (path === undefined) {
+      if (name.startsWith("MCP_")) warnings.push(`${name} is not a known setting and is ignored`)
+      continue
+    }
+    const segments = path.split(".")
+    const value = coerce(raw, getPath(defaults, segments))
+    if (Either.isLeft(value)) {
+      warnings.push(`${name}=${JSON.stringify(raw)} ${value.left}; keeping ${path}=${JSON.stringify(getPath(merged, segments))}`)
+      continue
+    }
+    const candidate = mergeDeep(merged, setPath(segments, normaliseLevel(path, value.right)))
+    const checked = decode(candidate)
+    if (Either.isLeft(checked)) {
+      warnings.push(`${name}=${JSON.stringify(raw)} is invalid (${formatIssues(checked.left).join("; ")}); keeping ${path}=${JSON.stringify(getPath(merged, segments))}`)
+      continue
+    }
+    merged = candidate
+  }
+
+  return decode(merged).pipe(
+    Either.mapLeft((error) => new ConfigInvalid({ source: "configuration", message: "configuration is invalid", issues: formatIssues(error) })),
+    Either.map((config) => ({ config, warnings: [...warnings, ...clampWarnings(merged, config, "")] }))
+  )
+}
+
+/** The dotted paths of every leaf that differs between two configurations. */
+export const changedPaths = (before: unknown, after: unknown, prefix = ""): ReadonlyArray<string> => {
+  if (isPlainObject(before) && isPlainObject(after)) {
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)])
+    return [...keys].flatMap((key) => changedPaths(before[key], after[key], prefix === "" ? key : `${prefix}.${key}`))
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [prefix]
+}
