@@ -1,0 +1,26 @@
+import type { ResourceLimits } from "./ProcessRunner.js"
+
+const positiveInt = (value: number): number => Math.max(1, Math.ceil(value))
+
+/**
+ * The argv that runs `command args…` under util-linux prlimit. prlimit sets
+ * the limits on itself and then execs the command, so the child's pid (and
+ * process group) is the tool's own. The CPU hard limit sits one second above
+ * the soft one so a runaway tool dies of SIGXCPU, which names the cause,
+ * rather than an anonymous SIGKILL.
+ */
+export const prlimitArgv = (
+  prlimitPath: string,
+  limits: ResourceLimits,
+  command: string,
+  args: ReadonlyArray<string>
+): ReadonlyArray<string> => [
+  prlimitPath,
+  `--as=${positiveInt(limits.addressSpaceBytes)}`,
+  `--nofile=${positiveInt(limits.openFiles)}:${positiveInt(limits.openFiles)}`,
+  "--core=0",
+  `--cpu=${positiveInt(limits.cpuSeconds)}:${positiveInt(limits.cpuSeconds) + 1}`,
+  "--",
+  command,
+  ...args
+]

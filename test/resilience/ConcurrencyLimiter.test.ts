@@ -1,0 +1,137 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Either, Exit, Fiber, Ref } from "effect"
+import { ConcurrencyLimiter } from "../../src/resilience/ConcurrencyLimiter.js"
+
+/** Waits, by yielding to the other fibers, until `condition` holds; no clock involved. */
+const eventually = (condition: Effect.Effect<boolean>) =>
+  Effect.gen(function*() {
+    while (!(yield* condition)) yield* Effect.yieldNow()
+  })
+
+const counts = (limiter: ConcurrencyLimiter["Type"], tool: string) =>
+  Effect.all({ active: limiter.active(tool), queued: limiter.queued(tool) })
+
+const is = (limiter: ConcurrencyLimiter["Type"], tool: string, active: number, queued: number) =>
+  eventually(Effect.map(counts(limiter, tool), (c) => c.active === active && c.queued === queued))
+
+/** A call that signals when it starts running and then blocks until `gate` opens. */
+const blocked = (gate: Deferred.Deferred<void>) =>
+  Effect.gen(function*() {
+    const started = yield* Deferred.make<void>()
+    return { started, effect: Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(gate))) }
+  })
+
+describe("ConcurrencyLimiter", () => {
+  it.effect("never runs more than the limit under 50 concurrent callers", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const running = yield* Ref.make(0)
+      const peak = yield* Ref.make(0)
+      const done = yield* Ref.make(0)
+      const call = Effect.gen(function*() {
+        const now = yield* Ref.updateAndGet(running, (n) => n + 1)
+        yield* Ref.update(peak, (p) => Math.max(p, now))
+        yield* Deferred.await(gate)
+        yield* Ref.update(running, (n) => n - 1)
+        yield* Ref.update(done, (n) => n + 1)
+      })
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 50 }),
+        () => Effect.fork(limiter.withPermit("nmap", 3, 100)(call))
+      )
+      yield* is(limiter, "nmap", 3, 47)
+      expect(yield* Ref.get(running)).toBe(3)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll(fibers)
+      expect(yield* Ref.get(done)).toBe(50)
+      expect(yield* Ref.get(peak)).toBe(3)
+      expect(yield* counts(limiter, "nmap")).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("fails with ToolBusy at once when the queue is full", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const { effect, started } = yield* blocked(gate)
+      const permit = limiter.withPermit("t", 1, 2)
+      const fibers = [yield* Effect.fork(permit(effect))]
+      yield* Deferred.await(started)
+      fibers.push(yield* Effect.fork(permit(Deferred.await(gate))), yield* Effect.fork(permit(Deferred.await(gate))))
+      yield* is(limiter, "t", 1, 2)
+      const ran = yield* Ref.make(false)
+      const result = yield* Effect.either(permit(Ref.set(ran, true)))
+      expect(Either.isLeft(result) && result.left._tag).toBe("ToolBusy")
+      expect(yield* Ref.get(ran)).toBe(false)
+      expect(Either.isLeft(yield* Effect.either(limiter.withPermit("t", 1, 0)(Effect.void)))).toBe(true)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll(fibers)
+    }))
+
+  it.effect("an interrupted waiter leaves the queue and never runs", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const { effect, started } = yield* blocked(gate)
+      const permit = limiter.withPermit("t", 1, 1)
+      const running = yield* Effect.fork(permit(effect))
+      yield* Deferred.await(started)
+      const ran = yield* Ref.make(false)
+      const waiting = yield* Effect.fork(permit(Ref.set(ran, true)))
+      yield* is(limiter, "t", 1, 1)
+      yield* Fiber.interrupt(waiting)
+      expect(yield* counts(limiter, "t")).toEqual({ active: 1, queued: 0 })
+      const next = yield* Effect.fork(permit(Effect.succeed("next")))
+      yield* is(limiter, "t", 1, 1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(running)
+      expect(yield* Fiber.join(next)).toBe("next")
+      expect(yield* Ref.get(ran)).toBe(false)
+    }))
+
+  it.effect("releases the permit when the call fails, dies or is interrupted, and hands it to the next waiter", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const permit = limiter.withPermit("t", 1, 4)
+      expect(Exit.isFailure(yield* Effect.exit(permit(Effect.fail("boom"))))).toBe(true)
+      expect(Exit.isFailure(yield* Effect.exit(permit(Effect.die("crash"))))).toBe(true)
+      expect(yield* counts(limiter, "t")).toEqual({ active: 0, queued: 0 })
+
+      const { effect, started } = yield* blocked(yield* Deferred.make<void>())
+      const stuck = yield* Effect.fork(permit(effect))
+      yield* Deferred.await(started)
+      const waiter = yield* Effect.fork(permit(Effect.succeed("ran")))
+      yield* is(limiter, "t", 1, 1)
+      yield* Fiber.interrupt(stuck)
+      expect(yield* Fiber.join(waiter)).toBe("ran")
+      expect(yield* counts(limiter, "t")).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("a raised limit admits waiters at once; a lowered one lets running calls finish and admits no one meanwhile", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const fibers = yield* Effect.forEach(Array.from({ length: 3 }), () => Effect.fork(limiter.withPermit("t", 1, 10)(Deferred.await(gate))))
+      yield* is(limiter, "t", 1, 2)
+      fibers.push(yield* Effect.fork(limiter.withPermit("t", 3, 10)(Deferred.await(gate))))
+      yield* is(limiter, "t", 3, 1)
+
+      const lowered = yield* Effect.fork(limiter.withPermit("t", 1, 10)(Effect.void))
+      yield* is(limiter, "t", 3, 2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll([...fibers, lowered])
+      expect(yield* counts(limiter, "t")).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("tools are limited independently", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const { effect, started } = yield* blocked(gate)
+      const fiber = yield* Effect.fork(limiter.withPermit("a", 1, 0)(effect))
+      yield* Deferred.await(started)
+      expect(yield* limiter.withPermit("b", 1, 0)(Effect.succeed(1))).toBe(1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(fiber)
+    }))
+})

@@ -1,0 +1,241 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Deferred, Effect, Either, Fiber, Layer, Schedule } from "effect"
+import { SpawnFailed } from "../../src/errors.js"
+import {
+  ProcessRunner,
+  processRunnerLayer,
+  ProcessRunnerLive,
+  type RunRequest
+} from "../../src/runner/ProcessRunner.js"
+import { SAFE_PATH } from "../../src/runner/resolveBinary.js"
+import { isAlive } from "./processes.js"
+
+const RunnerLayer = ProcessRunnerLive.pipe(Layer.provide(NodeContext.layer))
+
+const request = (command: string, args: ReadonlyArray<string>, overrides: Partial<RunRequest> = {}): RunRequest => ({
+  command,
+  args,
+  timeout: "20 seconds",
+  killGrace: "300 millis",
+  limits: { addressSpaceBytes: 1024 * 1024 * 1024, openFiles: 256, cpuSeconds: 60 },
+  maxStdoutBytes: 1024 * 1024,
+  maxStderrBytes: 1024 * 1024,
+  ...overrides
+})
+
+const run = (req: RunRequest) => Effect.flatMap(ProcessRunner, (runner) => runner.run(req))
+
+// Signal delivery and exit are asynchronous: give a killed process a moment to be gone.
+const awaitDead = (pid: number) =>
+  Effect.suspend(() => (isAlive(pid) ? Effect.fail("alive" as const) : Effect.void)).pipe(
+    Effect.retry(Schedule.spaced("20 millis").pipe(Schedule.upTo("5 seconds"))),
+    Effect.as(true),
+    Effect.orElseSucceed(() => false)
+  )
+
+describe("ProcessRunner", () => {
+  it.live("runs a binary and reports the exact argv, output and exit code", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/echo", ["hello", "world"]))
+      expect(result.argv).toEqual([
+        "/usr/bin/prlimit",
+        "--as=1073741824",
+        "--nofile=256:256",
+        "--core=0",
+        "--cpu=60:61",
+        "--",
+        "/bin/echo",
+        "hello",
+        "world"
+      ])
+      expect(result.stdout).toBe("hello world\n")
+      expect(result.stderr).toBe("")
+      expect(result.exitCode).toBe(0)
+      expect(result.signal).toBeNull()
+      expect(result.timedOut).toBe(false)
+      expect(result.truncatedStdout).toBe(false)
+      expect(result.durationMs).toBeGreaterThanOrEqual(0)
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("a non-zero exit is a result, with stderr captured", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/sh", ["-c", "echo oops >&2; exit 3"]))
+      expect(result.exitCode).toBe(3)
+      expect(result.stderr).toBe("oops\n")
+      expect(result.signal).toBeNull()
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("passes arguments literally, never through a shell", () =>
+    Effect.gen(function*() {
+      const args = ["%s\\n", "a; rm -rf /", "$(id)", "`id`", "x | y && z", "* ?", "a b", "'\"", ""]
+      const result = yield* run(request("/usr/bin/printf", args))
+      expect(result.stdout).toBe(args.slice(1).map((arg) => `${arg}\n`).join(""))
+      expect(result.exitCode).toBe(0)
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("reports death by signal by name", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/sh", ["-c", "kill -USR1 $$"]))
+      expect(result.exitCode).toBeNull()
+      expect(result.signal).toBe("SIGUSR1")
+      expect(result.timedOut).toBe(false)
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("closes the child's stdin", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/cat", [], { timeout: "10 seconds" }))
+      expect(result.timedOut).toBe(false)
+      expect(result.exitCode).toBe(0)
+      expect(result.stdout).toBe("")
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("gives the child a minimal environment, never the server's", () =>
+    Effect.gen(function*() {
+      process.env["SECURITY_MCP_RUNNER_MARKER"] = "secret-marker-value"
+      const result = yield* run(request("/usr/bin/env", [], { env: { EXTRA_VAR: "extra" } })).pipe(
+        Effect.ensuring(Effect.sync(() => delete process.env["SECURITY_MCP_RUNNER_MARKER"]))
+      )
+      const lines = result.stdout.trim().split("\n").sort()
+      expect(result.stdout).not.toContain("SECURITY_MCP_RUNNER_MARKER")
+      expect(result.stdout).not.toContain("secret-marker-value")
+      expect(lines).toEqual(["EXTRA_VAR=extra", "LANG=C", `PATH=${SAFE_PATH}`])
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("streams decoded output to onOutput as it arrives", () =>
+    Effect.gen(function*() {
+      const seen: Array<[string, string]> = []
+      const result = yield* run(request("/bin/sh", ["-c", "printf 'héllo '; sleep 0.1; printf 'wörld'; echo err >&2"], {
+        onOutput: (stream, chunk) => Effect.sync(() => seen.push([stream, chunk]))
+      }))
+      const joined = (name: string) => seen.filter(([stream]) => stream === name).map(([, chunk]) => chunk).join("")
+      expect(joined("stdout")).toBe("héllo wörld")
+      expect(joined("stderr")).toBe("err\n")
+      expect(result.stdout).toBe("héllo wörld")
+      expect(seen.filter(([stream]) => stream === "stdout").length).toBeGreaterThanOrEqual(2)
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("cuts capped output on a character boundary", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/usr/bin/printf", ["ééé"], { maxStdoutBytes: 3 }))
+      expect(result.stdout).toBe("é")
+      expect(result.truncatedStdout).toBe(true)
+      expect(result.exitCode).toBe(0)
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("keeps memory bounded while draining an output flood", () =>
+    Effect.gen(function*() {
+      const cap = 1024 * 1024
+      const rssBefore = process.memoryUsage().rss
+      let maxRss = rssBefore
+      const result = yield* run(request("/usr/bin/head", ["-c", "1G", "/dev/zero"], {
+        timeout: "60 seconds",
+        maxStdoutBytes: cap,
+        onOutput: () => Effect.sync(() => { maxRss = Math.max(maxRss, process.memoryUsage().rss) })
+      }))
+      expect(result.exitCode).toBe(0)
+      expect(result.timedOut).toBe(false)
+      expect(result.truncatedStdout).toBe(true)
+      expect(Buffer.byteLength(result.stdout)).toBeLessThanOrEqual(cap)
+      expect(Buffer.byteLength(result.stdout)).toBe(cap)
+      expect(maxRss - rssBefore).toBeLessThan(200 * 1024 * 1024)
+    }).pipe(Effect.provide(RunnerLayer)), 90_000)
+
+  it.live("times out: SIGTERMs the group and reports timedOut", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/sleep", ["30"], { timeout: "200 millis" }))
+      expect(result.timedOut).toBe(true)
+      expect(result.signal).toBe("SIGTERM")
+      expect(result.exitCode).toBeNull()
+    }).pipe(Effect.provide(RunnerLayer)), 15_000)
+
+  it.live("SIGKILLs a child that ignores SIGTERM after the grace period", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/bash", ["-c", "trap '' TERM; echo $$; sleep 30"], {
+        timeout: "300 millis",
+        killGrace: "300 millis"
+      }))
+      expect(result.timedOut).toBe(true)
+      expect(result.signal).toBe("SIGKILL")
+      expect(yield* awaitDead(Number(result.stdout.trim()))).toBe(true)
+    }).pipe(Effect.provide(RunnerLayer)), 15_000)
+
+  it.live("kills grandchildren left behind by a leader that exited", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/bash", ["-c", "sleep 300 & echo $!"]))
+      expect(result.exitCode).toBe(0)
+      expect(result.timedOut).toBe(false)
+      const grandchild = Number(result.stdout.trim())
+      expect(grandchild).toBeGreaterThan(1)
+      expect(yield* awaitDead(grandchild)).toBe(true)
+    }).pipe(Effect.provide(RunnerLayer)), 15_000)
+
+  it.live("interruption kills the whole process group", () =>
+    Effect.gen(function*() {
+      const pids = yield* Deferred.make<ReadonlyArray<number>>()
+      const fiber = yield* Effect.fork(run(request("/bin/bash", ["-c", "trap '' TERM; sleep 300 & echo $$ $!; wait"], {
+        killGrace: "200 millis",
+        onOutput: (stream, chunk) =>
+          stream === "stdout" ? Deferred.succeed(pids, chunk.trim().split(" ").map(Number)).pipe(Effect.asVoid) : Effect.void
+      })))
+      const [leader, child] = yield* Deferred.await(pids)
+      expect(isAlive(leader!)).toBe(true)
+      expect(isAlive(child!)).toBe(true)
+      yield* Fiber.interrupt(fiber)
+      expect(yield* awaitDead(leader!)).toBe(true)
+      expect(yield* awaitDead(child!)).toBe(true)
+    }).pipe(Effect.provide(RunnerLayer)), 15_000)
+
+  // Timers inside the runner follow real time even under a TestClock.
+  it.effect("times out in real time under a TestClock", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/sleep", ["30"], { timeout: "100 millis", killGrace: "100 millis" }))
+      expect(result.timedOut).toBe(true)
+    }).pipe(Effect.provide(RunnerLayer)), 15_000)
+
+  it.live("applies the resource limits through prlimit", () =>
+    Effect.gen(function*() {
+      const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 7 }
+      const result = yield* run(request("/bin/bash", ["-c", "ulimit -n; ulimit -Hn; ulimit -v; ulimit -c; ulimit -t; ulimit -Ht"], { limits }))
+      expect(result.stdout.trim().split("\n")).toEqual(["64", "64", String(256 * 1024), "0", "7", "8"])
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("the address-space limit makes a big allocation fail", () =>
+    Effect.gen(function*() {
+      const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 30 }
+      const big = yield* run(request("/usr/bin/python3", ["-c", "bytearray(1 << 30)"], { limits }))
+      expect(big.exitCode).not.toBe(0)
+      expect(big.stderr).toContain("MemoryError")
+      const small = yield* run(request("/usr/bin/python3", ["-c", "bytearray(1 << 20); print('ok')"], { limits }))
+      expect(small.exitCode).toBe(0)
+      expect(small.stdout).toBe("ok\n")
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("the CPU limit stops a busy loop with SIGXCPU", () =>
+    Effect.gen(function*() {
+      const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 1 }
+      const result = yield* run(request("/bin/bash", ["-c", "while :; do :; done"], { limits, timeout: "20 seconds" }))
+      expect(result.timedOut).toBe(false)
+      expect(result.signal).toBe("SIGXCPU")
+    }).pipe(Effect.provide(RunnerLayer)), 30_000)
+
+  it.live("a missing binary is SpawnFailed", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.either(run(request("/nonexistent/tool", [])))
+      expect(Either.isLeft(result)).toBe(true)
+      if (Either.isLeft(result)) {
+        expect(result.left).toBeInstanceOf(SpawnFailed)
+        expect(result.left.command).toBe("/nonexistent/tool")
+      }
+    }).pipe(Effect.provide(RunnerLayer)))
+
+  it.live("fails closed when prlimit is unavailable", () =>
+    Effect.gen(function*() {
+      const result = yield* Effect.either(run(request("/bin/echo", ["hi"])))
+      expect(Either.isLeft(result)).toBe(true)
+      if (Either.isLeft(result)) {
+        expect(result.left._tag).toBe("SpawnFailed")
+        expect(result.left.message).toContain("prlimit")
+      }
+    }).pipe(Effect.provide(processRunnerLayer({ prlimit: "no-such-prlimit" }).pipe(Layer.provide(NodeContext.layer)))))
+})
