@@ -38,7 +38,7 @@ export const SecurityConfig = Schema.Struct({
   max_output_size: boundedInt(1024, 64 * 1024 * 1024, "stdout cap in bytes; output beyond it is dropped and flagged truncated"),
   max_stderr_size: boundedInt(1024, 16 * 1024 * 1024, "stderr cap in bytes"),
   timeout_seconds: bounded(1, 86400, "Upper bound on any execution's timeout"),
-  concurrency_limit: boundedInt(1, 64, "Default concurrent executions per tool"),
+  concurrency_limit: boundedInt(1, 64, "Upper bound on any tool's concurrent executions"),
   max_memory_mb: boundedInt(16, 65536, "Address-space limit per child process (prlimit --as)"),
   max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
   kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
@@ -61,9 +61,9 @@ export const RateLimitConfig = Schema.Struct({
 
 export const HealthConfig = Schema.Struct({
   check_interval: bounded(1, 3600, "Seconds between background health check runs"),
-  cpu_threshold: bounded(1, 100, "CPU usage percent above which system resources are unhealthy"),
-  memory_threshold: bounded(1, 100, "Memory usage percent above which system resources are unhealthy"),
-  disk_threshold: bounded(1, 100, "Disk usage percent above which system resources are unhealthy"),
+  cpu_threshold: bounded(1, 100, "CPU usage percent at which system resources are degraded (unhealthy halfway from it to 100)"),
+  memory_threshold: bounded(1, 100, "Memory usage percent at which system resources are degraded (unhealthy halfway from it to 100)"),
+  disk_threshold: bounded(1, 100, "Disk usage percent at which system resources are degraded (unhealthy halfway from it to 100)"),
   disk_path: Schema.String.annotations({ description: "Filesystem whose usage is checked" }),
   staleness_seconds: bounded(1, 86400, "Health results older than this are reported stale")
 })
@@ -82,8 +82,8 @@ export const LoggingConfig = Schema.Struct({
 })
 
 export const ToolDefaultsConfig = Schema.Struct({
-  default_timeout: bounded(1, 86400, "Default execution timeout in seconds (capped by security.timeout_seconds)"),
-  default_concurrency: boundedInt(1, 64, "Default concurrent executions per tool"),
+  default_timeout: bounded(1, 86400, "Timeout in seconds for custom tools that set none; built-in tools have their own, overridable under tools.<name>.timeout"),
+  default_concurrency: boundedInt(1, 64, "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"),
   queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy")
 })
 
@@ -113,8 +113,8 @@ export const CustomTool = Schema.Struct({
   binary: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._/-]+$/)),
   fixed_args: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:/=+,@%_-]+$/))), { default: () => [] }),
   flags: Schema.Array(CustomFlag),
-  timeout: Schema.optionalWith(bounded(1, 86400, "Timeout in seconds"), { default: () => 60 }),
-  concurrency: Schema.optionalWith(boundedInt(1, 64, "Concurrency"), { default: () => 2 }),
+  timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds; tool.default_timeout when unset")),
+  concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions; tool.default_concurrency when unset")),
   intrusive: Schema.optionalWith(Schema.Boolean, { default: () => false })
 })
 export type CustomTool = typeof CustomTool.Type
@@ -229,5 +229,6 @@ export const restartRequired: ReadonlyArray<string> = [
   "metrics.prometheus_enabled",
   "metrics.prometheus_host",
   "metrics.prometheus_port",
-  "logging.file_path"
+  "logging.file_path",
+  "custom_tools"
 ]

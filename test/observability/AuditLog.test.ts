@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Context, Effect, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
+import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
+import { AppConfig, defaults } from "../../src/config/schema.js"
+import { AuditLog, type AuditEntry, auditLine, redact } from "../../src/observability/AuditLog.js"
+
+const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const configWithPath = (path: string) => Schema.decodeUnknownSync(AppConfig)(mergeDeep(defaults, { security: { audit_log_path: path } }))
+
+/** A ConfigService whose value the test can change, as a hot reload would. */
+const mutableConfig = (path: string) =>
+  Effect.gen(function*() {
+    const ref = yield* SubscriptionRef.make(configWithPath(path))
+    const layer = Layer.succeed(ConfigService, { get: SubscriptionRef.get(ref), changes: ref.changes })
+    return { layer, setPath: (p: string) => SubscriptionRef.set(ref, configWithPath(p)) }
+  })
+
+const entry = (overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+  caller: { id: "key-1", transport: "http", address: "127.0.0.1" },
+  tool: "NmapTool",
+  target: "127.0.0.1",
+  resolvedTarget: "127.0.0.1",
+  argv: ["nmap", "-n", "-sT", "-p", "22", "127.0.0.1"],
+  decision: "allowed",
+  outcome: "success",
+  durationSeconds: 0.05,
+  intrusive: false,
+  correlationId: "c-1",
+  error: null,
+  ...overrides
+})
+
+const lines = (path: string) =>
+  readFileSync(path, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+
+describe("audit lines", () => {
+  it("hold every field of the attempt", () => {
+    const line = auditLine(
+      entry({ decision: "rejected:TargetRejected", outcome: "rejected", error: { tag: "TargetRejected", message: "8.8.8.8 not allowed" } }),
+      "2024-01-15T10:30:00.000Z"
+    )
+    expect(line.endsWith("\n")).toBe(true)
+    expect(JSON.parse(line)).toEqual({
+      timestamp: "2024-01-15T10:30:00.000Z",
+      caller_id: "key-1",
+      caller_transport: "http",
+      caller_address: "127.0.0.1",
+      tool: "NmapTool",
+      target: "127.0.0.1",
+      resolved_target: "127.0.0.1",
+      argv: ["nmap", "-n", "-sT", "-p", "22", "127.0.0.1"],
+      decision: "rejected:TargetRejected",
+      outcome: "rejected",
+      duration_seconds: 0.05,
+      intrusive: false,
+      correlation_id: "c-1",
+      error_tag: "TargetRejected",
+      error_message: "8.8.8.8 not allowed"
+    })
+  })
+
+  it("redact bearer and basic credentials wherever they appear", () => {
+    expect(redact("Authorization: Bearer abc.DEF-123_~+/= rest")).toBe("Authorization: Bearer [REDACTED] rest")
+    expect(redact("basic dXNlcjpwYXNz")).toBe("basic [REDACTED]")
+    const line = auditLine(entry({ target: "Bearer sk-secret-token", error: { tag: "InvalidInput", message: "bad Bearer xyz" } }), "t")
+    expect(line).not.toContain("sk-secret-token")
+    expect(line).not.toContain("xyz")
+    expect(JSON.parse(line).target).toBe("Bearer [REDACTED]")
+  })
+})
+
+describe("AuditLog", () => {
+  it.scoped("writes 100 concurrent records as 100 whole JSON lines", () =>
+    Effect.gen(function*() {
+      const path = join(dir, "concurrent", "audit.jsonl")
+      const { layer } = yield* mutableConfig(path)
+      yield* Effect.gen(function*() {
+        const audit = yield* AuditLog
+        yield* Effect.forEach(
+          Array.from({ length: 100 }, (_, i) => i),
+          (i) => audit.record(entry({ correlationId: `c-${i}`, intrusive: i % 10 === 0, argv: ["nmap", "x".repeat(5000 + i)] })),
+          { concurrency: "unbounded" }
+        )
+      }).pipe(Effect.provide(AuditLog.layer.pipe(Layer.provide(layer))))
+      const written = lines(path)
+      expect(written).toHaveLength(100)
+      expect(new Set(written.map((l) => l["correlation_id"])).size).toBe(100)
+    }), 30_000)
+
+  it.scoped("has an intrusive entry on disk when record returns", () =>
+    Effect.gen(function*() {
+      const path = join(dir, "intrusive.jsonl")
+      const { layer } = yield* mutableConfig(path)
+      const audit = Context.get(yield* Layer.build(AuditLog.layer.pipe(Layer.provide(layer))), AuditLog)
+      yield* audit.record(entry({ intrusive: true, correlationId: "intrusive-1", argv: ["nmap", "-n", "-A", "127.0.0.1"] }))
+      expect(lines(path)).toMatchObject([{ correlation_id: "intrusive-1", intrusive: true, argv: ["nmap", "-n", "-A", "127.0.0.1"] }])
+      yield* audit.record(entry({ correlationId: "second" }))
+      expect(lines(path).map((l) => l["correlation_id"])).toEqual(["intrusive-1", "second"])
+    }))
+
+  it.scoped("moves to a new path when the configuration changes", () =>
+    Effect.gen(function*() {
+      const first = join(dir, "first.jsonl")
+      const second = join(dir, "moved", "second.jsonl")
+      const { layer, setPath } = yield* mutableConfig(first)
+      const audit = Context.get(yield* Layer.build(AuditLog.layer.pipe(Layer.provide(layer))), AuditLog)
+      yield* audit.record(entry({ correlationId: "before" }))
+      yield* setPath(second)
+      yield* audit.record(entry({ correlationId: "after" }))
+      expect(lines(first).map((l) => l["correlation_id"])).toEqual(["before"])
+      expect(lines(second).map((l) => l["correlation_id"])).toEqual(["after"])
+    }))
+
+  it.scoped("logs the line with an audit annotation when no path is configured", () =>
+    Effect.gen(function*() {
+      const captured = yield* Ref.make<ReadonlyArray<{ message: unknown; audit: boolean }>>([])
+      const capture = Logger.make(({ annotations, message }) => {
+        Effect.runSync(Ref.update(captured, (xs) => [...xs, { message, audit: HashMap.has(annotations, "audit") }]))
+      })
+      const { layer } = yield* mutableConfig("")
+      yield* Effect.flatMap(AuditLog, (a) => a.record(entry({ correlationId: "logged", target: "Bearer leak" }))).pipe(
+        Effect.provide(AuditLog.layer.pipe(Layer.provide(layer))),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      const logs = yield* Ref.get(captured)
+      expect(logs).toHaveLength(1)
+      expect(logs[0]?.audit).toBe(true)
+      const message = JSON.stringify(logs[0]?.message)
+      expect(message).toContain("logged")
+      expect(message).not.toContain("leak")
+    }))
+})
