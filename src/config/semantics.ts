@@ -1,3 +1,4 @@
+import { validateAllowList } from "../policy/targets.js"
 import type { AppConfig } from "./schema.js"
 
 /**
@@ -5,7 +6,12 @@ import type { AppConfig } from "./schema.js"
  * field. A configuration with any of these problems is rejected as a whole.
  */
 export const semanticProblems = (config: AppConfig): ReadonlyArray<string> => {
-  const problems: Array<string> = []
+  const problems: Array<string> = validateAllowList(config.security.allowed_targets).map((p) => `security.allowed_targets: ${p}`)
+  for (const key of config.auth.api_keys) {
+    if (key.allowed_targets !== undefined) {
+      problems.push(...validateAllowList(key.allowed_targets).map((p) => `auth.api_keys.${key.id}.allowed_targets: ${p}`))
+    }
+  }
   const ids = new Set<string>()
   for (const key of config.auth.api_keys) {
     if (ids.has(key.id)) problems.push(`auth.api_keys: duplicate id ${key.id}`)

@@ -141,3 +141,20 @@ describe("config loading", () => {
     expect(changedPaths(a, a)).toEqual([])
   })
 })
+
+describe("cross-setting rules", () => {
+  it("rejects allow-list entries that are not CIDRs, aliases or name suffixes", async () => {
+    const { semanticProblems } = await import("../../src/config/semantics.js")
+    const { config } = load("security:\n  allowed_targets: [RFC1918, 'not a cidr', 10.0.0.0/33]\n")
+    const problems = semanticProblems(config)
+    expect(problems.length).toBe(2)
+    expect(problems.every((p) => p.startsWith("security.allowed_targets"))).toBe(true)
+  })
+
+  it("rejects duplicate API key ids", async () => {
+    const { semanticProblems } = await import("../../src/config/semantics.js")
+    const hash = "a".repeat(64)
+    const { config } = load(JSON.stringify({ auth: { api_keys: [{ id: "k", sha256: hash }, { id: "k", sha256: "b".repeat(64) }] } }))
+    expect(semanticProblems(config)).toContain("auth.api_keys: duplicate id k")
+  })
+})

@@ -1,0 +1,85 @@
+import { Effect, Either } from "effect"
+import { TargetRejected } from "../errors.js"
+import type { Family } from "./ip.js"
+import { Resolver } from "./Resolver.js"
+import { addressFamily, checkAddress, checkTarget, type ParsedTarget, parseTarget, type TargetPolicyOptions } from "./targets.js"
+
+/**
+ * Check-then-pin: a target is validated and turned into the exact address (or
+ * network) the tool receives. A host name is resolved once and every address
+ * it resolves to must pass the policy, so neither a name that points outside
+ * the allowed ranges nor a DNS answer that changes after the check can steer
+ * the tool elsewhere.
+ */
+
+export interface PinnedTarget {
+  /** The caller's target string, as given. */
+  readonly original: string
+  /** What the tool is given: a canonical address or network, never a name. */
+  readonly pinned: string
+  /** Every checked address of a name (canonical text); the address or network itself otherwise. */
+  readonly addresses: ReadonlyArray<string>
+  readonly kind: "ip" | "cidr" | "hostname"
+  readonly family: Family
+}
+
+const both = (
+  parsed: ParsedTarget,
+  options: TargetPolicyOptions,
+  callerOptions: TargetPolicyOptions | undefined
+): Either.Either<ParsedTarget, TargetRejected> =>
+  Either.flatMap(checkTarget(parsed, options), (ok) => (callerOptions === undefined ? Either.right(ok) : checkTarget(ok, callerOptions)))
+
+const checkResolved = (
+  text: string,
+  options: TargetPolicyOptions,
+  callerOptions: TargetPolicyOptions | undefined
+): Either.Either<ParsedTarget, TargetRejected> =>
+  Either.flatMap(checkAddress(text, options), (ok) => (callerOptions === undefined ? Either.right(ok) : checkTarget(ok, callerOptions)))
+
+/**
+ * Validates `raw` against the server policy and, when given, the caller's own
+ * allow-list (both must pass), resolving host names through `Resolver`.
+ */
+export const pinTarget = (
+  raw: string,
+  options: TargetPolicyOptions,
+  callerOptions?: TargetPolicyOptions
+): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
+  Effect.gen(function* () {
+    const parsed = yield* both(yield* parseTarget(raw), options, callerOptions)
+    switch (parsed.kind) {
+      case "ip":
+        return { original: raw, pinned: parsed.text, addresses: [parsed.text], kind: "ip", family: parsed.address.family } as const
+      case "cidr":
+        return { original: raw, pinned: parsed.text, addresses: [parsed.text], kind: "cidr", family: parsed.network.family } as const
+      case "hostname": {
+        const resolver = yield* Resolver
+        const resolved = yield* resolver.lookup(parsed.name)
+        const ipv6 = options.allowIpv6 && (callerOptions?.allowIpv6 ?? true)
+        // Without IPv6 the tool never uses AAAA answers, so they are not what gets scanned.
+        const usable = ipv6 ? resolved : resolved.filter((address) => addressFamily(address) !== 6)
+        if (usable.length === 0) {
+          return yield* Effect.fail(
+            new TargetRejected({ target: raw, rule: "unresolvable", message: `${parsed.name} resolves only to IPv6 addresses and IPv6 targets are disabled` })
+          )
+        }
+        const addresses: Array<string> = []
+        for (const address of usable) {
+          const checked = checkResolved(address, options, callerOptions)
+          if (Either.isLeft(checked)) {
+            return yield* Effect.fail(
+              new TargetRejected({
+                target: raw,
+                rule: "resolved_address_rejected",
+                message: `${parsed.name} resolves to ${address}: ${checked.left.message}`
+              })
+            )
+          }
+          if (!addresses.includes(checked.right.text)) addresses.push(checked.right.text)
+        }
+        const pinned = addresses.find((address) => addressFamily(address) === 4) ?? addresses[0] ?? ""
+        return { original: raw, pinned, addresses, kind: "hostname", family: addressFamily(pinned) ?? 4 } as const
+      }
+    }
+  })

@@ -1,0 +1,204 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Either, FastCheck as fc } from "effect"
+import { defaults } from "../../src/config/schema.js"
+import { formatIPv6, parseIPv6 } from "../../src/policy/ip.js"
+import {
+  isLoopbackHost,
+  parseTarget,
+  type TargetPolicyOptions,
+  validateAllowList,
+  validateTarget
+} from "../../src/policy/targets.js"
+
+const policy: TargetPolicyOptions = {
+  allowed: defaults.security.allowed_targets,
+  allowIpv6: defaults.security.allow_ipv6,
+  maxNetworkSize: defaults.security.max_network_size
+}
+const withV6: TargetPolicyOptions = { ...policy, allowed: [...policy.allowed, "ULA"], allowIpv6: true }
+
+const ruleOf = (raw: string, options = policy) => {
+  const result = validateTarget(raw, options)
+  return Either.isLeft(result) ? result.left.rule : `accepted:${result.right.text}`
+}
+
+describe("target policy: attacks and odd notations", () => {
+  const cases: Array<[string, string]> = [
+    ["127.0.0.1||cmd", "forbidden_character"],
+    ["127.0.0.1;id", "forbidden_character"],
+    ["$(id)", "forbidden_character"],
+    ["`id`", "forbidden_character"],
+    ["10.0.0.1\nid", "forbidden_character"],
+    ["10.0.0.1\u0000", "forbidden_character"],
+    ["10.0.0.1 8.8.8.8", "not_single_target"],
+    [" 10.0.0.1", "not_single_target"],
+    ["10.0.0.1,8.8.8.8", "not_single_target"],
+    ["10.0.0.1-5", "not_single_target"],
+    ["10.0.0.*", "forbidden_character"],
+    ["http://10.0.0.5@8.8.8.8/", "url_not_allowed"],
+    ["user@10.0.0.5", "url_not_allowed"],
+    ["http://10.0.0.5/", "url_not_allowed"],
+    ["10.0.0.5:22", "port_not_allowed"],
+    ["-iL/etc/passwd", "option_injection"],
+    ["--script=x", "option_injection"],
+    ["2130706433", "non_canonical_ip"],
+    ["0x7f.1", "non_canonical_ip"],
+    ["0x7f000001", "non_canonical_ip"],
+    ["127.1", "non_canonical_ip"],
+    ["0177.0.0.1", "non_canonical_ip"],
+    ["127.000.000.001", "non_canonical_ip"],
+    ["010.0.0.1", "non_canonical_ip"],
+    ["10.0.0.256", "non_canonical_ip"],
+    ["1.2.3.4.5", "non_canonical_ip"],
+    ["169.254.169.254", "reserved_range"],
+    ["0.0.0.0", "reserved_range"],
+    ["255.255.255.255", "reserved_range"],
+    ["224.0.0.1", "reserved_range"],
+    ["192.0.2.10", "reserved_range"],
+    ["198.18.0.1", "reserved_range"],
+    ["100.64.0.1", "reserved_range"],
+    ["0.0.0.0/0", "reserved_range"],
+    ["8.8.8.8", "public_address"],
+    ["1.1.1.0/28", "public_address"],
+    ["10.0.0.0/8", "network_too_large"],
+    ["10.0.0.0/21", "network_too_large"],
+    ["172.15.255.0/24", "public_address"],
+    ["example.com", "hostname_not_allowed"],
+    ["evil.lab.internal.attacker.com", "hostname_not_allowed"],
+    ["lab.internal", "hostname_not_allowed"],
+    ["xlab.internal", "hostname_not_allowed"],
+    ["x.lab.internal.", "invalid_hostname"],
+    ["bad_name.lab.internal", "forbidden_character"],
+    ["-x.lab.internal", "option_injection"],
+    ["a..lab.internal", "invalid_hostname"],
+    ["\u0430pple.lab.internal", "non_ascii"],
+    ["x.lab\uff0einternal", "non_ascii"],
+    ["\uff11\uff10.0.0.1", "non_ascii"],
+    ["::1", "ipv6_disabled"],
+    ["10.0.0.1/33", "invalid_cidr"],
+    ["10.0.0.1/08", "invalid_cidr"],
+    ["10.0.0.1/24/8", "invalid_cidr"],
+    ["", "empty_target"],
+    [`${"a".repeat(250)}.lab.internal`, "too_long"],
+    [`${"a".repeat(64)}.lab.internal`, "invalid_hostname"]
+  ]
+  it.each(cases)("%j is rejected with %s", (raw, rule) => {
+    expect(ruleOf(raw)).toBe(rule)
+  })
+
+  it("every rejection names the target and explains itself", () => {
+    const result = validateTarget("8.8.8.8", policy)
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isLeft(result)) {
+      expect(result.left._tag).toBe("TargetRejected")
+      expect(result.left.target).toBe("8.8.8.8")
+      expect(result.left.message).toMatch(/public/)
+    }
+  })
+})
+
+describe("target policy: accepted targets", () => {
+  const cases: Array<[string, string]> = [
+    ["10.0.0.5", "10.0.0.5"],
+    ["192.168.1.1", "192.168.1.1"],
+    ["172.31.255.254", "172.31.255.254"],
+    ["127.0.0.1", "127.0.0.1"],
+    ["192.168.1.0/24", "192.168.1.0/24"],
+    ["192.168.1.77/24", "192.168.1.0/24"],
+    ["10.1.2.3/32", "10.1.2.3"],
+    ["10.0.0.0/22", "10.0.0.0/22"],
+    ["Web.Lab.Internal", "web.lab.internal"],
+    ["xn--80ak6aa92e.lab.internal", "xn--80ak6aa92e.lab.internal"]
+  ]
+  it.each(cases)("%s is accepted as %s", (raw, text) => {
+    expect(ruleOf(raw)).toBe(`accepted:${text}`)
+  })
+
+  it("IPv6 only when enabled, and then only loopback and ULA", () => {
+    expect(ruleOf("::1", withV6)).toBe("accepted:::1")
+    expect(ruleOf("FD00:0:0:0:0:0:0:5", withV6)).toBe("accepted:fd00::5")
+    expect(ruleOf("fd00::/120", withV6)).toBe("accepted:fd00::/120")
+    expect(ruleOf("fd00::/64", withV6)).toBe("network_too_large")
+    expect(ruleOf("2001:4860:4860::8888", withV6)).toBe("public_address")
+    expect(ruleOf("fe80::1", withV6)).toBe("reserved_range")
+    expect(ruleOf("ff02::1", withV6)).toBe("reserved_range")
+    expect(ruleOf("::", withV6)).toBe("reserved_range")
+    expect(ruleOf("::ffff:127.0.0.1", withV6)).toBe("reserved_range")
+    expect(ruleOf("::ffff:8.8.8.8", withV6)).toBe("reserved_range")
+    expect(ruleOf("::127.0.0.1", withV6)).toBe("reserved_range")
+    expect(ruleOf("fe80::1%eth0", withV6)).toBe("forbidden_character")
+    expect(ruleOf("[::1]", withV6)).toBe("forbidden_character")
+  })
+
+  it("an explicit CIDR can allow public addresses; the denied ranges still win", () => {
+    const lab: TargetPolicyOptions = { ...policy, allowed: ["203.0.0.0/16", "169.254.0.0/16"] }
+    expect(ruleOf("203.0.1.1", lab)).toBe("accepted:203.0.1.1")
+    expect(ruleOf("169.254.169.254", lab)).toBe("reserved_range")
+    expect(ruleOf("10.0.0.1", lab)).toBe("target_not_allowed")
+  })
+
+  it("a CIDR must lie wholly inside one allowed range", () => {
+    const small: TargetPolicyOptions = { ...policy, allowed: ["10.0.0.0/25"] }
+    expect(ruleOf("10.0.0.0/25", small)).toBe("accepted:10.0.0.0/25")
+    expect(ruleOf("10.0.0.0/24", small)).toBe("target_not_allowed")
+  })
+})
+
+describe("target policy: allow-list validation", () => {
+  it("accepts aliases, CIDRs, addresses and suffixes", () => {
+    expect(validateAllowList(["RFC1918", "loopback", "ULA", "rfc1918", "10.0.0.0/8", "fd00::/8", "10.0.0.1", ".lab.internal"])).toEqual([])
+  })
+  it("reports every invalid entry", () => {
+    const problems = validateAllowList(["lab.internal", ".bad_suffix", "10.0.0.0/33", "0x7f.1", ".", "everything"])
+    expect(problems).toHaveLength(6)
+    expect(problems[0]).toMatch(/lab\.internal/)
+  })
+})
+
+describe("isLoopbackHost", () => {
+  it.each(["127.0.0.1", "127.8.9.10", "localhost", "::1", "[::1]", "::ffff:127.0.0.1"])("%s is loopback", (host) => {
+    expect(isLoopbackHost(host)).toBe(true)
+  })
+  it.each(["0.0.0.0", "::", "10.0.0.1", "127.1", "example.com", "localhost.example.com", ""])("%s is not loopback", (host) => {
+    expect(isLoopbackHost(host)).toBe(false)
+  })
+})
+
+describe("target policy: properties", () => {
+  const octet = fc.integer({ min: 0, max: 255 })
+  const privateOrSpecial = (a: number, b: number) =>
+    a === 10 || a === 127 || a === 0 || a >= 224 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
+
+  it.prop("random public IPv4 addresses are always rejected", [octet, octet, octet, octet], ([a, b, c, d]) => {
+    fc.pre(!privateOrSpecial(a, b))
+    const result = validateTarget(`${a}.${b}.${c}.${d}`, policy)
+    expect(Either.isLeft(result)).toBe(true)
+    if (Either.isLeft(result)) expect(["public_address", "reserved_range"]).toContain(result.left.rule)
+  })
+
+  it.prop("random addresses inside 10/8 are always accepted and unchanged", [octet, octet, octet], ([b, c, d]) => {
+    expect(ruleOf(`10.${b}.${c}.${d}`)).toBe(`accepted:10.${b}.${c}.${d}`)
+  })
+
+  it.prop("arbitrary strings are never accepted unless they are a canonical target", [fc.string({ unit: "binary", maxLength: 40 })], ([raw]) => {
+    const result = validateTarget(raw, policy)
+    if (Either.isRight(result)) {
+      expect(raw.toLowerCase().replace(/\/32$/, "")).toMatch(/^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d+)?|[a-z0-9.-]+\.lab\.internal)$/)
+    }
+  })
+
+  it.prop("parsing a target's normalised text gives the same text", [octet, octet, octet, fc.integer({ min: 22, max: 32 })], ([b, c, d, prefix]) => {
+    const first = parseTarget(`10.${b}.${c}.${d}/${prefix}`)
+    expect(Either.isRight(first)).toBe(true)
+    if (Either.isRight(first)) {
+      const again = parseTarget(first.right.text)
+      expect(Either.isRight(again) && again.right.text).toBe(first.right.text)
+    }
+  })
+
+  it.prop("IPv6 text round-trips through the canonical form", [fc.ipV6()], ([text]) => {
+    const value = parseIPv6(text)
+    expect(value).toBeDefined()
+    if (value !== undefined) expect(parseIPv6(formatIPv6(value))).toBe(value)
+  })
+})
