@@ -1,0 +1,118 @@
+import { Either } from "effect"
+import { createHash, timingSafeEqual } from "node:crypto"
+import type { AppConfig, ApiKey } from "../config/schema.js"
+import { Forbidden, InvalidInput, Unauthorized } from "../errors.js"
+import type { Caller, Scope } from "../execution/ToolExecutor.js"
+
+const ALL_SCOPES: ReadonlySet<Scope> = new Set(["execute", "intrusive", "admin"])
+
+/** Query parameters that would put a secret into access logs, proxies and browser history. */
+const SECRET_PARAMS = ["api_key", "apikey", "token", "access_token", "key"]
+
+export const sha256Hex = (key: string): string => createHash("sha256").update(key, "utf8").digest("hex")
+
+const stripBrackets = (host: string) => (host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host)
+
+export const isLoopbackHost = (host: string): boolean => {
+  const h = stripBrackets(host.toLowerCase())
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::ffff:127.0.0.1"
+}
+
+/** Keys are checked whenever a non-loopback bind has them, or always with `require_auth`. */
+export const authRequired = (config: AppConfig): boolean =>
+  config.auth.require_auth || (!isLoopbackHost(config.server.host) && config.auth.api_keys.length > 0)
+
+/** Refuses configurations that would expose tool execution to a network without any key, or lock everybody out. */
+export const checkBindSafety = (config: AppConfig): Either.Either<void, string> => {
+  if (config.auth.require_auth && config.auth.api_keys.length === 0) {
+    return Either.left("auth.require_auth is set but auth.api_keys is empty: no request could ever be authorized")
+  }
+  if (
+    !isLoopbackHost(config.server.host) && config.auth.api_keys.length === 0 &&
+    !config.auth.allow_unauthenticated_non_loopback
+  ) {
+    return Either.left(
+      `server.host ${config.server.host} is not a loopback address and auth.api_keys is empty: ` +
+        "configure API keys, bind 127.0.0.1, or set auth.allow_unauthenticated_non_loopback behind an authenticating proxy"
+    )
+  }
+  return Either.void
+}
+
+/** Compares the presented key's hash with every stored hash, so the time taken reveals neither which key nor how much matched. */
+export const findKey = (keys: ReadonlyArray<ApiKey>, presented: string): ApiKey | undefined => {
+  const digest = Buffer.from(sha256Hex(presented), "hex")
+  let found: ApiKey | undefined
+  for (const key of keys) {
+    if (timingSafeEqual(digest, Buffer.from(key.sha256, "hex")) && found === undefined) found = key
+  }
+  return found
+}
+
+export interface AuthRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>
+  readonly searchParams: URLSearchParams
+  readonly remoteAddress?: string | undefined
+}
+
+export const rejectSecretsInQuery = (params: URLSearchParams): Either.Either<void, InvalidInput> => {
+  const found = SECRET_PARAMS.filter((name) => params.has(name))
+  return found.length === 0
+    ? Either.void
+    : Either.left(
+      new InvalidInput({
+        message: "API keys are accepted only in the Authorization header (Authorization: Bearer <key>), never in the URL",
+        issues: found.map((name) => `query parameter ${name} is not allowed`)
+      })
+    )
+}
+
+const bearer = (header: string | undefined): string | undefined => {
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header)
+  return match?.[1]
+}
+
+/**
+ * Who is calling. A presented key is always checked (a wrong key is 401 even
+ * when keys are optional); without one the caller is the local operator with
+ * every scope, which only happens on a loopback bind without `require_auth`
+ * (or behind the explicitly allowed unauthenticated proxy setup).
+ */
+export const authenticate = (
+  config: AppConfig,
+  request: AuthRequest,
+  transport: Caller["transport"]
+): Either.Either<Caller, Unauthorized | InvalidInput> => {
+  const inQuery = rejectSecretsInQuery(request.searchParams)
+  if (Either.isLeft(inQuery)) return Either.left(inQuery.left)
+  const address = request.remoteAddress
+  const header = request.headers["authorization"]
+  if (header === undefined) {
+    return authRequired(config)
+      ? Either.left(new Unauthorized({ message: "Missing API key: send Authorization: Bearer <key>" }))
+      : Either.right({
+        id: `anonymous@${address ?? "unknown"}`,
+        transport,
+        scopes: ALL_SCOPES,
+        ...(address === undefined ? {} : { address })
+      })
+  }
+  const token = bearer(header)
+  if (token === undefined) {
+    return Either.left(new Unauthorized({ message: "Malformed Authorization header: expected Bearer <key>" }))
+  }
+  const key = findKey(config.auth.api_keys, token)
+  if (key === undefined) return Either.left(new Unauthorized({ message: "Invalid API key" }))
+  return Either.right({
+    id: key.id,
+    transport,
+    scopes: new Set(key.scopes),
+    ...(address === undefined ? {} : { address }),
+    ...(key.allowed_targets === undefined ? {} : { allowedTargets: key.allowed_targets })
+  })
+}
+
+export const requireScope = (caller: Caller, scope: Scope): Either.Either<Caller, Forbidden> =>
+  caller.scopes.has(scope)
+    ? Either.right(caller)
+    : Either.left(new Forbidden({ message: `API key ${caller.id} lacks the ${scope} scope` }))

@@ -1,0 +1,107 @@
+import { HttpServerResponse } from "@effect/platform"
+import type { HttpServerRequest } from "@effect/platform"
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js"
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
+import { Effect, Exit, Runtime, Scope } from "effect"
+import { randomUUID } from "node:crypto"
+import type { Caller, ToolExecutor } from "../execution/ToolExecutor.js"
+import type { Events } from "../observability/Events.js"
+import { type HandlerExtra, makeMcpServer, type ServerInfo } from "../mcp/McpServer.js"
+
+interface Session {
+  readonly transport: WebStandardStreamableHTTPServerTransport
+  readonly scope: Scope.CloseableScope
+  /** The caller that opened the session; nobody else may use its id. */
+  readonly owner: string
+}
+
+/** Requests carry the authenticated caller to the tool handlers through the SDK's auth info. */
+const callerOf = (extra: HandlerExtra): Caller => {
+  const caller = extra.authInfo?.extra?.["caller"] as Caller | undefined
+  return caller ?? { id: "unauthenticated", transport: "mcp-http", scopes: new Set() }
+}
+
+const rpcError = (status: number, code: number, message: string) =>
+  HttpServerResponse.unsafeJson({ jsonrpc: "2.0", error: { code, message }, id: null }, { status })
+
+const toWebRequest = (request: HttpServerRequest.HttpServerRequest): Request => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(request.headers)) headers.set(name, value)
+  return new Request(`http://${request.headers["host"] ?? "localhost"}${request.url}`, { method: request.method, headers })
+}
+
+export interface McpHttpHandler {
+  /** `body` is the parsed JSON of a POST (read and size-checked by the caller). */
+  readonly handle: (
+    request: HttpServerRequest.HttpServerRequest,
+    caller: Caller,
+    body: unknown,
+    maxSessions: number
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  readonly sessionCount: Effect.Effect<number>
+}
+
+/**
+ * MCP Streamable HTTP with stateful sessions: each `initialize` creates an
+ * MCP server and transport in its own scope; DELETE, transport close and
+ * shutdown (this handler's scope) close it, which aborts its in-flight calls.
+ */
+export const makeMcpHttpHandler = (
+  info: ServerInfo
+): Effect.Effect<McpHttpHandler, never, ToolExecutor | Events | Scope.Scope> =>
+  Effect.gen(function*() {
+    const context = yield* Effect.context<ToolExecutor | Events>()
+    const runtime = yield* Effect.runtime<never>()
+    const sessions = new Map<string, Session>()
+
+    const closeSession = (id: string) => {
+      const session = sessions.get(id)
+      if (session === undefined) return Effect.void
+      sessions.delete(id)
+      return Scope.close(session.scope, Exit.void)
+    }
+
+    yield* Effect.addFinalizer(() => Effect.forEach([...sessions.keys()], closeSession, { discard: true }))
+
+    const open = Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const server = yield* makeMcpServer({ info, callerOf }).pipe(Scope.extend(scope), Effect.provide(context))
+      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() })
+      yield* Effect.promise(() => server.connect(transport))
+      server.onclose = () => {
+        const id = transport.sessionId
+        if (id !== undefined) Runtime.runFork(runtime)(closeSession(id))
+      }
+      return { transport, scope }
+    })
+
+    const handle: McpHttpHandler["handle"] = (request, caller, body, maxSessions) =>
+      Effect.gen(function*() {
+        const authInfo = { token: caller.id, clientId: caller.id, scopes: [...caller.scopes], extra: { caller } }
+        const sessionId = request.headers["mcp-session-id"]
+        if (sessionId !== undefined) {
+          const session = sessions.get(sessionId)
+          if (session === undefined || session.owner !== caller.id) return rpcError(404, -32001, "Session not found")
+          const response = yield* Effect.promise(() =>
+            session.transport.handleRequest(toWebRequest(request), { parsedBody: body ?? undefined, authInfo })
+          )
+          return HttpServerResponse.fromWeb(response)
+        }
+        if (request.method !== "POST" || !isInitializeRequest(body)) {
+          return rpcError(400, -32000, "Bad Request: missing Mcp-Session-Id header (send initialize first)")
+        }
+        if (sessions.size >= maxSessions) return rpcError(503, -32000, "Too many MCP sessions; close unused ones (DELETE /mcp)")
+        const { scope, transport } = yield* open
+        const response = yield* Effect.promise(() =>
+          transport.handleRequest(toWebRequest(request), { parsedBody: body, authInfo })
+        )
+        if (transport.sessionId === undefined) {
+          yield* Scope.close(scope, Exit.void)
+        } else {
+          sessions.set(transport.sessionId, { transport, scope, owner: caller.id })
+        }
+        return HttpServerResponse.fromWeb(response)
+      })
+
+    return { handle, sessionCount: Effect.sync(() => sessions.size) }
+  })

@@ -1,0 +1,24 @@
+import { Effect, Queue, Schedule, Stream } from "effect"
+import { Events, type TimedEvent } from "../observability/Events.js"
+
+/** Proxies drop idle connections; a comment line every 15 s keeps the stream open and reveals dead clients. */
+export const HEARTBEAT = "15 seconds"
+
+export const formatEvent = (event: TimedEvent): string => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+
+/**
+ * The SSE body of `/events`. The subscription is taken before the first byte
+ * (`: connected`) is sent, so a client that saw the response start misses no
+ * later event; it ends when the response stream is interrupted (client gone).
+ */
+export const eventStream: Stream.Stream<Uint8Array, never, Events> = Stream.unwrapScoped(
+  Effect.gen(function*() {
+    const events = yield* Events
+    const subscription = yield* events.subscribe
+    const heartbeat = Stream.fromSchedule(Schedule.spaced(HEARTBEAT)).pipe(Stream.as(": heartbeat\n\n"))
+    return Stream.make(": connected\n\n").pipe(
+      Stream.concat(Stream.merge(Stream.repeatEffect(Queue.take(subscription)).pipe(Stream.map(formatEvent)), heartbeat)),
+      Stream.encodeText
+    )
+  })
+)

@@ -1,0 +1,48 @@
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
+import { Effect } from "effect"
+import type { Readable, Writable } from "node:stream"
+import type { Caller, ToolExecutor } from "../execution/ToolExecutor.js"
+import type { Events } from "../observability/Events.js"
+import { makeMcpServer, type ServerInfo } from "./McpServer.js"
+
+/** A local client launched us: it is the operator, with every scope. */
+export const stdioCaller: Caller = {
+  id: "stdio",
+  transport: "stdio",
+  scopes: new Set(["execute", "intrusive", "admin"])
+}
+
+export interface StdioOptions {
+  readonly info: ServerInfo
+  readonly stdin?: Readable
+  readonly stdout?: Writable
+}
+
+/**
+ * Serves MCP over stdin/stdout until stdin ends (the client went away) or the
+ * fiber is interrupted (shutdown). stdout carries protocol messages only:
+ * logs must go elsewhere. On exit the server closes, which aborts in-flight
+ * calls and so kills their processes.
+ */
+export const runStdio = (options: StdioOptions): Effect.Effect<void, never, ToolExecutor | Events> =>
+  Effect.scoped(
+    Effect.gen(function*() {
+      const stdin = options.stdin ?? process.stdin
+      const stdout = options.stdout ?? process.stdout
+      const server = yield* makeMcpServer({ info: options.info, callerOf: () => stdioCaller })
+      const transport = new StdioServerTransport(stdin, stdout)
+      yield* Effect.promise(() => server.connect(transport))
+      yield* Effect.async<void>((resume) => {
+        const done = () => resume(Effect.void)
+        stdin.once("end", done)
+        stdin.once("close", done)
+        server.onclose = done
+        if (stdin.readableEnded) done()
+        return Effect.sync(() => {
+          stdin.off("end", done)
+          stdin.off("close", done)
+          server.onclose = undefined
+        })
+      })
+    })
+  )

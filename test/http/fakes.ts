@@ -1,0 +1,233 @@
+import { HttpServer } from "@effect/platform"
+import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { ConfigService, type DeepPartial } from "../../src/config/ConfigService.js"
+import type { AppConfig } from "../../src/config/schema.js"
+import {
+  ArgumentRejected,
+  CircuitOpen,
+  type ExecutionError,
+  IntrusiveNotAllowed,
+  InvalidInput,
+  RateLimited,
+  SpawnFailed,
+  TargetRejected,
+  ToolBusy,
+  ToolDisabled,
+  ToolNotFound
+} from "../../src/errors.js"
+import { type Caller, type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
+import { sha256Hex } from "../../src/http/auth.js"
+import { HttpServerLive } from "../../src/http/HttpServerLive.js"
+import { Events } from "../../src/observability/Events.js"
+import { Health, type HealthReport, type HealthStatus } from "../../src/observability/Health.js"
+import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
+
+/**
+ * A fake executor whose NmapTool answers by cue in `target`: `ok` (or any
+ * other) a canned success, `timeout` a timed-out process, `progress` three
+ * progress reports then success, `slow` sleeps until interrupted (recorded),
+ * and `rejected` / `badarg` / `intrusive` / `invalid` / `ratelimited` /
+ * `circuit` / `busy` / `spawnfail` fail with the matching typed error.
+ */
+
+export const info = { name: "security-mcp-server", version: "0.0.0-test" }
+
+/** Output schema with a `$ref`, so the MCP wrapper's `$defs` hoisting is exercised by the real client's validator. */
+export const nmapOutputSchema = {
+  $schema: "http://json-schema.org/draft-07/schema#",
+  $defs: { Host: { type: "object", required: ["address"], properties: { address: { type: "string" } } } },
+  type: "object",
+  required: ["hosts"],
+  properties: { hosts: { type: "array", items: { $ref: "#/$defs/Host" } } }
+}
+
+const toolInfo = (name: string, enabled: boolean): ToolInfo => ({
+  name,
+  title: `${name} title`,
+  description: `${name} description`,
+  enabled,
+  available: true,
+  unavailableReason: null,
+  version: "7.93",
+  binary: "nmap",
+  intrusive: false,
+  templates: [],
+  flags: [],
+  timeoutSeconds: 300,
+  concurrency: 2,
+  circuitState: "CLOSED",
+  inputSchema: {
+    type: "object",
+    required: ["target"],
+    properties: { target: { type: "string" }, extra_args: { type: "string" } }
+  },
+  outputSchema: name === "NmapTool" ? nmapOutputSchema : null,
+  annotations: { title: `${name} title`, readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true }
+})
+
+export const resultFor = (tool: string, target: string, overrides: Partial<ExecutionResult> = {}): ExecutionResult => ({
+  tool,
+  stdout: "<nmaprun/>",
+  stderr: "",
+  returncode: 0,
+  signal: null,
+  truncated_stdout: false,
+  truncated_stderr: false,
+  timed_out: false,
+  error: null,
+  error_type: null,
+  execution_time: 0.05,
+  correlation_id: "corr-1",
+  metadata: { target, resolved_target: target, argv: ["nmap", "-n", target], intrusive: false, notes: [] },
+  structured: { hosts: [{ address: target }] },
+  summary: `1 host up: ${target}`,
+  ...overrides
+})
+
+const failure = (target: string): ExecutionError | undefined => {
+  switch (target) {
+    case "rejected":
+      return new TargetRejected({ target, rule: "not-in-allowed-ranges", message: "Target is outside the allowed ranges" })
+    case "badarg":
+      return new ArgumentRejected({ token: "--evil", rule: "flag-not-allowed", message: "Flag --evil is not allowed" })
+    case "intrusive":
+      return new IntrusiveNotAllowed({ token: "-A", message: "Intrusive operations are disabled" })
+    case "invalid":
+      return new InvalidInput({ message: "Invalid input", issues: ["target is missing"] })
+    case "ratelimited":
+      return new RateLimited({ scope: "client", retryAfterSeconds: 6.2, message: "Too many requests" })
+    case "circuit":
+      return new CircuitOpen({ tool: "NmapTool", retryAfterSeconds: 30, message: "Circuit open" })
+    case "busy":
+      return new ToolBusy({ tool: "NmapTool", message: "All slots busy" })
+    case "spawnfail":
+      return new SpawnFailed({ command: "nmap", message: "spawn failed" })
+    default:
+      return undefined
+  }
+}
+
+export interface Fake {
+  readonly calls: Ref.Ref<ReadonlyArray<{ readonly tool: string; readonly input: unknown; readonly caller: Caller }>>
+  /** Completes with the caller id when a `slow` execution is interrupted. */
+  readonly interrupted: Deferred.Deferred<string>
+  /** Completes when a `slow` execution has started. */
+  readonly started: Deferred.Deferred<void>
+  readonly health: Ref.Ref<HealthStatus>
+}
+
+export const makeFake = Effect.gen(function*() {
+  const fake: Fake = {
+    calls: yield* Ref.make<Fake["calls"] extends Ref.Ref<infer A> ? A : never>([]),
+    interrupted: yield* Deferred.make<string>(),
+    started: yield* Deferred.make<void>(),
+    health: yield* Ref.make<HealthStatus>("healthy")
+  }
+  const tools = yield* Ref.make(new Map([["NmapTool", toolInfo("NmapTool", true)], ["PingTool", toolInfo("PingTool", false)]]))
+
+  const executorLayer = Layer.effect(
+    ToolExecutor,
+    Effect.gen(function*() {
+      const events = yield* Events
+      return {
+        list: Effect.map(Ref.get(tools), (map) => [...map.values()]),
+        execute: (tool, input, caller, options) =>
+          Effect.gen(function*() {
+            yield* Ref.update(fake.calls, (calls) => [...calls, { tool, input, caller }])
+            const known = (yield* Ref.get(tools)).get(tool)
+            if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
+            if (!known.enabled) return yield* new ToolDisabled({ tool, message: `${tool} is disabled` })
+            const target = typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
+            const error = failure(target)
+            if (error !== undefined) return yield* error
+            if (target === "timeout") {
+              return resultFor(tool, target, {
+                returncode: null,
+                signal: "SIGKILL",
+                timed_out: true,
+                error: "Timed out after 1 s",
+                error_type: "timeout",
+                stderr: "nmap: giving up",
+                structured: null
+              })
+            }
+            if (target === "progress") {
+              for (const step of [1, 2, 3]) {
+                yield* options?.onProgress?.({ progress: step, total: 3, message: `step ${step}` }) ?? Effect.void
+              }
+            }
+            if (target === "slow") {
+              yield* Deferred.succeed(fake.started, undefined)
+              yield* Effect.sleep("60 seconds").pipe(Effect.onInterrupt(() => Deferred.succeed(fake.interrupted, caller.id)))
+            }
+            return resultFor(tool, target)
+          }),
+        setEnabled: (tool, enabled) =>
+          Effect.gen(function*() {
+            const known = (yield* Ref.get(tools)).get(tool)
+            if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
+            const updated = { ...known, enabled }
+            yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
+            yield* events.publish({ type: enabled ? "tool.enabled" : "tool.disabled", tool })
+            return updated
+          })
+      }
+    })
+  )
+
+  const healthLayer = Layer.succeed(Health, {
+    report: Effect.map(Ref.get(fake.health), reportFor),
+    refresh: Effect.map(Ref.get(fake.health), reportFor)
+  })
+  const metricsLayer = Layer.succeed(MetricsExporter, {
+    scrape: Effect.succeed("# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n")
+  })
+  return { fake, layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer).pipe(Layer.provideMerge(Events.layer)) }
+})
+
+const reportFor = (status: HealthStatus): HealthReport => ({
+  status,
+  timestamp: "2024-01-15T10:30:00Z",
+  transport: "http",
+  checks: {
+    system_resources: { status, message: `System resources ${status}`, priority: "CRITICAL", checked_at: "2024-01-15T10:30:00Z", duration_ms: 1, stale: false }
+  },
+  summary: { total_checks: 1, healthy_checks: status === "healthy" ? 1 : 0, degraded_checks: status === "degraded" ? 1 : 0, unhealthy_checks: status === "unhealthy" ? 1 : 0 }
+})
+
+export const keys = {
+  admin: "admin-key-0123456789",
+  executor: "exec-key-0123456789"
+}
+
+/** Both test keys stored as hashes, with auth required even on loopback. */
+export const authPatch = {
+  auth: {
+    require_auth: true,
+    api_keys: [
+      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin"] as const },
+      { id: "exec", sha256: sha256Hex(keys.executor), scopes: ["execute"] as const }
+    ]
+  }
+}
+
+export interface Started {
+  readonly fake: Fake
+  readonly port: number
+  readonly base: string
+  readonly events: Events["Type"]
+}
+
+/** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
+export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): Effect.Effect<Started, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const { fake, layer } = yield* makeFake
+    const config = ConfigService.layerWith({ ...patch, server: { host: "127.0.0.1", port: 0, ...patch.server } })
+    const context = yield* Layer.build(
+      HttpServerLive(info).pipe(Layer.provideMerge(layer), Layer.provide(config))
+    ).pipe(Effect.orDie)
+    const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
+    const events = yield* Events.pipe(Effect.provide(context))
+    const port = server.address._tag === "TcpAddress" ? server.address.port : 0
+    return { fake, port, base: `http://127.0.0.1:${port}`, events }
+  })

@@ -1,0 +1,198 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
+import { Deferred, Effect, Ref } from "effect"
+import { authPatch, keys, startServer } from "../http/fakes.js"
+
+const connect = (base: string, key?: string) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: key === undefined ? {} : { headers: { authorization: `Bearer ${key}` } }
+      })
+      const client = new Client({ name: "vitest", version: "1.0.0" })
+      await client.connect(transport)
+      return { client, transport }
+    }),
+    ({ client }) => Effect.promise(() => client.close())
+  )
+
+describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
+  it.scopedLive("initializes with the newest protocol and lists tools with schemas and annotations", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const { client, transport } = yield* connect(base)
+      expect(client.getServerVersion()).toEqual({ name: "security-mcp-server", version: "0.0.0-test" })
+      expect(transport.protocolVersion).toBe(LATEST_PROTOCOL_VERSION)
+      expect(transport.sessionId).toMatch(/^[0-9a-f-]{36}$/)
+      expect(client.getServerCapabilities()?.tools?.listChanged).toBe(true)
+      const { tools } = yield* Effect.promise(() => client.listTools())
+      expect(tools.map((tool) => tool.name)).toEqual(["NmapTool"])
+      const [nmap] = tools
+      expect(nmap?.title).toBe("NmapTool title")
+      expect(nmap?.inputSchema.required).toEqual(["target"])
+      expect(nmap?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: true })
+      expect(nmap?.outputSchema?.type).toBe("object")
+    }), 20_000)
+
+  it.scopedLive("tools/call returns text and structuredContent that the client validates against outputSchema", () =>
+    Effect.gen(function*() {
+      const { base, fake } = yield* startServer()
+      const { client } = yield* connect(base)
+      yield* Effect.promise(() => client.listTools())
+      const result = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", extra_args: "-n" } }))
+      expect(result.isError).toBe(false)
+      expect(result.content).toEqual([{ type: "text", text: "1 host up: 127.0.0.1" }])
+      expect(result.structuredContent).toMatchObject({
+        result: { hosts: [{ address: "127.0.0.1" }] },
+        execution: { tool: "NmapTool", returncode: 0, target: "127.0.0.1", argv: ["nmap", "-n", "127.0.0.1"] }
+      })
+      const [call] = yield* Ref.get(fake.calls)
+      expect(call?.caller.transport).toBe("mcp-http")
+      expect(call?.input).toEqual({ target: "127.0.0.1", extra_args: "-n" })
+    }), 20_000)
+
+  it.scopedLive("a timed-out process is isError with its structured detail", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const { client } = yield* connect(base)
+      yield* Effect.promise(() => client.listTools())
+      const result = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "timeout" } }))
+      expect(result.isError).toBe(true)
+      expect(JSON.stringify(result.content)).toContain("Timed out after 1 s")
+      expect(JSON.stringify(result.content)).toContain("nmap: giving up")
+      expect(result.structuredContent).toMatchObject({ result: null, execution: { timed_out: true, error_type: "timeout" } })
+    }), 20_000)
+
+  it.scopedLive("typed errors are isError results with a structured error body, never protocol errors", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const { client } = yield* connect(base)
+      yield* Effect.promise(() => client.listTools())
+      const rejected = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "badarg" } }))
+      expect(rejected.isError).toBe(true)
+      expect(rejected.structuredContent).toEqual({
+        error: { _tag: "ArgumentRejected", message: "Flag --evil is not allowed", token: "--evil", rule: "flag-not-allowed" }
+      })
+      const limited = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ratelimited" } }))
+      expect(limited.structuredContent).toMatchObject({ error: { _tag: "RateLimited", retryAfterSeconds: 6.2 } })
+      const unknown = yield* Effect.promise(() => client.callTool({ name: "NoSuchTool", arguments: { target: "127.0.0.1" } }))
+      expect(unknown.isError).toBe(true)
+      expect(unknown.structuredContent).toMatchObject({ error: { _tag: "ToolNotFound" } })
+      expect(JSON.stringify(unknown)).not.toContain("at ")
+    }), 20_000)
+
+  it.scopedLive("progress notifications reach the client when it sends a progressToken", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const { client } = yield* connect(base)
+      const seen: Array<{ progress: number; total?: number; message?: string }> = []
+      const result = yield* Effect.promise(() =>
+        client.callTool({ name: "NmapTool", arguments: { target: "progress" } }, undefined, {
+          onprogress: (progress) => seen.push(progress),
+          resetTimeoutOnProgress: true
+        })
+      )
+      expect(result.isError).toBe(false)
+      expect(seen).toEqual([
+        { progress: 1, total: 3, message: "step 1" },
+        { progress: 2, total: 3, message: "step 2" },
+        { progress: 3, total: 3, message: "step 3" }
+      ])
+    }), 20_000)
+
+  it.scopedLive("cancelling a call interrupts the execution fiber", () =>
+    Effect.gen(function*() {
+      const { base, fake } = yield* startServer()
+      const { client } = yield* connect(base)
+      const abort = new AbortController()
+      const call = client.callTool({ name: "NmapTool", arguments: { target: "slow" } }, undefined, { signal: abort.signal })
+      call.catch(() => undefined)
+      yield* Deferred.await(fake.started)
+      abort.abort("user cancelled")
+      yield* Effect.promise(() => call.then(() => "resolved", () => "rejected")).pipe(
+        Effect.map((outcome) => expect(outcome).toBe("rejected"))
+      )
+      const interruptedCaller = yield* Deferred.await(fake.interrupted).pipe(Effect.timeout("10 seconds"))
+      expect(interruptedCaller).toBe("anonymous@127.0.0.1")
+    }), 20_000)
+
+  it.scopedLive("closing the session aborts its in-flight calls", () =>
+    Effect.gen(function*() {
+      const { base, fake } = yield* startServer()
+      const { client, transport } = yield* connect(base)
+      const call = client.callTool({ name: "NmapTool", arguments: { target: "slow" } })
+      call.catch(() => undefined)
+      yield* Deferred.await(fake.started)
+      yield* Effect.promise(() => transport.terminateSession())
+      yield* Deferred.await(fake.interrupted).pipe(Effect.timeout("10 seconds"))
+    }), 20_000)
+
+  it.scopedLive("enabling a tool sends tools/list_changed and the list follows", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const { client } = yield* connect(base)
+      const changed = yield* Deferred.make<void>()
+      client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
+        Deferred.unsafeDone(changed, Effect.void)
+      })
+      // the client opens its GET stream for server notifications on its own after initialize; until it is
+      // there a notification has nowhere to go, so enable again until one arrives
+      yield* Effect.gen(function*() {
+        const enabled = yield* Effect.promise(() => fetch(`${base}/tools/PingTool/enable`, { method: "POST" }))
+        expect(enabled.status).toBe(200)
+        yield* Deferred.await(changed).pipe(Effect.timeout("500 millis"))
+      }).pipe(Effect.retry({ times: 20 }))
+      const { tools } = yield* Effect.promise(() => client.listTools())
+      expect(tools.map((tool) => tool.name).sort()).toEqual(["NmapTool", "PingTool"])
+    }), 20_000)
+
+  it.scopedLive("requires a key when auth is on, and a session belongs to the key that opened it", () =>
+    Effect.gen(function*() {
+      const { base, fake } = yield* startServer(authPatch)
+      const anonymous = yield* Effect.promise(() =>
+        fetch(`${base}/mcp`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "x", version: "1" } } })
+        })
+      )
+      expect(anonymous.status).toBe(401)
+      const { client, transport } = yield* connect(base, keys.executor)
+      yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1" } }))
+      const [call] = yield* Ref.get(fake.calls)
+      expect(call?.caller.id).toBe("exec")
+      expect([...(call?.caller.scopes ?? [])]).toEqual(["execute"])
+      const hijack = yield* Effect.promise(() =>
+        fetch(`${base}/mcp`, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            authorization: `Bearer ${keys.admin}`,
+            "mcp-session-id": transport.sessionId ?? "",
+            "mcp-protocol-version": LATEST_PROTOCOL_VERSION
+          },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" })
+        })
+      )
+      expect(hijack.status).toBe(404)
+    }), 20_000)
+
+  it.scopedLive("DELETE ends the session; its id is then unknown", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const { transport } = yield* connect(base)
+      const id = transport.sessionId ?? ""
+      yield* Effect.promise(() => transport.terminateSession())
+      const after = yield* Effect.promise(() =>
+        fetch(`${base}/mcp`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": id },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" })
+        })
+      )
+      expect(after.status).toBe(404)
+    }), 20_000)
+})
