@@ -27,6 +27,8 @@ export const toLogLevel = (name: AppConfig["logging"]["level"]): LogLevel.LogLev
   }
 }
 
+const bootstrapConsole = Logger.withConsoleError(Logger.logfmtLogger)
+
 /**
  * Logs go to stderr (and optionally a file), never stdout: in stdio mode
  * stdout carries only MCP protocol messages. The level follows hot reloads;
@@ -51,12 +53,16 @@ export const LoggerLive = (initial: AppConfig) =>
           Effect.provide(NodeFileSystem.layer)
         )
       const logger = yield* loggers
-      return Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.All))
+      return Layer.mergeAll(
+        Logger.remove(bootstrapConsole),
+        Logger.replace(Logger.defaultLogger, logger),
+        Logger.minimumLogLevel(LogLevel.All)
+      )
     })
   )
 
-/** The logger used before the configuration is known (start-up errors, `validate`). */
+/** The logger used before the configuration is known (start-up errors, `validate`); `LoggerLive` takes its place. */
 export const BootstrapLogger = Layer.merge(
-  Logger.replace(Logger.defaultLogger, Logger.withConsoleError(Logger.logfmtLogger)),
+  Logger.replace(Logger.defaultLogger, bootstrapConsole),
   Logger.minimumLogLevel(LogLevel.Info)
 )

@@ -1,0 +1,45 @@
+import { Context, Duration, Effect, Layer, Ref, Schedule } from "effect"
+import { ToolUnavailable } from "../errors.js"
+
+/**
+ * Graceful shutdown: once draining, new executions are refused while running
+ * ones get up to the grace period to finish; whatever still runs after that
+ * is interrupted by the caller, which kills its process group.
+ */
+export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
+  ExecutionGate,
+  {
+    readonly track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
+    /** Stops admitting executions and waits until none run or `grace` has passed; returns how many still run. */
+    readonly drain: (grace: Duration.DurationInput) => Effect.Effect<number>
+    readonly inFlight: Effect.Effect<number>
+  }
+>() {
+  static readonly layer = Layer.effect(
+    ExecutionGate,
+    Effect.gen(function*() {
+      const state = yield* Ref.make({ draining: false, inFlight: 0 })
+      const inFlight = Effect.map(Ref.get(state), (s) => s.inFlight)
+      return {
+        inFlight,
+        track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
+          Effect.acquireUseRelease(
+            Ref.modify(state, (s) => s.draining ? [false, s] as const : [true, { ...s, inFlight: s.inFlight + 1 }] as const),
+            (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
+              admitted ? effect : Effect.fail(new ToolUnavailable({ tool, message: "the server is shutting down" })),
+            (admitted) => admitted ? Ref.update(state, (s) => ({ ...s, inFlight: s.inFlight - 1 })) : Effect.void
+          ),
+        drain: (grace) =>
+          Effect.gen(function*() {
+            yield* Ref.update(state, (s) => ({ ...s, draining: true }))
+            yield* inFlight.pipe(
+              Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced(Duration.millis(50)) }),
+              Effect.timeout(grace),
+              Effect.ignore
+            )
+            return yield* inFlight
+          })
+      }
+    })
+  )
+}

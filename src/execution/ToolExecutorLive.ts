@@ -1,0 +1,303 @@
+import { Cause, Duration, Effect, Either, Exit, Layer, Metric, Option, ParseResult, Schema } from "effect"
+import { randomUUID } from "node:crypto"
+import { ConfigService } from "../config/ConfigService.js"
+import { type ExecutionError, Forbidden, InvalidInput, ToolDisabled, ToolUnavailable } from "../errors.js"
+import { AuditLog } from "../observability/AuditLog.js"
+import { Events } from "../observability/Events.js"
+import { policyRejections, toolActive, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
+import { ToolStats } from "../observability/ToolStats.js"
+import { validateArgs } from "../policy/args.js"
+import { pinTarget } from "../policy/pin.js"
+import { Resolver } from "../policy/Resolver.js"
+import { tokenize } from "../policy/tokenize.js"
+import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
+import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
+import { RateLimiter } from "../resilience/RateLimiter.js"
+import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
+import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
+import { ExecutionGate } from "./ExecutionGate.js"
+import { toolInfo } from "./toolInfo.js"
+import { type Caller, type ExecutionResult, ToolExecutor, ToolInput } from "./ToolExecutor.js"
+
+export interface ExecutorOptions {
+  /** Whether tools may use raw sockets (root); otherwise specs rewrite to unprivileged equivalents. */
+  readonly privileged: boolean
+}
+
+const decodeInput = Schema.decodeUnknownEither(ToolInput, { onExcessProperty: "error", errors: "all" })
+
+const inputError = (error: ParseResult.ParseError) =>
+  new InvalidInput({
+    message: "invalid tool input",
+    issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+  })
+
+const fromEither = <A, E>(either: Either.Either<A, E>): Effect.Effect<A, E> =>
+  Either.match(either, { onLeft: Effect.fail, onRight: Effect.succeed })
+
+type Outcome = "success" | "failure" | "timeout" | "rejected" | "cancelled"
+
+/** What a finished process means for the caller, the breaker and the metrics. */
+const judge = (tool: RegisteredTool, run: RunResult): { outcome: Outcome; errorType: ExecutionResult["error_type"]; error: string | null } => {
+  if (run.timedOut) return { outcome: "timeout", errorType: "timeout", error: "execution timed out; the process group was killed" }
+  if (run.signal !== null) return { outcome: "failure", errorType: "signal", error: `killed by ${run.signal}` }
+  if (run.exitCode === 0 || (run.exitCode !== null && tool.spec.okExitCodes.includes(run.exitCode))) {
+    return { outcome: "success", errorType: null, error: null }
+  }
+  return { outcome: "failure", errorType: "exit_code", error: `exited with code ${run.exitCode}` }
+}
+
+export const ToolExecutorLive = (options: ExecutorOptions) =>
+  Layer.effect(
+    ToolExecutor,
+    Effect.gen(function*() {
+      const config = yield* ConfigService
+      const registry = yield* ToolRegistry
+      const runner = yield* ProcessRunner
+      const breakers = yield* CircuitBreakers
+      const limiter = yield* ConcurrencyLimiter
+      const rates = yield* RateLimiter
+      const stats = yield* ToolStats
+      const audit = yield* AuditLog
+      const events = yield* Events
+      const resolver = yield* Resolver
+      const gate = yield* ExecutionGate
+
+      const describe = (tool: RegisteredTool) =>
+        Effect.gen(function*() {
+          const c = yield* config.get
+          return toolInfo(tool, c, yield* breakers.state(tool.spec.name))
+        })
+
+      const execute = (name: string, rawInput: unknown, caller: Caller, opts?: { readonly onProgress?: (p: { progress: number; total: number; message?: string }) => Effect.Effect<void> }) =>
+        Effect.gen(function*() {
+          const started = yield* Effect.sync(() => performance.now())
+          const c = yield* config.get
+          const input = yield* fromEither(Either.mapLeft(decodeInput(rawInput), inputError))
+          const correlationId = input.correlation_id ?? randomUUID()
+          const auditBase = { correlationId, caller, tool: name, target: input.target }
+
+          const rejected = (error: ExecutionError) =>
+            Effect.gen(function*() {
+              const rule = "rule" in error ? String(error.rule) : error._tag
+              yield* Metric.increment(Metric.tagged(Metric.tagged(policyRejections, "tool", name), "rule", rule))
+              yield* audit.record({
+                ...auditBase,
+                resolvedTarget: null,
+                argv: [],
+                decision: `rejected:${error._tag}`,
+                outcome: "rejected",
+                durationSeconds: (performance.now() - started) / 1000,
+                intrusive: false,
+                error: { tag: error._tag, message: error.message }
+              })
+              yield* events.publish({
+                type: "execution.finished",
+                tool: name,
+                correlationId,
+                caller: caller.id,
+                outcome: "rejected",
+                errorType: error._tag,
+                durationSeconds: (performance.now() - started) / 1000
+              })
+              return yield* Effect.fail(error)
+            })
+
+          const prepared = yield* Effect.gen(function*() {
+            if (!caller.scopes.has("execute")) {
+              return yield* new Forbidden({ message: `caller ${caller.id} may not execute tools` })
+            }
+            const tool = yield* registry.get(name)
+            if (!tool.enabled) return yield* new ToolDisabled({ tool: name, message: `${name} is disabled by the operator` })
+            if (tool.path === null) {
+              return yield* new ToolUnavailable({ tool: name, message: `${name} is unavailable: ${tool.unavailableReason}` })
+            }
+            if (c.rate_limit.enabled) {
+              yield* rates.take(`tool:${name}`, c.rate_limit.tool_requests_per_minute, c.rate_limit.burst)
+              yield* rates.take(`client:${caller.id}`, c.rate_limit.client_requests_per_minute, c.rate_limit.burst)
+            }
+            if (input.args !== undefined && input.extra_args !== undefined) {
+              return yield* new InvalidInput({ message: "give args or extra_args, not both", issues: ["args", "extra_args"] })
+            }
+            const template = input.template === undefined ? [] : yield* Option.match(
+              Option.fromNullable(tool.spec.templates.find((t) => t.name === input.template)),
+              {
+                onNone: () =>
+                  Effect.fail(
+                    new InvalidInput({
+                      message: `unknown template ${input.template}; known: ${tool.spec.templates.map((t) => t.name).join(", ") || "none"}`,
+                      issues: ["template"]
+                    })
+                  ),
+                onSome: (t) => Effect.succeed(t.args)
+              }
+            )
+            const callerTokens = input.args ?? (input.extra_args === undefined ? [] : yield* fromEither(tokenize(input.extra_args)))
+            const validated = yield* fromEither(
+              validateArgs(tool.spec, [...template, ...callerTokens], {
+                allowIntrusive: c.security.allow_intrusive,
+                maxArgsLength: c.security.max_args_length,
+                callerMayIntrude: caller.scopes.has("intrusive")
+              })
+            )
+            const intrusive = tool.spec.intrusive || validated.intrusive
+            const targetPolicy = {
+              allowed: c.security.allowed_targets,
+              allowIpv6: c.security.allow_ipv6,
+              maxNetworkSize: c.security.max_network_size
+            }
+            const callerPolicy = caller.allowedTargets === undefined ? undefined : { ...targetPolicy, allowed: caller.allowedTargets }
+            const pinned = yield* pinTarget(input.target, targetPolicy, callerPolicy).pipe(Effect.provideService(Resolver, resolver))
+            const rewritten = !options.privileged && tool.spec.unprivileged !== undefined
+              ? tool.spec.unprivileged(validated.tokens)
+              : { args: validated.tokens, notes: [] }
+            return {
+              tool,
+              path: tool.path,
+              intrusive,
+              intrusiveReasons: tool.spec.intrusive ? [`${name} is intrusive`, ...validated.intrusiveReasons] : validated.intrusiveReasons,
+              pinned,
+              args: [...tool.spec.fixedArgs, ...rewritten.args, ...tool.spec.target.toArgs(pinned.pinned, pinned.original)],
+              notes: [
+                ...rewritten.notes,
+                ...(pinned.kind === "hostname" ? [`${pinned.original} resolved once to ${pinned.pinned}; the tool was given the address`] : [])
+              ]
+            }
+          }).pipe(Effect.catchAll(rejected))
+
+          const timeoutSeconds = Math.min(
+            input.timeout_sec ?? c.tools[name]?.timeout ?? prepared.tool.spec.defaultTimeoutSeconds,
+            c.security.timeout_seconds
+          )
+          const concurrency = Math.min(c.tools[name]?.concurrency ?? prepared.tool.spec.defaultConcurrency, c.security.concurrency_limit)
+          const progress = prepared.tool.spec.progress
+          const onProgress = opts?.onProgress
+          const onOutput = progress === undefined || onProgress === undefined
+            ? undefined
+            : (stream: "stdout" | "stderr", chunk: string) => {
+              const value = progress(chunk)
+              return value === undefined ? Effect.void : onProgress({ progress: value, total: 100, message: `${name} ${value.toFixed(1)}% (${stream})` })
+            }
+
+          if (prepared.intrusive) {
+            yield* Effect.logWarning(`intrusive execution of ${name}`).pipe(
+              Effect.annotateLogs({ caller: caller.id, target: input.target, reasons: prepared.intrusiveReasons.join("; ") })
+            )
+          }
+          yield* events.publish({ type: "execution.started", tool: name, correlationId, caller: caller.id, target: input.target })
+
+          const run = runner.run({
+            command: prepared.path,
+            args: prepared.args,
+            timeout: Duration.seconds(timeoutSeconds),
+            killGrace: Duration.seconds(c.security.kill_grace_seconds),
+            limits: {
+              addressSpaceBytes: c.security.max_memory_mb * 1024 * 1024,
+              openFiles: c.security.max_file_descriptors,
+              cpuSeconds: Math.ceil(timeoutSeconds) + 5
+            },
+            maxStdoutBytes: c.security.max_output_size,
+            maxStderrBytes: c.security.max_stderr_size,
+            ...(onOutput === undefined ? {} : { onOutput })
+          })
+
+          const active = Metric.tagged(toolActive, "tool", name)
+          /** The breaker judges the tool's health: only spawn failures and bad process outcomes count, never a full queue. */
+          const exit = yield* breakers.protect(
+            name,
+            limiter.withPermit(name, concurrency, c.tool.queue_size)(
+              stats.trackActive(
+                name,
+                Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
+              )
+            ),
+            {
+              isFailure: (e) =>
+                Exit.match(e, {
+                  onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
+                  onSuccess: (r) => judge(prepared.tool, r).outcome !== "success"
+                })
+            }
+          ).pipe(Effect.exit)
+
+          const durationSeconds = (performance.now() - started) / 1000
+          const finish = (outcome: Outcome, errorType: string | null, argv: ReadonlyArray<string>, error: { tag: string; message: string } | null) =>
+            Effect.gen(function*() {
+              yield* Metric.increment(
+                Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", name), "status", outcome), "error_type", errorType ?? "none")
+              )
+              yield* Metric.update(Metric.tagged(toolExecutionSeconds, "tool", name), durationSeconds)
+              if (errorType !== null) yield* Metric.increment(Metric.tagged(Metric.tagged(toolErrors, "tool", name), "error_type", errorType))
+              yield* stats.record(name, { durationSeconds, outcome, errorType })
+              yield* audit.record({
+                ...auditBase,
+                resolvedTarget: prepared.pinned.pinned,
+                argv,
+                decision: "allowed",
+                outcome,
+                durationSeconds,
+                intrusive: prepared.intrusive,
+                error
+              })
+              yield* events.publish({ type: "execution.finished", tool: name, correlationId, caller: caller.id, outcome, errorType, durationSeconds })
+            })
+
+          if (Exit.isFailure(exit)) {
+            if (Cause.isInterruptedOnly(exit.cause)) {
+              yield* finish("cancelled", "cancelled", [], null).pipe(Effect.uninterruptible)
+              return yield* Effect.interrupt
+            }
+            const failure = Cause.failureOption(exit.cause)
+            if (Option.isNone(failure)) return yield* Effect.failCause(exit.cause)
+            const error = failure.value
+            yield* finish("failure", error._tag, [], { tag: error._tag, message: error.message })
+            return yield* Effect.fail(error)
+          }
+
+          const result = exit.value
+          const verdict = judge(prepared.tool, result)
+          yield* finish(verdict.outcome, verdict.errorType, result.argv, verdict.error === null ? null : { tag: verdict.errorType ?? "error", message: verdict.error })
+          const parse = prepared.tool.spec.parse
+          const parsed = parse === undefined || result.stdout.length === 0 ? undefined : yield* Effect.try(() => parse(result.stdout, result.stderr)).pipe(
+            Effect.tapError((e) => Effect.logWarning(`parser of ${name} failed`, e)),
+            Effect.option,
+            Effect.map(Option.getOrUndefined)
+          )
+          const notes = [
+            ...prepared.notes,
+            ...(result.truncatedStdout ? [`stdout truncated at ${c.security.max_output_size} bytes`] : []),
+            ...(result.truncatedStderr ? [`stderr truncated at ${c.security.max_stderr_size} bytes`] : [])
+          ]
+          const summary = parsed?.summary ?? (verdict.error === null ? result.stdout.slice(0, 4000) : `${verdict.error}\n${result.stderr.slice(0, 2000)}`)
+          return {
+            tool: name,
+            stdout: result.stdout,
+            stderr: result.stderr,
+            returncode: result.exitCode,
+            signal: result.signal,
+            truncated_stdout: result.truncatedStdout,
+            truncated_stderr: result.truncatedStderr,
+            timed_out: result.timedOut,
+            error: verdict.error,
+            error_type: verdict.errorType,
+            execution_time: Math.round(durationSeconds * 1000) / 1000,
+            correlation_id: correlationId,
+            metadata: {
+              target: prepared.pinned.original,
+              resolved_target: prepared.pinned.pinned,
+              argv: result.argv,
+              intrusive: prepared.intrusive,
+              notes
+            },
+            structured: parsed?.data ?? null,
+            summary: notes.length > 0 ? `${summary}\nNotes: ${notes.join("; ")}` : summary
+          } satisfies ExecutionResult
+        }).pipe(Effect.withSpan("tool.execute", { attributes: { tool: name } }))
+
+      return {
+        list: registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe))),
+        execute: (name, input, caller, opts) => gate.track(name, execute(name, input, caller, opts)),
+        setEnabled: (name, enabled) => registry.setEnabled(name, enabled).pipe(Effect.flatMap(describe))
+      }
+    })
+  )

@@ -1,0 +1,51 @@
+import { JSONSchema, Schema } from "effect"
+import type { AppConfig } from "../config/schema.js"
+import type { BreakerState } from "../resilience/CircuitBreaker.js"
+import type { RegisteredTool } from "../tools/ToolRegistry.js"
+import { type ToolInfo, ToolInput } from "./ToolExecutor.js"
+
+const baseInputSchema = JSONSchema.make(ToolInput) as unknown as Record<string, unknown>
+
+/** The tool's input JSON Schema: the shared `ToolInput` with this tool's template names as an enum. */
+const inputSchemaFor = (tool: RegisteredTool): Record<string, unknown> => {
+  const schema = structuredClone(baseInputSchema) as { properties?: Record<string, Record<string, unknown>> }
+  const templates = tool.spec.templates.map((t) => t.name)
+  if (schema.properties?.["template"] !== undefined) {
+    if (templates.length === 0) delete schema.properties["template"]
+    else {
+      schema.properties["template"] = {
+        ...schema.properties["template"],
+        enum: templates,
+        description: tool.spec.templates.map((t) => `${t.name}: ${t.description} (${t.args.join(" ")})`).join("; ")
+      }
+    }
+  }
+  return schema as Record<string, unknown>
+}
+
+const outputSchemaFor = (tool: RegisteredTool): Record<string, unknown> | null =>
+  tool.spec.outputSchema === undefined ? null : (JSONSchema.make(tool.spec.outputSchema as Schema.Schema<unknown, any>) as unknown as Record<string, unknown>)
+
+/** Public description of a tool, as `/tools` and MCP `tools/list` show it. */
+export const toolInfo = (tool: RegisteredTool, config: AppConfig, circuitState: BreakerState): ToolInfo => {
+  const { spec } = tool
+  return {
+    name: spec.name,
+    title: spec.title,
+    description: spec.description,
+    enabled: tool.enabled,
+    available: tool.path !== null,
+    unavailableReason: tool.unavailableReason,
+    version: tool.version,
+    binary: tool.path ?? spec.binary,
+    intrusive: spec.intrusive,
+    templates: spec.templates.map((t) => ({ name: t.name, description: t.description, args: t.args })),
+    flags: spec.flags.map((f) => ({ name: f.name, description: f.description, intrusive: f.intrusive === true })),
+    timeoutSeconds: Math.min(config.tools[spec.name]?.timeout ?? spec.defaultTimeoutSeconds, config.security.timeout_seconds),
+    concurrency: Math.min(config.tools[spec.name]?.concurrency ?? spec.defaultConcurrency, config.security.concurrency_limit),
+    circuitState,
+    inputSchema: inputSchemaFor(tool),
+    outputSchema: outputSchemaFor(tool),
+    annotations: { title: spec.title, ...spec.annotations }
+  }
+}

@@ -1,0 +1,90 @@
+import { NodeContext } from "@effect/platform-node"
+import { Effect, Layer } from "effect"
+import { ConfigLive, type ConfigSource } from "../config/ConfigLive.js"
+import type { AppConfig } from "../config/schema.js"
+import { ExecutionGate } from "../execution/ExecutionGate.js"
+import { ToolExecutorLive } from "../execution/ToolExecutorLive.js"
+import { AuditLog } from "../observability/AuditLog.js"
+import { Events } from "../observability/Events.js"
+import type { HealthCheck } from "../observability/Health.js"
+import { HealthLive } from "../observability/HealthLive.js"
+import { LoggerLive } from "../observability/Logger.js"
+import { PrometheusExporterLive } from "../observability/PrometheusExporter.js"
+import { ToolStats } from "../observability/ToolStats.js"
+import { Resolver } from "../policy/Resolver.js"
+import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
+import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
+import { RateLimiter } from "../resilience/RateLimiter.js"
+import { ProcessRunnerLive } from "../runner/ProcessRunner.js"
+import { builtinTools } from "../tools/builtins.js"
+import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
+import type { ToolSpec } from "../tools/ToolSpec.js"
+import { serverInfo } from "./info.js"
+
+/** Circuit breakers open → degraded: the server works, one tool does not. */
+const breakerCheck: Effect.Effect<HealthCheck, never, CircuitBreakers> = Effect.map(CircuitBreakers, (breakers) => ({
+  name: "circuit_breakers",
+  priority: "IMPORTANT",
+  run: Effect.map(breakers.snapshot, (all) => {
+    const open = all.filter((b) => b.state !== "CLOSED")
+    return {
+      status: open.length === 0 ? "healthy" : "degraded",
+      message: open.length === 0 ? "all circuits closed" : `open circuits: ${open.map((b) => `${b.tool} (${b.state})`).join(", ")}`,
+      metadata: Object.fromEntries(all.map((b) => [b.tool, b.state]))
+    } as const
+  })
+}))
+
+/** Missing optional tool binaries are worth knowing about but do not make the server unhealthy. */
+const toolsCheck: Effect.Effect<HealthCheck, never, ToolRegistry> = Effect.map(ToolRegistry, (registry) => ({
+  name: "tool_availability",
+  priority: "INFORMATIONAL",
+  run: Effect.map(registry.all, (tools) => {
+    const missing = tools.filter((t) => t.path === null)
+    return {
+      status: missing.length === 0 ? "healthy" : "degraded",
+      message: missing.length === 0
+        ? `${tools.length} tools available`
+        : `unavailable: ${missing.map((t) => `${t.spec.name} (${t.unavailableReason})`).join(", ")}`,
+      metadata: Object.fromEntries(tools.map((t) => [t.spec.name, { available: t.path !== null, enabled: t.enabled, version: t.version }]))
+    } as const
+  })
+}))
+
+/** Custom tools may not reuse a built-in name; those that set no limits get `tool.default_*`. */
+export const customOptions = (config: AppConfig) => ({
+  reservedNames: builtinTools.map((t) => t.name),
+  defaultTimeoutSeconds: config.tool.default_timeout,
+  defaultConcurrency: config.tool.default_concurrency
+})
+
+const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
+
+/**
+ * Every service both programs share, composed once. The initial
+ * configuration decides what cannot change at run time (log format and
+ * file, custom tools); everything else is read from `ConfigService` live.
+ */
+export const coreLayer = (source: ConfigSource, initial: AppConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
+  const base = Layer.mergeAll(Events.layer, NodeContext.layer)
+  const config = ConfigLive(source).pipe(Layer.provideMerge(base))
+  const services = Layer.mergeAll(
+    ProcessRunnerLive,
+    Resolver.layer(),
+    CircuitBreakers.layer,
+    ConcurrencyLimiter.layer,
+    RateLimiter.layer,
+    ToolStats.layer,
+    AuditLog.layer,
+    ExecutionGate.layer,
+    LoggerLive(initial),
+    PrometheusExporterLive(serverInfo)
+  ).pipe(Layer.provideMerge(config))
+  const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(services))
+  const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
+  const health = HealthLive({
+    transport,
+    extraChecks: Effect.all([breakerCheck, toolsCheck])
+  }).pipe(Layer.provideMerge(executor))
+  return health
+}

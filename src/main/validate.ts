@@ -1,0 +1,57 @@
+import { Effect, Either } from "effect"
+import { loadOnce, type ConfigSource } from "../config/ConfigLive.js"
+import { checkBindSafety } from "../http/auth.js"
+import { resolveBinary } from "../runner/resolveBinary.js"
+import { builtinTools } from "../tools/builtins.js"
+import { customToolSpecs } from "../tools/custom.js"
+import { customOptions } from "./core.js"
+
+type Verdict = "PASS" | "WARN" | "FAIL"
+
+/**
+ * The launcher's `validate`: checks what the server needs before it starts
+ * and prints one line per check. Exits non-zero when any check fails.
+ */
+export const validate = (source: ConfigSource) =>
+  Effect.gen(function*() {
+    const lines: Array<[Verdict, string]> = []
+    const add = (verdict: Verdict, text: string) => Effect.sync(() => lines.push([verdict, text]))
+
+    const major = Number(process.versions.node.split(".")[0])
+    yield* add(major >= 20 ? "PASS" : "FAIL", `Node ${process.versions.node} (need >= 20)`)
+
+    const config = yield* loadOnce(source).pipe(Effect.either)
+    if (Either.isLeft(config)) {
+      yield* add("FAIL", `configuration: ${config.left.message}`)
+      for (const issue of config.left.issues) yield* add("FAIL", `  ${issue}`)
+    } else {
+      const c = config.right
+      yield* add("PASS", `configuration ${source.file ?? "(embedded defaults)"}: transport ${c.server.transport}, allowed targets ${c.security.allowed_targets.join(", ")}`)
+      const custom = customToolSpecs(c.custom_tools, customOptions(c))
+      if (Either.isLeft(custom)) for (const issue of custom.left.issues) yield* add("FAIL", `custom tool ${issue}`)
+      if (c.server.transport === "http") {
+        const safety = checkBindSafety(c)
+        yield* add(Either.isLeft(safety) ? "FAIL" : "PASS", Either.isLeft(safety) ? safety.left : `HTTP bind ${c.server.host}:${c.server.port}`)
+      }
+      if (c.security.allow_intrusive) yield* add("WARN", "security.allow_intrusive is true: intrusive scans are allowed")
+    }
+
+    const prlimit = yield* resolveBinary("prlimit").pipe(Effect.either)
+    yield* add(Either.isRight(prlimit) ? "PASS" : "FAIL", Either.isRight(prlimit) ? `prlimit ${prlimit.right}` : "prlimit missing (util-linux): resource limits cannot be applied")
+
+    for (const tool of builtinTools) {
+      const path = yield* resolveBinary(tool.binary).pipe(Effect.either)
+      const flagship = tool.name === "NmapTool"
+      yield* add(
+        Either.isRight(path) ? "PASS" : flagship ? "FAIL" : "WARN",
+        Either.isRight(path) ? `${tool.name}: ${path.right}` : `${tool.name}: ${tool.binary} not found; the tool will be unavailable`
+      )
+    }
+    const root = typeof process.getuid === "function" && process.getuid() === 0
+    yield* add(root ? "WARN" : "PASS", root ? "running as root: prefer a dedicated user (raw-socket scans can use capabilities instead)" : "not running as root: SYN/OS scans fall back to connect scans")
+
+    for (const [verdict, text] of lines) process.stdout.write(`[${verdict}] ${text}\n`)
+    const failed = lines.filter(([v]) => v === "FAIL").length
+    process.stdout.write(failed === 0 ? "Validation passed: the server is ready to start.\n" : `Validation failed: ${failed} problem(s).\n`)
+    return failed === 0
+  })
