@@ -15,7 +15,9 @@ import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
+import { urlTargetHost } from "../tools/urlTarget.js"
 import { ExecutionGate } from "./ExecutionGate.js"
+import { monotonicProgress } from "./progress.js"
 import { toolInfo } from "./toolInfo.js"
 import { type Caller, type ExecutionResult, ToolExecutor, ToolInput } from "./ToolExecutor.js"
 
@@ -147,7 +149,13 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               maxNetworkSize: c.security.max_network_size
             }
             const callerPolicy = caller.allowedTargets === undefined ? undefined : { ...targetPolicy, allowed: caller.allowedTargets }
-            const pinned = yield* pinTarget(input.target, targetPolicy, callerPolicy).pipe(Effect.provideService(Resolver, resolver))
+            /** URL targets (HTTP/TLS probes) carry a scheme and port; only their host is subject to the target policy. */
+            const host = tool.spec.target.kind === "url" ? urlTargetHost(input.target) : input.target
+            if (host === undefined) {
+              return yield* new InvalidInput({ message: `${input.target} is not a valid http(s) URL or host[:port]`, issues: ["target"] })
+            }
+            const pinnedHost = yield* pinTarget(host, targetPolicy, callerPolicy).pipe(Effect.provideService(Resolver, resolver))
+            const pinned = { ...pinnedHost, original: input.target }
             const rewritten = !options.privileged && tool.spec.unprivileged !== undefined
               ? tool.spec.unprivileged(validated.tokens)
               : { args: validated.tokens, notes: [] }
@@ -172,11 +180,15 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           const concurrency = Math.min(c.tools[name]?.concurrency ?? prepared.tool.spec.defaultConcurrency, c.security.concurrency_limit)
           const progress = prepared.tool.spec.progress
           const onProgress = opts?.onProgress
+          const advance = monotonicProgress()
           const onOutput = progress === undefined || onProgress === undefined
             ? undefined
-            : (stream: "stdout" | "stderr", chunk: string) => {
-              const value = progress(chunk)
-              return value === undefined ? Effect.void : onProgress({ progress: value, total: 100, message: `${name} ${value.toFixed(1)}% (${stream})` })
+            : (_stream: "stdout" | "stderr", chunk: string) => {
+              const raw = progress(chunk)
+              const step = raw === undefined ? undefined : advance(raw)
+              return step === undefined
+                ? Effect.void
+                : onProgress({ progress: step.value, total: 100, message: `${name}: phase ${step.phase}, ${raw!.toFixed(1)}%` })
             }
 
           if (prepared.intrusive) {

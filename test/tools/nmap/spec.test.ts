@@ -1,0 +1,71 @@
+import { describe, expect, it } from "@effect/vitest"
+import { nmapProgress } from "../../../src/tools/nmap/progress.js"
+import { nmapSpec, nmapUnprivileged } from "../../../src/tools/nmap/spec.js"
+import { fixture } from "../support.js"
+
+describe("nmapUnprivileged", () => {
+  it("turns a SYN scan into a connect scan and says so", () => {
+    expect(nmapUnprivileged(["-sS", "-p", "22,80", "-sV"])).toEqual({
+      args: ["-sT", "-p", "22,80", "-sV"],
+      notes: ["-sS replaced by -sT: not running as root"]
+    })
+  })
+
+  it("keeps the version and script parts of -A", () => {
+    const result = nmapUnprivileged(["-A", "-T4"])
+    expect(result.args).toEqual(["-sV", "-sC", "-T4"])
+    expect(result.notes[0]).toMatch(/^-A replaced by -sV -sC/)
+  })
+
+  it("drops raw-socket options with their values, one note each", () => {
+    const result = nmapUnprivileged(["-sU", "-O", "--max-os-tries", "2", "--ttl=5", "-PE", "-PU53", "-p", "53", "--traceroute"])
+    expect(result.args).toEqual(["-p", "53"])
+    expect(result.notes).toEqual([
+      "-sU dropped: UDP scans need raw sockets (not running as root)",
+      "-O dropped: OS detection needs raw sockets (not running as root)",
+      "--max-os-tries 2 dropped: OS detection needs raw sockets (not running as root)",
+      "--ttl=5 dropped: crafted packets need raw sockets (not running as root)",
+      "-PE dropped: ICMP pings need raw sockets (not running as root)",
+      "-PU53 dropped: this ping probe needs raw sockets (not running as root)",
+      "--traceroute dropped: traceroute needs raw sockets (not running as root)"
+    ])
+  })
+
+  it("leaves an unprivileged scan untouched", () => {
+    const args = ["-sT", "-sV", "-p", "1-1024", "--top-ports", "100", "-T4", "-Pn"]
+    expect(nmapUnprivileged(args)).toEqual({ args, notes: [] })
+  })
+})
+
+describe("nmapProgress", () => {
+  it("reads the last taskprogress percentage in a chunk", () => {
+    expect(nmapProgress("<taskprogress task=\"Connect Scan\" time=\"1\" percent=\"2.07\" remaining=\"0\"/>\n<taskprogress task=\"Connect Scan\" time=\"2\" percent=\"12.34\"/>")).toBe(12.34)
+  })
+
+  it("returns undefined without progress and for a tag split across chunks", () => {
+    expect(nmapProgress("<host><status state=\"up\"/>")).toBeUndefined()
+    expect(nmapProgress("<taskprogress task=\"Connect Scan\" time=\"1\" perc")).toBeUndefined()
+  })
+
+  it("follows a real scan's progress upwards within a phase", () => {
+    const values = fixture("nmap/progress.xml").split("\n").map(nmapProgress).filter((v) => v !== undefined)
+    expect(values.length).toBeGreaterThan(10)
+    expect(values.every((v) => v >= 0 && v <= 100)).toBe(true)
+    expect(values[values.length - 1]!).toBeGreaterThan(values[0]!)
+  })
+})
+
+describe("nmapSpec", () => {
+  it("always asks for XML on stdout, no DNS, periodic stats and no keyboard interaction", () => {
+    expect(nmapSpec.fixedArgs).toEqual(["-oX", "-", "-n", "--stats-every", "5s", "--noninteractive"])
+    expect(nmapSpec.target.kind).toBe("network")
+    expect(nmapSpec.target.toArgs("10.0.0.0/28", "10.0.0.0/28")).toEqual(["10.0.0.0/28"])
+    expect(nmapSpec.templates.map((t) => t.name)).toEqual(["quick", "standard", "thorough", "discovery"])
+  })
+
+  it("parses into data and a summary", () => {
+    const parsed = nmapSpec.parse!(fixture("nmap/connect.xml"), "")
+    expect(parsed.data.hosts[0]?.ports[0]?.state).toBe("open")
+    expect(parsed.summary).toContain("18080/tcp open")
+  })
+})
