@@ -165,7 +165,11 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               intrusive,
               intrusiveReasons: tool.spec.intrusive ? [`${name} is intrusive`, ...validated.intrusiveReasons] : validated.intrusiveReasons,
               pinned,
-              args: [...tool.spec.fixedArgs, ...rewritten.args, ...tool.spec.target.toArgs(pinned.pinned, pinned.original)],
+              args: [
+                ...tool.spec.fixedArgs,
+                ...(tool.spec.expand?.(rewritten.args) ?? rewritten.args),
+                ...tool.spec.target.toArgs(pinned.pinned, pinned.original)
+              ],
               notes: [
                 ...rewritten.notes,
                 ...(pinned.kind === "hostname" ? [`${pinned.original} resolved once to ${pinned.pinned}; the tool was given the address`] : [])

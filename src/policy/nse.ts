@@ -10,23 +10,41 @@
  *   runs, so it is no more intrusive than `-sC`).
  * - `exploit`, `fuzzer`, `brute` and `auth` stay on the target but attack or
  *   log in to it: allowed only when intrusive operations are.
- * - `safe`, `discovery`, `vuln`, `intrusive`, `dos`, `malware`, `external`,
- *   `broadcast` and `all` are refused outright: each selects `broadcast-*`
- *   scripts (packets to every host on the local network, e.g.
- *   `broadcast-avahi-dos`, `ipv6-ra-flood`) or `external` ones (the target
- *   sent to third-party services), which would escape the target policy no
- *   matter how the caller is trusted. Scripts from them are available by name.
+ * - `safe`, `discovery` and `vuln` select `broadcast-*` scripts (packets to
+ *   every host on the local network, e.g. `broadcast-avahi-dos`) or
+ *   `external` ones (the target sent to third-party services). They are
+ *   accepted only scoped: the server itself turns them into an expression
+ *   that excludes those (see `scopedCategories`), which callers cannot write.
+ * - `intrusive`, `dos`, `malware`, `external`, `broadcast` and `all` are
+ *   refused outright. Scripts from them are available by name.
  */
 
 export const safeCategories: ReadonlyArray<string> = ["default", "version"]
 
 export const intrusiveCategories: ReadonlyArray<string> = ["exploit", "fuzzer", "brute", "auth"]
 
+/**
+ * Categories accepted in a scoped form only: the nmap boolean expression the
+ * server passes instead of the bare category, so that nothing beyond the
+ * target is touched.
+ */
+export const scopedCategories: Readonly<Record<string, { readonly expression: string; readonly intrusive: boolean }>> = {
+  safe: { expression: "(safe and not (broadcast or external))", intrusive: false },
+  discovery: { expression: "(discovery and not (broadcast or external or intrusive or dos))", intrusive: false },
+  vuln: { expression: "(vuln and not (broadcast or external or dos))", intrusive: true }
+}
+
+/**
+ * The `--script` value nmap receives for an accepted list: a plain comma list,
+ * or, when a scoped category is present, one boolean expression joined by `or`.
+ */
+export const scriptArgument = (items: ReadonlyArray<string>): string =>
+  items.some((item) => Object.hasOwn(scopedCategories, item))
+    ? items.map((item) => scopedCategories[item]?.expression ?? item).join(" or ")
+    : items.join(",")
+
 export const refusedCategories: Readonly<Record<string, string>> = {
   all: "selects every script, including broadcast, external and denial-of-service ones",
-  safe: "includes broadcast scripts that probe the whole local network and external ones that send the target to third parties",
-  discovery: "includes broadcast, external and intrusive scripts",
-  vuln: "includes broadcast-avahi-dos (a denial of service against every mDNS host on the network) and vulners (sends banners to vulners.com)",
   intrusive: "includes broadcast and local-network flooding scripts",
   dos: "includes broadcast-avahi-dos and ipv6-ra-flood, which hit hosts other than the target",
   malware: "includes scripts that send the target to third-party services",
@@ -152,9 +170,11 @@ export const classifyScriptItem = (item: string): ScriptItem => {
   const refused = refusedCategories[item]
   if (refused !== undefined) return refuse("script_not_allowed", `Script category '${item}' is not accepted: it ${refused}. Name the scripts you need.`)
   if (safeCategories.includes(item)) return { _tag: "Accepted", item, intrusive: false }
+  const scoped = scopedCategories[item]
+  if (scoped !== undefined) return { _tag: "Accepted", item, intrusive: scoped.intrusive }
   if (intrusiveCategories.includes(item)) return { _tag: "Accepted", item, intrusive: true }
   if (Object.hasOwn(knownScripts, item)) return { _tag: "Accepted", item, intrusive: isIntrusiveScript(item) }
-  return refuse("script_not_allowed", `Script '${item}' is not in the allow-list (categories: ${[...safeCategories, ...intrusiveCategories].join(", ")}; or a listed script name)`)
+  return refuse("script_not_allowed", `Script '${item}' is not in the allow-list (categories: ${[...safeCategories, ...Object.keys(scopedCategories), ...intrusiveCategories].join(", ")}; or a listed script name)`)
 }
 
 export const MAX_SCRIPT_ITEMS = 32

@@ -85,6 +85,12 @@ export interface ToolSpec<A = unknown> {
   readonly parse?: (stdout: string, stderr: string) => ParsedOutput<A>
   /** Rewrites the final argument list when running without raw-socket privileges; returns notes for the result. */
   readonly unprivileged?: (args: ReadonlyArray<string>) => { readonly args: ReadonlyArray<string>; readonly notes: ReadonlyArray<string> }
+  /**
+   * Turns validated arguments into what the binary receives, for values the
+   * server must write itself (e.g. scoped NSE categories become expressions
+   * with spaces and parentheses, which callers' tokens can never contain).
+   */
+  readonly expand?: (args: ReadonlyArray<string>) => ReadonlyArray<string>
   /** Extracts a 0..100 progress value from a chunk of output, for progress notifications. */
   readonly progress?: (chunk: string) => number | undefined
 }

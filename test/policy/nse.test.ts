@@ -6,7 +6,8 @@ import {
   isIntrusiveScript,
   knownScripts,
   refusedCategories,
-  safeCategories
+  safeCategories,
+  scriptArgument
 } from "../../src/policy/nse.js"
 
 const SCRIPT_DB = "/usr/share/nmap/scripts/script.db"
@@ -30,7 +31,10 @@ describe("NSE allow-list", () => {
     expect(classifyScriptItem("ftp-anon")).toMatchObject({ _tag: "Accepted", intrusive: false })
     expect(classifyScriptItem("ssl-heartbleed")).toMatchObject({ _tag: "Accepted", intrusive: true })
     expect(classifyScriptItem("http-shellshock")).toMatchObject({ _tag: "Accepted", intrusive: true })
-    for (const item of ["all", "safe", "vuln", "broadcast", "external", "dos", "no-such-script", "HTTP-TITLE", "vulners"]) {
+    expect(classifyScriptItem("safe")).toMatchObject({ _tag: "Accepted", intrusive: false })
+    expect(classifyScriptItem("discovery")).toMatchObject({ _tag: "Accepted", intrusive: false })
+    expect(classifyScriptItem("vuln")).toMatchObject({ _tag: "Accepted", intrusive: true })
+    for (const item of ["all", "intrusive", "broadcast", "external", "dos", "malware", "no-such-script", "HTTP-TITLE", "vulners"]) {
       expect(classifyScriptItem(item)).toMatchObject({ _tag: "Refused", rule: "script_not_allowed" })
     }
     for (const item of ["/tmp/x.nse", "x.nse", "./x", "http-*", "+http-title", "and", "true", "http://x/y", "C:x", "..\\x"]) {
@@ -65,5 +69,13 @@ describe("NSE allow-list", () => {
     for (const [name, categories] of Object.entries(knownScripts)) {
       if (categories.includes("default")) expect(isIntrusiveScript(name), name).toBe(false)
     }
+  })
+})
+
+describe("scoped categories", () => {
+  it("are passed to nmap as expressions that exclude broadcast and external scripts", () => {
+    expect(scriptArgument(["http-title", "ssl-cert"])).toBe("http-title,ssl-cert")
+    expect(scriptArgument(["safe"])).toBe("(safe and not (broadcast or external))")
+    expect(scriptArgument(["http-title", "vuln"])).toBe("http-title or (vuln and not (broadcast or external or dos))")
   })
 })

@@ -1,6 +1,7 @@
 import type { ToolSpec } from "../ToolSpec.js"
 import { nmapFlags } from "./flags.js"
 import { parseNmapXml } from "./parseXml.js"
+import { scriptArgument } from "../../policy/nse.js"
 import { nmapProgress } from "./progress.js"
 import { NmapRun } from "./result.js"
 import { summarizeNmap } from "./summary.js"
@@ -116,5 +117,6 @@ export const nmapSpec: ToolSpec<NmapRun> = {
     return { data, summary: summarizeNmap(data) }
   },
   unprivileged: nmapUnprivileged,
+  expand: (args) => args.map((arg, i) => (args[i - 1] === "--script" ? scriptArgument(arg.split(",")) : arg)),
   progress: nmapProgress
 }

@@ -69,3 +69,12 @@ describe("nmapSpec", () => {
     expect(parsed.summary).toContain("18080/tcp open")
   })
 })
+
+describe("nmap argument expansion", () => {
+  it("turns scoped NSE categories into expressions and leaves everything else alone", () => {
+    expect(nmapSpec.expand?.(["-sV", "--script", "safe,http-title", "-p", "80"])).toEqual([
+      "-sV", "--script", "(safe and not (broadcast or external)) or http-title", "-p", "80"
+    ])
+    expect(nmapSpec.expand?.(["--script", "default"])).toEqual(["--script", "default"])
+  })
+})
