@@ -88,14 +88,14 @@ export const ToolDefaultsConfig = Schema.Struct({
 })
 
 export const ToolOverride = Schema.Struct({
-  enabled: Schema.optional(Schema.Boolean),
+  enabled: Schema.optional(Schema.Boolean.annotations({ description: "Offer the tool (default true); the API's enable/disable overrides it until restart" })),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds for this tool")),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions of this tool"))
 })
 
 export const CustomFlag = Schema.Struct({
-  name: Schema.String.pipe(Schema.pattern(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/)),
-  description: Schema.optionalWith(Schema.String, { default: () => "" }),
+  name: Schema.String.pipe(Schema.pattern(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/)).annotations({ description: "The flag as callers write it, e.g. -c or --count" }),
+  description: Schema.optionalWith(Schema.String.annotations({ description: "Shown to agents in the tool description" }), { default: () => "" }),
   value: Schema.optionalWith(
     Schema.Union(
       Schema.Struct({ type: Schema.Literal("none") }),
@@ -103,27 +103,27 @@ export const CustomFlag = Schema.Struct({
       Schema.Struct({ type: Schema.Literal("enum"), values: Schema.NonEmptyArray(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]+$/))) })
     ),
     { default: () => ({ type: "none" as const }) }
-  ),
-  intrusive: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  ).annotations({ description: "The flag's value: none, an int range or an enum" }),
+  intrusive: Schema.optionalWith(Schema.Boolean.annotations({ description: "Using the flag needs allow_intrusive and the intrusive scope" }), { default: () => false })
 })
 
 export const CustomTool = Schema.Struct({
-  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)),
-  description: Schema.String,
-  binary: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._/-]+$/)),
-  fixed_args: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:/=+,@%_-]+$/))), { default: () => [] }),
-  flags: Schema.Array(CustomFlag),
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).annotations({ description: "Public tool name (MCP name and REST path)" }),
+  description: Schema.String.annotations({ description: "What the tool does, shown to agents" }),
+  binary: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._/-]+$/)).annotations({ description: "Binary name on PATH or absolute path; shells and interpreters are refused" }),
+  fixed_args: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:/=+,@%_-]+$/))).annotations({ description: "Arguments the server always passes first" }), { default: () => [] }),
+  flags: Schema.Array(CustomFlag).annotations({ description: "The flags callers may pass" }),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds; tool.default_timeout when unset")),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions; tool.default_concurrency when unset")),
-  intrusive: Schema.optionalWith(Schema.Boolean, { default: () => false })
+  intrusive: Schema.optionalWith(Schema.Boolean.annotations({ description: "Every call is intrusive (needs allow_intrusive and the intrusive scope)" }), { default: () => false })
 })
 export type CustomTool = typeof CustomTool.Type
 
 export const ApiKey = Schema.Struct({
-  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)),
+  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({ description: "Name of the key in logs, audit lines and rate limits" }),
   sha256: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)).annotations({ description: "Hex SHA-256 of the key; the key itself is never stored" }),
-  scopes: Schema.optionalWith(Schema.Array(Schema.Literal("execute", "intrusive", "admin")), { default: () => ["execute" as const] }),
-  allowed_targets: Schema.optional(Schema.Array(Schema.String))
+  scopes: Schema.optionalWith(Schema.Array(Schema.Literal("execute", "intrusive", "admin")).annotations({ description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events" }), { default: () => ["execute" as const] }),
+  allowed_targets: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Narrows the server's allowed_targets for this key" }))
 })
 export type ApiKey = typeof ApiKey.Type
 

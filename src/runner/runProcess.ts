@@ -103,7 +103,7 @@ const run = (
 ): Effect.Effect<RunResult, SpawnFailed> =>
   Effect.scoped(Effect.gen(function*() {
     const binary = yield* resolveBinary(request.command, SAFE_PATH)
-    const prlimit = yield* resolveBinary(options.prlimit ?? "prlimit", SAFE_PATH).pipe(
+    const prlimit = yield* resolveBinary(options.prlimit ?? "prlimit", `${SAFE_PATH}:${process.env["PATH"] ?? ""}`).pipe(
       Effect.mapError((error) =>
         new SpawnFailed({ command: request.command, message: `prlimit is required for resource limits: ${error.message}` })
       )
