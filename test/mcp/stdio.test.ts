@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/stdio.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
+import { CallToolResultSchema, CreateTaskResultSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
 import { PassThrough } from "node:stream"
 import { runStdio } from "../../src/mcp/stdio.js"
@@ -80,5 +80,25 @@ describe("MCP over stdio", () => {
       yield* Deferred.await(fake.started)
       abort.abort()
       expect(yield* Deferred.await(fake.interrupted).pipe(Effect.timeout("10 seconds"))).toBe("stdio")
+    }), 20_000)
+
+  it.scopedLive("tools run as tasks over stdio too, with the stdio caller; cancelling one interrupts it", () =>
+    Effect.gen(function*() {
+      const { client, fake } = yield* setup
+      yield* Effect.promise(() => client.listTools())
+      const quick = yield* Effect.promise(() =>
+        client.request({ method: "tools/call", params: { name: "NmapTool", arguments: { target: "127.0.0.1" } } }, CreateTaskResultSchema, { task: {} })
+      )
+      const result = yield* Effect.promise(() => client.experimental.tasks.getTaskResult(quick.task.taskId, CallToolResultSchema))
+      expect(result.structuredContent).toMatchObject({ execution: { tool: "NmapTool" } })
+      const slow = yield* Effect.promise(() =>
+        client.request({ method: "tools/call", params: { name: "NmapTool", arguments: { target: "slow" } } }, CreateTaskResultSchema, { task: {} })
+      )
+      yield* Deferred.await(fake.started)
+      const cancelled = yield* Effect.promise(() => client.experimental.tasks.cancelTask(slow.task.taskId))
+      expect(cancelled.status).toBe("cancelled")
+      expect(yield* Deferred.await(fake.interrupted).pipe(Effect.timeout("10 seconds"))).toBe("stdio")
+      const { tasks } = yield* Effect.promise(() => client.experimental.tasks.listTasks())
+      expect(tasks.map((task) => task.status)).toEqual(["completed", "cancelled"])
     }), 20_000)
 })
