@@ -24,3 +24,18 @@ export const prlimitArgv = (
   command,
   ...args
 ]
+
+/**
+ * Prefixes an argv with util-linux setpriv so the child gets SIGKILL when the
+ * server dies without cleaning up (SIGKILL, OOM kill): every other path kills
+ * the process group itself, this one cannot. The setting survives the execs
+ * into prlimit and the tool (not into set-user-ID or file-capability binaries,
+ * where the kernel clears it).
+ */
+export const pdeathsigArgv = (setprivPath: string, argv: ReadonlyArray<string>): ReadonlyArray<string> => [
+  setprivPath,
+  "--pdeathsig",
+  "KILL",
+  "--",
+  ...argv
+]

@@ -3,7 +3,7 @@ import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
 import { SpawnFailed } from "../errors.js"
 import { CappedOutput } from "./CappedOutput.js"
-import { prlimitArgv } from "./prlimit.js"
+import { pdeathsigArgv, prlimitArgv } from "./prlimit.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
 import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
 
@@ -108,7 +108,9 @@ const run = (
         new SpawnFailed({ command: request.command, message: `prlimit is required for resource limits: ${error.message}` })
       )
     )
-    const argv = prlimitArgv(prlimit, request.limits, binary, request.args)
+    const setpriv = yield* resolveBinary("setpriv", SAFE_PATH).pipe(Effect.option)
+    const limited = prlimitArgv(prlimit, request.limits, binary, request.args)
+    const argv = Option.match(setpriv, { onNone: () => limited, onSome: (path) => pdeathsigArgv(path, limited) })
     const grace = Duration.decode(request.killGrace)
 
     const command = Command.make(argv[0]!, ...argv.slice(1)).pipe(

@@ -39,6 +39,10 @@ describe("ProcessRunner", () => {
     Effect.gen(function*() {
       const result = yield* run(request("/bin/echo", ["hello", "world"]))
       expect(result.argv).toEqual([
+        "/usr/bin/setpriv",
+        "--pdeathsig",
+        "KILL",
+        "--",
         "/usr/bin/prlimit",
         "--as=1073741824",
         "--nofile=256:256",
