@@ -217,28 +217,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             ...(onOutput === undefined ? {} : { onOutput })
           })
 
-          const active = Metric.tagged(toolActive, "tool", name)
-          /** The breaker judges the tool's health: only spawn failures and bad process outcomes count, never a full queue. */
-          const exit = yield* breakers.protect(
-            name,
-            limiter.withPermit(name, concurrency, c.tool.queue_size)(
-              stats.trackActive(
-                name,
-                Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
-              )
-            ),
-            {
-              isFailure: (e) =>
-                Exit.match(e, {
-                  onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
-                  onSuccess: (r) => judge(prepared.tool, r).outcome !== "success"
-                })
-            }
-          ).pipe(Effect.exit)
-
-          const durationSeconds = (performance.now() - started) / 1000
           const finish = (outcome: Outcome, errorType: string | null, argv: ReadonlyArray<string>, error: { tag: string; message: string } | null) =>
             Effect.gen(function*() {
+              const durationSeconds = (performance.now() - started) / 1000
               yield* Metric.increment(
                 Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", name), "status", outcome), "error_type", errorType ?? "none")
               )
@@ -258,11 +239,33 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               yield* events.publish({ type: "execution.finished", tool: name, correlationId, caller: caller.id, outcome, errorType, durationSeconds })
             })
 
-          if (Exit.isFailure(exit)) {
-            if (Cause.isInterruptedOnly(exit.cause)) {
-              yield* finish("cancelled", "cancelled", [], null).pipe(Effect.uninterruptible)
-              return yield* Effect.interrupt
+          const active = Metric.tagged(toolActive, "tool", name)
+          /** The breaker judges the tool's health: only spawn failures and bad process outcomes count, never a full queue. */
+          const exit = yield* breakers.protect(
+            name,
+            limiter.withPermit(name, concurrency, c.tool.queue_size)(
+              stats.trackActive(
+                name,
+                Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
+              )
+            ),
+            {
+              isFailure: (e) =>
+                Exit.match(e, {
+                  onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
+                  onSuccess: (r) => judge(prepared.tool, r).outcome !== "success"
+                })
             }
+          ).pipe(
+            // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
+            Effect.onInterrupt(() => finish("cancelled", "cancelled", [], null)),
+            Effect.exit
+          )
+
+          const durationSeconds = (performance.now() - started) / 1000
+
+          if (Exit.isFailure(exit)) {
+            if (Cause.isInterruptedOnly(exit.cause)) return yield* Effect.interrupt
             const failure = Cause.failureOption(exit.cause)
             if (Option.isNone(failure)) return yield* Effect.failCause(exit.cause)
             const error = failure.value

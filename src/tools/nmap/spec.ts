@@ -87,7 +87,7 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   title: "Nmap network scanner",
   description:
     "Host discovery, port scanning, service/version detection and NSE scripts with nmap. " +
-    "Targets: one IP, host name or CIDR inside the allowed ranges. The server always adds -oX - -n --stats-every 5s --noninteractive " +
+    "Targets: one IP, host name or CIDR inside the allowed ranges. The server always adds -oX - -n --stats-every 5s " +
     "(XML output parsed into a structured report, no DNS: the target is pinned to the IP that was validated). " +
     "Templates: quick, standard, thorough, discovery. Without root, -sS becomes -sT and raw-socket options are dropped with a note.",
   binary: "nmap",
@@ -104,7 +104,9 @@ export const nmapSpec: ToolSpec<NmapRun> = {
     },
     { name: "discovery", description: "Host discovery only (which hosts are up), no port scan", args: ["-sn"] }
   ],
-  fixedArgs: ["-oX", "-", "-n", "--stats-every", "5s", "--noninteractive"],
+  // No --noninteractive: nmap 7.93 then skips its --stats-every reports, the only progress it gives. It reads no keys anyway:
+  // it only listens on /dev/tty, and the runner starts it in a new session without a controlling terminal.
+  fixedArgs: ["-oX", "-", "-n", "--stats-every", "5s"],
   target: { kind: "network", toArgs: (pinned) => [pinned] },
   intrusive: false,
   defaultTimeoutSeconds: 300,

@@ -56,8 +56,8 @@ describe("nmapProgress", () => {
 })
 
 describe("nmapSpec", () => {
-  it("always asks for XML on stdout, no DNS, periodic stats and no keyboard interaction", () => {
-    expect(nmapSpec.fixedArgs).toEqual(["-oX", "-", "-n", "--stats-every", "5s", "--noninteractive"])
+  it("always asks for XML on stdout, no DNS and periodic stats (which --noninteractive would suppress)", () => {
+    expect(nmapSpec.fixedArgs).toEqual(["-oX", "-", "-n", "--stats-every", "5s"])
     expect(nmapSpec.target.kind).toBe("network")
     expect(nmapSpec.target.toArgs("10.0.0.0/28", "10.0.0.0/28")).toEqual(["10.0.0.0/28"])
     expect(nmapSpec.templates.map((t) => t.name)).toEqual(["quick", "standard", "thorough", "discovery"])

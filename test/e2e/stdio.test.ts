@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { Progress } from "@modelcontextprotocol/sdk/types.js"
+import { execFile } from "node:child_process"
+import {
+  cleanup,
+  exitWithin,
+  nmapGone,
+  nmapProcesses,
+  nmapStarted,
+  requireBuild,
+  serverEnv,
+  spawnServer,
+  startListener
+} from "./support/processes.js"
+import { RawStdio } from "./support/rawStdio.js"
+
+/**
+ * The built server as an MCP client launches it: a child process speaking
+ * JSON-RPC on stdin/stdout. Every scan targets a listener this file opens on
+ * 127.0.0.1; long scans carry a port list unique to this file (`1-N,PORT`),
+ * which is how their nmap processes are found in the process table.
+ */
+
+let port = 0
+let client: Client
+let transport: StdioClientTransport
+const markers: Array<string> = []
+
+const marker = (range: string) => {
+  const m = `${range},${port}`
+  markers.push(m)
+  return m
+}
+
+interface NmapPortResult {
+  readonly portid: number
+  readonly state: string
+}
+
+const openPorts = (structured: unknown): ReadonlyArray<number> => {
+  const hosts = (structured as { result: { hosts: ReadonlyArray<{ ports: ReadonlyArray<NmapPortResult> }> } }).result.hosts
+  return hosts.flatMap((h) => h.ports.filter((p) => p.state === "open").map((p) => p.portid))
+}
+
+beforeAll(async () => {
+  port = await startListener()
+  transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [requireBuild(), "serve", "--transport", "stdio"],
+    env: serverEnv(),
+    stderr: "pipe"
+  })
+  client = new Client({ name: "e2e-stdio", version: "1.0.0" })
+  await client.connect(transport)
+}, 20_000)
+
+afterAll(async () => {
+  const pid = transport?.pid
+  await client?.close()
+  if (pid !== null && pid !== undefined) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // exited on close
+    }
+  }
+  await cleanup(markers)
+}, 20_000)
+
+describe("stdio transport, SDK client", () => {
+  it("lists NmapTool with its schemas and annotations", async () => {
+    const { tools } = await client.listTools()
+    const nmap = tools.find((t) => t.name === "NmapTool")
+    expect(nmap).toBeDefined()
+    expect(nmap!.inputSchema.type).toBe("object")
+    expect(nmap!.inputSchema.required).toContain("target")
+    expect(Object.keys(nmap!.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["target", "args", "extra_args", "template"]))
+    expect(nmap!.outputSchema?.type).toBe("object")
+    expect(nmap!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: true })
+  }, 10_000)
+
+  it("scans a loopback listener and reports the port open, structured and in text", async () => {
+    const result = await client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "-p", String(port)] } })
+    expect(result.isError).toBe(false)
+    expect(openPorts(result.structuredContent)).toEqual([port])
+    const execution = (result.structuredContent as { execution: Record<string, unknown> }).execution
+    expect(execution).toMatchObject({ tool: "NmapTool", returncode: 0, resolved_target: "127.0.0.1", timed_out: false })
+    expect(execution["argv"]).toEqual(expect.arrayContaining(["-n", "-sT", String(port), "127.0.0.1"]))
+    const text = (result.content as ReadonlyArray<{ type: string; text: string }>)[0]!.text
+    expect(text).toContain(`${port}/tcp open`)
+  }, 30_000)
+
+  it("rejects a public target by policy, before anything runs", async () => {
+    const result = await client.callTool({ name: "NmapTool", arguments: { target: "8.8.8.8", args: ["-sT", "-p", "53"] } })
+    expect(result.isError).toBe(true)
+    expect((result.structuredContent as { error: { _tag: string } }).error._tag).toBe("TargetRejected")
+    expect(nmapProcesses("8.8.8.8")).toEqual([])
+  }, 10_000)
+
+  it("sends increasing progress notifications for a call with a progress token", async () => {
+    const seen: Array<Progress> = []
+    // ~7.5 s of probes spaced 5 ms apart: long enough for nmap's 5 s statistics.
+    const result = await client.callTool(
+      { name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "--scan-delay", "5ms", "-p", `1-1500,${port}`] } },
+      undefined,
+      { onprogress: (p) => seen.push(p), timeout: 60_000 }
+    )
+    expect(result.isError).toBe(false)
+    expect(openPorts(result.structuredContent)).toContain(port)
+    expect(seen.length).toBeGreaterThan(0)
+    expect(seen.every((p) => p.total === 100 && p.progress > 0 && p.progress <= 100)).toBe(true)
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress)
+  }, 40_000)
+
+  it("kills the scan's nmap process when the client cancels the call", async () => {
+    const m = marker("1-1000")
+    const controller = new AbortController()
+    const call = client.callTool(
+      { name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "--scan-delay", "100ms", "-p", m] } },
+      undefined,
+      { signal: controller.signal, timeout: 60_000 }
+    ).then(() => "resolved", () => "rejected")
+    const nmap = await nmapStarted(m)
+    expect(nmap.ppid).toBe(transport.pid)
+    controller.abort("test cancels")
+    expect(await call).toBe("rejected")
+    await nmapGone(m, 5_000)
+    const after = await client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "-p", String(port)] } })
+    expect(after.isError).toBe(false)
+  }, 30_000)
+})
+
+describe("stdio transport, raw process", () => {
+  it("writes only JSON-RPC messages to stdout, logs included on stderr", async () => {
+    const server = spawnServer(["serve", "--transport", "stdio"], serverEnv({ LOG_LEVEL: "DEBUG" }))
+    const raw = new RawStdio(server)
+    await raw.initialize()
+    const calls = await Promise.all([
+      raw.request("tools/list"),
+      raw.request("tools/call", { name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "-p", String(port)] } }),
+      raw.request("tools/call", { name: "NmapTool", arguments: { target: "8.8.8.8" } }),
+      raw.request("tools/call", { name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-oN", "/tmp/x"] } }),
+      raw.request("no/such/method")
+    ])
+    expect(calls[1]!.result.isError).toBe(false)
+    expect(calls[2]!.result.structuredContent.error._tag).toBe("TargetRejected")
+    expect(calls[3]!.result.structuredContent.error._tag).toBe("ArgumentRejected")
+    expect(calls[4]!.error?.code).toBe(-32601)
+    server.child.stdin!.end()
+    expect(await exitWithin(server, 10_000)).toBe(0)
+    expect(raw.partial).toBe("")
+    expect(raw.lines.length).toBeGreaterThanOrEqual(6)
+    for (const line of raw.lines) {
+      const message = JSON.parse(line) as { jsonrpc: unknown }
+      expect(message.jsonrpc).toBe("2.0")
+    }
+    expect(server.stderr()).toContain("serving MCP on stdio")
+  }, 30_000)
+
+  it("exits when the client closes stdin", async () => {
+    const server = spawnServer(["serve", "--transport", "stdio"])
+    const raw = new RawStdio(server)
+    expect((await raw.initialize()).result.serverInfo.name).toBe("security-mcp-server")
+    server.child.stdin!.end()
+    expect(await exitWithin(server, 10_000)).toBe(0)
+    expect(server.stderr()).toContain("stdin closed")
+  }, 20_000)
+
+  it("on SIGTERM mid-scan drains for the grace period, kills nmap and exits", async () => {
+    const m = marker("1-999")
+    const server = spawnServer(["serve", "--transport", "stdio"], serverEnv({ MCP_SERVER_SHUTDOWN_GRACE_PERIOD: "1" }))
+    const raw = new RawStdio(server)
+    await raw.initialize()
+    raw.send("tools/call", { name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "--scan-delay", "100ms", "-p", m] } })
+    const nmap = await nmapStarted(m)
+    expect(nmap.ppid).toBe(server.child.pid)
+    server.child.kill("SIGTERM")
+    expect(await exitWithin(server, 15_000)).toBe(0)
+    await nmapGone(m, 5_000)
+    expect(server.stderr()).toContain("SIGTERM: draining")
+  }, 30_000)
+})
+
+describe("MCP Inspector CLI", () => {
+  it("lists the tools through the official inspector", async (ctx) => {
+    const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        "npx",
+        ["-y", "@modelcontextprotocol/inspector@0.15.0", "--cli", process.execPath, requireBuild(), "serve", "--transport", "stdio", "--method", "tools/list"],
+        { env: { ...serverEnv(), npm_config_yes: "true" }, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+      )
+    })
+    if (outcome.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network|registry/i.test(outcome.stderr)) {
+      ctx.skip(`npx could not fetch @modelcontextprotocol/inspector@0.15.0 (offline?): ${outcome.stderr.split("\n").slice(-3).join(" ")}`)
+    }
+    expect(outcome.code, outcome.stderr).toBe(0)
+    const listed = JSON.parse(outcome.stdout) as { tools: ReadonlyArray<{ name: string }> }
+    expect(listed.tools.map((t) => t.name)).toContain("NmapTool")
+  }, 60_000)
+})

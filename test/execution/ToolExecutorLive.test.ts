@@ -1,0 +1,329 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Chunk, Duration, Effect, Exit, Fiber, Metric, Option, Queue, TestClock } from "effect"
+import type { Progress } from "../../src/execution/ToolExecutor.js"
+import { toolExecutions } from "../../src/observability/metrics.js"
+import { caller, makeHarness } from "./support.js"
+
+const FIXED = ["-oX", "-", "-n", "--stats-every", "5s"]
+
+const executions = (status: string, errorType: string) =>
+  Metric.value(Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", "NmapTool"), "status", status), "error_type", errorType)).pipe(
+    Effect.map((state) => state.count)
+  )
+
+/** The typed failure of an execution, or undefined when it succeeded. */
+const errorOf = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>): E | undefined =>
+  Exit.isFailure(exit) && exit.cause._tag === "Fail" ? exit.cause.error : undefined
+
+describe("ToolExecutorLive", () => {
+  it.scoped("passes fixed args, the template, the caller's tokens and the target to the runner, in that order", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", template: "quick", args: ["-sV", "-p", "22,80"] }, caller)
+      const [request, ...others] = yield* h.fake.requests
+      expect(others).toEqual([])
+      expect(request?.command).toBe("/usr/bin/nmap")
+      expect(request?.args).toEqual([...FIXED, "-T4", "-F", "-sV", "-p", "22,80", "127.0.0.1"])
+      expect(result.returncode).toBe(0)
+      expect(result.error).toBeNull()
+      expect(result.metadata.resolved_target).toBe("127.0.0.1")
+      expect(result.structured).not.toBeNull()
+      expect(result.summary).toContain("18080")
+    }))
+
+  it.scoped("splits extra_args on whitespace and canonicalises --flag=value", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1", extra_args: " -sT   --top-ports=20 " }, caller)
+      const [request] = yield* h.fake.requests
+      expect(request?.args).toEqual([...FIXED, "-sT", "--top-ports", "20", "127.0.0.1"])
+    }))
+
+  it.scoped("pins a host name to the address it resolved to, once, and says so", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const result = yield* h.executor.execute("NmapTool", { target: "web.lab.internal", args: ["-p", "443"] }, caller)
+      const [request] = yield* h.fake.requests
+      expect(request?.args).toEqual([...FIXED, "-p", "443", "10.0.0.5"])
+      expect(request?.args).not.toContain("web.lab.internal")
+      expect(result.metadata.target).toBe("web.lab.internal")
+      expect(result.metadata.resolved_target).toBe("10.0.0.5")
+      expect(result.metadata.notes.join(" ")).toContain("resolved once to 10.0.0.5")
+    }))
+
+  it.scoped("rewrites raw-socket scans for an unprivileged server and notes it", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({}, { privileged: false })
+      const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["-sS", "-p", "80"] }, caller)
+      const [request] = yield* h.fake.requests
+      expect(request?.args).toEqual([...FIXED, "-sT", "-p", "80", "127.0.0.1"])
+      expect(result.metadata.notes.join(" ")).toContain("-sS replaced by -sT")
+    }))
+
+  describe("rejections never reach the runner and are audited", () => {
+    const cases = [
+      { name: "public target", patch: {}, input: { target: "8.8.8.8" }, tag: "TargetRejected" },
+      { name: "unknown host name", patch: {}, input: { target: "nowhere.lab.internal" }, tag: "TargetRejected" },
+      { name: "forbidden flag", patch: {}, input: { target: "127.0.0.1", args: ["-oN", "/tmp/x"] }, tag: "ArgumentRejected" },
+      { name: "glued forbidden flag", patch: {}, input: { target: "127.0.0.1", extra_args: "-iL/etc/passwd" }, tag: "ArgumentRejected" },
+      { name: "flag outside the allow-list", patch: {}, input: { target: "127.0.0.1", args: ["--no-such-flag"] }, tag: "ArgumentRejected" },
+      { name: "intrusive script without allow_intrusive", patch: {}, input: { target: "127.0.0.1", args: ["--script", "vuln"] }, tag: "IntrusiveNotAllowed" },
+      { name: "disabled tool", patch: { tools: { NmapTool: { enabled: false } } }, input: { target: "127.0.0.1" }, tag: "ToolDisabled" },
+      { name: "unknown template", patch: {}, input: { target: "127.0.0.1", template: "nope" }, tag: "InvalidInput" },
+      { name: "args and extra_args together", patch: {}, input: { target: "127.0.0.1", args: ["-sT"], extra_args: "-sT" }, tag: "InvalidInput" }
+    ] as const
+    for (const c of cases) {
+      it.scoped(c.name, () =>
+        Effect.gen(function*() {
+          const h = yield* makeHarness(c.patch)
+          const exit = yield* h.executor.execute("NmapTool", c.input, caller).pipe(Effect.exit)
+          expect(errorOf(exit)?._tag).toBe(c.tag)
+          expect(yield* h.fake.requests).toEqual([])
+          const lines = yield* h.audit
+          expect(lines).toHaveLength(1)
+          expect(lines[0]).toMatchObject({
+            caller_id: "tester",
+            tool: "NmapTool",
+            target: c.input.target,
+            decision: `rejected:${c.tag}`,
+            outcome: "rejected",
+            argv: [],
+            error_tag: c.tag
+          })
+        }))
+    }
+
+    it.scoped("a caller without the execute scope", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness()
+        const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, { ...caller, scopes: new Set() }).pipe(Effect.exit)
+        expect(errorOf(exit)?._tag).toBe("Forbidden")
+        expect(yield* h.fake.requests).toEqual([])
+      }))
+
+    it.scoped("a target outside the caller's own allow-list", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness()
+        const exit = yield* h.executor.execute("NmapTool", { target: "10.0.0.9" }, { ...caller, allowedTargets: ["10.1.0.0/16"] }).pipe(Effect.exit)
+        expect(errorOf(exit)?._tag).toBe("TargetRejected")
+        expect(yield* h.fake.requests).toEqual([])
+      }))
+  })
+
+  it.scoped("allows an intrusive script when the configuration and the caller's scope allow it, and audits it as intrusive", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ security: { allow_intrusive: true } })
+      const intruder = { ...caller, scopes: new Set(["execute", "intrusive"] as const) }
+      const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["--script", "vuln"] }, intruder)
+      expect(result.metadata.intrusive).toBe(true)
+      expect((yield* h.fake.requests)[0]?.args).toContain("(vuln and not (broadcast or external or dos))")
+      expect((yield* h.audit)[0]).toMatchObject({ decision: "allowed", intrusive: true })
+      const denied = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["--script", "vuln"] }, caller).pipe(Effect.exit)
+      expect(errorOf(denied)?._tag).toBe("IntrusiveNotAllowed")
+    }))
+
+  it.scoped("caps the timeout at security.timeout_seconds and passes the resource limits", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ security: { timeout_seconds: 7, max_memory_mb: 64, max_file_descriptors: 32, max_output_size: 4096 } })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1", timeout_sec: 1000 }, caller)
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1", timeout_sec: 3 }, caller)
+      const [capped, asked] = yield* h.fake.requests
+      expect(Duration.toSeconds(Duration.decode(capped!.timeout))).toBe(7)
+      expect(Duration.toSeconds(Duration.decode(asked!.timeout))).toBe(3)
+      expect(capped?.limits).toEqual({ addressSpaceBytes: 64 * 1024 * 1024, openFiles: 32, cpuSeconds: 12 })
+      expect(capped?.maxStdoutBytes).toBe(4096)
+    }))
+
+  it.scoped("a per-tool timeout override applies when the caller gives none, still under the cap", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ security: { timeout_seconds: 60 }, tools: { NmapTool: { timeout: 20 } } })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      const [request] = yield* h.fake.requests
+      expect(Duration.toSeconds(Duration.decode(request!.timeout))).toBe(20)
+    }))
+
+  it.scoped("timed-out and failed runs count against the breaker; once open, CircuitOpen without running", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ circuit_breaker: { failure_threshold: 2 } })
+      yield* h.fake.behave({ _tag: "Finish", result: { timedOut: true, exitCode: null, signal: "SIGKILL", stdout: "" } })
+      const timedOut = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect(timedOut).toMatchObject({ timed_out: true, error_type: "timeout" })
+      yield* h.fake.behave({ _tag: "Finish", result: { exitCode: 1, stdout: "", stderr: "boom" } })
+      const failed = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect(failed).toMatchObject({ returncode: 1, error_type: "exit_code" })
+      expect(yield* h.breakers.state("NmapTool")).toBe("OPEN")
+      yield* h.fake.behave({ _tag: "Finish" })
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)?._tag).toBe("CircuitOpen")
+      expect(yield* h.fake.requests).toHaveLength(2)
+      const outcomes = (yield* h.audit).map((line) => line["outcome"])
+      expect(outcomes).toEqual(["timeout", "failure", "failure"])
+    }))
+
+  it.scoped("spawn failures count against the breaker; policy rejections do not", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ circuit_breaker: { failure_threshold: 2 } })
+      for (let i = 0; i < 3; i++) yield* h.executor.execute("NmapTool", { target: "8.8.8.8" }, caller).pipe(Effect.exit)
+      expect(yield* h.breakers.state("NmapTool")).toBe("CLOSED")
+      yield* h.fake.behave({ _tag: "SpawnFailed" })
+      for (let i = 0; i < 2; i++) {
+        const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+        expect(errorOf(exit)?._tag).toBe("SpawnFailed")
+      }
+      expect(yield* h.breakers.state("NmapTool")).toBe("OPEN")
+    }))
+
+  it.scoped("ToolBusy when the running slots and the queue are full, without opening the breaker", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ tools: { NmapTool: { concurrency: 1 } }, tool: { queue_size: 1 }, circuit_breaker: { failure_threshold: 1 } })
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller))
+      yield* Queue.take(h.fake.started)
+      const queued = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller))
+      yield* h.limiter.queued("NmapTool").pipe(Effect.repeat({ until: (n) => n === 1 }))
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)?._tag).toBe("ToolBusy")
+      expect(yield* h.fake.requests).toHaveLength(1)
+      expect(yield* h.breakers.state("NmapTool")).toBe("CLOSED")
+      yield* Fiber.interrupt(running)
+      yield* Queue.take(h.fake.started)
+      yield* Fiber.interrupt(queued)
+      expect(yield* h.fake.requests).toHaveLength(2)
+    }))
+
+  it.scoped("security.concurrency_limit caps a tool's own concurrency", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ security: { concurrency_limit: 1 }, tools: { NmapTool: { concurrency: 8 } }, tool: { queue_size: 0 } })
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller))
+      yield* Queue.take(h.fake.started)
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)?._tag).toBe("ToolBusy")
+      yield* Fiber.interrupt(running)
+    }))
+
+  it.scoped("RateLimited once the tool's bucket is empty", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 1, burst: 1 } })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)).toMatchObject({ _tag: "RateLimited", scope: "tool:NmapTool" })
+      expect(yield* h.fake.requests).toHaveLength(1)
+      yield* TestClock.adjust(Duration.minutes(1))
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect(yield* h.fake.requests).toHaveLength(2)
+    }))
+
+  it.scoped("writes one audit line per allowed execution with the exact argv and the resolved target", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      yield* h.executor.execute("NmapTool", { target: "web.lab.internal", args: ["-p", "80"], correlation_id: "audit-1" }, caller)
+      const lines = yield* h.audit
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatchObject({
+        caller_id: "tester",
+        caller_transport: "http",
+        caller_address: "127.0.0.1",
+        tool: "NmapTool",
+        target: "web.lab.internal",
+        resolved_target: "10.0.0.5",
+        argv: ["/usr/bin/nmap", ...FIXED, "-p", "80", "10.0.0.5"],
+        decision: "allowed",
+        outcome: "success",
+        intrusive: false,
+        correlation_id: "audit-1",
+        error_tag: null
+      })
+    }))
+
+  it.scoped("counts mcp_tool_execution_total once per execution with stable labels", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const success = yield* executions("success", "none")
+      const timeout = yield* executions("timeout", "timeout")
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      yield* h.fake.behave({ _tag: "Finish", result: { timedOut: true, exitCode: null, signal: "SIGKILL" } })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect((yield* executions("success", "none")) - success).toBe(2)
+      expect((yield* executions("timeout", "timeout")) - timeout).toBe(1)
+    }))
+
+  it.scoped("publishes execution.started and execution.finished events", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1", correlation_id: "ev-1" }, caller)
+      const events = Chunk.toReadonlyArray(yield* Queue.takeAll(h.events))
+      expect(events.map((e) => e.type)).toEqual(["execution.started", "execution.finished"])
+      expect(events[1]).toMatchObject({ tool: "NmapTool", correlationId: "ev-1", caller: "tester", outcome: "success", errorType: null })
+    }))
+
+  it.scoped("reports monotonic progress parsed from the tool's output", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const seen: Array<Progress> = []
+      yield* h.fake.behave({
+        _tag: "Finish",
+        chunks: [
+          `<taskprogress task="Connect Scan" time="1" percent="10.00" remaining="9" etc="10"/>`,
+          `<taskprogress task="Connect Scan" time="2" percent="60.00" remaining="4" etc="10"/>`,
+          `<taskprogress task="Connect Scan" time="2" percent="60.00" remaining="4" etc="10"/>`
+        ]
+      })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
+        onProgress: (p) => Effect.sync(() => seen.push(p))
+      })
+      expect(seen).toHaveLength(2)
+      expect(seen[0]!.progress).toBeLessThan(seen[1]!.progress)
+      expect(seen.every((p) => p.total === 100)).toBe(true)
+    }))
+
+  it.scoped("interrupting an execution interrupts the runner and records it as cancelled", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const before = yield* executions("cancelled", "cancelled")
+      yield* h.fake.behave({ _tag: "Hang" })
+      const fiber = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1", correlation_id: "cancel-1" }, caller))
+      const request = yield* Queue.take(h.fake.started)
+      const exit = yield* Fiber.interrupt(fiber)
+      expect(Exit.isInterrupted(exit)).toBe(true)
+      expect(yield* Queue.take(h.fake.interrupted)).toBe(request)
+      expect((yield* h.audit)[0]).toMatchObject({ correlation_id: "cancel-1", decision: "allowed", outcome: "cancelled" })
+      const finished = Chunk.toReadonlyArray(yield* Queue.takeAll(h.events)).filter((e) => e.type === "execution.finished")
+      expect(finished).toMatchObject([{ correlationId: "cancel-1", outcome: "cancelled" }])
+      expect((yield* executions("cancelled", "cancelled")) - before).toBe(1)
+      expect(yield* h.gate.inFlight).toBe(0)
+    }))
+
+  it.scoped("draining refuses new executions, then interrupts those still running after the grace period", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1", correlation_id: "drain-1" }, caller))
+      const request = yield* Queue.take(h.fake.started)
+      const drain = yield* Effect.fork(h.gate.drain(Duration.seconds(5)))
+      yield* TestClock.adjust(Duration.seconds(1))
+      const refused = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(refused)).toMatchObject({ _tag: "ToolUnavailable", message: "the server is shutting down" })
+      expect(yield* h.fake.requests).toHaveLength(1)
+      expect(Option.isNone(yield* Fiber.poll(running))).toBe(true)
+      yield* TestClock.adjust(Duration.seconds(5))
+      expect(yield* Fiber.join(drain)).toBe(1)
+      expect(yield* Queue.take(h.fake.interrupted)).toBe(request)
+      expect(Exit.isInterrupted(yield* Fiber.await(running))).toBe(true)
+      expect((yield* h.audit).at(-1)).toMatchObject({ correlation_id: "drain-1", outcome: "cancelled" })
+      expect(yield* h.gate.inFlight).toBe(0)
+    }))
+
+  it.scoped("draining returns as soon as running executions finish", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller))
+      yield* Queue.take(h.fake.started)
+      const drain = yield* Effect.fork(h.gate.drain(Duration.minutes(10)))
+      yield* Fiber.interrupt(running)
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* Fiber.join(drain)).toBe(0)
+    }))
+})
