@@ -27,7 +27,8 @@ const NodeServerLive = Layer.scoped(
     if (Either.isLeft(bindSafety)) {
       return yield* new ConfigInvalid({ source: "auth", message: bindSafety.left, issues: [bindSafety.left] })
     }
-    const node = createServer()
+    // Slow clients (slowloris) are dropped in seconds, not Node's default minutes; responses may stream for long.
+    const node = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 })
     node.maxConnections = config.server.max_connections
     const server = yield* NodeHttpServer.make(() => node, { host: config.server.host, port: config.server.port })
     yield* Effect.addFinalizer(() => Effect.sync(() => node.closeAllConnections()))

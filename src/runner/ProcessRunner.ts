@@ -58,7 +58,7 @@ export class ProcessRunner extends Context.Tag("security-mcp/ProcessRunner")<
 export const processRunnerLayer = (
   options: ProcessRunnerOptions = {}
 ): Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> =>
-  Layer.effect(ProcessRunner, makeProcessRunner(options))
+  Layer.scoped(ProcessRunner, makeProcessRunner(options))
 
 export const ProcessRunnerLive: Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> =
   processRunnerLayer()

@@ -4,6 +4,7 @@ import { Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
 import { SpawnFailed } from "../errors.js"
 import { CappedOutput } from "./CappedOutput.js"
 import { pdeathsigArgv, prlimitArgv } from "./prlimit.js"
+import { makeReaper, type Reaper } from "./Reaper.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
 import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
 
@@ -98,6 +99,7 @@ const spawnFailed = (command: string) => (error: PlatformError) =>
 
 const run = (
   executor: CommandExecutor.CommandExecutor,
+  reaper: Reaper,
   options: ProcessRunnerOptions,
   request: RunRequest
 ): Effect.Effect<RunResult, SpawnFailed> =>
@@ -122,6 +124,9 @@ const run = (
 
     const startedAt = yield* Clock.currentTimeMillis
     const proc = yield* executor.start(command).pipe(Effect.mapError(spawnFailed(request.command)))
+    reaper.register(proc.pid)
+    // Registered first, so it runs last: after every kill of the group.
+    yield* Effect.addFinalizer(() => Effect.sync(() => reaper.unregister(proc.pid)))
     // Runs before the platform's own release, which would SIGTERM and wait forever.
     yield* Effect.addFinalizer(() => stopGroup(proc, grace))
 
@@ -162,6 +167,8 @@ const run = (
 
 /** A ProcessRunner implementation backed by the platform's CommandExecutor. */
 export const makeProcessRunner = (options: ProcessRunnerOptions = {}) =>
-  Effect.map(CommandExecutor.CommandExecutor, (executor) => ({
-    run: (request: RunRequest) => run(executor, options, request)
-  }))
+  Effect.gen(function*() {
+    const executor = yield* CommandExecutor.CommandExecutor
+    const reaper = yield* makeReaper
+    return { run: (request: RunRequest) => run(executor, reaper, options, request) }
+  })
