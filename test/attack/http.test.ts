@@ -117,6 +117,16 @@ layer(TargetLive, { excludeTestServices: true, timeout: "30 seconds" })("attacks
       expect(list.status).toBe(200)
     })))
 
+  it.effect("a client that never finishes its headers is disconnected by the server", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { port } = yield* Target
+      const { socket } = yield* slowClient(port, Duration.millis(200))
+      const closed = yield* Effect.async<boolean>((resume) => {
+        socket.once("close", () => resume(Effect.succeed(true)))
+      }).pipe(Effect.timeoutTo({ duration: Duration.seconds(25), onTimeout: () => false, onSuccess: (closed) => closed }))
+      expect(closed).toBe(true)
+    })), 30_000)
+
   it.effect("the shims saw only version probes and the allowed calls", () =>
     Effect.gen(function*() {
       const { log, made } = yield* Target
