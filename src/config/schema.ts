@@ -24,6 +24,8 @@ export const ServerConfig = Schema.Struct({
   shutdown_grace_period: bounded(0, 600, "Seconds running executions may finish after SIGTERM/SIGINT before their process groups are killed"),
   max_connections: boundedInt(1, 100000, "Maximum concurrent HTTP connections"),
   config_watch_interval: bounded(0.1, 3600, "Seconds between checks of the config file for changes (hot reload)"),
+  mcp_session_idle_timeout: bounded(1, 86400, "Seconds after which an MCP HTTP session with no request is closed"),
+  mcp_sessions_per_client: boundedInt(1, 10000, "MCP HTTP sessions one client (API key or address) may hold open"),
   max_body_bytes: boundedInt(1024, 10 * 1024 * 1024, "Maximum HTTP request body size in bytes"),
   allowed_hosts: Schema.Array(Schema.String).annotations({ description: "Host header values accepted on /mcp (DNS-rebinding protection); empty means the bind host and loopback names" }),
   allowed_origins: Schema.Array(Schema.String).annotations({ description: "Origin header values accepted on /mcp; requests without Origin are accepted" })
@@ -156,6 +158,8 @@ export const defaults: typeof AppConfig.Encoded = {
     shutdown_grace_period: 30,
     max_connections: 100,
     config_watch_interval: 2,
+    mcp_session_idle_timeout: 1800,
+    mcp_sessions_per_client: 16,
     max_body_bytes: 65536,
     allowed_hosts: [],
     allowed_origins: []

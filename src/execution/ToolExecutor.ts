@@ -80,6 +80,16 @@ export interface ToolInfo {
   readonly timeoutSeconds: number
   readonly concurrency: number
   readonly circuitState: "CLOSED" | "OPEN" | "HALF_OPEN"
+  /** Over the last executions: success rate, latency percentiles, errors by type, timeouts, active now. */
+  readonly stats: {
+    readonly total: number
+    readonly active: number
+    readonly successRate: number | null
+    readonly latencySeconds: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null }
+    readonly errorsByType: Readonly<Record<string, number>>
+    readonly timeouts: number
+    readonly window: number
+  }
   readonly inputSchema: Record<string, unknown>
   readonly outputSchema: Record<string, unknown> | null
   readonly annotations: {
@@ -110,5 +120,7 @@ export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
       options?: ExecuteOptions
     ) => Effect.Effect<ExecutionResult, ExecutionError>
     readonly setEnabled: (tool: string, enabled: boolean) => Effect.Effect<ToolInfo, ToolNotFound>
+    /** Operator override of a tool's circuit breaker: `open` holds it open until `closed`, which also forgets failures. */
+    readonly setCircuit: (tool: string, state: "open" | "closed") => Effect.Effect<ToolInfo, ToolNotFound>
   }
 >() {}

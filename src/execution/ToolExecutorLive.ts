@@ -18,7 +18,7 @@ import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { urlTargetHost } from "../tools/urlTarget.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { monotonicProgress } from "./progress.js"
-import { toolInfo } from "./toolInfo.js"
+import { effectiveLimits, toolInfo } from "./toolInfo.js"
 import { type Caller, type ExecutionResult, ToolExecutor, ToolInput } from "./ToolExecutor.js"
 
 export interface ExecutorOptions {
@@ -68,7 +68,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
           const c = yield* config.get
-          return toolInfo(tool, c, yield* breakers.state(tool.spec.name))
+          return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
         })
 
       const execute = (name: string, rawInput: unknown, caller: Caller, opts?: { readonly onProgress?: (p: { progress: number; total: number; message?: string }) => Effect.Effect<void> }) =>
@@ -177,11 +177,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             }
           }).pipe(Effect.catchAll(rejected))
 
-          const timeoutSeconds = Math.min(
-            input.timeout_sec ?? c.tools[name]?.timeout ?? prepared.tool.spec.defaultTimeoutSeconds,
-            c.security.timeout_seconds
-          )
-          const concurrency = Math.min(c.tools[name]?.concurrency ?? prepared.tool.spec.defaultConcurrency, c.security.concurrency_limit)
+          const limits = effectiveLimits(prepared.tool.spec, c)
+          const timeoutSeconds = Math.min(input.timeout_sec ?? limits.timeoutSeconds, c.security.timeout_seconds)
+          const concurrency = limits.concurrency
           const progress = prepared.tool.spec.progress
           const onProgress = opts?.onProgress
           const advance = monotonicProgress()
@@ -225,7 +223,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               )
               yield* Metric.update(Metric.tagged(toolExecutionSeconds, "tool", name), durationSeconds)
               if (errorType !== null) yield* Metric.increment(Metric.tagged(Metric.tagged(toolErrors, "tool", name), "error_type", errorType))
-              yield* stats.record(name, { durationSeconds, outcome, errorType })
+              if (outcome !== "rejected") yield* stats.record(name, { durationSeconds, outcome, errorType })
               yield* audit.record({
                 ...auditBase,
                 resolvedTarget: prepared.pinned.pinned,
@@ -240,22 +238,25 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             })
 
           const active = Metric.tagged(toolActive, "tool", name)
-          /** The breaker judges the tool's health: only spawn failures and bad process outcomes count, never a full queue. */
-          const exit = yield* breakers.protect(
-            name,
-            limiter.withPermit(name, concurrency, c.tool.queue_size)(
+          /**
+           * Waiting for a slot happens outside the breaker: a full queue says nothing about the tool's health,
+           * and a half-open trial must not be spent waiting. Only spawn failures and bad process outcomes count.
+           */
+          const exit = yield* limiter.withPermit(name, concurrency, c.tool.queue_size)(
+            breakers.protect(
+              name,
               stats.trackActive(
                 name,
                 Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
-              )
-            ),
-            {
-              isFailure: (e) =>
-                Exit.match(e, {
-                  onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
-                  onSuccess: (r) => judge(prepared.tool, r).outcome !== "success"
-                })
-            }
+              ),
+              {
+                isFailure: (e) =>
+                  Exit.match(e, {
+                    onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
+                    onSuccess: (r) => judge(prepared.tool, r).outcome !== "success"
+                  })
+              }
+            )
           ).pipe(
             // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
             Effect.onInterrupt(() => finish("cancelled", "cancelled", [], null)),
@@ -269,7 +270,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             const failure = Cause.failureOption(exit.cause)
             if (Option.isNone(failure)) return yield* Effect.failCause(exit.cause)
             const error = failure.value
-            yield* finish("failure", error._tag, [], { tag: error._tag, message: error.message })
+            /** Turned away by the breaker or a full queue: the tool did not run, so it did not fail. */
+            const turnedAway = error._tag === "CircuitOpen" || error._tag === "ToolBusy"
+            yield* finish(turnedAway ? "rejected" : "failure", error._tag, [], { tag: error._tag, message: error.message })
             return yield* Effect.fail(error)
           }
 
@@ -316,7 +319,13 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       return {
         list: registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe))),
         execute: (name, input, caller, opts) => gate.track(name, execute(name, input, caller, opts)),
-        setEnabled: (name, enabled) => registry.setEnabled(name, enabled).pipe(Effect.flatMap(describe))
+        setEnabled: (name, enabled) => registry.setEnabled(name, enabled).pipe(Effect.flatMap(describe)),
+        setCircuit: (name, state) =>
+          registry.get(name).pipe(
+            Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
+            Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`)),
+            Effect.flatMap(describe)
+          )
       }
     })
   )

@@ -1,7 +1,9 @@
 import { JSONSchema, Schema } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import type { BreakerState } from "../resilience/CircuitBreaker.js"
+import type { ToolStatsSnapshot } from "../observability/ToolStats.js"
 import type { RegisteredTool } from "../tools/ToolRegistry.js"
+import type { ToolSpec } from "../tools/ToolSpec.js"
 import { type ToolInfo, ToolInput } from "./ToolExecutor.js"
 
 const baseInputSchema = JSONSchema.make(ToolInput) as unknown as Record<string, unknown>
@@ -26,9 +28,16 @@ const inputSchemaFor = (tool: RegisteredTool): Record<string, unknown> => {
 const outputSchemaFor = (tool: RegisteredTool): Record<string, unknown> | null =>
   tool.spec.outputSchema === undefined ? null : (JSONSchema.make(tool.spec.outputSchema as Schema.Schema<unknown, any>) as unknown as Record<string, unknown>)
 
+/** A tool's effective timeout and concurrency: its override or default, capped by the security limits. */
+export const effectiveLimits = (spec: ToolSpec<any>, config: AppConfig) => ({
+  timeoutSeconds: Math.min(config.tools[spec.name]?.timeout ?? spec.defaultTimeoutSeconds, config.security.timeout_seconds),
+  concurrency: Math.min(config.tools[spec.name]?.concurrency ?? spec.defaultConcurrency, config.security.concurrency_limit)
+})
+
 /** Public description of a tool, as `/tools` and MCP `tools/list` show it. */
-export const toolInfo = (tool: RegisteredTool, config: AppConfig, circuitState: BreakerState): ToolInfo => {
+export const toolInfo = (tool: RegisteredTool, config: AppConfig, circuitState: BreakerState, stats: ToolStatsSnapshot): ToolInfo => {
   const { spec } = tool
+  const { recent: _recent, ...summary } = stats
   return {
     name: spec.name,
     title: spec.title,
@@ -41,9 +50,9 @@ export const toolInfo = (tool: RegisteredTool, config: AppConfig, circuitState: 
     intrusive: spec.intrusive,
     templates: spec.templates.map((t) => ({ name: t.name, description: t.description, args: t.args })),
     flags: spec.flags.map((f) => ({ name: f.name, description: f.description, intrusive: f.intrusive === true })),
-    timeoutSeconds: Math.min(config.tools[spec.name]?.timeout ?? spec.defaultTimeoutSeconds, config.security.timeout_seconds),
-    concurrency: Math.min(config.tools[spec.name]?.concurrency ?? spec.defaultConcurrency, config.security.concurrency_limit),
+    ...effectiveLimits(spec, config),
     circuitState,
+    stats: summary,
     inputSchema: inputSchemaFor(tool),
     outputSchema: outputSchemaFor(tool),
     annotations: { title: spec.title, ...spec.annotations }

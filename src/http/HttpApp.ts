@@ -23,6 +23,8 @@ export const ENDPOINTS = [
   "POST /tools/{name}/execute",
   "POST /tools/{name}/enable",
   "POST /tools/{name}/disable",
+  "POST /tools/{name}/circuit/open",
+  "POST /tools/{name}/circuit/close",
   "GET /metrics",
   "GET /events",
   "GET /config",
@@ -86,12 +88,22 @@ export const makeHttpApp = (
         return json(yield* executor.setEnabled(yield* toolName, enabled))
       })
 
+    const setCircuit = (state: "open" | "closed") =>
+      Effect.gen(function*() {
+        yield* authorize(yield* configService.get, "http", "admin")
+        return json(yield* executor.setCircuit(yield* toolName, state))
+      })
+
     const mcpRoute = Effect.gen(function*() {
       const config = yield* configService.get
       const request = yield* HttpServerRequest.HttpServerRequest
       const caller = yield* authorize(config, "mcp-http")
       const body = request.method === "POST" ? yield* readJsonBody(request, config.server.max_body_bytes) : undefined
-      return yield* mcp.handle(request, caller, body, config.server.max_connections)
+      return yield* mcp.handle(request, caller, body, {
+        maxSessions: config.server.max_connections,
+        maxPerClient: config.server.mcp_sessions_per_client,
+        idleTimeoutMs: config.server.mcp_session_idle_timeout * 1000
+      })
     })
 
     const router = HttpRouter.empty.pipe(
@@ -130,6 +142,8 @@ export const makeHttpApp = (
       ),
       HttpRouter.post("/tools/:name/enable", setEnabled(true)),
       HttpRouter.post("/tools/:name/disable", setEnabled(false)),
+      HttpRouter.post("/tools/:name/circuit/open", setCircuit("open")),
+      HttpRouter.post("/tools/:name/circuit/close", setCircuit("closed")),
       HttpRouter.get(
         "/metrics",
         Effect.map(metrics.scrape, (text) => HttpServerResponse.text(text, { contentType: "text/plain; version=0.0.4; charset=utf-8" }))

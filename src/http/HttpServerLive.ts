@@ -24,9 +24,7 @@ const NodeServerLive = Layer.scoped(
   Effect.gen(function*() {
     const config = yield* (yield* ConfigService).get
     const bindSafety = checkBindSafety(config)
-    if (Either.isLeft(bindSafety)) {
-      return yield* new ConfigInvalid({ source: "auth", message: bindSafety.left, issues: [bindSafety.left] })
-    }
+    if (Either.isLeft(bindSafety)) return yield* bindSafety.left
     // Slow clients (slowloris) are dropped in seconds, not Node's default minutes; responses may stream for long.
     const node = createServer({ headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1_000 })
     node.maxConnections = config.server.max_connections

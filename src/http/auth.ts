@@ -1,7 +1,8 @@
 import { Either } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { AppConfig, ApiKey } from "../config/schema.js"
-import { Forbidden, InvalidInput, Unauthorized } from "../errors.js"
+import { ConfigInvalid, Forbidden, InvalidInput, Unauthorized } from "../errors.js"
+import { isLoopbackHost } from "../policy/targets.js"
 import type { Caller, Scope } from "../execution/ToolExecutor.js"
 
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(["execute", "intrusive", "admin"])
@@ -11,27 +12,24 @@ const SECRET_PARAMS = ["api_key", "apikey", "token", "access_token", "key"]
 
 export const sha256Hex = (key: string): string => createHash("sha256").update(key, "utf8").digest("hex")
 
-const stripBrackets = (host: string) => (host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host)
-
-export const isLoopbackHost = (host: string): boolean => {
-  const h = stripBrackets(host.toLowerCase())
-  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || h === "::ffff:127.0.0.1"
-}
+/** Headers a reverse proxy adds: a request carrying one did not come from a local client, whatever its socket says. */
+const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"]
 
 /** Keys are checked whenever a non-loopback bind has them, or always with `require_auth`. */
 export const authRequired = (config: AppConfig): boolean =>
   config.auth.require_auth || (!isLoopbackHost(config.server.host) && config.auth.api_keys.length > 0)
 
 /** Refuses configurations that would expose tool execution to a network without any key, or lock everybody out. */
-export const checkBindSafety = (config: AppConfig): Either.Either<void, string> => {
+export const checkBindSafety = (config: AppConfig): Either.Either<void, ConfigInvalid> => {
+  const refuse = (message: string) => Either.left(new ConfigInvalid({ source: "auth", message, issues: [message] }))
   if (config.auth.require_auth && config.auth.api_keys.length === 0) {
-    return Either.left("auth.require_auth is set but auth.api_keys is empty: no request could ever be authorized")
+    return refuse("auth.require_auth is set but auth.api_keys is empty: no request could ever be authorized")
   }
   if (
     !isLoopbackHost(config.server.host) && config.auth.api_keys.length === 0 &&
     !config.auth.allow_unauthenticated_non_loopback
   ) {
-    return Either.left(
+    return refuse(
       `server.host ${config.server.host} is not a loopback address and auth.api_keys is empty: ` +
         "configure API keys, bind 127.0.0.1, or set auth.allow_unauthenticated_non_loopback behind an authenticating proxy"
     )
@@ -74,9 +72,12 @@ const bearer = (header: string | undefined): string | undefined => {
 
 /**
  * Who is calling. A presented key is always checked (a wrong key is 401 even
- * when keys are optional); without one the caller is the local operator with
- * every scope, which only happens on a loopback bind without `require_auth`
- * (or behind the explicitly allowed unauthenticated proxy setup).
+ * when keys are optional). Without one the caller is the local operator with
+ * every scope, but only when keys are not required and the request comes
+ * straight from a loopback address with no proxy headers: a reverse proxy on
+ * the same host must not turn the whole network into the local operator.
+ * `allow_unauthenticated_non_loopback` waives the origin check for operators
+ * whose proxy authenticates.
  */
 export const authenticate = (
   config: AppConfig,
@@ -88,8 +89,14 @@ export const authenticate = (
   const address = request.remoteAddress
   const header = request.headers["authorization"]
   if (header === undefined) {
-    return authRequired(config)
-      ? Either.left(new Unauthorized({ message: "Missing API key: send Authorization: Bearer <key>" }))
+    const local = address !== undefined && isLoopbackHost(address) && !PROXY_HEADERS.some((name) => request.headers[name] !== undefined)
+    if (authRequired(config)) return Either.left(new Unauthorized({ message: "Missing API key: send Authorization: Bearer <key>" }))
+    return !local && !config.auth.allow_unauthenticated_non_loopback
+      ? Either.left(
+        new Unauthorized({
+          message: "Missing API key: anonymous access is only for clients on this host connecting directly; send Authorization: Bearer <key>"
+        })
+      )
       : Either.right({
         id: `anonymous@${address ?? "unknown"}`,
         transport,

@@ -13,6 +13,16 @@ interface Session {
   readonly scope: Scope.CloseableScope
   /** The caller that opened the session; nobody else may use its id. */
   readonly owner: string
+  lastUsed: number
+  /** Requests being answered now (until their response starts): a busy session is never idle. */
+  inFlight: number
+}
+
+export interface SessionLimits {
+  readonly maxSessions: number
+  readonly maxPerClient: number
+  /** Sessions with no request for this long are closed, since clients that vanish never send DELETE. */
+  readonly idleTimeoutMs: number
 }
 
 /** Requests carry the authenticated caller to the tool handlers through the SDK's auth info. */
@@ -36,9 +46,8 @@ export interface McpHttpHandler {
     request: HttpServerRequest.HttpServerRequest,
     caller: Caller,
     body: unknown,
-    maxSessions: number
+    limits: SessionLimits
   ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
-  readonly sessionCount: Effect.Effect<number>
 }
 
 /**
@@ -75,22 +84,47 @@ export const makeMcpHttpHandler = (
       return { transport, scope }
     })
 
-    const handle: McpHttpHandler["handle"] = (request, caller, body, maxSessions) =>
+    const closeIdle = (now: number, idleTimeoutMs: number) =>
+      Effect.forEach(
+        [...sessions].filter(([, session]) => session.inFlight === 0 && now - session.lastUsed > idleTimeoutMs).map(([id]) => id),
+        closeSession,
+        { discard: true }
+      )
+
+    /** Counts the request as in flight until the transport has produced its response. */
+    const serve = (session: Session, run: () => Promise<Response>) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => {
+          session.inFlight += 1
+          session.lastUsed = Date.now()
+        }),
+        () => Effect.promise(run),
+        () =>
+          Effect.sync(() => {
+            session.inFlight -= 1
+            session.lastUsed = Date.now()
+          })
+      ).pipe(Effect.map(HttpServerResponse.fromWeb))
+
+    const handle: McpHttpHandler["handle"] = (request, caller, body, limits) =>
       Effect.gen(function*() {
+        yield* closeIdle(Date.now(), limits.idleTimeoutMs)
         const authInfo = { token: caller.id, clientId: caller.id, scopes: [...caller.scopes], extra: { caller } }
         const sessionId = request.headers["mcp-session-id"]
         if (sessionId !== undefined) {
           const session = sessions.get(sessionId)
           if (session === undefined || session.owner !== caller.id) return rpcError(404, -32001, "Session not found")
-          const response = yield* Effect.promise(() =>
-            session.transport.handleRequest(toWebRequest(request), { parsedBody: body ?? undefined, authInfo })
-          )
-          return HttpServerResponse.fromWeb(response)
+          return yield* serve(session, () =>
+            session.transport.handleRequest(toWebRequest(request), { parsedBody: body ?? undefined, authInfo }))
         }
         if (request.method !== "POST" || !isInitializeRequest(body)) {
           return rpcError(400, -32000, "Bad Request: missing Mcp-Session-Id header (send initialize first)")
         }
-        if (sessions.size >= maxSessions) return rpcError(503, -32000, "Too many MCP sessions; close unused ones (DELETE /mcp)")
+        if (sessions.size >= limits.maxSessions) return rpcError(503, -32000, "Too many MCP sessions; close unused ones (DELETE /mcp)")
+        const owned = [...sessions.values()].filter((session) => session.owner === caller.id).length
+        if (owned >= limits.maxPerClient) {
+          return rpcError(429, -32000, `Too many MCP sessions for ${caller.id}; close unused ones (DELETE /mcp)`)
+        }
         const { scope, transport } = yield* open
         const response = yield* Effect.promise(() =>
           transport.handleRequest(toWebRequest(request), { parsedBody: body, authInfo })
@@ -98,10 +132,10 @@ export const makeMcpHttpHandler = (
         if (transport.sessionId === undefined) {
           yield* Scope.close(scope, Exit.void)
         } else {
-          sessions.set(transport.sessionId, { transport, scope, owner: caller.id })
+          sessions.set(transport.sessionId, { transport, scope, owner: caller.id, lastUsed: Date.now(), inFlight: 0 })
         }
         return HttpServerResponse.fromWeb(response)
       })
 
-    return { handle, sessionCount: Effect.sync(() => sessions.size) }
+    return { handle }
   })

@@ -130,6 +130,20 @@ export const openApiDocument = (info: { readonly name: string; readonly version:
     "/tools/{name}/disable": {
       post: { summary: "Disable a tool (admin scope)", parameters: [toolName], responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) } }
     },
+    "/tools/{name}/circuit/open": {
+      post: {
+        summary: "Hold a tool's circuit breaker open until closed again (admin scope)",
+        parameters: [toolName],
+        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
+      }
+    },
+    "/tools/{name}/circuit/close": {
+      post: {
+        summary: "Close a tool's circuit breaker and forget its failures (admin scope)",
+        parameters: [toolName],
+        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
+      }
+    },
     "/metrics": {
       get: {
         summary: "Prometheus metrics",

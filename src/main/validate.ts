@@ -31,7 +31,7 @@ export const validate = (source: ConfigSource) =>
       if (Either.isLeft(custom)) for (const issue of custom.left.issues) yield* add("FAIL", `custom tool ${issue}`)
       if (c.server.transport === "http") {
         const safety = checkBindSafety(c)
-        yield* add(Either.isLeft(safety) ? "FAIL" : "PASS", Either.isLeft(safety) ? safety.left : `HTTP bind ${c.server.host}:${c.server.port}`)
+        yield* add(Either.isLeft(safety) ? "FAIL" : "PASS", Either.isLeft(safety) ? safety.left.message : `HTTP bind ${c.server.host}:${c.server.port}`)
       }
       if (c.security.allow_intrusive) yield* add("WARN", "security.allow_intrusive is true: intrusive scans are allowed")
     }

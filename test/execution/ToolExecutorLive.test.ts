@@ -157,7 +157,7 @@ describe("ToolExecutorLive", () => {
       expect(errorOf(exit)?._tag).toBe("CircuitOpen")
       expect(yield* h.fake.requests).toHaveLength(2)
       const outcomes = (yield* h.audit).map((line) => line["outcome"])
-      expect(outcomes).toEqual(["timeout", "failure", "failure"])
+      expect(outcomes).toEqual(["timeout", "failure", "rejected"])
     }))
 
   it.scoped("spawn failures count against the breaker; policy rejections do not", () =>
@@ -189,6 +189,42 @@ describe("ToolExecutorLive", () => {
       yield* Queue.take(h.fake.started)
       yield* Fiber.interrupt(queued)
       expect(yield* h.fake.requests).toHaveLength(2)
+    }))
+
+  it.scoped("a full queue does not count as a breaker success: a half-open circuit stays half-open", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({
+        tools: { NmapTool: { concurrency: 1 } },
+        tool: { queue_size: 0 },
+        circuit_breaker: { failure_threshold: 1, recovery_timeout: 1, half_open_success_threshold: 1 }
+      })
+      yield* h.fake.behave({ _tag: "Finish", result: { exitCode: 1, stdout: "" } })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect(yield* h.breakers.state("NmapTool")).toBe("OPEN")
+      yield* TestClock.adjust(Duration.seconds(2))
+      yield* h.fake.behave({ _tag: "Hang" })
+      const trial = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller))
+      yield* Queue.take(h.fake.started)
+      const busy = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(busy)?._tag).toBe("ToolBusy")
+      expect(yield* h.breakers.state("NmapTool")).toBe("HALF_OPEN")
+      yield* Fiber.interrupt(trial)
+    }))
+
+  it.scoped("an operator can hold the circuit open and close it again", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const opened = yield* h.executor.setCircuit("NmapTool", "open")
+      expect(opened.circuitState).toBe("OPEN")
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)?._tag).toBe("CircuitOpen")
+      expect(yield* h.fake.requests).toHaveLength(0)
+      const closed = yield* h.executor.setCircuit("NmapTool", "closed")
+      expect(closed.circuitState).toBe("CLOSED")
+      yield* h.fake.behave({ _tag: "Finish" })
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      const [info] = (yield* h.executor.list).filter((t) => t.name === "NmapTool")
+      expect(info?.stats).toMatchObject({ total: 1, successRate: 1 })
     }))
 
   it.scoped("security.concurrency_limit caps a tool's own concurrency", () =>

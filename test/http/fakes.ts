@@ -56,6 +56,7 @@ const toolInfo = (name: string, enabled: boolean): ToolInfo => ({
   timeoutSeconds: 300,
   concurrency: 2,
   circuitState: "CLOSED",
+  stats: { total: 0, active: 0, successRate: null, latencySeconds: { p50: null, p95: null, p99: null }, errorsByType: {}, timeouts: 0, window: 0 },
   inputSchema: {
     type: "object",
     required: ["target"],
@@ -169,6 +170,14 @@ export const makeFake = Effect.gen(function*() {
             const updated = { ...known, enabled }
             yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
             yield* events.publish({ type: enabled ? "tool.enabled" : "tool.disabled", tool })
+            return updated
+          }),
+        setCircuit: (tool, state) =>
+          Effect.gen(function*() {
+            const known = (yield* Ref.get(tools)).get(tool)
+            if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
+            const updated: ToolInfo = { ...known, circuitState: state === "open" ? "OPEN" : "CLOSED" }
+            yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
             return updated
           })
       }

@@ -155,6 +155,17 @@ describe("REST API", () => {
       expect(missing.status).toBe(404)
     }))
 
+  it.scopedLive("circuit open/close routes drive the tool's breaker", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const opened = yield* request(`${base}/tools/NmapTool/circuit/open`, { method: "POST" })
+      expect([opened.status, opened.body.circuitState]).toEqual([200, "OPEN"])
+      const closed = yield* request(`${base}/tools/NmapTool/circuit/close`, { method: "POST" })
+      expect([closed.status, closed.body.circuitState]).toEqual([200, "CLOSED"])
+      const missing = yield* request(`${base}/tools/Nope/circuit/open`, { method: "POST" })
+      expect(missing.status).toBe(404)
+    }))
+
   it.scopedLive("GET /metrics serves the Prometheus text format", () =>
     Effect.gen(function*() {
       const { base } = yield* startServer(authPatch)

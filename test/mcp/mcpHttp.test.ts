@@ -196,3 +196,36 @@ describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
       expect(after.status).toBe(404)
     }), 20_000)
 })
+
+describe("MCP HTTP session limits", () => {
+  it.scopedLive("one client may hold only mcp_sessions_per_client sessions", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 2 } })
+      yield* connect(base)
+      yield* connect(base)
+      const third = yield* Effect.promise(() =>
+        fetch(`${base}/mcp`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 1,
+            method: "initialize",
+            params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "third", version: "1" } }
+          })
+        }).then(async (response) => ({ status: response.status, text: await response.text() }))
+      )
+      expect(third.status).toBe(429)
+      expect(third.text).toContain("Too many MCP sessions")
+    }), 20_000)
+
+  it.scopedLive("sessions idle past mcp_session_idle_timeout are closed and free their slot", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 1, mcp_session_idle_timeout: 1 } })
+      const { client } = yield* connect(base)
+      yield* Effect.sleep("1500 millis")
+      yield* connect(base)
+      const stale = yield* Effect.promise(() => client.listTools().then(() => "answered", (error: Error) => error.message))
+      expect(stale).toContain("Session not found")
+    }), 20_000)
+})
