@@ -1,7 +1,7 @@
 import { Cause, Duration, Effect, Either, Exit, Layer, Metric, Option, ParseResult, Schema } from "effect"
 import { randomUUID } from "node:crypto"
 import { ConfigService } from "../config/ConfigService.js"
-import { type ExecutionError, Forbidden, InvalidInput, ToolDisabled, ToolUnavailable } from "../errors.js"
+import { type ExecutionError, Forbidden, InvalidInput, TargetRejected, ToolDisabled, ToolUnavailable } from "../errors.js"
 import { AuditLog } from "../observability/AuditLog.js"
 import { Events } from "../observability/Events.js"
 import { policyRejections, toolActive, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
@@ -77,12 +77,14 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           const c = yield* config.get
           const input = yield* fromEither(Either.mapLeft(decodeInput(rawInput), inputError))
           const correlationId = input.correlation_id ?? randomUUID()
-          const auditBase = { correlationId, caller, tool: name, target: input.target }
+          const auditBase = { correlationId, caller, tool: name.slice(0, 64), target: input.target }
 
           const rejected = (error: ExecutionError) =>
             Effect.gen(function*() {
               const rule = "rule" in error ? String(error.rule) : error._tag
-              yield* Metric.increment(Metric.tagged(Metric.tagged(policyRejections, "tool", name), "rule", rule))
+              // Names from the request become labels only once known: otherwise every made-up name is a new series forever.
+              const label = error._tag === "ToolNotFound" ? "unknown" : name
+              yield* Metric.increment(Metric.tagged(Metric.tagged(policyRejections, "tool", label), "rule", rule))
               yield* audit.record({
                 ...auditBase,
                 resolvedTarget: null,
@@ -115,8 +117,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               return yield* new ToolUnavailable({ tool: name, message: `${name} is unavailable: ${tool.unavailableReason}` })
             }
             if (c.rate_limit.enabled) {
-              yield* rates.take(`tool:${name}`, c.rate_limit.tool_requests_per_minute, c.rate_limit.burst)
+              // The client's own bucket first: a client over its limit must not keep draining the tool's shared one.
               yield* rates.take(`client:${caller.id}`, c.rate_limit.client_requests_per_minute, c.rate_limit.burst)
+              yield* rates.take(`tool:${name}`, c.rate_limit.tool_requests_per_minute, c.rate_limit.burst)
             }
             if (input.args !== undefined && input.extra_args !== undefined) {
               return yield* new InvalidInput({ message: "give args or extra_args, not both", issues: ["args", "extra_args"] })
@@ -155,21 +158,28 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               return yield* new InvalidInput({ message: `${input.target} is not a valid http(s) URL or host[:port]`, issues: ["target"] })
             }
             const pinnedHost = yield* pinTarget(host, targetPolicy, callerPolicy).pipe(Effect.provideService(Resolver, resolver))
+            if (pinnedHost.kind === "cidr" && tool.spec.target.kind !== "network") {
+              return yield* new TargetRejected({
+                target: input.target,
+                rule: "network_not_supported",
+                message: `${name} takes one host, not a network; give a single address or name`
+              })
+            }
             const pinned = { ...pinnedHost, original: input.target }
             const rewritten = !options.privileged && tool.spec.unprivileged !== undefined
               ? tool.spec.unprivileged(validated.tokens)
               : { args: validated.tokens, notes: [] }
+            const callerArgs = tool.spec.expand?.(rewritten.args) ?? rewritten.args
+            const targetArgs = tool.spec.target.toArgs(pinned.pinned, pinned.original)
             return {
               tool,
               path: tool.path,
               intrusive,
               intrusiveReasons: tool.spec.intrusive ? [`${name} is intrusive`, ...validated.intrusiveReasons] : validated.intrusiveReasons,
               pinned,
-              args: [
-                ...tool.spec.fixedArgs,
-                ...(tool.spec.expand?.(rewritten.args) ?? rewritten.args),
-                ...tool.spec.target.toArgs(pinned.pinned, pinned.original)
-              ],
+              args: tool.spec.target.position === "first"
+                ? [...tool.spec.fixedArgs, ...targetArgs, ...callerArgs]
+                : [...tool.spec.fixedArgs, ...callerArgs, ...targetArgs],
               notes: [
                 ...rewritten.notes,
                 ...(pinned.kind === "hostname" ? [`${pinned.original} resolved once to ${pinned.pinned}; the tool was given the address`] : [])

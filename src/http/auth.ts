@@ -8,16 +8,19 @@ import type { Caller, Scope } from "../execution/ToolExecutor.js"
 const ALL_SCOPES: ReadonlySet<Scope> = new Set(["execute", "intrusive", "admin"])
 
 /** Query parameters that would put a secret into access logs, proxies and browser history. */
-const SECRET_PARAMS = ["api_key", "apikey", "token", "access_token", "key"]
+const SECRET_PARAMS = ["api_key", "apikey", "api-key", "token", "access_token", "key", "authorization", "bearer"]
 
 export const sha256Hex = (key: string): string => createHash("sha256").update(key, "utf8").digest("hex")
 
 /** Headers a reverse proxy adds: a request carrying one did not come from a local client, whatever its socket says. */
 const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"]
 
-/** Keys are checked whenever a non-loopback bind has them, or always with `require_auth`. */
-export const authRequired = (config: AppConfig): boolean =>
-  config.auth.require_auth || (!isLoopbackHost(config.server.host) && config.auth.api_keys.length > 0)
+/**
+ * Once any key is configured every request needs one: otherwise leaving the
+ * header out would bypass the keys' scopes and target lists, and a proxy on
+ * the same host that adds no forwarding headers would pass for a local client.
+ */
+export const authRequired = (config: AppConfig): boolean => config.auth.require_auth || config.auth.api_keys.length > 0
 
 /** Refuses configurations that would expose tool execution to a network without any key, or lock everybody out. */
 export const checkBindSafety = (config: AppConfig): Either.Either<void, ConfigInvalid> => {
@@ -54,7 +57,7 @@ export interface AuthRequest {
 }
 
 export const rejectSecretsInQuery = (params: URLSearchParams): Either.Either<void, InvalidInput> => {
-  const found = SECRET_PARAMS.filter((name) => params.has(name))
+  const found = [...params.keys()].filter((name) => SECRET_PARAMS.includes(name.toLowerCase()))
   return found.length === 0
     ? Either.void
     : Either.left(

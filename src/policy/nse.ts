@@ -5,38 +5,50 @@
  * selects Lua code the operator never vetted, so it is refused.
  *
  * Categories are judged by everything they select (checked against nmap
- * 7.93's script.db), not by their name:
- * - `default` and `version` only talk to the target (`default` is what `-sC`
- *   runs, so it is no more intrusive than `-sC`).
- * - `exploit`, `fuzzer`, `brute` and `auth` stay on the target but attack or
- *   log in to it: allowed only when intrusive operations are.
- * - `safe`, `discovery` and `vuln` select `broadcast-*` scripts (packets to
- *   every host on the local network, e.g. `broadcast-avahi-dos`) or
- *   `external` ones (the target sent to third-party services). They are
- *   accepted only scoped: the server itself turns them into an expression
- *   that excludes those (see `scopedCategories`), which callers cannot write.
+ * 7.93's script.db), not by their name. Even the tame ones hold a few scripts
+ * that reach past the target: `default` has http-open-proxy and
+ * socks-open-proxy (external: they look up and connect to www.google.com),
+ * `safe` and `discovery` have broadcast-* scripts and fcrdns (which asks the
+ * host's resolver despite `-n`), `brute`, `auth` and `exploit` have external
+ * or dos members. So a category is never passed to nmap bare: the server
+ * turns it into an expression that excludes broadcast, external, dos and
+ * fcrdns (see `scopedCategories`), which callers cannot write themselves.
+ * - `default`, `version`, `safe` and `discovery` (minus its intrusive
+ *   scripts) are allowed.
+ * - `vuln`, `exploit`, `fuzzer`, `brute` and `auth` attack or log in to the
+ *   target: allowed only when intrusive operations are.
  * - `intrusive`, `dos`, `malware`, `external`, `broadcast` and `all` are
  *   refused outright. Scripts from them are available by name.
  */
 
-export const safeCategories: ReadonlyArray<string> = ["default", "version"]
+const beyondTheTarget = "broadcast or external or dos or fcrdns"
 
-export const intrusiveCategories: ReadonlyArray<string> = ["exploit", "fuzzer", "brute", "auth"]
+const scoped = (category: string, intrusive: boolean, alsoExclude: ReadonlyArray<string> = []) => ({
+  expression: `(${category} and not (${[beyondTheTarget, ...alsoExclude].join(" or ")}))`,
+  intrusive
+})
 
-/**
- * Categories accepted in a scoped form only: the nmap boolean expression the
- * server passes instead of the bare category, so that nothing beyond the
- * target is touched.
- */
+/** Every category callers may name, with the expression nmap receives instead of it. */
 export const scopedCategories: Readonly<Record<string, { readonly expression: string; readonly intrusive: boolean }>> = {
-  safe: { expression: "(safe and not (broadcast or external))", intrusive: false },
-  discovery: { expression: "(discovery and not (broadcast or external or intrusive or dos))", intrusive: false },
-  vuln: { expression: "(vuln and not (broadcast or external or dos))", intrusive: true }
+  default: scoped("default", false),
+  version: scoped("version", false),
+  safe: scoped("safe", false),
+  discovery: scoped("discovery", false, ["intrusive"]),
+  vuln: scoped("vuln", true),
+  exploit: scoped("exploit", true),
+  fuzzer: scoped("fuzzer", true),
+  brute: scoped("brute", true),
+  auth: scoped("auth", true)
 }
 
+export const safeCategories: ReadonlyArray<string> = Object.keys(scopedCategories).filter((c) => !scopedCategories[c]!.intrusive)
+
+export const intrusiveCategories: ReadonlyArray<string> = Object.keys(scopedCategories).filter((c) => scopedCategories[c]!.intrusive)
+
 /**
- * The `--script` value nmap receives for an accepted list: a plain comma list,
- * or, when a scoped category is present, one boolean expression joined by `or`.
+ * The `--script` value nmap receives for an accepted list: a plain comma list
+ * of script names, or, when a category is present, one boolean expression
+ * joined by `or`.
  */
 export const scriptArgument = (items: ReadonlyArray<string>): string =>
   items.some((item) => Object.hasOwn(scopedCategories, item))
@@ -169,12 +181,10 @@ export const classifyScriptItem = (item: string): ScriptItem => {
   }
   const refused = refusedCategories[item]
   if (refused !== undefined) return refuse("script_not_allowed", `Script category '${item}' is not accepted: it ${refused}. Name the scripts you need.`)
-  if (safeCategories.includes(item)) return { _tag: "Accepted", item, intrusive: false }
-  const scoped = scopedCategories[item]
-  if (scoped !== undefined) return { _tag: "Accepted", item, intrusive: scoped.intrusive }
-  if (intrusiveCategories.includes(item)) return { _tag: "Accepted", item, intrusive: true }
+  const category = scopedCategories[item]
+  if (category !== undefined) return { _tag: "Accepted", item, intrusive: category.intrusive }
   if (Object.hasOwn(knownScripts, item)) return { _tag: "Accepted", item, intrusive: isIntrusiveScript(item) }
-  return refuse("script_not_allowed", `Script '${item}' is not in the allow-list (categories: ${[...safeCategories, ...Object.keys(scopedCategories), ...intrusiveCategories].join(", ")}; or a listed script name)`)
+  return refuse("script_not_allowed", `Script '${item}' is not in the allow-list (categories: ${Object.keys(scopedCategories).join(", ")}; or a listed script name)`)
 }
 
 export const MAX_SCRIPT_ITEMS = 32

@@ -64,8 +64,13 @@ export interface ToolSpec<A = unknown> {
   /** Whether a target is required and how it is passed to the binary. */
   readonly target: {
     readonly kind: "host" | "network" | "url"
-    /** Builds the final argv tail from the pinned (resolved) target. */
+    /** Builds the target's arguments from the pinned (resolved) target. */
     readonly toArgs: (pinned: string, original: string) => ReadonlyArray<string>
+    /**
+     * Where the target's arguments go: after the caller's (the default), or
+     * before them, for binaries where an option only applies to what follows.
+     */
+    readonly position?: "first" | "last"
   }
   /** Every call of this tool is intrusive (e.g. masscan, brute forcers). */
   readonly intrusive: boolean

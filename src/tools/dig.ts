@@ -118,7 +118,8 @@ export const digSpec: ToolSpec<DigResult> = {
   ],
   templates: [],
   fixedArgs: ["-r", "+nocmd", "+noall", "+comments", "+answer", "+authority", "+additional", "+stats", "+time=3", "+tries=2"],
-  target: { kind: "host", toArgs: (pinned) => [`@${pinned}`] },
+  // dig applies @server only to the lookups after it: placed last, earlier -q/-x would go to the host's own resolver.
+  target: { kind: "host", toArgs: (pinned) => [`@${pinned}`], position: "first" },
   intrusive: false,
   defaultTimeoutSeconds: 30,
   defaultConcurrency: 5,

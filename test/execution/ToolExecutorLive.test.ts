@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Exit, Fiber, Metric, Option, Queue, TestClock } from "effect"
 import type { Progress } from "../../src/execution/ToolExecutor.js"
-import { toolExecutions } from "../../src/observability/metrics.js"
+import { policyRejections, toolExecutions } from "../../src/observability/metrics.js"
 import { caller, makeHarness } from "./support.js"
 
 const FIXED = ["-oX", "-", "-n", "--stats-every", "5s"]
@@ -116,10 +116,37 @@ describe("ToolExecutorLive", () => {
       const intruder = { ...caller, scopes: new Set(["execute", "intrusive"] as const) }
       const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["--script", "vuln"] }, intruder)
       expect(result.metadata.intrusive).toBe(true)
-      expect((yield* h.fake.requests)[0]?.args).toContain("(vuln and not (broadcast or external or dos))")
+      expect((yield* h.fake.requests)[0]?.args).toContain("(vuln and not (broadcast or external or dos or fcrdns))")
       expect((yield* h.audit)[0]).toMatchObject({ decision: "allowed", intrusive: true })
       const denied = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["--script", "vuln"] }, caller).pipe(Effect.exit)
       expect(errorOf(denied)?._tag).toBe("IntrusiveNotAllowed")
+    }))
+
+  it.scoped("dig gets its server before the lookups, so every lookup goes to the target", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      yield* h.executor.execute("DigTool", { target: "127.0.0.1", args: ["-q", "a.lab.internal", "-q", "b.lab.internal"] }, caller)
+      const [request] = yield* h.fake.requests
+      const args = request!.args
+      expect(args.indexOf("@127.0.0.1")).toBeLessThan(args.indexOf("-q"))
+    }))
+
+  it.scoped("single-host tools refuse network targets", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const exit = yield* h.executor.execute("PingTool", { target: "127.0.0.0/30" }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)).toMatchObject({ _tag: "TargetRejected", rule: "network_not_supported" })
+      expect(yield* h.fake.requests).toHaveLength(0)
+    }))
+
+  it.scoped("made-up tool names do not become metric labels", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      for (const name of ["junk1", "junk2"]) yield* h.executor.execute(name, { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      const unknown = yield* Metric.value(Metric.tagged(Metric.tagged(policyRejections, "tool", "unknown"), "rule", "ToolNotFound"))
+      expect(unknown.count).toBeGreaterThanOrEqual(2)
+      const junk = yield* Metric.value(Metric.tagged(Metric.tagged(policyRejections, "tool", "junk1"), "rule", "ToolNotFound"))
+      expect(junk.count).toBe(0)
     }))
 
   it.scoped("caps the timeout at security.timeout_seconds and passes the resource limits", () =>
@@ -241,12 +268,26 @@ describe("ToolExecutorLive", () => {
   it.scoped("RateLimited once the tool's bucket is empty", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 1, burst: 1 } })
+      const other = { ...caller, id: "other" }
       yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
-      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, other).pipe(Effect.exit)
       expect(errorOf(exit)).toMatchObject({ _tag: "RateLimited", scope: "tool:NmapTool" })
       expect(yield* h.fake.requests).toHaveLength(1)
       yield* TestClock.adjust(Duration.minutes(1))
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, other)
+      expect(yield* h.fake.requests).toHaveLength(2)
+    }))
+
+  it.scoped("a client over its own limit is refused before it can drain the tool's shared bucket", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 2, client_requests_per_minute: 1, burst: 1 } })
       yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      for (let i = 0; i < 5; i++) {
+        const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
+        expect(errorOf(exit)).toMatchObject({ _tag: "RateLimited", scope: `client:${caller.id}` })
+      }
+      yield* TestClock.adjust(Duration.seconds(30))
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, { ...caller, id: "other" })
       expect(yield* h.fake.requests).toHaveLength(2)
     }))
 

@@ -24,9 +24,9 @@ describe("auth", () => {
     expect(Either.isLeft(checkBindSafety(config({ auth: { require_auth: true } })))).toBe(true)
   })
 
-  it("keys are required with require_auth or on a non-loopback bind that has keys", () => {
+  it("keys are required with require_auth or as soon as any key is configured", () => {
     expect(authRequired(config())).toBe(false)
-    expect(authRequired(config({ auth: { api_keys: [key("a", "s")] } }))).toBe(false)
+    expect(authRequired(config({ auth: { api_keys: [key("a", "s")] } }))).toBe(true)
     expect(authRequired(config({ auth: { require_auth: true, api_keys: [key("a", "s")] } }))).toBe(true)
     expect(authRequired(config({ server: { host: "0.0.0.0" }, auth: { api_keys: [key("a", "s")] } }))).toBe(true)
   })
@@ -49,6 +49,20 @@ describe("auth", () => {
     expect(Either.isLeft(missing) && missing.left._tag).toBe("Unauthorized")
     const inQuery = authenticate(c, { headers: { authorization: "Bearer k1" }, searchParams: new URLSearchParams("api_key=k1") }, "http")
     expect(Either.isLeft(inQuery) && inQuery.left._tag).toBe("InvalidInput")
+  })
+
+  it("anonymous callers get every scope only when no key exists and they connect directly from loopback", () => {
+    const open = config()
+    const direct = authenticate(open, { headers: {}, searchParams: noQuery, remoteAddress: "::ffff:127.0.0.1" }, "http")
+    expect(Either.isRight(direct) && [...direct.right.scopes]).toEqual(["execute", "intrusive", "admin"])
+    const proxied = authenticate(open, { headers: { "x-forwarded-for": "203.0.113.9" }, searchParams: noQuery, remoteAddress: "127.0.0.1" }, "http")
+    expect(Either.isLeft(proxied) && proxied.left._tag).toBe("Unauthorized")
+    const remote = authenticate(config({ server: { host: "0.0.0.0" }, auth: { allow_unauthenticated_non_loopback: false } }), { headers: {}, searchParams: noQuery, remoteAddress: "10.1.2.3" }, "http")
+    expect(Either.isLeft(remote)).toBe(true)
+    const keyed = authenticate(config({ auth: { api_keys: [key("narrow", "k")] } }), { headers: {}, searchParams: noQuery, remoteAddress: "127.0.0.1" }, "http")
+    expect(Either.isLeft(keyed) && keyed.left._tag).toBe("Unauthorized")
+    const upper = authenticate(open, { headers: {}, searchParams: new URLSearchParams("API_KEY=k"), remoteAddress: "127.0.0.1" }, "http")
+    expect(Either.isLeft(upper) && upper.left._tag).toBe("InvalidInput")
   })
 
   it.prop("any key other than the stored one is rejected", [FastCheck.string({ minLength: 1, maxLength: 64 }).filter((s) => !/\s/.test(s) && s !== "the-key")], ([presented]) => {

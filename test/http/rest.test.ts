@@ -260,9 +260,16 @@ describe("authentication", () => {
       }
     }))
 
-  it.scopedLive("a wrong key is rejected even when keys are optional", () =>
+  it.scopedLive("once keys are configured, a loopback client without one is refused too", () =>
     Effect.gen(function*() {
       const { base } = yield* startServer({ auth: { api_keys: authPatch.auth.api_keys } })
+      expect((yield* request(`${base}/tools`)).status).toBe(401)
+      expect((yield* request(`${base}/tools`, { headers: bearer("nope") })).status).toBe(401)
+    }))
+
+  it.scopedLive("without keys, a wrong key is still rejected", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
       expect((yield* request(`${base}/tools`)).status).toBe(200)
       expect((yield* request(`${base}/tools`, { headers: bearer("nope") })).status).toBe(401)
     }))

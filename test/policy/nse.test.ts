@@ -7,6 +7,7 @@ import {
   knownScripts,
   refusedCategories,
   safeCategories,
+  scopedCategories,
   scriptArgument
 } from "../../src/policy/nse.js"
 
@@ -56,12 +57,21 @@ describe("NSE allow-list", () => {
     }
   })
 
-  it("accepted categories select only scripts that stay on the target", { skip: !existsSync(SCRIPT_DB) }, () => {
+  it("what a scoped category selects never leaves the target", { skip: !existsSync(SCRIPT_DB) }, () => {
     const db = scriptDb()
+    const reachesPast = (name: string, categories: ReadonlyArray<string>) =>
+      categories.includes("broadcast") || categories.includes("external") || name === "fcrdns"
     for (const category of [...safeCategories, ...intrusiveCategories]) {
-      const members = [...db].filter(([, categories]) => categories.includes(category))
-      const escaping = members.filter(([name, categories]) => categories.includes("broadcast") || (categories.includes("external") && !name.endsWith("-open-proxy") && name !== "smtp-enum-users" && name !== "http-proxy-brute"))
-      expect(escaping.map(([name]) => name), category).toEqual([])
+      const expression = scopedCategories[category]!.expression
+      const excluded = /not \((.*)\)\)$/.exec(expression)![1]!.split(" or ")
+      const selected = [...db].filter(([name, categories]) =>
+        categories.includes(category) && !excluded.some((term) => term === name || categories.includes(term))
+      )
+      expect(selected.length, category).toBeGreaterThan(0)
+      expect(selected.filter(([name, categories]) => reachesPast(name, categories)).map(([name]) => name), category).toEqual([])
+      if (!intrusiveCategories.includes(category)) {
+        expect(selected.filter(([, categories]) => categories.includes("dos")).map(([name]) => name), category).toEqual([])
+      }
     }
   })
 
@@ -73,9 +83,10 @@ describe("NSE allow-list", () => {
 })
 
 describe("scoped categories", () => {
-  it("are passed to nmap as expressions that exclude broadcast and external scripts", () => {
+  it("are passed to nmap as expressions that exclude scripts reaching past the target", () => {
     expect(scriptArgument(["http-title", "ssl-cert"])).toBe("http-title,ssl-cert")
-    expect(scriptArgument(["safe"])).toBe("(safe and not (broadcast or external))")
-    expect(scriptArgument(["http-title", "vuln"])).toBe("http-title or (vuln and not (broadcast or external or dos))")
+    expect(scriptArgument(["safe"])).toBe("(safe and not (broadcast or external or dos or fcrdns))")
+    expect(scriptArgument(["http-title", "vuln"])).toBe("http-title or (vuln and not (broadcast or external or dos or fcrdns))")
+    expect(scriptArgument(["discovery"])).toBe("(discovery and not (broadcast or external or dos or fcrdns or intrusive))")
   })
 })

@@ -82,6 +82,28 @@ export const nmapUnprivileged = (args: ReadonlyArray<string>): { readonly args: 
   return { args: out, notes }
 }
 
+/**
+ * Every way of asking for scripts (`--script`, `-sC`, `-A`) becomes one
+ * `--script` whose categories are scoped expressions (`scriptArgument`):
+ * `-sC` and `-A` would otherwise run the whole default category, including
+ * its scripts that talk to third parties.
+ */
+export const nmapExpand = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const scripts: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!
+    if (arg === "--script" && i + 1 < args.length) scripts.push(...args[++i]!.split(","))
+    else if (arg === "-sC") scripts.push("default")
+    else if (arg === "-A") {
+      out.push("-sV", "-O", "--traceroute")
+      scripts.push("default")
+    } else out.push(arg)
+  }
+  const unique = [...new Set(scripts)]
+  return unique.length === 0 ? out : [...out, "--script", scriptArgument(unique)]
+}
+
 export const nmapSpec: ToolSpec<NmapRun> = {
   name: "NmapTool",
   title: "Nmap network scanner",
@@ -98,8 +120,8 @@ export const nmapSpec: ToolSpec<NmapRun> = {
     { name: "standard", description: "Top 1000 ports with service/version detection", args: ["-T4", "--top-ports", "1000", "-sV"] },
     {
       name: "thorough",
-      // -sC runs only nmap's "default" script category, which nmap selects for being safe to run by default.
-      description: "All 65535 TCP ports with version detection and the default (safe) scripts; slow",
+      // -sC becomes the default category minus its few scripts that reach past the target (see nmapExpand).
+      description: "All 65535 TCP ports with version detection and the default scripts; slow",
       args: ["-T4", "-p", "1-65535", "-sV", "-sC"]
     },
     { name: "discovery", description: "Host discovery only (which hosts are up), no port scan", args: ["-sn"] }
@@ -107,7 +129,8 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   // No --noninteractive: nmap 7.93 then skips its --stats-every reports, the only progress it gives. It reads no keys anyway:
   // it only listens on /dev/tty, and the runner starts it in a new session without a controlling terminal.
   fixedArgs: ["-oX", "-", "-n", "--stats-every", "5s"],
-  target: { kind: "network", toArgs: (pinned) => [pinned] },
+  // Callers cannot pass -6; an IPv6 target is only scanned with it.
+  target: { kind: "network", toArgs: (pinned) => (pinned.includes(":") ? ["-6", pinned] : [pinned]) },
   intrusive: false,
   defaultTimeoutSeconds: 300,
   defaultConcurrency: 2,
@@ -119,6 +142,6 @@ export const nmapSpec: ToolSpec<NmapRun> = {
     return { data, summary: summarizeNmap(data) }
   },
   unprivileged: nmapUnprivileged,
-  expand: (args) => args.map((arg, i) => (args[i - 1] === "--script" ? scriptArgument(arg.split(",")) : arg)),
+  expand: nmapExpand,
   progress: nmapProgress
 }

@@ -71,10 +71,24 @@ describe("nmapSpec", () => {
 })
 
 describe("nmap argument expansion", () => {
-  it("turns scoped NSE categories into expressions and leaves everything else alone", () => {
+  const scoped = (category: string) => `(${category} and not (broadcast or external or dos or fcrdns))`
+
+  it("turns categories into scoped expressions, keeps script names, and moves --script last", () => {
     expect(nmapSpec.expand?.(["-sV", "--script", "safe,http-title", "-p", "80"])).toEqual([
-      "-sV", "--script", "(safe and not (broadcast or external)) or http-title", "-p", "80"
+      "-sV", "-p", "80", "--script", `${scoped("safe")} or http-title`
     ])
-    expect(nmapSpec.expand?.(["--script", "default"])).toEqual(["--script", "default"])
+    expect(nmapSpec.expand?.(["--script", "http-title,ssl-cert"])).toEqual(["--script", "http-title,ssl-cert"])
+    expect(nmapSpec.expand?.(["-sT", "-p", "22"])).toEqual(["-sT", "-p", "22"])
+  })
+
+  it("runs -sC and -A as the scoped default category, merged with any --script", () => {
+    expect(nmapSpec.expand?.(["-sV", "-sC"])).toEqual(["-sV", "--script", scoped("default")])
+    expect(nmapSpec.expand?.(["-sC", "--script", "ssl-cert"])).toEqual(["--script", `${scoped("default")} or ssl-cert`])
+    expect(nmapSpec.expand?.(["-A"])).toEqual(["-sV", "-O", "--traceroute", "--script", scoped("default")])
+  })
+
+  it("adds -6 for an IPv6 target, which callers cannot pass themselves", () => {
+    expect(nmapSpec.target.toArgs("::1", "::1")).toEqual(["-6", "::1"])
+    expect(nmapSpec.target.toArgs("127.0.0.1", "127.0.0.1")).toEqual(["127.0.0.1"])
   })
 })
