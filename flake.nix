@@ -35,6 +35,8 @@
             installPhase = ''
               runHook preInstall
               install -Dm644 dist/server.js $out/lib/security-mcp-server/dist/server.js
+              install -Dm644 dist/main.cjs $out/lib/security-mcp-server/dist/main.cjs
+              install -Dm644 dist/main.cjs.v8cache $out/lib/security-mcp-server/dist/main.cjs.v8cache
               install -Dm644 package.json $out/lib/security-mcp-server/package.json
               install -Dm644 config/config.example.yaml $out/share/security-mcp-server/config.example.yaml
               makeWrapper ${pkgs.nodejs_20}/bin/node $out/bin/security-mcp-server \

@@ -324,7 +324,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             structured: parsed?.data ?? null,
             summary: notes.length > 0 ? `${summary}\nNotes: ${notes.join("; ")}` : summary
           } satisfies ExecutionResult
-        }).pipe(Effect.withSpan("tool.execute", { attributes: { tool: name } }))
+        })
 
       return {
         list: registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe))),

@@ -1,6 +1,6 @@
-import { HttpServer } from "@effect/platform"
+import { HttpMiddleware, HttpServer } from "@effect/platform"
 import type { ServeError } from "@effect/platform/HttpServerError"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Either, Layer } from "effect"
 import { createServer } from "node:http"
 import { ConfigService } from "../config/ConfigService.js"
@@ -42,7 +42,8 @@ const AppLive = (info: ServerInfo) =>
       const app = yield* makeHttpApp(info, port)
       yield* server.serve(app)
     })
-  )
+    // No tracer exports spans anywhere, so a span per request would only cost CPU on every call.
+  ).pipe(HttpMiddleware.withTracerDisabledWhen(() => true))
 
 /** Serves the REST API, `/mcp` and the operational endpoints; the bound address is `HttpServer.HttpServer`'s `address`. */
 export const HttpServerLive = (

@@ -1,5 +1,6 @@
 import type { HttpServerRequest } from "@effect/platform"
-import { NodeHttpServerRequest, NodeStream } from "@effect/platform-node"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import { Chunk, Effect, Stream } from "effect"
 import { InvalidInput } from "../errors.js"
 import { PayloadTooLarge, UnsupportedMediaType } from "./errors.js"

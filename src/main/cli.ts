@@ -1,4 +1,4 @@
-import { NodeFileSystem } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Either } from "effect"
 import { createHash, randomBytes } from "node:crypto"
 import { loadOnce } from "../config/ConfigLive.js"

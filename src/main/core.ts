@@ -1,4 +1,4 @@
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer } from "effect"
 import { ConfigLive, type ConfigSource } from "../config/ConfigLive.js"
 import type { AppConfig } from "../config/schema.js"

@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, Fiber } from "effect"
+import { Cause, Effect, Exit, Fiber, RuntimeFlags, RuntimeFlagsPatch } from "effect"
 
 /** The first SIGTERM/SIGINT, kept even when it arrives while the server is still starting. */
 let received: NodeJS.Signals | undefined
@@ -19,7 +19,9 @@ export const shutdownSignal = Effect.async<NodeJS.Signals>((resume) => {
  * finalizer, so tool process groups are killed either way.
  */
 export const runMain = <E>(program: Effect.Effect<void, E>): void => {
-  const fiber = Effect.runFork(program)
+  // Effect's fiber counters are on by default and are updated on every fiber start and end: a cost on every
+  // request for series nobody asked for. The server's own metrics are in src/observability/metrics.ts.
+  const fiber = Effect.runFork(program.pipe(Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.disable(RuntimeFlags.RuntimeMetrics))))
   const onSignal = (signal: NodeJS.Signals) => {
     if (received !== undefined) {
       Effect.runFork(Fiber.interrupt(fiber))

@@ -1,5 +1,5 @@
 import { PlatformLogger } from "@effect/platform"
-import { NodeFileSystem } from "@effect/platform-node"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { PlatformError } from "@effect/platform/Error"
 import { Effect, Layer, Logger, LogLevel, type Scope, Stream } from "effect"
 import { ConfigService } from "../config/ConfigService.js"

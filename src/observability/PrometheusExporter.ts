@@ -1,4 +1,4 @@
-import { NodeSdk } from "@effect/opentelemetry"
+import { Metrics, Resource } from "@effect/opentelemetry"
 import { PrometheusExporter, PrometheusSerializer } from "@opentelemetry/exporter-prometheus"
 import { Effect, Layer } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
@@ -25,10 +25,10 @@ export const PrometheusExporterLive = (options: PrometheusExporterOptions): Laye
   Layer.unwrapEffect(Effect.sync(() => {
     const reader = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true })
     const serializer = new PrometheusSerializer(undefined, false, undefined, true, true)
-    const sdk = NodeSdk.layer(() => ({
-      resource: { serviceName: options.serviceName, serviceVersion: options.serviceVersion },
-      metricReader: reader
-    }))
+    // Metrics only: no tracer provider, which would cost every request and is not exported anywhere.
+    const sdk = Metrics.layer(() => reader).pipe(
+      Layer.provide(Resource.layer({ serviceName: options.serviceName, serviceVersion: options.serviceVersion }))
+    )
     const exporter = Layer.effect(
       MetricsExporter,
       Effect.gen(function*() {

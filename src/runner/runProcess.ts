@@ -97,22 +97,27 @@ const collect = (
 const spawnFailed = (command: string) => (error: PlatformError) =>
   new SpawnFailed({ command, message: error.message })
 
+/** The wrappers every child runs under, looked up once per runner: system directories first, so PATH cannot shadow them. */
+interface Wrappers {
+  readonly prlimit: Effect.Effect<string, SpawnFailed>
+  readonly setpriv: Effect.Effect<Option.Option<string>>
+}
+
 const run = (
   executor: CommandExecutor.CommandExecutor,
   reaper: Reaper,
-  options: ProcessRunnerOptions,
+  wrappers: Wrappers,
   request: RunRequest
 ): Effect.Effect<RunResult, SpawnFailed> =>
   Effect.scoped(Effect.gen(function*() {
     const binary = yield* resolveBinary(request.command, SAFE_PATH)
-    const prlimit = yield* resolveBinary(options.prlimit ?? "prlimit", `${SAFE_PATH}:${process.env["PATH"] ?? ""}`).pipe(
+    const prlimit = yield* wrappers.prlimit.pipe(
       Effect.mapError((error) =>
         new SpawnFailed({ command: request.command, message: `prlimit is required for resource limits: ${error.message}` })
       )
     )
-    const setpriv = yield* resolveBinary("setpriv", SAFE_PATH).pipe(Effect.option)
     const limited = prlimitArgv(prlimit, request.limits, binary, request.args)
-    const argv = Option.match(setpriv, { onNone: () => limited, onSome: (path) => pdeathsigArgv(path, limited) })
+    const argv = Option.match(yield* wrappers.setpriv, { onNone: () => limited, onSome: (path) => pdeathsigArgv(path, limited) })
     const grace = Duration.decode(request.killGrace)
 
     const command = Command.make(argv[0]!, ...argv.slice(1)).pipe(
@@ -170,5 +175,9 @@ export const makeProcessRunner = (options: ProcessRunnerOptions = {}) =>
   Effect.gen(function*() {
     const executor = yield* CommandExecutor.CommandExecutor
     const reaper = yield* makeReaper
-    return { run: (request: RunRequest) => run(executor, reaper, options, request) }
+    const wrappers: Wrappers = {
+      prlimit: yield* Effect.cached(resolveBinary(options.prlimit ?? "prlimit", `${SAFE_PATH}:${process.env["PATH"] ?? ""}`)),
+      setpriv: yield* Effect.cached(Effect.option(resolveBinary("setpriv", SAFE_PATH)))
+    }
+    return { run: (request: RunRequest) => run(executor, reaper, wrappers, request) }
   })

@@ -31,43 +31,52 @@ export class ToolRegistry extends Context.Tag("security-mcp/ToolRegistry")<
 
 const firstLine = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? null
 
-const probe = (spec: ToolSpec<any>) =>
-  Effect.gen(function*() {
-    const runner = yield* ProcessRunner
-    const path = yield* resolveBinary(spec.binary).pipe(Effect.either)
-    if (path._tag === "Left") {
-      return { spec, path: null, version: null, unavailableReason: path.left.message }
-    }
-    const version = yield* runner.run({
-      command: path.right,
+const locate = (spec: ToolSpec<any>) =>
+  resolveBinary(spec.binary).pipe(
+    Effect.match({
+      onFailure: (error) => ({ spec, path: null, version: null, unavailableReason: error.message }),
+      onSuccess: (path) => ({ spec, path, version: null as string | null, unavailableReason: null })
+    })
+  )
+
+const versionOf = (path: string, spec: ToolSpec<any>) =>
+  Effect.flatMap(ProcessRunner, (runner) =>
+    runner.run({
+      command: path,
       args: spec.versionArgs,
       timeout: Duration.seconds(10),
       killGrace: Duration.seconds(1),
       limits: { addressSpaceBytes: 1024 * 1024 * 1024, openFiles: 256, cpuSeconds: 10 },
       maxStdoutBytes: 16384,
       maxStderrBytes: 16384
-    }).pipe(
-      Effect.map((r) => firstLine(r.stdout) ?? firstLine(r.stderr)),
-      Effect.orElseSucceed(() => null)
-    )
-    return { spec, path: path.right, version, unavailableReason: null }
-  })
+    })
+  ).pipe(
+    Effect.map((r) => firstLine(r.stdout) ?? firstLine(r.stderr)),
+    Effect.orElseSucceed(() => null)
+  )
 
 export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
-  Layer.effect(
+  Layer.scoped(
     ToolRegistry,
     Effect.gen(function*() {
       const config = yield* ConfigService
       const events = yield* Events
-      const probed = yield* Effect.forEach(specs, probe, { concurrency: 4 })
-      for (const tool of probed) {
-        if (tool.unavailableReason !== null) {
-          yield* Effect.logWarning(`tool ${tool.spec.name} unavailable: ${tool.unavailableReason}`)
-        } else {
-          yield* Effect.logInfo(`tool ${tool.spec.name} ready`).pipe(Effect.annotateLogs({ path: tool.path, version: tool.version }))
-        }
+      const runner = yield* ProcessRunner
+      const located = yield* Effect.forEach(specs, locate, { concurrency: 4 })
+      for (const tool of located) {
+        if (tool.unavailableReason !== null) yield* Effect.logWarning(`tool ${tool.spec.name} unavailable: ${tool.unavailableReason}`)
       }
-      const byName = new Map(probed.map((t) => [t.spec.name, t]))
+      const byName = new Map(located.map((t) => [t.spec.name, t]))
+      // Versions are informational: asking each binary runs in the background so start-up does not wait for it.
+      yield* Effect.forEach(
+        located.filter((t) => t.path !== null),
+        (tool) =>
+          versionOf(tool.path!, tool.spec).pipe(
+            Effect.tap((version) => Effect.sync(() => byName.set(tool.spec.name, { ...tool, version }))),
+            Effect.tap((version) => Effect.logInfo(`tool ${tool.spec.name} ready`).pipe(Effect.annotateLogs({ path: tool.path, version })))
+          ),
+        { concurrency: 2, discard: true }
+      ).pipe(Effect.provideService(ProcessRunner, runner), Effect.forkScoped)
       /** Operator switches from the API win over the config file until the next restart. */
       const switches = yield* Ref.make(new Map<string, boolean>())
 
@@ -81,7 +90,7 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
         })
 
       return {
-        all: Effect.forEach(probed, (t) => Effect.orDie(view(t.spec.name))),
+        all: Effect.forEach(located, (t) => Effect.orDie(view(t.spec.name))),
         get: view,
         setEnabled: (name, enabled) =>
           Effect.gen(function*() {

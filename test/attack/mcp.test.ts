@@ -1,6 +1,6 @@
 import { expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
-import { startStdioServer, type StdioServer } from "../support/server.js"
+import { eventually, startStdioServer, type StdioServer } from "../support/server.js"
 import { loggingShims, readShimLog, tempDir } from "../support/shims.js"
 import { type Allowed, ALLOWED_TARGETS, allowedCalls, attacks, permittedTokens, shimmedBinaries, unexpectedCalls } from "./cases.js"
 
@@ -34,7 +34,10 @@ layer(TargetLive, { excludeTestServices: true, timeout: "30 seconds" })("attacks
       const { client, log } = yield* Target
       const { tools } = yield* Effect.promise(() => client.listTools())
       expect(tools.map((tool) => tool.name)).toContain("NmapTool")
-      expect(readShimLog(log).map((c) => c.tool).sort()).toEqual([...shimmedBinaries].sort())
+      // The registry asks every binary for its version in the background after start-up.
+      const probed = Effect.sync(() => readShimLog(log).map((c) => c.tool).sort())
+      yield* eventually("every binary was asked for its version", Effect.map(probed, (tools) => tools.length >= shimmedBinaries.length))
+      expect(yield* probed).toEqual([...shimmedBinaries].sort())
     }))
 
   it.effect.each(attacks)("$name is refused with $tag", (attack) =>

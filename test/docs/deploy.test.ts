@@ -108,7 +108,10 @@ describe("Dockerfile", () => {
 
   it("copies only the bundle and package.json into the runtime image", () => {
     const copies = finalStage.filter((i) => i.keyword === "COPY").map((i) => i.args)
-    expect(copies).toEqual(["--from=build /src/dist/server.js ./dist/server.js", "--from=build /src/package.json ./package.json"])
+    expect(copies).toEqual([
+      "--from=build /src/dist/server.js /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/",
+      "--from=build /src/package.json ./package.json"
+    ])
   })
 
   it("never pipes a download into a shell", () => {

@@ -57,6 +57,9 @@ export interface FakeRunner {
   readonly interrupted: Queue.Dequeue<RunRequest>
 }
 
+const isVersionProbe = (request: RunRequest) =>
+  builtinTools.some((tool) => tool.versionArgs.length === request.args.length && tool.versionArgs.every((arg, i) => request.args[i] === arg))
+
 export const makeFakeRunner: Effect.Effect<FakeRunner> = Effect.gen(function*() {
   const recorded = yield* Ref.make<ReadonlyArray<RunRequest>>([])
   const behaviour = yield* Ref.make<Behaviour>({ _tag: "Finish" })
@@ -65,6 +68,8 @@ export const makeFakeRunner: Effect.Effect<FakeRunner> = Effect.gen(function*() 
 
   const run = (request: RunRequest): Effect.Effect<RunResult, SpawnFailed> =>
     Effect.gen(function*() {
+      // The registry asks each binary for its version in the background; only executions are of interest here.
+      if (isVersionProbe(request)) return resultFor(request, { stdout: "fake 1.0\n" })
       yield* Ref.update(recorded, (all) => [...all, request])
       const b = yield* Ref.get(behaviour)
       switch (b._tag) {
@@ -112,8 +117,8 @@ export interface Harness {
 /**
  * The real executor with every real service around it except the process
  * runner; `patch` is applied to the default configuration. The registry's
- * start-up version probes go through the fake too and are cleared before the
- * harness is returned, so `fake.requests` holds only executions.
+ * start-up version probes go through the fake too but are not recorded, so
+ * `fake.requests` holds only executions.
  */
 export const makeHarness = (
   patch: DeepPartial<typeof AppConfig.Encoded> = {},
