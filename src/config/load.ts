@@ -21,10 +21,16 @@ const isPlainObject = (u: unknown): u is Record<string, unknown> => typeof u ===
 
 const decode = Schema.decodeUnknownEither(AppConfig, { onExcessProperty: "error", errors: "all" })
 
+/**
+ * Issue messages quote the offending value; under `auth` that value may be a
+ * key pasted where its hash belongs, so only the expectation is kept.
+ */
 const formatIssues = (error: ParseResult.ParseError): ReadonlyArray<string> =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
-    `${issue.path.length > 0 ? issue.path.join(".") : "(root)"}: ${issue.message}`
-  )
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join(".") : "(root)"
+    const message = issue.path[0] === "auth" ? issue.message.replace(/, actual [\s\S]*$/, "") : issue.message
+    return `${path}: ${message}`
+  })
 
 /** Parses a config file's text; YAML is a superset of JSON, so one parser serves both. */
 export const parseConfigText = (text: string, source: string): Either.Either<Record<string, unknown>, ConfigInvalid> => {
@@ -107,6 +113,9 @@ const coerce = (raw: string, template: unknown): Either.Either<Json, string> => 
   return Either.right(text)
 }
 
+/** Values of the auth section stay out of warnings, which end up in logs. */
+const shown = (path: string, value: unknown): string => (path.startsWith("auth.") ? "[redacted]" : JSON.stringify(value))
+
 const normaliseLevel = (path: string, value: Json): Json =>
   path === "logging.level" && typeof value === "string" ? value.toUpperCase() : value
 
@@ -162,13 +171,13 @@ export const loadConfig = (options: {
     const segments = path.split(".")
     const value = coerce(raw, getPath(defaults, segments))
     if (Either.isLeft(value)) {
-      warnings.push(`${name}=${JSON.stringify(raw)} ${value.left}; keeping ${path}=${JSON.stringify(getPath(merged, segments))}`)
+      warnings.push(`${name}=${shown(path, raw)} ${value.left}; keeping ${path}=${shown(path, getPath(merged, segments))}`)
       continue
     }
     const candidate = mergeDeep(merged, setPath(segments, normaliseLevel(path, value.right)))
     const checked = decode(candidate)
     if (Either.isLeft(checked)) {
-      warnings.push(`${name}=${JSON.stringify(raw)} is invalid (${formatIssues(checked.left).join("; ")}); keeping ${path}=${JSON.stringify(getPath(merged, segments))}`)
+      warnings.push(`${name}=${shown(path, raw)} is invalid (${formatIssues(checked.left).join("; ")}); keeping ${path}=${shown(path, getPath(merged, segments))}`)
       continue
     }
     merged = candidate

@@ -158,3 +158,11 @@ describe("cross-setting rules", () => {
     expect(semanticProblems(config)).toContain("auth.api_keys: duplicate id k")
   })
 })
+
+describe("warnings", () => {
+  it("never echo the values of auth settings", () => {
+    const { warnings } = load(undefined, { MCP_AUTH_API_KEYS: "[{\"id\":\"k\",\"sha256\":\"not-a-hash-secretish\"}]" })
+    expect(warnings.some((w) => w.startsWith("MCP_AUTH_API_KEYS=[redacted] is invalid"))).toBe(true)
+    expect(warnings.join("\n")).not.toContain("secretish")
+  })
+})
