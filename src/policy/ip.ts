@@ -78,7 +78,7 @@ export const parseAddress = (text: string): Address | undefined => {
   return v6 === undefined ? undefined : { family: 6, value: v6 }
 }
 
-export const formatIPv4 = (value: bigint): string =>
+const formatIPv4 = (value: bigint): string =>
   [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".")
 
 /** RFC 5952 canonical form: lower case, longest run of two or more zero groups compressed. */
@@ -118,8 +118,6 @@ export const network = (family: Family, value: bigint, prefix: number): Network 
   base: value & mask(family, prefix),
   prefix
 })
-
-export const lastAddress = (net: Network): bigint => net.base | ((1n << BigInt(familyBits(net.family) - net.prefix)) - 1n)
 
 export const networkSize = (net: Network): bigint => 1n << BigInt(familyBits(net.family) - net.prefix)
 

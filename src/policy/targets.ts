@@ -129,7 +129,7 @@ interface Blocked {
 }
 
 /** Never scanned, whatever the allow-list says. */
-export const deniedRanges: ReadonlyArray<Blocked> = [
+const deniedRanges: ReadonlyArray<Blocked> = [
   { network: v4net(0, 0, 0, 0, 8), label: "0.0.0.0/8 (\"this network\"; 0.0.0.0 reaches the local host)" },
   { network: v4net(169, 254, 0, 0, 16), label: "169.254.0.0/16 (link-local, includes cloud metadata services)" },
   { network: v4net(224, 0, 0, 0, 4), label: "224.0.0.0/4 (multicast)" },

@@ -22,7 +22,7 @@ const commandRunners: ReadonlySet<string> = new Set([
 
 const interpreterVersioned = /^(python|perl|ruby|php|lua|node)[0-9.]*$/
 
-export const binaryProblem = (binary: string): string | undefined => {
+const binaryProblem = (binary: string): string | undefined => {
   if (binary.split("/").some((segment) => segment === "..")) return `binary '${binary}' contains '..'`
   if (binary.includes("/") && !binary.startsWith("/")) return `binary '${binary}' must be a bare name looked up on PATH or an absolute path`
   if (binary.endsWith("/")) return `binary '${binary}' is a directory`
@@ -60,7 +60,7 @@ export interface CustomToolOptions {
 }
 
 /** Every problem with one custom tool, empty when it is acceptable. */
-export const customToolProblems = (
+const customToolProblems = (
   tool: CustomTool,
   reservedNames: ReadonlyArray<string>,
   forbidden: ReadonlyArray<ForbiddenFlag> = forbiddenFlags

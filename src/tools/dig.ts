@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { parsedWith, readOnlyProbe } from "./specHelpers.js"
 import type { ToolSpec } from "./ToolSpec.js"
 
 /**
@@ -124,10 +125,7 @@ export const digSpec: ToolSpec<DigResult> = {
   defaultTimeoutSeconds: 30,
   defaultConcurrency: 5,
   okExitCodes: [],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: DigResult,
-  parse: (stdout) => {
-    const data = parseDig(stdout)
-    return { data, summary: summarizeDig(data) }
-  }
+  parse: parsedWith(parseDig, summarizeDig)
 }

@@ -1,6 +1,8 @@
 import { Schema } from "effect"
+import { addressFamily } from "../policy/targets.js"
+import { parsedWith, readOnlyProbe } from "./specHelpers.js"
 import type { ToolSpec } from "./ToolSpec.js"
-import { bracketed, isIpLiteral, parseUrlTarget } from "./urlTarget.js"
+import { bracketed, parseUrlTarget } from "./urlTarget.js"
 
 /**
  * One HTTP(S) request with curl to the pinned address. The target is a URL or
@@ -80,7 +82,7 @@ export const summarizeHttpProbe = (r: HttpProbeResult): string => {
 /** Builds curl's target arguments: the URL, plus `--resolve` pinning a host name to the validated address. */
 export const httpTargetArgs = (pinned: string, original: string): ReadonlyArray<string> => {
   const t = parseUrlTarget(original) ?? { scheme: "http" as const, host: pinned, port: 80, path: "/" }
-  if (isIpLiteral(t.host)) return [`${t.scheme}://${bracketed(pinned)}:${t.port}${t.path}`]
+  if (addressFamily(t.host) !== undefined) return [`${t.scheme}://${bracketed(pinned)}:${t.port}${t.path}`]
   return ["--resolve", `${t.host}:${t.port}:${bracketed(pinned)}`, `${t.scheme}://${t.host}:${t.port}${t.path}`]
 }
 
@@ -120,10 +122,7 @@ export const httpProbeSpec: ToolSpec<HttpProbeResult> = {
   defaultTimeoutSeconds: 45,
   defaultConcurrency: 5,
   okExitCodes: [],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: HttpProbeResult,
-  parse: (stdout, stderr) => {
-    const data = parseCurlResponse(stdout, stderr)
-    return { data, summary: summarizeHttpProbe(data) }
-  }
+  parse: parsedWith(parseCurlResponse, summarizeHttpProbe)
 }

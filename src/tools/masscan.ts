@@ -2,6 +2,7 @@ import { parseNmapXml } from "./nmap/parseXml.js"
 import { masscanProgress } from "./nmap/progress.js"
 import { NmapRun } from "./nmap/result.js"
 import { summarizeNmap } from "./nmap/summary.js"
+import { parsedWith, readOnlyProbe } from "./specHelpers.js"
 import type { ToolSpec } from "./ToolSpec.js"
 
 /**
@@ -37,12 +38,9 @@ export const masscanSpec: ToolSpec<NmapRun> = {
   defaultTimeoutSeconds: 300,
   defaultConcurrency: 1,
   okExitCodes: [],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: NmapRun,
-  parse: (stdout) => {
-    // masscan's stderr is a progress ticker, not warnings.
-    const data = parseNmapXml(stdout)
-    return { data, summary: summarizeNmap(data) }
-  },
+  // masscan's stderr is a progress ticker, not warnings.
+  parse: parsedWith((stdout) => parseNmapXml(stdout), summarizeNmap),
   progress: masscanProgress
 }

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { parsedWith, readOnlyProbe } from "./specHelpers.js"
 import type { ToolSpec } from "./ToolSpec.js"
 
 export const PingResult = Schema.Struct({
@@ -84,10 +85,7 @@ export const pingSpec: ToolSpec<PingResult> = {
   defaultTimeoutSeconds: 30,
   defaultConcurrency: 5,
   okExitCodes: [1],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: PingResult,
-  parse: (stdout) => {
-    const data = parsePing(stdout)
-    return { data, summary: summarizePing(data) }
-  }
+  parse: parsedWith(parsePing, summarizePing)
 }

@@ -1,6 +1,8 @@
 import { Schema } from "effect"
+import { addressFamily } from "../policy/targets.js"
+import { parsedWith, readOnlyProbe } from "./specHelpers.js"
 import type { ToolSpec } from "./ToolSpec.js"
-import { bracketed, isIpLiteral, parseUrlTarget } from "./urlTarget.js"
+import { bracketed, parseUrlTarget } from "./urlTarget.js"
 import { attr, node, nodes, numAttr, parseUntrustedXml, text, type XmlNode } from "./xml.js"
 
 /**
@@ -149,7 +151,7 @@ export const summarizeTlsProbe = (r: TlsProbeResult): string => {
 export const tlsTargetArgs = (pinned: string, original: string): ReadonlyArray<string> => {
   const t = parseUrlTarget(original, "https")
   const port = t?.port ?? 443
-  const sni = t !== undefined && !isIpLiteral(t.host) ? [`--sni-name=${t.host}`] : []
+  const sni = t !== undefined && addressFamily(t.host) === undefined ? [`--sni-name=${t.host}`] : []
   return [...sni, `${bracketed(pinned)}:${port}`]
 }
 
@@ -191,10 +193,7 @@ export const tlsProbeSpec: ToolSpec<TlsProbeResult> = {
   defaultTimeoutSeconds: 120,
   defaultConcurrency: 2,
   okExitCodes: [],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: TlsProbeResult,
-  parse: (stdout) => {
-    const data = parseSslscanXml(stdout)
-    return { data, summary: summarizeTlsProbe(data) }
-  }
+  parse: parsedWith(parseSslscanXml, summarizeTlsProbe)
 }

@@ -1,5 +1,6 @@
 import { Schema } from "effect"
-import type { ToolSpec } from "./ToolSpec.js"
+import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "./specHelpers.js"
+import type { FlagSpec, ToolSpec } from "./ToolSpec.js"
 
 const Probe = Schema.Struct({
   /** Absent for a probe that got no answer (`*`). */
@@ -77,23 +78,25 @@ export const summarizeTraceroute = (r: TracerouteResult): string => {
   return [head, ...lines].join("\n")
 }
 
+const tracerouteFlags: ReadonlyArray<FlagSpec> = [
+  { name: "-m", aliases: ["--max-hops"], value: { _tag: "Int", min: 1, max: 30 }, description: "Maximum number of hops (1-30)" },
+  { name: "-f", aliases: ["--first"], value: { _tag: "Int", min: 1, max: 30 }, description: "First hop to probe" },
+  { name: "-w", aliases: ["--wait"], value: { _tag: "Number", min: 0.1, max: 10 }, description: "Seconds to wait for each answer" },
+  { name: "-q", aliases: ["--queries"], value: { _tag: "Int", min: 1, max: 3 }, description: "Probes per hop (1-3)" },
+  { name: "-N", aliases: ["--sim-queries"], value: { _tag: "Int", min: 1, max: 16 }, description: "Probes sent at once" },
+  { name: "-p", aliases: ["--port"], value: { _tag: "Int", min: 1, max: 65535 }, description: "Destination port (UDP base port, or the TCP port with -T)" },
+  { name: "-I", aliases: ["--icmp"], value: { _tag: "None" }, description: "ICMP echo probes", privileged: true },
+  { name: "-T", aliases: ["--tcp"], value: { _tag: "None" }, description: "TCP SYN probes", privileged: true },
+  { name: "-U", aliases: ["--udp"], value: { _tag: "None" }, description: "UDP probes to one port" }
+]
+
 export const tracerouteSpec: ToolSpec<TracerouteResult> = {
   name: "TracerouteTool",
   title: "Traceroute",
   description: "Lists the routers on the path to a host with their round-trip times (numeric output, UDP probes by default; -I ICMP and -T TCP SYN need root).",
   binary: "traceroute",
   versionArgs: ["--version"],
-  flags: [
-    { name: "-m", aliases: ["--max-hops"], value: { _tag: "Int", min: 1, max: 30 }, description: "Maximum number of hops (1-30)" },
-    { name: "-f", aliases: ["--first"], value: { _tag: "Int", min: 1, max: 30 }, description: "First hop to probe" },
-    { name: "-w", aliases: ["--wait"], value: { _tag: "Number", min: 0.1, max: 10 }, description: "Seconds to wait for each answer" },
-    { name: "-q", aliases: ["--queries"], value: { _tag: "Int", min: 1, max: 3 }, description: "Probes per hop (1-3)" },
-    { name: "-N", aliases: ["--sim-queries"], value: { _tag: "Int", min: 1, max: 16 }, description: "Probes sent at once" },
-    { name: "-p", aliases: ["--port"], value: { _tag: "Int", min: 1, max: 65535 }, description: "Destination port (UDP base port, or the TCP port with -T)" },
-    { name: "-I", aliases: ["--icmp"], value: { _tag: "None" }, description: "ICMP echo probes", privileged: true },
-    { name: "-T", aliases: ["--tcp"], value: { _tag: "None" }, description: "TCP SYN probes", privileged: true },
-    { name: "-U", aliases: ["--udp"], value: { _tag: "None" }, description: "UDP probes to one port" },
-  ],
+  flags: tracerouteFlags,
   templates: [{ name: "quick", description: "At most 15 hops, one probe each, 1 s wait", args: ["-m", "15", "-q", "1", "-w", "1"] }],
   fixedArgs: ["-n"],
   target: { kind: "host", toArgs: (pinned) => [pinned] },
@@ -101,18 +104,8 @@ export const tracerouteSpec: ToolSpec<TracerouteResult> = {
   defaultTimeoutSeconds: 60,
   defaultConcurrency: 3,
   okExitCodes: [],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: TracerouteResult,
-  parse: (stdout) => {
-    const data = parseTraceroute(stdout)
-    return { data, summary: summarizeTraceroute(data) }
-  },
-  unprivileged: (args) => {
-    const rawProbes: ReadonlyArray<string> = ["-I", "--icmp", "-T", "--tcp"]
-    const dropped = args.filter((a) => rawProbes.includes(a))
-    return {
-      args: args.filter((a) => !dropped.includes(a)),
-      notes: dropped.map((a) => `${a} dropped: it needs raw sockets and traceroute is not running as root; UDP probes used instead`)
-    }
-  }
+  parse: parsedWith(parseTraceroute, summarizeTraceroute),
+  unprivileged: unprivilegedRewrite({ binary: "traceroute", flags: tracerouteFlags, instead: "; UDP probes used instead" })
 }

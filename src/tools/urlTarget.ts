@@ -34,7 +34,5 @@ export const parseUrlTarget = (original: string, defaultScheme: "http" | "https"
 /** The host part of a url-kind target, for the target policy to validate and resolve. */
 export const urlTargetHost = (original: string): string | undefined => parseUrlTarget(original)?.host
 
-export const isIpLiteral = (host: string): boolean => /^[0-9.]+$/.test(host) || host.includes(":")
-
 /** An address as it appears in a URL authority or `host:port`: IPv6 in brackets. */
 export const bracketed = (address: string): string => (address.includes(":") ? `[${address}]` : address)

@@ -25,7 +25,7 @@ const codePoint = (n: number): string | undefined =>
   Number.isInteger(n) && n >= 0 && n <= 0x10ffff && !(n >= 0xd800 && n <= 0xdfff) ? String.fromCodePoint(n) : undefined
 
 /** One pass, so `&amp;lt;` stays `&lt;`; unknown entities are left as written. */
-export const decodeEntities = (text: string): string =>
+const decodeEntities = (text: string): string =>
   text.indexOf("&") === -1
     ? text
     : text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z]{2,4});/g, (whole, ref: string) => {
@@ -35,7 +35,7 @@ export const decodeEntities = (text: string): string =>
     })
 
 /** Removes every `<!DOCTYPE …>` (internal subset included); an unterminated one removes the rest of the input. */
-export const stripDoctype = (text: string): string => {
+const stripDoctype = (text: string): string => {
   let out = text
   for (;;) {
     const start = out.search(/<!DOCTYPE/i)
@@ -94,7 +94,7 @@ export const parseUntrustedXml = (text: string, closingTag: string, arrays: Read
   }
 }
 
-export const isNode = (value: unknown): value is XmlNode => typeof value === "object" && value !== null && !Array.isArray(value)
+const isNode = (value: unknown): value is XmlNode => typeof value === "object" && value !== null && !Array.isArray(value)
 
 /** The element `value` as a node: empty elements parse as `""`. */
 export const node = (value: unknown): XmlNode => (isNode(value) ? value : {})

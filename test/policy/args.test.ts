@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { type ArgsPolicyOptions, forbiddenFlags, validateArgs } from "../../src/policy/args.js"
 import { tokenize } from "../../src/policy/tokenize.js"
-import { nmapFlags, nmapForbiddenFlags } from "../../src/tools/nmap/flags.js"
+import { nmapFlags } from "../../src/tools/nmap/flags.js"
 import type { FlagSpec } from "../../src/tools/ToolSpec.js"
 
 const nmap = { name: "NmapTool", flags: nmapFlags, intrusive: false }
@@ -179,7 +179,7 @@ describe("nmap flag table", () => {
   it("lists no forbidden flag and no flag twice", () => {
     const names = nmapFlags.flatMap((flag) => [flag.name, ...(flag.aliases ?? [])])
     expect(new Set(names).size).toBe(names.length)
-    const forbidden = new Set(nmapForbiddenFlags.map((entry) => entry.flag))
+    const forbidden = new Set(forbiddenFlags.map((entry) => entry.flag))
     expect(names.filter((name) => forbidden.has(name))).toEqual([])
   })
 

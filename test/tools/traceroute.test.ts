@@ -58,9 +58,12 @@ describe("tracerouteSpec", () => {
     }), { timeout: 30_000 })
 
   it("drops raw-socket probe types when not root", () => {
-    expect(tracerouteSpec.unprivileged!(["-I", "-m", "5"])).toEqual({
-      args: ["-m", "5"],
-      notes: ["-I dropped: it needs raw sockets and traceroute is not running as root; UDP probes used instead"]
+    expect(tracerouteSpec.unprivileged!(["-I", "-m", "5", "--tcp", "-U"])).toEqual({
+      args: ["-m", "5", "-U"],
+      notes: [
+        "-I dropped (ICMP echo probes): it needs raw sockets and traceroute is not running as root; UDP probes used instead",
+        "--tcp dropped (TCP SYN probes): it needs raw sockets and traceroute is not running as root; UDP probes used instead"
+      ]
     })
   })
 })

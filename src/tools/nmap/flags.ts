@@ -1,4 +1,3 @@
-import { type ForbiddenFlag, forbiddenFlags } from "../../policy/args.js"
 import type { FlagSpec, FlagValue } from "../ToolSpec.js"
 
 /**
@@ -11,8 +10,9 @@ import type { FlagSpec, FlagValue } from "../ToolSpec.js"
  * traceroute at once, per the product's definition) and scripts from
  * intrusive categories (see `src/policy/nse.ts`). `-sC` is not: it runs the
  * `default` category, which nmap curates to be safe to run unattended.
- * Privileged: anything that needs raw sockets (SYN/UDP scans, OS detection,
- * ICMP and UDP host discovery, traceroute).
+ * Privileged: anything that needs raw sockets (SYN/UDP scans, OS detection
+ * and its options, ICMP and UDP host discovery, traceroute); the spec's
+ * unprivileged rewrite is derived from these marks.
  */
 
 const none: FlagValue = { _tag: "None" }
@@ -23,8 +23,8 @@ const time = (minMs: number, maxMs: number): FlagValue => ({ _tag: "Duration", m
 const HOUR = 3_600_000
 
 /** `--min-rate` forces a packet rate regardless of the network; above this it floods small lab hosts. */
-export const MAX_MIN_RATE = 1000
-export const MAX_RATE = 10_000
+const MAX_MIN_RATE = 1000
+const MAX_RATE = 10_000
 
 export const nmapFlags: ReadonlyArray<FlagSpec> = [
   { name: "-sT", value: none, description: "TCP connect scan (no privileges needed)" },
@@ -41,7 +41,7 @@ export const nmapFlags: ReadonlyArray<FlagSpec> = [
   { name: "-PP", value: none, description: "ICMP timestamp host discovery", privileged: true },
   { name: "-PS", value: none, description: "TCP SYN host discovery (default port 80)" },
   { name: "-PA", value: none, description: "TCP ACK host discovery (default port 80)" },
-  { name: "-PU", value: none, description: "UDP host discovery (default port 40125)", privileged: true },
+  { name: "-PU", value: none, description: "UDP host discovery, default port 40125", privileged: true },
   { name: "--disable-arp-ping", value: none, description: "No ARP or IPv6 neighbour discovery on local networks" },
   { name: "-n", value: none, description: "Never do reverse DNS resolution" },
   { name: "-R", value: none, description: "Always do reverse DNS resolution" },
@@ -53,8 +53,8 @@ export const nmapFlags: ReadonlyArray<FlagSpec> = [
   { name: "--version-intensity", value: int(0, 9), description: "Version probe intensity, 0 (light) to 9 (all probes)" },
   { name: "--version-light", value: none, description: "Version detection with intensity 2" },
   { name: "--version-all", value: none, description: "Version detection with every probe (intensity 9)" },
-  { name: "--osscan-limit", value: none, description: "OS detection only on promising hosts" },
-  { name: "--osscan-guess", value: none, description: "Guess the OS more aggressively" },
+  { name: "--osscan-limit", value: none, description: "With -O: OS detection only on promising hosts", privileged: true },
+  { name: "--osscan-guess", value: none, description: "With -O: guess the OS more aggressively", privileged: true },
   { name: "-T0", value: none, description: "Timing template paranoid" },
   { name: "-T1", value: none, description: "Timing template sneaky" },
   { name: "-T2", value: none, description: "Timing template polite" },
@@ -79,7 +79,7 @@ export const nmapFlags: ReadonlyArray<FlagSpec> = [
   { name: "--min-parallelism", value: int(1, 100), description: "At least N probes in flight" },
   { name: "--max-hostgroup", value: int(1, 1024), description: "Scan at most N hosts in parallel" },
   { name: "--min-hostgroup", value: int(1, 1024), description: "Scan at least N hosts in parallel" },
-  { name: "--defeat-rst-ratelimit", value: none, description: "Ignore RST rate limiting (SYN scans)" },
+  { name: "--defeat-rst-ratelimit", value: none, description: "With -sS: ignore RST rate limiting", privileged: true },
   { name: "--script", value: { _tag: "Scripts" }, description: "NSE scripts or categories from the allow-list, comma-separated" },
   { name: "--traceroute", value: none, description: "Trace the network path to the host", privileged: true },
   { name: "--open", value: none, description: "Show only open (or possibly open) ports" },
@@ -87,6 +87,3 @@ export const nmapFlags: ReadonlyArray<FlagSpec> = [
   { name: "-v", value: none, description: "More verbose output" },
   { name: "-d", value: none, description: "Debugging output" }
 ]
-
-/** What nmap refuses from callers, with the reason given to them. */
-export const nmapForbiddenFlags: ReadonlyArray<ForbiddenFlag> = forbiddenFlags

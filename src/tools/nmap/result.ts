@@ -67,7 +67,7 @@ export const NmapHost = Schema.Struct({
 })
 export type NmapHost = typeof NmapHost.Type
 
-export const NmapRunStats = Schema.Struct({
+const NmapRunStats = Schema.Struct({
   finished: Schema.optional(Schema.Struct({
     time: Schema.optional(Schema.Number),
     timestr: Schema.optional(Schema.String),
@@ -78,7 +78,6 @@ export const NmapRunStats = Schema.Struct({
   })),
   hosts: Schema.optional(Schema.Struct({ up: Schema.Number, down: Schema.Number, total: Schema.Number }))
 })
-export type NmapRunStats = typeof NmapRunStats.Type
 
 export const NmapRun = Schema.Struct({
   scanner: Schema.Struct({

@@ -5,82 +5,22 @@ import { scriptArgument } from "../../policy/nse.js"
 import { nmapProgress } from "./progress.js"
 import { NmapRun } from "./result.js"
 import { summarizeNmap } from "./summary.js"
-
-/** Flags that only work with raw sockets and have no unprivileged equivalent; the number says how many value tokens follow. */
-const rawOnly: ReadonlyMap<string, { readonly values: number; readonly why: string }> = new Map([
-  ["-O", { values: 0, why: "OS detection needs raw sockets" }],
-  ["--osscan-guess", { values: 0, why: "OS detection needs raw sockets" }],
-  ["--osscan-limit", { values: 0, why: "OS detection needs raw sockets" }],
-  ["--max-os-tries", { values: 1, why: "OS detection needs raw sockets" }],
-  ["-sU", { values: 0, why: "UDP scans need raw sockets" }],
-  ["-sA", { values: 0, why: "ACK scans need raw sockets" }],
-  ["-sW", { values: 0, why: "window scans need raw sockets" }],
-  ["-sM", { values: 0, why: "Maimon scans need raw sockets" }],
-  ["-sN", { values: 0, why: "NULL scans need raw sockets" }],
-  ["-sF", { values: 0, why: "FIN scans need raw sockets" }],
-  ["-sX", { values: 0, why: "Xmas scans need raw sockets" }],
-  ["-sY", { values: 0, why: "SCTP scans need raw sockets" }],
-  ["-sZ", { values: 0, why: "SCTP scans need raw sockets" }],
-  ["-sO", { values: 0, why: "IP protocol scans need raw sockets" }],
-  ["--traceroute", { values: 0, why: "traceroute needs raw sockets" }],
-  ["-PE", { values: 0, why: "ICMP pings need raw sockets" }],
-  ["-PP", { values: 0, why: "ICMP pings need raw sockets" }],
-  ["-PM", { values: 0, why: "ICMP pings need raw sockets" }],
-  ["-PR", { values: 0, why: "ARP pings need raw sockets" }],
-  ["-f", { values: 0, why: "fragmentation needs raw sockets" }],
-  ["--mtu", { values: 1, why: "fragmentation needs raw sockets" }],
-  ["--badsum", { values: 0, why: "crafted packets need raw sockets" }],
-  ["--ttl", { values: 1, why: "crafted packets need raw sockets" }],
-  ["--data-length", { values: 1, why: "crafted packets need raw sockets" }],
-  ["--ip-options", { values: 1, why: "crafted packets need raw sockets" }],
-  ["-D", { values: 1, why: "decoys need raw sockets" }],
-  ["-S", { values: 1, why: "spoofed sources need raw sockets" }],
-  ["--send-eth", { values: 0, why: "raw sends need raw sockets" }],
-  ["--send-ip", { values: 0, why: "raw sends need raw sockets" }],
-  ["--privileged", { values: 0, why: "it would make nmap attempt raw sockets it cannot open" }]
-])
-
-/** Ping probes written with their port list attached, e.g. `-PU53` or `-PY80,443`. */
-const rawPingPrefixes: ReadonlyArray<string> = ["-PU", "-PY", "-PO"]
-
-const NOT_ROOT = "not running as root"
+import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "../specHelpers.js"
 
 /**
- * Rewrites a final nmap argument list for a process without raw-socket
- * privileges: a SYN scan becomes a connect scan, `-A` keeps its version and
- * script parts, and what cannot work without raw sockets is dropped, each
- * change with a note, so the scan runs instead of failing with nmap's
- * "requires root privileges".
+ * Without raw sockets nmap quits on most flags the table marks `privileged`
+ * ("requires root privileges") and quietly ignores or downgrades the rest, so
+ * each is dropped with a note and the scan runs; a SYN scan becomes a connect
+ * scan and `-A` keeps its version and script parts.
  */
-export const nmapUnprivileged = (args: ReadonlyArray<string>): { readonly args: ReadonlyArray<string>; readonly notes: ReadonlyArray<string> } => {
-  const out: Array<string> = []
-  const notes: Array<string> = []
-  const note = (text: string) => {
-    if (!notes.includes(text)) notes.push(text)
-  }
-  for (let i = 0; i < args.length; i++) {
-    const token = args[i] ?? ""
-    const name = token.startsWith("--") && token.includes("=") ? token.slice(0, token.indexOf("=")) : token
-    const raw = rawOnly.get(name)
-    if (token === "-sS") {
-      if (!out.includes("-sT")) out.push("-sT")
-      note(`-sS replaced by -sT: ${NOT_ROOT}`)
-    } else if (token === "-A") {
-      for (const implied of ["-sV", "-sC"]) if (!args.includes(implied) && !out.includes(implied)) out.push(implied)
-      note(`-A replaced by -sV -sC: OS detection and traceroute need raw sockets and nmap is ${NOT_ROOT}`)
-    } else if (raw !== undefined) {
-      const inline = name !== token
-      const dropped = inline ? [token] : args.slice(i, i + 1 + raw.values)
-      if (!inline) i += raw.values
-      note(`${dropped.join(" ")} dropped: ${raw.why} (${NOT_ROOT})`)
-    } else if (rawPingPrefixes.some((p) => token.startsWith(p))) {
-      note(`${token} dropped: this ping probe needs raw sockets (${NOT_ROOT})`)
-    } else {
-      out.push(token)
-    }
-  }
-  return { args: out, notes }
-}
+export const nmapUnprivileged = unprivilegedRewrite({
+  binary: "nmap",
+  flags: nmapFlags,
+  replacements: [
+    { flag: "-sS", by: ["-sT"], why: "a SYN scan needs raw sockets" },
+    { flag: "-A", by: ["-sV", "-sC"], why: "OS detection and traceroute need raw sockets" }
+  ]
+})
 
 /**
  * Every way of asking for scripts (`--script`, `-sC`, `-A`) becomes one
@@ -88,7 +28,7 @@ export const nmapUnprivileged = (args: ReadonlyArray<string>): { readonly args: 
  * `-sC` and `-A` would otherwise run the whole default category, including
  * its scripts that talk to third parties.
  */
-export const nmapExpand = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+const nmapExpand = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
   const out: Array<string> = []
   const scripts: Array<string> = []
   for (let i = 0; i < args.length; i++) {
@@ -135,12 +75,9 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   defaultTimeoutSeconds: 300,
   defaultConcurrency: 2,
   okExitCodes: [],
-  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: readOnlyProbe,
   outputSchema: NmapRun,
-  parse: (stdout, stderr) => {
-    const data = parseNmapXml(stdout, stderr)
-    return { data, summary: summarizeNmap(data) }
-  },
+  parse: parsedWith(parseNmapXml, summarizeNmap),
   unprivileged: nmapUnprivileged,
   expand: nmapExpand,
   progress: nmapProgress

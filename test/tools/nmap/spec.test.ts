@@ -4,35 +4,39 @@ import { nmapSpec, nmapUnprivileged } from "../../../src/tools/nmap/spec.js"
 import { fixture } from "../support.js"
 
 describe("nmapUnprivileged", () => {
+  const notRoot = "it needs raw sockets and nmap is not running as root"
+
   it("turns a SYN scan into a connect scan and says so", () => {
     expect(nmapUnprivileged(["-sS", "-p", "22,80", "-sV"])).toEqual({
       args: ["-sT", "-p", "22,80", "-sV"],
-      notes: ["-sS replaced by -sT: not running as root"]
+      notes: ["-sS replaced by -sT: a SYN scan needs raw sockets and nmap is not running as root"]
     })
+    expect(nmapUnprivileged(["-sS", "-sT"]).args).toEqual(["-sT"])
   })
 
   it("keeps the version and script parts of -A", () => {
     const result = nmapUnprivileged(["-A", "-T4"])
     expect(result.args).toEqual(["-sV", "-sC", "-T4"])
-    expect(result.notes[0]).toMatch(/^-A replaced by -sV -sC/)
+    expect(result.notes).toEqual(["-A replaced by -sV -sC: OS detection and traceroute need raw sockets and nmap is not running as root"])
+    expect(nmapUnprivileged(["-sV", "-A"]).args).toEqual(["-sV", "-sC"])
   })
 
-  it("drops raw-socket options with their values, one note each", () => {
-    const result = nmapUnprivileged(["-sU", "-O", "--max-os-tries", "2", "--ttl=5", "-PE", "-PU53", "-p", "53", "--traceroute"])
+  it("drops raw-socket options, one note each naming the flag and what it does", () => {
+    const result = nmapUnprivileged(["-sU", "-O", "--osscan-guess", "-PE", "-PU", "-p", "53", "--traceroute", "--defeat-rst-ratelimit"])
     expect(result.args).toEqual(["-p", "53"])
     expect(result.notes).toEqual([
-      "-sU dropped: UDP scans need raw sockets (not running as root)",
-      "-O dropped: OS detection needs raw sockets (not running as root)",
-      "--max-os-tries 2 dropped: OS detection needs raw sockets (not running as root)",
-      "--ttl=5 dropped: crafted packets need raw sockets (not running as root)",
-      "-PE dropped: ICMP pings need raw sockets (not running as root)",
-      "-PU53 dropped: this ping probe needs raw sockets (not running as root)",
-      "--traceroute dropped: traceroute needs raw sockets (not running as root)"
+      `-sU dropped (UDP scan): ${notRoot}`,
+      `-O dropped (OS detection): ${notRoot}`,
+      `--osscan-guess dropped (With -O: guess the OS more aggressively): ${notRoot}`,
+      `-PE dropped (ICMP echo host discovery): ${notRoot}`,
+      `-PU dropped (UDP host discovery, default port 40125): ${notRoot}`,
+      `--traceroute dropped (Trace the network path to the host): ${notRoot}`,
+      `--defeat-rst-ratelimit dropped (With -sS: ignore RST rate limiting): ${notRoot}`
     ])
   })
 
   it("leaves an unprivileged scan untouched", () => {
-    const args = ["-sT", "-sV", "-p", "1-1024", "--top-ports", "100", "-T4", "-Pn"]
+    const args = ["-sT", "-sV", "-p", "1-1024", "--top-ports", "100", "-T4", "-Pn", "-PS", "-PA"]
     expect(nmapUnprivileged(args)).toEqual({ args, notes: [] })
   })
 })
