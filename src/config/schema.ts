@@ -121,10 +121,16 @@ export const CustomTool = Schema.Struct({
 })
 export type CustomTool = typeof CustomTool.Type
 
+/** What a caller may do: execute runs tools, intrusive allows intrusive operations, admin manages tools and reads /config and /events. */
+export const CallerScope = Schema.Literal("execute", "intrusive", "admin")
+export type CallerScope = typeof CallerScope.Type
+
+export const ALL_SCOPES: ReadonlyArray<CallerScope> = CallerScope.literals
+
 export const ApiKey = Schema.Struct({
   id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({ description: "Name of the key in logs, audit lines and rate limits" }),
   sha256: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)).annotations({ description: "Hex SHA-256 of the key; the key itself is never stored" }),
-  scopes: Schema.optionalWith(Schema.Array(Schema.Literal("execute", "intrusive", "admin")).annotations({ description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events" }), { default: () => ["execute" as const] }),
+  scopes: Schema.optionalWith(Schema.Array(CallerScope).annotations({ description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events" }), { default: () => ["execute" as const] }),
   allowed_targets: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Narrows the server's allowed_targets for this key" }))
 })
 export type ApiKey = typeof ApiKey.Type

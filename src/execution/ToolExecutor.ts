@@ -1,5 +1,7 @@
 import { Context, type Effect, Schema } from "effect"
+import type { CallerScope } from "../config/schema.js"
 import type { ExecutionError, ToolNotFound } from "../errors.js"
+import { JsonObject, jsonValue } from "../JsonValue.js"
 
 /** What a caller sends to run a tool (REST body and MCP `arguments`). */
 export const ToolInput = Schema.Struct({
@@ -20,14 +22,12 @@ export const ToolInput = Schema.Struct({
 })
 export type ToolInput = typeof ToolInput.Type
 
-export type Scope = "execute" | "intrusive" | "admin"
-
 /** Who is calling: used for rate limiting, scope checks and the audit log. */
 export interface Caller {
   readonly id: string
   readonly transport: "stdio" | "http" | "mcp-http"
   readonly address?: string
-  readonly scopes: ReadonlySet<Scope>
+  readonly scopes: ReadonlySet<CallerScope>
   /** Per-key allow-list further restricting the server's target policy. */
   readonly allowedTargets?: ReadonlyArray<string>
 }
@@ -38,68 +38,74 @@ export interface Progress {
   readonly message?: string
 }
 
-export interface ExecutionResult {
-  readonly tool: string
-  readonly stdout: string
-  readonly stderr: string
-  readonly returncode: number | null
-  readonly signal: string | null
-  readonly truncated_stdout: boolean
-  readonly truncated_stderr: boolean
-  readonly timed_out: boolean
-  /** Set when the process ran but did not succeed (non-ok exit, signal, timeout). */
-  readonly error: string | null
-  readonly error_type: "timeout" | "exit_code" | "signal" | null
-  readonly execution_time: number
-  readonly correlation_id: string
-  readonly metadata: {
-    readonly target: string
-    readonly resolved_target: string
-    readonly argv: ReadonlyArray<string>
-    readonly intrusive: boolean
-    readonly notes: ReadonlyArray<string>
-  }
-  /** Parsed output (e.g. nmap XML as typed JSON), when the tool has a parser. */
-  readonly structured: unknown | null
-  /** Compact text summary of `structured`, or of the raw output. */
-  readonly summary: string
-}
+export const ExecutionErrorType = Schema.Literal("timeout", "exit_code", "signal")
 
-export interface ToolInfo {
-  readonly name: string
-  readonly title: string
-  readonly description: string
-  readonly enabled: boolean
-  readonly available: boolean
-  readonly unavailableReason: string | null
-  readonly version: string | null
-  readonly binary: string
-  readonly intrusive: boolean
-  readonly templates: ReadonlyArray<{ readonly name: string; readonly description: string; readonly args: ReadonlyArray<string> }>
-  readonly flags: ReadonlyArray<{ readonly name: string; readonly description: string; readonly intrusive: boolean }>
-  readonly timeoutSeconds: number
-  readonly concurrency: number
-  readonly circuitState: "CLOSED" | "OPEN" | "HALF_OPEN"
-  /** Over the last executions: success rate, latency percentiles, errors by type, timeouts, active now. */
-  readonly stats: {
-    readonly total: number
-    readonly active: number
-    readonly successRate: number | null
-    readonly latencySeconds: { readonly p50: number | null; readonly p95: number | null; readonly p99: number | null }
-    readonly errorsByType: Readonly<Record<string, number>>
-    readonly timeouts: number
-    readonly window: number
-  }
-  readonly inputSchema: Record<string, unknown>
-  readonly outputSchema: Record<string, unknown> | null
-  readonly annotations: {
-    readonly title: string
-    readonly readOnlyHint: boolean
-    readonly destructiveHint: boolean
-    readonly idempotentHint: boolean
-    readonly openWorldHint: boolean
-  }
-}
+export const ExecutionMetadata = Schema.Struct({
+  target: Schema.String.annotations({ description: "The target as the caller sent it" }),
+  resolved_target: Schema.String.annotations({ description: "The address the tool was pinned to" }),
+  argv: Schema.Array(Schema.String).annotations({ description: "The command line that ran" }),
+  intrusive: Schema.Boolean,
+  notes: Schema.Array(Schema.String)
+})
+
+/** The outcome of a process that ran, as REST returns it and MCP summarises it. */
+export const ExecutionResult = Schema.Struct({
+  tool: Schema.String,
+  stdout: Schema.String,
+  stderr: Schema.String,
+  returncode: Schema.NullOr(Schema.Number.pipe(Schema.int())),
+  signal: Schema.NullOr(Schema.String),
+  truncated_stdout: Schema.Boolean,
+  truncated_stderr: Schema.Boolean,
+  timed_out: Schema.Boolean,
+  error: Schema.NullOr(Schema.String).annotations({ description: "Set when the process ran but did not succeed (non-ok exit, signal, timeout)" }),
+  error_type: Schema.NullOr(ExecutionErrorType),
+  execution_time: Schema.Number.annotations({ description: "Seconds" }),
+  correlation_id: Schema.String,
+  metadata: ExecutionMetadata,
+  structured: jsonValue("Parsed output (e.g. nmap hosts and ports) when the tool has a parser, else null"),
+  summary: Schema.String.annotations({ description: "Compact text summary of structured, or of the raw output" })
+})
+export type ExecutionResult = typeof ExecutionResult.Type
+
+const nullableNumber = Schema.NullOr(Schema.Number)
+
+/** Public description of a tool, as `/tools` and MCP `tools/list` show it. */
+export const ToolInfo = Schema.Struct({
+  name: Schema.String,
+  title: Schema.String,
+  description: Schema.String,
+  enabled: Schema.Boolean,
+  available: Schema.Boolean,
+  unavailableReason: Schema.NullOr(Schema.String),
+  version: Schema.NullOr(Schema.String),
+  binary: Schema.String,
+  intrusive: Schema.Boolean,
+  templates: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, args: Schema.Array(Schema.String) })),
+  flags: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, intrusive: Schema.Boolean })),
+  timeoutSeconds: Schema.Number,
+  concurrency: Schema.Number,
+  circuitState: Schema.Literal("CLOSED", "OPEN", "HALF_OPEN"),
+  stats: Schema.Struct({
+    total: Schema.Number.annotations({ description: "Executions since start-up" }),
+    active: Schema.Number.annotations({ description: "Running now" }),
+    successRate: nullableNumber,
+    latencySeconds: Schema.Struct({ p50: nullableNumber, p95: nullableNumber, p99: nullableNumber }),
+    errorsByType: Schema.Record({ key: Schema.String, value: Schema.Number }),
+    timeouts: Schema.Number,
+    window: Schema.Number.annotations({ description: "How many of the last executions the rates and percentiles cover" })
+  }).annotations({ description: "Over the last executions: success rate, latency percentiles, errors by type, timeouts; active now" }),
+  inputSchema: JsonObject,
+  outputSchema: Schema.NullOr(JsonObject),
+  annotations: Schema.Struct({
+    title: Schema.String,
+    readOnlyHint: Schema.Boolean,
+    destructiveHint: Schema.Boolean,
+    idempotentHint: Schema.Boolean,
+    openWorldHint: Schema.Boolean
+  })
+})
+export type ToolInfo = typeof ToolInfo.Type
 
 export interface ExecuteOptions {
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>

@@ -1,11 +1,11 @@
 import { Either } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import type { AppConfig, ApiKey } from "../config/schema.js"
+import { ALL_SCOPES, type ApiKey, type AppConfig, type CallerScope } from "../config/schema.js"
 import { ConfigInvalid, Forbidden, InvalidInput, Unauthorized } from "../errors.js"
 import { isLoopbackHost } from "../policy/targets.js"
-import type { Caller, Scope } from "../execution/ToolExecutor.js"
+import type { Caller } from "../execution/ToolExecutor.js"
 
-const ALL_SCOPES: ReadonlySet<Scope> = new Set(["execute", "intrusive", "admin"])
+const EVERY_SCOPE: ReadonlySet<CallerScope> = new Set(ALL_SCOPES)
 
 /** Query parameters that would put a secret into access logs, proxies and browser history. */
 const SECRET_PARAMS = ["api_key", "apikey", "api-key", "token", "access_token", "key", "authorization", "bearer"]
@@ -103,7 +103,7 @@ export const authenticate = (
       : Either.right({
         id: `anonymous@${address ?? "unknown"}`,
         transport,
-        scopes: ALL_SCOPES,
+        scopes: EVERY_SCOPE,
         ...(address === undefined ? {} : { address })
       })
   }
@@ -122,7 +122,7 @@ export const authenticate = (
   })
 }
 
-export const requireScope = (caller: Caller, scope: Scope): Either.Either<Caller, Forbidden> =>
+export const requireScope = (caller: Caller, scope: CallerScope): Either.Either<Caller, Forbidden> =>
   caller.scopes.has(scope)
     ? Either.right(caller)
     : Either.left(new Forbidden({ message: `API key ${caller.id} lacks the ${scope} scope` }))

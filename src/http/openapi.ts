@@ -1,13 +1,38 @@
-import { JSONSchema } from "effect"
-import { ToolInput } from "../execution/ToolExecutor.js"
-import { ExecutionMeta } from "../mcp/toolResult.js"
+import { JSONSchema, Schema } from "effect"
+import { ExecutionResult, ToolInfo, ToolInput } from "../execution/ToolExecutor.js"
+import { ErrorBody, ExecutionMeta } from "../mcp/toolResult.js"
+import { HealthReport } from "../observability/Health.js"
 
-const withoutDialect = (schema: object): Record<string, unknown> => {
-  const { $schema: _ignored, ...rest } = schema as Record<string, unknown>
-  return rest
+/** REST wraps the error body in `detail` and adds the Retry-After seconds. */
+const ErrorResponseBody = Schema.Struct({
+  detail: Schema.Struct(
+    {
+      ...ErrorBody.fields,
+      retry_after: Schema.optionalWith(Schema.Number.pipe(Schema.int()).annotations({ description: "Seconds to wait (also in Retry-After)" }), {
+        exact: true
+      })
+    },
+    ...ErrorBody.records
+  )
+})
+
+const SCHEMAS_PATH = "#/components/schemas/"
+
+/** Sub-schemas with an identifier become components of their own, so every `$ref` the generator writes resolves in this document. */
+const componentSchemas = (schemas: Readonly<Record<string, Schema.Schema.All>>) => {
+  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
+  const named = Object.fromEntries(
+    Object.entries(schemas).map(([name, schema]) => [
+      name,
+      JSONSchema.fromAST(schema.ast, { definitions, definitionPath: SCHEMAS_PATH, target: "openApi3.1", topLevelReferenceStrategy: "skip" })
+    ])
+  )
+  return { ...definitions, ...named }
 }
 
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` })
+const schemas = componentSchemas({ ToolInput, ExecutionResult, ExecutionMeta, Error: ErrorResponseBody, HealthReport, ToolInfo })
+
+const ref = (name: string) => ({ $ref: `${SCHEMAS_PATH}${name}` })
 
 const json = (schema: unknown, description: string) => ({ description, content: { "application/json": { schema } } })
 
@@ -29,7 +54,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 
 const toolName = { name: "name", in: "path", required: true, schema: { type: "string" }, description: "Tool name, e.g. NmapTool" }
 
-/** OpenAPI 3.1 description of the REST API; the request body schema is generated from the same `ToolInput` the executor decodes. */
+/** OpenAPI 3.1 description of the REST API; its schemas are generated from the same Effect Schemas the server decodes and returns. */
 export const openApiDocument = (info: { readonly name: string; readonly version: string }) => ({
   openapi: "3.1.0",
   info: {
@@ -39,61 +64,7 @@ export const openApiDocument = (info: { readonly name: string; readonly version:
   },
   components: {
     securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API key; never accepted in the query string" } },
-    schemas: {
-      ToolInput: withoutDialect(JSONSchema.make(ToolInput, { target: "openApi3.1" })),
-      ExecutionResult: {
-        type: "object",
-        required: ["tool", "stdout", "stderr", "returncode", "timed_out", "error", "error_type", "execution_time", "correlation_id", "metadata"],
-        properties: {
-          tool: { type: "string" },
-          stdout: { type: "string" },
-          stderr: { type: "string" },
-          returncode: { type: ["integer", "null"] },
-          signal: { type: ["string", "null"] },
-          truncated_stdout: { type: "boolean" },
-          truncated_stderr: { type: "boolean" },
-          timed_out: { type: "boolean" },
-          error: { type: ["string", "null"] },
-          error_type: { enum: ["timeout", "exit_code", "signal", null] },
-          execution_time: { type: "number", description: "Seconds" },
-          correlation_id: { type: "string" },
-          metadata: { type: "object" },
-          structured: { description: "Parsed output (e.g. nmap hosts and ports) when the tool has a parser" },
-          summary: { type: "string" }
-        }
-      },
-      ExecutionMeta: withoutDialect(JSONSchema.make(ExecutionMeta, { target: "openApi3.1" })),
-      Error: {
-        type: "object",
-        required: ["detail"],
-        properties: {
-          detail: {
-            type: "object",
-            required: ["_tag", "message"],
-            properties: {
-              _tag: { type: "string", description: "Error class, e.g. TargetRejected, ArgumentRejected, RateLimited" },
-              message: { type: "string" },
-              token: { type: "string", description: "The rejected argument token" },
-              rule: { type: "string", description: "The policy rule that rejected the call" },
-              retry_after: { type: "integer", description: "Seconds to wait (also in Retry-After)" }
-            },
-            additionalProperties: true
-          }
-        }
-      },
-      HealthReport: {
-        type: "object",
-        required: ["status", "timestamp", "checks", "summary"],
-        properties: {
-          status: { enum: ["healthy", "degraded", "unhealthy"] },
-          timestamp: { type: "string", format: "date-time" },
-          transport: { type: "string" },
-          checks: { type: "object", additionalProperties: { type: "object" } },
-          summary: { type: "object" }
-        }
-      },
-      ToolInfo: { type: "object", required: ["name", "enabled", "available"], additionalProperties: true }
-    }
+    schemas
   },
   security: [{ bearer: [] }],
   paths: {

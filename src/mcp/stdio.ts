@@ -1,6 +1,7 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect } from "effect"
 import type { Readable, Writable } from "node:stream"
+import { ALL_SCOPES } from "../config/schema.js"
 import type { Caller, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Events } from "../observability/Events.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
@@ -9,7 +10,7 @@ import { makeMcpServer, type ServerInfo } from "./McpServer.js"
 export const stdioCaller: Caller = {
   id: "stdio",
   transport: "stdio",
-  scopes: new Set(["execute", "intrusive", "admin"])
+  scopes: new Set(ALL_SCOPES)
 }
 
 export interface StdioOptions {

@@ -1,7 +1,8 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { JSONSchema, Schema } from "effect"
 import type { ExecutionError } from "../errors.js"
-import type { ExecutionResult } from "../execution/ToolExecutor.js"
+import { ExecutionResult } from "../execution/ToolExecutor.js"
+import { JsonValue } from "../JsonValue.js"
 
 /**
  * How an execution becomes an MCP tool result. The SDK client validates
@@ -11,31 +12,24 @@ import type { ExecutionResult } from "../execution/ToolExecutor.js"
  * failure.
  */
 
+/** The MCP view of an execution: its status fields with the metadata flattened in; the parsed output travels as `result`, the summary (and a failure's stderr tail) as text. */
 export const ExecutionMeta = Schema.Struct({
-  tool: Schema.String,
-  correlation_id: Schema.String,
-  returncode: Schema.NullOr(Schema.Number),
-  signal: Schema.NullOr(Schema.String),
-  timed_out: Schema.Boolean,
-  error: Schema.NullOr(Schema.String),
-  error_type: Schema.NullOr(Schema.Literal("timeout", "exit_code", "signal")),
-  execution_time: Schema.Number,
-  truncated_stdout: Schema.Boolean,
-  truncated_stderr: Schema.Boolean,
-  target: Schema.String,
-  resolved_target: Schema.String,
-  argv: Schema.Array(Schema.String),
-  intrusive: Schema.Boolean,
-  notes: Schema.Array(Schema.String)
+  ...ExecutionResult.omit("stdout", "stderr", "metadata", "structured", "summary").fields,
+  ...ExecutionResult.fields.metadata.fields
 })
 export type ExecutionMeta = typeof ExecutionMeta.Type
 
-const errorBodySchema = {
-  type: "object",
-  required: ["_tag", "message"],
-  properties: { _tag: { type: "string" }, message: { type: "string" } },
-  additionalProperties: true
-}
+/** A typed error as callers see it: its tag, message and fields (token, rule, retryAfterSeconds …). */
+export const ErrorBody = Schema.Struct(
+  {
+    _tag: Schema.String.annotations({ description: "Error class, e.g. TargetRejected, ArgumentRejected, RateLimited" }),
+    message: Schema.String,
+    token: Schema.optionalWith(Schema.String.annotations({ description: "The rejected argument token" }), { exact: true }),
+    rule: Schema.optionalWith(Schema.String.annotations({ description: "The policy rule that rejected the call" }), { exact: true })
+  },
+  Schema.Record({ key: Schema.String, value: JsonValue })
+)
+export type ErrorBody = typeof ErrorBody.Type
 
 /** Inner `$schema` would make ajv look for a meta-schema it may not have; `$defs` must sit at the root for `#/$defs/…` refs to resolve. */
 const splitDefinitions = (schema: Record<string, unknown>) => {
@@ -43,18 +37,22 @@ const splitDefinitions = (schema: Record<string, unknown>) => {
   return { body: rest, $defs: $defs as Record<string, unknown> | undefined, definitions: definitions as Record<string, unknown> | undefined }
 }
 
+const jsonSchemaOf = (schema: Schema.Schema.Any) => splitDefinitions(JSONSchema.make(schema) as unknown as Record<string, unknown>)
+
+const meta = jsonSchemaOf(ExecutionMeta)
+const error = jsonSchemaOf(ErrorBody)
+
 /** The MCP `outputSchema` of a tool whose parsed output has the JSON Schema `toolSchema` (null when the tool has no parser). */
 export const outputSchemaFor = (toolSchema: Record<string, unknown> | null): Record<string, unknown> => {
-  const meta = splitDefinitions(JSONSchema.make(ExecutionMeta) as unknown as Record<string, unknown>)
   const tool = toolSchema === null ? null : splitDefinitions(toolSchema)
-  const $defs = { ...meta.$defs, ...tool?.$defs }
-  const definitions = { ...meta.definitions, ...tool?.definitions }
+  const $defs = { ...meta.$defs, ...error.$defs, ...tool?.$defs }
+  const definitions = { ...meta.definitions, ...error.definitions, ...tool?.definitions }
   return {
     type: "object",
     properties: {
       result: tool === null ? {} : { anyOf: [tool.body, { type: "null" }] },
       execution: meta.body,
-      error: errorBodySchema
+      error: error.body
     },
     anyOf: [{ required: ["execution"] }, { required: ["error"] }],
     ...(Object.keys($defs).length > 0 ? { $defs } : {}),
@@ -62,23 +60,10 @@ export const outputSchemaFor = (toolSchema: Record<string, unknown> | null): Rec
   }
 }
 
-export const executionMeta = (result: ExecutionResult): ExecutionMeta => ({
-  tool: result.tool,
-  correlation_id: result.correlation_id,
-  returncode: result.returncode,
-  signal: result.signal,
-  timed_out: result.timed_out,
-  error: result.error,
-  error_type: result.error_type,
-  execution_time: result.execution_time,
-  truncated_stdout: result.truncated_stdout,
-  truncated_stderr: result.truncated_stderr,
-  target: result.metadata.target,
-  resolved_target: result.metadata.resolved_target,
-  argv: result.metadata.argv,
-  intrusive: result.metadata.intrusive,
-  notes: result.metadata.notes
-})
+export const executionMeta = (result: ExecutionResult): ExecutionMeta => {
+  const { stdout: _stdout, stderr: _stderr, metadata, structured: _structured, summary: _summary, ...status } = result
+  return { ...status, ...metadata }
+}
 
 /** stderr explains most failures but may be large; agents get its end, where tools print their fatal message. */
 const STDERR_TAIL = 2000
@@ -99,12 +84,6 @@ export const executionToolResult = (result: ExecutionResult): CallToolResult => 
     structuredContent: { result: result.structured ?? null, execution: executionMeta(result) },
     isError: failed
   }
-}
-
-export interface ErrorBody {
-  readonly _tag: string
-  readonly message: string
-  readonly [field: string]: unknown
 }
 
 /** A typed error's tag, message and fields (token, rule, retryAfterSeconds …); never the stack or cause. */

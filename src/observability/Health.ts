@@ -1,15 +1,19 @@
-import { Context, type Effect } from "effect"
+import { Context, type Effect, Schema } from "effect"
+import { JsonObject } from "../JsonValue.js"
 
-export type HealthStatus = "healthy" | "degraded" | "unhealthy"
+export const HealthStatus = Schema.Literal("healthy", "degraded", "unhealthy")
+export type HealthStatus = typeof HealthStatus.Type
 
 /** CRITICAL failures make the server unhealthy, IMPORTANT ones degraded, INFORMATIONAL ones are reported only. */
-export type Priority = "CRITICAL" | "IMPORTANT" | "INFORMATIONAL"
+export const Priority = Schema.Literal("CRITICAL", "IMPORTANT", "INFORMATIONAL")
+export type Priority = typeof Priority.Type
 
-export interface CheckResult {
-  readonly status: HealthStatus
-  readonly message: string
-  readonly metadata?: Readonly<Record<string, unknown>>
-}
+export const CheckResult = Schema.Struct({
+  status: HealthStatus,
+  message: Schema.String,
+  metadata: Schema.optionalWith(JsonObject, { exact: true })
+})
+export type CheckResult = typeof CheckResult.Type
 
 export interface HealthCheck {
   readonly name: string
@@ -17,25 +21,28 @@ export interface HealthCheck {
   readonly run: Effect.Effect<CheckResult>
 }
 
-export interface CheckReport extends CheckResult {
-  readonly priority: Priority
-  readonly checked_at: string
-  readonly duration_ms: number
-  readonly stale: boolean
-}
+export const CheckReport = Schema.Struct({
+  ...CheckResult.fields,
+  priority: Priority,
+  checked_at: Schema.String.annotations({ jsonSchema: { format: "date-time" } }),
+  duration_ms: Schema.Number,
+  stale: Schema.Boolean.annotations({ description: "The result is older than health.staleness_seconds" })
+})
+export type CheckReport = typeof CheckReport.Type
 
-export interface HealthReport {
-  readonly status: HealthStatus
-  readonly timestamp: string
-  readonly transport: string
-  readonly checks: Readonly<Record<string, CheckReport>>
-  readonly summary: {
-    readonly total_checks: number
-    readonly healthy_checks: number
-    readonly degraded_checks: number
-    readonly unhealthy_checks: number
-  }
-}
+export const HealthReport = Schema.Struct({
+  status: HealthStatus,
+  timestamp: Schema.String.annotations({ jsonSchema: { format: "date-time" } }),
+  transport: Schema.String,
+  checks: Schema.Record({ key: Schema.String, value: CheckReport }),
+  summary: Schema.Struct({
+    total_checks: Schema.Number,
+    healthy_checks: Schema.Number,
+    degraded_checks: Schema.Number,
+    unhealthy_checks: Schema.Number
+  })
+})
+export type HealthReport = typeof HealthReport.Type
 
 /** Health as last computed by the background fiber; reading never runs a check. */
 export class Health extends Context.Tag("security-mcp/Health")<

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { execFile, execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { type ConfigFile, makeConfigFile } from "./support/config.js"
@@ -121,6 +122,21 @@ describe("HTTP transport: REST and operational endpoints", () => {
     expect(response.status).toBe(400)
     expect(await response.json()).toMatchObject({ detail: { _tag: "TargetRejected", target: "8.8.8.8" } })
   }, 10_000)
+
+  it("real responses conform to the schemas the OpenAPI document publishes", async () => {
+    const validator = new AjvJsonSchemaValidator()
+    const document = (await (await fetch(`${server.base}/openapi.json`)).json()) as { components: unknown }
+    const errorsOf = (component: string, value: unknown) =>
+      validator.getValidator({ $ref: `#/components/schemas/${component}`, components: document.components } as never)(value).errorMessage
+    const tools = (await (await fetch(`${server.base}/tools`)).json()) as ReadonlyArray<unknown>
+    expect(tools.length).toBeGreaterThan(0)
+    for (const tool of tools) expect(errorsOf("ToolInfo", tool)).toBeUndefined()
+    expect(errorsOf("HealthReport", await (await fetch(`${server.base}/health`)).json())).toBeUndefined()
+    const scan = await execute(server.base, { target: "127.0.0.1", args: ["-sT", "-p", String(port)] })
+    expect(errorsOf("ExecutionResult", await scan.json())).toBeUndefined()
+    const rejected = await execute(server.base, { target: "8.8.8.8" })
+    expect(errorsOf("Error", await rejected.json())).toBeUndefined()
+  }, 30_000)
 
   it("GET /health answers 200", async () => {
     const response = await fetch(`${server.base}/health`)

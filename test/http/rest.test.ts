@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { Effect, Ref } from "effect"
 import { request as httpRequest } from "node:http"
 import { authPatch, keys, startServer } from "./fakes.js"
@@ -34,6 +35,12 @@ const raw = (port: number, options: { method?: string; path: string; headers?: R
   })
 
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
+
+const validator = new AjvJsonSchemaValidator()
+
+/** Validates `value` against a component of the served OpenAPI document, resolving its `$ref`s inside that document. */
+const conforms = (document: { components: unknown }, component: string, value: unknown) =>
+  validator.getValidator({ $ref: `#/components/schemas/${component}`, components: document.components } as never)(value)
 
 describe("REST API", () => {
   it.scopedLive("GET / describes the server", () =>
@@ -204,6 +211,25 @@ describe("REST API", () => {
         const name = ref.replace(/.*#\/components\/schemas\/([^"]+)"/, "$1")
         expect(body.components.schemas[name]).toBeDefined()
       }
+    }))
+
+  it.scopedLive("responses conform to the schemas the OpenAPI document publishes", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const document = (yield* request(`${base}/openapi.json`)).body
+      const responses = [
+        ["ToolInfo", (yield* request(`${base}/tools`)).body[0]],
+        ["HealthReport", (yield* request(`${base}/health`)).body],
+        ["ExecutionResult", (yield* post(`${base}/tools/NmapTool/execute`, { target: "127.0.0.1" })).body],
+        ["ExecutionResult", (yield* post(`${base}/tools/NmapTool/execute`, { target: "timeout" })).body],
+        ["Error", (yield* post(`${base}/tools/NmapTool/execute`, { target: "badarg" })).body],
+        ["Error", (yield* post(`${base}/tools/NmapTool/execute`, { target: "ratelimited" })).body]
+      ] as const
+      for (const [component, body] of responses) {
+        expect([component, conforms(document, component, body).errorMessage]).toEqual([component, undefined])
+      }
+      expect(conforms(document, "ExecutionResult", { tool: "NmapTool" }).valid).toBe(false)
+      expect(conforms(document, "Error", { detail: { message: "no tag" } }).valid).toBe(false)
     }))
 
   it.scopedLive("unknown paths are 404 with a typed body", () =>

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
+import { JSONSchema, Schema } from "effect"
 import * as Errors from "../../src/errors.js"
-import { errorBody, errorToolResult, executionToolResult, outputSchemaFor } from "../../src/mcp/toolResult.js"
+import { JsonValue } from "../../src/JsonValue.js"
+import { errorBody, errorToolResult, ExecutionMeta, executionMeta, executionToolResult, outputSchemaFor } from "../../src/mcp/toolResult.js"
 import { nmapOutputSchema, resultFor } from "../http/fakes.js"
 
 const validator = new AjvJsonSchemaValidator()
@@ -43,5 +45,20 @@ describe("MCP tool results", () => {
     const result = executionToolResult(resultFor("PingTool", "127.0.0.1", { structured: null }))
     expect(validate(schema, result.structuredContent)).toBe(true)
     expect(validate(schema, {})).toBe(false)
+  })
+
+  it("the execution part carries exactly the ExecutionMeta fields, taken from the result", () => {
+    const result = resultFor("NmapTool", "127.0.0.1", { signal: "SIGKILL", returncode: null })
+    const meta = executionMeta(result)
+    expect(Schema.decodeUnknownSync(ExecutionMeta)(meta, { onExcessProperty: "error" })).toEqual(meta)
+    expect(meta).toMatchObject({ tool: "NmapTool", signal: "SIGKILL", returncode: null, ...result.metadata })
+  })
+
+  it("the schema compiles when the tool's own schema holds arbitrary JSON values too", () => {
+    const toolSchema = JSONSchema.make(Schema.Struct({ raw: Schema.Unknown, extra: JsonValue })) as unknown as Record<string, unknown>
+    const schema = outputSchemaFor(toolSchema)
+    const result = errorToolResult(new Errors.RateLimited({ scope: "client", retryAfterSeconds: 3, message: "slow down" }))
+    expect(validate(schema, result.structuredContent)).toBe(true)
+    expect(validate(schema, { error: { message: "no tag" } })).toBe(false)
   })
 })
