@@ -19,7 +19,7 @@ import { urlTargetHost } from "../tools/urlTarget.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { monotonicProgress } from "./progress.js"
 import { effectiveLimits, toolInfo } from "./toolInfo.js"
-import { type Caller, type ExecutionResult, ToolExecutor, ToolInput } from "./ToolExecutor.js"
+import { type Caller, type ExecuteOptions, type ExecutionResult, ToolExecutor, ToolInput } from "./ToolExecutor.js"
 
 export interface ExecutorOptions {
   /** Whether tools may use raw sockets (root); otherwise specs rewrite to unprivileged equivalents. */
@@ -34,8 +34,11 @@ const inputError = (error: ParseResult.ParseError) =>
     issues: ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
   })
 
-const fromEither = <A, E>(either: Either.Either<A, E>): Effect.Effect<A, E> =>
-  Either.match(either, { onLeft: Effect.fail, onRight: Effect.succeed })
+/** The target a malformed input names, for its audit line: only a short string is taken as it is. */
+const claimedTarget = (raw: unknown): string => {
+  const target = typeof raw === "object" && raw !== null ? (raw as { readonly target?: unknown }).target : undefined
+  return typeof target === "string" ? target.slice(0, 253) : ""
+}
 
 type Outcome = "success" | "failure" | "timeout" | "rejected" | "cancelled"
 
@@ -71,13 +74,15 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
         })
 
-      const execute = (name: string, rawInput: unknown, caller: Caller, opts?: { readonly onProgress?: (p: { progress: number; total: number; message?: string }) => Effect.Effect<void> }) =>
+      const execute = (name: string, rawInput: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const started = yield* Effect.sync(() => performance.now())
           const c = yield* config.get
-          const input = yield* fromEither(Either.mapLeft(decodeInput(rawInput), inputError))
-          const correlationId = input.correlation_id ?? randomUUID()
-          const auditBase = { correlationId, caller, tool: name.slice(0, 64), target: input.target }
+          const decoded = decodeInput(rawInput)
+          const correlationId = Either.match(decoded, { onLeft: () => randomUUID(), onRight: (i) => i.correlation_id ?? randomUUID() })
+          // Malformed calls are audited too, with whatever target they named.
+          const target = Either.match(decoded, { onLeft: () => claimedTarget(rawInput), onRight: (i) => i.target })
+          const auditBase = { correlationId, caller, tool: name.slice(0, 64), target }
 
           const rejected = (error: ExecutionError) =>
             Effect.gen(function*() {
@@ -106,6 +111,8 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               })
               return yield* Effect.fail(error)
             })
+
+          const input = yield* Either.mapLeft(decoded, inputError).pipe(Effect.catchAll(rejected))
 
           const prepared = yield* Effect.gen(function*() {
             if (!caller.scopes.has("execute")) {
@@ -137,14 +144,12 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
                 onSome: (t) => Effect.succeed(t.args)
               }
             )
-            const callerTokens = input.args ?? (input.extra_args === undefined ? [] : yield* fromEither(tokenize(input.extra_args)))
-            const validated = yield* fromEither(
-              validateArgs(tool.spec, [...template, ...callerTokens], {
-                allowIntrusive: c.security.allow_intrusive,
-                maxArgsLength: c.security.max_args_length,
-                callerMayIntrude: caller.scopes.has("intrusive")
-              })
-            )
+            const callerTokens = input.args ?? (input.extra_args === undefined ? [] : yield* tokenize(input.extra_args))
+            const validated = yield* validateArgs(tool.spec, [...template, ...callerTokens], {
+              allowIntrusive: c.security.allow_intrusive,
+              maxArgsLength: c.security.max_args_length,
+              callerMayIntrude: caller.scopes.has("intrusive")
+            })
             const intrusive = tool.spec.intrusive || validated.intrusive
             const targetPolicy = {
               allowed: c.security.allowed_targets,

@@ -171,7 +171,7 @@ type AllowEntry =
   | { readonly _tag: "Suffix"; readonly suffix: string }
 
 const parseAllowEntry = (entry: string, allowIpv6: boolean): AllowEntry | string => {
-  const alias = aliases[entry.toLowerCase()]
+  const alias = Object.hasOwn(aliases, entry.toLowerCase()) ? aliases[entry.toLowerCase()] : undefined
   if (alias !== undefined) return { _tag: "Networks", networks: alias(allowIpv6) }
   if (entry.startsWith(".")) {
     const suffix = entry.slice(1).toLowerCase()

@@ -131,6 +131,15 @@ describe("ToolExecutorLive", () => {
       expect(args.indexOf("@127.0.0.1")).toBeLessThan(args.indexOf("-q"))
     }))
 
+  it.scoped("malformed input is refused and audited like any other rejection", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: "-sV", bogus: 1 }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)?._tag).toBe("InvalidInput")
+      expect(yield* h.fake.requests).toHaveLength(0)
+      expect((yield* h.audit)[0]).toMatchObject({ decision: "rejected:InvalidInput", outcome: "rejected", target: "127.0.0.1" })
+    }))
+
   it.scoped("single-host tools refuse network targets", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness()

@@ -202,3 +202,9 @@ describe("target policy: properties", () => {
     if (value !== undefined) expect(parseIPv6(formatIPv6(value))).toBe(value)
   })
 })
+
+describe("allow-list entries", () => {
+  it("are never looked up on the prototype", () => {
+    expect(validateAllowList(["constructor", "toString"]).length).toBe(2)
+  })
+})
