@@ -7,6 +7,8 @@ export interface TaskLimits {
   readonly maxRunning: number
   /** Tasks kept in all, working and finished; beyond this the finished one closest to expiry is dropped. */
   readonly maxRetained: number
+  /** Bytes of finished results kept (as JSON); beyond this the finished ones closest to expiry are dropped. */
+  readonly maxRetainedBytes: number
   /** Used when the requestor asks for no ttl or an unlimited one. */
   readonly defaultTtlMs: number
   readonly maxTtlMs: number
@@ -16,6 +18,7 @@ export interface TaskLimits {
 export const defaultTaskLimits: TaskLimits = {
   maxRunning: 16,
   maxRetained: 100,
+  maxRetainedBytes: 32 * 1024 * 1024,
   defaultTtlMs: 15 * 60_000,
   maxTtlMs: 60 * 60_000,
   pollIntervalMs: 2_000
@@ -26,6 +29,8 @@ const PAGE_SIZE = 50
 interface Entry {
   task: Task
   result: Result | undefined
+  /** Size of `result` as JSON: results carry tool output, up to the output caps each. */
+  bytes: number
   readonly sessionId: string | undefined
   /** Null while working: a running scan is bounded by its tool timeout, not by the ttl. */
   expiresAt: number | null
@@ -48,7 +53,8 @@ const notFound = (taskId: string) => new McpError(ErrorCode.InvalidParams, `Task
  * bounded: working tasks are capped, finished ones expire `ttl` after they
  * finished (later than the spec's "ttl from creation", which it allows, so a
  * scan that outlives its ttl still leaves a result to fetch) and the oldest
- * finished task makes room when the store is full. Expiry is swept on access,
+ * finished task makes room when the store is full (by count or by the bytes
+ * of its results). Expiry is swept on access,
  * so the store holds no timers.
  */
 export class BoundedTaskStore implements TaskStore {
@@ -75,15 +81,21 @@ export class BoundedTaskStore implements TaskStore {
     if (isTerminal(entry.task.status)) entry.expiresAt = now + (entry.task.ttl ?? this.limits.maxTtlMs)
   }
 
-  /** Drops the finished task closest to expiry; false when every retained task is still working. */
-  private evictSoonestExpiring(): boolean {
-    let oldest: [string, number] | undefined
+  /** Drops the finished task closest to expiry and returns the bytes freed; undefined when every retained task is still working. */
+  private evictSoonestExpiring(): number | undefined {
+    let oldest: [string, Entry] | undefined
     for (const [taskId, entry] of this.entries) {
-      if (entry.expiresAt !== null && (oldest === undefined || entry.expiresAt < oldest[1])) oldest = [taskId, entry.expiresAt]
+      if (entry.expiresAt !== null && (oldest === undefined || entry.expiresAt < oldest[1].expiresAt!)) oldest = [taskId, entry]
     }
-    if (oldest === undefined) return false
+    if (oldest === undefined) return undefined
     this.entries.delete(oldest[0])
-    return true
+    return oldest[1].bytes
+  }
+
+  private retainedBytes(): number {
+    let bytes = 0
+    for (const entry of this.entries.values()) bytes += entry.bytes
+    return bytes
   }
 
   get running(): number {
@@ -101,7 +113,7 @@ export class BoundedTaskStore implements TaskStore {
       )
     }
     while (this.entries.size >= this.limits.maxRetained) {
-      if (!this.evictSoonestExpiring()) break
+      if (this.evictSoonestExpiring() === undefined) break
     }
     const createdAt = new Date(this.now()).toISOString()
     const task: Task = {
@@ -112,7 +124,7 @@ export class BoundedTaskStore implements TaskStore {
       lastUpdatedAt: createdAt,
       pollInterval: this.limits.pollIntervalMs
     }
-    this.entries.set(task.taskId, { task, result: undefined, sessionId, expiresAt: null })
+    this.entries.set(task.taskId, { task, result: undefined, bytes: 0, sessionId, expiresAt: null })
     return { ...task }
   }
 
@@ -166,7 +178,14 @@ export class BoundedTaskStore implements TaskStore {
     const entry = this.lookup(taskId, sessionId)
     if (entry === undefined || isTerminal(entry.task.status)) return false
     entry.result = result
+    entry.bytes = Buffer.byteLength(JSON.stringify(result))
     this.touch(entry, statusMessage === undefined ? { status } : { status, statusMessage })
+    let excess = this.retainedBytes() - this.limits.maxRetainedBytes
+    while (excess > 0) {
+      const freed = this.evictSoonestExpiring()
+      if (freed === undefined) break
+      excess -= freed
+    }
     return true
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js"
 import { BoundedTaskStore, effectiveTtl, type TaskLimits } from "../../src/mcp/TaskStore.js"
 
-const limits: TaskLimits = { maxRunning: 2, maxRetained: 3, defaultTtlMs: 1_000, maxTtlMs: 5_000, pollIntervalMs: 100 }
+const limits: TaskLimits = { maxRunning: 2, maxRetained: 3, maxRetainedBytes: 1_000_000, defaultTtlMs: 1_000, maxTtlMs: 5_000, pollIntervalMs: 100 }
 const request = { method: "tools/call", params: { name: "NmapTool" } }
 const result = { content: [{ type: "text", text: "done" }] }
 
@@ -97,5 +97,23 @@ describe("BoundedTaskStore", () => {
     expect(second.nextCursor).toBeUndefined()
     expect([...first.tasks, ...second.tasks].map((task) => task.taskId)).toEqual(ids)
     expect((await rejection(store.listTasks("nope", "s1")))?.code).toBe(ErrorCode.InvalidParams)
+  })
+})
+
+describe("BoundedTaskStore result bytes", () => {
+  it("drops the finished results closest to expiry once their bytes exceed the cap", async () => {
+    const clock = { now: 1_700_000_000_000 }
+    const store = new BoundedTaskStore({ ...limits, maxRetained: 10, maxRetainedBytes: 5_000 }, () => clock.now)
+    const big = { content: [{ type: "text", text: "x".repeat(2_000) }] }
+    const ids: Array<string> = []
+    for (let i = 0; i < 3; i++) {
+      const task = await store.createTask({ ttl: 5_000 }, i, request, "s1")
+      ids.push(task.taskId)
+      clock.now += 10
+      store.finish(task.taskId, "s1", "completed", big)
+    }
+    const kept = await Promise.all(ids.map((id) => store.getTask(id, "s1")))
+    expect(kept.map((task) => task !== null)).toEqual([false, true, true])
+    expect((await store.getTaskResult(ids[2]!, "s1")).content).toEqual(big.content)
   })
 })
