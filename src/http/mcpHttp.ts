@@ -40,6 +40,34 @@ const toWebRequest = (request: HttpServerRequest.HttpServerRequest): Request => 
   return new Request(`http://${request.headers["host"] ?? "localhost"}${request.url}`, { method: request.method, headers })
 }
 
+/** The same response, calling `end` once its body has been read to the end or cancelled (or at once without a body). */
+const untilBodyEnds = (response: Response, end: () => void): Response => {
+  if (response.body === null) {
+    end()
+    return response
+  }
+  const reader = response.body.getReader()
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const chunk = await reader.read().catch((error: unknown) => {
+        end()
+        throw error
+      })
+      if (chunk.done) {
+        end()
+        controller.close()
+      } else {
+        controller.enqueue(chunk.value)
+      }
+    },
+    cancel(reason) {
+      end()
+      return reader.cancel(reason)
+    }
+  })
+  return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+}
+
 export interface McpHttpHandler {
   /** `body` is the parsed JSON of a POST (read and size-checked by the caller). */
   readonly handle: (
@@ -91,20 +119,28 @@ export const makeMcpHttpHandler = (
         { discard: true }
       )
 
-    /** Counts the request as in flight until the transport has produced its response. */
+    /**
+     * Counts the request as in flight until its response is over: for an SSE
+     * stream (a GET, or a POST answered by streaming) that is when the stream
+     * ends or the client goes away, so a session listening on a stream is
+     * never closed as idle.
+     */
     const serve = (session: Session, run: () => Promise<Response>) =>
-      Effect.acquireUseRelease(
-        Effect.sync(() => {
-          session.inFlight += 1
+      Effect.suspend(() => {
+        session.inFlight += 1
+        session.lastUsed = Date.now()
+        let ended = false
+        const end = () => {
+          if (ended) return
+          ended = true
+          session.inFlight -= 1
           session.lastUsed = Date.now()
-        }),
-        () => Effect.promise(run),
-        () =>
-          Effect.sync(() => {
-            session.inFlight -= 1
-            session.lastUsed = Date.now()
-          })
-      ).pipe(Effect.map(HttpServerResponse.fromWeb))
+        }
+        return Effect.promise(run).pipe(
+          Effect.map((response) => HttpServerResponse.fromWeb(untilBodyEnds(response, end))),
+          Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.sync(end) : Effect.void))
+        )
+      })
 
     const handle: McpHttpHandler["handle"] = (request, caller, body, limits) =>
       Effect.gen(function*() {

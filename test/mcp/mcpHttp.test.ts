@@ -197,6 +197,22 @@ describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
     }), 20_000)
 })
 
+/** Initializes a session without the SDK (and so without its GET stream); returns the session id. */
+const initializeRaw = (base: string) =>
+  fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+    })
+  }).then(async (response) => {
+    await response.text()
+    return response.headers.get("mcp-session-id") ?? ""
+  })
+
 describe("MCP HTTP session limits", () => {
   it.scopedLive("one client may hold only mcp_sessions_per_client sessions", () =>
     Effect.gen(function*() {
@@ -219,13 +235,24 @@ describe("MCP HTTP session limits", () => {
       expect(third.text).toContain("Too many MCP sessions")
     }), 20_000)
 
-  it.scopedLive("sessions idle past mcp_session_idle_timeout are closed and free their slot", () =>
+  it.scopedLive("sessions idle past mcp_session_idle_timeout are closed and free their slot; an open stream keeps one alive", () =>
     Effect.gen(function*() {
-      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 1, mcp_session_idle_timeout: 1 } })
+      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 2, mcp_session_idle_timeout: 1 } })
+      // A client that initialized and vanished: no stream open, no DELETE.
+      const vanished = yield* Effect.promise(() => initializeRaw(base))
+      // The SDK client keeps a GET stream open for server notifications.
       const { client } = yield* connect(base)
       yield* Effect.sleep("1500 millis")
       yield* connect(base)
-      const stale = yield* Effect.promise(() => client.listTools().then(() => "answered", (error: Error) => error.message))
-      expect(stale).toContain("Session not found")
+      const stale = yield* Effect.promise(() =>
+        fetch(`${base}/mcp`, {
+          method: "POST",
+          headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": vanished },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })
+        }).then((response) => response.status)
+      )
+      expect(stale).toBe(404)
+      const { tools } = yield* Effect.promise(() => client.listTools())
+      expect(tools.length).toBeGreaterThan(0)
     }), 20_000)
 })
