@@ -13,26 +13,27 @@ export interface ConfigSource {
   readonly env: Readonly<Record<string, string | undefined>>
 }
 
-const readAndLoad = (source: ConfigSource) =>
-  Effect.gen(function*() {
-    const fs = yield* FileSystem.FileSystem
-    const text = source.file === undefined
-      ? undefined
-      : yield* fs.readFileString(source.file).pipe(
-        Effect.mapError((error) =>
-          new ConfigInvalid({ source: source.file!, message: `cannot read ${source.file}`, issues: [error.message] })
-        )
+const readText = (source: ConfigSource) =>
+  source.file === undefined
+    ? Effect.succeed(undefined)
+    : Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(source.file!)).pipe(
+      Effect.mapError((error) =>
+        new ConfigInvalid({ source: source.file!, message: `cannot read ${source.file}`, issues: [error.message] })
       )
-    const loaded = yield* Either.match(
-      loadConfig({ fileText: text, fileSource: source.file ?? "defaults", env: source.env }),
-      { onLeft: Effect.fail, onRight: Effect.succeed }
     )
+
+const loadText = (source: ConfigSource, text: string | undefined) =>
+  Effect.gen(function*() {
+    const loaded = yield* loadConfig({ fileText: text, fileSource: source.file ?? "defaults", env: source.env })
     const problems = semanticProblems(loaded.config)
     if (problems.length > 0) {
       return yield* new ConfigInvalid({ source: source.file ?? "environment", message: "configuration is inconsistent", issues: problems })
     }
-    return { loaded, text }
+    return loaded
   })
+
+const readAndLoad = (source: ConfigSource) =>
+  Effect.flatMap(readText(source), (text) => Effect.map(loadText(source, text), (loaded) => ({ loaded, text })))
 
 const logWarnings = (loaded: Loaded) => Effect.forEach(loaded.warnings, (w) => Effect.logWarning(`config: ${w}`), { discard: true })
 
@@ -60,25 +61,22 @@ export const ConfigLive = (source: ConfigSource) =>
       const ref = yield* SubscriptionRef.make<AppConfig>(initial.loaded.config)
       let lastText = initial.text
 
+      // Only a changed file is parsed; an unreadable one counts as unchanged until it reads again.
       const check = Effect.gen(function*() {
-        const next = yield* readAndLoad(source).pipe(Effect.either)
+        const read = yield* readText(source).pipe(Effect.either)
+        const text = Either.getOrUndefined(read)
+        if (text === lastText) return
+        lastText = text
+        const next = Either.isLeft(read) ? Either.left(read.left) : yield* loadText(source, text).pipe(Effect.either)
         if (Either.isLeft(next)) {
           const error = next.left
-          const text = yield* FileSystem.FileSystem.pipe(
-            Effect.flatMap((fs) => fs.readFileString(source.file!)),
-            Effect.orElseSucceed(() => undefined)
-          )
-          if (text === lastText) return
-          lastText = text
           yield* Effect.logError(`config: reload rejected, keeping the previous configuration: ${error.message}`).pipe(
             Effect.annotateLogs({ issues: error.issues.join("; ") })
           )
           yield* events.publish({ type: "config.rejected", message: error.message, issues: error.issues })
           return
         }
-        const { loaded, text } = next.right
-        if (text === lastText) return
-        lastText = text
+        const loaded = next.right
         const before = yield* SubscriptionRef.get(ref)
         const changed = changedPaths(before, loaded.config)
         if (changed.length === 0) return
