@@ -28,7 +28,7 @@ export type DeepPartial<T> = T extends ReadonlyArray<any> ? T
   : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
   : T
 
-const isPlainObject = (u: unknown): u is Record<string, unknown> =>
+export const isPlainObject = (u: unknown): u is Record<string, unknown> =>
   typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** Objects merge key by key; arrays and scalars in `patch` replace. */

@@ -1,7 +1,7 @@
 import { Either, ParseResult, Schema } from "effect"
 import { parse as parseYaml } from "yaml"
 import { ConfigInvalid } from "../errors.js"
-import { mergeDeep } from "./ConfigService.js"
+import { isPlainObject, mergeDeep } from "./ConfigService.js"
 import { AppConfig, defaults } from "./schema.js"
 
 /**
@@ -17,7 +17,6 @@ export interface Loaded {
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-const isPlainObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 const decode = Schema.decodeUnknownEither(AppConfig, { onExcessProperty: "error", errors: "all" })
 

@@ -58,7 +58,7 @@ export const customOptions = (config: AppConfig) => ({
   defaultConcurrency: config.tool.default_concurrency
 })
 
-const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
+export const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
 
 /**
  * Every service both programs share, composed once. The initial

@@ -4,7 +4,7 @@ import { checkBindSafety } from "../http/auth.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
 import { builtinTools } from "../tools/builtins.js"
 import { customToolSpecs } from "../tools/custom.js"
-import { customOptions } from "./core.js"
+import { customOptions, isRoot } from "./core.js"
 
 type Verdict = "PASS" | "WARN" | "FAIL"
 
@@ -47,7 +47,7 @@ export const validate = (source: ConfigSource) =>
         Either.isRight(path) ? `${tool.name}: ${path.right}` : `${tool.name}: ${tool.binary} not found; the tool will be unavailable`
       )
     }
-    const root = typeof process.getuid === "function" && process.getuid() === 0
+    const root = isRoot()
     yield* add(root ? "WARN" : "PASS", root ? "running as root: prefer a dedicated user (raw-socket scans can use capabilities instead)" : "not running as root: SYN/OS scans fall back to connect scans")
 
     for (const [verdict, text] of lines) process.stdout.write(`[${verdict}] ${text}\n`)

@@ -23,19 +23,12 @@ export interface PinnedTarget {
   readonly family: Family
 }
 
-const both = (
-  parsed: ParsedTarget,
-  options: TargetPolicyOptions,
+/** A target the server policy accepted must also pass the caller's own allow-list, when there is one. */
+const andCaller = (
+  accepted: Either.Either<ParsedTarget, TargetRejected>,
   callerOptions: TargetPolicyOptions | undefined
 ): Either.Either<ParsedTarget, TargetRejected> =>
-  Either.flatMap(checkTarget(parsed, options), (ok) => (callerOptions === undefined ? Either.right(ok) : checkTarget(ok, callerOptions)))
-
-const checkResolved = (
-  text: string,
-  options: TargetPolicyOptions,
-  callerOptions: TargetPolicyOptions | undefined
-): Either.Either<ParsedTarget, TargetRejected> =>
-  Either.flatMap(checkAddress(text, options), (ok) => (callerOptions === undefined ? Either.right(ok) : checkTarget(ok, callerOptions)))
+  callerOptions === undefined ? accepted : Either.flatMap(accepted, (ok) => checkTarget(ok, callerOptions))
 
 /**
  * Validates `raw` against the server policy and, when given, the caller's own
@@ -47,7 +40,7 @@ export const pinTarget = (
   callerOptions?: TargetPolicyOptions
 ): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
   Effect.gen(function* () {
-    const parsed = yield* both(yield* parseTarget(raw), options, callerOptions)
+    const parsed = yield* andCaller(Either.flatMap(parseTarget(raw), (target) => checkTarget(target, options)), callerOptions)
     switch (parsed.kind) {
       case "ip":
         return { original: raw, pinned: parsed.text, addresses: [parsed.text], kind: "ip", family: parsed.address.family } as const
@@ -66,7 +59,7 @@ export const pinTarget = (
         }
         const addresses: Array<string> = []
         for (const address of usable) {
-          const checked = checkResolved(address, options, callerOptions)
+          const checked = andCaller(checkAddress(address, options), callerOptions)
           if (Either.isLeft(checked)) {
             return yield* Effect.fail(
               new TargetRejected({
