@@ -51,75 +51,77 @@ export const managed = (
     ({ child }) => Effect.promise(() => stopChild(child))
   )
 
+/**
+ * Watches one output stream of `child` until `scan`, fed each chunk, returns a
+ * value; fails when the child exits first or `timeoutMs` passes, with `explain`
+ * saying why.
+ */
+const watchOutput = <A>(
+  child: ChildProcess,
+  stream: "stdout" | "stderr",
+  scan: (chunk: string) => A | undefined,
+  timeoutMs: number,
+  step: string,
+  explain: { readonly exited: (how: string) => string; readonly late: () => string }
+): Effect.Effect<A, BenchFailed> =>
+  Effect.async<A, BenchFailed>((resume) => {
+    const output = child[stream]
+    const detach = () => {
+      clearTimeout(timer)
+      output?.off("data", onData)
+      child.off("exit", onExit)
+    }
+    const finish = (result: Effect.Effect<A, BenchFailed>) => {
+      detach()
+      resume(result)
+    }
+    const onData = (chunk: Buffer) => {
+      const found = scan(chunk.toString("utf8"))
+      if (found !== undefined) finish(Effect.succeed(found))
+    }
+    const onExit = (code: number | null, signal: string | null) =>
+      finish(Effect.fail(new BenchFailed({ step, message: explain.exited(String(code ?? signal)) })))
+    const timer = setTimeout(() => finish(Effect.fail(new BenchFailed({ step, message: explain.late() }))), timeoutMs)
+    output?.on("data", onData)
+    child.once("exit", onExit)
+    return Effect.sync(detach)
+  })
+
 /** Resolves with the first stdout line matching `test`; fails when the child exits first or `timeoutMs` passes. */
 export const firstLine = (
   child: ChildProcess,
   test: (line: string) => boolean,
   timeoutMs: number,
   step: string
-): Effect.Effect<string, BenchFailed> =>
-  Effect.async<string, BenchFailed>((resume) => {
-    let buffered = ""
-    const finish = (result: Effect.Effect<string, BenchFailed>) => {
-      clearTimeout(timer)
-      child.stdout?.off("data", onData)
-      child.off("exit", onExit)
-      resume(result)
+): Effect.Effect<string, BenchFailed> => {
+  let buffered = ""
+  return watchOutput(child, "stdout", (chunk) => {
+    buffered += chunk
+    let newline = buffered.indexOf("\n")
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline)
+      buffered = buffered.slice(newline + 1)
+      if (test(line)) return line
+      newline = buffered.indexOf("\n")
     }
-    const onData = (chunk: Buffer) => {
-      buffered += chunk.toString("utf8")
-      let newline = buffered.indexOf("\n")
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline)
-        buffered = buffered.slice(newline + 1)
-        if (test(line)) return finish(Effect.succeed(line))
-        newline = buffered.indexOf("\n")
-      }
-    }
-    const onExit = (code: number | null, signal: string | null) =>
-      finish(Effect.fail(new BenchFailed({ step, message: `child exited (${code ?? signal}) before the expected line` })))
-    const timer = setTimeout(
-      () => finish(Effect.fail(new BenchFailed({ step, message: `no expected line within ${timeoutMs} ms` }))),
-      timeoutMs
-    )
-    child.stdout?.on("data", onData)
-    child.once("exit", onExit)
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      child.stdout?.off("data", onData)
-      child.off("exit", onExit)
-    })
+    return undefined
+  }, timeoutMs, step, {
+    exited: (how) => `child exited (${how}) before the expected line`,
+    late: () => `no expected line within ${timeoutMs} ms`
   })
+}
 
 /** Like `firstLine` over stderr, for servers that announce their address in a log line. */
-export const stderrMatch = (child: ChildProcess, pattern: RegExp, timeoutMs: number, step: string, stderr: () => string) =>
-  Effect.async<RegExpMatchArray, BenchFailed>((resume) => {
-    let seen = ""
-    const finish = (result: Effect.Effect<RegExpMatchArray, BenchFailed>) => {
-      clearTimeout(timer)
-      child.stderr?.off("data", onData)
-      child.off("exit", onExit)
-      resume(result)
-    }
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString("utf8")
-      const match = seen.match(pattern)
-      if (match !== null) finish(Effect.succeed(match))
-    }
-    const onExit = (code: number | null, signal: string | null) =>
-      finish(Effect.fail(new BenchFailed({ step, message: `server exited (${code ?? signal}): ${stderr()}` })))
-    const timer = setTimeout(
-      () => finish(Effect.fail(new BenchFailed({ step, message: `server not ready within ${timeoutMs} ms: ${stderr()}` }))),
-      timeoutMs
-    )
-    child.stderr?.on("data", onData)
-    child.once("exit", onExit)
-    return Effect.sync(() => {
-      clearTimeout(timer)
-      child.stderr?.off("data", onData)
-      child.off("exit", onExit)
-    })
+export const stderrMatch = (child: ChildProcess, pattern: RegExp, timeoutMs: number, step: string, stderr: () => string) => {
+  let seen = ""
+  return watchOutput(child, "stderr", (chunk) => {
+    seen += chunk
+    return seen.match(pattern) ?? undefined
+  }, timeoutMs, step, {
+    exited: (how) => `server exited (${how}): ${stderr()}`,
+    late: () => `server not ready within ${timeoutMs} ms: ${stderr()}`
   })
+}
 
 export interface Timed {
   readonly ms: number
