@@ -1,6 +1,6 @@
+import { Effect, type Scope } from "effect"
 import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process"
 import { performance } from "node:perf_hooks"
-import { Effect, type Scope } from "effect"
 import { BenchFailed } from "./errors.js"
 
 /**
@@ -95,32 +95,46 @@ export const firstLine = (
   step: string
 ): Effect.Effect<string, BenchFailed> => {
   let buffered = ""
-  return watchOutput(child, "stdout", (chunk) => {
-    buffered += chunk
-    let newline = buffered.indexOf("\n")
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline)
-      buffered = buffered.slice(newline + 1)
-      if (test(line)) return line
-      newline = buffered.indexOf("\n")
+  return watchOutput(
+    child,
+    "stdout",
+    (chunk) => {
+      buffered += chunk
+      let newline = buffered.indexOf("\n")
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline)
+        buffered = buffered.slice(newline + 1)
+        if (test(line)) return line
+        newline = buffered.indexOf("\n")
+      }
+      return undefined
+    },
+    timeoutMs,
+    step,
+    {
+      exited: (how) => `child exited (${how}) before the expected line`,
+      late: () => `no expected line within ${timeoutMs} ms`
     }
-    return undefined
-  }, timeoutMs, step, {
-    exited: (how) => `child exited (${how}) before the expected line`,
-    late: () => `no expected line within ${timeoutMs} ms`
-  })
+  )
 }
 
 /** Like `firstLine` over stderr, for servers that announce their address in a log line. */
 export const stderrMatch = (child: ChildProcess, pattern: RegExp, timeoutMs: number, step: string, stderr: () => string) => {
   let seen = ""
-  return watchOutput(child, "stderr", (chunk) => {
-    seen += chunk
-    return seen.match(pattern) ?? undefined
-  }, timeoutMs, step, {
-    exited: (how) => `server exited (${how}): ${stderr()}`,
-    late: () => `server not ready within ${timeoutMs} ms: ${stderr()}`
-  })
+  return watchOutput(
+    child,
+    "stderr",
+    (chunk) => {
+      seen += chunk
+      return seen.match(pattern) ?? undefined
+    },
+    timeoutMs,
+    step,
+    {
+      exited: (how) => `server exited (${how}): ${stderr()}`,
+      late: () => `server not ready within ${timeoutMs} ms: ${stderr()}`
+    }
+  )
 }
 
 export interface Timed {

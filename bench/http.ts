@@ -1,6 +1,6 @@
+import { Effect } from "effect"
 import http from "node:http"
 import { performance } from "node:perf_hooks"
-import { Effect } from "effect"
 import { BenchFailed } from "./errors.js"
 
 export interface Reply {
@@ -28,8 +28,7 @@ export const requestOnce = (agent: http.Agent, port: number, spec: RequestSpec):
         const chunks: Array<Buffer> = []
         res.on("data", (chunk: Buffer) => chunks.push(chunk))
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - started })
-        )
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8"), ms: performance.now() - started }))
         res.on("error", reject)
       }
     )

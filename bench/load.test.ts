@@ -9,7 +9,7 @@ describe("frame", () => {
     Buffer.from(`HTTP/1.1 ${status}\r\nContent-Type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 
   it("waits for the whole body, then reports the status and length", () => {
-    const full = reply('{"ok":true}', "400 Bad Request")
+    const full = reply("{\"ok\":true}", "400 Bad Request")
     expect(frame(full.subarray(0, 20))).toBeUndefined()
     expect(frame(full.subarray(0, full.length - 1))).toBeUndefined()
     expect(frame(full)).toEqual({ length: full.length, status: 400 })
@@ -40,14 +40,18 @@ describe("runLoad", () => {
         })
       })
       const port = yield* Effect.acquireRelease(
-        Effect.async<number>((resume) => void server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))),
+        Effect.async<number>((resume) =>
+          void server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+        ),
         () => Effect.async<void>((resume) => void server.close(() => resume(Effect.void)))
       )
-      const result = yield* Effect.promise(() => runLoad(port, { method: "POST", path: "/x", body: '{"target":"8.8.8.8"}' }, 4, 300))
+      const result = yield* Effect.promise(() => runLoad(port, { method: "POST", path: "/x", body: "{\"target\":\"8.8.8.8\"}" }, 4, 300))
       expect(result.errors).toBe(0)
       expect(result.requests).toBeGreaterThan(4)
       expect(result.statuses).toEqual({ 400: result.requests })
       expect(seen.size).toBe(4)
-      expect(serialise(port, { method: "GET", path: "/health" }).toString()).toBe(`GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`)
+      expect(serialise(port, { method: "GET", path: "/health" }).toString()).toBe(
+        `GET /health HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`
+      )
     }), 10_000)
 })

@@ -104,5 +104,13 @@ export const runLoad = async (port: number, spec: RequestSpec, connections: numb
   }
   await Promise.all(Array.from({ length: connections }, worker))
   const seconds = (performance.now() - started) / 1000
-  return { connections, seconds, requests: latencies.length, rps: latencies.length / seconds, latencyMs: summarize(latencies), statuses, errors }
+  return {
+    connections,
+    seconds,
+    requests: latencies.length,
+    rps: latencies.length / seconds,
+    latencyMs: summarize(latencies),
+    statuses,
+    errors
+  }
 }

@@ -1,5 +1,5 @@
-import http from "node:http"
 import { Effect } from "effect"
+import http from "node:http"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request } from "./http.js"
 import type { Row } from "./report.js"
@@ -29,14 +29,30 @@ export const memoryBench = Effect.gen(function*() {
   yield* Effect.sleep(SETTLE_MS)
   const idle = memoryOf(server.pid)
   const bareIdle = memoryOf(bare.pid)
-  const reply = yield* request(agent, server.port, { method: "POST", path: `/tools/${FLOOD_TOOL}/execute`, body: executeBody("127.0.0.1") }, FLOOD_TOOL)
-  if (reply.status !== 200) return yield* new BenchFailed({ step: FLOOD_TOOL, message: `HTTP ${reply.status}: ${reply.body.slice(0, 500)}` })
+  const reply = yield* request(
+    agent,
+    server.port,
+    { method: "POST", path: `/tools/${FLOOD_TOOL}/execute`, body: executeBody("127.0.0.1") },
+    FLOOD_TOOL
+  )
+  if (reply.status !== 200) {
+    return yield* new BenchFailed({ step: FLOOD_TOOL, message: `HTTP ${reply.status}: ${reply.body.slice(0, 500)}` })
+  }
   const flood = JSON.parse(reply.body) as FloodReply
-  if (!flood.truncated_stdout) return yield* new BenchFailed({ step: FLOOD_TOOL, message: "the flood was not truncated: the output cap did not apply" })
+  if (!flood.truncated_stdout) {
+    return yield* new BenchFailed({ step: FLOOD_TOOL, message: "the flood was not truncated: the output cap did not apply" })
+  }
   const after = memoryOf(server.pid)
   const rows: ReadonlyArray<Row> = [
     { name: "server RSS idle", unit: "MB", ours: idle.rssMb, baseline: bareIdle.rssMb, baselineLabel: "bare node:http idle", target: null },
-    { name: "server peak RSS (VmHWM) after 1 GiB flood", unit: "MB", ours: after.hwmMb, baseline: idle.rssMb, baselineLabel: "idle RSS", target: null }
+    {
+      name: "server peak RSS (VmHWM) after 1 GiB flood",
+      unit: "MB",
+      ours: after.hwmMb,
+      baseline: idle.rssMb,
+      baselineLabel: "idle RSS",
+      target: null
+    }
   ]
   const details = {
     floodBytes: FLOOD_BYTES,

@@ -32,12 +32,15 @@ export const evaluate = (row: Row): EvaluatedRow => {
   return { ...row, ratio, met }
 }
 
-const grouped = (x: number, digits: number) =>
-  x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+const grouped = (x: number, digits: number) => x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
 export const formatValue = (value: number, unit: Unit): string =>
   Number.isFinite(value)
-    ? unit === "req/s" ? `${grouped(value, 0)} req/s` : unit === "MB" ? `${grouped(value, 1)} MB` : `${grouped(value, value < 10 ? 2 : 1)} ms`
+    ? unit === "req/s"
+      ? `${grouped(value, 0)} req/s`
+      : unit === "MB"
+      ? `${grouped(value, 1)} MB`
+      : `${grouped(value, value < 10 ? 2 : 1)} ms`
     : "n/a"
 
 export const formatTarget = (target: Target | null, unit: Unit): string => {

@@ -1,11 +1,11 @@
+import { NodeRuntime } from "@effect/platform-node"
+import { Effect } from "effect"
 import { writeFileSync } from "node:fs"
 import os from "node:os"
 import { fileURLToPath } from "node:url"
-import { NodeRuntime } from "@effect/platform-node"
-import { Effect } from "effect"
 import { machineInfo } from "./machine.js"
 import { memoryBench } from "./memory.js"
-import { evaluate, table, type Row } from "./report.js"
+import { evaluate, type Row, table } from "./report.js"
 import { ourHttpServer } from "./servers.js"
 import { startupBench } from "./startup.js"
 import { throughputBench } from "./throughput.js"
@@ -45,11 +45,18 @@ const program = Effect.gen(function*() {
   const text = table(rows)
   const notes = rows.filter((row) => row.note !== undefined).map((row) => `  ${row.name}: ${row.note}`)
   const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
-  const where = `${machine.cpus}× ${machine.cpuModel}, node ${machine.node}, ${machine.date}, load average ${machine.loadAverageAtStart[0]} → ${loadAverageAtEnd[0]}`
+  const where = `${machine.cpus}× ${machine.cpuModel}, node ${machine.node}, ${machine.date}, load average ${
+    machine.loadAverageAtStart[0]
+  } → ${loadAverageAtEnd[0]}`
   process.stdout.write(`\n${where}\n\n${text}\n\nNotes:\n${notes.join("\n")}\n`)
   const results = {
     machine: { ...machine, loadAverageAtEnd },
-    rows: rows.map((row) => ({ ...row, ours: Number(row.ours.toFixed(3)), baseline: Number(row.baseline.toFixed(3)), ratio: Number(row.ratio.toFixed(3)) })),
+    rows: rows.map((row) => ({
+      ...row,
+      ours: Number(row.ours.toFixed(3)),
+      baseline: Number(row.baseline.toFixed(3)),
+      ratio: Number(row.ratio.toFixed(3))
+    })),
     details: { startup: startup.details, tools: tools.details, throughput: throughput.details, memory: memory.details }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)

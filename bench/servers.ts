@@ -1,8 +1,8 @@
+import { Effect, type Scope } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { Effect, type Scope } from "effect"
-import { managed, stderrMatch, firstLine } from "./children.js"
+import { firstLine, managed, stderrMatch } from "./children.js"
 import type { BenchFailed } from "./errors.js"
 
 /** dist/bench.js sits beside dist/server.js. */

@@ -1,5 +1,5 @@
-import { performance } from "node:perf_hooks"
 import { Effect } from "effect"
+import { performance } from "node:perf_hooks"
 import { firstLine, managed, stopChild } from "./children.js"
 import type { Row } from "./report.js"
 import { cleanEnv, serverScript } from "./servers.js"
@@ -10,16 +10,18 @@ import { rounded, summarize, type Summary } from "./stats.js"
 const RUNS = 15
 const REPLY_TIMEOUT_MS = 10_000
 
-const initialize = `${JSON.stringify({
-  jsonrpc: "2.0",
-  id: 1,
-  method: "initialize",
-  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } }
-})}\n`
+const initialize = `${
+  JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } }
+  })
+}\n`
 
 const echoSource = `process.stdin.once("data", () => { process.stdout.write(process.env.BENCH_REPLY + "\\n"); process.exit(0) })`
 
-const isReply = (line: string) => line.includes('"id":1')
+const isReply = (line: string) => line.includes("\"id\":1")
 
 /** Time from spawn to the reply line; the child is stopped before the next run starts. */
 const timeOnce = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
@@ -57,7 +59,14 @@ export const startupBench = Effect.gen(function*() {
   const o = summarize(ours)
   const b = summarize(baseline)
   const rows: ReadonlyArray<Row> = [
-    { name: "stdio spawn→initialize, median", unit: "ms", ours: o.median, baseline: b.median, baselineLabel: "node -e echo", target: { on: "ours", max: 300 } },
+    {
+      name: "stdio spawn→initialize, median",
+      unit: "ms",
+      ours: o.median,
+      baseline: b.median,
+      baselineLabel: "node -e echo",
+      target: { on: "ours", max: 300 }
+    },
     { name: "stdio spawn→initialize, p90", unit: "ms", ours: o.p90, baseline: b.p90, baselineLabel: "node -e echo", target: null }
   ]
   return { rows, details: { ours: rounded(o), baseline: rounded(b), runs: RUNS } } satisfies StartupResult

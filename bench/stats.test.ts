@@ -14,7 +14,9 @@ describe("summarize", () => {
     expect(Number.isNaN(summarize([]).median)).toBe(true)
   })
 
-  it.prop("quantiles are monotone and within the samples", [FastCheck.array(FastCheck.double({ noNaN: true, min: 0, max: 1e6 }), { minLength: 1 })], ([samples]) => {
+  it.prop("quantiles are monotone and within the samples", [
+    FastCheck.array(FastCheck.double({ noNaN: true, min: 0, max: 1e6 }), { minLength: 1 })
+  ], ([samples]) => {
     const sorted = [...samples].sort((a, b) => a - b)
     const qs = [0, 0.1, 0.5, 0.9, 0.99, 1].map((q) => quantile(sorted, q))
     for (let i = 1; i < qs.length; i++) expect(qs[i]!).toBeGreaterThanOrEqual(qs[i - 1]!)

@@ -1,5 +1,5 @@
-import http from "node:http"
 import { Effect } from "effect"
+import http from "node:http"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request, type RequestSpec } from "./http.js"
 import { type LoadResult, runLoad } from "./load.js"
@@ -32,7 +32,11 @@ const roundedLoad = (r: LoadResult) => ({
   ...r,
   seconds: Number(r.seconds.toFixed(3)),
   rps: Math.round(r.rps),
-  latencyMs: { p50: Number(r.latencyMs.median.toFixed(3)), p99: Number(r.latencyMs.p99.toFixed(3)), max: Number(r.latencyMs.max.toFixed(3)) }
+  latencyMs: {
+    p50: Number(r.latencyMs.median.toFixed(3)),
+    p99: Number(r.latencyMs.p99.toFixed(3)),
+    max: Number(r.latencyMs.max.toFixed(3))
+  }
 })
 
 export const throughputBench = (server: RunningServer) =>

@@ -1,11 +1,11 @@
+import { Effect, type Scope } from "effect"
 import http from "node:http"
 import net from "node:net"
-import { Effect, type Scope } from "effect"
 import { timeProcess } from "./children.js"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request } from "./http.js"
 import type { Row } from "./report.js"
-import { TRUE_TOOL, type RunningServer } from "./servers.js"
+import { type RunningServer, TRUE_TOOL } from "./servers.js"
 import { rounded, summarize } from "./stats.js"
 
 /**
@@ -43,7 +43,11 @@ interface ExecuteReply {
 /** One execute call; anything but a 200 with exit code 0 means the figure would not be a tool run. */
 const execute = (agent: http.Agent, server: RunningServer, tool: string, args: ReadonlyArray<string>) =>
   Effect.gen(function*() {
-    const reply = yield* request(agent, server.port, { method: "POST", path: `/tools/${tool}/execute`, body: executeBody("127.0.0.1", args) }, tool)
+    const reply = yield* request(agent, server.port, {
+      method: "POST",
+      path: `/tools/${tool}/execute`,
+      body: executeBody("127.0.0.1", args)
+    }, tool)
     const parsed = reply.status === 200 ? (JSON.parse(reply.body) as ExecuteReply) : undefined
     if (parsed === undefined || parsed.returncode !== 0) {
       return yield* new BenchFailed({ step: tool, message: `HTTP ${reply.status}: ${reply.body.slice(0, 500)}` })
@@ -52,8 +56,9 @@ const execute = (agent: http.Agent, server: RunningServer, tool: string, args: R
   })
 
 const direct = (argv: ReadonlyArray<string>, step: string) =>
-  Effect.flatMap(timeProcess(argv, step), (timed) =>
-    timed.code === 0 ? Effect.succeed(timed.ms) : new BenchFailed({ step, message: `${argv.join(" ")} exited ${timed.code}` })
+  Effect.flatMap(
+    timeProcess(argv, step),
+    (timed) => timed.code === 0 ? Effect.succeed(timed.ms) : new BenchFailed({ step, message: `${argv.join(" ")} exited ${timed.code}` })
   )
 
 export interface ToolsResult {
@@ -125,15 +130,57 @@ export const toolsBench = (server: RunningServer) =>
     }
     const overheadMs = s.callOurs.median - s.callWrapped.median
     const rows: ReadonlyArray<Row> = [
-      { name: "nmap -sT all 65535 ports via REST, median", unit: "ms", ours: s.fullOurs.median, baseline: s.fullPlain.median, baselineLabel: "nmap spawned directly", target: { on: "ratio", max: 1.05 } },
-      { name: "nmap -sT 1 port via REST, median", unit: "ms", ours: s.nmapOurs.median, baseline: s.nmapPlain.median, baselineLabel: "nmap spawned directly", target: null },
-      { name: "nmap, server argv spawned directly", unit: "ms", ours: s.nmapOurs.median, baseline: s.nmapSameArgv.median, baselineLabel: "server's argv spawned", target: null },
-      { name: "trivial tool call via REST, median", unit: "ms", ours: s.callOurs.median, baseline: s.callWrapped.median, baselineLabel: "server's argv spawned", target: null, note: `fixed overhead ${overheadMs.toFixed(2)} ms per call` },
-      { name: "wrapped /bin/true (server argv) direct", unit: "ms", ours: s.callWrapped.median, baseline: s.callBare.median, baselineLabel: "/bin/true spawned", target: null }
+      {
+        name: "nmap -sT all 65535 ports via REST, median",
+        unit: "ms",
+        ours: s.fullOurs.median,
+        baseline: s.fullPlain.median,
+        baselineLabel: "nmap spawned directly",
+        target: { on: "ratio", max: 1.05 }
+      },
+      {
+        name: "nmap -sT 1 port via REST, median",
+        unit: "ms",
+        ours: s.nmapOurs.median,
+        baseline: s.nmapPlain.median,
+        baselineLabel: "nmap spawned directly",
+        target: null
+      },
+      {
+        name: "nmap, server argv spawned directly",
+        unit: "ms",
+        ours: s.nmapOurs.median,
+        baseline: s.nmapSameArgv.median,
+        baselineLabel: "server's argv spawned",
+        target: null
+      },
+      {
+        name: "trivial tool call via REST, median",
+        unit: "ms",
+        ours: s.callOurs.median,
+        baseline: s.callWrapped.median,
+        baselineLabel: "server's argv spawned",
+        target: null,
+        note: `fixed overhead ${overheadMs.toFixed(2)} ms per call`
+      },
+      {
+        name: "wrapped /bin/true (server argv) direct",
+        unit: "ms",
+        ours: s.callWrapped.median,
+        baseline: s.callBare.median,
+        baselineLabel: "/bin/true spawned",
+        target: null
+      }
     ]
     const details = {
       nmapAllPorts: { runs: FULL_RUNS, argv: plainFull, ours: rounded(s.fullOurs), direct: rounded(s.fullPlain) },
-      nmap: { runs: NMAP_RUNS, argv: { plain: plainNmap, server: serverNmapArgv }, ours: rounded(s.nmapOurs), direct: rounded(s.nmapPlain), directServerArgv: rounded(s.nmapSameArgv) },
+      nmap: {
+        runs: NMAP_RUNS,
+        argv: { plain: plainNmap, server: serverNmapArgv },
+        ours: rounded(s.nmapOurs),
+        direct: rounded(s.nmapPlain),
+        directServerArgv: rounded(s.nmapSameArgv)
+      },
       trivialCall: {
         runs: TRUE_RUNS,
         argv: wrappedTrue,

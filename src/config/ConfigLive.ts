@@ -3,7 +3,7 @@ import { Duration, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { ConfigInvalid } from "../errors.js"
 import { Events } from "../observability/Events.js"
 import { ConfigService } from "./ConfigService.js"
-import { changedPaths, type Loaded, loadConfig } from "./load.js"
+import { changedPaths, loadConfig, type Loaded } from "./load.js"
 import { type AppConfig, restartRequired } from "./schema.js"
 import { semanticProblems } from "./semantics.js"
 

@@ -28,8 +28,7 @@ export type DeepPartial<T> = T extends ReadonlyArray<any> ? T
   : T extends object ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
   : T
 
-export const isPlainObject = (u: unknown): u is Record<string, unknown> =>
-  typeof u === "object" && u !== null && !Array.isArray(u)
+export const isPlainObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
 /** Objects merge key by key; arrays and scalars in `patch` replace. */
 export const mergeDeep = (base: unknown, patch: unknown): any => {

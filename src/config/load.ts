@@ -17,7 +17,6 @@ export interface Loaded {
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
 
-
 const decode = Schema.decodeUnknownEither(AppConfig, { onExcessProperty: "error", errors: "all" })
 
 /**
@@ -176,14 +175,20 @@ export const loadConfig = (options: {
     const candidate = mergeDeep(merged, setPath(segments, normaliseLevel(path, value.right)))
     const checked = decode(candidate)
     if (Either.isLeft(checked)) {
-      warnings.push(`${name}=${shown(path, raw)} is invalid (${formatIssues(checked.left).join("; ")}); keeping ${path}=${shown(path, getPath(merged, segments))}`)
+      warnings.push(
+        `${name}=${shown(path, raw)} is invalid (${formatIssues(checked.left).join("; ")}); keeping ${path}=${
+          shown(path, getPath(merged, segments))
+        }`
+      )
       continue
     }
     merged = candidate
   }
 
   return decode(merged).pipe(
-    Either.mapLeft((error) => new ConfigInvalid({ source: "configuration", message: "configuration is invalid", issues: formatIssues(error) })),
+    Either.mapLeft((error) =>
+      new ConfigInvalid({ source: "configuration", message: "configuration is invalid", issues: formatIssues(error) })
+    ),
     Either.map((config) => ({ config, warnings: [...warnings, ...clampWarnings(merged, config, "")] }))
   )
 }

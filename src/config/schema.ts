@@ -18,22 +18,36 @@ export type Transport = typeof Transport.Type
 export const LogLevelName = Schema.Literal("TRACE", "DEBUG", "INFO", "WARNING", "WARN", "ERROR", "CRITICAL", "FATAL", "NONE")
 
 export const ServerConfig = Schema.Struct({
-  transport: Transport.annotations({ description: "stdio for local MCP clients (Claude Desktop), http for remote agents and the REST API" }),
+  transport: Transport.annotations({
+    description: "stdio for local MCP clients (Claude Desktop), http for remote agents and the REST API"
+  }),
   host: Schema.String.annotations({ description: "HTTP bind address; a non-loopback address requires API keys (see auth)" }),
   port: boundedInt(0, 65535, "HTTP port (0 picks a free port)"),
-  shutdown_grace_period: bounded(0, 600, "Seconds running executions may finish after SIGTERM/SIGINT before their process groups are killed"),
+  shutdown_grace_period: bounded(
+    0,
+    600,
+    "Seconds running executions may finish after SIGTERM/SIGINT before their process groups are killed"
+  ),
   max_connections: boundedInt(1, 100000, "Maximum concurrent HTTP connections"),
   config_watch_interval: bounded(0.1, 3600, "Seconds between checks of the config file for changes (hot reload)"),
   mcp_session_idle_timeout: bounded(1, 86400, "Seconds after which an MCP HTTP session with no request is closed"),
   mcp_sessions_per_client: boundedInt(1, 10000, "MCP HTTP sessions one client (API key or address) may hold open"),
   max_body_bytes: boundedInt(1024, 10 * 1024 * 1024, "Maximum HTTP request body size in bytes"),
-  allowed_hosts: Schema.Array(Schema.String).annotations({ description: "Host header values accepted on /mcp (DNS-rebinding protection); empty means the bind host and loopback names" }),
-  allowed_origins: Schema.Array(Schema.String).annotations({ description: "Origin header values accepted on /mcp; requests without Origin are accepted" })
+  allowed_hosts: Schema.Array(Schema.String).annotations({
+    description: "Host header values accepted on /mcp (DNS-rebinding protection); empty means the bind host and loopback names"
+  }),
+  allowed_origins: Schema.Array(Schema.String).annotations({
+    description: "Origin header values accepted on /mcp; requests without Origin are accepted"
+  })
 })
 
 export const SecurityConfig = Schema.Struct({
-  allow_intrusive: Schema.Boolean.annotations({ description: "Allow intrusive operations (nmap -A, vuln/exploit/brute/dos/intrusive scripts, masscan). Audited." }),
-  allowed_targets: Schema.Array(Schema.String).annotations({ description: "Allowed targets: CIDRs, the aliases RFC1918 / loopback / ULA, or name suffixes starting with a dot" }),
+  allow_intrusive: Schema.Boolean.annotations({
+    description: "Allow intrusive operations (nmap -A, vuln/exploit/brute/dos/intrusive scripts, masscan). Audited."
+  }),
+  allowed_targets: Schema.Array(Schema.String).annotations({
+    description: "Allowed targets: CIDRs, the aliases RFC1918 / loopback / ULA, or name suffixes starting with a dot"
+  }),
   allow_ipv6: Schema.Boolean.annotations({ description: "Accept IPv6 targets inside allowed_targets (::1, fc00::/7)" }),
   max_network_size: boundedInt(1, 65536, "Largest number of addresses one CIDR/range target may cover"),
   max_args_length: boundedInt(64, 65536, "Maximum total length in bytes of a call's arguments"),
@@ -44,7 +58,9 @@ export const SecurityConfig = Schema.Struct({
   max_memory_mb: boundedInt(16, 65536, "Address-space limit per child process (prlimit --as)"),
   max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
   kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
-  audit_log_path: Schema.String.annotations({ description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)" })
+  audit_log_path: Schema.String.annotations({
+    description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)"
+  })
 })
 
 export const CircuitBreakerConfig = Schema.Struct({
@@ -84,40 +100,72 @@ export const LoggingConfig = Schema.Struct({
 })
 
 export const ToolDefaultsConfig = Schema.Struct({
-  default_timeout: bounded(1, 86400, "Timeout in seconds for custom tools that set none; built-in tools have their own, overridable under tools.<name>.timeout"),
-  default_concurrency: boundedInt(1, 64, "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"),
+  default_timeout: bounded(
+    1,
+    86400,
+    "Timeout in seconds for custom tools that set none; built-in tools have their own, overridable under tools.<name>.timeout"
+  ),
+  default_concurrency: boundedInt(
+    1,
+    64,
+    "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"
+  ),
   queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy")
 })
 
 export const ToolOverride = Schema.Struct({
-  enabled: Schema.optional(Schema.Boolean.annotations({ description: "Offer the tool (default true); the API's enable/disable overrides it until restart" })),
+  enabled: Schema.optional(
+    Schema.Boolean.annotations({ description: "Offer the tool (default true); the API's enable/disable overrides it until restart" })
+  ),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds for this tool")),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions of this tool"))
 })
 
 export const CustomFlag = Schema.Struct({
-  name: Schema.String.pipe(Schema.pattern(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/)).annotations({ description: "The flag as callers write it, e.g. -c or --count" }),
-  description: Schema.optionalWith(Schema.String.annotations({ description: "Shown to agents in the tool description" }), { default: () => "" }),
+  name: Schema.String.pipe(Schema.pattern(/^--?[A-Za-z0-9][A-Za-z0-9-]*$/)).annotations({
+    description: "The flag as callers write it, e.g. -c or --count"
+  }),
+  description: Schema.optionalWith(Schema.String.annotations({ description: "Shown to agents in the tool description" }), {
+    default: () => ""
+  }),
   value: Schema.optionalWith(
     Schema.Union(
       Schema.Struct({ type: Schema.Literal("none") }),
       Schema.Struct({ type: Schema.Literal("int"), min: Schema.Int, max: Schema.Int }),
-      Schema.Struct({ type: Schema.Literal("enum"), values: Schema.NonEmptyArray(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]+$/))) })
+      Schema.Struct({
+        type: Schema.Literal("enum"),
+        values: Schema.NonEmptyArray(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]+$/)))
+      })
     ),
     { default: () => ({ type: "none" as const }) }
   ).annotations({ description: "The flag's value: none, an int range or an enum" }),
-  intrusive: Schema.optionalWith(Schema.Boolean.annotations({ description: "Using the flag needs allow_intrusive and the intrusive scope" }), { default: () => false })
+  intrusive: Schema.optionalWith(
+    Schema.Boolean.annotations({ description: "Using the flag needs allow_intrusive and the intrusive scope" }),
+    { default: () => false }
+  )
 })
 
 export const CustomTool = Schema.Struct({
-  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).annotations({ description: "Public tool name (MCP name and REST path)" }),
+  name: Schema.String.pipe(Schema.pattern(/^[A-Za-z][A-Za-z0-9_]{0,63}$/)).annotations({
+    description: "Public tool name (MCP name and REST path)"
+  }),
   description: Schema.String.annotations({ description: "What the tool does, shown to agents" }),
-  binary: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._/-]+$/)).annotations({ description: "Binary name on PATH or absolute path; shells and interpreters are refused" }),
-  fixed_args: Schema.optionalWith(Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:/=+,@%_-]+$/))).annotations({ description: "Arguments the server always passes first" }), { default: () => [] }),
+  binary: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._/-]+$/)).annotations({
+    description: "Binary name on PATH or absolute path; shells and interpreters are refused"
+  }),
+  fixed_args: Schema.optionalWith(
+    Schema.Array(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9.:/=+,@%_-]+$/))).annotations({
+      description: "Arguments the server always passes first"
+    }),
+    { default: () => [] }
+  ),
   flags: Schema.Array(CustomFlag).annotations({ description: "The flags callers may pass" }),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds; tool.default_timeout when unset")),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions; tool.default_concurrency when unset")),
-  intrusive: Schema.optionalWith(Schema.Boolean.annotations({ description: "Every call is intrusive (needs allow_intrusive and the intrusive scope)" }), { default: () => false })
+  intrusive: Schema.optionalWith(
+    Schema.Boolean.annotations({ description: "Every call is intrusive (needs allow_intrusive and the intrusive scope)" }),
+    { default: () => false }
+  )
 })
 export type CustomTool = typeof CustomTool.Type
 
@@ -128,17 +176,32 @@ export type CallerScope = typeof CallerScope.Type
 export const ALL_SCOPES: ReadonlyArray<CallerScope> = CallerScope.literals
 
 export const ApiKey = Schema.Struct({
-  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({ description: "Name of the key in logs, audit lines and rate limits" }),
-  sha256: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)).annotations({ description: "Hex SHA-256 of the key; the key itself is never stored" }),
-  scopes: Schema.optionalWith(Schema.Array(CallerScope).annotations({ description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events" }), { default: () => ["execute" as const] }),
-  allowed_targets: Schema.optional(Schema.Array(Schema.String).annotations({ description: "Narrows the server's allowed_targets for this key" }))
+  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({
+    description: "Name of the key in logs, audit lines and rate limits"
+  }),
+  sha256: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)).annotations({
+    description: "Hex SHA-256 of the key; the key itself is never stored"
+  }),
+  scopes: Schema.optionalWith(
+    Schema.Array(CallerScope).annotations({
+      description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events"
+    }),
+    { default: () => ["execute" as const] }
+  ),
+  allowed_targets: Schema.optional(
+    Schema.Array(Schema.String).annotations({ description: "Narrows the server's allowed_targets for this key" })
+  )
 })
 export type ApiKey = typeof ApiKey.Type
 
 export const AuthConfig = Schema.Struct({
-  api_keys: Schema.Array(ApiKey).annotations({ description: "API keys accepted as Authorization: Bearer; required when binding a non-loopback address" }),
+  api_keys: Schema.Array(ApiKey).annotations({
+    description: "API keys accepted as Authorization: Bearer; required when binding a non-loopback address"
+  }),
   require_auth: Schema.Boolean.annotations({ description: "Require an API key even on loopback" }),
-  allow_unauthenticated_non_loopback: Schema.Boolean.annotations({ description: "Start without API keys on a non-loopback address (unsafe; for use behind an authenticating proxy)" })
+  allow_unauthenticated_non_loopback: Schema.Boolean.annotations({
+    description: "Start without API keys on a non-loopback address (unsafe; for use behind an authenticating proxy)"
+  })
 })
 
 export const AppConfig = Schema.Struct({

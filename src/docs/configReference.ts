@@ -23,7 +23,10 @@ export interface SettingDoc {
 }
 
 const defaultAt = (path: ReadonlyArray<string>): unknown =>
-  path.reduce<unknown>((acc, key) => (typeof acc === "object" && acc !== null ? (acc as Record<string, unknown>)[key] : undefined), defaults)
+  path.reduce<unknown>(
+    (acc, key) => (typeof acc === "object" && acc !== null ? (acc as Record<string, unknown>)[key] : undefined),
+    defaults
+  )
 
 const settingDoc = (path: ReadonlyArray<string>, ast: AST.AST, env: ReadonlyMap<string, ReadonlyArray<string>>): SettingDoc => {
   const nested = nestedStruct(ast)
@@ -69,7 +72,11 @@ const nestedTable = (title: string, struct: AST.AST): ReadonlyArray<string> => {
   const rows = fields.map((field) => {
     const name = String(field.name)
     const fallback = fieldDefault(struct, name)
-    const presence = Option.isSome(fallback) ? `optional, default ${code(valueText(fallback.value))}` : field.isOptional ? "optional" : "required"
+    const presence = Option.isSome(fallback)
+      ? `optional, default ${code(valueText(fallback.value))}`
+      : field.isOptional
+      ? "optional"
+      : "required"
     const type = nestedStruct(field.type) === undefined ? typeText(field.type) : "list of objects (see below)"
     return [code(name), type, presence, rangeText(rangeOf(field.type)), descriptionOf(field.type) ?? ""]
   })

@@ -19,11 +19,19 @@ export const settingExamples: Readonly<Record<string, SettingExample>> = {
     // The hashes are of no key anyone holds, so uncommenting the example cannot open the server.
     note: "put the sha256 that `security-mcp-server hash-key` prints; the key itself is never stored",
     value: [
-      { id: "ci-scanner", sha256: "4c0d2e4bb1f5d0b0f0ae6e6a1a4e3ed8ad0f2ae8a43c7bd6b52a5c3d8bb4d2f1", scopes: ["execute"], allowed_targets: ["10.20.0.0/16"] },
+      {
+        id: "ci-scanner",
+        sha256: "4c0d2e4bb1f5d0b0f0ae6e6a1a4e3ed8ad0f2ae8a43c7bd6b52a5c3d8bb4d2f1",
+        scopes: ["execute"],
+        allowed_targets: ["10.20.0.0/16"]
+      },
       { id: "admin", sha256: "9d1f3c8b2a7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c", scopes: ["execute", "intrusive", "admin"] }
     ]
   },
-  "server.allowed_hosts": { value: ["mcp.example.internal", "mcp.example.internal:443"], note: "the names clients use behind a reverse proxy" },
+  "server.allowed_hosts": {
+    value: ["mcp.example.internal", "mcp.example.internal:443"],
+    note: "the names clients use behind a reverse proxy"
+  },
   "server.allowed_origins": { value: ["https://agent.example.internal"] },
   tools: { value: { NmapTool: { timeout: 900, concurrency: 1 }, MasscanTool: { enabled: false } } },
   custom_tools: {
@@ -72,7 +80,10 @@ const settingLines = (setting: SettingDoc, key: string, indent: string): Readonl
     `${indent}# ${facts.join(" · ")}`,
     ...(example === undefined
       ? []
-      : [`${indent}# Example${example.note === undefined ? "" : ` (${example.note})`}:`, ...commented(stringify({ [key]: example.value }), indent)]),
+      : [
+        `${indent}# Example${example.note === undefined ? "" : ` (${example.note})`}:`,
+        ...commented(stringify({ [key]: example.value }), indent)
+      ]),
     `${indent}${key}: ${scalar(setting.defaultValue)}`
   ]
 }

@@ -18,8 +18,10 @@ const program = Effect.gen(function*() {
   const path = yield* Path.Path
   const check = process.argv.slice(2).includes("--check")
   const readme = yield* readIfExists(fs, "README.md")
-  const files = yield* Effect.forEach(generatedFiles(readme), (file) =>
-    Effect.map(readIfExists(fs, file.path), (current) => ({ ...file, current })))
+  const files = yield* Effect.forEach(
+    generatedFiles(readme),
+    (file) => Effect.map(readIfExists(fs, file.path), (current) => ({ ...file, current }))
+  )
   const stale = staleFiles(files)
   if (check) {
     if (stale.length === 0) return yield* Console.log("docs: generated files are up to date")

@@ -7,7 +7,15 @@ import { code, table } from "./markdown.js"
  */
 
 const durationText = (ms: number): string =>
-  ms === 0 ? "0" : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 ? `${ms / 60_000}m` : ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`
+  ms === 0
+    ? "0"
+    : ms % 3_600_000 === 0
+    ? `${ms / 3_600_000}h`
+    : ms % 60_000 === 0
+    ? `${ms / 60_000}m`
+    : ms % 1000 === 0
+    ? `${ms / 1000}s`
+    : `${ms}ms`
 
 /** What a caller may put after the flag. */
 export const flagValueText = (value: FlagValue): string => {
@@ -34,7 +42,9 @@ export const flagValueText = (value: FlagValue): string => {
 const marks = (flag: FlagSpec): string =>
   [
     flag.intrusive === true ? "intrusive" : "",
-    flag.intrusiveValues !== undefined && flag.intrusiveValues.length > 0 ? `intrusive values: ${flag.intrusiveValues.map(code).join(", ")}` : "",
+    flag.intrusiveValues !== undefined && flag.intrusiveValues.length > 0
+      ? `intrusive values: ${flag.intrusiveValues.map(code).join(", ")}`
+      : "",
     flag.privileged === true ? "privileged" : ""
   ].filter((m) => m !== "").join("; ")
 
@@ -50,7 +60,12 @@ const toolSection = (tool: ToolSpec<unknown>): string => {
   ]
   const templates = tool.templates.length === 0
     ? []
-    : ["Templates:", "", table(["Template", "Arguments", "Description"], tool.templates.map((t) => [code(t.name), code(t.args.join(" ")), t.description])), ""]
+    : [
+      "Templates:",
+      "",
+      table(["Template", "Arguments", "Description"], tool.templates.map((t) => [code(t.name), code(t.args.join(" ")), t.description])),
+      ""
+    ]
   const flags = tool.flags.map((flag) => [
     [flag.name, ...(flag.aliases ?? [])].map(code).join(", "),
     flagValueText(flag.value),

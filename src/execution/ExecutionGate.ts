@@ -39,7 +39,10 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
                 admitted ? effect : Effect.fail(new ToolUnavailable({ tool, message: "the server is shutting down" })),
               (admitted) =>
                 admitted
-                  ? Effect.zipRight(Effect.sync(() => running.delete(fiber)), Ref.update(state, (s) => ({ ...s, inFlight: s.inFlight - 1 })))
+                  ? Effect.zipRight(
+                    Effect.sync(() => running.delete(fiber)),
+                    Ref.update(state, (s) => ({ ...s, inFlight: s.inFlight - 1 }))
+                  )
                   : Effect.void
             )
           ),

@@ -15,7 +15,9 @@ export const ToolInput = Schema.Struct({
     description: "Arguments as one string, split on whitespace (no shell, no quoting). Use args or extra_args, not both."
   }),
   template: Schema.optional(Schema.String).annotations({ description: "Named preset of arguments (see the tool description)" }),
-  timeout_sec: Schema.optional(Schema.Number.pipe(Schema.positive())).annotations({ description: "Timeout in seconds, capped by the server" }),
+  timeout_sec: Schema.optional(Schema.Number.pipe(Schema.positive())).annotations({
+    description: "Timeout in seconds, capped by the server"
+  }),
   correlation_id: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))).annotations({
     description: "Caller's id for this call, echoed in the result, logs and audit"
   })
@@ -58,7 +60,9 @@ export const ExecutionResult = Schema.Struct({
   truncated_stdout: Schema.Boolean,
   truncated_stderr: Schema.Boolean,
   timed_out: Schema.Boolean,
-  error: Schema.NullOr(Schema.String).annotations({ description: "Set when the process ran but did not succeed (non-ok exit, signal, timeout)" }),
+  error: Schema.NullOr(Schema.String).annotations({
+    description: "Set when the process ran but did not succeed (non-ok exit, signal, timeout)"
+  }),
   error_type: Schema.NullOr(ExecutionErrorType),
   execution_time: Schema.Number.annotations({ description: "Seconds" }),
   correlation_id: Schema.String,

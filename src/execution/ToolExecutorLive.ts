@@ -18,8 +18,8 @@ import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { urlTargetHost } from "../tools/urlTarget.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { monotonicProgress } from "./progress.js"
-import { effectiveLimits, toolInfo } from "./toolInfo.js"
 import { type Caller, type ExecuteOptions, type ExecutionResult, ToolExecutor, ToolInput } from "./ToolExecutor.js"
+import { effectiveLimits, toolInfo } from "./toolInfo.js"
 
 export interface ExecutorOptions {
   /** Whether tools may use raw sockets (root); otherwise specs rewrite to unprivileged equivalents. */
@@ -43,7 +43,10 @@ const claimedTarget = (raw: unknown): string => {
 type Outcome = "success" | "failure" | "timeout" | "rejected" | "cancelled"
 
 /** What a finished process means for the caller, the breaker and the metrics. */
-const judge = (tool: RegisteredTool, run: RunResult): { outcome: Outcome; errorType: ExecutionResult["error_type"]; error: string | null } => {
+const judge = (
+  tool: RegisteredTool,
+  run: RunResult
+): { outcome: Outcome; errorType: ExecutionResult["error_type"]; error: string | null } => {
   if (run.timedOut) return { outcome: "timeout", errorType: "timeout", error: "execution timed out; the process group was killed" }
   if (run.signal !== null) return { outcome: "failure", errorType: "signal", error: `killed by ${run.signal}` }
   if (run.exitCode === 0 || (run.exitCode !== null && tool.spec.okExitCodes.includes(run.exitCode))) {
@@ -187,7 +190,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
                 : [...tool.spec.fixedArgs, ...callerArgs, ...targetArgs],
               notes: [
                 ...rewritten.notes,
-                ...(pinned.kind === "hostname" ? [`${pinned.original} resolved once to ${pinned.pinned}; the tool was given the address`] : [])
+                ...(pinned.kind === "hostname"
+                  ? [`${pinned.original} resolved once to ${pinned.pinned}; the tool was given the address`]
+                  : [])
               ]
             }
           }).pipe(Effect.catchAll(rejected))
@@ -230,14 +235,25 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             ...(onOutput === undefined ? {} : { onOutput })
           })
 
-          const finish = (outcome: Outcome, errorType: string | null, argv: ReadonlyArray<string>, error: { tag: string; message: string } | null) =>
+          const finish = (
+            outcome: Outcome,
+            errorType: string | null,
+            argv: ReadonlyArray<string>,
+            error: { tag: string; message: string } | null
+          ) =>
             Effect.gen(function*() {
               const durationSeconds = (performance.now() - started) / 1000
               yield* Metric.increment(
-                Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", name), "status", outcome), "error_type", errorType ?? "none")
+                Metric.tagged(
+                  Metric.tagged(Metric.tagged(toolExecutions, "tool", name), "status", outcome),
+                  "error_type",
+                  errorType ?? "none"
+                )
               )
               yield* Metric.update(Metric.tagged(toolExecutionSeconds, "tool", name), durationSeconds)
-              if (errorType !== null) yield* Metric.increment(Metric.tagged(Metric.tagged(toolErrors, "tool", name), "error_type", errorType))
+              if (errorType !== null) {
+                yield* Metric.increment(Metric.tagged(Metric.tagged(toolErrors, "tool", name), "error_type", errorType))
+              }
               if (outcome !== "rejected") yield* stats.record(name, { durationSeconds, outcome, errorType })
               yield* audit.record({
                 ...auditBase,
@@ -249,7 +265,15 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
                 intrusive: prepared.intrusive,
                 error
               })
-              yield* events.publish({ type: "execution.finished", tool: name, correlationId, caller: caller.id, outcome, errorType, durationSeconds })
+              yield* events.publish({
+                type: "execution.finished",
+                tool: name,
+                correlationId,
+                caller: caller.id,
+                outcome,
+                errorType,
+                durationSeconds
+              })
             })
 
           const active = Metric.tagged(toolActive, "tool", name)
@@ -293,19 +317,27 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
 
           const result = exit.value
           const verdict = judge(prepared.tool, result)
-          yield* finish(verdict.outcome, verdict.errorType, result.argv, verdict.error === null ? null : { tag: verdict.errorType ?? "error", message: verdict.error })
-          const parse = prepared.tool.spec.parse
-          const parsed = parse === undefined || result.stdout.length === 0 ? undefined : yield* Effect.try(() => parse(result.stdout, result.stderr)).pipe(
-            Effect.tapError((e) => Effect.logWarning(`parser of ${name} failed`, e)),
-            Effect.option,
-            Effect.map(Option.getOrUndefined)
+          yield* finish(
+            verdict.outcome,
+            verdict.errorType,
+            result.argv,
+            verdict.error === null ? null : { tag: verdict.errorType ?? "error", message: verdict.error }
           )
+          const parse = prepared.tool.spec.parse
+          const parsed = parse === undefined || result.stdout.length === 0 ?
+            undefined :
+            yield* Effect.try(() => parse(result.stdout, result.stderr)).pipe(
+              Effect.tapError((e) => Effect.logWarning(`parser of ${name} failed`, e)),
+              Effect.option,
+              Effect.map(Option.getOrUndefined)
+            )
           const notes = [
             ...prepared.notes,
             ...(result.truncatedStdout ? [`stdout truncated at ${c.security.max_output_size} bytes`] : []),
             ...(result.truncatedStderr ? [`stderr truncated at ${c.security.max_stderr_size} bytes`] : [])
           ]
-          const summary = parsed?.summary ?? (verdict.error === null ? result.stdout.slice(0, 4000) : `${verdict.error}\n${result.stderr.slice(0, 2000)}`)
+          const summary = parsed?.summary ??
+            (verdict.error === null ? result.stdout.slice(0, 4000) : `${verdict.error}\n${result.stderr.slice(0, 2000)}`)
           return {
             tool: name,
             stdout: result.stdout,

@@ -1,7 +1,7 @@
 import { JSONSchema, Schema } from "effect"
 import type { AppConfig } from "../config/schema.js"
-import type { BreakerState } from "../resilience/CircuitBreaker.js"
 import type { ToolStatsSnapshot } from "../observability/ToolStats.js"
+import type { BreakerState } from "../resilience/CircuitBreaker.js"
 import type { RegisteredTool } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { type ToolInfo, ToolInput } from "./ToolExecutor.js"
@@ -26,7 +26,9 @@ const inputSchemaFor = (tool: RegisteredTool): Record<string, unknown> => {
 }
 
 const outputSchemaFor = (tool: RegisteredTool): Record<string, unknown> | null =>
-  tool.spec.outputSchema === undefined ? null : (JSONSchema.make(tool.spec.outputSchema as Schema.Schema<unknown, any>) as unknown as Record<string, unknown>)
+  tool.spec.outputSchema === undefined
+    ? null
+    : (JSONSchema.make(tool.spec.outputSchema as Schema.Schema<unknown, any>) as unknown as Record<string, unknown>)
 
 /** A tool's effective timeout and concurrency: its override or default, capped by the security limits. */
 export const effectiveLimits = (spec: ToolSpec<any>, config: AppConfig) => ({

@@ -42,8 +42,7 @@ const fail = (error: HttpError) => {
   return HttpServerResponse.unsafeJson(body, { status, headers })
 }
 
-const searchParams = (request: HttpServerRequest.HttpServerRequest) =>
-  new URL(request.url, "http://localhost").searchParams
+const searchParams = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost").searchParams
 
 const pathOf = (request: HttpServerRequest.HttpServerRequest) => new URL(request.url, "http://localhost").pathname
 

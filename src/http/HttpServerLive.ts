@@ -1,6 +1,6 @@
 import { HttpMiddleware, HttpServer } from "@effect/platform"
-import type { ServeError } from "@effect/platform/HttpServerError"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type { ServeError } from "@effect/platform/HttpServerError"
 import { Effect, Either, Layer } from "effect"
 import { createServer } from "node:http"
 import { ConfigService } from "../config/ConfigService.js"

@@ -2,8 +2,8 @@ import { Either } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { ALL_SCOPES, type ApiKey, type AppConfig, type CallerScope } from "../config/schema.js"
 import { ConfigInvalid, Forbidden, InvalidInput, Unauthorized } from "../errors.js"
-import { isLoopbackHost } from "../policy/targets.js"
 import type { Caller } from "../execution/ToolExecutor.js"
+import { isLoopbackHost } from "../policy/targets.js"
 
 const EVERY_SCOPE: ReadonlySet<CallerScope> = new Set(ALL_SCOPES)
 
@@ -97,7 +97,8 @@ export const authenticate = (
     return !local && !config.auth.allow_unauthenticated_non_loopback
       ? Either.left(
         new Unauthorized({
-          message: "Missing API key: anonymous access is only for clients on this host connecting directly; send Authorization: Bearer <key>"
+          message:
+            "Missing API key: anonymous access is only for clients on this host connecting directly; send Authorization: Bearer <key>"
         })
       )
       : Either.right({

@@ -5,8 +5,8 @@ import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Runtime, Scope } from "effect"
 import { randomUUID } from "node:crypto"
 import type { Caller, ToolExecutor } from "../execution/ToolExecutor.js"
-import type { Events } from "../observability/Events.js"
 import { type HandlerExtra, makeMcpServer, type ServerInfo } from "../mcp/McpServer.js"
+import type { Events } from "../observability/Events.js"
 
 interface Session {
   readonly transport: WebStandardStreamableHTTPServerTransport
@@ -150,8 +150,10 @@ export const makeMcpHttpHandler = (
         if (sessionId !== undefined) {
           const session = sessions.get(sessionId)
           if (session === undefined || session.owner !== caller.id) return rpcError(404, -32001, "Session not found")
-          return yield* serve(session, () =>
-            session.transport.handleRequest(toWebRequest(request), { parsedBody: body ?? undefined, authInfo }))
+          return yield* serve(
+            session,
+            () => session.transport.handleRequest(toWebRequest(request), { parsedBody: body ?? undefined, authInfo })
+          )
         }
         if (request.method !== "POST" || !isInitializeRequest(body)) {
           return rpcError(400, -32000, "Bad Request: missing Mcp-Session-Id header (send initialize first)")
@@ -162,9 +164,7 @@ export const makeMcpHttpHandler = (
           return rpcError(429, -32000, `Too many MCP sessions for ${caller.id}; close unused ones (DELETE /mcp)`)
         }
         const { scope, transport } = yield* open
-        const response = yield* Effect.promise(() =>
-          transport.handleRequest(toWebRequest(request), { parsedBody: body, authInfo })
-        )
+        const response = yield* Effect.promise(() => transport.handleRequest(toWebRequest(request), { parsedBody: body, authInfo }))
         if (transport.sessionId === undefined) {
           yield* Scope.close(scope, Exit.void)
         } else {

@@ -8,9 +8,12 @@ const ErrorResponseBody = Schema.Struct({
   detail: Schema.Struct(
     {
       ...ErrorBody.fields,
-      retry_after: Schema.optionalWith(Schema.Number.pipe(Schema.int()).annotations({ description: "Seconds to wait (also in Retry-After)" }), {
-        exact: true
-      })
+      retry_after: Schema.optionalWith(
+        Schema.Number.pipe(Schema.int()).annotations({ description: "Seconds to wait (also in Retry-After)" }),
+        {
+          exact: true
+        }
+      )
     },
     ...ErrorBody.records
   )
@@ -68,7 +71,9 @@ export const openApiDocument = (info: { readonly name: string; readonly version:
   },
   security: [{ bearer: [] }],
   paths: {
-    "/": { get: { summary: "Server information", security: [], responses: { "200": json({ type: "object" }, "Name, version, endpoints") } } },
+    "/": {
+      get: { summary: "Server information", security: [], responses: { "200": json({ type: "object" }, "Name, version, endpoints") } }
+    },
     "/health": {
       get: {
         summary: "Health report",
@@ -96,10 +101,18 @@ export const openApiDocument = (info: { readonly name: string; readonly version:
       }
     },
     "/tools/{name}/enable": {
-      post: { summary: "Enable a tool (admin scope)", parameters: [toolName], responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) } }
+      post: {
+        summary: "Enable a tool (admin scope)",
+        parameters: [toolName],
+        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
+      }
     },
     "/tools/{name}/disable": {
-      post: { summary: "Disable a tool (admin scope)", parameters: [toolName], responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) } }
+      post: {
+        summary: "Disable a tool (admin scope)",
+        parameters: [toolName],
+        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
+      }
     },
     "/tools/{name}/circuit/open": {
       post: {
@@ -119,17 +132,25 @@ export const openApiDocument = (info: { readonly name: string; readonly version:
       get: {
         summary: "Prometheus metrics",
         security: [],
-        responses: { "200": { description: "Prometheus text format", content: { "text/plain; version=0.0.4": { schema: { type: "string" } } } } }
+        responses: {
+          "200": { description: "Prometheus text format", content: { "text/plain; version=0.0.4": { schema: { type: "string" } } } }
+        }
       }
     },
     "/events": {
       get: {
         summary: "Server-sent events (admin scope): executions, breaker transitions, config reloads, health changes",
-        responses: { "200": { description: "event: <type> / data: <json>", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(401, 403) }
+        responses: {
+          "200": { description: "event: <type> / data: <json>", content: { "text/event-stream": { schema: { type: "string" } } } },
+          ...errors(401, 403)
+        }
       }
     },
     "/config": {
-      get: { summary: "Effective configuration with secrets masked (admin scope)", responses: { "200": json({ type: "object" }, "Configuration"), ...errors(401, 403) } }
+      get: {
+        summary: "Effective configuration with secrets masked (admin scope)",
+        responses: { "200": json({ type: "object" }, "Configuration"), ...errors(401, 403) }
+      }
     },
     "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }, "OpenAPI 3.1") } } },
     "/mcp": {

@@ -38,7 +38,9 @@ const parseArgs = (argv: ReadonlyArray<string>): Either.Either<Parsed, string> =
   const rest: Array<string> = []
   for (let i = 0; i < tail.length; i++) {
     const arg = tail[i]!
-    const [name, inline] = arg.startsWith("--") && arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined]
+    const [name, inline] = arg.startsWith("--") && arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined]
     if (optionNames.has(name)) {
       const value = inline ?? tail[++i]
       if (value === undefined) return Either.left(`${name} needs a value`)

@@ -1,5 +1,5 @@
 import { Effect, Either } from "effect"
-import { loadOnce, type ConfigSource } from "../config/ConfigLive.js"
+import { type ConfigSource, loadOnce } from "../config/ConfigLive.js"
 import { checkBindSafety } from "../http/auth.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
 import { builtinTools } from "../tools/builtins.js"
@@ -26,18 +26,29 @@ export const validate = (source: ConfigSource) =>
       for (const issue of config.left.issues) yield* add("FAIL", `  ${issue}`)
     } else {
       const c = config.right
-      yield* add("PASS", `configuration ${source.file ?? "(embedded defaults)"}: transport ${c.server.transport}, allowed targets ${c.security.allowed_targets.join(", ")}`)
+      yield* add(
+        "PASS",
+        `configuration ${source.file ?? "(embedded defaults)"}: transport ${c.server.transport}, allowed targets ${
+          c.security.allowed_targets.join(", ")
+        }`
+      )
       const custom = customToolSpecs(c.custom_tools, customOptions(c))
-      if (Either.isLeft(custom)) for (const issue of custom.left.issues) yield* add("FAIL", `custom tool ${issue}`)
+      if (Either.isLeft(custom)) { for (const issue of custom.left.issues) yield* add("FAIL", `custom tool ${issue}`) }
       if (c.server.transport === "http") {
         const safety = checkBindSafety(c)
-        yield* add(Either.isLeft(safety) ? "FAIL" : "PASS", Either.isLeft(safety) ? safety.left.message : `HTTP bind ${c.server.host}:${c.server.port}`)
+        yield* add(
+          Either.isLeft(safety) ? "FAIL" : "PASS",
+          Either.isLeft(safety) ? safety.left.message : `HTTP bind ${c.server.host}:${c.server.port}`
+        )
       }
       if (c.security.allow_intrusive) yield* add("WARN", "security.allow_intrusive is true: intrusive scans are allowed")
     }
 
     const prlimit = yield* resolveBinary("prlimit").pipe(Effect.either)
-    yield* add(Either.isRight(prlimit) ? "PASS" : "FAIL", Either.isRight(prlimit) ? `prlimit ${prlimit.right}` : "prlimit missing (util-linux): resource limits cannot be applied")
+    yield* add(
+      Either.isRight(prlimit) ? "PASS" : "FAIL",
+      Either.isRight(prlimit) ? `prlimit ${prlimit.right}` : "prlimit missing (util-linux): resource limits cannot be applied"
+    )
 
     for (const tool of builtinTools) {
       const path = yield* resolveBinary(tool.binary).pipe(Effect.either)
@@ -48,7 +59,12 @@ export const validate = (source: ConfigSource) =>
       )
     }
     const root = isRoot()
-    yield* add(root ? "WARN" : "PASS", root ? "running as root: prefer a dedicated user (raw-socket scans can use capabilities instead)" : "not running as root: SYN/OS scans fall back to connect scans")
+    yield* add(
+      root ? "WARN" : "PASS",
+      root
+        ? "running as root: prefer a dedicated user (raw-socket scans can use capabilities instead)"
+        : "not running as root: SYN/OS scans fall back to connect scans"
+    )
 
     for (const [verdict, text] of lines) process.stdout.write(`[${verdict}] ${text}\n`)
     const failed = lines.filter(([v]) => v === "FAIL").length

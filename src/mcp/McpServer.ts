@@ -112,8 +112,7 @@ export const makeMcpServer = (
       }
     )
 
-    const notify = (notification: ServerNotification) =>
-      Effect.tryPromise(() => server.notification(notification)).pipe(Effect.ignore)
+    const notify = (notification: ServerNotification) => Effect.tryPromise(() => server.notification(notification)).pipe(Effect.ignore)
 
     const execute = (
       name: string,
@@ -145,7 +144,9 @@ export const makeMcpServer = (
       const taskId = task.taskId
       const progressToken = extra._meta?.progressToken
       const onProgress = (progress: Progress) =>
-        Effect.sync(() => taskStore.describe(taskId, sessionId, progressStatusMessage(progress))).pipe(
+        Effect.sync(() =>
+          taskStore.describe(taskId, sessionId, progressStatusMessage(progress))
+        ).pipe(
           Effect.zipRight(
             progressToken === undefined ? Effect.void : notify({
               method: "notifications/progress",
@@ -155,12 +156,16 @@ export const makeMcpServer = (
         )
       const body = execute(name, args, caller, onProgress).pipe(
         Effect.flatMap((result) => {
-          const stored = taskStore.finish(taskId, sessionId, result.isError === true ? "failed" : "completed", result, finalStatusMessage(result))
+          const stored = taskStore.finish(
+            taskId,
+            sessionId,
+            result.isError === true ? "failed" : "completed",
+            result,
+            finalStatusMessage(result)
+          )
           return stored ? Effect.promise(() => taskStore.getTask(taskId, sessionId)) : Effect.succeed(null)
         }),
-        Effect.flatMap((finished) =>
-          finished === null ? Effect.void : notify({ method: "notifications/tasks/status", params: finished })
-        )
+        Effect.flatMap((finished) => finished === null ? Effect.void : notify({ method: "notifications/tasks/status", params: finished }))
       )
       await run(FiberMap.run(taskFibers, taskId, body))
       return {
@@ -177,10 +182,12 @@ export const makeMcpServer = (
       const args = request.params.arguments ?? {}
       if (request.params.task !== undefined) return startTask(request, name, args, extra)
       const progressToken = request.params._meta?.progressToken
-      const onProgress = progressToken === undefined ? undefined : (progress: Progress) =>
-        Effect.tryPromise(() =>
-          extra.sendNotification({ method: "notifications/progress", params: progressParams(progressToken, progress) })
-        ).pipe(Effect.ignore)
+      const onProgress = progressToken === undefined ?
+        undefined :
+        (progress: Progress) =>
+          Effect.tryPromise(() =>
+            extra.sendNotification({ method: "notifications/progress", params: progressParams(progressToken, progress) })
+          ).pipe(Effect.ignore)
       return run(execute(name, args, options.callerOf(extra), onProgress), extra.signal)
     })
 

@@ -34,7 +34,11 @@ export type ErrorBody = typeof ErrorBody.Type
 /** Inner `$schema` would make ajv look for a meta-schema it may not have; `$defs` must sit at the root for `#/$defs/…` refs to resolve. */
 const splitDefinitions = (schema: Record<string, unknown>) => {
   const { $schema: _ignored, $defs, definitions, ...rest } = schema
-  return { body: rest, $defs: $defs as Record<string, unknown> | undefined, definitions: definitions as Record<string, unknown> | undefined }
+  return {
+    body: rest,
+    $defs: $defs as Record<string, unknown> | undefined,
+    definitions: definitions as Record<string, unknown> | undefined
+  }
 }
 
 const jsonSchemaOf = (schema: Schema.Schema.Any) => splitDefinitions(JSONSchema.make(schema) as unknown as Record<string, unknown>)

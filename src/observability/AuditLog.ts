@@ -1,7 +1,7 @@
+import { Clock, Context, Effect, Layer, Ref } from "effect"
 import { mkdir, open } from "node:fs/promises"
 import type { FileHandle } from "node:fs/promises"
 import { dirname } from "node:path"
-import { Clock, Context, Effect, Layer, Ref } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { Caller } from "../execution/ToolExecutor.js"
 
@@ -68,8 +68,10 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<
       const current = yield* Ref.make<{ readonly path: string; readonly handle: FileHandle } | null>(null)
       const lock = yield* Effect.makeSemaphore(1)
 
-      const close = Effect.flatMap(Ref.getAndSet(current, null), (file) =>
-        file === null ? Effect.void : Effect.promise(() => file.handle.close().catch(() => undefined)))
+      const close = Effect.flatMap(
+        Ref.getAndSet(current, null),
+        (file) => file === null ? Effect.void : Effect.promise(() => file.handle.close().catch(() => undefined))
+      )
       yield* Effect.addFinalizer(() => close)
 
       const handleFor = (path: string) =>

@@ -2,7 +2,13 @@ import { Context, Effect, Layer, PubSub, type Queue, type Scope } from "effect"
 
 /** Everything operators may want to watch live: fed to `/events` (SSE) and the logs. */
 export type ServerEvent =
-  | { readonly type: "execution.started"; readonly tool: string; readonly correlationId: string; readonly caller: string; readonly target: string }
+  | {
+    readonly type: "execution.started"
+    readonly tool: string
+    readonly correlationId: string
+    readonly caller: string
+    readonly target: string
+  }
   | {
     readonly type: "execution.finished"
     readonly tool: string

@@ -54,5 +54,4 @@ export class Health extends Context.Tag("security-mcp/Health")<
   }
 >() {}
 
-export const statusCode = (status: HealthStatus): 200 | 207 | 503 =>
-  status === "healthy" ? 200 : status === "degraded" ? 207 : 503
+export const statusCode = (status: HealthStatus): 200 | 207 | 503 => status === "healthy" ? 200 : status === "degraded" ? 207 : 503

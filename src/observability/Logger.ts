@@ -40,7 +40,11 @@ export const LoggerLive = (initial: AppConfig) =>
       let level = toLogLevel(initial.logging.level)
       const config = yield* ConfigService
       yield* config.changes.pipe(
-        Stream.runForEach((c) => Effect.sync(() => { level = toLogLevel(c.logging.level) })),
+        Stream.runForEach((c) =>
+          Effect.sync(() => {
+            level = toLogLevel(c.logging.level)
+          })
+        ),
         Effect.forkScoped
       )
       const format = initial.logging.format === "json" ? Logger.jsonLogger : Logger.logfmtLogger

@@ -100,8 +100,7 @@ export class ToolStats extends Context.Tag("security-mcp/ToolStats")<
       const adjustActive = (tool: string, delta: number) => update(tool, (s) => ({ ...s, active: Math.max(0, s.active + delta) }))
       return {
         record: (tool, sample) => update(tool, (s) => addSample(s, sample)),
-        trackActive: (tool, effect) =>
-          Effect.acquireUseRelease(adjustActive(tool, 1), () => effect, () => adjustActive(tool, -1)),
+        trackActive: (tool, effect) => Effect.acquireUseRelease(adjustActive(tool, 1), () => effect, () => adjustActive(tool, -1)),
         snapshot: Effect.map(
           Ref.get(ref),
           (m) => Object.fromEntries([...m].map(([tool, state]) => [tool, summarize(state)]))

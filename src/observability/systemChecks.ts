@@ -1,8 +1,8 @@
+import { Effect, Ref, type Scope } from "effect"
 import { readFile, statfs } from "node:fs/promises"
 import * as os from "node:os"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as v8 from "node:v8"
-import { Effect, Ref, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { CheckResult, HealthCheck, HealthStatus } from "./Health.js"
 
@@ -157,9 +157,7 @@ const cpuTimesNow = (): CpuTimes =>
 const readMemory: Effect.Effect<Reading> = Effect.tryPromise(() => readFile("/proc/meminfo", "utf8")).pipe(
   Effect.map(memoryPercentFromMeminfo),
   Effect.orElseSucceed(() => null),
-  Effect.map((percent): Reading =>
-    percent !== null ? { percent } : { percent: (100 * (os.totalmem() - os.freemem())) / os.totalmem() }
-  )
+  Effect.map((percent): Reading => percent !== null ? { percent } : { percent: (100 * (os.totalmem() - os.freemem())) / os.totalmem() })
 )
 
 const readDisk = (path: string): Effect.Effect<Reading> =>

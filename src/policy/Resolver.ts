@@ -1,5 +1,5 @@
-import { promises as dns } from "node:dns"
 import { Context, Duration, Effect, Layer } from "effect"
+import { promises as dns } from "node:dns"
 import { TargetRejected } from "../errors.js"
 
 /**
@@ -27,7 +27,11 @@ export class Resolver extends Context.Tag("security-mcp/Resolver")<Resolver, Res
           Effect.timeoutFail({
             duration: timeout,
             onTimeout: () =>
-              new TargetRejected({ target: name, rule: "resolution_timeout", message: `${name} did not resolve within ${Duration.format(timeout)}` })
+              new TargetRejected({
+                target: name,
+                rule: "resolution_timeout",
+                message: `${name} did not resolve within ${Duration.format(timeout)}`
+              })
           }),
           Effect.flatMap((entries) =>
             entries.length === 0 ? Effect.fail(unresolvable(name, "no addresses")) : Effect.succeed(entries.map((entry) => entry.address))

@@ -110,8 +110,7 @@ const forbiddenIndex = (forbidden: ReadonlyArray<ForbiddenFlag>): ReadonlyMap<st
   return index
 }
 
-const forbiddenMessage = (entry: ForbiddenFlag, how = "") =>
-  `${entry.flag}${how} is not accepted: it ${entry.reason}`
+const forbiddenMessage = (entry: ForbiddenFlag, how = "") => `${entry.flag}${how} is not accepted: it ${entry.reason}`
 
 /**
  * Finds the forbidden flag an unknown token stands for: a glued value
@@ -121,8 +120,9 @@ const forbiddenMessage = (entry: ForbiddenFlag, how = "") =>
 const forbiddenVariant = (token: string, forbidden: ReadonlyArray<ForbiddenFlag>): ArgumentRejected | undefined => {
   const name = token.split("=")[0] ?? token
   const long = name.startsWith("--") ? name : name.length > 2 ? `-${name}` : undefined
-  const expanded =
-    long === undefined || long.length < 4 ? undefined : forbidden.find((entry) => entry.flag.startsWith("--") && entry.flag.startsWith(long))
+  const expanded = long === undefined || long.length < 4
+    ? undefined
+    : forbidden.find((entry) => entry.flag.startsWith("--") && entry.flag.startsWith(long))
   if (expanded !== undefined) return rejected(token, "forbidden_flag", forbiddenMessage(expanded, ` (written as ${token})`))
   const glued = forbidden.find((entry) => entry.attached === true && token.startsWith(entry.flag) && token.length > entry.flag.length)
   return glued === undefined ? undefined : rejected(token, "forbidden_flag", forbiddenMessage(glued, " (with a value attached)"))
@@ -225,7 +225,9 @@ export const validateArgs = (
   if (unsafe !== undefined) return Either.left(forbiddenCharacter(unsafe))
   const length = tokens.join(" ").length
   if (length > options.maxArgsLength) {
-    return Either.left(rejected(tokens.join(" ").slice(0, 64), "too_long", `Arguments are ${length} characters long; the limit is ${options.maxArgsLength}`))
+    return Either.left(
+      rejected(tokens.join(" ").slice(0, 64), "too_long", `Arguments are ${length} characters long; the limit is ${options.maxArgsLength}`)
+    )
   }
   const flags = flagIndex(spec.flags)
   const forbiddenList = options.forbidden ?? forbiddenFlags
@@ -236,7 +238,11 @@ export const validateArgs = (
     const token = tokens[i] ?? ""
     if (!token.startsWith("-") || token === "-" || token === "--") {
       return Either.left(
-        rejected(token, "positional_argument", `'${token}' is not a flag of ${spec.name}; the target goes in 'target' and values follow their flag`)
+        rejected(
+          token,
+          "positional_argument",
+          `'${token}' is not a flag of ${spec.name}; the target goes in 'target' and values follow their flag`
+        )
       )
     }
     const eq = token.startsWith("--") ? token.indexOf("=") : -1
@@ -246,7 +252,9 @@ export const validateArgs = (
     if (banned !== undefined) return Either.left(rejected(token, "forbidden_flag", forbiddenMessage(banned)))
     const flag = flags.get(name)
     if (flag === undefined) {
-      return Either.left(forbiddenVariant(token, forbiddenList) ?? rejected(token, "unknown_flag", `${name} is not an accepted flag of ${spec.name}`))
+      return Either.left(
+        forbiddenVariant(token, forbiddenList) ?? rejected(token, "unknown_flag", `${name} is not an accepted flag of ${spec.name}`)
+      )
     }
     if (flag.intrusive === true) reasons.push(flag.name)
     if (flag.value._tag === "None") {

@@ -78,15 +78,14 @@ export const parseAddress = (text: string): Address | undefined => {
   return v6 === undefined ? undefined : { family: 6, value: v6 }
 }
 
-const formatIPv4 = (value: bigint): string =>
-  [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".")
+const formatIPv4 = (value: bigint): string => [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join(".")
 
 /** RFC 5952 canonical form: lower case, longest run of two or more zero groups compressed. */
 export const formatIPv6 = (value: bigint): string => {
   const words = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn))
   let bestStart = -1
   let bestLen = 0
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++
       continue
@@ -104,8 +103,7 @@ export const formatIPv6 = (value: bigint): string => {
   return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`
 }
 
-export const formatAddress = (address: Address): string =>
-  address.family === 4 ? formatIPv4(address.value) : formatIPv6(address.value)
+export const formatAddress = (address: Address): string => address.family === 4 ? formatIPv4(address.value) : formatIPv6(address.value)
 
 const mask = (family: Family, prefix: number): bigint => {
   const bits = BigInt(familyBits(family))
@@ -126,8 +124,7 @@ export const contains = (outer: Network, inner: Network): boolean =>
 
 export const overlaps = (a: Network, b: Network): boolean => contains(a, b) || contains(b, a)
 
-export const formatNetwork = (net: Network): string =>
-  `${formatAddress({ family: net.family, value: net.base })}/${net.prefix}`
+export const formatNetwork = (net: Network): string => `${formatAddress({ family: net.family, value: net.base })}/${net.prefix}`
 
 const prefixText = /^(0|[1-9][0-9]{0,2})$/
 

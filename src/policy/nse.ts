@@ -65,7 +65,16 @@ export const refusedCategories: Readonly<Record<string, string>> = {
 }
 
 /** Categories of a script that make running it an intrusive operation. */
-export const intrusiveScriptCategories: ReadonlyArray<string> = ["vuln", "exploit", "intrusive", "brute", "dos", "malware", "fuzzer", "auth"]
+export const intrusiveScriptCategories: ReadonlyArray<string> = [
+  "vuln",
+  "exploit",
+  "intrusive",
+  "brute",
+  "dos",
+  "malware",
+  "fuzzer",
+  "auth"
+]
 
 /**
  * Curated scripts with their nmap 7.93 categories. None is in `broadcast` or
@@ -171,7 +180,10 @@ const expressionWords = new Set(["and", "or", "not", "true", "false"])
 export const classifyScriptItem = (item: string): ScriptItem => {
   const refuse = (rule: "forbidden_value" | "script_not_allowed", message: string): ScriptItem => ({ _tag: "Refused", item, rule, message })
   if (item.includes("/") || item.includes("\\") || item.endsWith(".nse")) {
-    return refuse("forbidden_value", `'${item}' is a script path; only allow-listed script names run (a path would load arbitrary Lua code)`)
+    return refuse(
+      "forbidden_value",
+      `'${item}' is a script path; only allow-listed script names run (a path would load arbitrary Lua code)`
+    )
   }
   if (item.includes(":")) return refuse("forbidden_value", `'${item}' looks like a URL; scripts are chosen by name only`)
   if (/[*?[\]]/.test(item)) return refuse("forbidden_value", `'${item}' is a pattern; name each script`)
@@ -180,11 +192,16 @@ export const classifyScriptItem = (item: string): ScriptItem => {
     return refuse("forbidden_value", `'${item}': boolean script expressions are not accepted; list names or categories`)
   }
   const refused = refusedCategories[item]
-  if (refused !== undefined) return refuse("script_not_allowed", `Script category '${item}' is not accepted: it ${refused}. Name the scripts you need.`)
+  if (refused !== undefined) {
+    return refuse("script_not_allowed", `Script category '${item}' is not accepted: it ${refused}. Name the scripts you need.`)
+  }
   const category = scopedCategories[item]
   if (category !== undefined) return { _tag: "Accepted", item, intrusive: category.intrusive }
   if (Object.hasOwn(knownScripts, item)) return { _tag: "Accepted", item, intrusive: isIntrusiveScript(item) }
-  return refuse("script_not_allowed", `Script '${item}' is not in the allow-list (categories: ${Object.keys(scopedCategories).join(", ")}; or a listed script name)`)
+  return refuse(
+    "script_not_allowed",
+    `Script '${item}' is not in the allow-list (categories: ${Object.keys(scopedCategories).join(", ")}; or a listed script name)`
+  )
 }
 
 export const MAX_SCRIPT_ITEMS = 32

@@ -39,7 +39,7 @@ export const pinTarget = (
   options: TargetPolicyOptions,
   callerOptions?: TargetPolicyOptions
 ): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
-  Effect.gen(function* () {
+  Effect.gen(function*() {
     const parsed = yield* andCaller(Either.flatMap(parseTarget(raw), (target) => checkTarget(target, options)), callerOptions)
     switch (parsed.kind) {
       case "ip":
@@ -54,7 +54,11 @@ export const pinTarget = (
         const usable = ipv6 ? resolved : resolved.filter((address) => addressFamily(address) !== 6)
         if (usable.length === 0) {
           return yield* Effect.fail(
-            new TargetRejected({ target: raw, rule: "unresolvable", message: `${parsed.name} resolves only to IPv6 addresses and IPv6 targets are disabled` })
+            new TargetRejected({
+              target: raw,
+              rule: "unresolvable",
+              message: `${parsed.name} resolves only to IPv6 addresses and IPv6 targets are disabled`
+            })
           )
         }
         const addresses: Array<string> = []

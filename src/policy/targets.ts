@@ -66,7 +66,11 @@ export const parseTarget = (raw: string): Either.Either<ParsedTarget, TargetReje
     return reject(raw, "forbidden_character", "The target contains control characters")
   }
   if (/[^\u0000-\u007f]/.test(raw)) {
-    return reject(raw, "non_ascii", "The target contains non-ASCII characters; internationalised and look-alike names are not accepted, use the ASCII name or the address")
+    return reject(
+      raw,
+      "non_ascii",
+      "The target contains non-ASCII characters; internationalised and look-alike names are not accepted, use the ASCII name or the address"
+    )
   }
   if (/[\s,]/.test(raw)) {
     return reject(raw, "not_single_target", "Exactly one target is accepted: no spaces, commas or lists")
@@ -114,7 +118,11 @@ export const parseTarget = (raw: string): Either.Either<ParsedTarget, TargetReje
   const labels = name.split(".")
   const last = labels[labels.length - 1] ?? ""
   if (labels.every((label) => numericLabel.test(label)) || /^[0-9]+$/.test(last)) {
-    return reject(raw, "non_canonical_ip", "IPv4 addresses must be four decimal octets without leading zeros (e.g. 10.0.0.5); integer, octal, hex and short forms are not accepted")
+    return reject(
+      raw,
+      "non_canonical_ip",
+      "IPv4 addresses must be four decimal octets without leading zeros (e.g. 10.0.0.5); integer, octal, hex and short forms are not accepted"
+    )
   }
   const problem = hostnameProblem(name)
   if (problem !== undefined) return reject(raw, "invalid_hostname", `Not a valid host name: ${problem}`)
@@ -234,14 +242,22 @@ const checkNetwork = (
     return reject(text, "reserved_range", `${text} ${single ? "is in" : "overlaps"} ${denied.label}, which is never scanned`)
   }
   if (networkSize(net) > BigInt(options.maxNetworkSize)) {
-    return reject(text, "network_too_large", `${text} covers ${networkSize(net)} addresses; the limit is ${options.maxNetworkSize} (security.max_network_size)`)
+    return reject(
+      text,
+      "network_too_large",
+      `${text} covers ${networkSize(net)} addresses; the limit is ${options.maxNetworkSize} (security.max_network_size)`
+    )
   }
   const { networks } = compile(options.allowed, options.allowIpv6)
   if (networks.some((allowed) => contains(allowed, net))) return Either.right(parsed)
   if (nonPublic.some((range) => contains(range, net))) {
     return reject(text, "target_not_allowed", `${text} is not inside the allowed targets (security.allowed_targets)`)
   }
-  return reject(text, "public_address", `${text} ${single ? "is a public address" : "includes public addresses"}; only the allowed ranges may be scanned`)
+  return reject(
+    text,
+    "public_address",
+    `${text} ${single ? "is a public address" : "includes public addresses"}; only the allowed ranges may be scanned`
+  )
 }
 
 const suffixAllowed = (name: string, suffixes: ReadonlyArray<string>): boolean =>
@@ -258,7 +274,11 @@ export const checkTarget = (parsed: ParsedTarget, options: TargetPolicyOptions):
       const { suffixes } = compile(options.allowed, options.allowIpv6)
       return suffixAllowed(parsed.name, suffixes)
         ? Either.right(parsed)
-        : reject(parsed.text, "hostname_not_allowed", `${parsed.text} does not end with an allowed name suffix${suffixes.length > 0 ? ` (${suffixes.join(", ")})` : ""}`)
+        : reject(
+          parsed.text,
+          "hostname_not_allowed",
+          `${parsed.text} does not end with an allowed name suffix${suffixes.length > 0 ? ` (${suffixes.join(", ")})` : ""}`
+        )
     }
   }
 }

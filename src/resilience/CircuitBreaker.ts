@@ -1,6 +1,6 @@
 import { Cause, Clock, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
-import type { AppConfig } from "../config/schema.js"
 import { ConfigService } from "../config/ConfigService.js"
+import type { AppConfig } from "../config/schema.js"
 import { CircuitOpen } from "../errors.js"
 import { Events } from "../observability/Events.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../observability/metrics.js"
@@ -314,10 +314,12 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
       const tools = HashMap.keys(yield* Ref.get(breakers))
       const out: Array<BreakerSnapshot> = []
       for (const tool of tools) {
-        out.push(yield* step(tool, (b) => {
-          const [, next, transitions] = advance(b, now)
-          return [toSnapshot(tool, next), next, transitions] as const
-        }))
+        out.push(
+          yield* step(tool, (b) => {
+            const [, next, transitions] = advance(b, now)
+            return [toSnapshot(tool, next), next, transitions] as const
+          })
+        )
       }
       return out.sort((a, b) => a.tool.localeCompare(b.tool))
     })

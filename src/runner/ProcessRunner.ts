@@ -57,8 +57,6 @@ export class ProcessRunner extends Context.Tag("security-mcp/ProcessRunner")<
 /** The real runner: argv-only children under prlimit, in their own process groups. */
 export const processRunnerLayer = (
   options: ProcessRunnerOptions = {}
-): Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> =>
-  Layer.scoped(ProcessRunner, makeProcessRunner(options))
+): Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> => Layer.scoped(ProcessRunner, makeProcessRunner(options))
 
-export const ProcessRunnerLive: Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> =
-  processRunnerLayer()
+export const ProcessRunnerLive: Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> = processRunnerLayer()

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process"
 import { Effect, type Scope } from "effect"
+import { type ChildProcess, spawn } from "node:child_process"
 
 /**
  * Takes the process groups of running tools down with the server when it dies

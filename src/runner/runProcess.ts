@@ -4,8 +4,8 @@ import { Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
 import { SpawnFailed } from "../errors.js"
 import { CappedOutput } from "./CappedOutput.js"
 import { pdeathsigArgv, prlimitArgv } from "./prlimit.js"
-import { makeReaper, type Reaper } from "./Reaper.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
+import { makeReaper, type Reaper } from "./Reaper.js"
 import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
 
 export interface ProcessRunnerOptions {
@@ -85,17 +85,20 @@ const collect = (
     sink.push(chunk)
     return onOutput ? onOutput(name, decoder.decode(chunk, { stream: true })) : Effect.void
   }).pipe(
-    Effect.zipRight(onOutput ? Effect.suspend(() => {
-      const rest = decoder.decode()
-      return rest.length > 0 ? onOutput(name, rest) : Effect.void
-    }) : Effect.void),
+    Effect.zipRight(
+      onOutput ?
+        Effect.suspend(() => {
+          const rest = decoder.decode()
+          return rest.length > 0 ? onOutput(name, rest) : Effect.void
+        }) :
+        Effect.void
+    ),
     // A read error on a pipe ends that stream; what was read so far is kept.
     Effect.catchAll(() => Effect.void)
   )
 }
 
-const spawnFailed = (command: string) => (error: PlatformError) =>
-  new SpawnFailed({ command, message: error.message })
+const spawnFailed = (command: string) => (error: PlatformError) => new SpawnFailed({ command, message: error.message })
 
 /** The wrappers every child runs under, looked up once per runner: system directories first, so PATH cannot shadow them. */
 interface Wrappers {

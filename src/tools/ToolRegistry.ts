@@ -49,11 +49,10 @@ const versionOf = (path: string, spec: ToolSpec<any>) =>
       limits: { addressSpaceBytes: 1024 * 1024 * 1024, openFiles: 256, cpuSeconds: 10 },
       maxStdoutBytes: 16384,
       maxStderrBytes: 16384
-    })
-  ).pipe(
-    Effect.map((r) => firstLine(r.stdout) ?? firstLine(r.stderr)),
-    Effect.orElseSucceed(() => null)
-  )
+    })).pipe(
+      Effect.map((r) => firstLine(r.stdout) ?? firstLine(r.stderr)),
+      Effect.orElseSucceed(() => null)
+    )
 
 export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
   Layer.scoped(

@@ -37,7 +37,27 @@ export type DigResult = typeof DigResult.Type
 const hostnamePattern = /^(?=.{1,254}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/
 const addressPattern = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]{2,39})$/
 
-const recordTypes = ["A", "AAAA", "ANY", "CAA", "CNAME", "DNSKEY", "DS", "HINFO", "MX", "NAPTR", "NS", "PTR", "SOA", "SRV", "SSHFP", "TLSA", "TXT", "AXFR", "IXFR"]
+const recordTypes = [
+  "A",
+  "AAAA",
+  "ANY",
+  "CAA",
+  "CNAME",
+  "DNSKEY",
+  "DS",
+  "HINFO",
+  "MX",
+  "NAPTR",
+  "NS",
+  "PTR",
+  "SOA",
+  "SRV",
+  "SSHFP",
+  "TLSA",
+  "TXT",
+  "AXFR",
+  "IXFR"
+]
 
 const parseRecord = (line: string): DnsRecord | undefined => {
   const m = /^(\S+)\s+(\d+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(line)
@@ -47,7 +67,11 @@ const parseRecord = (line: string): DnsRecord | undefined => {
 type Section = "answer" | "authority" | "additional" | undefined
 
 export const parseDig = (stdout: string): DigResult => {
-  const sections: { answer: Array<DnsRecord>; authority: Array<DnsRecord>; additional: Array<DnsRecord> } = { answer: [], authority: [], additional: [] }
+  const sections: { answer: Array<DnsRecord>; authority: Array<DnsRecord>; additional: Array<DnsRecord> } = {
+    answer: [],
+    authority: [],
+    additional: []
+  }
   const errors: Array<string> = []
   let section: Section
   let status: string | undefined
@@ -70,8 +94,9 @@ export const parseDig = (stdout: string): DigResult => {
     else if (line.startsWith(";; Query time:")) queryTime = Number(/(\d+) msec/.exec(line)?.[1])
     else if (line.startsWith(";; SERVER:")) server = line.slice(";; SERVER:".length).trim()
     else if (line.startsWith(";; MSG SIZE")) size = Number(/rcvd: (\d+)/.exec(line)?.[1])
-    else if (/^;; (communications error|connection timed out|no servers could be reached)|^;; .*(refused|failed|unreachable)/i.test(line)) errors.push(line.slice(3))
-    else if (!line.startsWith(";") && section !== undefined) {
+    else if (/^;; (communications error|connection timed out|no servers could be reached)|^;; .*(refused|failed|unreachable)/i.test(line)) {
+      errors.push(line.slice(3))
+    } else if (!line.startsWith(";") && section !== undefined) {
       const record = parseRecord(line)
       if (record !== undefined) sections[section].push(record)
     }
@@ -92,7 +117,9 @@ const recordText = (r: DnsRecord): string => `${r.name} ${r.ttl} ${r.type} ${r.d
 export const summarizeDig = (r: DigResult): string => {
   const head = r.status === undefined
     ? `no answer${r.server !== undefined ? ` from ${r.server}` : ""}`
-    : `${r.status} [${r.flags.join(" ")}]${r.server !== undefined ? ` from ${r.server}` : ""}${r.query_time_ms !== undefined ? ` in ${r.query_time_ms} ms` : ""}`
+    : `${r.status} [${r.flags.join(" ")}]${r.server !== undefined ? ` from ${r.server}` : ""}${
+      r.query_time_ms !== undefined ? ` in ${r.query_time_ms} ms` : ""
+    }`
   return [
     head,
     ...r.answer.map(recordText),
@@ -113,9 +140,13 @@ export const digSpec: ToolSpec<DigResult> = {
   flags: [
     { name: "-q", value: { _tag: "Pattern", pattern: hostnamePattern, description: "a DNS name" }, description: "Name to look up" },
     { name: "-t", value: { _tag: "Enum", values: recordTypes }, description: "Record type", intrusiveValues: ["AXFR", "IXFR"] },
-    { name: "-x", value: { _tag: "Pattern", pattern: addressPattern, description: "an IPv4 or IPv6 address" }, description: "Reverse lookup of an address" },
+    {
+      name: "-x",
+      value: { _tag: "Pattern", pattern: addressPattern, description: "an IPv4 or IPv6 address" },
+      description: "Reverse lookup of an address"
+    },
     { name: "-c", value: { _tag: "Enum", values: ["IN", "CH"] }, description: "Query class (CH for version.bind and the like)" },
-    { name: "-p", value: { _tag: "Int", min: 1, max: 65535 }, description: "Server port" },
+    { name: "-p", value: { _tag: "Int", min: 1, max: 65535 }, description: "Server port" }
   ],
   templates: [],
   fixedArgs: ["-r", "+nocmd", "+noall", "+comments", "+answer", "+authority", "+additional", "+stats", "+time=3", "+tries=2"],

@@ -34,7 +34,10 @@ export type HttpProbeResult = typeof HttpProbeResult.Type
 const headerBlock = /^HTTP\/[\d.]+ \d{3}[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n/
 
 const decodeHtml = (s: string): string =>
-  s.replace(/&(amp|lt|gt|quot|#39|#x27|nbsp);/g, (_, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: "\"", "#39": "'", "#x27": "'", nbsp: " " })[e] ?? "")
+  s.replace(
+    /&(amp|lt|gt|quot|#39|#x27|nbsp);/g,
+    (_, e: string) => ({ amp: "&", lt: "<", gt: ">", quot: "\"", "#39": "'", "#x27": "'", nbsp: " " })[e] ?? ""
+  )
 
 export const parseCurlResponse = (stdout: string, stderr: string): HttpProbeResult => {
   let rest = stdout
@@ -100,9 +103,24 @@ export const httpProbeSpec: ToolSpec<HttpProbeResult> = {
     { name: "-I", aliases: ["--head"], value: { _tag: "None" }, description: "HEAD request: headers only" },
     { name: "-X", aliases: ["--request"], value: { _tag: "Enum", values: ["GET", "HEAD", "OPTIONS"] }, description: "Request method" },
     { name: "-k", aliases: ["--insecure"], value: { _tag: "None" }, description: "Accept any TLS certificate (self-signed lab hosts)" },
-    { name: "-A", aliases: ["--user-agent"], value: { _tag: "Pattern", pattern: /^[A-Za-z0-9 ._/();:+,-]{1,128}$/, description: "a User-Agent string" }, description: "User-Agent header" },
-    { name: "-H", aliases: ["--header"], value: { _tag: "Pattern", pattern: headerValue, description: "one 'Name: value' header" }, description: "Extra request header" },
-    { name: "-r", aliases: ["--range"], value: { _tag: "Pattern", pattern: /^\d{1,12}-\d{0,12}$/, description: "a byte range such as 0-1023" }, description: "Fetch only a byte range" },
+    {
+      name: "-A",
+      aliases: ["--user-agent"],
+      value: { _tag: "Pattern", pattern: /^[A-Za-z0-9 ._/();:+,-]{1,128}$/, description: "a User-Agent string" },
+      description: "User-Agent header"
+    },
+    {
+      name: "-H",
+      aliases: ["--header"],
+      value: { _tag: "Pattern", pattern: headerValue, description: "one 'Name: value' header" },
+      description: "Extra request header"
+    },
+    {
+      name: "-r",
+      aliases: ["--range"],
+      value: { _tag: "Pattern", pattern: /^\d{1,12}-\d{0,12}$/, description: "a byte range such as 0-1023" },
+      description: "Fetch only a byte range"
+    },
     { name: "-m", aliases: ["--max-time"], value: { _tag: "Number", min: 1, max: 120 }, description: "Seconds the whole request may take" },
     { name: "-v", aliases: ["--verbose"], value: { _tag: "None" }, description: "Connection and TLS details on stderr" },
     { name: "--compressed", value: { _tag: "None" }, description: "Ask for a compressed response" },
@@ -113,9 +131,22 @@ export const httpProbeSpec: ToolSpec<HttpProbeResult> = {
   ],
   templates: [{ name: "headers", description: "HEAD request, any certificate accepted", args: ["-I", "-k"] }],
   fixedArgs: [
-    "-q", "-sS", "-i", "-g",
-    "--proto", "=http,https", "--proto-redir", "=http,https",
-    "--noproxy", "*", "--connect-timeout", "10", "--max-time", "30", "--max-filesize", "1048576"
+    "-q",
+    "-sS",
+    "-i",
+    "-g",
+    "--proto",
+    "=http,https",
+    "--proto-redir",
+    "=http,https",
+    "--noproxy",
+    "*",
+    "--connect-timeout",
+    "10",
+    "--max-time",
+    "30",
+    "--max-filesize",
+    "1048576"
   ],
   target: { kind: "url", toArgs: httpTargetArgs },
   intrusive: false,

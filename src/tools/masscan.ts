@@ -14,13 +14,17 @@ import type { ToolSpec } from "./ToolSpec.js"
 export const masscanSpec: ToolSpec<NmapRun> = {
   name: "MasscanTool",
   title: "Masscan fast port scanner",
-  description:
-    "Asynchronous SYN port scan of a host or network (ports required, e.g. -p 80,443 or --top-ports 100). " +
+  description: "Asynchronous SYN port scan of a host or network (ports required, e.g. -p 80,443 or --top-ports 100). " +
     "Always intrusive (needs security.allow_intrusive and the intrusive scope); rate capped at 1000 packets/s; needs root.",
   binary: "masscan",
   versionArgs: ["--version"],
   flags: [
-    { name: "-p", aliases: ["--ports"], value: { _tag: "Ports", maxRanges: 100 }, description: "Ports to scan, e.g. 22,80,8000-8100 (U: for UDP)" },
+    {
+      name: "-p",
+      aliases: ["--ports"],
+      value: { _tag: "Ports", maxRanges: 100 },
+      description: "Ports to scan, e.g. 22,80,8000-8100 (U: for UDP)"
+    },
     { name: "--top-ports", value: { _tag: "Int", min: 1, max: 1000 }, description: "Scan the N most common ports" },
     { name: "--rate", value: { _tag: "Int", min: 1, max: 1000 }, description: "Packets per second (at most 1000)" },
     { name: "--wait", value: { _tag: "Int", min: 0, max: 30 }, description: "Seconds to wait for late answers after sending" },
@@ -29,7 +33,11 @@ export const masscanSpec: ToolSpec<NmapRun> = {
     { name: "--ping", value: { _tag: "None" }, description: "Also send ICMP echo" }
   ],
   templates: [
-    { name: "quick", description: "The 100 most common ports at 100 packets/s", args: ["--top-ports", "100", "--rate", "100", "--wait", "3"] }
+    {
+      name: "quick",
+      description: "The 100 most common ports at 100 packets/s",
+      args: ["--top-ports", "100", "--rate", "100", "--wait", "3"]
+    }
   ],
   // A rate stated up front: a caller's --rate comes later and wins, within its cap.
   fixedArgs: ["-oX", "-", "--rate", "100"],

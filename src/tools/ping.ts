@@ -11,7 +11,9 @@ export const PingResult = Schema.Struct({
   loss_percent: Schema.Number,
   time_ms: Schema.optional(Schema.Number),
   rtt_ms: Schema.optional(Schema.Struct({ min: Schema.Number, avg: Schema.Number, max: Schema.Number, mdev: Schema.Number })),
-  replies: Schema.Array(Schema.Struct({ from: Schema.String, seq: Schema.Number, ttl: Schema.optional(Schema.Number), time_ms: Schema.optional(Schema.Number) })),
+  replies: Schema.Array(
+    Schema.Struct({ from: Schema.String, seq: Schema.Number, ttl: Schema.optional(Schema.Number), time_ms: Schema.optional(Schema.Number) })
+  ),
   /** ICMP errors and other per-packet lines, e.g. "From 10.0.0.1 icmp_seq=1 Destination Host Unreachable". */
   messages: Schema.Array(Schema.String)
 }).annotations({ title: "PingResult" })
@@ -27,7 +29,9 @@ const num = (s: string | undefined): number | undefined => {
 export const parsePing = (stdout: string): PingResult => {
   const lines = stdout.split("\n")
   const destination = /^PING \S+ \(([^)]+)\)/m.exec(stdout)?.[1]
-  const stats = /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?(?:, \+(\d+) errors)?, ([\d.]+)% packet loss(?:, time (\d+)ms)?/.exec(stdout)
+  const stats =
+    /(\d+) packets transmitted, (\d+) received(?:, \+(\d+) duplicates)?(?:, \+(\d+) errors)?, ([\d.]+)% packet loss(?:, time (\d+)ms)?/
+      .exec(stdout)
   const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(stdout)
   const replies: Array<PingResult["replies"][number]> = []
   const messages: Array<string> = []
@@ -55,7 +59,9 @@ export const parsePing = (stdout: string): PingResult => {
 
 export const summarizePing = (r: PingResult): string => {
   const extras = [r.duplicates > 0 ? `${r.duplicates} duplicates` : "", r.errors > 0 ? `${r.errors} errors` : ""].filter((e) => e !== "")
-  const head = `${r.destination ?? "?"}: ${r.received}/${r.transmitted} replies, ${r.loss_percent}% loss${extras.length > 0 ? `, ${extras.join(", ")}` : ""}`
+  const head = `${r.destination ?? "?"}: ${r.received}/${r.transmitted} replies, ${r.loss_percent}% loss${
+    extras.length > 0 ? `, ${extras.join(", ")}` : ""
+  }`
   const rtt = r.rtt_ms === undefined ? "" : `, rtt min/avg/max/mdev ${r.rtt_ms.min}/${r.rtt_ms.avg}/${r.rtt_ms.max}/${r.rtt_ms.mdev} ms`
   const ttls = [...new Set(r.replies.map((p) => p.ttl).filter((t) => t !== undefined))]
   const ttl = ttls.length > 0 ? `, ttl ${ttls.join("/")}` : ""
@@ -65,7 +71,8 @@ export const summarizePing = (r: PingResult): string => {
 export const pingSpec: ToolSpec<PingResult> = {
   name: "PingTool",
   title: "Ping (ICMP echo)",
-  description: "Checks whether a host answers ICMP echo and measures round-trip times (iputils ping, numeric output). Exit code 1 (no reply) is a result, not a failure.",
+  description:
+    "Checks whether a host answers ICMP echo and measures round-trip times (iputils ping, numeric output). Exit code 1 (no reply) is a result, not a failure.",
   binary: "ping",
   versionArgs: ["-V"],
   flags: [
@@ -73,9 +80,13 @@ export const pingSpec: ToolSpec<PingResult> = {
     { name: "-i", value: { _tag: "Number", min: 0.2, max: 10 }, description: "Seconds between requests (0.2-10)" },
     { name: "-W", value: { _tag: "Number", min: 0.1, max: 10 }, description: "Seconds to wait for each reply" },
     { name: "-w", value: { _tag: "Int", min: 1, max: 60 }, description: "Deadline in seconds for the whole run" },
-    { name: "-s", value: { _tag: "Int", min: 0, max: 1472 }, description: "Payload size in bytes (at most 1472, one unfragmented Ethernet frame)" },
+    {
+      name: "-s",
+      value: { _tag: "Int", min: 0, max: 1472 },
+      description: "Payload size in bytes (at most 1472, one unfragmented Ethernet frame)"
+    },
     { name: "-t", value: { _tag: "Int", min: 1, max: 255 }, description: "IP time to live" },
-    { name: "-q", value: { _tag: "None" }, description: "Only the summary, no per-reply lines" },
+    { name: "-q", value: { _tag: "None" }, description: "Only the summary, no per-reply lines" }
   ],
   templates: [{ name: "quick", description: "Three requests, 0.2 s apart", args: ["-c", "3", "-i", "0.2", "-W", "1"] }],
   // Without -c ping never ends; -c 4 comes first so a caller's -c overrides it.

@@ -78,10 +78,18 @@ export const parseSslscanXml = (stdout: string): TlsProbeResult => {
         bits: numAttr(c, "bits"),
         status: attr(c, "status") ?? "",
         strength: attr(c, "strength"),
-        key_exchange: curve !== undefined ? `${curve} ${attr(c, "ecdhebits") ?? "?"} bits` : dhe !== undefined ? `DHE ${dhe} bits` : undefined
+        key_exchange: curve !== undefined
+          ? `${curve} ${attr(c, "ecdhebits") ?? "?"} bits`
+          : dhe !== undefined
+          ? `DHE ${dhe} bits`
+          : undefined
       }
     }),
-    groups: nodes(test["group"]).map((g) => ({ protocol: attr(g, "sslversion") ?? "", name: attr(g, "name") ?? "", bits: numAttr(g, "bits") })),
+    groups: nodes(test["group"]).map((g) => ({
+      protocol: attr(g, "sslversion") ?? "",
+      name: attr(g, "name") ?? "",
+      bits: numAttr(g, "bits")
+    })),
     renegotiation: reneg === undefined ? undefined : { supported: flag(attr(reneg, "supported")), secure: flag(attr(reneg, "secure")) },
     compression: compression === undefined ? undefined : optFlag(attr(compression, "supported")),
     fallback_scsv: fallback === undefined ? undefined : optFlag(attr(fallback, "supported")),
@@ -117,15 +125,22 @@ export const summarizeTlsProbe = (r: TlsProbeResult): string => {
   const byProtocol = new Map<string, Array<string>>()
   for (const c of r.ciphers) {
     const list = byProtocol.get(c.protocol) ?? []
-    const marks = [c.status === "preferred" ? "preferred" : "", c.strength !== undefined && c.strength !== "strong" && c.strength !== "acceptable" ? c.strength : ""]
+    const marks = [
+      c.status === "preferred" ? "preferred" : "",
+      c.strength !== undefined && c.strength !== "strong" && c.strength !== "acceptable" ? c.strength : ""
+    ]
       .filter((m) => m !== "")
     list.push(`${c.name}${marks.length > 0 ? ` (${marks.join(", ")})` : ""}`)
     byProtocol.set(c.protocol, list)
   }
   for (const [protocol, list] of byProtocol) lines.push(`${protocol} ciphers: ${list.join(", ")}`)
-  const weak = r.ciphers.filter((c) => c.strength === "weak" || c.strength === "medium" || c.strength === "null" || c.strength === "anonymous")
+  const weak = r.ciphers.filter((c) =>
+    c.strength === "weak" || c.strength === "medium" || c.strength === "null" || c.strength === "anonymous"
+  )
   if (weak.length > 0) lines.push(`weak ciphers: ${weak.length}`)
-  if (r.renegotiation !== undefined) lines.push(`renegotiation: ${r.renegotiation.supported ? (r.renegotiation.secure ? "secure" : "INSECURE") : "not supported"}`)
+  if (r.renegotiation !== undefined) {
+    lines.push(`renegotiation: ${r.renegotiation.supported ? (r.renegotiation.secure ? "secure" : "INSECURE") : "not supported"}`)
+  }
   if (r.compression !== undefined) lines.push(`compression: ${r.compression ? "ENABLED (CRIME)" : "disabled"}`)
   if (r.fallback_scsv !== undefined) lines.push(`fallback SCSV: ${r.fallback_scsv ? "supported" : "not supported"}`)
   const bleeding = r.heartbleed.filter((h) => h.vulnerable).map((h) => h.protocol)
@@ -158,8 +173,7 @@ export const tlsTargetArgs = (pinned: string, original: string): ReadonlyArray<s
 export const tlsProbeSpec: ToolSpec<TlsProbeResult> = {
   name: "TlsProbeTool",
   title: "TLS/SSL scan (sslscan)",
-  description:
-    "Lists the TLS/SSL protocol versions and cipher suites a server accepts, key exchange groups, renegotiation, compression, " +
+  description: "Lists the TLS/SSL protocol versions and cipher suites a server accepts, key exchange groups, renegotiation, compression, " +
     "Heartbleed and the certificate (subject, issuer, validity). Target: host, host:port or https://host:port (default port 443).",
   binary: "sslscan",
   versionArgs: ["--version"],
@@ -186,7 +200,11 @@ export const tlsProbeSpec: ToolSpec<TlsProbeResult> = {
     { name: "--rdp", value: { _tag: "None" }, description: "Send the RDP preamble first" },
     { name: "--bugs", value: { _tag: "None" }, description: "Enable SSL bug work-arounds" }
   ],
-  templates: [{ name: "quick", description: "Protocols and certificate only, no cipher enumeration", args: ["--no-ciphersuites", "--no-groups"] }],
+  templates: [{
+    name: "quick",
+    description: "Protocols and certificate only, no cipher enumeration",
+    args: ["--no-ciphersuites", "--no-groups"]
+  }],
   fixedArgs: ["--no-colour", "--xml=-", "--timeout=5"],
   target: { kind: "url", toArgs: tlsTargetArgs },
   intrusive: false,

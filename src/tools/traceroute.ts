@@ -65,7 +65,9 @@ const probeText = (p: Probe, previous: string | undefined): string => {
 }
 
 export const summarizeTraceroute = (r: TracerouteResult): string => {
-  const head = `traceroute to ${r.destination ?? "?"}: ${r.hops.length} hop${r.hops.length === 1 ? "" : "s"}, ${r.reached ? "reached" : "destination not reached"}`
+  const head = `traceroute to ${r.destination ?? "?"}: ${r.hops.length} hop${r.hops.length === 1 ? "" : "s"}, ${
+    r.reached ? "reached" : "destination not reached"
+  }`
   const lines = r.hops.map((h) => {
     let previous: string | undefined
     const parts = h.probes.map((p) => {
@@ -84,7 +86,12 @@ const tracerouteFlags: ReadonlyArray<FlagSpec> = [
   { name: "-w", aliases: ["--wait"], value: { _tag: "Number", min: 0.1, max: 10 }, description: "Seconds to wait for each answer" },
   { name: "-q", aliases: ["--queries"], value: { _tag: "Int", min: 1, max: 3 }, description: "Probes per hop (1-3)" },
   { name: "-N", aliases: ["--sim-queries"], value: { _tag: "Int", min: 1, max: 16 }, description: "Probes sent at once" },
-  { name: "-p", aliases: ["--port"], value: { _tag: "Int", min: 1, max: 65535 }, description: "Destination port (UDP base port, or the TCP port with -T)" },
+  {
+    name: "-p",
+    aliases: ["--port"],
+    value: { _tag: "Int", min: 1, max: 65535 },
+    description: "Destination port (UDP base port, or the TCP port with -T)"
+  },
   { name: "-I", aliases: ["--icmp"], value: { _tag: "None" }, description: "ICMP echo probes", privileged: true },
   { name: "-T", aliases: ["--tcp"], value: { _tag: "None" }, description: "TCP SYN probes", privileged: true },
   { name: "-U", aliases: ["--udp"], value: { _tag: "None" }, description: "UDP probes to one port" }
@@ -93,7 +100,8 @@ const tracerouteFlags: ReadonlyArray<FlagSpec> = [
 export const tracerouteSpec: ToolSpec<TracerouteResult> = {
   name: "TracerouteTool",
   title: "Traceroute",
-  description: "Lists the routers on the path to a host with their round-trip times (numeric output, UDP probes by default; -I ICMP and -T TCP SYN need root).",
+  description:
+    "Lists the routers on the path to a host with their round-trip times (numeric output, UDP probes by default; -I ICMP and -T TCP SYN need root).",
   binary: "traceroute",
   versionArgs: ["--version"],
   flags: tracerouteFlags,

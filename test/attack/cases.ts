@@ -115,7 +115,12 @@ export const attacks: ReadonlyArray<Attack> = [
   { name: "tool: path traversal in the name", tool: "../NmapTool", input: { target: "127.0.0.1" }, tag: "ToolNotFound" },
   { name: "tool: unknown", tool: "bash", input: { target: "127.0.0.1" }, tag: "ToolNotFound" },
   { name: "http probe: userinfo smuggling", tool: "HttpProbeTool", input: { target: "http://127.0.0.1@8.8.8.8/" }, tag: "InvalidInput" },
-  { name: "http probe: metadata service", tool: "HttpProbeTool", input: { target: "http://169.254.169.254/latest/meta-data/" }, tag: "TargetRejected" },
+  {
+    name: "http probe: metadata service",
+    tool: "HttpProbeTool",
+    input: { target: "http://169.254.169.254/latest/meta-data/" },
+    tag: "TargetRejected"
+  },
   { name: "http probe: file URL", tool: "HttpProbeTool", input: { target: "file:///etc/passwd" }, tag: "InvalidInput" },
   { name: "http probe: gopher URL", tool: "HttpProbeTool", input: { target: "gopher://127.0.0.1:25/_HELO" }, tag: "InvalidInput" },
   { name: "ping: public address", tool: "PingTool", input: { target: "8.8.8.8" }, tag: "TargetRejected" },

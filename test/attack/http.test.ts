@@ -15,7 +15,9 @@ const statusOf: Readonly<Record<string, number>> = {
 
 const MAX_BODY = 16384
 
-class Target extends Context.Tag("test/attack/http/Target")<Target, ServerProcess & { readonly log: string; readonly made: Array<Allowed> }>() {}
+class Target
+  extends Context.Tag("test/attack/http/Target")<Target, ServerProcess & { readonly log: string; readonly made: Array<Allowed> }>()
+{}
 
 const TargetLive = Layer.scoped(
   Target,
@@ -85,7 +87,10 @@ layer(TargetLive, { excludeTestServices: true, timeout: "30 seconds" })("attacks
     Effect.gen(function*() {
       const { port } = yield* Target
       const huge = JSON.stringify({ target: "127.0.0.1", args: Array.from({ length: 20000 }, () => "-sV") })
-      const declared = yield* httpRequest(port, "POST", "/tools/NmapTool/execute", { body: huge, headers: { "content-type": "application/json" } })
+      const declared = yield* httpRequest(port, "POST", "/tools/NmapTool/execute", {
+        body: huge,
+        headers: { "content-type": "application/json" }
+      })
       expect(declared.status).toBe(413)
       expect(declared.body.detail._tag).toBe("PayloadTooLarge")
       const chunked = yield* httpRequest(port, "POST", "/tools/NmapTool/execute", {
@@ -99,7 +104,11 @@ layer(TargetLive, { excludeTestServices: true, timeout: "30 seconds" })("attacks
     Effect.gen(function*() {
       const { port } = yield* Target
       const body = JSON.stringify({ target: "127.0.0.1" })
-      for (const headers of [{}, { "content-type": "text/plain" }, { "content-type": "application/x-www-form-urlencoded" }, { "content-type": "application/jsonx" }]) {
+      for (
+        const headers of [{}, { "content-type": "text/plain" }, { "content-type": "application/x-www-form-urlencoded" }, {
+          "content-type": "application/jsonx"
+        }]
+      ) {
         const reply = yield* httpRequest(port, "POST", "/tools/NmapTool/execute", { body, headers })
         expect(reply.status).toBe(415)
         expect(reply.body.detail._tag).toBe("UnsupportedMediaType")

@@ -62,7 +62,9 @@ describe("malformed JSON-RPC on stdio", () => {
       server.write(`${JSON.stringify({ id: 101, method: "tools/list" })}\n`)
       server.write(`${JSON.stringify({ jsonrpc: "2.0", id: { nested: true }, method: "tools/list" })}\n`)
       server.write(`${"[".repeat(100_000)}\n`)
-      server.write(`{"jsonrpc":"2.0","id":102,"method":"tools/call","params":{"name":"NmapTool","arguments":{"target":"127.0.0.1","extra_args":"-sV`)
+      server.write(
+        `{"jsonrpc":"2.0","id":102,"method":"tools/call","params":{"name":"NmapTool","arguments":{"target":"127.0.0.1","extra_args":"-sV`
+      )
       server.write(`\u0000; id"}}}\n`)
       server.write(`${"x".repeat(8 * 1024 * 1024)}\n`)
 

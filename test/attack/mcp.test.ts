@@ -5,7 +5,9 @@ import { loggingShims, readShimLog, tempDir } from "../support/shims.js"
 import { type Allowed, ALLOWED_TARGETS, allowedCalls, attacks, permittedTokens, shimmedBinaries, unexpectedCalls } from "./cases.js"
 
 /** The real server over stdio with shims in place of every tool binary (PATH is the shim directory alone). */
-class Target extends Context.Tag("test/attack/mcp/Target")<Target, StdioServer & { readonly log: string; readonly made: Array<Allowed> }>() {}
+class Target
+  extends Context.Tag("test/attack/mcp/Target")<Target, StdioServer & { readonly log: string; readonly made: Array<Allowed> }>()
+{}
 
 const TargetLive = Layer.scoped(
   Target,

@@ -164,7 +164,10 @@ describe("Dockerfile", () => {
         }
       })
       const status = yield* Effect.async<number | null>((resume) => {
-        const child = execFile(command[0]!, command.slice(1), { env: { PATH: process.env["PATH"] ?? "", MCP_SERVER_PORT: String(server.port) }, timeout: 10_000 })
+        const child = execFile(command[0]!, command.slice(1), {
+          env: { PATH: process.env["PATH"] ?? "", MCP_SERVER_PORT: String(server.port) },
+          timeout: 10_000
+        })
         child.once("exit", (code) => resume(Effect.succeed(code)))
       })
       expect(status).toBe(0)
@@ -266,7 +269,9 @@ describe("config/deploy/kubernetes", () => {
     const volume = pod.volumes.find((v: any) => v.name === mount.name)
     const configMap = manifests.find((m) => m.kind === "ConfigMap" && m.metadata.name === volume.configMap.name)
     const fileText: string = configMap.data[configPath.slice(dirname(configPath).length + 1)]
-    const plain = Object.fromEntries(Object.entries(env).filter(([, e]) => e.value !== undefined).map(([name, e]) => [name, String(e.value)]))
+    const plain = Object.fromEntries(
+      Object.entries(env).filter(([, e]) => e.value !== undefined).map(([name, e]) => [name, String(e.value)])
+    )
     const config = effectiveConfig({ ...plain, MCP_AUTH_API_KEYS: SAMPLE_KEYS }, fileText)
     expect(Either.isRight(checkBindSafety(config))).toBe(true)
     const auditMount = container.volumeMounts.find((m: any) => m.mountPath === dirname(config.security.audit_log_path))
@@ -297,19 +302,23 @@ describe("config/deploy/kubernetes", () => {
 
 describe("config/deploy/security-mcp-server.service", () => {
   const unit = read("config/deploy/security-mcp-server.service")
-  const directives = unit.split("\n").filter((l) => /^\w+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const)
+  const directives = unit.split("\n").filter((l) => /^\w+=/.test(l)).map((l) =>
+    [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as const
+  )
   const values = (key: string) => directives.filter(([k]) => k === key).map(([, v]) => v)
 
   it("is hardened", () => {
-    for (const [key, value] of [
-      ["NoNewPrivileges", "yes"],
-      ["ProtectSystem", "strict"],
-      ["ProtectHome", "yes"],
-      ["PrivateTmp", "yes"],
-      ["PrivateDevices", "yes"],
-      ["CapabilityBoundingSet", ""],
-      ["RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX AF_NETLINK"]
-    ] as const) {
+    for (
+      const [key, value] of [
+        ["NoNewPrivileges", "yes"],
+        ["ProtectSystem", "strict"],
+        ["ProtectHome", "yes"],
+        ["PrivateTmp", "yes"],
+        ["PrivateDevices", "yes"],
+        ["CapabilityBoundingSet", ""],
+        ["RestrictAddressFamilies", "AF_INET AF_INET6 AF_UNIX AF_NETLINK"]
+      ] as const
+    ) {
       expect(values(key), key).toEqual([value])
     }
     expect(values("MemoryMax")).toHaveLength(1)
@@ -327,7 +336,10 @@ describe("config/deploy/security-mcp-server.service", () => {
 
   const systemdAnalyze = ["/usr/bin/systemd-analyze", "/bin/systemd-analyze"].find((p) => existsSync(p))
   it.skipIf(systemdAnalyze === undefined)("passes systemd-analyze verify", () => {
-    const out = execFileSync(systemdAnalyze!, ["verify", new URL("config/deploy/security-mcp-server.service", root).pathname], { encoding: "utf8", stdio: "pipe" })
+    const out = execFileSync(systemdAnalyze!, ["verify", new URL("config/deploy/security-mcp-server.service", root).pathname], {
+      encoding: "utf8",
+      stdio: "pipe"
+    })
     expect(out).toBe("")
   })
 })

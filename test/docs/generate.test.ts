@@ -116,8 +116,12 @@ describe("updateReadme", () => {
 
   it("creates the sections when the README has none, then only replaces text between markers", () => {
     const created = updateReadme(undefined, sections)
-    expect(created).toBe(`${beginMarker("config")}\nnew config\n${endMarker("config")}\n\n${beginMarker("tools")}\nnew tools\n${endMarker("tools")}\n`)
-    const handWritten = `# Title\n\nIntro.\n\n## Configuration\n\n${beginMarker("config")}\nold\n${endMarker("config")}\n\nMiddle text.\n\n${beginMarker("tools")}\nold\n${endMarker("tools")}\n\n## License\nMIT\n`
+    expect(created).toBe(
+      `${beginMarker("config")}\nnew config\n${endMarker("config")}\n\n${beginMarker("tools")}\nnew tools\n${endMarker("tools")}\n`
+    )
+    const handWritten = `# Title\n\nIntro.\n\n## Configuration\n\n${beginMarker("config")}\nold\n${
+      endMarker("config")
+    }\n\nMiddle text.\n\n${beginMarker("tools")}\nold\n${endMarker("tools")}\n\n## License\nMIT\n`
     const updated = updateReadme(handWritten, sections)
     expect(updated).toBe(handWritten.replace("old", "new config").replace("old", "new tools"))
     expect(updateReadme(updated, sections)).toBe(updated)

@@ -214,7 +214,8 @@ describe("HTTP transport: API keys", () => {
   let securedConfig: ConfigFile
 
   beforeAll(async () => {
-    const hashed = /sha256: ([0-9a-f]{64})/.exec(execFileSync(process.execPath, [requireBuild(), "hash-key", key], { encoding: "utf8" }))?.[1]
+    const hashed = /sha256: ([0-9a-f]{64})/.exec(execFileSync(process.execPath, [requireBuild(), "hash-key", key], { encoding: "utf8" }))
+      ?.[1]
     expect(hashed).toBeDefined()
     securedConfig = makeConfigFile({ ...baseConfig, auth: { require_auth: true, api_keys: [{ id: "e2e", sha256: hashed }] } })
     secured = await startHttpServer(["--config", securedConfig.path], env())
@@ -227,7 +228,9 @@ describe("HTTP transport: API keys", () => {
     expect((await fetch(`${secured.base}/tools`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401)
     expect((await execute(secured.base, { target: "127.0.0.1" })).status).toBe(401)
     expect((await fetch(`${secured.base}/tools`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(200)
-    const response = await execute(secured.base, { target: "127.0.0.1", args: ["-sT", "-p", String(port)] }, { authorization: `Bearer ${key}` })
+    const response = await execute(secured.base, { target: "127.0.0.1", args: ["-sT", "-p", String(port)] }, {
+      authorization: `Bearer ${key}`
+    })
     expect(response.status).toBe(200)
   }, 30_000)
 
@@ -235,7 +238,12 @@ describe("HTTP transport: API keys", () => {
     const refused = await fetch(`${secured.base}/mcp`, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } } })
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "x", version: "1" } }
+      })
     })
     expect(refused.status).toBe(401)
     const client = await connect(secured.base, { authorization: `Bearer ${key}` })
@@ -277,15 +285,20 @@ describe("MCP conformance suite", () => {
         "npx",
         ["-y", "@modelcontextprotocol/conformance@0.1.13", "server", "--url", `${server.base}/mcp`, "--scenario", scenario],
         { env: { ...serverEnv(), npm_config_yes: "true" }, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, output: `${stdout}\n${stderr}` })
+        (error, stdout, stderr) =>
+          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, output: `${stdout}\n${stderr}` })
       )
     })
 
   it("passes the scenarios that apply to this server", async (ctx) => {
     const results = await Promise.all(scenarios.map(async (scenario) => ({ scenario, ...(await run(scenario)) })))
-    const unfetched = results.find((r) => r.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET/i.test(r.output))
+    const unfetched = results.find((r) =>
+      r.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET/i.test(r.output)
+    )
     if (unfetched !== undefined) {
-      ctx.skip(`npx could not fetch @modelcontextprotocol/conformance@0.1.13 (offline?): ${unfetched.output.split("\n").slice(-3).join(" ")}`)
+      ctx.skip(
+        `npx could not fetch @modelcontextprotocol/conformance@0.1.13 (offline?): ${unfetched.output.split("\n").slice(-3).join(" ")}`
+      )
     }
     for (const r of results) {
       expect(r.output, r.scenario).toMatch(/Passed: (\d+)\/\1, 0 failed/)

@@ -188,12 +188,25 @@ describe("MCP Inspector CLI", () => {
     const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(
         "npx",
-        ["-y", "@modelcontextprotocol/inspector@0.15.0", "--cli", process.execPath, requireBuild(), "serve", "--transport", "stdio", "--method", "tools/list"],
+        [
+          "-y",
+          "@modelcontextprotocol/inspector@0.15.0",
+          "--cli",
+          process.execPath,
+          requireBuild(),
+          "serve",
+          "--transport",
+          "stdio",
+          "--method",
+          "tools/list"
+        ],
         { env: { ...serverEnv(), npm_config_yes: "true" }, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
         (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
       )
     })
-    if (outcome.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network|registry/i.test(outcome.stderr)) {
+    if (
+      outcome.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network|registry/i.test(outcome.stderr)
+    ) {
       ctx.skip(`npx could not fetch @modelcontextprotocol/inspector@0.15.0 (offline?): ${outcome.stderr.split("\n").slice(-3).join(" ")}`)
     }
     expect(outcome.code, outcome.stderr).toBe(0)

@@ -7,9 +7,10 @@ import { caller, makeHarness } from "./support.js"
 const FIXED = ["-oX", "-", "-n", "--stats-every", "5s"]
 
 const executions = (status: string, errorType: string) =>
-  Metric.value(Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", "NmapTool"), "status", status), "error_type", errorType)).pipe(
-    Effect.map((state) => state.count)
-  )
+  Metric.value(Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", "NmapTool"), "status", status), "error_type", errorType))
+    .pipe(
+      Effect.map((state) => state.count)
+    )
 
 /** The typed failure of an execution, or undefined when it succeeded. */
 const errorOf = <A, E extends { readonly _tag: string }>(exit: Exit.Exit<A, E>): E | undefined =>
@@ -67,10 +68,20 @@ describe("ToolExecutorLive", () => {
       { name: "forbidden flag", patch: {}, input: { target: "127.0.0.1", args: ["-oN", "/tmp/x"] }, tag: "ArgumentRejected" },
       { name: "glued forbidden flag", patch: {}, input: { target: "127.0.0.1", extra_args: "-iL/etc/passwd" }, tag: "ArgumentRejected" },
       { name: "flag outside the allow-list", patch: {}, input: { target: "127.0.0.1", args: ["--no-such-flag"] }, tag: "ArgumentRejected" },
-      { name: "intrusive script without allow_intrusive", patch: {}, input: { target: "127.0.0.1", args: ["--script", "vuln"] }, tag: "IntrusiveNotAllowed" },
+      {
+        name: "intrusive script without allow_intrusive",
+        patch: {},
+        input: { target: "127.0.0.1", args: ["--script", "vuln"] },
+        tag: "IntrusiveNotAllowed"
+      },
       { name: "disabled tool", patch: { tools: { NmapTool: { enabled: false } } }, input: { target: "127.0.0.1" }, tag: "ToolDisabled" },
       { name: "unknown template", patch: {}, input: { target: "127.0.0.1", template: "nope" }, tag: "InvalidInput" },
-      { name: "args and extra_args together", patch: {}, input: { target: "127.0.0.1", args: ["-sT"], extra_args: "-sT" }, tag: "InvalidInput" }
+      {
+        name: "args and extra_args together",
+        patch: {},
+        input: { target: "127.0.0.1", args: ["-sT"], extra_args: "-sT" },
+        tag: "InvalidInput"
+      }
     ] as const
     for (const c of cases) {
       it.scoped(c.name, () =>
@@ -104,7 +115,9 @@ describe("ToolExecutorLive", () => {
     it.scoped("a target outside the caller's own allow-list", () =>
       Effect.gen(function*() {
         const h = yield* makeHarness()
-        const exit = yield* h.executor.execute("NmapTool", { target: "10.0.0.9" }, { ...caller, allowedTargets: ["10.1.0.0/16"] }).pipe(Effect.exit)
+        const exit = yield* h.executor.execute("NmapTool", { target: "10.0.0.9" }, { ...caller, allowedTargets: ["10.1.0.0/16"] }).pipe(
+          Effect.exit
+        )
         expect(errorOf(exit)?._tag).toBe("TargetRejected")
         expect(yield* h.fake.requests).toEqual([])
       }))
@@ -211,7 +224,11 @@ describe("ToolExecutorLive", () => {
 
   it.scoped("ToolBusy when the running slots and the queue are full, without opening the breaker", () =>
     Effect.gen(function*() {
-      const h = yield* makeHarness({ tools: { NmapTool: { concurrency: 1 } }, tool: { queue_size: 1 }, circuit_breaker: { failure_threshold: 1 } })
+      const h = yield* makeHarness({
+        tools: { NmapTool: { concurrency: 1 } },
+        tool: { queue_size: 1 },
+        circuit_breaker: { failure_threshold: 1 }
+      })
       yield* h.fake.behave({ _tag: "Hang" })
       const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller))
       yield* Queue.take(h.fake.started)

@@ -13,7 +13,9 @@ describe("monotonicProgress", () => {
     expect(next(100)?.value).toBe(75)
   })
 
-  it.prop("never goes backwards and stays below 100", [FastCheck.array(FastCheck.double({ min: 0, max: 100, noNaN: true }), { maxLength: 200 })], ([raws]) => {
+  it.prop("never goes backwards and stays below 100", [
+    FastCheck.array(FastCheck.double({ min: 0, max: 100, noNaN: true }), { maxLength: 200 })
+  ], ([raws]) => {
     const next = monotonicProgress()
     let last = -1
     for (const raw of raws) {

@@ -58,7 +58,9 @@ export interface FakeRunner {
 }
 
 const isVersionProbe = (request: RunRequest) =>
-  builtinTools.some((tool) => tool.versionArgs.length === request.args.length && tool.versionArgs.every((arg, i) => request.args[i] === arg))
+  builtinTools.some((tool) =>
+    tool.versionArgs.length === request.args.length && tool.versionArgs.every((arg, i) => request.args[i] === arg)
+  )
 
 export const makeFakeRunner: Effect.Effect<FakeRunner> = Effect.gen(function*() {
   const recorded = yield* Ref.make<ReadonlyArray<RunRequest>>([])

@@ -56,7 +56,15 @@ const toolInfo = (name: string, enabled: boolean): ToolInfo => ({
   timeoutSeconds: 300,
   concurrency: 2,
   circuitState: "CLOSED",
-  stats: { total: 0, active: 0, successRate: null, latencySeconds: { p50: null, p95: null, p99: null }, errorsByType: {}, timeouts: 0, window: 0 },
+  stats: {
+    total: 0,
+    active: 0,
+    successRate: null,
+    latencySeconds: { p50: null, p95: null, p99: null },
+    errorsByType: {},
+    timeouts: 0,
+    window: 0
+  },
   inputSchema: {
     type: "object",
     required: ["target"],
@@ -189,7 +197,9 @@ export const makeFake = Effect.gen(function*() {
     refresh: Effect.map(Ref.get(fake.health), reportFor)
   })
   const metricsLayer = Layer.succeed(MetricsExporter, {
-    scrape: Effect.succeed("# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n")
+    scrape: Effect.succeed(
+      "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
+    )
   })
   return { fake, layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer).pipe(Layer.provideMerge(Events.layer)) }
 })
@@ -199,9 +209,21 @@ const reportFor = (status: HealthStatus): HealthReport => ({
   timestamp: "2024-01-15T10:30:00Z",
   transport: "http",
   checks: {
-    system_resources: { status, message: `System resources ${status}`, priority: "CRITICAL", checked_at: "2024-01-15T10:30:00Z", duration_ms: 1, stale: false }
+    system_resources: {
+      status,
+      message: `System resources ${status}`,
+      priority: "CRITICAL",
+      checked_at: "2024-01-15T10:30:00Z",
+      duration_ms: 1,
+      stale: false
+    }
   },
-  summary: { total_checks: 1, healthy_checks: status === "healthy" ? 1 : 0, degraded_checks: status === "degraded" ? 1 : 0, unhealthy_checks: status === "unhealthy" ? 1 : 0 }
+  summary: {
+    total_checks: 1,
+    healthy_checks: status === "healthy" ? 1 : 0,
+    degraded_checks: status === "degraded" ? 1 : 0,
+    unhealthy_checks: status === "unhealthy" ? 1 : 0
+  }
 })
 
 export const keys = {

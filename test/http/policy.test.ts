@@ -4,10 +4,10 @@ import { mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import * as Errors from "../../src/errors.js"
 import { authenticate, authRequired, checkBindSafety, findKey, sha256Hex } from "../../src/http/auth.js"
-import { errorResponse, errorStatus } from "../../src/http/errorStatus.js"
 import { PayloadTooLarge, UnsupportedMediaType } from "../../src/http/errors.js"
+import { errorResponse, errorStatus } from "../../src/http/errorStatus.js"
 import { allowedHosts, checkHostOrigin, isHostAllowed } from "../../src/http/hostCheck.js"
-import { REDACTED, redactConfig } from "../../src/http/redact.js"
+import { redactConfig, REDACTED } from "../../src/http/redact.js"
 
 const config = (patch: object = {}): AppConfig => Schema.decodeUnknownSync(AppConfig)(mergeDeep(defaults, patch))
 
@@ -20,7 +20,8 @@ describe("auth", () => {
     expect(Either.isRight(checkBindSafety(config()))).toBe(true)
     expect(Either.isLeft(checkBindSafety(config({ server: { host: "0.0.0.0" } })))).toBe(true)
     expect(Either.isRight(checkBindSafety(config({ server: { host: "0.0.0.0" }, auth: { api_keys: [key("a", "s")] } })))).toBe(true)
-    expect(Either.isRight(checkBindSafety(config({ server: { host: "0.0.0.0" }, auth: { allow_unauthenticated_non_loopback: true } })))).toBe(true)
+    expect(Either.isRight(checkBindSafety(config({ server: { host: "0.0.0.0" }, auth: { allow_unauthenticated_non_loopback: true } }))))
+      .toBe(true)
     expect(Either.isLeft(checkBindSafety(config({ auth: { require_auth: true } })))).toBe(true)
   })
 
@@ -55,17 +56,31 @@ describe("auth", () => {
     const open = config()
     const direct = authenticate(open, { headers: {}, searchParams: noQuery, remoteAddress: "::ffff:127.0.0.1" }, "http")
     expect(Either.isRight(direct) && [...direct.right.scopes]).toEqual(["execute", "intrusive", "admin"])
-    const proxied = authenticate(open, { headers: { "x-forwarded-for": "203.0.113.9" }, searchParams: noQuery, remoteAddress: "127.0.0.1" }, "http")
+    const proxied = authenticate(
+      open,
+      { headers: { "x-forwarded-for": "203.0.113.9" }, searchParams: noQuery, remoteAddress: "127.0.0.1" },
+      "http"
+    )
     expect(Either.isLeft(proxied) && proxied.left._tag).toBe("Unauthorized")
-    const remote = authenticate(config({ server: { host: "0.0.0.0" }, auth: { allow_unauthenticated_non_loopback: false } }), { headers: {}, searchParams: noQuery, remoteAddress: "10.1.2.3" }, "http")
+    const remote = authenticate(config({ server: { host: "0.0.0.0" }, auth: { allow_unauthenticated_non_loopback: false } }), {
+      headers: {},
+      searchParams: noQuery,
+      remoteAddress: "10.1.2.3"
+    }, "http")
     expect(Either.isLeft(remote)).toBe(true)
-    const keyed = authenticate(config({ auth: { api_keys: [key("narrow", "k")] } }), { headers: {}, searchParams: noQuery, remoteAddress: "127.0.0.1" }, "http")
+    const keyed = authenticate(config({ auth: { api_keys: [key("narrow", "k")] } }), {
+      headers: {},
+      searchParams: noQuery,
+      remoteAddress: "127.0.0.1"
+    }, "http")
     expect(Either.isLeft(keyed) && keyed.left._tag).toBe("Unauthorized")
     const upper = authenticate(open, { headers: {}, searchParams: new URLSearchParams("API_KEY=k"), remoteAddress: "127.0.0.1" }, "http")
     expect(Either.isLeft(upper) && upper.left._tag).toBe("InvalidInput")
   })
 
-  it.prop("any key other than the stored one is rejected", [FastCheck.string({ minLength: 1, maxLength: 64 }).filter((s) => !/\s/.test(s) && s !== "the-key")], ([presented]) => {
+  it.prop("any key other than the stored one is rejected", [
+    FastCheck.string({ minLength: 1, maxLength: 64 }).filter((s) => !/\s/.test(s) && s !== "the-key")
+  ], ([presented]) => {
     const c = config({ auth: { require_auth: true, api_keys: [key("only", "the-key")] } })
     const result = authenticate(c, { headers: { authorization: `Bearer ${presented}` }, searchParams: noQuery }, "http")
     expect(Either.isLeft(result)).toBe(true)
@@ -134,7 +149,9 @@ describe("error status mapping", () => {
   it("puts fields and retry hints in the body, never the stack", () => {
     const response = errorResponse(new Errors.CircuitOpen({ tool: "NmapTool", retryAfterSeconds: 12.3, message: "open" }))
     expect(response.headers).toEqual({ "retry-after": "13" })
-    expect(response.body).toEqual({ detail: { _tag: "CircuitOpen", message: "open", tool: "NmapTool", retryAfterSeconds: 12.3, retry_after: 13 } })
+    expect(response.body).toEqual({
+      detail: { _tag: "CircuitOpen", message: "open", tool: "NmapTool", retryAfterSeconds: 12.3, retry_after: 13 }
+    })
   })
 })
 
@@ -142,7 +159,9 @@ describe("redactConfig", () => {
   it("masks every key hash and keeps the rest", () => {
     const c = config({ auth: { api_keys: [key("a", "s1", ["admin"]), key("b", "s2")] } })
     const redacted = redactConfig(c)
-    expect(redacted.auth.api_keys.map((k) => [k.id, k.sha256, k.scopes])).toEqual([["a", REDACTED, ["admin"]], ["b", REDACTED, ["execute"]]])
+    expect(redacted.auth.api_keys.map((k) => [k.id, k.sha256, k.scopes])).toEqual([["a", REDACTED, ["admin"]], ["b", REDACTED, [
+      "execute"
+    ]]])
     expect(JSON.stringify(redacted)).not.toContain(sha256Hex("s1"))
     expect(redacted.server).toEqual(c.server)
     expect(c.auth.api_keys[0]?.sha256).toBe(sha256Hex("s1"))

@@ -23,12 +23,15 @@ const post = (url: string, body: unknown, headers: Record<string, string> = {}) 
 /** node:http, because fetch will not send a forged Host header nor report a status once the server stops reading. */
 const raw = (port: number, options: { method?: string; path: string; headers?: Record<string, string>; chunks?: ReadonlyArray<string> }) =>
   Effect.async<{ status: number; body: any }>((resume) => {
-    const req = httpRequest({ host: "127.0.0.1", port, method: options.method ?? "GET", path: options.path, headers: options.headers }, (res) => {
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk) => (text += chunk))
-      res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: JSON.parse(text) })))
-    })
+    const req = httpRequest(
+      { host: "127.0.0.1", port, method: options.method ?? "GET", path: options.path, headers: options.headers },
+      (res) => {
+        let text = ""
+        res.setEncoding("utf8")
+        res.on("data", (chunk) => (text += chunk))
+        res.on("end", () => resume(Effect.succeed({ status: res.statusCode ?? 0, body: JSON.parse(text) })))
+      }
+    )
     req.on("error", () => undefined)
     for (const chunk of options.chunks ?? []) req.write(chunk)
     req.end()
@@ -84,7 +87,13 @@ describe("REST API", () => {
         correlation_id: "scan-001"
       })
       expect(status).toBe(200)
-      expect(body).toMatchObject({ tool: "NmapTool", returncode: 0, timed_out: false, error: null, structured: { hosts: [{ address: "127.0.0.1" }] } })
+      expect(body).toMatchObject({
+        tool: "NmapTool",
+        returncode: 0,
+        timed_out: false,
+        error: null,
+        structured: { hosts: [{ address: "127.0.0.1" }] }
+      })
       const [call] = yield* Ref.get(fake.calls)
       expect(call?.input).toEqual({ target: "127.0.0.1", extra_args: "-sV --top-ports 100", timeout_sec: 30, correlation_id: "scan-001" })
       expect(call?.caller.transport).toBe("http")
@@ -307,7 +316,12 @@ describe("Host and Origin validation", () => {
       const { base, port } = yield* startServer()
       const init = { jsonrpc: "2.0", id: 1, method: "ping" }
       const headers = { "content-type": "application/json", accept: "application/json, text/event-stream" }
-      const badHost = yield* raw(port, { method: "POST", path: "/mcp", headers: { ...headers, host: "evil.example:80" }, chunks: [JSON.stringify(init)] })
+      const badHost = yield* raw(port, {
+        method: "POST",
+        path: "/mcp",
+        headers: { ...headers, host: "evil.example:80" },
+        chunks: [JSON.stringify(init)]
+      })
       expect([badHost.status, badHost.body.detail._tag]).toEqual([403, "Forbidden"])
       const badOrigin = yield* request(`${base}/mcp`, {
         method: "POST",

@@ -4,7 +4,7 @@ import { execFileSync } from "node:child_process"
 import { createServer as createHttpServer } from "node:http"
 import { createServer as createTcpServer, type Server } from "node:net"
 import type { NmapHost, NmapRun } from "../../src/tools/nmap/result.js"
-import { LAB_SUBNET, type Lab, labUnavailable, makeLab } from "../support/lab.js"
+import { type Lab, LAB_SUBNET, labUnavailable, makeLab } from "../support/lab.js"
 import { which } from "../support/procfs.js"
 import { startHttpServer, startStdioServer, type StdioServer } from "../support/server.js"
 
@@ -143,7 +143,14 @@ if (unavailable !== undefined || nmapMissing !== undefined) {
         })
         const body = JSON.stringify({ target: SSH, extra_args: "-p 22,80" })
         const reply = JSON.parse(lab.exec(lab.scannerNs, [
-          "curl", "-sS", "--max-time", "60", "-H", "content-type: application/json", "--data-binary", body,
+          "curl",
+          "-sS",
+          "--max-time",
+          "60",
+          "-H",
+          "content-type: application/json",
+          "--data-binary",
+          body,
           `http://127.0.0.1:${rest.port}/tools/NmapTool/execute`
         ]))
         const host = hostOf(reply.structured, SSH)

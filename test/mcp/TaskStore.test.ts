@@ -2,7 +2,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js"
 import { BoundedTaskStore, effectiveTtl, type TaskLimits } from "../../src/mcp/TaskStore.js"
 
-const limits: TaskLimits = { maxRunning: 2, maxRetained: 3, maxRetainedBytes: 1_000_000, defaultTtlMs: 1_000, maxTtlMs: 5_000, pollIntervalMs: 100 }
+const limits: TaskLimits = {
+  maxRunning: 2,
+  maxRetained: 3,
+  maxRetainedBytes: 1_000_000,
+  defaultTtlMs: 1_000,
+  maxTtlMs: 5_000,
+  pollIntervalMs: 100
+}
 const request = { method: "tools/call", params: { name: "NmapTool" } }
 const result = { content: [{ type: "text", text: "done" }] }
 

@@ -36,22 +36,28 @@ describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
       expect(nmap?.outputSchema?.type).toBe("object")
     }), 20_000)
 
-  it.scopedLive("tools/call returns text and structuredContent that the client validates against outputSchema", () =>
-    Effect.gen(function*() {
-      const { base, fake } = yield* startServer()
-      const { client } = yield* connect(base)
-      yield* Effect.promise(() => client.listTools())
-      const result = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", extra_args: "-n" } }))
-      expect(result.isError).toBe(false)
-      expect(result.content).toEqual([{ type: "text", text: "1 host up: 127.0.0.1" }])
-      expect(result.structuredContent).toMatchObject({
-        result: { hosts: [{ address: "127.0.0.1" }] },
-        execution: { tool: "NmapTool", returncode: 0, target: "127.0.0.1", argv: ["nmap", "-n", "127.0.0.1"] }
-      })
-      const [call] = yield* Ref.get(fake.calls)
-      expect(call?.caller.transport).toBe("mcp-http")
-      expect(call?.input).toEqual({ target: "127.0.0.1", extra_args: "-n" })
-    }), 20_000)
+  it.scopedLive(
+    "tools/call returns text and structuredContent that the client validates against outputSchema",
+    () =>
+      Effect.gen(function*() {
+        const { base, fake } = yield* startServer()
+        const { client } = yield* connect(base)
+        yield* Effect.promise(() => client.listTools())
+        const result = yield* Effect.promise(() =>
+          client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", extra_args: "-n" } })
+        )
+        expect(result.isError).toBe(false)
+        expect(result.content).toEqual([{ type: "text", text: "1 host up: 127.0.0.1" }])
+        expect(result.structuredContent).toMatchObject({
+          result: { hosts: [{ address: "127.0.0.1" }] },
+          execution: { tool: "NmapTool", returncode: 0, target: "127.0.0.1", argv: ["nmap", "-n", "127.0.0.1"] }
+        })
+        const [call] = yield* Ref.get(fake.calls)
+        expect(call?.caller.transport).toBe("mcp-http")
+        expect(call?.input).toEqual({ target: "127.0.0.1", extra_args: "-n" })
+      }),
+    20_000
+  )
 
   it.scopedLive("a timed-out process is isError with its structured detail", () =>
     Effect.gen(function*() {
@@ -155,7 +161,12 @@ describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
         fetch(`${base}/mcp`, {
           method: "POST",
           headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "x", version: "1" } } })
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 1,
+            method: "initialize",
+            params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "x", version: "1" } }
+          })
         })
       )
       expect(anonymous.status).toBe(401)
@@ -235,24 +246,28 @@ describe("MCP HTTP session limits", () => {
       expect(third.text).toContain("Too many MCP sessions")
     }), 20_000)
 
-  it.scopedLive("sessions idle past mcp_session_idle_timeout are closed and free their slot; an open stream keeps one alive", () =>
-    Effect.gen(function*() {
-      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 2, mcp_session_idle_timeout: 1 } })
-      // A client that initialized and vanished: no stream open, no DELETE.
-      const vanished = yield* Effect.promise(() => initializeRaw(base))
-      // The SDK client keeps a GET stream open for server notifications.
-      const { client } = yield* connect(base)
-      yield* Effect.sleep("1500 millis")
-      yield* connect(base)
-      const stale = yield* Effect.promise(() =>
-        fetch(`${base}/mcp`, {
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": vanished },
-          body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })
-        }).then((response) => response.status)
-      )
-      expect(stale).toBe(404)
-      const { tools } = yield* Effect.promise(() => client.listTools())
-      expect(tools.length).toBeGreaterThan(0)
-    }), 20_000)
+  it.scopedLive(
+    "sessions idle past mcp_session_idle_timeout are closed and free their slot; an open stream keeps one alive",
+    () =>
+      Effect.gen(function*() {
+        const { base } = yield* startServer({ server: { mcp_sessions_per_client: 2, mcp_session_idle_timeout: 1 } })
+        // A client that initialized and vanished: no stream open, no DELETE.
+        const vanished = yield* Effect.promise(() => initializeRaw(base))
+        // The SDK client keeps a GET stream open for server notifications.
+        const { client } = yield* connect(base)
+        yield* Effect.sleep("1500 millis")
+        yield* connect(base)
+        const stale = yield* Effect.promise(() =>
+          fetch(`${base}/mcp`, {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-session-id": vanished },
+            body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })
+          }).then((response) => response.status)
+        )
+        expect(stale).toBe(404)
+        const { tools } = yield* Effect.promise(() => client.listTools())
+        expect(tools.length).toBeGreaterThan(0)
+      }),
+    20_000
+  )
 })

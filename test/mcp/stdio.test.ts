@@ -87,12 +87,16 @@ describe("MCP over stdio", () => {
       const { client, fake } = yield* setup
       yield* Effect.promise(() => client.listTools())
       const quick = yield* Effect.promise(() =>
-        client.request({ method: "tools/call", params: { name: "NmapTool", arguments: { target: "127.0.0.1" } } }, CreateTaskResultSchema, { task: {} })
+        client.request({ method: "tools/call", params: { name: "NmapTool", arguments: { target: "127.0.0.1" } } }, CreateTaskResultSchema, {
+          task: {}
+        })
       )
       const result = yield* Effect.promise(() => client.experimental.tasks.getTaskResult(quick.task.taskId, CallToolResultSchema))
       expect(result.structuredContent).toMatchObject({ execution: { tool: "NmapTool" } })
       const slow = yield* Effect.promise(() =>
-        client.request({ method: "tools/call", params: { name: "NmapTool", arguments: { target: "slow" } } }, CreateTaskResultSchema, { task: {} })
+        client.request({ method: "tools/call", params: { name: "NmapTool", arguments: { target: "slow" } } }, CreateTaskResultSchema, {
+          task: {}
+        })
       )
       yield* Deferred.await(fake.started)
       const cancelled = yield* Effect.promise(() => client.experimental.tasks.cancelTask(slow.task.taskId))

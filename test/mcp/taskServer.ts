@@ -27,8 +27,7 @@ export interface TaskServer {
   readonly base: string
 }
 
-const targetOf = (input: unknown) =>
-  typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
+const targetOf = (input: unknown) => typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
 
 export const startTaskServer = (
   patch: DeepPartial<typeof AppConfig.Encoded> = {}

@@ -52,28 +52,32 @@ describe("MCP tasks over Streamable HTTP (real SDK client, real server)", () => 
       for (const tool of tools) expect(tool.execution).toEqual({ taskSupport: "optional" })
     }), 20_000)
 
-  it.scopedLive("a task answers at once, reports progress in tasks/get, and tasks/result gives the tool result", () =>
-    Effect.gen(function*() {
-      const { base, stepper } = yield* startTaskServer()
-      const { client } = yield* connect(base)
-      const task = yield* createTask(client, "stepped", { ttl: 120_000 })
-      expect(task).toMatchObject({ status: "working", ttl: 120_000, pollInterval: defaultTaskLimits.pollIntervalMs })
-      yield* Deferred.await(stepper.started)
-      yield* Queue.offer(stepper.commands, "step")
-      const working = yield* pollUntil(client, task.taskId, (current) => current.statusMessage === "1/10: step 1")
-      expect(working.status).toBe("working")
-      const listed = yield* Effect.promise(() => client.experimental.tasks.listTasks())
-      expect(listed.tasks.map((listedTask) => listedTask.taskId)).toEqual([task.taskId])
+  it.scopedLive(
+    "a task answers at once, reports progress in tasks/get, and tasks/result gives the tool result",
+    () =>
+      Effect.gen(function*() {
+        const { base, stepper } = yield* startTaskServer()
+        const { client } = yield* connect(base)
+        const task = yield* createTask(client, "stepped", { ttl: 120_000 })
+        expect(task).toMatchObject({ status: "working", ttl: 120_000, pollInterval: defaultTaskLimits.pollIntervalMs })
+        yield* Deferred.await(stepper.started)
+        yield* Queue.offer(stepper.commands, "step")
+        const working = yield* pollUntil(client, task.taskId, (current) => current.statusMessage === "1/10: step 1")
+        expect(working.status).toBe("working")
+        const listed = yield* Effect.promise(() => client.experimental.tasks.listTasks())
+        expect(listed.tasks.map((listedTask) => listedTask.taskId)).toEqual([task.taskId])
 
-      yield* Queue.offer(stepper.commands, "finish")
-      const completed = yield* pollUntil(client, task.taskId, (current) => current.status !== "working")
-      expect(completed).toMatchObject({ status: "completed", statusMessage: "1 host up: 127.0.0.1", ttl: 120_000 })
-      const result = yield* Effect.promise(() => client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema))
-      expect(result.isError).toBe(false)
-      expect(result.content).toEqual([{ type: "text", text: "1 host up: 127.0.0.1" }])
-      expect(result.structuredContent).toMatchObject({ result: { hosts: [{ address: "127.0.0.1" }] }, execution: { tool: "NmapTool" } })
-      expect(result._meta?.[RELATED_TASK_META_KEY]).toEqual({ taskId: task.taskId })
-    }), 20_000)
+        yield* Queue.offer(stepper.commands, "finish")
+        const completed = yield* pollUntil(client, task.taskId, (current) => current.status !== "working")
+        expect(completed).toMatchObject({ status: "completed", statusMessage: "1 host up: 127.0.0.1", ttl: 120_000 })
+        const result = yield* Effect.promise(() => client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema))
+        expect(result.isError).toBe(false)
+        expect(result.content).toEqual([{ type: "text", text: "1 host up: 127.0.0.1" }])
+        expect(result.structuredContent).toMatchObject({ result: { hosts: [{ address: "127.0.0.1" }] }, execution: { tool: "NmapTool" } })
+        expect(result._meta?.[RELATED_TASK_META_KEY]).toEqual({ taskId: task.taskId })
+      }),
+    20_000
+  )
 
   it.scopedLive("tasks/result blocks until the task ends", () =>
     Effect.gen(function*() {
@@ -82,7 +86,9 @@ describe("MCP tasks over Streamable HTTP (real SDK client, real server)", () => 
       const task = yield* createTask(client, "stepped")
       yield* Deferred.await(stepper.started)
       const pending = client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema)
-      const early = yield* Effect.promise(() => Promise.race([pending.then(() => "answered"), new Promise((resolve) => setTimeout(resolve, 300, "blocked"))]))
+      const early = yield* Effect.promise(() =>
+        Promise.race([pending.then(() => "answered"), new Promise((resolve) => setTimeout(resolve, 300, "blocked"))])
+      )
       expect(early).toBe("blocked")
       yield* Queue.offer(stepper.commands, "finish")
       const result = yield* Effect.promise(() => pending)
@@ -156,23 +162,27 @@ describe("MCP tasks over Streamable HTTP (real SDK client, real server)", () => 
       expect(progress).toMatchObject({ total: 10, _meta: { [RELATED_TASK_META_KEY]: { taskId: task.taskId } } })
     }), 20_000)
 
-  it.scopedLive("a task belongs to its session: another session (and key) can neither see, read nor cancel it", () =>
-    Effect.gen(function*() {
-      const { base, stepper } = yield* startTaskServer(authPatch)
-      const owner = yield* connect(base, keys.executor)
-      const other = yield* connect(base, keys.admin)
-      const task = yield* createTask(owner.client, "stepped")
-      yield* Deferred.await(stepper.started)
-      const get = yield* rejection(() => other.client.experimental.tasks.getTask(task.taskId))
-      expect(get.code).toBe(ErrorCode.InvalidParams)
-      const result = yield* rejection(() => other.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema))
-      expect(result.code).toBe(ErrorCode.InvalidParams)
-      const cancel = yield* rejection(() => other.client.experimental.tasks.cancelTask(task.taskId))
-      expect(cancel.code).toBe(ErrorCode.InvalidParams)
-      expect((yield* Effect.promise(() => other.client.experimental.tasks.listTasks())).tasks).toEqual([])
-      expect(yield* Deferred.isDone(stepper.interrupted)).toBe(false)
-      expect((yield* getTask(owner.client, task.taskId)).status).toBe("working")
-    }), 20_000)
+  it.scopedLive(
+    "a task belongs to its session: another session (and key) can neither see, read nor cancel it",
+    () =>
+      Effect.gen(function*() {
+        const { base, stepper } = yield* startTaskServer(authPatch)
+        const owner = yield* connect(base, keys.executor)
+        const other = yield* connect(base, keys.admin)
+        const task = yield* createTask(owner.client, "stepped")
+        yield* Deferred.await(stepper.started)
+        const get = yield* rejection(() => other.client.experimental.tasks.getTask(task.taskId))
+        expect(get.code).toBe(ErrorCode.InvalidParams)
+        const result = yield* rejection(() => other.client.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema))
+        expect(result.code).toBe(ErrorCode.InvalidParams)
+        const cancel = yield* rejection(() => other.client.experimental.tasks.cancelTask(task.taskId))
+        expect(cancel.code).toBe(ErrorCode.InvalidParams)
+        expect((yield* Effect.promise(() => other.client.experimental.tasks.listTasks())).tasks).toEqual([])
+        expect(yield* Deferred.isDone(stepper.interrupted)).toBe(false)
+        expect((yield* getTask(owner.client, task.taskId)).status).toBe("working")
+      }),
+    20_000
+  )
 
   it.scopedLive("closing the session stops its tasks", () =>
     Effect.gen(function*() {
@@ -184,24 +194,28 @@ describe("MCP tasks over Streamable HTTP (real SDK client, real server)", () => 
       yield* Deferred.await(stepper.interrupted).pipe(Effect.timeout("10 seconds"))
     }), 20_000)
 
-  it.scopedLive("running tasks are capped per session; a cancelled one frees its slot, and plain calls still work", () =>
-    Effect.gen(function*() {
-      const { base } = yield* startTaskServer()
-      const { client } = yield* connect(base)
-      const tasks = yield* Effect.forEach(Array.from({ length: defaultTaskLimits.maxRunning }), () => createTask(client, "stepped"))
-      const refused = yield* rejection(() =>
-        client.request(
-          { method: "tools/call", params: { name: "NmapTool", arguments: { target: "stepped" } } },
-          CreateTaskResultSchema,
-          { task: {} }
+  it.scopedLive(
+    "running tasks are capped per session; a cancelled one frees its slot, and plain calls still work",
+    () =>
+      Effect.gen(function*() {
+        const { base } = yield* startTaskServer()
+        const { client } = yield* connect(base)
+        const tasks = yield* Effect.forEach(Array.from({ length: defaultTaskLimits.maxRunning }), () => createTask(client, "stepped"))
+        const refused = yield* rejection(() =>
+          client.request(
+            { method: "tools/call", params: { name: "NmapTool", arguments: { target: "stepped" } } },
+            CreateTaskResultSchema,
+            { task: {} }
+          )
         )
-      )
-      expect(refused.code).toBe(ErrorCode.InvalidRequest)
-      expect(refused.message).toContain("Too many running tasks")
-      const plain = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1" } }))
-      expect(plain.isError).toBe(false)
-      yield* Effect.promise(() => client.experimental.tasks.cancelTask(tasks[0]?.taskId ?? ""))
-      const accepted = yield* createTask(client, "stepped")
-      expect(accepted.status).toBe("working")
-    }), 30_000)
+        expect(refused.code).toBe(ErrorCode.InvalidRequest)
+        expect(refused.message).toContain("Too many running tasks")
+        const plain = yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1" } }))
+        expect(plain.isError).toBe(false)
+        yield* Effect.promise(() => client.experimental.tasks.cancelTask(tasks[0]?.taskId ?? ""))
+        const accepted = yield* createTask(client, "stepped")
+        expect(accepted.status).toBe("working")
+      }),
+    30_000
+  )
 })

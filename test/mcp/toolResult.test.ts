@@ -34,7 +34,9 @@ describe("MCP tool results", () => {
     const schema = outputSchemaFor(nmapOutputSchema)
     const result = errorToolResult(new Errors.ArgumentRejected({ token: "--script=x", rule: "script-not-allowed", message: "no" }))
     expect(result.isError).toBe(true)
-    expect(result.structuredContent).toEqual({ error: { _tag: "ArgumentRejected", message: "no", token: "--script=x", rule: "script-not-allowed" } })
+    expect(result.structuredContent).toEqual({
+      error: { _tag: "ArgumentRejected", message: "no", token: "--script=x", rule: "script-not-allowed" }
+    })
     expect(validate(schema, result.structuredContent)).toBe(true)
     expect(validate(outputSchemaFor(null), result.structuredContent)).toBe(true)
     expect(Object.keys(errorBody(new Errors.SpawnFailed({ command: "nmap", message: "m" })))).toEqual(["_tag", "message", "command"])

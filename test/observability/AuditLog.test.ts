@@ -1,11 +1,11 @@
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import { Context, Effect, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
-import { AuditLog, type AuditEntry, auditLine, redact } from "../../src/observability/AuditLog.js"
+import { type AuditEntry, auditLine, AuditLog, redact } from "../../src/observability/AuditLog.js"
 
 const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Metric } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
-import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
 import { breakerState, toolExecutions, toolExecutionSeconds } from "../../src/observability/metrics.js"
+import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
 import { PrometheusExporterLive } from "../../src/observability/PrometheusExporter.js"
 
 const exporterWith = (enabled: boolean) =>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, FastCheck as fc } from "effect"
+import { Deferred, Effect, FastCheck as fc, Fiber } from "effect"
 import { percentile, ToolStats, WINDOW_SIZE } from "../../src/observability/ToolStats.js"
 
 describe("percentile", () => {

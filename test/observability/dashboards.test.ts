@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
 import { parse } from "yaml"
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")
@@ -11,9 +11,34 @@ const known = new Set([
 ])
 
 const promqlWords = new Set([
-  "sum", "min", "max", "avg", "count", "topk", "bottomk", "rate", "irate", "increase", "delta", "histogram_quantile",
-  "absent", "vector", "clamp_min", "clamp_max", "by", "without", "on", "ignoring", "group_left", "group_right",
-  "and", "or", "unless", "bool", "offset", "label_values"
+  "sum",
+  "min",
+  "max",
+  "avg",
+  "count",
+  "topk",
+  "bottomk",
+  "rate",
+  "irate",
+  "increase",
+  "delta",
+  "histogram_quantile",
+  "absent",
+  "vector",
+  "clamp_min",
+  "clamp_max",
+  "by",
+  "without",
+  "on",
+  "ignoring",
+  "group_left",
+  "group_right",
+  "and",
+  "or",
+  "unless",
+  "bool",
+  "offset",
+  "label_values"
 ])
 
 /** The metric names an expression selects: identifiers that are not functions, keywords, label names or values. */
@@ -30,8 +55,9 @@ const metricNames = (expr: string): ReadonlyArray<string> =>
   ]
     .map((m) => m[0])
     .filter((word) => !promqlWords.has(word) && !/^\d/.test(word))
-    .map((name) => name.replace(/_(bucket|sum|count)$/, (suffix, _s, _o, whole: string) =>
-      known.has(whole.slice(0, -suffix.length)) ? "" : suffix))
+    .map((name) =>
+      name.replace(/_(bucket|sum|count)$/, (suffix, _s, _o, whole: string) => known.has(whole.slice(0, -suffix.length)) ? "" : suffix)
+    )
 
 const collectExprs = (node: unknown, out: Array<string> = []): Array<string> => {
   if (Array.isArray(node)) node.forEach((n) => collectExprs(n, out))
@@ -71,7 +97,9 @@ describe("config/grafana-dashboard.json", () => {
 
   it("covers the panels operators need", () => {
     const all = exprs.join("\n")
-    for (const q of ["0.5", "0.95", "0.99"]) expect(all).toContain(`histogram_quantile(${q}, sum by (tool, le) (rate(mcp_tool_execution_seconds_bucket`)
+    for (const q of ["0.5", "0.95", "0.99"]) {
+      expect(all).toContain(`histogram_quantile(${q}, sum by (tool, le) (rate(mcp_tool_execution_seconds_bucket`)
+    }
     for (const name of ["mcp_tool_active", "mcp_tool_errors_total", "circuit_breaker_state", "mcp_rate_limited_total"]) {
       expect(all).toContain(name)
     }

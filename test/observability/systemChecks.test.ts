@@ -63,7 +63,10 @@ describe("readings", () => {
     const base = { eventLoopDelayMaxMs: 30, heapUsedBytes: 10, heapLimitBytes: 100, rssBytes: 1, uptimeSeconds: 5 }
     expect(assessProcess({ ...base, eventLoopDelayP99Ms: 21 })).toMatchObject({ status: "healthy", message: "Process is running normally" })
     expect(assessProcess({ ...base, eventLoopDelayP99Ms: null }).status).toBe("healthy")
-    expect(assessProcess({ ...base, eventLoopDelayP99Ms: 300 })).toMatchObject({ status: "degraded", message: "Event loop delay p99 300 ms" })
+    expect(assessProcess({ ...base, eventLoopDelayP99Ms: 300 })).toMatchObject({
+      status: "degraded",
+      message: "Event loop delay p99 300 ms"
+    })
     expect(assessProcess({ ...base, eventLoopDelayP99Ms: 1500 }).status).toBe("unhealthy")
     expect(assessProcess({ ...base, eventLoopDelayP99Ms: 1, heapUsedBytes: 95 })).toMatchObject({
       status: "unhealthy",

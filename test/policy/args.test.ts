@@ -10,8 +10,7 @@ const safe: ArgsPolicyOptions = { allowIntrusive: false, maxArgsLength: 2048 }
 const permissive: ArgsPolicyOptions = { allowIntrusive: true, maxArgsLength: 2048 }
 
 /** Runs a caller string through the full path: tokenize, then the nmap table. */
-const check = (input: string, options = safe) =>
-  Either.flatMap(tokenize(input), (tokens) => validateArgs(nmap, tokens, options))
+const check = (input: string, options = safe) => Either.flatMap(tokenize(input), (tokens) => validateArgs(nmap, tokens, options))
 
 const ruleOf = (input: string, options = safe) => {
   const result = check(input, options)
@@ -32,7 +31,7 @@ describe("argument policy: known attacks", () => {
     ["-sV\r\n-oN /tmp/x", "forbidden_character"],
     ["-sV > /tmp/x", "forbidden_character"],
     ["-sV 'x'", "forbidden_character"],
-    ['-sV "x"', "forbidden_character"],
+    ["-sV \"x\"", "forbidden_character"],
     ["-sV\u0000", "forbidden_character"],
     ["\u2013sV", "forbidden_character"],
     ["\u2014script default", "forbidden_character"],
@@ -169,7 +168,11 @@ describe("argument policy: accepted calls", () => {
   })
 
   it("the forbidden list wins over a tool table that lists a forbidden flag", () => {
-    const careless = { name: "Careless", intrusive: false, flags: [{ name: "-iL", value: { _tag: "None" }, description: "" }] satisfies Array<FlagSpec> }
+    const careless = {
+      name: "Careless",
+      intrusive: false,
+      flags: [{ name: "-iL", value: { _tag: "None" }, description: "" }] satisfies Array<FlagSpec>
+    }
     expect(Either.isLeft(validateArgs(careless, ["-iL"], safe))).toBe(true)
     expect(Either.isRight(validateArgs(careless, ["-iL"], { ...safe, forbidden: [] }))).toBe(true)
   })
@@ -215,12 +218,25 @@ const fakeFlags: Array<FlagSpec> = [
 const fake = { name: "FakeTool", flags: fakeFlags, intrusive: false }
 const fakeOk = (tokens: ReadonlyArray<string>, options = safe) => {
   const result = validateArgs(fake, tokens, options)
-  return Either.isRight(result) ? result.right.tokens : Either.isLeft(result) && result.left._tag === "ArgumentRejected" ? result.left.rule : "intrusive"
+  return Either.isRight(result)
+    ? result.right.tokens
+    : Either.isLeft(result) && result.left._tag === "ArgumentRejected"
+    ? result.left.rule
+    : "intrusive"
 }
 
 describe("argument policy: a fake tool spec", () => {
   it("validates each value type", () => {
-    expect(fakeOk(["-a", "-B", "--count", "10", "--offset", "-5", "--ratio", "0.25"])).toEqual(["-a", "--bee", "--count", "10", "--offset", "-5", "--ratio", "0.25"])
+    expect(fakeOk(["-a", "-B", "--count", "10", "--offset", "-5", "--ratio", "0.25"])).toEqual([
+      "-a",
+      "--bee",
+      "--count",
+      "10",
+      "--offset",
+      "-5",
+      "--ratio",
+      "0.25"
+    ])
     expect(fakeOk(["--count", "11"])).toBe("invalid_value")
     expect(fakeOk(["--count", "-1"])).toBe("invalid_value")
     expect(fakeOk(["--offset", "-6"])).toBe("invalid_value")
@@ -229,7 +245,16 @@ describe("argument policy: a fake tool spec", () => {
     expect(fakeOk(["--mode", "FAST"])).toBe("invalid_value")
     expect(fakeOk(["--mode", "loud"])).toBe("intrusive")
     expect(fakeOk(["--mode", "loud"], permissive)).toEqual(["--mode", "loud"])
-    expect(fakeOk(["--wait", "0.5s", "--wait", "100ms", "--wait", "1m", "--wait", "60"])).toEqual(["--wait", "0.5s", "--wait", "100ms", "--wait", "1m", "--wait", "60"])
+    expect(fakeOk(["--wait", "0.5s", "--wait", "100ms", "--wait", "1m", "--wait", "60"])).toEqual([
+      "--wait",
+      "0.5s",
+      "--wait",
+      "100ms",
+      "--wait",
+      "1m",
+      "--wait",
+      "60"
+    ])
     expect(fakeOk(["--wait", "50ms"])).toBe("invalid_value")
     expect(fakeOk(["--wait", "2m"])).toBe("invalid_value")
     expect(fakeOk(["--ports", "1,2,3"])).toEqual(["--ports", "1,2,3"])
@@ -262,7 +287,20 @@ const validList = fc.array(group, { maxLength: 8 })
 const intruder = fc.oneof(
   fc.string({ unit: "binary", minLength: 1, maxLength: 12 }),
   fc.stringMatching(/^-{1,2}[A-Za-z][A-Za-z-]{0,10}$/),
-  fc.constantFrom(...forbiddenFlags.map((entry) => entry.flag), "--count", "--tag", "fast", "10", "8.8.8.8", ";", "$(id)", "-", "--", "--smash", "-a")
+  fc.constantFrom(
+    ...forbiddenFlags.map((entry) => entry.flag),
+    "--count",
+    "--tag",
+    "fast",
+    "10",
+    "8.8.8.8",
+    ";",
+    "$(id)",
+    "-",
+    "--",
+    "--smash",
+    "-a"
+  )
 )
 
 /** Tokens that can stand on their own at a group boundary. */
@@ -289,7 +327,10 @@ describe("argument policy: properties", () => {
     }
   )
 
-  it.prop("any token with a character outside the safe alphabet is rejected as forbidden_character", [validList, fc.string({ unit: "binary", minLength: 1, maxLength: 8 })], ([groups, s]) => {
+  it.prop("any token with a character outside the safe alphabet is rejected as forbidden_character", [
+    validList,
+    fc.string({ unit: "binary", minLength: 1, maxLength: 8 })
+  ], ([groups, s]) => {
     fc.pre(/[^A-Za-z0-9.:/=+,\-@%_]/.test(s))
     const result = validateArgs(fake, [...groups.flat(), s], safe)
     expect(Either.isLeft(result) && result.left._tag === "ArgumentRejected" && result.left.rule).toBe("forbidden_character")
@@ -297,6 +338,6 @@ describe("argument policy: properties", () => {
 
   it.prop("tokenize never yields a token outside the safe alphabet", [fc.string({ unit: "binary", maxLength: 40 })], ([s]) => {
     const result = tokenize(s)
-    if (Either.isRight(result)) for (const token of result.right) expect(token).toMatch(/^[A-Za-z0-9.:/=+,\-@%_]+$/)
+    if (Either.isRight(result)) { for (const token of result.right) expect(token).toMatch(/^[A-Za-z0-9.:/=+,\-@%_]+$/) }
   })
 })

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { existsSync, readFileSync } from "node:fs"
 import {
   classifyScriptItem,
   intrusiveCategories,

@@ -26,8 +26,14 @@ const rejection = (raw: string, options = policy, caller?: TargetPolicyOptions) 
 describe("pinTarget", () => {
   it.layer(table)((it) => {
     it.effect("addresses and networks pass through normalised", () =>
-      Effect.gen(function* () {
-        expect(yield* pinTarget("10.0.0.5", policy)).toEqual({ original: "10.0.0.5", pinned: "10.0.0.5", addresses: ["10.0.0.5"], kind: "ip", family: 4 })
+      Effect.gen(function*() {
+        expect(yield* pinTarget("10.0.0.5", policy)).toEqual({
+          original: "10.0.0.5",
+          pinned: "10.0.0.5",
+          addresses: ["10.0.0.5"],
+          kind: "ip",
+          family: 4
+        })
         expect(yield* pinTarget("192.168.1.9/28", policy)).toEqual({
           original: "192.168.1.9/28",
           pinned: "192.168.1.0/28",
@@ -38,13 +44,13 @@ describe("pinTarget", () => {
       }))
 
     it.effect("a name is resolved once and the tool gets the address", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const pinned = yield* pinTarget("Web.Lab.Internal", policy)
         expect(pinned).toEqual({ original: "Web.Lab.Internal", pinned: "10.0.0.5", addresses: ["10.0.0.5"], kind: "hostname", family: 4 })
       }))
 
     it.effect("a name resolving to a public or reserved address is rejected despite its suffix", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expect(yield* rejection("x.lab.internal")).toBe("resolved_address_rejected")
         expect(yield* rejection("meta.lab.internal")).toBe("resolved_address_rejected")
         const error = yield* Effect.flip(pinTarget("rebind.lab.internal", policy))
@@ -52,14 +58,14 @@ describe("pinTarget", () => {
       }))
 
     it.effect("the suffix is checked before any lookup", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expect(yield* rejection("example.com")).toBe("hostname_not_allowed")
         expect(yield* rejection("evil.lab.internal.attacker.com")).toBe("hostname_not_allowed")
         expect(yield* rejection("nowhere.lab.internal")).toBe("unresolvable")
       }))
 
     it.effect("without IPv6, AAAA answers are ignored and IPv4 is pinned", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const pinned = yield* pinTarget("dual.lab.internal", policy)
         expect(pinned.pinned).toBe("10.0.0.6")
         expect(pinned.addresses).toEqual(["10.0.0.6"])
@@ -67,7 +73,7 @@ describe("pinTarget", () => {
       }))
 
     it.effect("with IPv6, every address must pass and IPv4 is still preferred", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const v6: TargetPolicyOptions = { ...policy, allowed: [...policy.allowed, "ULA"], allowIpv6: true }
         const pinned = yield* pinTarget("dual.lab.internal", v6)
         expect(pinned).toMatchObject({ pinned: "10.0.0.6", addresses: ["fd00::5", "10.0.0.6"], family: 4 })
@@ -76,7 +82,7 @@ describe("pinTarget", () => {
       }))
 
     it.effect("a caller's own allow-list narrows the server's", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         const caller: TargetPolicyOptions = { ...policy, allowed: ["10.0.0.0/24", ".lab.internal"] }
         expect((yield* pinTarget("10.0.0.5", policy, caller)).pinned).toBe("10.0.0.5")
         expect(yield* rejection("10.0.1.5", policy, caller)).toBe("target_not_allowed")
@@ -86,7 +92,7 @@ describe("pinTarget", () => {
       }))
 
     it.effect("parse failures surface unchanged", () =>
-      Effect.gen(function* () {
+      Effect.gen(function*() {
         expect(yield* rejection("127.0.0.1||cmd")).toBe("forbidden_character")
         expect(yield* rejection("2130706433")).toBe("non_canonical_ip")
         expect(yield* rejection("10.0.0.0/8")).toBe("network_too_large")
@@ -96,7 +102,7 @@ describe("pinTarget", () => {
 
 describe("Resolver", () => {
   it.effect("the system resolver resolves localhost", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const resolver = yield* Resolver
       const addresses = yield* resolver.lookup("localhost")
       expect(addresses.length).toBeGreaterThan(0)
@@ -104,14 +110,14 @@ describe("Resolver", () => {
     }).pipe(Effect.provide(Resolver.layer())), 10_000)
 
   it.effect("the system resolver reports an unknown name as unresolvable", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const resolver = yield* Resolver
       const error = yield* Effect.flip(resolver.lookup("no-such-host.invalid"))
       expect(["unresolvable", "resolution_timeout"]).toContain(error.rule)
     }).pipe(Effect.provide(Resolver.layer("3 seconds"))), 10_000)
 
   it.effect("the static table knows only its names", () =>
-    Effect.gen(function* () {
+    Effect.gen(function*() {
       const resolver = yield* Resolver
       expect(yield* resolver.lookup("web.lab.internal")).toEqual(["10.0.0.5"])
       expect(Either.isLeft(yield* Effect.either(resolver.lookup("toString")))).toBe(true)

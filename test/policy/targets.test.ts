@@ -2,13 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { defaults } from "../../src/config/schema.js"
 import { formatIPv6, parseIPv6 } from "../../src/policy/ip.js"
-import {
-  isLoopbackHost,
-  parseTarget,
-  type TargetPolicyOptions,
-  validateAllowList,
-  validateTarget
-} from "../../src/policy/targets.js"
+import { isLoopbackHost, parseTarget, type TargetPolicyOptions, validateAllowList, validateTarget } from "../../src/policy/targets.js"
 
 const policy: TargetPolicyOptions = {
   allowed: defaults.security.allowed_targets,
@@ -180,21 +174,29 @@ describe("target policy: properties", () => {
     expect(ruleOf(`10.${b}.${c}.${d}`)).toBe(`accepted:10.${b}.${c}.${d}`)
   })
 
-  it.prop("arbitrary strings are never accepted unless they are a canonical target", [fc.string({ unit: "binary", maxLength: 40 })], ([raw]) => {
-    const result = validateTarget(raw, policy)
-    if (Either.isRight(result)) {
-      expect(raw.toLowerCase().replace(/\/32$/, "")).toMatch(/^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d+)?|[a-z0-9.-]+\.lab\.internal)$/)
+  it.prop(
+    "arbitrary strings are never accepted unless they are a canonical target",
+    [fc.string({ unit: "binary", maxLength: 40 })],
+    ([raw]) => {
+      const result = validateTarget(raw, policy)
+      if (Either.isRight(result)) {
+        expect(raw.toLowerCase().replace(/\/32$/, "")).toMatch(/^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d+)?|[a-z0-9.-]+\.lab\.internal)$/)
+      }
     }
-  })
+  )
 
-  it.prop("parsing a target's normalised text gives the same text", [octet, octet, octet, fc.integer({ min: 22, max: 32 })], ([b, c, d, prefix]) => {
-    const first = parseTarget(`10.${b}.${c}.${d}/${prefix}`)
-    expect(Either.isRight(first)).toBe(true)
-    if (Either.isRight(first)) {
-      const again = parseTarget(first.right.text)
-      expect(Either.isRight(again) && again.right.text).toBe(first.right.text)
+  it.prop(
+    "parsing a target's normalised text gives the same text",
+    [octet, octet, octet, fc.integer({ min: 22, max: 32 })],
+    ([b, c, d, prefix]) => {
+      const first = parseTarget(`10.${b}.${c}.${d}/${prefix}`)
+      expect(Either.isRight(first)).toBe(true)
+      if (Either.isRight(first)) {
+        const again = parseTarget(first.right.text)
+        expect(Either.isRight(again) && again.right.text).toBe(first.right.text)
+      }
     }
-  })
+  )
 
   it.prop("IPv6 text round-trips through the canonical form", [fc.ipV6()], ([text]) => {
     const value = parseIPv6(text)

@@ -28,8 +28,7 @@ const fail = (breakers: CircuitBreakers["Type"], tool: string) =>
 const succeed = (breakers: CircuitBreakers["Type"], tool: string) =>
   breakers.protect(tool, Effect.succeed("ok" as const), byExit).pipe(Effect.either)
 
-const failTimes = (breakers: CircuitBreakers["Type"], tool: string, n: number) =>
-  Effect.repeatN(fail(breakers, tool), n - 1)
+const failTimes = (breakers: CircuitBreakers["Type"], tool: string, n: number) => Effect.repeatN(fail(breakers, tool), n - 1)
 
 const rejection = (result: Either.Either<unknown, unknown>) => {
   if (Either.isRight(result)) throw new Error("expected a rejection")
@@ -216,8 +215,7 @@ describe("CircuitBreakers", () => {
       const breakers = yield* makeBreakers({ failure_threshold: 2 })
       // e.g. a process result with a bad exit code is a success value that counts as a failure,
       // while a rejected argument is an error that does not.
-      const isFailure = (exit: Exit.Exit<number, string>) =>
-        Exit.match(exit, { onSuccess: (code) => code !== 0, onFailure: () => false })
+      const isFailure = (exit: Exit.Exit<number, string>) => Exit.match(exit, { onSuccess: (code) => code !== 0, onFailure: () => false })
       yield* Effect.repeatN(breakers.protect("t", Effect.fail("ArgumentRejected"), { isFailure }).pipe(Effect.either), 4)
       expect(yield* breakers.state("t")).toBe("CLOSED")
       yield* Effect.repeatN(breakers.protect("t", Effect.succeed(2), { isFailure }), 1)

@@ -111,7 +111,10 @@ describe("ConcurrencyLimiter", () => {
     Effect.gen(function*() {
       const limiter = yield* ConcurrencyLimiter.make
       const gate = yield* Deferred.make<void>()
-      const fibers = yield* Effect.forEach(Array.from({ length: 3 }), () => Effect.fork(limiter.withPermit("t", 1, 10)(Deferred.await(gate))))
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 3 }),
+        () => Effect.fork(limiter.withPermit("t", 1, 10)(Deferred.await(gate)))
+      )
       yield* is(limiter, "t", 1, 2)
       fibers.push(yield* Effect.fork(limiter.withPermit("t", 3, 10)(Deferred.await(gate))))
       yield* is(limiter, "t", 3, 1)

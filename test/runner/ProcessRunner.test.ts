@@ -2,12 +2,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Layer, Schedule } from "effect"
 import { SpawnFailed } from "../../src/errors.js"
-import {
-  ProcessRunner,
-  processRunnerLayer,
-  ProcessRunnerLive,
-  type RunRequest
-} from "../../src/runner/ProcessRunner.js"
+import { ProcessRunner, processRunnerLayer, ProcessRunnerLive, type RunRequest } from "../../src/runner/ProcessRunner.js"
 import { SAFE_PATH } from "../../src/runner/resolveBinary.js"
 import { isAlive } from "./processes.js"
 
@@ -135,7 +130,10 @@ describe("ProcessRunner", () => {
       const result = yield* run(request("/usr/bin/head", ["-c", "1G", "/dev/zero"], {
         timeout: "60 seconds",
         maxStdoutBytes: cap,
-        onOutput: () => Effect.sync(() => { maxRss = Math.max(maxRss, process.memoryUsage().rss) })
+        onOutput: () =>
+          Effect.sync(() => {
+            maxRss = Math.max(maxRss, process.memoryUsage().rss)
+          })
       }))
       expect(result.exitCode).toBe(0)
       expect(result.timedOut).toBe(false)
@@ -200,7 +198,9 @@ describe("ProcessRunner", () => {
   it.live("applies the resource limits through prlimit", () =>
     Effect.gen(function*() {
       const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 7 }
-      const result = yield* run(request("/bin/bash", ["-c", "ulimit -n; ulimit -Hn; ulimit -v; ulimit -c; ulimit -t; ulimit -Ht"], { limits }))
+      const result = yield* run(
+        request("/bin/bash", ["-c", "ulimit -n; ulimit -Hn; ulimit -v; ulimit -c; ulimit -t; ulimit -Ht"], { limits })
+      )
       expect(result.stdout.trim().split("\n")).toEqual(["64", "64", String(256 * 1024), "0", "7", "8"])
     }).pipe(Effect.provide(RunnerLayer)))
 

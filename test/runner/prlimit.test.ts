@@ -3,7 +3,13 @@ import { prlimitArgv } from "../../src/runner/prlimit.js"
 
 describe("prlimitArgv", () => {
   it("wraps the command with the limits and a -- separator", () => {
-    expect(prlimitArgv("/usr/bin/prlimit", { addressSpaceBytes: 536870912, openFiles: 256, cpuSeconds: 300 }, "/usr/bin/nmap", ["-n", "--", "-x"]))
+    expect(
+      prlimitArgv("/usr/bin/prlimit", { addressSpaceBytes: 536870912, openFiles: 256, cpuSeconds: 300 }, "/usr/bin/nmap", [
+        "-n",
+        "--",
+        "-x"
+      ])
+    )
       .toEqual([
         "/usr/bin/prlimit",
         "--as=536870912",

@@ -31,7 +31,7 @@ const install = () => {
 }
 
 /** Registers `cleanup` to run at process exit; the returned function unregisters it. */
-export const atExit = (cleanup: () => void): (() => void) => {
+export const atExit = (cleanup: () => void): () => void => {
   install()
   const id = nextId++
   pending.set(id, cleanup)

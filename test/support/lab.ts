@@ -170,7 +170,21 @@ export const makeLab = (spec: LabSpec): Effect.Effect<Lab, never, Scope.Scope> =
           case "tls": {
             const key = join(dir, `${host.name}.key`)
             const cert = join(dir, `${host.name}.crt`)
-            execFileSync(openssl!, ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", `/CN=${service.commonName}`], { stdio: "ignore" })
+            execFileSync(openssl!, [
+              "req",
+              "-x509",
+              "-newkey",
+              "rsa:2048",
+              "-nodes",
+              "-keyout",
+              key,
+              "-out",
+              cert,
+              "-days",
+              "1",
+              "-subj",
+              `/CN=${service.commonName}`
+            ], { stdio: "ignore" })
             start(ns, [openssl!, "s_server", "-quiet", "-accept", String(service.port), "-cert", cert, "-key", key, "-www"])
             break
           }

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs"
-import { delimiter, join } from "node:path"
 import { accessSync, constants } from "node:fs"
+import { delimiter, join } from "node:path"
 
 interface Stat {
   readonly pid: number

@@ -174,7 +174,11 @@ export const executeHttp = (port: number, tool: string, input: unknown, agent?: 
   })
 
 /** Polls `check` every 50 ms until it returns true; dies with `what` after `timeout`. */
-export const eventually = <E, R>(what: string, check: Effect.Effect<boolean, E, R>, timeout: Duration.DurationInput = Duration.seconds(10)) =>
+export const eventually = <E, R>(
+  what: string,
+  check: Effect.Effect<boolean, E, R>,
+  timeout: Duration.DurationInput = Duration.seconds(10)
+) =>
   Effect.gen(function*() {
     const deadline = Date.now() + Duration.toMillis(timeout)
     while (!(yield* check)) {

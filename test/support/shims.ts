@@ -78,11 +78,15 @@ export const loggingShims = (dir: string, binaries: ReadonlyArray<string>): { re
   const log = join(dir, "calls.log")
   for (const binary of binaries) {
     const output = binary === "nmap" ? `cat <<'XML'\n${NMAP_XML}\nXML` : `echo "${binary} shim"`
-    writeShim(dir, binary, [
-      logArgvScript(log, binary),
-      `if [ "$1" = "--version" ] || [ "$1" = "-V" ] || [ "$1" = "-v" ]; then echo "${binary} shim 1.0"; exit 0; fi`,
-      output
-    ].join("\n"))
+    writeShim(
+      dir,
+      binary,
+      [
+        logArgvScript(log, binary),
+        `if [ "$1" = "--version" ] || [ "$1" = "-V" ] || [ "$1" = "-v" ]; then echo "${binary} shim 1.0"; exit 0; fi`,
+        output
+      ].join("\n")
+    )
   }
   return { log }
 }

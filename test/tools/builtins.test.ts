@@ -6,7 +6,13 @@ import { builtinTools } from "../../src/tools/builtins.js"
 describe("builtinTools", () => {
   it("has the public tool names, once each", () => {
     expect(builtinTools.map((t) => t.name)).toEqual([
-      "NmapTool", "PingTool", "TracerouteTool", "DigTool", "MasscanTool", "HttpProbeTool", "TlsProbeTool"
+      "NmapTool",
+      "PingTool",
+      "TracerouteTool",
+      "DigTool",
+      "MasscanTool",
+      "HttpProbeTool",
+      "TlsProbeTool"
     ])
   })
 

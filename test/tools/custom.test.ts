@@ -57,7 +57,9 @@ describe("customToolSpec", () => {
   })
 
   it("refuses relative paths and parent directories", () => {
-    expect(problems(decode({ ...hostTool, binary: "bin/tool" }))).toEqual(["binary 'bin/tool' must be a bare name looked up on PATH or an absolute path"])
+    expect(problems(decode({ ...hostTool, binary: "bin/tool" }))).toEqual([
+      "binary 'bin/tool' must be a bare name looked up on PATH or an absolute path"
+    ])
     expect(problems(decode({ ...hostTool, binary: "/usr/../bin/tool" }))).toEqual(["binary '/usr/../bin/tool' contains '..'"])
   })
 
@@ -83,7 +85,9 @@ describe("customToolSpec", () => {
       "flag -x: enum values repeat"
     ])
     const spec = customToolSpec(bad, options)
-    expect(Either.isLeft(spec) && spec.left._tag === "ConfigInvalid" && spec.left.message.startsWith("Custom tool HostTool is not accepted: ")).toBe(true)
+    expect(
+      Either.isLeft(spec) && spec.left._tag === "ConfigInvalid" && spec.left.message.startsWith("Custom tool HostTool is not accepted: ")
+    ).toBe(true)
   })
 
   it("refuses a built-in tool's name", () => {

@@ -1,6 +1,6 @@
-import { createServer } from "node:http"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { createServer } from "node:http"
 import { httpProbeSpec, httpTargetArgs, parseCurlResponse, summarizeHttpProbe } from "../../src/tools/httpProbe.js"
 import { parseUrlTarget } from "../../src/tools/urlTarget.js"
 import { listen, run, specArgv } from "./support.js"
@@ -17,16 +17,40 @@ describe("url targets", () => {
   it("connects to the pinned address only, keeping a host name for Host and SNI", () => {
     expect(httpTargetArgs("10.0.0.5", "10.0.0.5")).toEqual(["http://10.0.0.5:80/"])
     expect(httpTargetArgs("10.0.0.5", "https://web.lab.internal:8443/login?x=1")).toEqual([
-      "--resolve", "web.lab.internal:8443:10.0.0.5", "https://web.lab.internal:8443/login?x=1"
+      "--resolve",
+      "web.lab.internal:8443:10.0.0.5",
+      "https://web.lab.internal:8443/login?x=1"
     ])
-    expect(httpTargetArgs("fd00::5", "web.lab.internal")).toEqual(["--resolve", "web.lab.internal:80:[fd00::5]", "http://web.lab.internal:80/"])
+    expect(httpTargetArgs("fd00::5", "web.lab.internal")).toEqual([
+      "--resolve",
+      "web.lab.internal:80:[fd00::5]",
+      "http://web.lab.internal:80/"
+    ])
     // An address literal in the target is replaced by the pinned (validated, canonical) one.
     expect(httpTargetArgs("10.0.0.5", "http://10.0.0.5:8080/x")).toEqual(["http://10.0.0.5:8080/x"])
   })
 
   it("never lets curl follow redirects, read config or glob URLs", () => {
     const names = httpProbeSpec.flags.flatMap((f) => [f.name, ...(f.aliases ?? [])])
-    for (const risky of ["-L", "--location", "-o", "--output", "-K", "--config", "-d", "--data", "-T", "--upload-file", "-x", "--proxy", "-F", "-b", "-c"]) {
+    for (
+      const risky of [
+        "-L",
+        "--location",
+        "-o",
+        "--output",
+        "-K",
+        "--config",
+        "-d",
+        "--data",
+        "-T",
+        "--upload-file",
+        "-x",
+        "--proxy",
+        "-F",
+        "-b",
+        "-c"
+      ]
+    ) {
       expect(names).not.toContain(risky)
     }
     expect(httpProbeSpec.fixedArgs[0]).toBe("-q")
@@ -40,7 +64,15 @@ describe("parseCurlResponse", () => {
       "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nServer: lab\r\nContent-Type: text/html\r\n\r\n<html><title> A &amp; B\n</title></html>",
       ""
     )
-    expect(r).toMatchObject({ http_version: "1.1", status: 200, reason: "OK", interim_statuses: [100], title: "A & B", server: "lab", content_type: "text/html" })
+    expect(r).toMatchObject({
+      http_version: "1.1",
+      status: 200,
+      reason: "OK",
+      interim_statuses: [100],
+      title: "A & B",
+      server: "lab",
+      content_type: "text/html"
+    })
     expect(summarizeHttpProbe(r)).toBe("HTTP/1.1 200 OK, title \"A & B\", 39 body bytes\nServer: lab\nContent-Type: text/html")
   })
 

@@ -71,7 +71,10 @@ describe("unprivilegedRewrite", () => {
 
 describe("parsedWith", () => {
   it("parses stdout and stderr into data and summarises that data", () => {
-    const parse = parsedWith((stdout, stderr) => ({ lines: stdout.split("\n").length, warned: stderr !== "" }), (d) => `${d.lines} lines${d.warned ? ", warnings" : ""}`)
+    const parse = parsedWith(
+      (stdout, stderr) => ({ lines: stdout.split("\n").length, warned: stderr !== "" }),
+      (d) => `${d.lines} lines${d.warned ? ", warnings" : ""}`
+    )
     expect(parse("a\nb", "careful")).toEqual({ data: { lines: 2, warned: true }, summary: "2 lines, warnings" })
   })
 })

@@ -1,7 +1,7 @@
+import { Effect } from "effect"
 import { execFile } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createServer, type Server } from "node:net"
-import { Effect } from "effect"
 import type { ToolSpec } from "../../src/tools/ToolSpec.js"
 
 export const fixture = (path: string): string => readFileSync(new URL(`../fixtures/${path}`, import.meta.url), "utf8")
@@ -22,7 +22,12 @@ export const run = (command: string, args: ReadonlyArray<string>): Effect.Effect
   })
 
 /** The argv the executor builds from a spec: fixed arguments, the caller's, then the target's. */
-export const specArgv = (spec: Pick<ToolSpec, "fixedArgs" | "target">, args: ReadonlyArray<string>, pinned: string, original = pinned): ReadonlyArray<string> => [
+export const specArgv = (
+  spec: Pick<ToolSpec, "fixedArgs" | "target">,
+  args: ReadonlyArray<string>,
+  pinned: string,
+  original = pinned
+): ReadonlyArray<string> => [
   ...spec.fixedArgs,
   ...args,
   ...spec.target.toArgs(pinned, original)
@@ -37,10 +42,11 @@ export const listen = <S extends Server>(server: S) =>
         resume(Effect.succeed({ server, port: typeof address === "object" && address !== null ? address.port : 0 }))
       })
     }),
-    ({ server }) => Effect.async<void>((resume) => {
-      server.close(() => resume(Effect.void))
-      if ("closeAllConnections" in server && typeof server.closeAllConnections === "function") server.closeAllConnections()
-    })
+    ({ server }) =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        if ("closeAllConnections" in server && typeof server.closeAllConnections === "function") server.closeAllConnections()
+      })
   )
 
 /** A TCP listener that closes each connection; scanners reset connections, which is not an error here. */

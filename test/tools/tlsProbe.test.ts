@@ -1,9 +1,9 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createServer } from "node:tls"
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
 import { parseSslscanXml, summarizeTlsProbe, tlsProbeSpec, tlsTargetArgs } from "../../src/tools/tlsProbe.js"
 import { fixture, listen, run, specArgv } from "./support.js"
 
@@ -22,7 +22,12 @@ describe("parseSslscanXml", () => {
     ])
     expect(r.ciphers).toHaveLength(23)
     expect(r.ciphers[0]).toEqual({
-      protocol: "TLSv1.3", name: "TLS_AES_128_GCM_SHA256", bits: 128, status: "preferred", strength: "acceptable", key_exchange: "25519 253 bits"
+      protocol: "TLSv1.3",
+      name: "TLS_AES_128_GCM_SHA256",
+      bits: 128,
+      status: "preferred",
+      strength: "acceptable",
+      key_exchange: "25519 253 bits"
     })
     expect(r.ciphers.find((c) => c.name === "DHE-RSA-AES256-GCM-SHA384")?.key_exchange).toBe("DHE 2048 bits")
     expect(r.groups).toHaveLength(15)
@@ -42,7 +47,9 @@ describe("parseSslscanXml", () => {
     const summary = summarizeTlsProbe(r)
     expect(summary).toContain("protocols enabled: TLSv1.2, TLSv1.3")
     expect(summary).toContain("TLSv1.3 ciphers: TLS_AES_128_GCM_SHA256 (preferred), TLS_AES_256_GCM_SHA384, TLS_CHACHA20_POLY1305_SHA256")
-    expect(summary).toContain("certificate: subject probe.lab.internal, self-signed, RSA 2048 bits, sha256WithRSAEncryption, valid Nov 26 05:35:37 2026 GMT to Dec 26 05:35:37 2026 GMT")
+    expect(summary).toContain(
+      "certificate: subject probe.lab.internal, self-signed, RSA 2048 bits, sha256WithRSAEncryption, valid Nov 26 05:35:37 2026 GMT to Dec 26 05:35:37 2026 GMT"
+    )
     expect(summary.length * 4).toBeLessThan(fixture("sslscan/selfsigned.xml").length)
   })
 
@@ -77,12 +84,25 @@ describe("tlsProbeSpec against a TLS server on 127.0.0.1", () => {
         (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
       )
       const made = yield* run("openssl", [
-        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"), "-subj", "/CN=probe.lab.internal"
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        join(dir, "key.pem"),
+        "-out",
+        join(dir, "cert.pem"),
+        "-subj",
+        "/CN=probe.lab.internal"
       ])
       expect(made.code).toBe(0)
-      const server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) }, (socket) => socket.end())
-      server.on("tlsClientError", () => undefined)
+      const server = createServer({ key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) }, (socket) =>
+        socket.end())
+      server.on("tlsClientError", () =>
+        undefined)
       const { port } = yield* listen(server)
       const out = yield* run(tlsProbeSpec.binary, specArgv(tlsProbeSpec, ["--no-groups"], "127.0.0.1", `probe.lab.internal:${port}`))
       expect(out.code).toBe(0)

@@ -10,8 +10,20 @@ describe("parseTraceroute", () => {
       destination: "10.203.2.2",
       max_hops: 5,
       hops: [
-        { hop: 1, probes: [{ address: "10.203.1.2", rtt_ms: 0.206 }, { address: "10.203.1.2", rtt_ms: 0.008 }, { address: "10.203.1.2", rtt_ms: 0.007 }] },
-        { hop: 2, probes: [{ address: "10.203.2.2", rtt_ms: 0.235 }, { address: "10.203.2.2", rtt_ms: 0.011 }, { address: "10.203.2.2", rtt_ms: 0.009 }] }
+        {
+          hop: 1,
+          probes: [{ address: "10.203.1.2", rtt_ms: 0.206 }, { address: "10.203.1.2", rtt_ms: 0.008 }, {
+            address: "10.203.1.2",
+            rtt_ms: 0.007
+          }]
+        },
+        {
+          hop: 2,
+          probes: [{ address: "10.203.2.2", rtt_ms: 0.235 }, { address: "10.203.2.2", rtt_ms: 0.011 }, {
+            address: "10.203.2.2",
+            rtt_ms: 0.009
+          }]
+        }
       ],
       reached: true
     })
@@ -37,7 +49,9 @@ describe("parseTraceroute", () => {
   })
 
   it("reads several addresses on one hop and unreachable marks", () => {
-    const r = parseTraceroute("traceroute to 10.0.0.9 (10.0.0.9), 30 hops max, 60 byte packets\n 1  10.0.0.1  0.5 ms 10.0.0.2  0.7 ms *\n 2  10.0.0.1  3.0 ms !H  3.1 ms !H *\n")
+    const r = parseTraceroute(
+      "traceroute to 10.0.0.9 (10.0.0.9), 30 hops max, 60 byte packets\n 1  10.0.0.1  0.5 ms 10.0.0.2  0.7 ms *\n 2  10.0.0.1  3.0 ms !H  3.1 ms !H *\n"
+    )
     expect(r.hops[0]?.probes).toEqual([{ address: "10.0.0.1", rtt_ms: 0.5 }, { address: "10.0.0.2", rtt_ms: 0.7 }, {}])
     expect(r.hops[1]?.probes).toEqual([
       { address: "10.0.0.1", rtt_ms: 3, annotation: "!H" },

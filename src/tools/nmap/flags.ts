@@ -35,7 +35,13 @@ export const nmapFlags: ReadonlyArray<FlagSpec> = [
   { name: "-sV", value: none, description: "Probe open ports for service and version" },
   { name: "-sC", value: none, description: "Run the default NSE scripts (same as --script default)" },
   { name: "-O", value: none, description: "OS detection", privileged: true },
-  { name: "-A", value: none, description: "OS detection, version detection, default scripts and traceroute", intrusive: true, privileged: true },
+  {
+    name: "-A",
+    value: none,
+    description: "OS detection, version detection, default scripts and traceroute",
+    intrusive: true,
+    privileged: true
+  },
   { name: "-Pn", value: none, description: "Skip host discovery; treat the host as up" },
   { name: "-PE", value: none, description: "ICMP echo host discovery", privileged: true },
   { name: "-PP", value: none, description: "ICMP timestamp host discovery", privileged: true },

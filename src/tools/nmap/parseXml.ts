@@ -1,9 +1,19 @@
-import { attr, nodes, node, numAttr, parseUntrustedXml, texts, type XmlNode } from "../xml.js"
+import { attr, node, nodes, numAttr, parseUntrustedXml, texts, type XmlNode } from "../xml.js"
 import type { NmapExtraPorts, NmapHost, NmapOsMatch, NmapPort, NmapRun, NmapScript, NmapService } from "./result.js"
 
 /** Elements that may repeat; declaring them keeps one-element lists as lists. */
 const repeated: ReadonlySet<string> = new Set([
-  "host", "address", "hostname", "port", "extraports", "extrareasons", "script", "osmatch", "osclass", "cpe", "scaninfo"
+  "host",
+  "address",
+  "hostname",
+  "port",
+  "extraports",
+  "extrareasons",
+  "script",
+  "osmatch",
+  "osclass",
+  "cpe",
+  "scaninfo"
 ])
 
 const scripts = (value: unknown): ReadonlyArray<NmapScript> =>

@@ -1,11 +1,11 @@
+import { scriptArgument } from "../../policy/nse.js"
+import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "../specHelpers.js"
 import type { ToolSpec } from "../ToolSpec.js"
 import { nmapFlags } from "./flags.js"
 import { parseNmapXml } from "./parseXml.js"
-import { scriptArgument } from "../../policy/nse.js"
 import { nmapProgress } from "./progress.js"
 import { NmapRun } from "./result.js"
 import { summarizeNmap } from "./summary.js"
-import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "../specHelpers.js"
 
 /**
  * Without raw sockets nmap quits on most flags the table marks `privileged`
@@ -47,8 +47,7 @@ const nmapExpand = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
 export const nmapSpec: ToolSpec<NmapRun> = {
   name: "NmapTool",
   title: "Nmap network scanner",
-  description:
-    "Host discovery, port scanning, service/version detection and NSE scripts with nmap. " +
+  description: "Host discovery, port scanning, service/version detection and NSE scripts with nmap. " +
     "Targets: one IP, host name or CIDR inside the allowed ranges. The server always adds -oX - -n --stats-every 5s " +
     "(XML output parsed into a structured report, no DNS: the target is pinned to the IP that was validated). " +
     "Templates: quick, standard, thorough, discovery. Without root, -sS becomes -sT and raw-socket options are dropped with a note.",

@@ -145,12 +145,19 @@ export interface HttpServer extends Spawned {
 }
 
 /** Starts `serve --transport http --port 0` and waits for the address it logs (`listening on http://…`). */
-export const startHttpServer = async (args: ReadonlyArray<string> = [], env: Readonly<Record<string, string>> = serverEnv()): Promise<HttpServer> => {
+export const startHttpServer = async (
+  args: ReadonlyArray<string> = [],
+  env: Readonly<Record<string, string>> = serverEnv()
+): Promise<HttpServer> => {
   const spawned = spawnServer(["serve", "--transport", "http", "--port", "0", ...args], env)
   const exitedEarly = spawned.exited.then((status) => {
     throw new Error(`the server exited (${status}) before listening:\n${spawned.stderr()}`)
   })
-  const listening = waitFor("the server's listening log line", () => /listening on (http:\/\/[0-9.]+:\d+)/.exec(spawned.stderr())?.[1], 15_000)
+  const listening = waitFor(
+    "the server's listening log line",
+    () => /listening on (http:\/\/[0-9.]+:\d+)/.exec(spawned.stderr())?.[1],
+    15_000
+  )
   const base = await Promise.race([listening, exitedEarly])
   return { ...spawned, base }
 }

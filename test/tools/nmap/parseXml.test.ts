@@ -64,7 +64,11 @@ describe("parseNmapXml", () => {
     ])
     expect(host.os).toHaveLength(10)
     expect(host.os[0]).toEqual({ name: "Linux 5.0 - 5.2", accuracy: 96, cpe: ["cpe:/o:linux:linux_kernel:5"] })
-    expect(host.os[3]?.cpe).toEqual(["cpe:/o:linux:linux_kernel:2.6.17", "cpe:/h:axis:210a_network_camera", "cpe:/h:axis:211_network_camera"])
+    expect(host.os[3]?.cpe).toEqual([
+      "cpe:/o:linux:linux_kernel:2.6.17",
+      "cpe:/h:axis:210a_network_camera",
+      "cpe:/h:axis:211_network_camera"
+    ])
     expect(host.uptime).toEqual({ seconds: 2, lastboot: "Thu Nov 26 05:33:59 2026" })
     expect(host.distance).toBe(0)
   })
@@ -125,7 +129,8 @@ describe("parseNmapXml", () => {
   })
 
   it("does not read external entities (XXE)", () => {
-    const xxe = "<?xml version=\"1.0\"?><!DOCTYPE nmaprun [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><nmaprun scanner=\"nmap\" args=\"&xxe;\"></nmaprun>"
+    const xxe =
+      "<?xml version=\"1.0\"?><!DOCTYPE nmaprun [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><nmaprun scanner=\"nmap\" args=\"&xxe;\"></nmaprun>"
     const run = parseNmapXml(xxe)
     expect(run.scanner.args).toBe("&xxe;")
     expect(JSON.stringify(run)).not.toContain("root:")
@@ -150,6 +155,14 @@ describe("parseNmapXml", () => {
     const host = run.hosts[0]!
     expect(host.status.state).toBe("up")
     expect(host.addresses[0]?.addr).toBe("10.203.0.2")
-    expect(host.ports).toEqual([{ protocol: "tcp", portid: 18080, state: "open", reason: "syn-ack", reason_ttl: 64, service: undefined, scripts: [] }])
+    expect(host.ports).toEqual([{
+      protocol: "tcp",
+      portid: 18080,
+      state: "open",
+      reason: "syn-ack",
+      reason_ttl: 64,
+      service: undefined,
+      scripts: []
+    }])
   })
 })

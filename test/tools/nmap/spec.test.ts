@@ -43,7 +43,11 @@ describe("nmapUnprivileged", () => {
 
 describe("nmapProgress", () => {
   it("reads the last taskprogress percentage in a chunk", () => {
-    expect(nmapProgress("<taskprogress task=\"Connect Scan\" time=\"1\" percent=\"2.07\" remaining=\"0\"/>\n<taskprogress task=\"Connect Scan\" time=\"2\" percent=\"12.34\"/>")).toBe(12.34)
+    expect(
+      nmapProgress(
+        "<taskprogress task=\"Connect Scan\" time=\"1\" percent=\"2.07\" remaining=\"0\"/>\n<taskprogress task=\"Connect Scan\" time=\"2\" percent=\"12.34\"/>"
+      )
+    ).toBe(12.34)
   })
 
   it("returns undefined without progress and for a tag split across chunks", () => {
@@ -79,7 +83,11 @@ describe("nmap argument expansion", () => {
 
   it("turns categories into scoped expressions, keeps script names, and moves --script last", () => {
     expect(nmapSpec.expand?.(["-sV", "--script", "safe,http-title", "-p", "80"])).toEqual([
-      "-sV", "-p", "80", "--script", `${scoped("safe")} or http-title`
+      "-sV",
+      "-p",
+      "80",
+      "--script",
+      `${scoped("safe")} or http-title`
     ])
     expect(nmapSpec.expand?.(["--script", "http-title,ssl-cert"])).toEqual(["--script", "http-title,ssl-cert"])
     expect(nmapSpec.expand?.(["-sT", "-p", "22"])).toEqual(["-sT", "-p", "22"])
