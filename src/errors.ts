@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { JsonValue } from "./JsonValue.js"
 
 /**
  * The typed failures of the server. Each `_tag` is part of the public API:
@@ -93,3 +94,24 @@ export type ExecutionError =
   | ToolBusy
   | SpawnFailed
   | Forbidden
+
+/** A typed error as callers see it: its tag, message and fields (token, rule, retryAfterSeconds …). */
+export const ErrorBody = Schema.Struct(
+  {
+    _tag: Schema.String.annotations({ description: "Error class, e.g. TargetRejected, ArgumentRejected, RateLimited" }),
+    message: Schema.String,
+    token: Schema.optionalWith(Schema.String.annotations({ description: "The rejected argument token" }), { exact: true }),
+    rule: Schema.optionalWith(Schema.String.annotations({ description: "The policy rule that rejected the call" }), { exact: true })
+  },
+  Schema.Record({ key: Schema.String, value: JsonValue })
+)
+export type ErrorBody = typeof ErrorBody.Type
+
+/** A typed error's tag, message and fields (token, rule, retryAfterSeconds …); never the stack or cause. */
+export const errorBody = (error: { readonly _tag: string; readonly message: string }): ErrorBody => {
+  const fields: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(error)) {
+    if (key !== "stack" && key !== "cause" && key !== "_tag" && key !== "message") fields[key] = value
+  }
+  return { _tag: error._tag, message: error.message, ...fields }
+}

@@ -1,7 +1,7 @@
 import { FileSystem } from "@effect/platform"
 import { Duration, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { ConfigInvalid } from "../errors.js"
-import { Events } from "../observability/Events.js"
+import { Events } from "../events/Events.js"
 import { ConfigService } from "./ConfigService.js"
 import { changedPaths, loadConfig, type Loaded } from "./load.js"
 import { type AppConfig, restartRequired } from "./schema.js"

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { CallerScope } from "../identity/Caller.js"
 
 /**
  * The configuration schema: one source of truth for the defaults, the file
@@ -168,12 +169,6 @@ export const CustomTool = Schema.Struct({
   )
 })
 export type CustomTool = typeof CustomTool.Type
-
-/** What a caller may do: execute runs tools, intrusive allows intrusive operations, admin manages tools and reads /config and /events. */
-export const CallerScope = Schema.Literal("execute", "intrusive", "admin")
-export type CallerScope = typeof CallerScope.Type
-
-export const ALL_SCOPES: ReadonlyArray<CallerScope> = CallerScope.literals
 
 export const ApiKey = Schema.Struct({
   id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({

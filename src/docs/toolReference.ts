@@ -1,4 +1,5 @@
-import type { FlagSpec, FlagValue, ToolSpec } from "../tools/ToolSpec.js"
+import type { FlagSpec, FlagValue } from "../policy/flags.js"
+import type { ToolSpec } from "../tools/ToolSpec.js"
 import { code, table } from "./markdown.js"
 
 /**

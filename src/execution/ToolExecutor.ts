@@ -1,6 +1,6 @@
 import { Context, type Effect, Schema } from "effect"
-import type { CallerScope } from "../config/schema.js"
 import type { ExecutionError, ToolNotFound } from "../errors.js"
+import type { Caller } from "../identity/Caller.js"
 import { JsonObject, jsonValue } from "../JsonValue.js"
 
 /** What a caller sends to run a tool (REST body and MCP `arguments`). */
@@ -23,16 +23,6 @@ export const ToolInput = Schema.Struct({
   })
 })
 export type ToolInput = typeof ToolInput.Type
-
-/** Who is calling: used for rate limiting, scope checks and the audit log. */
-export interface Caller {
-  readonly id: string
-  readonly transport: "stdio" | "http" | "mcp-http"
-  readonly address?: string
-  readonly scopes: ReadonlySet<CallerScope>
-  /** Per-key allow-list further restricting the server's target policy. */
-  readonly allowedTargets?: ReadonlyArray<string>
-}
 
 export interface Progress {
   readonly progress: number

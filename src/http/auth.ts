@@ -1,9 +1,10 @@
 import { Either } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { ALL_SCOPES, type ApiKey, type AppConfig, type CallerScope } from "../config/schema.js"
+import { type ApiKey, type AppConfig } from "../config/schema.js"
 import { ConfigInvalid, Forbidden, InvalidInput, Unauthorized } from "../errors.js"
-import type { Caller } from "../execution/ToolExecutor.js"
-import { isLoopbackHost } from "../policy/targets.js"
+import { ALL_SCOPES, type CallerScope } from "../identity/Caller.js"
+import type { Caller } from "../identity/Caller.js"
+import { isLoopbackHost } from "../policy/ip.js"
 
 const EVERY_SCOPE: ReadonlySet<CallerScope> = new Set(ALL_SCOPES)
 

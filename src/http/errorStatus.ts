@@ -1,5 +1,5 @@
 import type { ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
-import { type ErrorBody, errorBody } from "../mcp/toolResult.js"
+import { type ErrorBody, errorBody } from "../errors.js"
 import type { PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export type HttpError = ExecutionError | InvalidInput | Unauthorized | PayloadTooLarge | UnsupportedMediaType

@@ -4,9 +4,10 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Exit, Runtime, Scope } from "effect"
 import { randomUUID } from "node:crypto"
-import type { Caller, ToolExecutor } from "../execution/ToolExecutor.js"
+import type { Events } from "../events/Events.js"
+import type { ToolExecutor } from "../execution/ToolExecutor.js"
+import type { Caller } from "../identity/Caller.js"
 import { type HandlerExtra, makeMcpServer, type ServerInfo } from "../mcp/McpServer.js"
-import type { Events } from "../observability/Events.js"
 
 interface Session {
   readonly transport: WebStandardStreamableHTTPServerTransport

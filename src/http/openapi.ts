@@ -1,6 +1,7 @@
 import { JSONSchema, Schema } from "effect"
+import { ErrorBody } from "../errors.js"
 import { ExecutionResult, ToolInfo, ToolInput } from "../execution/ToolExecutor.js"
-import { ErrorBody, ExecutionMeta } from "../mcp/toolResult.js"
+import { ExecutionMeta } from "../mcp/toolResult.js"
 import { HealthReport } from "../observability/Health.js"
 
 /** REST wraps the error body in `detail` and adds the Retry-After seconds. */

@@ -1,5 +1,5 @@
 import { Effect, Queue, Schedule, Stream } from "effect"
-import { Events, type TimedEvent } from "../observability/Events.js"
+import { Events, type TimedEvent } from "../events/Events.js"
 
 /** Proxies drop idle connections; a comment line every 15 s keeps the stream open and reveals dead clients. */
 export const HEARTBEAT = "15 seconds"

@@ -17,8 +17,9 @@ import {
   type Tool
 } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, FiberMap, Queue, Runtime, type Scope } from "effect"
-import { type Caller, type Progress, ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
-import { Events } from "../observability/Events.js"
+import { Events } from "../events/Events.js"
+import { type Progress, ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
+import { type Caller } from "../identity/Caller.js"
 import { BoundedTaskStore, defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
 import { errorToolResult, executionToolResult, outputSchemaFor } from "./toolResult.js"
 

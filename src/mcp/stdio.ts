@@ -1,9 +1,10 @@
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect } from "effect"
 import type { Readable, Writable } from "node:stream"
-import { ALL_SCOPES } from "../config/schema.js"
-import type { Caller, ToolExecutor } from "../execution/ToolExecutor.js"
-import type { Events } from "../observability/Events.js"
+import type { Events } from "../events/Events.js"
+import type { ToolExecutor } from "../execution/ToolExecutor.js"
+import { ALL_SCOPES } from "../identity/Caller.js"
+import type { Caller } from "../identity/Caller.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
 
 /** A local client launched us: it is the operator, with every scope. */

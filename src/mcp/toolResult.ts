@@ -1,8 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { JSONSchema, Schema } from "effect"
-import type { ExecutionError } from "../errors.js"
+import { ErrorBody, errorBody, type ExecutionError } from "../errors.js"
 import { ExecutionResult } from "../execution/ToolExecutor.js"
-import { JsonValue } from "../JsonValue.js"
 
 /**
  * How an execution becomes an MCP tool result. The SDK client validates
@@ -18,18 +17,6 @@ export const ExecutionMeta = Schema.Struct({
   ...ExecutionResult.fields.metadata.fields
 })
 export type ExecutionMeta = typeof ExecutionMeta.Type
-
-/** A typed error as callers see it: its tag, message and fields (token, rule, retryAfterSeconds …). */
-export const ErrorBody = Schema.Struct(
-  {
-    _tag: Schema.String.annotations({ description: "Error class, e.g. TargetRejected, ArgumentRejected, RateLimited" }),
-    message: Schema.String,
-    token: Schema.optionalWith(Schema.String.annotations({ description: "The rejected argument token" }), { exact: true }),
-    rule: Schema.optionalWith(Schema.String.annotations({ description: "The policy rule that rejected the call" }), { exact: true })
-  },
-  Schema.Record({ key: Schema.String, value: JsonValue })
-)
-export type ErrorBody = typeof ErrorBody.Type
 
 /** Inner `$schema` would make ajv look for a meta-schema it may not have; `$defs` must sit at the root for `#/$defs/…` refs to resolve. */
 const splitDefinitions = (schema: Record<string, unknown>) => {
@@ -88,15 +75,6 @@ export const executionToolResult = (result: ExecutionResult): CallToolResult => 
     structuredContent: { result: result.structured ?? null, execution: executionMeta(result) },
     isError: failed
   }
-}
-
-/** A typed error's tag, message and fields (token, rule, retryAfterSeconds …); never the stack or cause. */
-export const errorBody = (error: { readonly _tag: string; readonly message: string }): ErrorBody => {
-  const fields: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(error)) {
-    if (key !== "stack" && key !== "cause" && key !== "_tag" && key !== "message") fields[key] = value
-  }
-  return { _tag: error._tag, message: error.message, ...fields }
 }
 
 export const errorToolResult = (error: ExecutionError): CallToolResult => {

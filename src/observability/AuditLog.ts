@@ -3,7 +3,7 @@ import { mkdir, open } from "node:fs/promises"
 import type { FileHandle } from "node:fs/promises"
 import { dirname } from "node:path"
 import { ConfigService } from "../config/ConfigService.js"
-import type { Caller } from "../execution/ToolExecutor.js"
+import type { Caller } from "../identity/Caller.js"
 
 /**
  * One execution attempt, allowed or not. There is deliberately no field for

@@ -1,6 +1,6 @@
 import { Clock, Deferred, Duration, Effect, Layer, Ref, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
-import { Events } from "./Events.js"
+import { Events } from "../events/Events.js"
 import { type CheckReport, type CheckResult, Health, type HealthCheck, type HealthReport, type HealthStatus } from "./Health.js"
 import { builtinChecks, worst } from "./systemChecks.js"
 

@@ -1,6 +1,6 @@
 import { Either } from "effect"
 import { ArgumentRejected, IntrusiveNotAllowed } from "../errors.js"
-import type { FlagSpec, FlagValue, ToolSpec } from "../tools/ToolSpec.js"
+import type { FlagSpec, FlagTable, FlagValue } from "./flags.js"
 import { classifyScriptItem, MAX_SCRIPT_ITEMS } from "./nse.js"
 import { forbiddenCharacter, safeToken } from "./tokenize.js"
 
@@ -217,7 +217,7 @@ const intrusiveRefusal = (reasons: ReadonlyArray<string>, options: ArgsPolicyOpt
 
 /** Validates and normalises a caller's tokens against a tool's flag table. */
 export const validateArgs = (
-  spec: Pick<ToolSpec, "name" | "flags" | "intrusive">,
+  spec: FlagTable,
   tokens: ReadonlyArray<string>,
   options: ArgsPolicyOptions
 ): Either.Either<ValidatedArgs, ArgumentRejected | IntrusiveNotAllowed> => {

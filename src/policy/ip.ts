@@ -145,3 +145,20 @@ export const v4net = (a: number, b: number, c: number, d: number, prefix: number
   network(4, (BigInt(a) << 24n) | (BigInt(b) << 16n) | (BigInt(c) << 8n) | BigInt(d), prefix)
 
 export const v6net = (value: bigint, prefix: number): Network => network(6, value, prefix)
+
+export const loopbackV4 = v4net(127, 0, 0, 0, 8)
+export const loopbackV6 = v6net(1n, 128)
+
+/** Whether a bind address only listens on the local host. */
+export const isLoopbackHost = (host: string): boolean => {
+  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
+  if (bare.toLowerCase() === "localhost") return true
+  const address = parseAddress(bare)
+  if (address === undefined) return false
+  const net = network(address.family, address.value, familyBits(address.family))
+  return (
+    contains(loopbackV4, net) ||
+    contains(loopbackV6, net) ||
+    contains(v6net((0xffffn << 32n) | (127n << 24n), 104), net)
+  )
+}

@@ -7,6 +7,8 @@ import {
   familyBits,
   formatAddress,
   formatNetwork,
+  loopbackV4,
+  loopbackV6,
   type Network,
   network,
   networkSize,
@@ -160,9 +162,7 @@ const deniedRanges: ReadonlyArray<Blocked> = [
   { network: v6net(0xff00n << 112n, 8), label: "ff00::/8 (multicast)" }
 ]
 
-const loopbackV6 = v6net(1n, 128)
 const rfc1918 = [v4net(10, 0, 0, 0, 8), v4net(172, 16, 0, 0, 12), v4net(192, 168, 0, 0, 16)]
-const loopbackV4 = v4net(127, 0, 0, 0, 8)
 const ula = v6net(0xfc00n << 112n, 7)
 
 const aliases: Record<string, (allowIpv6: boolean) => ReadonlyArray<Network>> = {
@@ -294,17 +294,3 @@ export const checkAddress = (text: string, options: TargetPolicyOptions): Either
 }
 
 export const addressFamily = (text: string): Family | undefined => parseAddress(text)?.family
-
-/** Whether a bind address only listens on the local host. */
-export const isLoopbackHost = (host: string): boolean => {
-  const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host
-  if (bare.toLowerCase() === "localhost") return true
-  const address = parseAddress(bare)
-  if (address === undefined) return false
-  const net = network(address.family, address.value, familyBits(address.family))
-  return (
-    contains(loopbackV4, net) ||
-    contains(loopbackV6, net) ||
-    contains(v6net((0xffffn << 32n) | (127n << 24n), 104), net)
-  )
-}

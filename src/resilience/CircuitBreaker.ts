@@ -2,7 +2,7 @@ import { Cause, Clock, Context, Effect, Exit, HashMap, Layer, Metric, Option, Ra
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { CircuitOpen } from "../errors.js"
-import { Events } from "../observability/Events.js"
+import { Events } from "../events/Events.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../observability/metrics.js"
 
 export type BreakerState = "CLOSED" | "OPEN" | "HALF_OPEN"

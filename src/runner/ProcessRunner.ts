@@ -1,9 +1,5 @@
-import type { CommandExecutor } from "@effect/platform"
-import { Context, type Duration, type Effect, Layer } from "effect"
+import { Context, type Duration, type Effect } from "effect"
 import type { SpawnFailed } from "../errors.js"
-import { makeProcessRunner, type ProcessRunnerOptions } from "./runProcess.js"
-
-export type { ProcessRunnerOptions } from "./runProcess.js"
 
 export interface ResourceLimits {
   /** Address-space limit in bytes (prlimit --as). */
@@ -53,10 +49,3 @@ export class ProcessRunner extends Context.Tag("security-mcp/ProcessRunner")<
     readonly run: (request: RunRequest) => Effect.Effect<RunResult, SpawnFailed>
   }
 >() {}
-
-/** The real runner: argv-only children under prlimit, in their own process groups. */
-export const processRunnerLayer = (
-  options: ProcessRunnerOptions = {}
-): Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> => Layer.scoped(ProcessRunner, makeProcessRunner(options))
-
-export const ProcessRunnerLive: Layer.Layer<ProcessRunner, never, CommandExecutor.CommandExecutor> = processRunnerLayer()

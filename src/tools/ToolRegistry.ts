@@ -1,7 +1,7 @@
 import { Context, Duration, Effect, Layer, Ref } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { ToolNotFound } from "../errors.js"
-import { Events } from "../observability/Events.js"
+import { Events } from "../events/Events.js"
 import { ProcessRunner } from "../runner/ProcessRunner.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
 import type { ToolSpec } from "./ToolSpec.js"

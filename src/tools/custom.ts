@@ -2,7 +2,8 @@ import { Either } from "effect"
 import type { CustomTool } from "../config/schema.js"
 import { ConfigInvalid } from "../errors.js"
 import { type ForbiddenFlag, forbiddenFlags } from "../policy/args.js"
-import type { FlagSpec, FlagValue, ToolSpec } from "./ToolSpec.js"
+import type { FlagSpec, FlagValue } from "../policy/flags.js"
+import type { ToolSpec } from "./ToolSpec.js"
 
 /**
  * Operator-defined tools (`custom_tools` in the config) become ToolSpecs like

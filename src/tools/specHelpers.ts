@@ -1,4 +1,5 @@
-import type { FlagSpec, ParsedOutput, ToolSpec } from "./ToolSpec.js"
+import type { FlagSpec } from "../policy/flags.js"
+import type { ParsedOutput, ToolSpec } from "./ToolSpec.js"
 
 /** MCP hints of a tool that only observes: it changes nothing on the target, and repeating a call is harmless. */
 export const readOnlyProbe: ToolSpec["annotations"] = {

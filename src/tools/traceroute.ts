@@ -1,6 +1,7 @@
 import { Schema } from "effect"
+import type { FlagSpec } from "../policy/flags.js"
 import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "./specHelpers.js"
-import type { FlagSpec, ToolSpec } from "./ToolSpec.js"
+import type { ToolSpec } from "./ToolSpec.js"
 
 const Probe = Schema.Struct({
   /** Absent for a probe that got no answer (`*`). */

@@ -6,7 +6,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { ConfigLive } from "../../src/config/ConfigLive.js"
 import { ConfigService } from "../../src/config/ConfigService.js"
-import { Events, type TimedEvent } from "../../src/observability/Events.js"
+import { Events, type TimedEvent } from "../../src/events/Events.js"
 
 const tempFile = (text: string) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mcp-config-"))

@@ -15,10 +15,11 @@ import {
   ToolDisabled,
   ToolNotFound
 } from "../../src/errors.js"
-import { type Caller, type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
+import { Events } from "../../src/events/Events.js"
+import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
-import { Events } from "../../src/observability/Events.js"
+import { type Caller } from "../../src/identity/Caller.js"
 import { Health, type HealthReport, type HealthStatus } from "../../src/observability/Health.js"
 import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
 

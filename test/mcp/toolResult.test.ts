@@ -2,8 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { JSONSchema, Schema } from "effect"
 import * as Errors from "../../src/errors.js"
+import { errorBody } from "../../src/errors.js"
 import { JsonValue } from "../../src/JsonValue.js"
-import { errorBody, errorToolResult, ExecutionMeta, executionMeta, executionToolResult, outputSchemaFor } from "../../src/mcp/toolResult.js"
+import { errorToolResult, ExecutionMeta, executionMeta, executionToolResult, outputSchemaFor } from "../../src/mcp/toolResult.js"
 import { nmapOutputSchema, resultFor } from "../http/fakes.js"
 
 const validator = new AjvJsonSchemaValidator()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Layer, Option, Queue, Ref, TestClock } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
-import { Events } from "../../src/observability/Events.js"
+import { Events } from "../../src/events/Events.js"
 import { type CheckResult, Health, type HealthCheck, type HealthStatus, type Priority, statusCode } from "../../src/observability/Health.js"
 import { aggregate, HealthLive, makeHealth } from "../../src/observability/HealthLive.js"
 

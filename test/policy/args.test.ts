@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { type ArgsPolicyOptions, forbiddenFlags, validateArgs } from "../../src/policy/args.js"
+import type { FlagSpec } from "../../src/policy/flags.js"
 import { tokenize } from "../../src/policy/tokenize.js"
 import { nmapFlags } from "../../src/tools/nmap/flags.js"
-import type { FlagSpec } from "../../src/tools/ToolSpec.js"
 
 const nmap = { name: "NmapTool", flags: nmapFlags, intrusive: false }
 const safe: ArgsPolicyOptions = { allowIntrusive: false, maxArgsLength: 2048 }

@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, FastCheck as fc } from "effect"
 import { defaults } from "../../src/config/schema.js"
 import { formatIPv6, parseIPv6 } from "../../src/policy/ip.js"
-import { isLoopbackHost, parseTarget, type TargetPolicyOptions, validateAllowList, validateTarget } from "../../src/policy/targets.js"
+import { isLoopbackHost } from "../../src/policy/ip.js"
+import { parseTarget, type TargetPolicyOptions, validateAllowList, validateTarget } from "../../src/policy/targets.js"
 
 const policy: TargetPolicyOptions = {
   allowed: defaults.security.allowed_targets,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Exit, Fiber, Layer, Metric, Queue, Random, Ref, Schema, SubscriptionRef, TestClock } from "effect"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
-import { Events } from "../../src/observability/Events.js"
+import { Events } from "../../src/events/Events.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../../src/observability/metrics.js"
 import { type BreakerSettings, CircuitBreakers, recoveryTimeout } from "../../src/resilience/CircuitBreaker.js"
 

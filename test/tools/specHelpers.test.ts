@@ -1,9 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either } from "effect"
 import { validateArgs } from "../../src/policy/args.js"
+import type { FlagSpec } from "../../src/policy/flags.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 import { parsedWith, unprivilegedRewrite } from "../../src/tools/specHelpers.js"
-import type { FlagSpec, ToolSpec } from "../../src/tools/ToolSpec.js"
+import type { ToolSpec } from "../../src/tools/ToolSpec.js"
 
 /** Canonical tokens for one flag: its name, then a value token when it takes one. */
 const tokensOf = (flag: FlagSpec): ReadonlyArray<string> => (flag.value._tag === "None" ? [flag.name] : [flag.name, "1"])

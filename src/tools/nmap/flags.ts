@@ -1,4 +1,4 @@
-import type { FlagSpec, FlagValue } from "../ToolSpec.js"
+import type { FlagSpec, FlagValue } from "../../policy/flags.js"
 
 /**
  * The nmap flags a caller may pass: what an agent needs to discover hosts,
