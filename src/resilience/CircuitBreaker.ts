@@ -1,11 +1,10 @@
 import { Cause, Clock, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
+import type { BreakerState } from "../BreakerState.js"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { CircuitOpen } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../observability/metrics.js"
-
-export type BreakerState = "CLOSED" | "OPEN" | "HALF_OPEN"
 
 export type BreakerSettings = AppConfig["circuit_breaker"]
 
@@ -210,6 +209,23 @@ export const toSnapshot = (tool: string, b: Breaker): BreakerSnapshot => ({
   totals: b.totals
 })
 
+/** Reports a breaker's new state and each transition: the state gauge, the transition counter, an event and a log line. */
+const announce = (events: Events["Type"], tool: string, b: Breaker, transitions: ReadonlyArray<Transition>) =>
+  Effect.gen(function*() {
+    yield* Metric.set(Metric.tagged(breakerState, "name", tool), stateValue[b.state])
+    for (const { from, to } of transitions) {
+      yield* Metric.increment(
+        Metric.tagged(Metric.tagged(Metric.tagged(breakerTransitions, "name", tool), "from_state", from), "to_state", to)
+      )
+      yield* events.publish({ type: "breaker.transition", tool, from, to })
+      const message = `circuit breaker ${from} -> ${to}`
+      const log = to === "OPEN"
+        ? Effect.logWarning(message, { retryAt: iso(b.retryAt), consecutiveFailures: b.consecutiveFailures, forced: b.forced })
+        : Effect.logInfo(message)
+      yield* Effect.annotateLogs(log, { tool })
+    }
+  })
+
 /**
  * One circuit breaker per tool name, created on first use. Thresholds are read
  * from the configuration at every decision, so a reload applies to the next call.
@@ -239,32 +255,12 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
     const settingsFor = (override: Partial<BreakerSettings> | undefined) =>
       Effect.map(config.get, (c) => (override === undefined ? c.circuit_breaker : { ...c.circuit_breaker, ...override }))
 
-    const announce = (tool: string, b: Breaker, transitions: ReadonlyArray<Transition>) =>
-      Effect.gen(function*() {
-        yield* Metric.set(Metric.tagged(breakerState, "name", tool), stateValue[b.state])
-        for (const { from, to } of transitions) {
-          yield* Metric.increment(
-            Metric.tagged(Metric.tagged(Metric.tagged(breakerTransitions, "name", tool), "from_state", from), "to_state", to)
-          )
-          yield* events.publish({ type: "breaker.transition", tool, from, to })
-          const message = `circuit breaker ${from} -> ${to}`
-          const log = to === "OPEN"
-            ? Effect.logWarning(message, {
-              retryAt: iso(b.retryAt),
-              consecutiveFailures: b.consecutiveFailures,
-              forced: b.forced
-            })
-            : Effect.logInfo(message)
-          yield* Effect.annotateLogs(log, { tool })
-        }
-      })
-
     /** Applies a pure step to `tool`'s breaker atomically, then reports what changed. */
     const step = <A>(tool: string, f: (b: Breaker) => Step<A>) =>
       Ref.modify(breakers, (map): readonly [readonly [A, Breaker, ReadonlyArray<Transition>], HashMap.HashMap<string, Breaker>] => {
         const [a, next, transitions] = f(Option.getOrElse(HashMap.get(map, tool), () => initialBreaker))
         return [[a, next, transitions], HashMap.set(map, tool, next)]
-      }).pipe(Effect.tap(([, b, transitions]) => announce(tool, b, transitions)), Effect.map(([a]) => a))
+      }).pipe(Effect.tap(([, b, transitions]) => announce(events, tool, b, transitions)), Effect.map(([a]) => a))
 
     const countCall = (tool: string, result: "success" | "failure" | "rejected") =>
       Metric.increment(Metric.tagged(Metric.tagged(breakerCalls, "name", tool), "result", result))
