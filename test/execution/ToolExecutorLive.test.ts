@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Exit, Fiber, Metric, Option, Queue, TestClock } from "effect"
-import type { Progress } from "../../src/execution/ToolExecutor.js"
 import { MAX_INPUT_DEPTH } from "../../src/execution/input.js"
+import type { Progress } from "../../src/execution/ToolExecutor.js"
 import { policyRejections, toolExecutions } from "../../src/observability/metrics.js"
 import { resolveBinary } from "../../src/runner/resolveBinary.js"
 import { caller, makeHarness } from "./support.js"
