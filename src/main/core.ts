@@ -9,7 +9,7 @@ import { AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
 import { LoggerLive } from "../observability/Logger.js"
-import { PrometheusExporterLive } from "../observability/PrometheusExporter.js"
+import { MetricsExporterLive } from "../observability/MetricsExporterLive.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
@@ -79,7 +79,7 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     AuditLog.layer,
     ExecutionGate.layer,
     LoggerLive(loaded.config),
-    PrometheusExporterLive(serverInfo)
+    MetricsExporterLive(serverInfo)
   ).pipe(Layer.provideMerge(config))
   const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(services))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
