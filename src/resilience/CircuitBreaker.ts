@@ -1,9 +1,10 @@
-import { Cause, Clock, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
+import { Cause, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
 import type { BreakerState } from "../BreakerState.js"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { CircuitOpen } from "../errors.js"
 import { Events } from "../events/Events.js"
+import { monotonicMillis } from "../monotonic.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../observability/metrics.js"
 
 export type BreakerSettings = AppConfig["circuit_breaker"]
@@ -195,6 +196,7 @@ export const forceClose = (b: Breaker): Step<void> =>
 
 const stateValue: Record<BreakerState, number> = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 }
 
+/** Times are the monotonic reading (see monotonic.ts): a wall-clock step cannot hold a circuit open or reopen it early. */
 const iso = (millis: number | null) => (millis === null ? null : new Date(millis).toISOString())
 
 export const toSnapshot = (tool: string, b: Breaker): BreakerSnapshot => ({
@@ -269,7 +271,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
       Effect.acquireUseRelease(
         Effect.gen(function*() {
           const settings = yield* settingsFor(options.settings)
-          const now = yield* Clock.currentTimeMillis
+          const now = yield* monotonicMillis
           const admission = yield* step(tool, (b) => admit(b, now, settings))
           if (admission._tag === "Allowed") return admission
           yield* countCall(tool, "rejected")
@@ -288,7 +290,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
               ? "failure"
               : "success"
             const settings = yield* settingsFor(options.settings)
-            const now = yield* Clock.currentTimeMillis
+            const now = yield* monotonicMillis
             const random = outcome === "failure" ? yield* Random.next : 0
             yield* step(tool, (b) => record(b, admission, outcome, now, settings, random))
             if (outcome !== "interrupted") yield* countCall(tool, outcome)
@@ -296,17 +298,17 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
       )
 
     const withNow = (f: (now: number) => (b: Breaker) => Step<void>) => (tool: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => step(tool, f(now)))
+      Effect.flatMap(monotonicMillis, (now) => step(tool, f(now)))
 
     const state = (tool: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(monotonicMillis, (now) =>
         step(tool, (b) => {
           const [, next, transitions] = advance(b, now)
           return [next.state, next, transitions] as const
         }))
 
     const snapshot = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* monotonicMillis
       const tools = HashMap.keys(yield* Ref.get(breakers))
       const out: Array<BreakerSnapshot> = []
       for (const tool of tools) {
