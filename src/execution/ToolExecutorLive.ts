@@ -1,5 +1,6 @@
 import { Cause, Effect, Exit, Layer, Metric, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
+import type { AppConfig } from "../config/schema.js"
 import type { CircuitOpen, SpawnFailed, ToolBusy } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { toolActive } from "../observability/metrics.js"
@@ -10,7 +11,7 @@ import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
-import { type Call, receive } from "./call.js"
+import { type Call, elapsedSeconds, receive } from "./call.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
 import { observeOutput, progressObserver } from "./progress.js"
@@ -22,8 +23,9 @@ import { toolInfo } from "./toolInfo.js"
 /**
  * The executor: a call is received, planned (every check, down to the exact
  * argv), recorded as started, run inside its tool's queue and breaker,
- * recorded as finished, and returned as an `ExecutionResult`. Planning
- * (plan.ts) and recording (record.ts) live apart, so this file is the story.
+ * judged and parsed into an `ExecutionResult`, recorded as finished, and
+ * returned. Planning (plan.ts), recording (record.ts) and the result
+ * (result.ts) live apart, so this file is the story.
  */
 export const ToolExecutorLive = (options: ExecutorOptions) =>
   Layer.effect(
@@ -72,6 +74,16 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           return yield* Effect.fail(failure.value)
         })
 
+      /** A process that ran: judged, parsed and recorded as one step, so a cancellation now cannot leave it unrecorded. */
+      const completed = (call: Call, plan: Plan, run: RunResult, c: AppConfig) =>
+        Effect.gen(function*() {
+          const durationSeconds = yield* elapsedSeconds(call)
+          const verdict = judge(plan.tool.spec, run)
+          const result = executionResult(call, plan, run, verdict, yield* parseOutput(plan.tool.spec, run), durationSeconds, c)
+          yield* recorder.finished(call, plan, verdict, { result, durationSeconds })
+          return result
+        }).pipe(Effect.uninterruptible)
+
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
@@ -87,11 +99,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             Effect.onInterrupt(() => recorder.finished(call, plan, cancelled)),
             Effect.exit
           )
-          if (Exit.isFailure(exit)) return yield* unfinished(call, plan, exit.cause)
-          const verdict = judge(plan.tool.spec, exit.value)
-          const durationSeconds = yield* recorder.finished(call, plan, verdict)
-          const parsed = yield* parseOutput(plan.tool.spec, exit.value)
-          return executionResult(call, plan, exit.value, verdict, parsed, durationSeconds, c)
+          return yield* Exit.isFailure(exit) ? unfinished(call, plan, exit.cause) : completed(call, plan, exit.value, c)
         })
 
       return {

@@ -7,6 +7,7 @@ import { policyRejections, toolErrors, toolExecutions, toolExecutionSeconds } fr
 import { ToolStats } from "../observability/ToolStats.js"
 import { type Call, elapsedSeconds } from "./call.js"
 import type { Plan } from "./plan.js"
+import type { ExecutionResult } from "./ToolExecutor.js"
 
 /**
  * Recording: every call ends as exactly one `CallRecord`, which each sink
@@ -27,8 +28,15 @@ export interface Ending {
 export type CallRecord =
   /** Refused while planning: nothing waited or ran. */
   | { readonly _tag: "Refused"; readonly call: Call; readonly error: ExecutionError; readonly durationSeconds: number }
-  /** Planned, then run, turned away by its breaker or queue, or cancelled. */
-  | { readonly _tag: "Finished"; readonly call: Call; readonly plan: Plan; readonly ending: Ending; readonly durationSeconds: number }
+  /** Planned, then run (`result` is what the caller gets), or turned away by its breaker or queue, or cancelled (`result` null). */
+  | {
+    readonly _tag: "Finished"
+    readonly call: Call
+    readonly plan: Plan
+    readonly ending: Ending
+    readonly durationSeconds: number
+    readonly result: ExecutionResult | null
+  }
 
 export interface Sink {
   /** A planned call is about to wait for its slot and run. */
@@ -153,8 +161,13 @@ export interface Recorder {
   readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
   /** Records a call refused while planning. */
   readonly refused: (call: Call, error: ExecutionError) => Effect.Effect<void>
-  /** Records how a planned call ended; returns the duration it recorded, for the result. */
-  readonly finished: (call: Call, plan: Plan, ending: Ending) => Effect.Effect<number>
+  /** Records how a planned call ended: with the result and the duration it reports when a process ran, timed now otherwise. */
+  readonly finished: (
+    call: Call,
+    plan: Plan,
+    ending: Ending,
+    ran?: { readonly result: ExecutionResult; readonly durationSeconds: number }
+  ) => Effect.Effect<void>
 }
 
 /** The sinks in the order they are told: the log line, metrics, statistics, the audit line, the event. */
@@ -165,10 +178,10 @@ export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog |
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
     refused: (call, error) =>
       Effect.flatMap(elapsedSeconds(call), (durationSeconds) => finished({ _tag: "Refused", call, error, durationSeconds })),
-    finished: (call, plan, ending) =>
+    finished: (call, plan, ending, ran) =>
       Effect.flatMap(
-        elapsedSeconds(call),
-        (durationSeconds) => Effect.as(finished({ _tag: "Finished", call, plan, ending, durationSeconds }), durationSeconds)
+        ran === undefined ? elapsedSeconds(call) : Effect.succeed(ran.durationSeconds),
+        (durationSeconds) => finished({ _tag: "Finished", call, plan, ending, durationSeconds, result: ran?.result ?? null })
       )
   }
 })
