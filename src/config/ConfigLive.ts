@@ -32,33 +32,41 @@ const loadText = (source: ConfigSource, text: string | undefined) =>
     return loaded
   })
 
-const readAndLoad = (source: ConfigSource) =>
-  Effect.flatMap(readText(source), (text) => Effect.map(loadText(source, text), (loaded) => ({ loaded, text })))
+/** The configuration as loaded at start-up, with the file text it came from (so a reload can tell whether the file changed). */
+export interface LoadedConfig {
+  readonly config: AppConfig
+  readonly text: string | undefined
+}
 
 const logWarnings = (loaded: Loaded) => Effect.forEach(loaded.warnings, (w) => Effect.logWarning(`config: ${w}`), { discard: true })
 
-/** Loads the configuration once; start-up fails with `ConfigInvalid` when it is unusable. */
+/**
+ * Loads and validates the configuration once, logging its warnings; start-up
+ * fails with `ConfigInvalid` when it is unusable. The result is what
+ * `ConfigLive` starts from, so nothing is loaded or logged twice.
+ */
 export const loadOnce = (source: ConfigSource) =>
-  readAndLoad(source).pipe(
-    Effect.tap(({ loaded }) => logWarnings(loaded)),
-    Effect.map(({ loaded }) => loaded.config)
-  )
+  Effect.gen(function*() {
+    const text = yield* readText(source)
+    const loaded = yield* loadText(source, text)
+    yield* logWarnings(loaded)
+    return { config: loaded.config, text } satisfies LoadedConfig
+  })
 
 /**
- * The live configuration: loaded at start-up, then the file is polled and a
- * valid change is applied without a restart. Polling (rather than inotify)
- * follows atomic renames and Kubernetes ConfigMap symlink swaps reliably.
- * An invalid change is rejected, logged and published; the previous
- * configuration stays in force.
+ * The live configuration: starts from what `loadOnce` loaded, then the file
+ * is polled and a valid change is applied without a restart. Polling (rather
+ * than inotify) follows atomic renames and Kubernetes ConfigMap symlink swaps
+ * reliably. An invalid change is rejected, logged and published; the
+ * previous configuration stays in force. A file that changed between the
+ * load and this layer's start is picked up by the first poll.
  */
-export const ConfigLive = (source: ConfigSource) =>
+export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
   Layer.scoped(
     ConfigService,
     Effect.gen(function*() {
       const events = yield* Events
-      const initial = yield* readAndLoad(source)
-      yield* logWarnings(initial.loaded)
-      const ref = yield* SubscriptionRef.make<AppConfig>(initial.loaded.config)
+      const ref = yield* SubscriptionRef.make<AppConfig>(initial.config)
       let lastText = initial.text
 
       // Only a changed file is parsed; an unreadable one counts as unchanged until it reads again.

@@ -1,30 +1,63 @@
-import { Context, Effect, Layer, PubSub, type Queue, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, PubSub, type Queue, Schema, type Scope } from "effect"
+import { BreakerState } from "../BreakerState.js"
+import { ExecutionOutcome } from "../ExecutionOutcome.js"
+
+const ExecutionStarted = Schema.Struct({
+  type: Schema.Literal("execution.started"),
+  tool: Schema.String,
+  correlationId: Schema.String,
+  caller: Schema.String,
+  target: Schema.String
+})
+
+const ExecutionFinished = Schema.Struct({
+  type: Schema.Literal("execution.finished"),
+  tool: Schema.String,
+  correlationId: Schema.String,
+  caller: Schema.String,
+  outcome: ExecutionOutcome,
+  errorType: Schema.NullOr(Schema.String),
+  durationSeconds: Schema.Number
+})
+
+const BreakerTransition = Schema.Struct({
+  type: Schema.Literal("breaker.transition"),
+  tool: Schema.String,
+  from: BreakerState,
+  to: BreakerState
+})
+
+const ConfigReloaded = Schema.Struct({
+  type: Schema.Literal("config.reloaded"),
+  changed: Schema.Array(Schema.String),
+  restartRequired: Schema.Array(Schema.String)
+})
+
+const ConfigRejected = Schema.Struct({
+  type: Schema.Literal("config.rejected"),
+  message: Schema.String,
+  issues: Schema.Array(Schema.String)
+})
+
+const HealthChanged = Schema.Struct({ type: Schema.Literal("health.changed"), from: Schema.String, to: Schema.String })
+
+const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
 
 /** Everything operators may want to watch live: fed to `/events` (SSE) and the logs. */
-export type ServerEvent =
-  | {
-    readonly type: "execution.started"
-    readonly tool: string
-    readonly correlationId: string
-    readonly caller: string
-    readonly target: string
-  }
-  | {
-    readonly type: "execution.finished"
-    readonly tool: string
-    readonly correlationId: string
-    readonly caller: string
-    readonly outcome: "success" | "failure" | "timeout" | "rejected" | "cancelled"
-    readonly errorType: string | null
-    readonly durationSeconds: number
-  }
-  | { readonly type: "breaker.transition"; readonly tool: string; readonly from: string; readonly to: string }
-  | { readonly type: "config.reloaded"; readonly changed: ReadonlyArray<string>; readonly restartRequired: ReadonlyArray<string> }
-  | { readonly type: "config.rejected"; readonly message: string; readonly issues: ReadonlyArray<string> }
-  | { readonly type: "health.changed"; readonly from: string; readonly to: string }
-  | { readonly type: "tool.enabled" | "tool.disabled"; readonly tool: string }
+export const ServerEvent = Schema.Union(
+  ExecutionStarted,
+  ExecutionFinished,
+  BreakerTransition,
+  ConfigReloaded,
+  ConfigRejected,
+  HealthChanged,
+  ToolSwitched
+)
+export type ServerEvent = typeof ServerEvent.Type
 
-export type TimedEvent = ServerEvent & { readonly timestamp: string }
+/** An event as subscribers receive it, stamped when it was published (ISO 8601). */
+export const TimedEvent = Schema.extend(ServerEvent, Schema.Struct({ timestamp: Schema.String }))
+export type TimedEvent = typeof TimedEvent.Type
 
 export class Events extends Context.Tag("security-mcp/Events")<
   Events,
@@ -39,7 +72,11 @@ export class Events extends Context.Tag("security-mcp/Events")<
     Effect.gen(function*() {
       const hub = yield* PubSub.sliding<TimedEvent>(1024)
       return {
-        publish: (event) => PubSub.publish(hub, { ...event, timestamp: new Date().toISOString() }).pipe(Effect.asVoid),
+        publish: (event) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.flatMap((now) => PubSub.publish(hub, { ...event, timestamp: new Date(now).toISOString() })),
+            Effect.asVoid
+          ),
         subscribe: PubSub.subscribe(hub)
       }
     })

@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Fiber, Layer, Ref, Schedule } from "effect"
+import { Context, type Duration, Effect, Fiber, Layer } from "effect"
 import { ToolUnavailable } from "../errors.js"
 
 /**
@@ -21,44 +21,50 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
     readonly inFlight: Effect.Effect<number>
   }
 >() {
-  static readonly layer = Layer.effect(
-    ExecutionGate,
-    Effect.gen(function*() {
-      const state = yield* Ref.make({ draining: false, inFlight: 0 })
-      const running = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
-      const inFlight = Effect.map(Ref.get(state), (s) => s.inFlight)
-      return {
-        inFlight,
-        track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-          Effect.withFiberRuntime<A, E | ToolUnavailable, R>((fiber) =>
-            Effect.acquireUseRelease(
-              Ref.modify(state, (s) => s.draining ? [false, s] as const : [true, { ...s, inFlight: s.inFlight + 1 }] as const).pipe(
-                Effect.tap((admitted) => admitted ? Effect.sync(() => running.add(fiber)) : Effect.void)
-              ),
-              (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
-                admitted ? effect : Effect.fail(new ToolUnavailable({ tool, message: "the server is shutting down" })),
-              (admitted) =>
-                admitted
-                  ? Effect.zipRight(
-                    Effect.sync(() => running.delete(fiber)),
-                    Ref.update(state, (s) => ({ ...s, inFlight: s.inFlight - 1 }))
-                  )
-                  : Effect.void
-            )
-          ),
-        drain: (grace) =>
-          Effect.gen(function*() {
-            yield* Ref.update(state, (s) => ({ ...s, draining: true }))
-            yield* inFlight.pipe(
-              Effect.repeat({ until: (n) => n === 0, schedule: Schedule.spaced(Duration.millis(50)) }),
-              Effect.timeout(grace),
-              Effect.ignore
-            )
-            const left = [...running]
-            yield* Effect.forEach(left, Fiber.interrupt, { concurrency: "unbounded", discard: true })
-            return left.length
+  static readonly layer = Layer.sync(ExecutionGate, () => {
+    let draining = false
+    let inFlight = 0
+    const running = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+    /** Open exactly when nothing runs: every change of `inFlight` updates it in the same synchronous step, so the two never disagree. */
+    const idle = Effect.unsafeMakeLatch(true)
+
+    const admit = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+      Effect.sync(() => {
+        if (draining) return false
+        inFlight += 1
+        running.add(fiber)
+        idle.unsafeClose()
+        return true
+      })
+
+    const leave = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+      Effect.sync(() => {
+        inFlight -= 1
+        running.delete(fiber)
+        if (inFlight === 0) idle.unsafeOpen()
+      })
+
+    return {
+      inFlight: Effect.sync(() => inFlight),
+      track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
+        Effect.withFiberRuntime<A, E | ToolUnavailable, R>((fiber) =>
+          Effect.acquireUseRelease(
+            admit(fiber),
+            (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
+              admitted ? effect : Effect.fail(new ToolUnavailable({ tool, message: "the server is shutting down" })),
+            (admitted) => (admitted ? leave(fiber) : Effect.void)
+          )
+        ),
+      drain: (grace) =>
+        Effect.gen(function*() {
+          yield* Effect.sync(() => {
+            draining = true
           })
-      }
-    })
-  )
+          yield* idle.await.pipe(Effect.timeout(grace), Effect.ignore)
+          const left = [...running]
+          yield* Effect.forEach(left, Fiber.interrupt, { concurrency: "unbounded", discard: true })
+          return left.length
+        })
+    }
+  })
 }

@@ -1,4 +1,5 @@
 import { Context, type Effect, Schema } from "effect"
+import { BreakerState } from "../BreakerState.js"
 import type { ExecutionError, ToolNotFound } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { JsonObject, jsonValue } from "../JsonValue.js"
@@ -79,7 +80,7 @@ export const ToolInfo = Schema.Struct({
   flags: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, intrusive: Schema.Boolean })),
   timeoutSeconds: Schema.Number,
   concurrency: Schema.Number,
-  circuitState: Schema.Literal("CLOSED", "OPEN", "HALF_OPEN"),
+  circuitState: BreakerState,
   stats: Schema.Struct({
     total: Schema.Number.annotations({ description: "Executions since start-up" }),
     active: Schema.Number.annotations({ description: "Running now" }),

@@ -1,29 +1,14 @@
 import { JSONSchema, Schema } from "effect"
+import type { BreakerState } from "../BreakerState.js"
 import type { AppConfig } from "../config/schema.js"
 import type { ToolStatsSnapshot } from "../observability/ToolStats.js"
-import type { BreakerState } from "../resilience/CircuitBreaker.js"
 import type { RegisteredTool } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
-import { type ToolInfo, ToolInput } from "./ToolExecutor.js"
+import { toolInputFor } from "./input.js"
+import type { ToolInfo } from "./ToolExecutor.js"
 
-const baseInputSchema = JSONSchema.make(ToolInput) as unknown as Record<string, unknown>
-
-/** The tool's input JSON Schema: the shared `ToolInput` with this tool's template names as an enum. */
-const inputSchemaFor = (tool: RegisteredTool): Record<string, unknown> => {
-  const schema = structuredClone(baseInputSchema) as { properties?: Record<string, Record<string, unknown>> }
-  const templates = tool.spec.templates.map((t) => t.name)
-  if (schema.properties?.["template"] !== undefined) {
-    if (templates.length === 0) delete schema.properties["template"]
-    else {
-      schema.properties["template"] = {
-        ...schema.properties["template"],
-        enum: templates,
-        description: tool.spec.templates.map((t) => `${t.name}: ${t.description} (${t.args.join(" ")})`).join("; ")
-      }
-    }
-  }
-  return schema as Record<string, unknown>
-}
+const inputSchemaFor = (tool: RegisteredTool): Record<string, unknown> =>
+  JSONSchema.make(toolInputFor(tool.spec)) as unknown as Record<string, unknown>
 
 const outputSchemaFor = (tool: RegisteredTool): Record<string, unknown> | null =>
   tool.spec.outputSchema === undefined

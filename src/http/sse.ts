@@ -1,10 +1,13 @@
-import { Effect, Queue, Schedule, Stream } from "effect"
-import { Events, type TimedEvent } from "../events/Events.js"
+import { Effect, Queue, Schedule, Schema, Stream } from "effect"
+import { Events, TimedEvent } from "../events/Events.js"
 
 /** Proxies drop idle connections; a comment line every 15 s keeps the stream open and reveals dead clients. */
 export const HEARTBEAT = "15 seconds"
 
-export const formatEvent = (event: TimedEvent): string => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`
+const eventJson = Schema.encodeSync(Schema.parseJson(TimedEvent))
+
+/** One SSE frame: the event's type as the SSE event name, its JSON (through the `TimedEvent` schema) as the data. */
+export const formatEvent = (event: TimedEvent): string => `event: ${event.type}\ndata: ${eventJson(event)}\n\n`
 
 /**
  * The SSE body of `/events`. The subscription is taken before the first byte

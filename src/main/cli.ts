@@ -64,12 +64,13 @@ const sourceOf = (options: Readonly<Record<string, string>>): ConfigSource => {
 
 const serve = (source: ConfigSource) =>
   Effect.gen(function*() {
-    const initial = yield* loadOnce(source)
-    const custom = yield* Either.match(customToolSpecs(initial.custom_tools, customOptions(initial)), {
+    const loaded = yield* loadOnce(source)
+    const { config } = loaded
+    const custom = yield* Either.match(customToolSpecs(config.custom_tools, customOptions(config)), {
       onLeft: Effect.fail,
       onRight: Effect.succeed
     })
-    yield* initial.server.transport === "http" ? httpProgram(source, initial, custom) : stdioProgram(source, initial, custom)
+    yield* config.server.transport === "http" ? httpProgram(source, loaded, custom) : stdioProgram(source, loaded, custom)
   })
 
 const main = (argv: ReadonlyArray<string>) => {

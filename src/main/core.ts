@@ -1,6 +1,6 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer } from "effect"
-import { ConfigLive, type ConfigSource } from "../config/ConfigLive.js"
+import { ConfigLive, type ConfigSource, type LoadedConfig } from "../config/ConfigLive.js"
 import type { AppConfig } from "../config/schema.js"
 import { Events } from "../events/Events.js"
 import { ExecutionGate } from "../execution/ExecutionGate.js"
@@ -9,7 +9,7 @@ import { AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
 import { LoggerLive } from "../observability/Logger.js"
-import { PrometheusExporterLive } from "../observability/PrometheusExporter.js"
+import { MetricsExporterLive } from "../observability/MetricsExporterLive.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
@@ -61,13 +61,14 @@ export const customOptions = (config: AppConfig) => ({
 export const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
 
 /**
- * Every service both programs share, composed once. The initial
- * configuration decides what cannot change at run time (log format and
- * file, custom tools); everything else is read from `ConfigService` live.
+ * Every service both programs share, composed once. The configuration
+ * loaded at start-up decides what cannot change at run time (log format and
+ * file, custom tools) and is where `ConfigService` starts; everything else
+ * is read from `ConfigService` live.
  */
-export const coreLayer = (source: ConfigSource, initial: AppConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
+export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
   const base = Layer.mergeAll(Events.layer, NodeContext.layer)
-  const config = ConfigLive(source).pipe(Layer.provideMerge(base))
+  const config = ConfigLive(source, loaded).pipe(Layer.provideMerge(base))
   const services = Layer.mergeAll(
     ProcessRunnerLive,
     Resolver.layer(),
@@ -77,8 +78,8 @@ export const coreLayer = (source: ConfigSource, initial: AppConfig, transport: s
     ToolStats.layer,
     AuditLog.layer,
     ExecutionGate.layer,
-    LoggerLive(initial),
-    PrometheusExporterLive(serverInfo)
+    LoggerLive(loaded.config),
+    MetricsExporterLive(serverInfo)
   ).pipe(Layer.provideMerge(config))
   const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(services))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))

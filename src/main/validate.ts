@@ -20,7 +20,7 @@ export const validate = (source: ConfigSource) =>
     const major = Number(process.versions.node.split(".")[0])
     yield* add(major >= 20 ? "PASS" : "FAIL", `Node ${process.versions.node} (need >= 20)`)
 
-    const config = yield* loadOnce(source).pipe(Effect.either)
+    const config = yield* loadOnce(source).pipe(Effect.map((loaded) => loaded.config), Effect.either)
     if (Either.isLeft(config)) {
       yield* add("FAIL", `configuration: ${config.left.message}`)
       for (const issue of config.left.issues) yield* add("FAIL", `  ${issue}`)

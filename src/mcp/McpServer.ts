@@ -2,8 +2,10 @@ import { isTerminal } from "@modelcontextprotocol/sdk/experimental/tasks"
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js"
 import {
+  type CallToolRequest,
   CallToolRequestSchema,
   type CallToolResult,
+  type CancelTaskRequest,
   CancelTaskRequestSchema,
   type CreateTaskResult,
   ErrorCode,
@@ -77,6 +79,124 @@ const progressParams = (progressToken: ProgressToken, progress: Progress) => ({
   ...(progress.message === undefined ? {} : { message: progress.message })
 })
 
+/** What the request handlers of one MCP server share. */
+interface Handlers {
+  readonly server: Server
+  readonly executor: ToolExecutor["Type"]
+  readonly taskStore: BoundedTaskStore
+  readonly taskFibers: FiberMap.FiberMap<string>
+  readonly callerOf: (extra: HandlerExtra) => Caller
+  /** Runs an effect on the server's runtime; an aborted `signal` interrupts it. */
+  readonly run: <A>(effect: Effect.Effect<A>, signal?: AbortSignal) => Promise<A>
+}
+
+const notify = (h: Handlers, notification: ServerNotification) =>
+  Effect.tryPromise(() => h.server.notification(notification)).pipe(Effect.ignore)
+
+const execute = (
+  h: Handlers,
+  name: string,
+  args: Record<string, unknown>,
+  caller: Caller,
+  onProgress: ((progress: Progress) => Effect.Effect<void>) | undefined
+): Effect.Effect<CallToolResult> =>
+  h.executor
+    .execute(name, args, caller, onProgress ? { onProgress } : {})
+    .pipe(Effect.match({ onFailure: errorToolResult, onSuccess: executionToolResult }))
+
+type TaskRequest = {
+  readonly method: string
+  readonly params: Record<string, unknown> & { readonly task?: { readonly ttl?: number | null } }
+}
+
+/**
+ * The task outlives its request, so its progress goes out unrelated to
+ * the request (over HTTP: on the session's GET stream) with the
+ * related-task key, and the latest step is the task's status message.
+ */
+const startTask = async (
+  h: Handlers,
+  request: TaskRequest,
+  name: string,
+  args: Record<string, unknown>,
+  extra: HandlerExtra
+): Promise<CreateTaskResult> => {
+  const { taskStore } = h
+  const sessionId = extra.sessionId
+  const task = await taskStore.createTask(request.params.task ?? {}, extra.requestId, request, sessionId)
+  const taskId = task.taskId
+  const progressToken = extra._meta?.progressToken
+  const onProgress = (progress: Progress) =>
+    Effect.sync(() => taskStore.describe(taskId, sessionId, progressStatusMessage(progress))).pipe(
+      Effect.zipRight(
+        progressToken === undefined ? Effect.void : notify(h, {
+          method: "notifications/progress",
+          params: { ...progressParams(progressToken, progress), _meta: { [RELATED_TASK_META_KEY]: { taskId } } }
+        })
+      )
+    )
+  const body = execute(h, name, args, h.callerOf(extra), onProgress).pipe(
+    Effect.flatMap((result) => {
+      const status = result.isError === true ? "failed" : "completed"
+      const stored = taskStore.finish(taskId, sessionId, status, result, finalStatusMessage(result))
+      return stored ? Effect.promise(() => taskStore.getTask(taskId, sessionId)) : Effect.succeed(null)
+    }),
+    Effect.flatMap((finished) => finished === null ? Effect.void : notify(h, { method: "notifications/tasks/status", params: finished }))
+  )
+  await h.run(FiberMap.run(h.taskFibers, taskId, body))
+  return {
+    task,
+    _meta: {
+      "io.modelcontextprotocol/model-immediate-response":
+        `${name} is running as task ${taskId}; its result will be available through tasks/result when it finishes.`
+    }
+  }
+}
+
+const callTool = (h: Handlers) => (request: CallToolRequest, extra: HandlerExtra) => {
+  const name = request.params.name
+  const args = request.params.arguments ?? {}
+  if (request.params.task !== undefined) return startTask(h, request, name, args, extra)
+  const progressToken = request.params._meta?.progressToken
+  const onProgress = progressToken === undefined ?
+    undefined :
+    (progress: Progress) =>
+      Effect.tryPromise(() => extra.sendNotification({ method: "notifications/progress", params: progressParams(progressToken, progress) }))
+        .pipe(Effect.ignore)
+  return h.run(execute(h, name, args, h.callerOf(extra), onProgress), extra.signal)
+}
+
+/** Marks the task cancelled first (so its fiber cannot store a result), then waits until the fiber, and so the tool's process group, is gone. */
+const cancelTask = (h: Handlers) => async (request: CancelTaskRequest, extra: HandlerExtra): Promise<GetTaskResult> => {
+  const { taskId } = request.params
+  const task = await h.taskStore.getTask(taskId, extra.sessionId)
+  if (task === null) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`)
+  if (isTerminal(task.status)) {
+    throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${task.status}`)
+  }
+  await h.taskStore.updateTaskStatus(taskId, "cancelled", "Cancelled by request; the tool's processes were stopped.", extra.sessionId)
+  await h.run(FiberMap.remove(h.taskFibers, taskId))
+  const cancelled = await h.taskStore.getTask(taskId, extra.sessionId)
+  if (cancelled === null) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`)
+  return cancelled
+}
+
+/** Tells the client when the tool list changed (an operator enabled or disabled a tool), for the server's lifetime. */
+const followToolSwitches = (server: Server) =>
+  Effect.flatMap(Events, (events) => events.subscribe).pipe(
+    Effect.flatMap((subscription) =>
+      Queue.take(subscription).pipe(
+        Effect.flatMap((event) =>
+          event.type === "tool.enabled" || event.type === "tool.disabled"
+            ? Effect.tryPromise(() => server.sendToolListChanged()).pipe(Effect.ignore)
+            : Effect.void
+        ),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    )
+  )
+
 /**
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
  * fibers on the runtime captured here; an aborted request (client
@@ -95,12 +215,9 @@ export const makeMcpServer = (
 ): Effect.Effect<Server, never, ToolExecutor | Events | Scope.Scope> =>
   Effect.gen(function*() {
     const executor = yield* ToolExecutor
-    const events = yield* Events
     const runtime = yield* Effect.runtime<never>()
-    const run = <A>(effect: Effect.Effect<A>, signal?: AbortSignal) => Runtime.runPromise(runtime)(effect, { signal })
-    const taskFibers = yield* FiberMap.make<string>()
-    const taskStore = new BoundedTaskStore({ ...defaultTaskLimits, ...options.tasks })
-
+    const clock = yield* Effect.clock
+    const taskStore = new BoundedTaskStore({ ...defaultTaskLimits, ...options.tasks }, () => clock.unsafeCurrentTimeMillis())
     const server = new Server(
       { name: options.info.name, version: options.info.version },
       {
@@ -112,111 +229,21 @@ export const makeMcpServer = (
         taskStore
       }
     )
-
-    const notify = (notification: ServerNotification) => Effect.tryPromise(() => server.notification(notification)).pipe(Effect.ignore)
-
-    const execute = (
-      name: string,
-      args: Record<string, unknown>,
-      caller: Caller,
-      onProgress: ((progress: Progress) => Effect.Effect<void>) | undefined
-    ): Effect.Effect<CallToolResult> =>
-      executor
-        .execute(name, args, caller, onProgress ? { onProgress } : {})
-        .pipe(Effect.match({ onFailure: errorToolResult, onSuccess: executionToolResult }))
-
-    server.setRequestHandler(ListToolsRequestSchema, () =>
-      run(executor.list.pipe(Effect.map((tools) => ({ tools: tools.filter(isListed).map(toMcpTool) })))))
-
-    /**
-     * The task outlives its request, so its progress goes out unrelated to
-     * the request (over HTTP: on the session's GET stream) with the
-     * related-task key, and the latest step is the task's status message.
-     */
-    const startTask = async (
-      request: { readonly method: string; readonly params: Record<string, unknown> & { readonly task?: { readonly ttl?: number | null } } },
-      name: string,
-      args: Record<string, unknown>,
-      extra: HandlerExtra
-    ): Promise<CreateTaskResult> => {
-      const caller = options.callerOf(extra)
-      const sessionId = extra.sessionId
-      const task = await taskStore.createTask(request.params.task ?? {}, extra.requestId, request, sessionId)
-      const taskId = task.taskId
-      const progressToken = extra._meta?.progressToken
-      const onProgress = (progress: Progress) =>
-        Effect.sync(() =>
-          taskStore.describe(taskId, sessionId, progressStatusMessage(progress))
-        ).pipe(
-          Effect.zipRight(
-            progressToken === undefined ? Effect.void : notify({
-              method: "notifications/progress",
-              params: { ...progressParams(progressToken, progress), _meta: { [RELATED_TASK_META_KEY]: { taskId } } }
-            })
-          )
-        )
-      const body = execute(name, args, caller, onProgress).pipe(
-        Effect.flatMap((result) => {
-          const stored = taskStore.finish(
-            taskId,
-            sessionId,
-            result.isError === true ? "failed" : "completed",
-            result,
-            finalStatusMessage(result)
-          )
-          return stored ? Effect.promise(() => taskStore.getTask(taskId, sessionId)) : Effect.succeed(null)
-        }),
-        Effect.flatMap((finished) => finished === null ? Effect.void : notify({ method: "notifications/tasks/status", params: finished }))
-      )
-      await run(FiberMap.run(taskFibers, taskId, body))
-      return {
-        task,
-        _meta: {
-          "io.modelcontextprotocol/model-immediate-response":
-            `${name} is running as task ${taskId}; its result will be available through tasks/result when it finishes.`
-        }
-      }
+    const h: Handlers = {
+      server,
+      executor,
+      taskStore,
+      taskFibers: yield* FiberMap.make<string>(),
+      callerOf: options.callerOf,
+      run: (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
     }
-
-    server.setRequestHandler(CallToolRequestSchema, (request, extra) => {
-      const name = request.params.name
-      const args = request.params.arguments ?? {}
-      if (request.params.task !== undefined) return startTask(request, name, args, extra)
-      const progressToken = request.params._meta?.progressToken
-      const onProgress = progressToken === undefined ?
-        undefined :
-        (progress: Progress) =>
-          Effect.tryPromise(() =>
-            extra.sendNotification({ method: "notifications/progress", params: progressParams(progressToken, progress) })
-          ).pipe(Effect.ignore)
-      return run(execute(name, args, options.callerOf(extra), onProgress), extra.signal)
-    })
-
-    /** Marks the task cancelled first (so its fiber cannot store a result), then waits until the fiber, and so the tool's process group, is gone. */
-    server.setRequestHandler(CancelTaskRequestSchema, async (request, extra): Promise<GetTaskResult> => {
-      const { taskId } = request.params
-      const task = await taskStore.getTask(taskId, extra.sessionId)
-      if (task === null) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`)
-      if (isTerminal(task.status)) {
-        throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${task.status}`)
-      }
-      await taskStore.updateTaskStatus(taskId, "cancelled", "Cancelled by request; the tool's processes were stopped.", extra.sessionId)
-      await run(FiberMap.remove(taskFibers, taskId))
-      const cancelled = await taskStore.getTask(taskId, extra.sessionId)
-      if (cancelled === null) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`)
-      return cancelled
-    })
-
-    const subscription = yield* events.subscribe
-    yield* Queue.take(subscription).pipe(
-      Effect.flatMap((event) =>
-        event.type === "tool.enabled" || event.type === "tool.disabled"
-          ? Effect.tryPromise(() => server.sendToolListChanged()).pipe(Effect.ignore)
-          : Effect.void
-      ),
-      Effect.forever,
-      Effect.forkScoped
+    server.setRequestHandler(ListToolsRequestSchema, () =>
+      h.run(executor.list.pipe(Effect.map((tools) => ({ tools: tools.filter(isListed).map(toMcpTool) })))))
+    server.setRequestHandler(CallToolRequestSchema, callTool(h))
+    server.setRequestHandler(CancelTaskRequestSchema, cancelTask(h))
+    yield* followToolSwitches(server)
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() => server.close())
     )
-    yield* Effect.addFinalizer(() => Effect.promise(() => server.close()))
     return server
   })

@@ -60,7 +60,8 @@ const notFound = (taskId: string) => new McpError(ErrorCode.InvalidParams, `Task
 export class BoundedTaskStore implements TaskStore {
   private readonly entries = new Map<string, Entry>()
 
-  constructor(private readonly limits: TaskLimits, private readonly now: () => number = Date.now) {}
+  /** `now` reads the wall clock in milliseconds (the server passes its `Clock`, so `TestClock` drives expiry). */
+  constructor(private readonly limits: TaskLimits, private readonly now: () => number) {}
 
   private sweep(): void {
     const now = this.now()

@@ -1,8 +1,9 @@
-import { Clock, Context, Effect, Layer, Ref } from "effect"
+import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
 import { mkdir, open } from "node:fs/promises"
 import type { FileHandle } from "node:fs/promises"
 import { dirname } from "node:path"
 import { ConfigService } from "../config/ConfigService.js"
+import { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
 
 /**
@@ -17,8 +18,8 @@ export interface AuditEntry {
   readonly resolvedTarget: string | null
   /** The command line exactly as executed (binary first); empty when rejected before building it. */
   readonly argv: ReadonlyArray<string>
-  readonly decision: "allowed" | `rejected:${string}`
-  readonly outcome: "success" | "failure" | "timeout" | "cancelled" | "rejected"
+  readonly decision: AuditLine["decision"]
+  readonly outcome: ExecutionOutcome
   readonly durationSeconds: number
   readonly intrusive: boolean
   readonly correlationId: string
@@ -30,9 +31,33 @@ const credential = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi
 /** Defence in depth: a token pasted into a target, argument or error message must not land in the log. */
 export const redact = (text: string): string => text.replace(credential, "$1 [REDACTED]")
 
+const nullable = (description: string) => Schema.NullOr(Schema.String).annotations({ description })
+
+/** One line of the audit log (JSON Lines), as operators and log shippers read it. */
+export const AuditLine = Schema.Struct({
+  timestamp: Schema.String.annotations({ description: "When the attempt was recorded (ISO 8601)" }),
+  caller_id: Schema.String.annotations({ description: "The caller's key id (never the key)" }),
+  caller_transport: Schema.String,
+  caller_address: nullable("The client's address, over HTTP"),
+  tool: Schema.String,
+  target: Schema.String.annotations({ description: "The target as the caller wrote it" }),
+  resolved_target: nullable("The address actually scanned, when the target was resolved"),
+  argv: Schema.Array(Schema.String).annotations({ description: "The command line exactly as executed; empty when none ran" }),
+  decision: Schema.Union(Schema.Literal("allowed"), Schema.TemplateLiteral("rejected:", Schema.String)),
+  outcome: ExecutionOutcome,
+  duration_seconds: Schema.Number,
+  intrusive: Schema.Boolean,
+  correlation_id: Schema.String,
+  error_tag: nullable("The error's _tag"),
+  error_message: Schema.NullOr(Schema.String)
+})
+export type AuditLine = typeof AuditLine.Type
+
+const lineJson = Schema.encodeSync(Schema.parseJson(AuditLine))
+
 /** The JSON line for an entry, newline included. */
 export const auditLine = (entry: AuditEntry, timestamp: string): string =>
-  redact(JSON.stringify({
+  redact(lineJson({
     timestamp,
     caller_id: entry.caller.id,
     caller_transport: entry.caller.transport,

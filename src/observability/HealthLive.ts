@@ -1,6 +1,7 @@
-import { Clock, Deferred, Duration, Effect, Layer, Ref, type Scope } from "effect"
+import { Deferred, Duration, Effect, Layer, Ref, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
+import { monotonicMillis } from "../monotonic.js"
 import { type CheckReport, type CheckResult, Health, type HealthCheck, type HealthReport, type HealthStatus } from "./Health.js"
 import { builtinChecks, worst } from "./systemChecks.js"
 
@@ -34,7 +35,7 @@ export const aggregate = (
 
 const runCheck = (check: HealthCheck, timeout: Duration.Duration): Effect.Effect<StoredResult> =>
   Effect.gen(function*() {
-    const start = yield* Clock.currentTimeMillis
+    const start = yield* monotonicMillis
     // `disconnect` lets the timeout return even when the check ignores interruption.
     const result = yield* check.run.pipe(
       Effect.disconnect,
@@ -50,7 +51,7 @@ const runCheck = (check: HealthCheck, timeout: Duration.Duration): Effect.Effect
         Effect.succeed<CheckResult>({ status: "unhealthy", message: `Check crashed: ${cause.toString().split("\n")[0]}` })
       )
     )
-    const end = yield* Clock.currentTimeMillis
+    const end = yield* monotonicMillis
     return { ...result, priority: check.priority, checkedAtMillis: end, durationMs: end - start }
   })
 
@@ -82,7 +83,7 @@ export const makeHealth = (options: HealthOptions): Effect.Effect<Health["Type"]
     const roundLock = yield* Effect.makeSemaphore(1)
 
     const buildReport = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* monotonicMillis
       const { health } = yield* config.get
       const stored = yield* Ref.get(results)
       const checks: Record<string, CheckReport> = {}

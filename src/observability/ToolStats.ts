@@ -1,7 +1,5 @@
 import { Context, Effect, Layer, Ref } from "effect"
-
-/** How an execution ended, as the stats count it. */
-export type ExecutionOutcome = "success" | "failure" | "timeout" | "rejected" | "cancelled"
+import type { ExecutionOutcome } from "../ExecutionOutcome.js"
 
 export interface ExecutionSample {
   readonly durationSeconds: number

@@ -1,11 +1,11 @@
-import { Cause, Clock, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
+import { Cause, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
+import type { BreakerState } from "../BreakerState.js"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { CircuitOpen } from "../errors.js"
 import { Events } from "../events/Events.js"
+import { monotonicMillis } from "../monotonic.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../observability/metrics.js"
-
-export type BreakerState = "CLOSED" | "OPEN" | "HALF_OPEN"
 
 export type BreakerSettings = AppConfig["circuit_breaker"]
 
@@ -196,6 +196,7 @@ export const forceClose = (b: Breaker): Step<void> =>
 
 const stateValue: Record<BreakerState, number> = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 }
 
+/** Times are the monotonic reading (see monotonic.ts): a wall-clock step cannot hold a circuit open or reopen it early. */
 const iso = (millis: number | null) => (millis === null ? null : new Date(millis).toISOString())
 
 export const toSnapshot = (tool: string, b: Breaker): BreakerSnapshot => ({
@@ -209,6 +210,23 @@ export const toSnapshot = (tool: string, b: Breaker): BreakerSnapshot => ({
   halfOpenInFlight: b.halfOpenInFlight,
   totals: b.totals
 })
+
+/** Reports a breaker's new state and each transition: the state gauge, the transition counter, an event and a log line. */
+const announce = (events: Events["Type"], tool: string, b: Breaker, transitions: ReadonlyArray<Transition>) =>
+  Effect.gen(function*() {
+    yield* Metric.set(Metric.tagged(breakerState, "name", tool), stateValue[b.state])
+    for (const { from, to } of transitions) {
+      yield* Metric.increment(
+        Metric.tagged(Metric.tagged(Metric.tagged(breakerTransitions, "name", tool), "from_state", from), "to_state", to)
+      )
+      yield* events.publish({ type: "breaker.transition", tool, from, to })
+      const message = `circuit breaker ${from} -> ${to}`
+      const log = to === "OPEN"
+        ? Effect.logWarning(message, { retryAt: iso(b.retryAt), consecutiveFailures: b.consecutiveFailures, forced: b.forced })
+        : Effect.logInfo(message)
+      yield* Effect.annotateLogs(log, { tool })
+    }
+  })
 
 /**
  * One circuit breaker per tool name, created on first use. Thresholds are read
@@ -239,32 +257,12 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
     const settingsFor = (override: Partial<BreakerSettings> | undefined) =>
       Effect.map(config.get, (c) => (override === undefined ? c.circuit_breaker : { ...c.circuit_breaker, ...override }))
 
-    const announce = (tool: string, b: Breaker, transitions: ReadonlyArray<Transition>) =>
-      Effect.gen(function*() {
-        yield* Metric.set(Metric.tagged(breakerState, "name", tool), stateValue[b.state])
-        for (const { from, to } of transitions) {
-          yield* Metric.increment(
-            Metric.tagged(Metric.tagged(Metric.tagged(breakerTransitions, "name", tool), "from_state", from), "to_state", to)
-          )
-          yield* events.publish({ type: "breaker.transition", tool, from, to })
-          const message = `circuit breaker ${from} -> ${to}`
-          const log = to === "OPEN"
-            ? Effect.logWarning(message, {
-              retryAt: iso(b.retryAt),
-              consecutiveFailures: b.consecutiveFailures,
-              forced: b.forced
-            })
-            : Effect.logInfo(message)
-          yield* Effect.annotateLogs(log, { tool })
-        }
-      })
-
     /** Applies a pure step to `tool`'s breaker atomically, then reports what changed. */
     const step = <A>(tool: string, f: (b: Breaker) => Step<A>) =>
       Ref.modify(breakers, (map): readonly [readonly [A, Breaker, ReadonlyArray<Transition>], HashMap.HashMap<string, Breaker>] => {
         const [a, next, transitions] = f(Option.getOrElse(HashMap.get(map, tool), () => initialBreaker))
         return [[a, next, transitions], HashMap.set(map, tool, next)]
-      }).pipe(Effect.tap(([, b, transitions]) => announce(tool, b, transitions)), Effect.map(([a]) => a))
+      }).pipe(Effect.tap(([, b, transitions]) => announce(events, tool, b, transitions)), Effect.map(([a]) => a))
 
     const countCall = (tool: string, result: "success" | "failure" | "rejected") =>
       Metric.increment(Metric.tagged(Metric.tagged(breakerCalls, "name", tool), "result", result))
@@ -273,7 +271,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
       Effect.acquireUseRelease(
         Effect.gen(function*() {
           const settings = yield* settingsFor(options.settings)
-          const now = yield* Clock.currentTimeMillis
+          const now = yield* monotonicMillis
           const admission = yield* step(tool, (b) => admit(b, now, settings))
           if (admission._tag === "Allowed") return admission
           yield* countCall(tool, "rejected")
@@ -292,7 +290,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
               ? "failure"
               : "success"
             const settings = yield* settingsFor(options.settings)
-            const now = yield* Clock.currentTimeMillis
+            const now = yield* monotonicMillis
             const random = outcome === "failure" ? yield* Random.next : 0
             yield* step(tool, (b) => record(b, admission, outcome, now, settings, random))
             if (outcome !== "interrupted") yield* countCall(tool, outcome)
@@ -300,17 +298,17 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
       )
 
     const withNow = (f: (now: number) => (b: Breaker) => Step<void>) => (tool: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => step(tool, f(now)))
+      Effect.flatMap(monotonicMillis, (now) => step(tool, f(now)))
 
     const state = (tool: string) =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.flatMap(monotonicMillis, (now) =>
         step(tool, (b) => {
           const [, next, transitions] = advance(b, now)
           return [next.state, next, transitions] as const
         }))
 
     const snapshot = Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
+      const now = yield* monotonicMillis
       const tools = HashMap.keys(yield* Ref.get(breakers))
       const out: Array<BreakerSnapshot> = []
       for (const tool of tools) {

@@ -1,5 +1,6 @@
-import { Clock, Context, Effect, HashMap, Layer, Metric, Option, Ref } from "effect"
+import { Context, Effect, HashMap, Layer, Metric, Option, Ref } from "effect"
 import { RateLimited } from "../errors.js"
+import { monotonicMillis } from "../monotonic.js"
 import { rateLimited } from "../observability/metrics.js"
 
 export interface Bucket {
@@ -63,11 +64,11 @@ export class RateLimiter extends Context.Tag("security-mcp/RateLimiter")<
   }
 >() {
   static readonly make = Effect.gen(function*() {
-    const state = yield* Ref.make<Buckets>({ map: HashMap.empty(), sweptAt: yield* Clock.currentTimeMillis })
+    const state = yield* Ref.make<Buckets>({ map: HashMap.empty(), sweptAt: yield* monotonicMillis })
 
     const take = (key: string, perMinute: number, burst: number) =>
       Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
+        const now = yield* monotonicMillis
         const result = yield* Ref.modify(state, (s): readonly [TakeResult, Buckets] => {
           const swept = now - s.sweptAt >= SWEEP_INTERVAL_MS
             ? { map: HashMap.filter(s.map, (b) => !isIdle(b, now)), sweptAt: now }

@@ -1,5 +1,7 @@
-import type { Schema } from "effect"
+import { Either, type Schema } from "effect"
+import { InvalidInput } from "../errors.js"
 import type { FlagSpec } from "../policy/flags.js"
+import { urlTargetHost } from "./urlTarget.js"
 
 /**
  * A tool is data: the binary, the flags a caller may pass with the type of
@@ -21,6 +23,35 @@ export interface ParsedOutput<A> {
   readonly summary: string
 }
 
+/** What a tool takes as its target and how the target is passed to the binary. */
+export interface ToolTarget {
+  /**
+   * `host`: one address or name; `network`: a CIDR as well; `url`: a host
+   * with an optional scheme, port and path (see urlTarget.ts).
+   */
+  readonly kind: "host" | "network" | "url"
+  /** Builds the target's arguments from the pinned (resolved) target. */
+  readonly toArgs: (pinned: string, original: string) => ReadonlyArray<string>
+  /**
+   * Where the target's arguments go: after the caller's (the default), or
+   * before them, for binaries where an option only applies to what follows.
+   */
+  readonly position?: "first" | "last"
+}
+
+/**
+ * The part of a caller's target that the target policy validates and pins:
+ * the host of a URL target (its scheme, port and path are the tool's
+ * business), the whole target otherwise.
+ */
+export const policyHost = (target: ToolTarget, original: string): Either.Either<string, InvalidInput> => {
+  if (target.kind !== "url") return Either.right(original)
+  const host = urlTargetHost(original)
+  return host === undefined
+    ? Either.left(new InvalidInput({ message: `${original} is not a valid http(s) URL or host[:port]`, issues: ["target"] }))
+    : Either.right(host)
+}
+
 export interface ToolSpec<A = unknown> {
   /** Public name: MCP tool name and REST path segment, e.g. `NmapTool`. */
   readonly name: string
@@ -34,17 +65,7 @@ export interface ToolSpec<A = unknown> {
   readonly templates: ReadonlyArray<Template>
   /** Arguments the server always adds before the caller's (e.g. `-oX -`, `-n`). */
   readonly fixedArgs: ReadonlyArray<string>
-  /** Whether a target is required and how it is passed to the binary. */
-  readonly target: {
-    readonly kind: "host" | "network" | "url"
-    /** Builds the target's arguments from the pinned (resolved) target. */
-    readonly toArgs: (pinned: string, original: string) => ReadonlyArray<string>
-    /**
-     * Where the target's arguments go: after the caller's (the default), or
-     * before them, for binaries where an option only applies to what follows.
-     */
-    readonly position?: "first" | "last"
-  }
+  readonly target: ToolTarget
   /** Every call of this tool is intrusive (e.g. masscan, brute forcers). */
   readonly intrusive: boolean
   readonly defaultTimeoutSeconds: number

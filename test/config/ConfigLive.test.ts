@@ -1,10 +1,10 @@
 import { NodeFileSystem } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Queue, Stream } from "effect"
+import { Effect, Exit, Layer, Logger, Queue, Stream } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { ConfigLive } from "../../src/config/ConfigLive.js"
+import { ConfigLive, loadOnce } from "../../src/config/ConfigLive.js"
 import { ConfigService } from "../../src/config/ConfigService.js"
 import { Events, type TimedEvent } from "../../src/events/Events.js"
 
@@ -22,8 +22,21 @@ const replaceFile = (file: string, text: string) => {
   fs.renameSync(tmp, file)
 }
 
+/** What the server does at start-up: load once, then start the live layer from that load. */
 const withConfig = (file: string, env: Record<string, string> = {}) =>
-  ConfigLive({ file, env }).pipe(Layer.provideMerge(Events.layer), Layer.provide(NodeFileSystem.layer))
+  Layer.unwrapEffect(Effect.map(loadOnce({ file, env }), (loaded) => ConfigLive({ file, env }, loaded))).pipe(
+    Layer.provideMerge(Events.layer),
+    Layer.provide(NodeFileSystem.layer)
+  )
+
+/** A logger that keeps every message, for counting what was logged. */
+const capture = () => {
+  const messages: Array<string> = []
+  const logger = Logger.make(({ message }) => {
+    messages.push(Array.isArray(message) ? message.join(" ") : String(message))
+  })
+  return { messages, layer: Logger.replace(Logger.defaultLogger, logger) }
+}
 
 const nextEvent = (queue: Queue.Dequeue<TimedEvent>, type: TimedEvent["type"]) =>
   Queue.take(queue).pipe(Effect.repeat({ until: (e) => e.type === type }))
@@ -90,6 +103,21 @@ describe("ConfigLive", () => {
       replaceFile(file, "server:\n  config_watch_interval: 0.1\nhealth:\n  cpu_threshold: 50\n")
       const all = yield* seen.await
       expect(Exit.isSuccess(all)).toBe(true)
+    }), 10_000)
+
+  it.scopedLive("logs each start-up warning once, and starts from the configuration that was loaded", () =>
+    Effect.gen(function*() {
+      const file = tempFile("server:\n  config_watch_interval: 0.1\nsecurity:\n  timeout_seconds: 100\n  max_memory_mb: 1\n")
+      const { messages, layer } = capture()
+      const context = yield* Layer.build(withConfig(file, { MCP_NOT_A_SETTING: "1" })).pipe(Effect.provide(layer))
+      const service = yield* Effect.provide(ConfigService, context)
+      expect((yield* service.get).security.timeout_seconds).toBe(100)
+      // A few polls of the unchanged file: none of them loads or logs again.
+      yield* Effect.sleep("350 millis")
+      const warnings = messages.filter((m) => m.startsWith("config: "))
+      expect(warnings.filter((m) => m.includes("MCP_NOT_A_SETTING"))).toHaveLength(1)
+      expect(warnings.filter((m) => m.includes("max_memory_mb"))).toHaveLength(1)
+      expect(warnings).toHaveLength(2)
     }), 10_000)
 
   it.effect("fails start-up with a typed error naming the bad key", () =>

@@ -2,13 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
-import { execFile, execFileSync } from "node:child_process"
+import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { join } from "node:path"
 import { type ConfigFile, makeConfigFile } from "./support/config.js"
+import { fetchNpxPackage, runNpxPackage } from "./support/npx.js"
 import {
   cleanup,
+  deeplyNestedJson,
   exitWithin,
   type HttpServer,
+  jsonLines,
   nmapGone,
   nmapStarted,
   requireBuild,
@@ -208,6 +212,84 @@ describe("HTTP transport: hot reload", () => {
   }, 30_000)
 })
 
+describe("HTTP transport: malformed input", () => {
+  let guarded: HttpServer
+  let guardedConfig: ConfigFile
+  const audit = () => jsonLines(join(guardedConfig.dir, "audit.jsonl"))
+  const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" }
+
+  /** The JSON-RPC answer of a POST to /mcp, whether it came as JSON or as one SSE event. */
+  const rpcAnswer = async (response: Response) => {
+    const text = await response.text()
+    const data = text.trimStart().startsWith("{") ? text : /^data: (.*)$/m.exec(text)?.[1] ?? "null"
+    return JSON.parse(data) as { result?: { isError?: boolean; structuredContent?: { error?: { _tag: string } } } }
+  }
+
+  beforeAll(async () => {
+    guardedConfig = makeConfigFile(baseConfig)
+    guarded = await startHttpServer(["--config", guardedConfig.path], {
+      ...env(),
+      MCP_SECURITY_AUDIT_LOG_PATH: join(guardedConfig.dir, "audit.jsonl")
+    })
+  }, 30_000)
+
+  afterAll(() => guardedConfig?.remove())
+
+  it("REST: 10,000 nested arrays in args or in an unknown field are a 400 InvalidInput, audited", async () => {
+    for (
+      const body of [`{"target":"127.0.0.1","args":${deeplyNestedJson(10_000)}}`, `{"target":"127.0.0.2","x":${deeplyNestedJson(10_000)}}`]
+    ) {
+      const response = await fetch(`${guarded.base}/tools/NmapTool/execute`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body
+      })
+      expect(response.status).toBe(400)
+      expect(await response.json()).toMatchObject({ detail: { _tag: "InvalidInput" } })
+    }
+    await waitFor("two audit lines", () => (audit().length >= 2 ? true : undefined))
+    expect(audit()).toMatchObject([
+      { decision: "rejected:InvalidInput", outcome: "rejected", target: "127.0.0.1" },
+      { decision: "rejected:InvalidInput", outcome: "rejected", target: "127.0.0.2" }
+    ])
+  }, 30_000)
+
+  it("MCP: deeply nested arguments are an isError InvalidInput result, audited", async () => {
+    const initialize = await fetch(`${guarded.base}/mcp`, {
+      method: "POST",
+      headers: mcpHeaders,
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "deep", version: "1" } }
+      })
+    })
+    const session = initialize.headers.get("mcp-session-id") ?? ""
+    await initialize.text()
+    const headers = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" }
+    await fetch(`${guarded.base}/mcp`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })
+    })
+    const before = audit().length
+    const call = await fetch(`${guarded.base}/mcp`, {
+      method: "POST",
+      headers,
+      body: `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"NmapTool","arguments":{"target":"127.0.0.3","args":${
+        deeplyNestedJson(10_000)
+      }}}}`
+    })
+    expect(call.status).toBe(200)
+    const answer = await rpcAnswer(call)
+    expect(answer.result?.isError).toBe(true)
+    expect(answer.result?.structuredContent?.error?._tag).toBe("InvalidInput")
+    await waitFor("the audit line", () => (audit().length > before ? true : undefined))
+    expect(audit().at(-1)).toMatchObject({ decision: "rejected:InvalidInput", outcome: "rejected", target: "127.0.0.3" })
+  }, 30_000)
+})
+
 describe("HTTP transport: API keys", () => {
   const key = randomBytes(24).toString("base64url")
   let secured: HttpServer
@@ -279,30 +361,18 @@ describe("MCP conformance suite", () => {
    */
   const scenarios = ["server-initialize", "ping", "tools-list", "tools-call-simple-text", "tools-call-error", "dns-rebinding-protection"]
 
-  const run = (scenario: string) =>
-    new Promise<{ code: number; output: string }>((resolve) => {
-      execFile(
-        "npx",
-        ["-y", "@modelcontextprotocol/conformance@0.1.13", "server", "--url", `${server.base}/mcp`, "--scenario", scenario],
-        { env: { ...serverEnv(), npm_config_yes: "true" }, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, output: `${stdout}\n${stderr}` })
-      )
-    })
+  const conformance = "@modelcontextprotocol/conformance@0.1.13"
 
   it("passes the scenarios that apply to this server", async (ctx) => {
-    const results = await Promise.all(scenarios.map(async (scenario) => ({ scenario, ...(await run(scenario)) })))
-    const unfetched = results.find((r) =>
-      r.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET/i.test(r.output)
-    )
-    if (unfetched !== undefined) {
-      ctx.skip(
-        `npx could not fetch @modelcontextprotocol/conformance@0.1.13 (offline?): ${unfetched.output.split("\n").slice(-3).join(" ")}`
-      )
-    }
+    const unavailable = await fetchNpxPackage(conformance, serverEnv())
+    if (unavailable !== undefined) ctx.skip(unavailable)
+    const results = await Promise.all(scenarios.map(async (scenario) => {
+      const outcome = await runNpxPackage(conformance, ["server", "--url", `${server.base}/mcp`, "--scenario", scenario], serverEnv())
+      return { scenario, code: outcome.code, output: `${outcome.stdout}\n${outcome.stderr}` }
+    }))
     for (const r of results) {
       expect(r.output, r.scenario).toMatch(/Passed: (\d+)\/\1, 0 failed/)
       expect(r.code, `${r.scenario}:\n${r.output}`).toBe(0)
     }
-  }, 60_000)
+  }, 150_000)
 })

@@ -2,10 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { Progress } from "@modelcontextprotocol/sdk/types.js"
-import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fetchNpxPackage, runNpxPackage } from "./support/npx.js"
 import {
   cleanup,
+  deeplyNestedJson,
   exitWithin,
+  jsonLines,
   nmapGone,
   nmapProcesses,
   nmapStarted,
@@ -159,6 +164,40 @@ describe("stdio transport, raw process", () => {
     expect(server.stderr()).toContain("serving MCP on stdio")
   }, 30_000)
 
+  it("loads the configuration once: each start-up warning is logged once", async () => {
+    const server = spawnServer(["serve", "--transport", "stdio"], serverEnv({ MCP_NOT_A_SETTING: "1", MCP_SECURITY_MAX_MEMORY_MB: "1" }))
+    const raw = new RawStdio(server)
+    await raw.initialize()
+    server.child.stdin!.end()
+    expect(await exitWithin(server, 10_000)).toBe(0)
+    const log = server.stderr()
+    expect(log.split("MCP_NOT_A_SETTING is not a known setting").length - 1).toBe(1)
+    expect(log.split("security.max_memory_mb: 1 is out of range").length - 1).toBe(1)
+  }, 20_000)
+
+  it("answers deeply nested arguments with a typed InvalidInput, and audits it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "e2e-stdio-audit-"))
+    try {
+      const audit = join(dir, "audit.jsonl")
+      const server = spawnServer(["serve", "--transport", "stdio"], serverEnv({ MCP_SECURITY_AUDIT_LOG_PATH: audit }))
+      const raw = new RawStdio(server)
+      await raw.initialize()
+      const answer = await raw.requestText(
+        "tools/call",
+        `{"name":"NmapTool","arguments":{"target":"127.0.0.1","args":${deeplyNestedJson(10_000)}}}`
+      )
+      expect(answer.result.isError).toBe(true)
+      expect(answer.result.structuredContent.error._tag).toBe("InvalidInput")
+      const alive = await raw.request("tools/list")
+      expect(alive.result.tools.length).toBeGreaterThan(0)
+      server.child.stdin!.end()
+      expect(await exitWithin(server, 10_000)).toBe(0)
+      expect(jsonLines(audit)).toMatchObject([{ decision: "rejected:InvalidInput", outcome: "rejected", target: "127.0.0.1" }])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 20_000)
+
   it("exits when the client closes stdin", async () => {
     const server = spawnServer(["serve", "--transport", "stdio"])
     const raw = new RawStdio(server)
@@ -184,33 +223,18 @@ describe("stdio transport, raw process", () => {
 })
 
 describe("MCP Inspector CLI", () => {
+  const inspector = "@modelcontextprotocol/inspector@0.15.0"
+
   it("lists the tools through the official inspector", async (ctx) => {
-    const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        "npx",
-        [
-          "-y",
-          "@modelcontextprotocol/inspector@0.15.0",
-          "--cli",
-          process.execPath,
-          requireBuild(),
-          "serve",
-          "--transport",
-          "stdio",
-          "--method",
-          "tools/list"
-        ],
-        { env: { ...serverEnv(), npm_config_yes: "true" }, timeout: 55_000, maxBuffer: 16 * 1024 * 1024 },
-        (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
-      )
-    })
-    if (
-      outcome.code !== 0 && /npm (ERR|error)|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|network|registry/i.test(outcome.stderr)
-    ) {
-      ctx.skip(`npx could not fetch @modelcontextprotocol/inspector@0.15.0 (offline?): ${outcome.stderr.split("\n").slice(-3).join(" ")}`)
-    }
+    const unavailable = await fetchNpxPackage(inspector, serverEnv())
+    if (unavailable !== undefined) ctx.skip(unavailable)
+    const outcome = await runNpxPackage(
+      inspector,
+      ["--cli", process.execPath, requireBuild(), "serve", "--transport", "stdio", "--method", "tools/list"],
+      serverEnv()
+    )
     expect(outcome.code, outcome.stderr).toBe(0)
     const listed = JSON.parse(outcome.stdout) as { tools: ReadonlyArray<{ name: string }> }
     expect(listed.tools.map((t) => t.name)).toContain("NmapTool")
-  }, 60_000)
+  }, 150_000)
 })

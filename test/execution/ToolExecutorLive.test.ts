@@ -1,10 +1,22 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Exit, Fiber, Metric, Option, Queue, TestClock } from "effect"
+import { MAX_INPUT_DEPTH } from "../../src/execution/input.js"
 import type { Progress } from "../../src/execution/ToolExecutor.js"
 import { policyRejections, toolExecutions } from "../../src/observability/metrics.js"
+import { resolveBinary } from "../../src/runner/resolveBinary.js"
 import { caller, makeHarness } from "./support.js"
 
 const FIXED = ["-oX", "-", "-n", "--stats-every", "5s"]
+
+/** Where the registry finds nmap: whatever PATH says on this machine. */
+const nmapPath = Effect.orDie(resolveBinary("nmap"))
+
+/** `depth` arrays nested in one another around a string. */
+const nested = (depth: number): unknown => {
+  let value: unknown = "-sV"
+  for (let i = 0; i < depth; i++) value = [value]
+  return value
+}
 
 const executions = (status: string, errorType: string) =>
   Metric.value(Metric.tagged(Metric.tagged(Metric.tagged(toolExecutions, "tool", "NmapTool"), "status", status), "error_type", errorType))
@@ -23,7 +35,7 @@ describe("ToolExecutorLive", () => {
       const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", template: "quick", args: ["-sV", "-p", "22,80"] }, caller)
       const [request, ...others] = yield* h.fake.requests
       expect(others).toEqual([])
-      expect(request?.command).toBe("/usr/bin/nmap")
+      expect(request?.command).toBe(yield* nmapPath)
       expect(request?.args).toEqual([...FIXED, "-T4", "-F", "-sV", "-p", "22,80", "127.0.0.1"])
       expect(result.returncode).toBe(0)
       expect(result.error).toBeNull()
@@ -152,6 +164,38 @@ describe("ToolExecutorLive", () => {
       expect(yield* h.fake.requests).toHaveLength(0)
       expect((yield* h.audit)[0]).toMatchObject({ decision: "rejected:InvalidInput", outcome: "rejected", target: "127.0.0.1" })
     }))
+
+  describe("deeply nested input is a typed InvalidInput, audited, never a defect", () => {
+    const cases = [
+      { name: "in args", input: { target: "127.0.0.1", args: nested(10_000) } },
+      { name: "in an unknown field", input: { target: "127.0.0.1", junk: nested(10_000) } },
+      { name: "just past the bound", input: { target: "127.0.0.1", args: nested(MAX_INPUT_DEPTH) } },
+      { name: "as the whole input", input: nested(10_000) },
+      { name: "as a wide document", input: { target: "127.0.0.1", args: Array.from({ length: 20_000 }, () => "-sV") } }
+    ]
+    for (const c of cases) {
+      it.scoped(c.name, () =>
+        Effect.gen(function*() {
+          const h = yield* makeHarness()
+          const exit = yield* h.executor.execute("NmapTool", c.input, caller).pipe(Effect.exit)
+          expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", message: "invalid tool input" })
+          expect(JSON.stringify(errorOf(exit))).toMatch(/nests deeper than|more than \d+ values/)
+          expect(yield* h.fake.requests).toEqual([])
+          const [line, ...more] = yield* h.audit
+          expect(more).toEqual([])
+          expect(line).toMatchObject({ decision: "rejected:InvalidInput", outcome: "rejected", error_tag: "InvalidInput" })
+        }))
+    }
+
+    it.scoped("nesting within the bound reaches the schema, which names the field", () =>
+      Effect.gen(function*() {
+        const h = yield* makeHarness()
+        const input = { target: "127.0.0.1", args: nested(MAX_INPUT_DEPTH - 3) }
+        const error = errorOf(yield* h.executor.execute("NmapTool", input, caller).pipe(Effect.exit))
+        expect(error?._tag).toBe("InvalidInput")
+        expect(error && "issues" in error && error.issues.join()).toMatch(/^args\.0: Expected string/)
+      }))
+  })
 
   it.scoped("single-host tools refuse network targets", () =>
     Effect.gen(function*() {
@@ -330,7 +374,7 @@ describe("ToolExecutorLive", () => {
         tool: "NmapTool",
         target: "web.lab.internal",
         resolved_target: "10.0.0.5",
-        argv: ["/usr/bin/nmap", ...FIXED, "-p", "80", "10.0.0.5"],
+        argv: [yield* nmapPath, ...FIXED, "-p", "80", "10.0.0.5"],
         decision: "allowed",
         outcome: "success",
         intrusive: false,

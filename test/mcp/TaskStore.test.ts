@@ -94,7 +94,7 @@ describe("BoundedTaskStore", () => {
   })
 
   it("pages tasks/list with an opaque cursor and rejects an unknown one", async () => {
-    const store = new BoundedTaskStore({ ...limits, maxRunning: 120, maxRetained: 120 })
+    const store = new BoundedTaskStore({ ...limits, maxRunning: 120, maxRetained: 120 }, () => 1_700_000_000_000)
     const ids: Array<string> = []
     for (let index = 0; index < 60; index++) ids.push((await store.createTask({}, index, request, "s1")).taskId)
     const first = await store.listTasks(undefined, "s1")

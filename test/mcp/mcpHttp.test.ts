@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
-import { Deferred, Effect, Ref } from "effect"
+import { Deferred, Duration, Effect, Ref, Scope, TestClock } from "effect"
+import { makeSessionTable, sweepInterval } from "../../src/http/mcpHttp.js"
 import { authPatch, keys, startServer } from "../http/fakes.js"
 
 const connect = (base: string, key?: string) =>
@@ -246,7 +247,7 @@ describe("MCP HTTP session limits", () => {
       expect(third.text).toContain("Too many MCP sessions")
     }), 20_000)
 
-  it.scopedLive(
+  it.scoped(
     "sessions idle past mcp_session_idle_timeout are closed and free their slot; an open stream keeps one alive",
     () =>
       Effect.gen(function*() {
@@ -255,7 +256,8 @@ describe("MCP HTTP session limits", () => {
         const vanished = yield* Effect.promise(() => initializeRaw(base))
         // The SDK client keeps a GET stream open for server notifications.
         const { client } = yield* connect(base)
-        yield* Effect.sleep("1500 millis")
+        // The test clock, not real time, passes the idle timeout.
+        yield* TestClock.adjust("2 seconds")
         yield* connect(base)
         const stale = yield* Effect.promise(() =>
           fetch(`${base}/mcp`, {
@@ -270,4 +272,39 @@ describe("MCP HTTP session limits", () => {
       }),
     20_000
   )
+})
+
+describe("MCP HTTP session table", () => {
+  const fakeSession = (owner: string) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const closed = yield* Deferred.make<void>()
+      yield* Scope.addFinalizer(scope, Deferred.succeed(closed, undefined))
+      return { session: { transport: {} as never, scope, owner }, closed }
+    })
+
+  it.scoped("the scheduled sweep closes idle sessions with no request arriving; a busy one stays", () =>
+    Effect.gen(function*() {
+      const table = yield* makeSessionTable
+      const idle = yield* fakeSession("a")
+      const busy = yield* fakeSession("b")
+      table.add("idle", idle.session)
+      table.add("busy", busy.session)
+      yield* table.sweep(60_000)
+      // A response still streaming: in flight until its body ends, which it never does here.
+      yield* table.serve(table.get("busy")!, () => Promise.resolve(new Response(new ReadableStream())))
+      yield* TestClock.adjust("59 seconds")
+      expect(table.size()).toBe(2)
+      yield* TestClock.adjust(Duration.toMillis(sweepInterval(60_000)) + 2_000)
+      yield* Deferred.await(idle.closed)
+      expect(table.get("idle")).toBeUndefined()
+      expect(table.get("busy")).toBeDefined()
+      expect(yield* Deferred.isDone(busy.closed)).toBe(false)
+    }))
+
+  it("sweeps a quarter of the idle timeout apart, between 1 s and 1 min", () => {
+    expect(Duration.toMillis(sweepInterval(0))).toBe(1_000)
+    expect(Duration.toMillis(sweepInterval(1_800_000))).toBe(60_000)
+    expect(Duration.toMillis(sweepInterval(60_000))).toBe(15_000)
+  })
 })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Layer, Metric, Queue, Random, Ref, Schema, SubscriptionRef, TestClock } from "effect"
+import { Clock, Deferred, Effect, Either, Exit, Fiber, Layer, Metric, Queue, Random, Ref, Schema, SubscriptionRef, TestClock } from "effect"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { Events } from "../../src/events/Events.js"
@@ -121,6 +121,31 @@ describe("CircuitBreakers", () => {
       expect(t).toBeLessThanOrEqual(base * 1.2)
     }
   )
+
+  it.effect("a step of the wall clock neither lets an open circuit retry early nor holds it open", () =>
+    Effect.gen(function*() {
+      const test = yield* Effect.clock
+      let step = 0
+      // The test clock, with its wall-clock reading stepped back by `step` (an NTP correction, an operator); negative steps forward.
+      const stepped: Clock.Clock = {
+        [Clock.ClockTypeId]: Clock.ClockTypeId,
+        unsafeCurrentTimeMillis: () => test.unsafeCurrentTimeMillis() - step,
+        unsafeCurrentTimeNanos: () => test.unsafeCurrentTimeNanos(),
+        currentTimeMillis: Effect.sync(() => test.unsafeCurrentTimeMillis() - step),
+        currentTimeNanos: test.currentTimeNanos,
+        sleep: (duration) => test.sleep(duration)
+      }
+      const breakers = yield* makeBreakers({ failure_threshold: 1, recovery_timeout: 60 })
+      const state = breakers.state("t").pipe(Effect.withClock(stepped))
+      yield* fail(breakers, "t").pipe(Effect.withClock(stepped))
+      expect(yield* state).toBe("OPEN")
+      step = -3_600_000
+      yield* TestClock.adjust("30 seconds")
+      expect(yield* state).toBe("OPEN")
+      step = 3_600_000
+      yield* TestClock.adjust("31 seconds")
+      expect(yield* state).toBe("HALF_OPEN")
+    }))
 
   it.effect("forceOpen holds the circuit open until forceClose", () =>
     Effect.gen(function*() {

@@ -4,7 +4,8 @@ import { Deferred, Effect, Either, Fiber, Layer, Schedule } from "effect"
 import { SpawnFailed } from "../../src/errors.js"
 import { ProcessRunner, type RunRequest } from "../../src/runner/ProcessRunner.js"
 import { processRunnerLayer, ProcessRunnerLive } from "../../src/runner/ProcessRunnerLive.js"
-import { SAFE_PATH } from "../../src/runner/resolveBinary.js"
+import { resolveBinary, SAFE_PATH } from "../../src/runner/resolveBinary.js"
+import { which } from "../support/procfs.js"
 import { isAlive } from "./processes.js"
 
 const RunnerLayer = ProcessRunnerLive.pipe(Layer.provide(NodeContext.layer))
@@ -20,6 +21,13 @@ const request = (command: string, args: ReadonlyArray<string>, overrides: Partia
   ...overrides
 })
 
+/** A binary these tests run, looked up on PATH: where it lives differs between systems. */
+const bin = (name: string): string => {
+  const path = which(name)
+  if (path === undefined) throw new Error(`${name} is not on PATH`)
+  return path
+}
+
 const run = (req: RunRequest) => Effect.flatMap(ProcessRunner, (runner) => runner.run(req))
 
 // Signal delivery and exit are asynchronous: give a killed process a moment to be gone.
@@ -33,19 +41,19 @@ const awaitDead = (pid: number) =>
 describe("ProcessRunner", () => {
   it.live("runs a binary and reports the exact argv, output and exit code", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/echo", ["hello", "world"]))
+      const result = yield* run(request(bin("echo"), ["hello", "world"]))
       expect(result.argv).toEqual([
-        "/usr/bin/setpriv",
+        yield* resolveBinary("setpriv", SAFE_PATH),
         "--pdeathsig",
         "KILL",
         "--",
-        "/usr/bin/prlimit",
+        yield* resolveBinary("prlimit", SAFE_PATH),
         "--as=1073741824",
         "--nofile=256:256",
         "--core=0",
         "--cpu=60:61",
         "--",
-        "/bin/echo",
+        bin("echo"),
         "hello",
         "world"
       ])
@@ -60,7 +68,7 @@ describe("ProcessRunner", () => {
 
   it.live("a non-zero exit is a result, with stderr captured", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/sh", ["-c", "echo oops >&2; exit 3"]))
+      const result = yield* run(request(bin("sh"), ["-c", "echo oops >&2; exit 3"]))
       expect(result.exitCode).toBe(3)
       expect(result.stderr).toBe("oops\n")
       expect(result.signal).toBeNull()
@@ -69,14 +77,14 @@ describe("ProcessRunner", () => {
   it.live("passes arguments literally, never through a shell", () =>
     Effect.gen(function*() {
       const args = ["%s\\n", "a; rm -rf /", "$(id)", "`id`", "x | y && z", "* ?", "a b", "'\"", ""]
-      const result = yield* run(request("/usr/bin/printf", args))
+      const result = yield* run(request(bin("printf"), args))
       expect(result.stdout).toBe(args.slice(1).map((arg) => `${arg}\n`).join(""))
       expect(result.exitCode).toBe(0)
     }).pipe(Effect.provide(RunnerLayer)))
 
   it.live("reports death by signal by name", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/sh", ["-c", "kill -USR1 $$"]))
+      const result = yield* run(request(bin("sh"), ["-c", "kill -USR1 $$"]))
       expect(result.exitCode).toBeNull()
       expect(result.signal).toBe("SIGUSR1")
       expect(result.timedOut).toBe(false)
@@ -84,7 +92,7 @@ describe("ProcessRunner", () => {
 
   it.live("closes the child's stdin", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/cat", [], { timeout: "10 seconds" }))
+      const result = yield* run(request(bin("cat"), [], { timeout: "10 seconds" }))
       expect(result.timedOut).toBe(false)
       expect(result.exitCode).toBe(0)
       expect(result.stdout).toBe("")
@@ -93,7 +101,7 @@ describe("ProcessRunner", () => {
   it.live("gives the child a minimal environment, never the server's", () =>
     Effect.gen(function*() {
       process.env["SECURITY_MCP_RUNNER_MARKER"] = "secret-marker-value"
-      const result = yield* run(request("/usr/bin/env", [], { env: { EXTRA_VAR: "extra" } })).pipe(
+      const result = yield* run(request(bin("env"), [], { env: { EXTRA_VAR: "extra" } })).pipe(
         Effect.ensuring(Effect.sync(() => delete process.env["SECURITY_MCP_RUNNER_MARKER"]))
       )
       const lines = result.stdout.trim().split("\n").sort()
@@ -105,7 +113,7 @@ describe("ProcessRunner", () => {
   it.live("streams decoded output to onOutput as it arrives", () =>
     Effect.gen(function*() {
       const seen: Array<[string, string]> = []
-      const result = yield* run(request("/bin/sh", ["-c", "printf 'héllo '; sleep 0.1; printf 'wörld'; echo err >&2"], {
+      const result = yield* run(request(bin("sh"), ["-c", "printf 'héllo '; sleep 0.1; printf 'wörld'; echo err >&2"], {
         onOutput: (stream, chunk) => Effect.sync(() => seen.push([stream, chunk]))
       }))
       const joined = (name: string) => seen.filter(([stream]) => stream === name).map(([, chunk]) => chunk).join("")
@@ -117,7 +125,7 @@ describe("ProcessRunner", () => {
 
   it.live("cuts capped output on a character boundary", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/usr/bin/printf", ["ééé"], { maxStdoutBytes: 3 }))
+      const result = yield* run(request(bin("printf"), ["ééé"], { maxStdoutBytes: 3 }))
       expect(result.stdout).toBe("é")
       expect(result.truncatedStdout).toBe(true)
       expect(result.exitCode).toBe(0)
@@ -128,7 +136,7 @@ describe("ProcessRunner", () => {
       const cap = 1024 * 1024
       const rssBefore = process.memoryUsage().rss
       let maxRss = rssBefore
-      const result = yield* run(request("/usr/bin/head", ["-c", "1G", "/dev/zero"], {
+      const result = yield* run(request(bin("head"), ["-c", "1G", "/dev/zero"], {
         timeout: "60 seconds",
         maxStdoutBytes: cap,
         onOutput: () =>
@@ -146,7 +154,7 @@ describe("ProcessRunner", () => {
 
   it.live("times out: SIGTERMs the group and reports timedOut", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/sleep", ["30"], { timeout: "200 millis" }))
+      const result = yield* run(request(bin("sleep"), ["30"], { timeout: "200 millis" }))
       expect(result.timedOut).toBe(true)
       expect(result.signal).toBe("SIGTERM")
       expect(result.exitCode).toBeNull()
@@ -154,7 +162,7 @@ describe("ProcessRunner", () => {
 
   it.live("SIGKILLs a child that ignores SIGTERM after the grace period", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/bash", ["-c", "trap '' TERM; echo $$; sleep 30"], {
+      const result = yield* run(request(bin("bash"), ["-c", "trap '' TERM; echo $$; sleep 30"], {
         timeout: "300 millis",
         killGrace: "300 millis"
       }))
@@ -165,7 +173,7 @@ describe("ProcessRunner", () => {
 
   it.live("kills grandchildren left behind by a leader that exited", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/bash", ["-c", "sleep 300 & echo $!"]))
+      const result = yield* run(request(bin("bash"), ["-c", "sleep 300 & echo $!"]))
       expect(result.exitCode).toBe(0)
       expect(result.timedOut).toBe(false)
       const grandchild = Number(result.stdout.trim())
@@ -176,7 +184,7 @@ describe("ProcessRunner", () => {
   it.live("interruption kills the whole process group", () =>
     Effect.gen(function*() {
       const pids = yield* Deferred.make<ReadonlyArray<number>>()
-      const fiber = yield* Effect.fork(run(request("/bin/bash", ["-c", "trap '' TERM; sleep 300 & echo $$ $!; wait"], {
+      const fiber = yield* Effect.fork(run(request(bin("bash"), ["-c", "trap '' TERM; sleep 300 & echo $$ $!; wait"], {
         killGrace: "200 millis",
         onOutput: (stream, chunk) =>
           stream === "stdout" ? Deferred.succeed(pids, chunk.trim().split(" ").map(Number)).pipe(Effect.asVoid) : Effect.void
@@ -192,7 +200,7 @@ describe("ProcessRunner", () => {
   // Timers inside the runner follow real time even under a TestClock.
   it.effect("times out in real time under a TestClock", () =>
     Effect.gen(function*() {
-      const result = yield* run(request("/bin/sleep", ["30"], { timeout: "100 millis", killGrace: "100 millis" }))
+      const result = yield* run(request(bin("sleep"), ["30"], { timeout: "100 millis", killGrace: "100 millis" }))
       expect(result.timedOut).toBe(true)
     }).pipe(Effect.provide(RunnerLayer)), 15_000)
 
@@ -200,7 +208,7 @@ describe("ProcessRunner", () => {
     Effect.gen(function*() {
       const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 7 }
       const result = yield* run(
-        request("/bin/bash", ["-c", "ulimit -n; ulimit -Hn; ulimit -v; ulimit -c; ulimit -t; ulimit -Ht"], { limits })
+        request(bin("bash"), ["-c", "ulimit -n; ulimit -Hn; ulimit -v; ulimit -c; ulimit -t; ulimit -Ht"], { limits })
       )
       expect(result.stdout.trim().split("\n")).toEqual(["64", "64", String(256 * 1024), "0", "7", "8"])
     }).pipe(Effect.provide(RunnerLayer)))
@@ -208,10 +216,10 @@ describe("ProcessRunner", () => {
   it.live("the address-space limit makes a big allocation fail", () =>
     Effect.gen(function*() {
       const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 30 }
-      const big = yield* run(request("/usr/bin/python3", ["-c", "bytearray(1 << 30)"], { limits }))
+      const big = yield* run(request(bin("python3"), ["-c", "bytearray(1 << 30)"], { limits }))
       expect(big.exitCode).not.toBe(0)
       expect(big.stderr).toContain("MemoryError")
-      const small = yield* run(request("/usr/bin/python3", ["-c", "bytearray(1 << 20); print('ok')"], { limits }))
+      const small = yield* run(request(bin("python3"), ["-c", "bytearray(1 << 20); print('ok')"], { limits }))
       expect(small.exitCode).toBe(0)
       expect(small.stdout).toBe("ok\n")
     }).pipe(Effect.provide(RunnerLayer)))
@@ -219,7 +227,7 @@ describe("ProcessRunner", () => {
   it.live("the CPU limit stops a busy loop with SIGXCPU", () =>
     Effect.gen(function*() {
       const limits = { addressSpaceBytes: 256 * 1024 * 1024, openFiles: 64, cpuSeconds: 1 }
-      const result = yield* run(request("/bin/bash", ["-c", "while :; do :; done"], { limits, timeout: "20 seconds" }))
+      const result = yield* run(request(bin("bash"), ["-c", "while :; do :; done"], { limits, timeout: "20 seconds" }))
       expect(result.timedOut).toBe(false)
       expect(result.signal).toBe("SIGXCPU")
     }).pipe(Effect.provide(RunnerLayer)), 30_000)
@@ -236,7 +244,7 @@ describe("ProcessRunner", () => {
 
   it.live("fails closed when prlimit is unavailable", () =>
     Effect.gen(function*() {
-      const result = yield* Effect.either(run(request("/bin/echo", ["hi"])))
+      const result = yield* Effect.either(run(request(bin("echo"), ["hi"])))
       expect(Either.isLeft(result)).toBe(true)
       if (Either.isLeft(result)) {
         expect(result.left._tag).toBe("SpawnFailed")

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 
@@ -161,3 +161,12 @@ export const startHttpServer = async (
   const base = await Promise.race([listening, exitedEarly])
   return { ...spawned, base }
 }
+
+/** JSON text of `depth` arrays nested around a string: `JSON.stringify` itself overflows the stack on such a value. */
+export const deeplyNestedJson = (depth: number): string => `${"[".repeat(depth)}"-sV"${"]".repeat(depth)}`
+
+/** The parsed lines of a JSON Lines file (the audit log); none when it does not exist yet. */
+export const jsonLines = (path: string): ReadonlyArray<Record<string, unknown>> =>
+  existsSync(path)
+    ? readFileSync(path, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Record<string, unknown>)
+    : []

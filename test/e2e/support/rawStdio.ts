@@ -59,6 +59,14 @@ export class RawStdio {
     return answered
   }
 
+  /** A request whose params are JSON text as given, for documents `JSON.stringify` cannot write (e.g. nested 10,000 deep). */
+  requestText(method: string, paramsJson: string): Promise<JsonRpcMessage> {
+    const id = this.nextId++
+    const answered = new Promise<JsonRpcMessage>((resolve) => this.waiting.set(id, resolve))
+    this.server.child.stdin!.write(`{"jsonrpc":"2.0","id":${id},"method":${JSON.stringify(method)},"params":${paramsJson}}\n`)
+    return answered
+  }
+
   /** Sends the id of the next request without waiting for its answer (for calls interrupted by a signal). */
   send(method: string, params: Record<string, unknown> = {}): number {
     const id = this.nextId++

@@ -4,7 +4,7 @@ import { Effect, Layer } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { MetricsExporter } from "./MetricsExporter.js"
 
-export interface PrometheusExporterOptions {
+export interface MetricsExporterOptions {
   readonly serviceName: string
   readonly serviceVersion: string
 }
@@ -21,7 +21,7 @@ export interface PrometheusExporterOptions {
  * the exposition is empty rather than an error: Prometheus then records the
  * target as up with no series, which is what "metrics disabled" means.
  */
-export const PrometheusExporterLive = (options: PrometheusExporterOptions): Layer.Layer<MetricsExporter, never, ConfigService> =>
+export const MetricsExporterLive = (options: MetricsExporterOptions): Layer.Layer<MetricsExporter, never, ConfigService> =>
   Layer.unwrapEffect(Effect.sync(() => {
     const reader = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, withoutTargetInfo: true })
     const serializer = new PrometheusSerializer(undefined, false, undefined, true, true)

@@ -3,14 +3,14 @@ import { Effect, Layer, Metric } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
 import { breakerState, toolExecutions, toolExecutionSeconds } from "../../src/observability/metrics.js"
 import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
-import { PrometheusExporterLive } from "../../src/observability/PrometheusExporter.js"
+import { MetricsExporterLive } from "../../src/observability/MetricsExporterLive.js"
 
 const exporterWith = (enabled: boolean) =>
-  PrometheusExporterLive({ serviceName: "security-mcp-test", serviceVersion: "0.0.0" }).pipe(
+  MetricsExporterLive({ serviceName: "security-mcp-test", serviceVersion: "0.0.0" }).pipe(
     Layer.provide(ConfigService.layerWith({ metrics: { enabled } }))
   )
 
-describe("PrometheusExporter", () => {
+describe("MetricsExporterLive (Prometheus text through OpenTelemetry)", () => {
   it.scoped("renders Effect metrics with their Prometheus names, labels and values", () =>
     Effect.gen(function*() {
       const executions = Metric.tagged(

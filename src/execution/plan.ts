@@ -1,0 +1,185 @@
+import { Duration, Effect, Either } from "effect"
+import type { AppConfig } from "../config/schema.js"
+import { type ExecutionError, Forbidden, InvalidInput, TargetRejected, ToolDisabled, ToolUnavailable } from "../errors.js"
+import type { Caller } from "../identity/Caller.js"
+import { validateArgs, type ValidatedArgs } from "../policy/args.js"
+import { type PinnedTarget, pinTarget } from "../policy/pin.js"
+import type { Resolver } from "../policy/Resolver.js"
+import type { TargetPolicyOptions } from "../policy/targets.js"
+import { tokenize } from "../policy/tokenize.js"
+import { RateLimiter } from "../resilience/RateLimiter.js"
+import type { RunRequest } from "../runner/ProcessRunner.js"
+import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
+import { policyHost, type ToolSpec } from "../tools/ToolSpec.js"
+import type { Call } from "./call.js"
+import type { ToolInput } from "./ToolExecutor.js"
+import { effectiveLimits } from "./toolInfo.js"
+
+/**
+ * Planning: from a decoded input, the caller and the configuration to
+ * exactly what will run, or the typed reason it will not. Every check that
+ * can refuse a call happens here, before anything waits or spawns; the steps
+ * that need no service are plain functions.
+ */
+
+export interface ExecutorOptions {
+  /** Whether tools may use raw sockets (root); otherwise specs rewrite to unprivileged equivalents. */
+  readonly privileged: boolean
+}
+
+/** A registered tool whose binary was found. */
+export type ReadyTool = RegisteredTool & { readonly path: string }
+
+export interface Plan {
+  readonly tool: ReadyTool
+  readonly target: PinnedTarget
+  readonly intrusive: boolean
+  /** What made the call intrusive, for the log line that announces it. */
+  readonly intrusiveReasons: ReadonlyArray<string>
+  /** What the server changed or decided on the caller's behalf (rewrites, resolution), for the result. */
+  readonly notes: ReadonlyArray<string>
+  /** The exact command, argv, timeout and limits; only the output observer is added at run time. */
+  readonly request: Omit<RunRequest, "onOutput">
+  readonly concurrency: number
+  readonly queueSize: number
+}
+
+export const mayExecute = (caller: Caller): Either.Either<void, Forbidden> =>
+  caller.scopes.has("execute")
+    ? Either.void
+    : Either.left(new Forbidden({ message: `caller ${caller.id} may not execute tools` }))
+
+export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDisabled | ToolUnavailable> => {
+  const name = tool.spec.name
+  if (!tool.enabled) return Either.left(new ToolDisabled({ tool: name, message: `${name} is disabled by the operator` }))
+  if (tool.path === null) {
+    return Either.left(new ToolUnavailable({ tool: name, message: `${name} is unavailable: ${tool.unavailableReason}` }))
+  }
+  return Either.right({ ...tool, path: tool.path })
+}
+
+/** The client's own bucket first: a client over its limit must not keep draining the tool's shared one. */
+const throttle = (call: Call, config: AppConfig) =>
+  Effect.gen(function*() {
+    const { rate_limit: limits } = config
+    if (!limits.enabled) return
+    const rates = yield* RateLimiter
+    yield* rates.take(`client:${call.caller.id}`, limits.client_requests_per_minute, limits.burst)
+    yield* rates.take(`tool:${call.tool}`, limits.tool_requests_per_minute, limits.burst)
+  })
+
+const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Either<ReadonlyArray<string>, InvalidInput> => {
+  if (name === undefined) return Either.right([])
+  const template = spec.templates.find((t) => t.name === name)
+  return template !== undefined ? Either.right(template.args) : Either.left(
+    new InvalidInput({
+      message: `unknown template ${name}; known: ${spec.templates.map((t) => t.name).join(", ") || "none"}`,
+      issues: ["template"]
+    })
+  )
+}
+
+/** The template's arguments and the caller's tokens, checked against the tool's flag table. */
+export const planArguments = (spec: ToolSpec<any>, input: ToolInput, config: AppConfig, caller: Caller) =>
+  Either.gen(function*() {
+    if (input.args !== undefined && input.extra_args !== undefined) {
+      return yield* Either.left(new InvalidInput({ message: "give args or extra_args, not both", issues: ["args", "extra_args"] }))
+    }
+    const template = yield* templateArgs(spec, input.template)
+    const tokens = input.args ?? (input.extra_args === undefined ? [] : yield* tokenize(input.extra_args))
+    return yield* validateArgs(spec, [...template, ...tokens], {
+      allowIntrusive: config.security.allow_intrusive,
+      maxArgsLength: config.security.max_args_length,
+      callerMayIntrude: caller.scopes.has("intrusive")
+    })
+  })
+
+const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
+  allowed: config.security.allowed_targets,
+  allowIpv6: config.security.allow_ipv6,
+  maxNetworkSize: config.security.max_network_size
+})
+
+/** Check-then-pin under the server's policy and the caller's own allow-list; only network tools take a CIDR. */
+const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller: Caller) =>
+  Effect.gen(function*() {
+    const host = yield* policyHost(spec.target, original)
+    const policy = targetPolicy(config)
+    const own = caller.allowedTargets === undefined ? undefined : { ...policy, allowed: caller.allowedTargets }
+    const pinned = yield* pinTarget(host, policy, own)
+    if (pinned.kind === "cidr" && spec.target.kind !== "network") {
+      return yield* new TargetRejected({
+        target: original,
+        rule: "network_not_supported",
+        message: `${spec.name} takes one host, not a network; give a single address or name`
+      })
+    }
+    return { ...pinned, original }
+  })
+
+/** The argv, limits and notes of a call whose every check passed. */
+export const assemble = (
+  tool: ReadyTool,
+  input: ToolInput,
+  args: ValidatedArgs,
+  target: PinnedTarget,
+  config: AppConfig,
+  options: ExecutorOptions
+): Plan => {
+  const { spec } = tool
+  const rewritten = !options.privileged && spec.unprivileged !== undefined
+    ? spec.unprivileged(args.tokens)
+    : { args: args.tokens, notes: [] }
+  const callerArgs = spec.expand?.(rewritten.args) ?? rewritten.args
+  const targetArgs = spec.target.toArgs(target.pinned, target.original)
+  const limits = effectiveLimits(spec, config)
+  const timeoutSeconds = Math.min(input.timeout_sec ?? limits.timeoutSeconds, config.security.timeout_seconds)
+  const { security } = config
+  return {
+    tool,
+    target,
+    intrusive: spec.intrusive || args.intrusive,
+    intrusiveReasons: spec.intrusive ? [`${spec.name} is intrusive`, ...args.intrusiveReasons] : args.intrusiveReasons,
+    notes: [
+      ...rewritten.notes,
+      ...(target.kind === "hostname" ? [`${target.original} resolved once to ${target.pinned}; the tool was given the address`] : [])
+    ],
+    request: {
+      command: tool.path,
+      args: spec.target.position === "first"
+        ? [...spec.fixedArgs, ...targetArgs, ...callerArgs]
+        : [...spec.fixedArgs, ...callerArgs, ...targetArgs],
+      timeout: Duration.seconds(timeoutSeconds),
+      killGrace: Duration.seconds(security.kill_grace_seconds),
+      limits: {
+        addressSpaceBytes: security.max_memory_mb * 1024 * 1024,
+        openFiles: security.max_file_descriptors,
+        cpuSeconds: Math.ceil(timeoutSeconds) + 5
+      },
+      maxStdoutBytes: security.max_output_size,
+      maxStderrBytes: security.max_stderr_size
+    },
+    concurrency: limits.concurrency,
+    queueSize: config.tool.queue_size
+  }
+}
+
+/**
+ * Plans one call, in the order its checks answer: the input, the caller's
+ * scope, the tool, the rate limits, the arguments, the target.
+ */
+export const planCall = (
+  call: Call,
+  input: Either.Either<ToolInput, InvalidInput>,
+  config: AppConfig,
+  options: ExecutorOptions
+): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver> =>
+  Effect.gen(function*() {
+    const accepted = yield* input
+    yield* mayExecute(call.caller)
+    const tool = yield* readyTool(yield* Effect.flatMap(ToolRegistry, (registry) => registry.get(call.tool)))
+    yield* throttle(call, config)
+    const args = yield* planArguments(tool.spec, accepted, config, call.caller)
+    const target = yield* pinFor(tool.spec, accepted.target, config, call.caller)
+    return assemble(tool, accepted, args, target, config, options)
+  })

@@ -1,0 +1,187 @@
+import { Effect, Metric, MetricLabel } from "effect"
+import type { ExecutionError } from "../errors.js"
+import { Events } from "../events/Events.js"
+import type { ExecutionOutcome } from "../ExecutionOutcome.js"
+import { AuditLog } from "../observability/AuditLog.js"
+import { policyRejections, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
+import { ToolStats } from "../observability/ToolStats.js"
+import { type Call, elapsedSeconds } from "./call.js"
+import type { Plan } from "./plan.js"
+import type { ExecutionResult } from "./ToolExecutor.js"
+
+/**
+ * Recording: every call ends as exactly one `CallRecord`, which each sink
+ * (metrics, statistics, audit log, events) turns into its own form. A new
+ * place that must learn about outcomes is one more sink.
+ */
+
+/** How a planned call ended: what it ran (if anything), and why it did not succeed. */
+export interface Ending {
+  readonly outcome: ExecutionOutcome
+  /** The error's tag or the result's error_type; null on success. */
+  readonly errorType: string | null
+  readonly error: { readonly tag: string; readonly message: string } | null
+  /** The command line that ran; empty when nothing ran. */
+  readonly argv: ReadonlyArray<string>
+}
+
+export type CallRecord =
+  /** Refused while planning: nothing waited or ran. */
+  | { readonly _tag: "Refused"; readonly call: Call; readonly error: ExecutionError; readonly durationSeconds: number }
+  /** Planned, then run (`result` is what the caller gets), or turned away by its breaker or queue, or cancelled (`result` null). */
+  | {
+    readonly _tag: "Finished"
+    readonly call: Call
+    readonly plan: Plan
+    readonly ending: Ending
+    readonly durationSeconds: number
+    readonly result: ExecutionResult | null
+  }
+
+export interface Sink {
+  /** A planned call is about to wait for its slot and run. */
+  readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
+  readonly finished: (record: CallRecord) => Effect.Effect<void>
+}
+
+export const cancelled: Ending = { outcome: "cancelled", errorType: "cancelled", error: null, argv: [] }
+
+/** A failure instead of a process result: the breaker or a full queue turned the call away (so the tool did not fail), or the spawn failed. */
+export const failedEnding = (error: ExecutionError): Ending => ({
+  outcome: error._tag === "CircuitOpen" || error._tag === "ToolBusy" ? "rejected" : "failure",
+  errorType: error._tag,
+  error: { tag: error._tag, message: error.message },
+  argv: []
+})
+
+const logSink: Sink = {
+  started: (call, plan) =>
+    plan.intrusive
+      ? Effect.logWarning(`intrusive execution of ${call.tool}`).pipe(
+        Effect.annotateLogs({ caller: call.caller.id, target: call.target, reasons: plan.intrusiveReasons.join("; ") })
+      )
+      : Effect.void,
+  finished: () => Effect.void
+}
+
+/** `metric` with `tags` as labels, in the order given (the order is part of a series' identity). */
+const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, tags: Readonly<Record<string, string>>) =>
+  Metric.taggedWithLabels(metric, Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value)))
+
+const metricsSink: Sink = {
+  started: () => Effect.void,
+  finished: (record) =>
+    Effect.gen(function*() {
+      const { call } = record
+      if (record._tag === "Refused") {
+        const { error } = record
+        // Names from the request become labels only once known: otherwise every made-up name is a new series forever.
+        const tool = error._tag === "ToolNotFound" ? "unknown" : call.tool
+        return yield* Metric.increment(tagged(policyRejections, { tool, rule: "rule" in error ? String(error.rule) : error._tag }))
+      }
+      const { outcome, errorType } = record.ending
+      yield* Metric.increment(tagged(toolExecutions, { tool: call.tool, status: outcome, error_type: errorType ?? "none" }))
+      yield* Metric.update(tagged(toolExecutionSeconds, { tool: call.tool }), record.durationSeconds)
+      if (errorType !== null) yield* Metric.increment(tagged(toolErrors, { tool: call.tool, error_type: errorType }))
+    })
+}
+
+const statsSink = (stats: ToolStats["Type"]): Sink => ({
+  started: () => Effect.void,
+  finished: (record) =>
+    record._tag === "Finished" && record.ending.outcome !== "rejected"
+      ? stats.record(record.call.tool, {
+        durationSeconds: record.durationSeconds,
+        outcome: record.ending.outcome,
+        errorType: record.ending.errorType
+      })
+      : Effect.void
+})
+
+const auditSink = (audit: AuditLog["Type"]): Sink => ({
+  started: () => Effect.void,
+  finished: (record) => {
+    const { call } = record
+    const base = { correlationId: call.correlationId, caller: call.caller, tool: call.tool.slice(0, 64), target: call.target }
+    const { durationSeconds } = record
+    if (record._tag === "Refused") {
+      const { error } = record
+      return audit.record({
+        ...base,
+        resolvedTarget: null,
+        argv: [],
+        decision: `rejected:${error._tag}`,
+        outcome: "rejected",
+        durationSeconds,
+        intrusive: false,
+        error: { tag: error._tag, message: error.message }
+      })
+    }
+    const { ending, plan } = record
+    return audit.record({
+      ...base,
+      resolvedTarget: plan.target.pinned,
+      argv: ending.argv,
+      decision: "allowed",
+      outcome: ending.outcome,
+      durationSeconds,
+      intrusive: plan.intrusive,
+      error: ending.error
+    })
+  }
+})
+
+const eventSink = (events: Events["Type"]): Sink => ({
+  started: (call) =>
+    events.publish({
+      type: "execution.started",
+      tool: call.tool,
+      correlationId: call.correlationId,
+      caller: call.caller.id,
+      target: call.target
+    }),
+  finished: (record) => {
+    const { call, durationSeconds } = record
+    const [outcome, errorType] = record._tag === "Refused"
+      ? ["rejected" as const, record.error._tag]
+      : [record.ending.outcome, record.ending.errorType]
+    return events.publish({
+      type: "execution.finished",
+      tool: call.tool,
+      correlationId: call.correlationId,
+      caller: call.caller.id,
+      outcome,
+      errorType,
+      durationSeconds
+    })
+  }
+})
+
+export interface Recorder {
+  readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
+  /** Records a call refused while planning. */
+  readonly refused: (call: Call, error: ExecutionError) => Effect.Effect<void>
+  /** Records how a planned call ended: with the result and the duration it reports when a process ran, timed now otherwise. */
+  readonly finished: (
+    call: Call,
+    plan: Plan,
+    ending: Ending,
+    ran?: { readonly result: ExecutionResult; readonly durationSeconds: number }
+  ) => Effect.Effect<void>
+}
+
+/** The sinks in the order they are told: the log line, metrics, statistics, the audit line, the event. */
+export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog | Events> = Effect.gen(function*() {
+  const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(yield* AuditLog), eventSink(yield* Events)]
+  const finished = (record: CallRecord) => Effect.forEach(sinks, (sink) => sink.finished(record), { discard: true })
+  return {
+    started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
+    refused: (call, error) =>
+      Effect.flatMap(elapsedSeconds(call), (durationSeconds) => finished({ _tag: "Refused", call, error, durationSeconds })),
+    finished: (call, plan, ending, ran) =>
+      Effect.flatMap(
+        ran === undefined ? elapsedSeconds(call) : Effect.succeed(ran.durationSeconds),
+        (durationSeconds) => finished({ _tag: "Finished", call, plan, ending, durationSeconds, result: ran?.result ?? null })
+      )
+  }
+})
