@@ -231,6 +231,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
               openFiles: c.security.max_file_descriptors,
               cpuSeconds: Math.ceil(timeoutSeconds) + 5
             },
+            resourceLimits: c.security.resource_limits,
             maxStdoutBytes: c.security.max_output_size,
             maxStderrBytes: c.security.max_stderr_size,
             ...(onOutput === undefined ? {} : { onOutput })
@@ -334,6 +335,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             )
           const notes = [
             ...prepared.notes,
+            ...(result.notes ?? []),
             ...(result.truncatedStdout ? [`stdout truncated at ${c.security.max_output_size} bytes`] : []),
             ...(result.truncatedStderr ? [`stderr truncated at ${c.security.max_stderr_size} bytes`] : [])
           ]
