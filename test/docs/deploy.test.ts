@@ -392,6 +392,14 @@ describe("config/deploy/claude_desktop_config.json", () => {
   })
 })
 
+describe("README", () => {
+  it("names the current version wherever it pins the package, the tarball or the extension", () => {
+    const pinned = [...read("README.md").matchAll(/security-mcp-server[@-](\d+\.\d+\.\d+)/g)].map((m) => m[1])
+    expect(pinned.length).toBeGreaterThan(3)
+    expect(new Set(pinned)).toEqual(new Set([packageJson.version]))
+  })
+})
+
 describe("config/deploy/claude_desktop_config.docker.json", () => {
   const server = JSON.parse(read("config/deploy/claude_desktop_config.docker.json")).mcpServers["security-mcp-server"]
   const args: Array<string> = server.args
