@@ -4,7 +4,7 @@
 // the installed runtime dependencies when package.json has any. A dependency with a native addon ties the bundle
 // to this platform: its manifest then names only this platform and the file name says which.
 import { execFileSync } from "node:child_process"
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { deflateRawSync } from "node:zlib"
@@ -22,18 +22,30 @@ const [packed] = JSON.parse(
 )
 const files = packed.files.map((f) => f.path)
 
-/** Every file of the installed runtime dependencies and theirs; build intermediates of native addons are left out. */
-const dependencyFiles = (names, seen = new Set()) =>
+/**
+ * Every file of the installed runtime dependencies and theirs (looked up as Node does: nested first, then hoisted);
+ * build intermediates of native addons are left out.
+ */
+const dependencyFiles = (names, from = ".", seen = new Set()) =>
   names.flatMap((name) => {
-    const dir = join("node_modules", name)
-    if (seen.has(dir)) return []
+    const nested = join(from, "node_modules", name)
+    const dir = existsSync(nested) ? nested : join("node_modules", name)
+    if (seen.has(dir) || (optional.has(name) && !existsSync(dir))) return []
     seen.add(dir)
     const own = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))
     const walk = (path) =>
       statSync(path).isDirectory() ? readdirSync(path).flatMap((entry) => walk(join(path, entry))) : [path]
-    const mine = walk(dir).filter((path) => !/\/build\//.test(path) || path.endsWith(".node"))
-    return [...mine, ...dependencyFiles(Object.keys(own.dependencies ?? {}), seen)]
+    // Nested dependencies are walked as dependencies of their own, not as files of this one; of a native addon's
+    // build directory only the addon itself is needed.
+    const addon = existsSync(join(dir, "binding.gyp"))
+    const mine = walk(dir).filter((path) => !path.slice(dir.length).includes("/node_modules/"))
+      .filter((path) => !addon || !path.slice(dir.length).startsWith("/build/") || path.endsWith(".node"))
+    // Optional dependencies (prebuilt addons for one platform each) are taken where they are installed.
+    for (const name of Object.keys(own.optionalDependencies ?? {})) optional.add(name)
+    const next = Object.keys({ ...own.dependencies, ...own.optionalDependencies })
+    return [...mine, ...dependencyFiles(next, dir, seen)]
   })
+const optional = new Set()
 const runtime = dependencyFiles(Object.keys(pkg.dependencies ?? {}))
 const native = runtime.some((path) => path.endsWith(".node") || path.endsWith("binding.gyp"))
 if (native) manifest.compatibility = { ...manifest.compatibility, platforms: [process.platform] }

@@ -75,14 +75,15 @@ const resolveMcpConfig = (manifest: any, dir: string, user: Record<string, UserV
 let work = ""
 let unpacked = ""
 let manifest: any
+let built = ""
 let port = 0
 
 beforeAll(async () => {
   work = tempDir("mcp-mcpb-")
   const copy = sourceCopy()
-  const out = npm(["run", "--silent", "mcpb"], copy).trim().split("\n").pop()!
+  built = npm(["run", "--silent", "mcpb"], copy).trim().split("\n").pop()!
   unpacked = join(work, "extension")
-  execFileSync("python3", ["-m", "zipfile", "-e", join(copy, out), unpacked])
+  execFileSync("python3", ["-m", "zipfile", "-e", join(copy, built), unpacked])
   manifest = readJson(join(unpacked, "manifest.json"))
   port = await startListener()
 }, 180_000)
@@ -113,7 +114,9 @@ describe("Claude Desktop extension (.mcpb)", () => {
 
   it("lists the built-in tools and says where it runs: macOS and Linux, not Windows", () => {
     expect(manifest.tools).toEqual(builtinTools.map((t) => ({ name: t.name, description: t.title })))
-    expect(manifest.compatibility.platforms).toEqual(["darwin", "linux"])
+    // A native runtime dependency ties the bundle to the platform it was built on, and its name says so.
+    const native = new RegExp(`-${process.platform}-${process.arch}\\.mcpb$`).test(built)
+    expect(manifest.compatibility.platforms).toEqual(native ? [process.platform] : ["darwin", "linux"])
     expect(manifest.compatibility.runtimes.node).toBe(">=20.0.0")
   })
 
