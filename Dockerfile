@@ -1,13 +1,23 @@
 # syntax=docker/dockerfile:1
 #
 # Security MCP Server image: HTTP transport on port 8080, non-root (uid 10001),
-# friendly to a read-only root filesystem.
+# friendly to a read-only root filesystem; or MCP over stdio for a local client.
 #
 #   docker build -t security-mcp-server .
 #   docker run --rm -p 127.0.0.1:8080:8080 --read-only --tmpfs /tmp --cap-drop ALL \
 #     --security-opt no-new-privileges -v mcp-audit:/var/lib/security-mcp-server \
 #     -e MCP_AUTH_API_KEYS='[{"id":"me","sha256":"<sha256 from hash-key>","scopes":["execute"]}]' \
 #     security-mcp-server
+#
+# Stdio mode (Claude Desktop on macOS or Windows gets util-linux's resource limits
+# this way; config/deploy/claude_desktop_config.docker.json is the client entry):
+# -i keeps stdin open, no -t (a TTY would garble the protocol), no health check
+# (there is no HTTP server to probe), logs on stderr.
+#   docker run -i --rm --read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges \
+#     --no-healthcheck -v mcp-audit:/var/lib/security-mcp-server \
+#     -e MCP_SECURITY_ALLOWED_TARGETS=RFC1918 security-mcp-server serve --transport stdio
+# Targets are reached from the container's network: its loopback is its own, and
+# on Docker Desktop the private ranges are those behind the VM's NAT.
 #
 # The server binds 0.0.0.0 inside the container, and a non-loopback bind refuses
 # to start without API keys: give them in MCP_AUTH_API_KEYS (JSON, as above) or
@@ -32,8 +42,10 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
+COPY .ci/build.mjs ./.ci/
 COPY src ./src
-RUN npm run build --silent
+# What stays in node_modules after the prune is package.json's dependencies: the modules the bundle cannot hold.
+RUN npm run build --silent && npm prune --omit=dev --no-audit --no-fund --loglevel=error && mkdir -p node_modules
 
 FROM ${NODE_IMAGE}
 # The tools the server runs (the same packages .ci/setup installs for them);
@@ -49,9 +61,10 @@ RUN apt-get update \
  && chown 10001:10001 /var/lib/security-mcp-server
 
 WORKDIR /app
-# The bundle has every dependency inside; package.json only names the module type and version.
-# The launcher, the bundle and the V8 code cache written by the build (start-up time).
+# The launcher, the bundle and the V8 code cache written by the build (start-up time); the
+# runtime dependencies (none until a native module is added); package.json names the module type.
 COPY --from=build /src/dist/server.js /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/
+COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 
 ENV MCP_SERVER_TRANSPORT=http \

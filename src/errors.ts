@@ -72,6 +72,16 @@ export class SpawnFailed extends Schema.TaggedError<SpawnFailed>()("SpawnFailed"
   message: Schema.String
 }) {}
 
+/**
+ * The host lacks a protection the runner must apply to every tool process
+ * (kernel resource limits, parent-death signal) and `security.resource_limits`
+ * is `enforce`. Not a failure of the tool: it does not count towards its circuit.
+ */
+export class ResourceLimitsUnavailable extends Schema.TaggedError<ResourceLimitsUnavailable>()("ResourceLimitsUnavailable", {
+  missing: Schema.Array(Schema.String),
+  message: Schema.String
+}) {}
+
 export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
   message: Schema.String
 }) {}
@@ -93,6 +103,7 @@ export type ExecutionError =
   | RateLimited
   | ToolBusy
   | SpawnFailed
+  | ResourceLimitsUnavailable
   | Forbidden
 
 /** A typed error as callers see it: its tag, message and fields (token, rule, retryAfterSeconds …). */

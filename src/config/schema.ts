@@ -58,6 +58,10 @@ export const SecurityConfig = Schema.Struct({
   concurrency_limit: boundedInt(1, 64, "Upper bound on any tool's concurrent executions"),
   max_memory_mb: boundedInt(16, 65536, "Address-space limit per child process (prlimit --as)"),
   max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
+  resource_limits: Schema.Literal("enforce", "best_effort").annotations({
+    description: "enforce: without prlimit/setpriv (util-linux; absent on macOS and BSD) tool calls fail with ResourceLimitsUnavailable; " +
+      "best_effort: run without them (timeouts, output caps and group kill still apply) with a note in each result"
+  }),
   kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
   audit_log_path: Schema.String.annotations({
     description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)"
@@ -240,6 +244,7 @@ export const defaults: typeof AppConfig.Encoded = {
     concurrency_limit: 2,
     max_memory_mb: 512,
     max_file_descriptors: 256,
+    resource_limits: "enforce",
     kill_grace_seconds: 2,
     audit_log_path: ""
   },

@@ -1,7 +1,7 @@
 import { Cause, Effect, Exit, Layer, Metric, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
-import type { CircuitOpen, SpawnFailed, ToolBusy } from "../errors.js"
+import type { CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { toolActive } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
@@ -51,7 +51,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
        * Waiting for a slot happens outside the breaker: a full queue says nothing about the tool's health,
        * and a half-open trial must not be spent waiting. Only spawn failures and bad process outcomes count.
        */
-      const guarded = (call: Call, plan: Plan, run: Effect.Effect<RunResult, SpawnFailed>) => {
+      const guarded = (call: Call, plan: Plan, run: Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable>) => {
         const active = Metric.tagged(toolActive, "tool", call.tool)
         const counted = Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
         return limiter.withPermit(call.tool, plan.concurrency, plan.queueSize)(
@@ -65,7 +65,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       }
 
       /** A run that ended without a process result: recorded, then passed on as it is. */
-      const unfinished = (call: Call, plan: Plan, cause: Cause.Cause<SpawnFailed | CircuitOpen | ToolBusy>) =>
+      const unfinished = (call: Call, plan: Plan, cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | CircuitOpen | ToolBusy>) =>
         Effect.gen(function*() {
           if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
           const failure = Cause.failureOption(cause)

@@ -156,6 +156,7 @@ export const assemble = (
         openFiles: security.max_file_descriptors,
         cpuSeconds: Math.ceil(timeoutSeconds) + 5
       },
+      resourceLimits: security.resource_limits,
       maxStdoutBytes: security.max_output_size,
       maxStderrBytes: security.max_stderr_size
     },

@@ -51,6 +51,7 @@ export const executionResult = (
   const error = verdict.error?.message ?? null
   const notes = [
     ...plan.notes,
+    ...(run.notes ?? []),
     ...(run.truncatedStdout ? [`stdout truncated at ${config.security.max_output_size} bytes`] : []),
     ...(run.truncatedStderr ? [`stderr truncated at ${config.security.max_stderr_size} bytes`] : [])
   ]

@@ -41,6 +41,7 @@ export const errorStatus = (error: HttpError): number => {
     case "SpawnFailed":
       return 500
     case "ToolUnavailable":
+    case "ResourceLimitsUnavailable":
     case "CircuitOpen":
     case "ToolBusy":
       return 503

@@ -1,37 +1,79 @@
 /**
  * The executable: loads the bundled server (`main.cjs`) through a V8 code
  * cache. Compiling the 4 MB bundle is most of Node 20's start-up time (Node
- * 22's `module.enableCompileCache` does the same natively); with the cache
- * written at build time, a stdio client gets its `initialize` answer in about
- * two thirds of the time. V8 rejects a cache that does not match the source or
- * the Node version, and the bundle then compiles as usual.
+ * 22's `module.enableCompileCache` does the same natively); with a cache, a
+ * stdio client gets its `initialize` answer in about two thirds of the time.
+ *
+ * The build writes `main.cjs.v8cache` next to the bundle and the npm package
+ * ships it. V8 rejects a cache made by another Node version (or for another
+ * source), and the bundle then compiles as usual; the fresh cache is written
+ * next to the bundle when that directory is writable (a clone, an npx or
+ * extension directory), else to the user's cache directory (a global install
+ * owned by root, a read-only image), keyed by Node version and bundle.
  */
-import { readFileSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import Module, { createRequire } from "node:module"
+import { homedir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Script } from "node:vm"
 
 const directory = dirname(fileURLToPath(import.meta.url))
 const file = join(directory, "main.cjs")
-const cacheFile = `${file}.v8cache`
+const shippedCache = `${file}.v8cache`
 
-const readCache = (): Buffer | undefined => {
+const userCache = (): string | undefined => {
   try {
-    return readFileSync(cacheFile)
+    const bundle = statSync(file)
+    const root = process.env["XDG_CACHE_HOME"] ||
+      join(homedir(), process.platform === "darwin" ? "Library/Caches" : ".cache")
+    const key = `${process.version}-${process.arch}-${bundle.size}-${Math.trunc(bundle.mtimeMs)}`
+    return join(root, "security-mcp-server", `main-${key}.v8cache`)
   } catch {
     return undefined
   }
 }
 
-const cachedData = readCache()
-const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData })
-if (cachedData === undefined || script.cachedDataRejected === true) {
+/**
+ * A code cache is code: one found outside the installation is used only when
+ * this user owns it and nobody else can write it, so a shared HOME or cache
+ * directory cannot hand the server someone else's bytecode.
+ */
+const readCache = (path: string | undefined, trusted: boolean): Buffer | undefined => {
+  if (path === undefined) return undefined
   try {
-    writeFileSync(cacheFile, script.createCachedData())
+    if (!trusted) {
+      const info = statSync(path)
+      if ((process.getuid !== undefined && info.uid !== process.getuid()) || (info.mode & 0o022) !== 0) return undefined
+    }
+    return readFileSync(path)
   } catch {
-    // A read-only installation simply runs without the cache.
+    return undefined
   }
+}
+
+/** Writes through a temporary file, so a concurrent start never reads half a cache. */
+const writeCache = (path: string, data: Buffer, mode: number): boolean => {
+  const temporary = `${path}.${process.pid}.tmp`
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 })
+    writeFileSync(temporary, data, { mode })
+    renameSync(temporary, path)
+    return true
+  } catch {
+    rmSync(temporary, { force: true })
+    return false
+  }
+}
+
+// A user cache exists only where the shipped one did not fit this Node or could not be rewritten: it goes first.
+const fallback = userCache()
+const cachedData = readCache(fallback, false) ?? readCache(shippedCache, true)
+const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData })
+if (script.cachedDataRejected !== false) {
+  const data = script.createCachedData()
+  // Next to the bundle it is as readable as the bundle; in the user's cache, only the user's.
+  if (!writeCache(shippedCache, data, 0o644) && fallback !== undefined) writeCache(fallback, data, 0o600)
 }
 const module = { exports: {} }
 script.runInThisContext()(module.exports, createRequire(file), module, file, directory)

@@ -1,12 +1,32 @@
 import { Effect, Either } from "effect"
 import { type ConfigSource, loadOnce } from "../config/ConfigLive.js"
 import { checkBindSafety } from "../http/auth.js"
+import { findWrappers, fixFor, missingProtections, protectionReport, type ResourceLimitsMode } from "../runner/protections.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
 import { builtinTools } from "../tools/builtins.js"
 import { customToolSpecs } from "../tools/custom.js"
 import { customOptions, isRoot } from "./core.js"
 
 type Verdict = "PASS" | "WARN" | "FAIL"
+
+/**
+ * What tool processes get on this host. A missing wrapper fails validation
+ * when limits are enforced (every tool call would fail) and warns when they
+ * are best effort (calls run, and each result says what did not hold).
+ */
+const protectionLines = (mode: ResourceLimitsMode) =>
+  Effect.map(findWrappers(), (wrappers): ReadonlyArray<[Verdict, string]> => {
+    const missing = missingProtections(wrappers)
+    const lines = protectionReport(wrappers).map((line): [Verdict, string] => [
+      line.held ? "PASS" : mode === "enforce" ? "FAIL" : "WARN",
+      line.text
+    ])
+    if (missing.length === 0) return lines
+    const consequence = mode === "enforce"
+      ? "security.resource_limits is enforce: every tool call fails with ResourceLimitsUnavailable"
+      : "security.resource_limits is best_effort: tools run without them and each result says so"
+    return [...lines, [mode === "enforce" ? "FAIL" : "WARN", `${consequence}. Fix: ${fixFor(missing, mode)}`]]
+  })
 
 /**
  * The launcher's `validate`: checks what the server needs before it starts
@@ -44,11 +64,8 @@ export const validate = (source: ConfigSource) =>
       if (c.security.allow_intrusive) yield* add("WARN", "security.allow_intrusive is true: intrusive scans are allowed")
     }
 
-    const prlimit = yield* resolveBinary("prlimit").pipe(Effect.either)
-    yield* add(
-      Either.isRight(prlimit) ? "PASS" : "FAIL",
-      Either.isRight(prlimit) ? `prlimit ${prlimit.right}` : "prlimit missing (util-linux): resource limits cannot be applied"
-    )
+    const mode: ResourceLimitsMode = Either.isRight(config) ? config.right.security.resource_limits : "enforce"
+    for (const line of yield* protectionLines(mode)) yield* add(line[0], line[1])
 
     for (const tool of builtinTools) {
       const path = yield* resolveBinary(tool.binary).pipe(Effect.either)

@@ -1,5 +1,6 @@
 import { Context, type Duration, type Effect } from "effect"
-import type { SpawnFailed } from "../errors.js"
+import type { ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
+import type { ResourceLimitsMode } from "./protections.js"
 
 export interface ResourceLimits {
   /** Address-space limit in bytes (prlimit --as). */
@@ -18,6 +19,11 @@ export interface RunRequest {
   /** Time between SIGTERM and SIGKILL of the process group. */
   readonly killGrace: Duration.DurationInput
   readonly limits: ResourceLimits
+  /**
+   * What to do where the host lacks prlimit or setpriv: `enforce` (the default) fails with
+   * ResourceLimitsUnavailable, `best_effort` runs without them and says so in `notes`.
+   */
+  readonly resourceLimits?: ResourceLimitsMode
   readonly maxStdoutBytes: number
   readonly maxStderrBytes: number
   /** Extra environment; the child otherwise gets a minimal PATH/LANG environment. */
@@ -27,7 +33,7 @@ export interface RunRequest {
 }
 
 export interface RunResult {
-  /** The exact argv executed, the wrapper (prlimit) included. */
+  /** The exact argv executed, the wrappers (setpriv, prlimit) included. */
   readonly argv: ReadonlyArray<string>
   readonly exitCode: number | null
   readonly signal: string | null
@@ -37,6 +43,8 @@ export interface RunResult {
   readonly truncatedStdout: boolean
   readonly truncatedStderr: boolean
   readonly timedOut: boolean
+  /** What did not hold for this run (best-effort resource limits); absent or empty when everything did. */
+  readonly notes?: ReadonlyArray<string>
 }
 
 /**
@@ -46,6 +54,6 @@ export interface RunResult {
 export class ProcessRunner extends Context.Tag("security-mcp/ProcessRunner")<
   ProcessRunner,
   {
-    readonly run: (request: RunRequest) => Effect.Effect<RunResult, SpawnFailed>
+    readonly run: (request: RunRequest) => Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable>
   }
 >() {}

@@ -1,4 +1,6 @@
+import { Option } from "effect"
 import type { ResourceLimits } from "./ProcessRunner.js"
+import type { Wrappers } from "./protections.js"
 
 const positiveInt = (value: number): number => Math.max(1, Math.ceil(value))
 
@@ -39,3 +41,17 @@ export const pdeathsigArgv = (setprivPath: string, argv: ReadonlyArray<string>):
   "--",
   ...argv
 ]
+
+/** The argv of `command args…` under whichever wrappers this host has (all of them unless limits are best effort). */
+export const wrappedArgv = (
+  wrappers: Wrappers,
+  limits: ResourceLimits,
+  command: string,
+  args: ReadonlyArray<string>
+): ReadonlyArray<string> => {
+  const limited = Option.match(wrappers.prlimit, {
+    onNone: () => [command, ...args],
+    onSome: (path) => prlimitArgv(path, limits, command, args)
+  })
+  return Option.match(wrappers.setpriv, { onNone: () => limited, onSome: (path) => pdeathsigArgv(path, limited) })
+}

@@ -1,22 +1,31 @@
 import { Command, CommandExecutor } from "@effect/platform"
 import type { PlatformError } from "@effect/platform/Error"
 import { Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
-import { SpawnFailed } from "../errors.js"
+import { type ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
 import { CappedOutput } from "./CappedOutput.js"
-import { pdeathsigArgv, prlimitArgv } from "./prlimit.js"
+import { wrappedArgv } from "./prlimit.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
+import {
+  bestEffortNotes,
+  findWrappers,
+  fixFor,
+  limitsUnavailable,
+  missingProtections,
+  protectionReport,
+  type WrapperNames,
+  type Wrappers
+} from "./protections.js"
 import { makeReaper, type Reaper } from "./Reaper.js"
 import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
 
-export interface ProcessRunnerOptions {
-  /**
-   * Name or absolute path of util-linux prlimit. Without it the runner fails
-   * closed (SpawnFailed) instead of running children unlimited: the limits are
-   * a security control, and silently dropping them would hide that from the
-   * operator while a tool could exhaust the host.
-   */
-  readonly prlimit?: string
-}
+/**
+ * Names or absolute paths of util-linux prlimit and setpriv. Where either is
+ * missing the runner fails closed (ResourceLimitsUnavailable) unless a request
+ * asks for best-effort limits: the limits are a security control, and silently
+ * dropping them would hide that from the operator while a tool could exhaust
+ * the host.
+ */
+export interface ProcessRunnerOptions extends WrapperNames {}
 
 interface Termination {
   readonly exitCode: number | null
@@ -100,10 +109,12 @@ const collect = (
 
 const spawnFailed = (command: string) => (error: PlatformError) => new SpawnFailed({ command, message: error.message })
 
-/** The wrappers every child runs under, looked up once per runner: system directories first, so PATH cannot shadow them. */
-interface Wrappers {
-  readonly prlimit: Effect.Effect<string, SpawnFailed>
-  readonly setpriv: Effect.Effect<Option.Option<string>>
+/** The argv to start, with the notes on what did not hold; fails where a protection is missing and limits are enforced. */
+const prepare = (wrappers: Wrappers, request: RunRequest, binary: string) => {
+  const missing = missingProtections(wrappers)
+  return missing.length > 0 && request.resourceLimits !== "best_effort"
+    ? Effect.fail(limitsUnavailable(request.command, missing))
+    : Effect.succeed({ argv: wrappedArgv(wrappers, request.limits, binary, request.args), notes: bestEffortNotes(missing) })
 }
 
 const run = (
@@ -111,16 +122,10 @@ const run = (
   reaper: Reaper,
   wrappers: Wrappers,
   request: RunRequest
-): Effect.Effect<RunResult, SpawnFailed> =>
+): Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable> =>
   Effect.scoped(Effect.gen(function*() {
     const binary = yield* resolveBinary(request.command, SAFE_PATH)
-    const prlimit = yield* wrappers.prlimit.pipe(
-      Effect.mapError((error) =>
-        new SpawnFailed({ command: request.command, message: `prlimit is required for resource limits: ${error.message}` })
-      )
-    )
-    const limited = prlimitArgv(prlimit, request.limits, binary, request.args)
-    const argv = Option.match(yield* wrappers.setpriv, { onNone: () => limited, onSome: (path) => pdeathsigArgv(path, limited) })
+    const { argv, notes } = yield* prepare(wrappers, request, binary)
     const grace = Duration.decode(request.killGrace)
 
     const command = Command.make(argv[0]!, ...argv.slice(1)).pipe(
@@ -169,18 +174,34 @@ const run = (
       stderr: stderr.text(),
       truncatedStdout: stdout.truncated,
       truncatedStderr: stderr.truncated,
-      timedOut: Option.isNone(inTime)
+      timedOut: Option.isNone(inTime),
+      notes
     } satisfies RunResult
   })).pipe(Effect.withClock(liveClock))
+
+/** Says once, when the runner starts, which protections tool processes get on this host. */
+const logProtections = (wrappers: Wrappers): Effect.Effect<void> => {
+  const report = protectionReport(wrappers)
+  const held = report.filter((line) => line.held).map((line) => line.text)
+  const lacking = report.filter((line) => !line.held).map((line) => line.text)
+  const missing = missingProtections(wrappers)
+  return lacking.length === 0
+    ? Effect.logInfo(`tool processes are protected by: ${held.join("; ")}`)
+    : Effect.logWarning(
+      `tool processes lack: ${lacking.join("; ")}. They keep: ${held.join("; ")}` +
+        (missing.length === 0 ? "" : (
+          ". Unless security.resource_limits is best_effort, every tool call fails with ResourceLimitsUnavailable; " +
+          `with best_effort each result says what did not hold. Fix: ${fixFor(missing)}`
+        ))
+    )
+}
 
 /** A ProcessRunner implementation backed by the platform's CommandExecutor. */
 export const makeProcessRunner = (options: ProcessRunnerOptions = {}) =>
   Effect.gen(function*() {
     const executor = yield* CommandExecutor.CommandExecutor
     const reaper = yield* makeReaper
-    const wrappers: Wrappers = {
-      prlimit: yield* Effect.cached(resolveBinary(options.prlimit ?? "prlimit", `${SAFE_PATH}:${process.env["PATH"] ?? ""}`)),
-      setpriv: yield* Effect.cached(Effect.option(resolveBinary("setpriv", SAFE_PATH)))
-    }
+    const wrappers = yield* findWrappers(options)
+    yield* logProtections(wrappers)
     return { run: (request: RunRequest) => run(executor, reaper, wrappers, request) }
   })

@@ -10,13 +10,16 @@ import { defaults } from "../../src/config/schema.js"
 import { renderExampleConfig } from "../../src/docs/generate.js"
 import { checkBindSafety } from "../../src/http/auth.js"
 import { builtinTools } from "../../src/tools/builtins.js"
+import { requireBuild } from "../e2e/support/processes.js"
+import { close, connect } from "../packaging/support.js"
 import { startHttpServer } from "../support/server.js"
 
 /**
  * No Docker engine, Kubernetes cluster or Nix runs here, so the deployment
  * files are checked as data: each parses, and what it says about ports,
  * paths, users and settings agrees with the code. The Dockerfile's health
- * check command is run for real against the built server.
+ * check command is run for real against the built server, and so is the
+ * stdio mode with the image's settings.
  */
 
 const root = new URL("../../", import.meta.url)
@@ -106,12 +109,29 @@ describe("Dockerfile", () => {
     expect(finalStage.find((i) => i.keyword === "ENTRYPOINT")?.args).toBe("[\"node\", \"/app/dist/server.js\"]")
   })
 
-  it("copies only the bundle and package.json into the runtime image", () => {
+  it("copies only the bundle, the runtime dependencies and package.json into the runtime image", () => {
     const copies = finalStage.filter((i) => i.keyword === "COPY").map((i) => i.args)
     expect(copies).toEqual([
       "--from=build /src/dist/server.js /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/",
+      "--from=build /src/node_modules ./node_modules",
       "--from=build /src/package.json ./package.json"
     ])
+    // node_modules keeps only package.json's dependencies (the modules the bundle cannot hold).
+    const build = dockerfile.slice(0, dockerfile.map((i) => i.keyword).lastIndexOf("FROM"))
+    expect(build.some((i) => i.keyword === "RUN" && /npm run build .*&& npm prune --omit=dev/.test(i.args))).toBe(true)
+  })
+
+  it("builds with what the build script needs, and .dockerignore lets it through", () => {
+    const build = dockerfile.slice(0, dockerfile.map((i) => i.keyword).lastIndexOf("FROM"))
+    expect(build.filter((i) => i.keyword === "COPY").map((i) => i.args.split(/\s+/)[0])).toEqual([
+      "package.json",
+      "tsconfig.json",
+      ".ci/build.mjs",
+      "src"
+    ])
+    expect(JSON.parse(read("package.json")).scripts.build).toBe("node .ci/build.mjs")
+    const ignore = read(".dockerignore").split("\n").map((l) => l.trim())
+    expect(ignore.indexOf("!.ci/build.mjs")).toBeGreaterThan(ignore.indexOf(".ci"))
   })
 
   it("never pipes a download into a shell", () => {
@@ -360,14 +380,71 @@ describe("config/deploy/nginx.conf", () => {
   })
 })
 
+const packageJson = JSON.parse(read("package.json"))
+
 describe("config/deploy/claude_desktop_config.json", () => {
-  it("starts the bundle over stdio with real settings", () => {
+  it("starts this version of the npm package through npx, over stdio, with real settings", () => {
     const server = JSON.parse(read("config/deploy/claude_desktop_config.json")).mcpServers["security-mcp-server"]
-    expect(server.command).toBe("node")
-    expect(server.args).toEqual(["/path/to/security-mcp-server/dist/server.js", "serve", "--transport", "stdio"])
+    expect(server.command).toBe("npx")
+    expect(server.args).toEqual(["-y", `${packageJson.name}@${packageJson.version}`, "serve", "--transport", "stdio"])
     expectKnownVariables(Object.keys(server.env))
     expect(effectiveConfig(server.env).server.transport).toBe("stdio")
   })
+})
+
+describe("README", () => {
+  it("names the current version wherever it pins the package, the tarball or the extension", () => {
+    const pinned = [...read("README.md").matchAll(/security-mcp-server[@-](\d+\.\d+\.\d+)/g)].map((m) => m[1])
+    expect(pinned.length).toBeGreaterThan(3)
+    expect(new Set(pinned)).toEqual(new Set([packageJson.version]))
+  })
+})
+
+describe("config/deploy/claude_desktop_config.docker.json", () => {
+  const server = JSON.parse(read("config/deploy/claude_desktop_config.docker.json")).mcpServers["security-mcp-server"]
+  const args: Array<string> = server.args
+  const image = args.indexOf("security-mcp-server")
+
+  it("runs the image in stdio mode: stdin open, no TTY, removed on exit, no health check to fail", () => {
+    expect(server.command).toBe("docker")
+    expect(args.slice(0, 3)).toEqual(["run", "-i", "--rm"])
+    for (const tty of ["-t", "-it", "-ti", "--tty"]) expect(args).not.toContain(tty)
+    expect(args).toContain("--no-healthcheck")
+    expect(args.slice(image + 1)).toEqual(["serve", "--transport", "stdio"])
+  })
+
+  it("is as hardened as the HTTP deployment and keeps the audit log on the image's volume", () => {
+    const flags = args.slice(0, image).join(" ")
+    for (const flag of ["--read-only", "--tmpfs /tmp", "--cap-drop ALL", "--security-opt no-new-privileges"]) expect(flags).toContain(flag)
+    expect(flags).toContain(`-v mcp-audit:${dirname(dockerEnv["MCP_SECURITY_AUDIT_LOG_PATH"]!)}`)
+  })
+
+  it("passes exactly its env block into the container, all real settings", () => {
+    const passed = args.flatMap((arg, i) => (arg === "-e" ? [args[i + 1]!] : []))
+    expect(passed.every((name) => !name.includes("="))).toBe(true)
+    expect(new Set(passed)).toEqual(new Set(Object.keys(server.env)))
+    expectKnownVariables(passed)
+    effectiveConfig({ ...dockerEnv, ...server.env })
+  })
+
+  it("serves MCP over stdio with the image's own settings (the bundle run as the container runs it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mcp-docker-stdio-"))
+    const env = {
+      ...dockerEnv,
+      ...server.env,
+      PATH: process.env["PATH"] ?? "",
+      MCP_SECURITY_AUDIT_LOG_PATH: join(dir, "audit.jsonl"),
+      MCP_HEALTH_DISK_PATH: dir
+    }
+    const session = await connect(process.execPath, [requireBuild(), ...args.slice(image + 1)], env, dir)
+    try {
+      expect(session.client.getServerVersion()?.name).toBe("security-mcp-server")
+      expect((await session.client.listTools()).tools.map((t) => t.name)).toContain("NmapTool")
+    } finally {
+      await close(session)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 30_000)
 })
 
 describe("flake.nix", () => {

@@ -1,7 +1,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Either, Fiber, Layer, Schedule } from "effect"
-import { SpawnFailed } from "../../src/errors.js"
+import { ResourceLimitsUnavailable, SpawnFailed } from "../../src/errors.js"
 import { ProcessRunner, type RunRequest } from "../../src/runner/ProcessRunner.js"
 import { processRunnerLayer, ProcessRunnerLive } from "../../src/runner/ProcessRunnerLive.js"
 import { resolveBinary, SAFE_PATH } from "../../src/runner/resolveBinary.js"
@@ -9,6 +9,8 @@ import { which } from "../support/procfs.js"
 import { isAlive } from "./processes.js"
 
 const RunnerLayer = ProcessRunnerLive.pipe(Layer.provide(NodeContext.layer))
+/** A host without util-linux's wrappers (macOS, BSD, a minimal Linux). */
+const Unwrapped = processRunnerLayer({ prlimit: "no-such-prlimit", setpriv: "no-such-setpriv" }).pipe(Layer.provide(NodeContext.layer))
 
 const request = (command: string, args: ReadonlyArray<string>, overrides: Partial<RunRequest> = {}): RunRequest => ({
   command,
@@ -238,17 +240,58 @@ describe("ProcessRunner", () => {
       expect(Either.isLeft(result)).toBe(true)
       if (Either.isLeft(result)) {
         expect(result.left).toBeInstanceOf(SpawnFailed)
-        expect(result.left.command).toBe("/nonexistent/tool")
+        expect((result.left as SpawnFailed).command).toBe("/nonexistent/tool")
       }
     }).pipe(Effect.provide(RunnerLayer)))
 
-  it.live("fails closed when prlimit is unavailable", () =>
+  it.live("fails closed with ResourceLimitsUnavailable, naming the fix, when prlimit or setpriv is missing", () =>
     Effect.gen(function*() {
       const result = yield* Effect.either(run(request(bin("echo"), ["hi"])))
       expect(Either.isLeft(result)).toBe(true)
       if (Either.isLeft(result)) {
-        expect(result.left._tag).toBe("SpawnFailed")
-        expect(result.left.message).toContain("prlimit")
+        expect(result.left).toBeInstanceOf(ResourceLimitsUnavailable)
+        expect((result.left as ResourceLimitsUnavailable).missing).toEqual(["resource_limits", "parent_death_signal"])
+        expect(result.left.message).toContain("prlimit not found")
+        expect(result.left.message).toContain("apt-get install util-linux")
+        expect(result.left.message).toContain("security.resource_limits: best_effort")
       }
-    }).pipe(Effect.provide(processRunnerLayer({ prlimit: "no-such-prlimit" }).pipe(Layer.provide(NodeContext.layer)))))
+    }).pipe(Effect.provide(Unwrapped)))
+
+  it.live("with best-effort limits runs the bare argv and says in its notes what did not hold", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/echo", ["hi"], { resourceLimits: "best_effort" }))
+      expect(result.argv).toEqual(["/bin/echo", "hi"])
+      expect(result.stdout).toBe("hi\n")
+      expect(result.notes).toHaveLength(2)
+      expect(result.notes![0]).toMatch(/best_effort and prlimit was not found: no address-space, open-file, core-dump or CPU-time limit/)
+      expect(result.notes![1]).toMatch(/setpriv was not found: no parent-death signal/)
+    }).pipe(Effect.provide(Unwrapped)))
+
+  it.live("with best-effort limits the timeout, the output cap and the group kill still hold", () =>
+    Effect.gen(function*() {
+      const capped = yield* run(
+        request("/usr/bin/head", ["-c", "100000", "/dev/zero"], { resourceLimits: "best_effort", maxStdoutBytes: 1000 })
+      )
+      expect([capped.truncatedStdout, Buffer.byteLength(capped.stdout)]).toEqual([true, 1000])
+      const result = yield* run(request("/bin/bash", ["-c", "sleep 300 & echo $!; sleep 300"], {
+        resourceLimits: "best_effort",
+        timeout: "300 millis"
+      }))
+      expect(result.timedOut).toBe(true)
+      expect(yield* awaitDead(Number(result.stdout.trim()))).toBe(true)
+    }).pipe(Effect.provide(Unwrapped)), 15_000)
+
+  it.live("uses what the host has: prlimit without setpriv under best effort", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/echo", ["hi"], { resourceLimits: "best_effort" }))
+      expect(result.argv[0]).toBe("/usr/bin/prlimit")
+      expect(result.notes).toEqual([expect.stringContaining("setpriv was not found")])
+    }).pipe(Effect.provide(processRunnerLayer({ setpriv: "no-such-setpriv" }).pipe(Layer.provide(NodeContext.layer)))))
+
+  it.live("with every wrapper present, best effort changes nothing", () =>
+    Effect.gen(function*() {
+      const result = yield* run(request("/bin/echo", ["hi"], { resourceLimits: "best_effort" }))
+      expect(result.argv.slice(0, 5)).toEqual(["/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/usr/bin/prlimit"])
+      expect(result.notes).toEqual([])
+    }).pipe(Effect.provide(RunnerLayer)))
 })
