@@ -166,7 +166,8 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
   }
   parser.on("text", onText)
   parser.on("cdata", onText)
-  for (const event of ["comment", "processinginstruction", "doctype", "xmldecl"] as const) parser.on(event, seen)
+  // No handlers for comments, processing instructions or the DOCTYPE: each handler slows saxes down, and a run of
+  // them longer than the size bound is hostile anyway (it ends the reading like any other).
 
   const guarded = (action: () => void) => {
     try {
