@@ -37,7 +37,14 @@ describe("diffScans", () => {
     expect(d.hosts_new).toEqual([{ address: "127.0.0.4", state: "up", open_ports: ["25/tcp"] }])
     expect(d.hosts_gone).toEqual([{ address: "127.0.0.3", state: "up", open_ports: ["22/tcp"] }])
     expect(d.hosts_state_changed).toEqual([{ address: "127.0.0.2", from: "up", to: "down" }])
-    expect(d.ports_opened).toEqual([{ address: "127.0.0.1", protocol: "tcp", portid: 8080, from: "closed", to: "open", service: "http-proxy" }])
+    expect(d.ports_opened).toEqual([{
+      address: "127.0.0.1",
+      protocol: "tcp",
+      portid: 8080,
+      from: "closed",
+      to: "open",
+      service: "http-proxy"
+    }])
     expect(d.ports_closed).toEqual([
       { address: "127.0.0.1", protocol: "tcp", portid: 80, from: "open", to: "closed", service: "http" },
       // Down in the later scan: its port is no longer known open.
@@ -72,7 +79,10 @@ describe("diffScans", () => {
     expect(text.split("\n")).toContain("+ 127.0.0.1 8080/tcp open (was closed) «http-proxy»")
     expect(text).toContain("- 127.0.0.1 80/tcp closed (was open) «http»")
     expect(text).toContain("~ 127.0.0.1 22/tcp service version «8.9p1» to «9.6p1»")
-    const big = diffScans(parseNmapXml(nmapXml(uniformHosts(256, range(20000, 50)))), parseNmapXml(nmapXml(uniformHosts(256, range(20025, 50)))))
+    const big = diffScans(
+      parseNmapXml(nmapXml(uniformHosts(256, range(20000, 50)))),
+      parseNmapXml(nmapXml(uniformHosts(256, range(20025, 50))))
+    )
     expect(big.ports_opened).toHaveLength(256 * 25)
     const bounded = summarizeDiff(big, { tokens: 800, resource: "diff://a/b" })
     expect(encode(bounded).length).toBeLessThanOrEqual(800)
