@@ -1,4 +1,11 @@
-import type { NmapHost, NmapPort, NmapRun, NmapScript, NmapService } from "../tools/nmap/result.js"
+import {
+  hostAddress as addressOf,
+  type NmapHost,
+  type NmapPort,
+  type NmapRun,
+  type NmapScript,
+  type NmapService
+} from "../tools/nmap/result.js"
 import type { PortChange, ScanDiff, ScriptChange, ServiceChange } from "./ScanDiff.js"
 
 /**
@@ -8,8 +15,6 @@ import type { PortChange, ScanDiff, ScriptChange, ServiceChange } from "./ScanDi
  */
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends ReadonlyArray<infer E> ? Array<E> : T[K] }
-
-const addressOf = (h: NmapHost): string => h.addresses.find((a) => a.addrtype !== "mac")?.addr ?? h.addresses[0]?.addr ?? ""
 
 const portKey = (p: { readonly protocol: string; readonly portid: number }) => `${p.portid}/${p.protocol}`
 

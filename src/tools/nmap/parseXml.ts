@@ -2,7 +2,7 @@ import { defaultResultLimits } from "../stream.js"
 import type { ResultLimits, StreamEnd, StreamProgress } from "../ToolSpec.js"
 import { attr, type CollectedElement, numAttr, type XmlElement, xmlStream } from "../xml.js"
 import { host, runstats, scaninfo, scanner, script } from "./elements.js"
-import type { NmapDropped, NmapHost, NmapRun } from "./result.js"
+import { hostAddress as addressOf, type NmapDropped, type NmapHost, type NmapRun } from "./result.js"
 
 /**
  * nmap's (and masscan's) `-oX` report read as it streams: each `<host>` is
@@ -42,8 +42,6 @@ const STDERR_WARNINGS = 20
 /** nmap prints warnings and errors on stderr; they belong to the result, not to a log nobody reads. */
 const stderrWarnings = (stderr: string): ReadonlyArray<string> =>
   stderr.split("\n").map((l) => l.trim()).filter((l) => l.length > 0).slice(0, STDERR_WARNINGS)
-
-const addressOf = (h: NmapHost): string => h.addresses.find((a) => a.addrtype !== "mac")?.addr ?? h.addresses[0]?.addr ?? ""
 
 const openPorts = (h: NmapHost): number => h.ports.reduce((n, p) => n + (p.state === "open" ? 1 : 0), 0)
 

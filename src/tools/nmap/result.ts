@@ -141,6 +141,9 @@ export const NmapHost = Schema.Struct({
 })
 export type NmapHost = typeof NmapHost.Type
 
+/** The address a host is known by: its IP address, not its MAC. */
+export const hostAddress = (h: NmapHost): string => h.addresses.find((a) => a.addrtype !== "mac")?.addr ?? h.addresses[0]?.addr ?? ""
+
 const NmapRunStats = Schema.Struct({
   finished: Schema.optional(Schema.Struct({
     time: optNumber,

@@ -1,6 +1,6 @@
 import { fence } from "../summary/fence.js"
 import { addressRuns, integerRuns, runsText } from "../summary/ranges.js"
-import type { NmapHost, NmapPort, NmapRun, NmapScript, NmapService } from "./result.js"
+import { hostAddress, type NmapHost, type NmapPort, type NmapRun, type NmapScript, type NmapService } from "./result.js"
 
 /**
  * The facts of an nmap result that a summary shows, each once with the hosts
@@ -15,7 +15,7 @@ const SERVICE_CHARS = 120
 const ADDRESS_CHARS = 100
 const PORT_CHARS = 160
 
-export const addressOf = (h: NmapHost): string => h.addresses.find((a) => a.addrtype !== "mac")?.addr ?? h.addresses[0]?.addr ?? "?"
+export const addressOf = (h: NmapHost): string => hostAddress(h) || "?"
 
 /** "127.0.0.1", or "256 hosts 127.0.0.0-127.0.0.255". */
 export const hostsText = (addresses: ReadonlyArray<string>): string => {
