@@ -187,6 +187,10 @@ export const parseSslscanXml = (stdout: string, limits: ResultLimits = defaultRe
   return stream.finish({ partial: false })
 }
 
+/** Longest certificate name or error shown, in characters; longest cipher list line, in tokens. */
+const CERT_CHARS = 200
+const CIPHER_LINE_TOKENS = 300
+
 const weakStrengths: ReadonlySet<string> = new Set(["weak", "medium", "null", "anonymous"])
 
 const cipherLines = (r: TlsProbeResult): ReadonlyArray<string> => {
@@ -229,8 +233,6 @@ const certificateLine = (c: TlsProbeResult["certificates"][number]): string => {
   return `certificate: ${facts.join(", ")}`
 }
 
-const CERT_CHARS = 200
-
 export const summarizeTlsProbe = (r: TlsProbeResult, options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }): string => {
   const budget = summaryBudget(options.tokens)
   if (r.host !== undefined) budget.must(`${r.host}:${r.port ?? "?"}${r.sni_name !== undefined ? ` (SNI ${r.sni_name})` : ""}`)
@@ -246,8 +248,6 @@ export const summarizeTlsProbe = (r: TlsProbeResult, options: SummaryOptions = {
   budget.omit("errors", r.errors.length - 5)
   return budget.text(options.resource)
 }
-
-const CIPHER_LINE_TOKENS = 300
 
 const tlsStream = (limits: ResultLimits): StreamParser<TlsProbeResult> => {
   const stream = sslscanStream(limits)

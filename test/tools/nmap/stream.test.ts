@@ -204,3 +204,14 @@ ${entry("10.203.0.2", 80)}${entry("10.203.0.3", 22)}${entry("10.203.0.2", 443)}$
     expect(Schema.is(NmapRun)(run)).toBe(true)
   })
 })
+
+describe("progress while the report streams", () => {
+  it("reports nmap's own percentage and the hosts and open ports read so far", () => {
+    const parser = nmapSpec.stream!(limits())
+    const xml = fixture("nmap/progress.xml")
+    parser.feed(xml.slice(0, xml.indexOf("<host ")))
+    expect(parser.progress()).toMatchObject({ hostsSeen: 0, openPorts: 0, percent: expect.any(Number) })
+    parser.feed(xml.slice(xml.indexOf("<host ")))
+    expect(parser.progress().hostsSeen).toBe(1)
+  })
+})
