@@ -193,6 +193,20 @@ export const ApiKey = Schema.Struct({
 })
 export type ApiKey = typeof ApiKey.Type
 
+export const ResultsConfig = Schema.Struct({
+  max_hosts: boundedInt(
+    1,
+    1_048_576,
+    "Hosts kept in one structured result; hosts past it are counted and reported as dropped, never silently"
+  ),
+  max_bytes: boundedInt(
+    1024 * 1024,
+    1024 * 1024 * 1024,
+    "Bytes of facts kept in one structured result (and the most one XML element may hold); past it hosts are counted and reported as dropped"
+  ),
+  summary_tokens: boundedInt(500, 100_000, "Upper bound on the text summary an agent reads, in tokens, at any scan size")
+})
+
 export const AuthConfig = Schema.Struct({
   api_keys: Schema.Array(ApiKey).annotations({
     description: "API keys accepted as Authorization: Bearer; required when binding a non-loopback address"
@@ -214,6 +228,7 @@ export const AppConfig = Schema.Struct({
   tool: ToolDefaultsConfig,
   tools: Schema.Record({ key: Schema.String, value: ToolOverride }).annotations({ description: "Per-tool overrides keyed by tool name" }),
   custom_tools: Schema.Array(CustomTool).annotations({ description: "Operator-defined tools: binary plus a flag allow-list" }),
+  results: ResultsConfig,
   auth: AuthConfig
 })
 export type AppConfig = typeof AppConfig.Type
@@ -286,6 +301,11 @@ export const defaults: typeof AppConfig.Encoded = {
   },
   tools: {},
   custom_tools: [],
+  results: {
+    max_hosts: 1024,
+    max_bytes: 64 * 1024 * 1024,
+    summary_tokens: 1500
+  },
   auth: {
     api_keys: [],
     require_auth: false,

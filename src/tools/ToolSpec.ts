@@ -52,6 +52,55 @@ export const policyHost = (target: ToolTarget, original: string): Either.Either<
     : Either.right(host)
 }
 
+/** Bounds of one structured result and its summary (config section `results`). */
+export interface ResultLimits {
+  /** Hosts kept; later hosts are counted as dropped. */
+  readonly maxHosts: number
+  /** Bytes of facts kept, and the most one element of the output may hold while it is read. */
+  readonly maxBytes: number
+  /** Upper bound of the summary text, in tokens. */
+  readonly summaryTokens: number
+}
+
+/** What the summary may say besides the facts: its budget, and where the whole result can be read. */
+export interface SummaryOptions {
+  readonly tokens: number
+  /** Resource naming the stored result, e.g. `scan://01J…`; the summary points to it for what it leaves out. */
+  readonly resource?: string
+}
+
+/** Facts counted so far while the tool runs, for progress notifications. */
+export interface StreamProgress {
+  /** Hosts whose report was read completely. */
+  readonly hostsSeen: number
+  readonly hostsUp: number
+  readonly openPorts: number
+  /** The tool's own completion estimate, 0..100, when it reports one. */
+  readonly percent?: number
+}
+
+export interface StreamEnd {
+  /** The run ended before the tool finished (timeout, cancellation, shutdown, a killed process). */
+  readonly partial: boolean
+  readonly reason?: string
+  /** The tool's stderr as kept by the runner (warnings belong in the result). */
+  readonly stderr?: string
+  /** Resource naming the stored result, for the summary. */
+  readonly resource?: string
+}
+
+/**
+ * Reads a tool's stdout chunk by chunk while it runs, in memory bounded by
+ * `ResultLimits`. Nothing here throws: malformed output becomes warnings in
+ * the result, and whatever was read is returned by `finish`.
+ */
+export interface StreamParser<A> {
+  readonly feed: (chunk: string) => void
+  readonly progress: () => StreamProgress
+  /** Called once; the parser must not be fed afterwards. */
+  readonly finish: (end: StreamEnd) => ParsedOutput<A>
+}
+
 export interface ToolSpec<A = unknown> {
   /** Public name: MCP tool name and REST path segment, e.g. `NmapTool`. */
   readonly name: string
@@ -81,7 +130,12 @@ export interface ToolSpec<A = unknown> {
   }
   /** Schema of `ParsedOutput.data`, exported as the MCP `outputSchema`. */
   readonly outputSchema?: Schema.Schema<A, any>
+  /** The whole output at once: the stream parser with default limits, fed once. */
   readonly parse?: (stdout: string, stderr: string) => ParsedOutput<A>
+  /** A fresh parser of one run's stdout, fed as the output arrives. */
+  readonly stream?: (limits: ResultLimits) => StreamParser<A>
+  /** The bounded summary of a result, e.g. again once its stored resource is known. */
+  readonly summarize?: (data: A, options: SummaryOptions) => string
   /** Rewrites the final argument list when running without raw-socket privileges; returns notes for the result. */
   readonly unprivileged?: (args: ReadonlyArray<string>) => { readonly args: ReadonlyArray<string>; readonly notes: ReadonlyArray<string> }
   /**

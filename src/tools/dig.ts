@@ -1,6 +1,9 @@
 import { Schema } from "effect"
-import { parsedWith, readOnlyProbe } from "./specHelpers.js"
-import type { ToolSpec } from "./ToolSpec.js"
+import { readOnlyProbe } from "./specHelpers.js"
+import { bufferedStream, defaultResultLimits, parseWithStream } from "./stream.js"
+import { summaryBudget } from "./summary/budget.js"
+import { fence } from "./summary/fence.js"
+import type { SummaryOptions, ToolSpec } from "./ToolSpec.js"
 
 /**
  * DigTool asks one DNS server, and that server is the target: it goes through
@@ -112,22 +115,26 @@ export const parseDig = (stdout: string): DigResult => {
   }
 }
 
-const recordText = (r: DnsRecord): string => `${r.name} ${r.ttl} ${r.type} ${r.data}`
+/** Names and data in records are the server's choice (TXT above all): fenced. */
+const recordText = (r: DnsRecord): string => fence(`${r.name} ${r.ttl} ${r.class} ${r.type} ${r.data}`, RECORD_CHARS)
+const RECORD_CHARS = 300
 
-export const summarizeDig = (r: DigResult): string => {
+export const summarizeDig = (r: DigResult, options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }): string => {
   const head = r.status === undefined
     ? `no answer${r.server !== undefined ? ` from ${r.server}` : ""}`
     : `${r.status} [${r.flags.join(" ")}]${r.server !== undefined ? ` from ${r.server}` : ""}${
       r.query_time_ms !== undefined ? ` in ${r.query_time_ms} ms` : ""
     }`
-  return [
-    head,
-    ...r.answer.map(recordText),
-    ...r.authority.map((x) => `authority: ${recordText(x)}`),
-    ...r.additional.map((x) => `additional: ${recordText(x)}`),
-    ...r.errors
-  ].join("\n")
+  const budget = summaryBudget(options.tokens)
+  budget.must(head)
+  for (const e of r.errors) budget.offer(e, "errors")
+  for (const x of r.answer) budget.offer(`answer: ${recordText(x)}`, "answer records")
+  for (const x of r.authority) budget.offer(`authority: ${recordText(x)}`, "authority records")
+  for (const x of r.additional) budget.offer(`additional: ${recordText(x)}`, "additional records")
+  return budget.text(options.resource)
 }
+
+const digStream = bufferedStream((stdout) => parseDig(stdout), summarizeDig)
 
 export const digSpec: ToolSpec<DigResult> = {
   name: "DigTool",
@@ -158,5 +165,7 @@ export const digSpec: ToolSpec<DigResult> = {
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: DigResult,
-  parse: parsedWith(parseDig, summarizeDig)
+  parse: parseWithStream(digStream),
+  stream: digStream,
+  summarize: summarizeDig
 }

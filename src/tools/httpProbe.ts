@@ -1,7 +1,10 @@
 import { Schema } from "effect"
 import { addressFamily } from "../policy/targets.js"
-import { parsedWith, readOnlyProbe } from "./specHelpers.js"
-import type { ToolSpec } from "./ToolSpec.js"
+import { readOnlyProbe } from "./specHelpers.js"
+import { bufferedStream, defaultResultLimits, parseWithStream } from "./stream.js"
+import { summaryBudget } from "./summary/budget.js"
+import { fence } from "./summary/fence.js"
+import type { SummaryOptions, ToolSpec } from "./ToolSpec.js"
 import { bracketed, parseUrlTarget } from "./urlTarget.js"
 
 /**
@@ -71,16 +74,27 @@ export const parseCurlResponse = (stdout: string, stderr: string): HttpProbeResu
   }
 }
 
-export const summarizeHttpProbe = (r: HttpProbeResult): string => {
+const TEXT_CHARS = 200
+
+/** Everything but the status code and curl's own error is the server's choice: the reason phrase, title and headers are fenced. */
+export const summarizeHttpProbe = (
+  r: HttpProbeResult,
+  options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }
+): string => {
   if (r.status === undefined) return r.error !== undefined ? `no response: ${r.error}` : "no response"
   const first = [
-    `HTTP/${r.http_version ?? "?"} ${r.status}${r.reason !== undefined ? ` ${r.reason}` : ""}`,
-    r.title !== undefined ? `title "${r.title}"` : "",
+    `HTTP/${r.http_version ?? "?"} ${r.status}${r.reason !== undefined ? ` ${fence(r.reason, TEXT_CHARS)}` : ""}`,
+    r.title !== undefined ? `title ${fence(r.title, TEXT_CHARS)}` : "",
     `${r.body_bytes} body bytes`
   ].filter((p) => p !== "").join(", ")
-  const headers = r.headers.map((h) => `${h.name}: ${h.value}`)
-  return [first, ...headers, ...(r.error !== undefined ? [`error: ${r.error}`] : [])].join("\n")
+  const budget = summaryBudget(options.tokens)
+  budget.must(first)
+  if (r.error !== undefined) budget.must(`error: ${r.error}`)
+  for (const h of r.headers) budget.offer(`header ${fence(`${h.name}: ${h.value}`, TEXT_CHARS)}`, "headers")
+  return budget.text(options.resource)
 }
+
+const httpStream = bufferedStream(parseCurlResponse, summarizeHttpProbe)
 
 /** Builds curl's target arguments: the URL, plus `--resolve` pinning a host name to the validated address. */
 export const httpTargetArgs = (pinned: string, original: string): ReadonlyArray<string> => {
@@ -155,5 +169,7 @@ export const httpProbeSpec: ToolSpec<HttpProbeResult> = {
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: HttpProbeResult,
-  parse: parsedWith(parseCurlResponse, summarizeHttpProbe)
+  parse: parseWithStream(httpStream),
+  stream: httpStream,
+  summarize: summarizeHttpProbe
 }

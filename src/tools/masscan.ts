@@ -1,16 +1,21 @@
-import { parseNmapXml } from "./nmap/parseXml.js"
+import { nmapStreamParser } from "./nmap/parser.js"
 import { masscanProgress } from "./nmap/progress.js"
 import { NmapRun } from "./nmap/result.js"
 import { summarizeNmap } from "./nmap/summary.js"
-import { parsedWith, readOnlyProbe } from "./specHelpers.js"
+import { readOnlyProbe } from "./specHelpers.js"
+import { parseWithStream } from "./stream.js"
 import type { ToolSpec } from "./ToolSpec.js"
 
 /**
  * masscan writes nmap-compatible XML with `-oX -`, so it shares nmap's
  * parser, result schema and summary. It sends raw packets from its own TCP
  * stack: the whole tool is intrusive, the rate is capped, and without root it
- * fails at start with its own message rather than being rewritten.
+ * fails at start with its own message rather than being rewritten. It writes
+ * one `<host>` per open port; the parser joins them into one host per address.
  */
+// masscan's stderr is a progress ticker, not warnings.
+const masscanStream = nmapStreamParser({ stderrWarnings: false, mergeHosts: true })
+
 export const masscanSpec: ToolSpec<NmapRun> = {
   name: "MasscanTool",
   title: "Masscan fast port scanner",
@@ -48,7 +53,8 @@ export const masscanSpec: ToolSpec<NmapRun> = {
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: NmapRun,
-  // masscan's stderr is a progress ticker, not warnings.
-  parse: parsedWith((stdout) => parseNmapXml(stdout), summarizeNmap),
+  parse: parseWithStream(masscanStream),
+  stream: masscanStream,
+  summarize: summarizeNmap,
   progress: masscanProgress
 }

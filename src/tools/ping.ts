@@ -1,6 +1,8 @@
 import { Schema } from "effect"
-import { parsedWith, readOnlyProbe } from "./specHelpers.js"
-import type { ToolSpec } from "./ToolSpec.js"
+import { readOnlyProbe } from "./specHelpers.js"
+import { bufferedStream, defaultResultLimits, parseWithStream } from "./stream.js"
+import { summaryBudget } from "./summary/budget.js"
+import type { SummaryOptions, ToolSpec } from "./ToolSpec.js"
 
 export const PingResult = Schema.Struct({
   destination: Schema.optional(Schema.String),
@@ -57,7 +59,7 @@ export const parsePing = (stdout: string): PingResult => {
   }
 }
 
-export const summarizePing = (r: PingResult): string => {
+export const summarizePing = (r: PingResult, options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }): string => {
   const extras = [r.duplicates > 0 ? `${r.duplicates} duplicates` : "", r.errors > 0 ? `${r.errors} errors` : ""].filter((e) => e !== "")
   const head = `${r.destination ?? "?"}: ${r.received}/${r.transmitted} replies, ${r.loss_percent}% loss${
     extras.length > 0 ? `, ${extras.join(", ")}` : ""
@@ -65,8 +67,13 @@ export const summarizePing = (r: PingResult): string => {
   const rtt = r.rtt_ms === undefined ? "" : `, rtt min/avg/max/mdev ${r.rtt_ms.min}/${r.rtt_ms.avg}/${r.rtt_ms.max}/${r.rtt_ms.mdev} ms`
   const ttls = [...new Set(r.replies.map((p) => p.ttl).filter((t) => t !== undefined))]
   const ttl = ttls.length > 0 ? `, ttl ${ttls.join("/")}` : ""
-  return [`${head}${rtt}${ttl}`, ...r.messages].join("\n")
+  const budget = summaryBudget(options.tokens)
+  budget.must(`${head}${rtt}${ttl}`)
+  for (const m of r.messages) budget.offer(m, "ICMP messages")
+  return budget.text(options.resource)
 }
+
+const pingStream = bufferedStream((stdout) => parsePing(stdout), summarizePing)
 
 export const pingSpec: ToolSpec<PingResult> = {
   name: "PingTool",
@@ -98,5 +105,7 @@ export const pingSpec: ToolSpec<PingResult> = {
   okExitCodes: [1],
   annotations: readOnlyProbe,
   outputSchema: PingResult,
-  parse: parsedWith(parsePing, summarizePing)
+  parse: parseWithStream(pingStream),
+  stream: pingStream,
+  summarize: summarizePing
 }

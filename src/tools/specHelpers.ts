@@ -1,5 +1,5 @@
 import type { FlagSpec } from "../policy/flags.js"
-import type { ParsedOutput, ToolSpec } from "./ToolSpec.js"
+import type { ToolSpec } from "./ToolSpec.js"
 
 /** MCP hints of a tool that only observes: it changes nothing on the target, and repeating a call is harmless. */
 export const readOnlyProbe: ToolSpec["annotations"] = {
@@ -7,16 +7,6 @@ export const readOnlyProbe: ToolSpec["annotations"] = {
   destructiveHint: false,
   idempotentHint: true,
   openWorldHint: true
-}
-
-/** A spec's `parse`: the typed result of the output, with the summary derived from that result. */
-export const parsedWith = <A>(parse: (stdout: string, stderr: string) => A, summarize: (data: A) => string) =>
-(
-  stdout: string,
-  stderr: string
-): ParsedOutput<A> => {
-  const data = parse(stdout, stderr)
-  return { data, summary: summarize(data) }
 }
 
 /** A privileged flag that has an unprivileged stand-in, e.g. nmap's `-sS` becoming `-sT`. */

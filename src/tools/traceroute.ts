@@ -1,7 +1,9 @@
 import { Schema } from "effect"
 import type { FlagSpec } from "../policy/flags.js"
-import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "./specHelpers.js"
-import type { ToolSpec } from "./ToolSpec.js"
+import { readOnlyProbe, unprivilegedRewrite } from "./specHelpers.js"
+import { bufferedStream, defaultResultLimits, parseWithStream } from "./stream.js"
+import { summaryBudget } from "./summary/budget.js"
+import type { SummaryOptions, ToolSpec } from "./ToolSpec.js"
 
 const Probe = Schema.Struct({
   /** Absent for a probe that got no answer (`*`). */
@@ -65,7 +67,10 @@ const probeText = (p: Probe, previous: string | undefined): string => {
   return `${who}${p.rtt_ms !== undefined ? `${p.rtt_ms}ms` : ""}${p.annotation !== undefined ? ` ${p.annotation}` : ""}`.trim()
 }
 
-export const summarizeTraceroute = (r: TracerouteResult): string => {
+export const summarizeTraceroute = (
+  r: TracerouteResult,
+  options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }
+): string => {
   const head = `traceroute to ${r.destination ?? "?"}: ${r.hops.length} hop${r.hops.length === 1 ? "" : "s"}, ${
     r.reached ? "reached" : "destination not reached"
   }`
@@ -78,8 +83,13 @@ export const summarizeTraceroute = (r: TracerouteResult): string => {
     })
     return `${h.hop} ${parts.join(" ")}`
   })
-  return [head, ...lines].join("\n")
+  const budget = summaryBudget(options.tokens)
+  budget.must(head)
+  for (const line of lines) budget.offer(line, "hops")
+  return budget.text(options.resource)
 }
+
+const tracerouteStream = bufferedStream((stdout) => parseTraceroute(stdout), summarizeTraceroute)
 
 const tracerouteFlags: ReadonlyArray<FlagSpec> = [
   { name: "-m", aliases: ["--max-hops"], value: { _tag: "Int", min: 1, max: 30 }, description: "Maximum number of hops (1-30)" },
@@ -115,6 +125,8 @@ export const tracerouteSpec: ToolSpec<TracerouteResult> = {
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: TracerouteResult,
-  parse: parsedWith(parseTraceroute, summarizeTraceroute),
+  parse: parseWithStream(tracerouteStream),
+  stream: tracerouteStream,
+  summarize: summarizeTraceroute,
   unprivileged: unprivilegedRewrite({ binary: "traceroute", flags: tracerouteFlags, instead: "; UDP probes used instead" })
 }

@@ -1,126 +1,225 @@
-import { XMLParser } from "fast-xml-parser"
+import { SaxesParser } from "saxes"
 
 /**
- * Reading tool XML that may be hostile or cut short. Tools such as nmap echo
- * data chosen by the scanned host (banners, titles, certificate names), so the
- * document is untrusted: DOCTYPE declarations are removed before parsing and
- * only XML's five predefined entities and character references are decoded,
- * which rules out entity expansion (billion laughs) and external entities.
+ * Reading tool XML as it streams, when it may be hostile or cut short. Tools
+ * such as nmap echo data chosen by the scanned host (banners, titles,
+ * certificate names), so the document is untrusted: a DOCTYPE is never
+ * interpreted (saxes skips it), only XML's five predefined entities and
+ * character references are decoded, which rules out entity expansion (billion
+ * laughs) and external entities. The caller names the elements it wants
+ * (`collect`); each is built as a small tree, handed over when it closes and
+ * then forgotten, so memory follows the largest element, not the document.
  */
 
-export type XmlNode = Record<string, unknown>
+export interface XmlElement {
+  readonly name: string
+  /** Null-prototype record: a hostile attribute name never reaches `Object.prototype`. */
+  readonly attributes: Readonly<Record<string, string>>
+  readonly children: Array<XmlElement>
+  /** Text and CDATA directly inside the element, as written. */
+  text: string
+}
 
-export interface XmlDocument {
-  readonly root: XmlNode
-  /** False when the input had to be cut back to its last complete tag. */
-  readonly complete: boolean
+export interface CollectedElement {
+  readonly element: XmlElement
+  /** Characters of names, attribute values and text the element holds. */
+  readonly chars: number
+  /** False when the input ended before the element closed. */
+  readonly closed: boolean
+  /** True when its content passed the size bound and the rest of it was not kept. */
+  readonly oversized: boolean
+}
+
+export interface XmlStreamOptions {
+  /** Whether the element starting here (`depth` 0 is the root) is collected. */
+  readonly collect: (name: string, depth: number) => boolean
+  readonly onElement: (collected: CollectedElement) => void
+  /** Start tags outside collected elements, e.g. the root's attributes or progress marks. */
+  readonly onOpen?: (name: string, attributes: Readonly<Record<string, string>>, depth: number) => void
+  /** Most characters one collected element, or one unbroken run of input, may hold. */
+  readonly maxElementChars: number
+}
+
+export interface XmlStreamEnd {
+  readonly sawRoot: boolean
+  /** The root element was closed: the document was read to its end. */
+  readonly rootClosed: boolean
+  /** Reading stopped early because one run of input passed the size bound. */
+  readonly stopped: boolean
   readonly warnings: ReadonlyArray<string>
 }
 
-const CDATA = "__cdata"
+export interface XmlStream {
+  readonly write: (chunk: string) => void
+  /** Ends the input (once); an element still open is handed over with `closed: false`. */
+  readonly end: () => XmlStreamEnd
+}
 
-const predefined: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: "\"", apos: "'" }
+/** Problems are reported, not collected without bound: a garbled stream can fail at every character. */
+const MAX_WARNINGS = 10
 
-const codePoint = (n: number): string | undefined =>
-  Number.isInteger(n) && n >= 0 && n <= 0x10ffff && !(n >= 0xd800 && n <= 0xdfff) ? String.fromCodePoint(n) : undefined
+interface Open {
+  readonly element: XmlElement
+  chars: number
+  oversized: boolean
+}
 
-/** One pass, so `&amp;lt;` stays `&lt;`; unknown entities are left as written. */
-const decodeEntities = (text: string): string =>
-  text.indexOf("&") === -1
-    ? text
-    : text.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z]{2,4});/g, (whole, ref: string) => {
-      if (ref.startsWith("#x")) return codePoint(parseInt(ref.slice(2), 16)) ?? whole
-      if (ref.startsWith("#")) return codePoint(parseInt(ref.slice(1), 10)) ?? whole
-      return predefined[ref] ?? whole
-    })
+const attributeChars = (attributes: Readonly<Record<string, string>>): number => {
+  let n = 0
+  for (const name in attributes) n += name.length + attributes[name]!.length
+  return n
+}
 
-/** Removes every `<!DOCTYPE …>` (internal subset included); an unterminated one removes the rest of the input. */
-const stripDoctype = (text: string): string => {
-  let out = text
-  for (;;) {
-    const start = out.search(/<!DOCTYPE/i)
-    if (start === -1) return out
-    let depth = 0
-    let quote: string | null = null
-    let end = -1
-    for (let i = start + 9; i < out.length; i++) {
-      const c = out[i]
-      if (quote !== null) {
-        if (c === quote) quote = null
-      } else if (c === "\"" || c === "'") quote = c
-      else if (c === "[") depth++
-      else if (c === "]") depth = Math.max(0, depth - 1)
-      else if (c === ">" && depth === 0) {
-        end = i
-        break
+const makeWarnings = () => {
+  const list: Array<string> = []
+  let more = 0
+  return {
+    add: (text: string) => {
+      if (list.length < MAX_WARNINGS) list.push(text)
+      else more++
+    },
+    all: (): ReadonlyArray<string> => (more === 0 ? list : [...list, `and ${more} more XML problems`])
+  }
+}
+
+/** Builds the collected elements from parser events; one collected element (and its children) at a time. */
+const collector = (options: XmlStreamOptions) => {
+  let depth = 0
+  let sawRoot = false
+  let rootClosed = false
+  /** The collected element being built, innermost last; empty outside collected elements. */
+  const stack: Array<Open> = []
+  let collectedAt = -1
+  const grow = (chars: number) => {
+    const top = stack[0]
+    if (top === undefined) return
+    top.chars += chars
+    if (top.chars > options.maxElementChars) top.oversized = true
+  }
+  return {
+    open: (name: string, attributes: Readonly<Record<string, string>>) => {
+      if (depth === 0) sawRoot = true
+      if (stack.length === 0 && options.collect(name, depth)) collectedAt = depth
+      if (collectedAt >= 0 && depth >= collectedAt) {
+        const element: XmlElement = { name, attributes, children: [], text: "" }
+        const parent = stack[stack.length - 1]
+        if (parent !== undefined && !stack[0]!.oversized) parent.element.children.push(element)
+        stack.push({ element, chars: 0, oversized: false })
+        grow(name.length + attributeChars(attributes))
+      } else {
+        options.onOpen?.(name, attributes, depth)
       }
-    }
-    out = end === -1 ? out.slice(0, start) : out.slice(0, start) + out.slice(end + 1)
+      depth++
+    },
+    close: () => {
+      depth--
+      if (depth === 0) rootClosed = true
+      const open = stack.pop()
+      if (open !== undefined && stack.length === 0) {
+        collectedAt = -1
+        options.onElement({ element: open.element, chars: open.chars, closed: true, oversized: open.oversized })
+      }
+    },
+    text: (text: string) => {
+      const top = stack[stack.length - 1]
+      if (top === undefined || stack[0]!.oversized) return
+      top.element.text += text
+      grow(text.length)
+    },
+    /** Hands over the element still open at the end of the input. */
+    flush: () => {
+      const open = stack[0]
+      if (open === undefined) return
+      stack.length = 0
+      options.onElement({ element: open.element, chars: open.chars, closed: false, oversized: open.oversized })
+    },
+    state: () => ({ sawRoot, rootClosed })
   }
 }
 
-const makeParser = (arrays: ReadonlySet<string>) =>
-  new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: "@",
-    processEntities: false,
-    htmlEntities: false,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    parseTagValue: false,
-    parseAttributeValue: false,
-    cdataPropName: CDATA,
-    isArray: (name: string) => arrays.has(name),
-    attributeValueProcessor: (_name: string, value: string) => decodeEntities(value),
-    tagValueProcessor: (name: string, value: string) => (name === CDATA ? value : decodeEntities(value))
+export const xmlStream = (options: XmlStreamOptions): XmlStream => {
+  const parser = new SaxesParser({ position: false })
+  const warnings = makeWarnings()
+  const tree = collector(options)
+  let stopped = false
+  let ended = false
+  let sinceEvent = 0
+  let eventSeen = false
+  const seen = () => {
+    eventSeen = true
+  }
+
+  parser.on("error", (error) => warnings.add(`unreadable XML: ${error.message}`))
+  parser.on("opentag", (tag) => {
+    seen()
+    // Without the xmlns option attribute values are plain strings.
+    tree.open(tag.name, tag.attributes as Readonly<Record<string, string>>)
   })
+  // saxes reports a self-closing tag as an open tag followed by a close tag.
+  parser.on("closetag", () => {
+    seen()
+    tree.close()
+  })
+  const onText = (text: string) => {
+    seen()
+    tree.text(text)
+  }
+  parser.on("text", onText)
+  parser.on("cdata", onText)
+  // No handlers for comments, processing instructions or the DOCTYPE: each handler slows saxes down, and a run of
+  // them longer than the size bound is hostile anyway (it ends the reading like any other).
 
-/**
- * Parses `text`, never throwing. `closingTag` (e.g. `</nmaprun>`) tells a
- * finished document from one cut short; a cut document is trimmed to its last
- * complete tag and its open elements are kept with what they hold so far.
- */
-export const parseUntrustedXml = (text: string, closingTag: string, arrays: ReadonlySet<string>): XmlDocument => {
-  const warnings: Array<string> = []
-  const cleaned = stripDoctype(text)
-  const complete = cleaned.includes(closingTag)
-  const body = complete ? cleaned : cleaned.slice(0, cleaned.lastIndexOf(">") + 1)
-  try {
-    const root = makeParser(arrays).parse(body) as unknown
-    return { root: isNode(root) ? root : {}, complete, warnings }
-  } catch (error) {
-    warnings.push(`unreadable XML: ${error instanceof Error ? error.message : String(error)}`)
-    return { root: {}, complete: false, warnings }
+  const guarded = (action: () => void) => {
+    try {
+      action()
+    } catch (error) {
+      // saxes reports through the error handler; anything thrown past it ends the reading, never the caller.
+      warnings.add(`unreadable XML: ${error instanceof Error ? error.message : String(error)}`)
+      stopped = true
+    }
+  }
+
+  return {
+    write: (chunk) => {
+      if (stopped || ended || chunk.length === 0) return
+      eventSeen = false
+      guarded(() => parser.write(chunk))
+      // The parser buffers a value until it ends: an endless one must not grow memory without bound.
+      sinceEvent = eventSeen ? 0 : sinceEvent + chunk.length
+      if (sinceEvent > options.maxElementChars) {
+        warnings.add(`one XML value passed ${options.maxElementChars} characters; the rest of the output was not read`)
+        stopped = true
+      }
+    },
+    end: () => {
+      if (!ended) {
+        ended = true
+        // A cut document is already known to be cut: closing would only add a complaint per open element.
+        if (!stopped && tree.state().rootClosed) guarded(() => parser.close())
+        tree.flush()
+      }
+      return { ...tree.state(), stopped, warnings: warnings.all() }
+    }
   }
 }
 
-const isNode = (value: unknown): value is XmlNode => typeof value === "object" && value !== null && !Array.isArray(value)
+/** The first child element named `name`. */
+export const child = (element: XmlElement, name: string): XmlElement | undefined => element.children.find((c) => c.name === name)
 
-/** The element `value` as a node: empty elements parse as `""`. */
-export const node = (value: unknown): XmlNode => (isNode(value) ? value : {})
+export const childrenNamed = (element: XmlElement | undefined, name: string): ReadonlyArray<XmlElement> =>
+  element === undefined ? [] : element.children.filter((c) => c.name === name)
 
-export const nodes = (value: unknown): ReadonlyArray<XmlNode> =>
-  Array.isArray(value) ? value.map(node) : value === undefined ? [] : [node(value)]
+export const attr = (element: XmlElement | undefined, name: string): string | undefined => element?.attributes[name]
 
-export const attr = (n: XmlNode, name: string): string | undefined => {
-  const value = n[`@${name}`]
-  return typeof value === "string" ? value : undefined
-}
-
-export const numAttr = (n: XmlNode, name: string): number | undefined => {
-  const value = attr(n, name)
+export const numAttr = (element: XmlElement | undefined, name: string): number | undefined => {
+  const value = attr(element, name)
   if (value === undefined || value.trim() === "") return undefined
   const parsed = Number(value)
   return Number.isFinite(parsed) ? parsed : undefined
 }
 
-/** Text content of an element, CDATA included. */
-export const text = (value: unknown): string | undefined => {
-  if (typeof value === "string") return value
-  if (!isNode(value)) return undefined
-  const parts = [value["#text"], value[CDATA]].flat().filter((v): v is string => typeof v === "string")
-  return parts.length > 0 ? parts.join("") : undefined
+/** Text of the child element `name`, trimmed; undefined when there is no such child. */
+export const childText = (element: XmlElement, name: string): string | undefined => {
+  const found = child(element, name)
+  return found === undefined ? undefined : found.text.trim()
 }
-
-export const texts = (value: unknown): ReadonlyArray<string> =>
-  (Array.isArray(value) ? value : value === undefined ? [] : [value]).map(text).filter((v): v is string => v !== undefined)

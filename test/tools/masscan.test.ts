@@ -15,7 +15,7 @@ describe("masscanSpec", () => {
     const { data, summary } = masscanSpec.parse!(fixture("masscan/open.xml"), "rate:  0.00-kpps, 100.00% done")
     expect(data.hosts[0]?.ports[0]).toMatchObject({ portid: 18080, protocol: "tcp", state: "open" })
     expect(data.warnings).toEqual([])
-    expect(summary).toBe("masscan 1.0-BETA, 1 host up of 1, 3s\n10.203.0.2 up: 18080/tcp open")
+    expect(summary).toBe("masscan 1.0-BETA: 1 host up, 0 down of 1 scanned in 3s; 1 open port on 1 host\n10.203.0.2: 18080/tcp open")
   })
 
   it("reads progress from its status line", () => {

@@ -3,7 +3,7 @@ import { Either } from "effect"
 import { validateArgs } from "../../src/policy/args.js"
 import type { FlagSpec } from "../../src/policy/flags.js"
 import { builtinTools } from "../../src/tools/builtins.js"
-import { parsedWith, unprivilegedRewrite } from "../../src/tools/specHelpers.js"
+import { unprivilegedRewrite } from "../../src/tools/specHelpers.js"
 import type { ToolSpec } from "../../src/tools/ToolSpec.js"
 
 /** Canonical tokens for one flag: its name, then a value token when it takes one. */
@@ -67,15 +67,5 @@ describe("unprivilegedRewrite", () => {
     const note = "--syn replaced by --connect: SYN probes need raw sockets and probe is not running as root"
     expect(rewrite(["--syn", "--count", "2"])).toEqual({ args: ["--connect", "--count", "2"], notes: [note] })
     expect(rewrite(["--syn", "--connect"])).toEqual({ args: ["--connect"], notes: [note] })
-  })
-})
-
-describe("parsedWith", () => {
-  it("parses stdout and stderr into data and summarises that data", () => {
-    const parse = parsedWith(
-      (stdout, stderr) => ({ lines: stdout.split("\n").length, warned: stderr !== "" }),
-      (d) => `${d.lines} lines${d.warned ? ", warnings" : ""}`
-    )
-    expect(parse("a\nb", "careful")).toEqual({ data: { lines: 2, warned: true }, summary: "2 lines, warnings" })
   })
 })

@@ -1,8 +1,9 @@
 import { scriptArgument } from "../../policy/nse.js"
-import { parsedWith, readOnlyProbe, unprivilegedRewrite } from "../specHelpers.js"
+import { readOnlyProbe, unprivilegedRewrite } from "../specHelpers.js"
+import { parseWithStream } from "../stream.js"
 import type { ToolSpec } from "../ToolSpec.js"
 import { nmapFlags } from "./flags.js"
-import { parseNmapXml } from "./parseXml.js"
+import { nmapStreamParser } from "./parser.js"
 import { nmapProgress } from "./progress.js"
 import { NmapRun } from "./result.js"
 import { summarizeNmap } from "./summary.js"
@@ -44,6 +45,8 @@ const nmapExpand = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
   return unique.length === 0 ? out : [...out, "--script", scriptArgument(unique)]
 }
 
+const nmapStream = nmapStreamParser({ stderrWarnings: true, mergeHosts: false })
+
 export const nmapSpec: ToolSpec<NmapRun> = {
   name: "NmapTool",
   title: "Nmap network scanner",
@@ -76,7 +79,9 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: NmapRun,
-  parse: parsedWith(parseNmapXml, summarizeNmap),
+  parse: parseWithStream(nmapStream),
+  stream: nmapStream,
+  summarize: summarizeNmap,
   unprivileged: nmapUnprivileged,
   expand: nmapExpand,
   progress: nmapProgress

@@ -1,93 +1,115 @@
-import type { NmapExtraPorts, NmapHost, NmapPort, NmapRun, NmapService } from "./result.js"
+import { defaultResultLimits } from "../stream.js"
+import { clip, type SummaryBudget, summaryBudget } from "../summary/budget.js"
+import { fence } from "../summary/fence.js"
+import type { SummaryOptions } from "../ToolSpec.js"
+import type { NmapHost, NmapRun } from "./result.js"
+import { addressOf, type Fact, type Facts, hostsText, nmapFacts, portTable } from "./summaryFacts.js"
 
 /**
- * A compact text rendering of an nmap report for agents: one line per host,
- * ports inline, script output and OS guesses indented beneath. Raw nmap
- * output repeats headers and padding; this keeps the facts and drops the rest.
+ * The text an agent reads about an nmap (or masscan) result, within a token
+ * budget at any scan size: totals from nmap's own run statistics and how the
+ * run ended first; then hosts grouped by identical port tables with their
+ * addresses as ranges; then details (services and versions, script results,
+ * OS guesses, names) while the budget lasts; then what was left out and where
+ * the whole result is.
  */
 
-/** nmap lists up to ten OS guesses; the rest stay in the structured result. */
-const OS_SHOWN = 3
+const WARNINGS_SHOWN = 3
+const ARGS_TOKENS = 40
+const NOTE_CHARS = 160
+/** nmap's error message is shown whatever the budget: kept short. */
+const ERROR_CHARS = 100
 
-const oneLine = (s: string): string => s.replace(/\s+/g, " ").trim()
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
-const serviceText = (s: NmapService): string => {
-  // A name from the port table is nmap's guess, not a detection: mark it so.
-  const name = s.method === "table" ? `${s.name}?` : s.name
-  const detail = [s.product, s.version].filter((v) => v !== undefined && v !== "").join(" ")
-  const parts = [
-    s.tunnel !== undefined ? `${s.tunnel}/${name}` : name,
-    detail,
-    s.extrainfo !== undefined ? `(${s.extrainfo})` : "",
-    s.ostype !== undefined ? `os=${s.ostype}` : "",
-    s.cpe.length > 0 ? `[${s.cpe.join(" ")}]` : "",
-    s.banner !== undefined && s.banner !== "" ? `banner=${JSON.stringify(s.banner)}` : ""
-  ]
-  return parts.filter((p) => p !== "").join(" ")
-}
+const openCount = (hosts: ReadonlyArray<NmapHost>) =>
+  hosts.reduce((n, h) => n + h.ports.reduce((m, p) => m + (p.state === "open" ? 1 : 0), 0), 0)
 
-const portText = (p: NmapPort): string => {
-  const reason = p.state === "open" || p.state === "closed" || p.reason === "" ? "" : ` (${p.reason})`
-  const service = p.service !== undefined && p.service.name !== "" ? ` ${serviceText(p.service)}` : ""
-  return `${p.portid}/${p.protocol} ${p.state}${reason}${service}`
-}
-
-const extraText = (e: NmapExtraPorts): string => {
-  const reasons = e.reasons.length === 1 && e.reasons[0]?.count === e.count
-    ? ` (${e.reasons[0].reason})`
-    : e.reasons.length > 0
-    ? ` (${e.reasons.map((r) => `${r.count} ${r.reason}`).join(", ")})`
-    : ""
-  return `${e.count} ${e.state}${reasons}`
-}
-
-const scriptLines = (prefix: string, scripts: NmapHost["hostscripts"]): ReadonlyArray<string> =>
-  scripts.map((s) => {
-    const lines = s.output.split("\n").map((l) => l.trimEnd()).filter((l) => l.trim() !== "")
-    return lines.length <= 1
-      ? `  ${prefix}${s.id}: ${oneLine(s.output)}`
-      : [`  ${prefix}${s.id}:`, ...lines.map((l) => `    ${l.trim()}`)].join("\n")
-  })
-
-const hostText = (h: NmapHost): string => {
-  const ip = h.addresses.find((a) => a.addrtype !== "mac")?.addr ?? h.addresses[0]?.addr ?? "?"
-  const mac = h.addresses.find((a) => a.addrtype === "mac")
-  const aka = [
-    ...h.hostnames.map((n) => n.name),
-    ...(mac !== undefined ? [`mac ${mac.addr}${mac.vendor !== undefined ? ` ${mac.vendor}` : ""}`] : [])
-  ]
-  const head = `${ip}${aka.length > 0 ? ` (${aka.join(", ")})` : ""} ${h.status.state}`
-  const ports = [...h.ports.map(portText), ...h.extraports.map(extraText)]
-  const lines = [ports.length > 0 ? `${head}: ${ports.join("; ")}` : head]
-  for (const p of h.ports) lines.push(...scriptLines(`${p.portid}/${p.protocol} `, p.scripts))
-  lines.push(...scriptLines("host ", h.hostscripts))
-  if (h.os.length > 0) {
-    const shown = h.os.slice(0, OS_SHOWN).map((m) => `${m.name} ${m.accuracy}%`).join(", ")
-    const more = h.os.length > OS_SHOWN ? ` (+${h.os.length - OS_SHOWN} less likely)` : ""
-    lines.push(`  os: ${shown}${more}`)
-  }
-  const extras = [
-    h.uptime !== undefined ? `uptime ${h.uptime.seconds}s${h.uptime.lastboot !== undefined ? ` (since ${h.uptime.lastboot})` : ""}` : "",
-    h.distance !== undefined ? `distance ${h.distance}` : ""
-  ].filter((e) => e !== "")
-  if (extras.length > 0) lines.push(`  ${extras.join(", ")}`)
-  return lines.join("\n")
-}
-
-export const summarizeNmap = (run: NmapRun): string => {
+const totalsLine = (run: NmapRun): string => {
+  const name = `${run.scanner.name}${run.scanner.version !== undefined ? ` ${run.scanner.version}` : ""}`
+  const args = run.scanner.args === undefined ? "" : ` (${clip(run.scanner.args.replace(/\s+/g, " "), ARGS_TOKENS)})`
   const stats = run.runstats?.hosts
-  const up = stats?.up ?? run.hosts.filter((h) => h.status.state === "up").length
-  const total = stats?.total
+  const elapsed = run.runstats?.finished?.elapsed
+  const totals = stats !== undefined
+    ? `${plural(stats.up, "host")} up, ${stats.down} down of ${stats.total} scanned${elapsed !== undefined ? ` in ${elapsed}s` : ""}`
+    : `no run statistics (the run did not finish); ${
+      plural(run.hosts.filter((h) => h.status.state === "up").length, "host")
+    } up in the report`
+  const dropped = run.dropped
+  const open = openCount(run.hosts) + (dropped?.open_ports_dropped ?? 0)
+  const withOpen = run.hosts.filter((h) => h.ports.some((p) => p.state === "open")).length
+  const openText = dropped === undefined
+    ? `${plural(open, "open port")} on ${plural(withOpen, "host")}`
+    : `${plural(open, "open port")} (${openCount(run.hosts)} on the ${plural(run.hosts.length, "host")} kept)`
+  return `${name}${args}: ${totals}; ${openText}`
+}
+
+/** How the run ended and what the result lacks: always shown, bounded by construction. */
+const stateLines = (run: NmapRun): ReadonlyArray<string> => {
+  const lines: Array<string> = []
   const finished = run.runstats?.finished
-  const header = [
-    `${run.scanner.name}${run.scanner.version !== undefined ? ` ${run.scanner.version}` : ""}`,
-    `${up} host${up === 1 ? "" : "s"} up${total !== undefined ? ` of ${total}` : ""}`,
-    finished?.elapsed !== undefined ? `${finished.elapsed}s` : "",
-    finished?.exit !== undefined && finished.exit !== "success" ? `exit ${finished.exit}` : ""
-  ].filter((p) => p !== "").join(", ")
-  const lines = [header, ...run.hosts.map(hostText)]
-  if (finished?.errormsg !== undefined) lines.push(`error: ${oneLine(finished.errormsg)}`)
-  if (!run.complete) lines.push("PARTIAL: the report was cut short; hosts and ports above are what was written before")
-  for (const w of run.warnings) lines.push(`note: ${w}`)
-  return lines.join("\n")
+  if (finished?.exit !== undefined && finished.exit !== "success") {
+    lines.push(`exit ${finished.exit}${finished.errormsg !== undefined ? `: ${fence(finished.errormsg, ERROR_CHARS)}` : ""}`)
+  }
+  if (run.partial) lines.push(`PARTIAL: ${run.partial_reason ?? "the run did not finish"}; the result holds what was read before`)
+  const d = run.dropped
+  if (d !== undefined) {
+    const span = d.first_address === undefined ? "" : ` (${d.first_address} to ${d.last_address ?? d.first_address})`
+    lines.push(
+      `results.${d.limit} reached: ${d.hosts_seen} hosts seen, ${d.hosts_kept} kept, ${d.hosts_dropped} dropped${span} ` +
+        `with ${d.hosts_up_dropped} up and ${d.open_ports_dropped} open ports; raise results.max_hosts/max_bytes or scan less at once`
+    )
+  }
+  const timedOut = run.hosts.filter((h) => h.timedout === true).map(addressOf)
+  if (timedOut.length > 0) lines.push(`gave up on ${hostsText(timedOut)} (host timeout): their ports are incomplete`)
+  return lines
+}
+
+/** nmap's own notes: warnings, unscanned targets, messages; few shown, the rest counted. */
+const notes = (run: NmapRun, budget: SummaryBudget): void => {
+  const all = [
+    ...run.targets.map((t) => `target ${fence(t.specification, NOTE_CHARS)} ${t.status ?? ""} ${t.reason ?? ""}`.trim()),
+    ...run.output.map((o) => `nmap ${o.type}: ${fence(o.text.trim(), NOTE_CHARS)}`),
+    ...run.warnings.map((w) => `note: ${fence(w, NOTE_CHARS)}`)
+  ]
+  for (const line of all.slice(0, WARNINGS_SHOWN)) budget.offer(line, "notes")
+  budget.omit("notes", all.length - WARNINGS_SHOWN)
+}
+
+const groupLines = (run: NmapRun, budget: SummaryBudget): void => {
+  const groups = new Map<string, Array<string>>()
+  for (const h of run.hosts) {
+    const key = h.status.state === "up" ? portTable(h) : `${h.status.state}${h.status.reason !== "" ? ` (${h.status.reason})` : ""}`
+    const list = groups.get(key) ?? []
+    list.push(addressOf(h))
+    groups.set(key, list)
+  }
+  const sorted = [...groups].sort((a, b) => b[1].length - a[1].length)
+  for (const [table, addresses] of sorted) budget.offer(`${hostsText(addresses)}: ${table}`, "hosts (their groups)", addresses.length)
+}
+
+/** A fact with the hosts it holds for; in a report of one host, every fact is about that host. */
+const factLine = (fact: Fact, oneHost: boolean): string =>
+  oneHost || (fact.hosts.length === 1 && fact.hosts[0] === "") ? fact.text : `${fact.text} on ${hostsText(fact.hosts)}`
+
+const detailLines = (facts: Facts, kind: string, budget: SummaryBudget, oneHost: boolean): void => {
+  for (const fact of facts.list) budget.offer(factLine(fact, oneHost), kind)
+}
+
+export const summarizeNmap = (run: NmapRun, options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }): string => {
+  const budget = summaryBudget(options.tokens)
+  budget.must(totalsLine(run))
+  for (const line of stateLines(run)) budget.must(line)
+  notes(run, budget)
+  groupLines(run, budget)
+  const facts = nmapFacts(run)
+  const oneHost = run.hosts.length === 1
+  detailLines(facts.services, "service details", budget, oneHost)
+  detailLines(facts.scripts, "script results", budget, oneHost)
+  detailLines(facts.os, "OS guesses", budget, oneHost)
+  detailLines(facts.guesses, "port-number guesses", budget, oneHost)
+  // Names are listed per address already.
+  detailLines(facts.names, "host names", budget, true)
+  detailLines(facts.other, "host facts", budget, oneHost)
+  return budget.text(options.resource)
 }

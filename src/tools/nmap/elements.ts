@@ -1,0 +1,200 @@
+import { attr, child, childrenNamed, numAttr, type XmlElement } from "../xml.js"
+import type {
+  NmapExtraPorts,
+  NmapHost,
+  NmapOsMatch,
+  NmapPort,
+  NmapRun,
+  NmapScript,
+  NmapScriptElem,
+  NmapScriptTable,
+  NmapService
+} from "./result.js"
+
+/** One element of an nmap report (nmap.dtd) to its typed form; missing attributes become `undefined` or an empty value. */
+
+const texts = (element: XmlElement | undefined, name: string): ReadonlyArray<string> =>
+  childrenNamed(element, name).map((c) => c.text.trim())
+
+const elems = (element: XmlElement): ReadonlyArray<NmapScriptElem> =>
+  childrenNamed(element, "elem").map((e) => ({ key: attr(e, "key"), value: e.text }))
+
+const table = (element: XmlElement): NmapScriptTable => ({
+  key: attr(element, "key"),
+  elems: elems(element),
+  tables: childrenNamed(element, "table").map(table)
+})
+
+export const script = (s: XmlElement): NmapScript => ({
+  id: attr(s, "id") ?? "",
+  output: attr(s, "output") ?? "",
+  elems: elems(s),
+  tables: childrenNamed(s, "table").map(table)
+})
+
+const service = (s: XmlElement): NmapService => ({
+  name: attr(s, "name") ?? "",
+  product: attr(s, "product"),
+  version: attr(s, "version"),
+  extrainfo: attr(s, "extrainfo"),
+  tunnel: attr(s, "tunnel"),
+  proto: attr(s, "proto"),
+  rpcnum: attr(s, "rpcnum"),
+  lowver: attr(s, "lowver"),
+  highver: attr(s, "highver"),
+  hostname: attr(s, "hostname"),
+  ostype: attr(s, "ostype"),
+  devicetype: attr(s, "devicetype"),
+  servicefp: attr(s, "servicefp"),
+  method: attr(s, "method"),
+  conf: numAttr(s, "conf"),
+  banner: attr(s, "banner"),
+  cpe: texts(s, "cpe")
+})
+
+export const port = (p: XmlElement): NmapPort => {
+  const state = child(p, "state")
+  const svc = child(p, "service")
+  return {
+    protocol: attr(p, "protocol") ?? "",
+    portid: numAttr(p, "portid") ?? 0,
+    state: attr(state, "state") ?? "unknown",
+    reason: attr(state, "reason") ?? "",
+    reason_ttl: numAttr(state, "reason_ttl"),
+    reason_ip: attr(state, "reason_ip"),
+    owner: attr(child(p, "owner"), "name"),
+    service: svc === undefined ? undefined : service(svc),
+    scripts: childrenNamed(p, "script").map(script)
+  }
+}
+
+const extraports = (e: XmlElement): NmapExtraPorts => ({
+  state: attr(e, "state") ?? "",
+  count: numAttr(e, "count") ?? 0,
+  reasons: childrenNamed(e, "extrareasons").map((r) => ({
+    reason: attr(r, "reason") ?? "",
+    count: numAttr(r, "count") ?? 0,
+    protocol: attr(r, "proto"),
+    ports: attr(r, "ports")
+  }))
+})
+
+const osmatch = (m: XmlElement): NmapOsMatch => ({
+  name: attr(m, "name") ?? "",
+  accuracy: numAttr(m, "accuracy") ?? 0,
+  line: numAttr(m, "line"),
+  osclass: childrenNamed(m, "osclass").map((c) => ({
+    type: attr(c, "type"),
+    vendor: attr(c, "vendor") ?? "",
+    osfamily: attr(c, "osfamily") ?? "",
+    osgen: attr(c, "osgen"),
+    accuracy: numAttr(c, "accuracy") ?? 0,
+    cpe: texts(c, "cpe")
+  }))
+})
+
+const sequence = (s: XmlElement | undefined) =>
+  s === undefined ? undefined : { class: attr(s, "class") ?? "", values: attr(s, "values") ?? "" }
+
+const trace = (t: XmlElement | undefined): NmapHost["trace"] =>
+  t === undefined ? undefined : {
+    proto: attr(t, "proto"),
+    port: numAttr(t, "port"),
+    hops: childrenNamed(t, "hop").map((h) => ({
+      ttl: numAttr(h, "ttl") ?? 0,
+      rtt: attr(h, "rtt"),
+      ipaddr: attr(h, "ipaddr"),
+      host: attr(h, "host")
+    }))
+  }
+
+const status = (h: XmlElement, ports: ReadonlyArray<NmapPort>): NmapHost["status"] => {
+  const s = child(h, "status")
+  // masscan writes no status: it lists only hosts that answered on a port.
+  if (s === undefined) return { state: ports.length > 0 ? "up" : "unknown", reason: "" }
+  return { state: attr(s, "state") ?? "unknown", reason: attr(s, "reason") ?? "", reason_ttl: numAttr(s, "reason_ttl") }
+}
+
+const timedOut = (value: string | undefined): boolean | undefined => (value === undefined ? undefined : value === "true")
+
+export const host = (h: XmlElement): NmapHost => {
+  const ports = child(h, "ports")
+  const portList = childrenNamed(ports, "port").map(port)
+  const os = child(h, "os")
+  const uptime = child(h, "uptime")
+  const tcpsequence = child(h, "tcpsequence")
+  const times = child(h, "times")
+  return {
+    status: status(h, portList),
+    addresses: childrenNamed(h, "address").map((a) => ({
+      addr: attr(a, "addr") ?? "",
+      addrtype: attr(a, "addrtype") ?? "",
+      vendor: attr(a, "vendor")
+    })),
+    hostnames: childrenNamed(child(h, "hostnames"), "hostname").map((n) => ({ name: attr(n, "name") ?? "", type: attr(n, "type") ?? "" })),
+    ports: portList,
+    extraports: childrenNamed(ports, "extraports").map(extraports),
+    hostscripts: childrenNamed(child(h, "hostscript"), "script").map(script),
+    os: childrenNamed(os, "osmatch").map(osmatch),
+    portused: childrenNamed(os, "portused").map((p) => ({
+      state: attr(p, "state") ?? "",
+      proto: attr(p, "proto") ?? "",
+      portid: numAttr(p, "portid") ?? 0
+    })),
+    osfingerprint: childrenNamed(os, "osfingerprint").map((f) => attr(f, "fingerprint") ?? ""),
+    uptime: uptime === undefined ? undefined : { seconds: numAttr(uptime, "seconds") ?? 0, lastboot: attr(uptime, "lastboot") },
+    distance: numAttr(child(h, "distance"), "value"),
+    tcpsequence: tcpsequence === undefined ? undefined : {
+      index: numAttr(tcpsequence, "index") ?? 0,
+      difficulty: attr(tcpsequence, "difficulty") ?? "",
+      values: attr(tcpsequence, "values") ?? ""
+    },
+    ipidsequence: sequence(child(h, "ipidsequence")),
+    tcptssequence: sequence(child(h, "tcptssequence")),
+    trace: trace(child(h, "trace")),
+    times: times === undefined
+      ? undefined
+      : { srtt: numAttr(times, "srtt") ?? 0, rttvar: numAttr(times, "rttvar") ?? 0, to: numAttr(times, "to") ?? 0 },
+    smurf: numAttr(child(h, "smurf"), "responses"),
+    starttime: numAttr(h, "starttime"),
+    endtime: numAttr(h, "endtime"),
+    timedout: timedOut(attr(h, "timedout")),
+    comment: attr(h, "comment")
+  }
+}
+
+export const scanner = (attributes: Readonly<Record<string, string>>): NmapRun["scanner"] => ({
+  name: attributes["scanner"] ?? "nmap",
+  version: attributes["version"],
+  args: attributes["args"],
+  start: numAttr({ name: "nmaprun", attributes, children: [], text: "" }, "start"),
+  startstr: attributes["startstr"],
+  xmloutputversion: attributes["xmloutputversion"],
+  profile_name: attributes["profile_name"]
+})
+
+export const scaninfo = (s: XmlElement): NmapRun["scaninfo"][number] => ({
+  type: attr(s, "type") ?? "",
+  protocol: attr(s, "protocol") ?? "",
+  scanflags: attr(s, "scanflags"),
+  numservices: numAttr(s, "numservices"),
+  services: attr(s, "services")
+})
+
+export const runstats = (r: XmlElement): NonNullable<NmapRun["runstats"]> => {
+  const finished = child(r, "finished")
+  const hosts = child(r, "hosts")
+  return {
+    finished: finished === undefined ? undefined : {
+      time: numAttr(finished, "time"),
+      timestr: attr(finished, "timestr"),
+      elapsed: numAttr(finished, "elapsed"),
+      summary: attr(finished, "summary"),
+      exit: attr(finished, "exit"),
+      errormsg: attr(finished, "errormsg")
+    },
+    hosts: hosts === undefined
+      ? undefined
+      : { up: numAttr(hosts, "up") ?? 0, down: numAttr(hosts, "down") ?? 0, total: numAttr(hosts, "total") ?? 0 }
+  }
+}

@@ -1,0 +1,140 @@
+import { fence } from "../summary/fence.js"
+import { addressRuns, integerRuns, runsText } from "../summary/ranges.js"
+import { hostAddress, type NmapHost, type NmapPort, type NmapRun, type NmapScript, type NmapService } from "./result.js"
+
+/**
+ * The facts of an nmap result that a summary shows, each once with the hosts
+ * it holds for: hosts grouped by their port table, then details (services,
+ * script results, OS guesses …) keyed by their text. Text a host chose is
+ * fenced here, where it is read, so no caller can forget to.
+ */
+
+/** Longest fenced script output or service detail, in characters. */
+export const SCRIPT_CHARS = 160
+const SERVICE_CHARS = 120
+const ADDRESS_CHARS = 100
+const PORT_CHARS = 160
+
+export const addressOf = (h: NmapHost): string => hostAddress(h) || "?"
+
+/** "127.0.0.1", or "256 hosts 127.0.0.0-127.0.0.255". */
+export const hostsText = (addresses: ReadonlyArray<string>): string => {
+  const runs = runsText(addressRuns(addresses), ADDRESS_CHARS, "hosts")
+  return addresses.length === 1 ? runs : `${addresses.length} hosts ${runs}`
+}
+
+const STATE_ORDER = ["open", "open|filtered", "filtered", "unfiltered", "closed|filtered", "closed"]
+const stateRank = (state: string) => {
+  const i = STATE_ORDER.indexOf(state)
+  return i === -1 ? STATE_ORDER.length : i
+}
+
+/** A host's port table in a few words, nmap's way round: "20000-20049/tcp open; 22/tcp closed; 998 closed". */
+export const portTable = (h: NmapHost): string => {
+  const byKey = new Map<string, Array<number>>()
+  for (const p of h.ports) {
+    const key = `${p.protocol}\u0000${p.state}`
+    const list = byKey.get(key) ?? []
+    list.push(p.portid)
+    byKey.set(key, list)
+  }
+  const parts = [...byKey]
+    .map(([key, ports]) => {
+      const [protocol = "", state = ""] = key.split("\u0000")
+      return { protocol, state, ports }
+    })
+    .sort((a, b) => stateRank(a.state) - stateRank(b.state) || a.protocol.localeCompare(b.protocol))
+    .map((g) => `${runsText(integerRuns(g.ports), PORT_CHARS, "ports")}/${g.protocol} ${g.state}`)
+  const extra = h.extraports.map((e) => `${e.count} ${e.state}`)
+  const all = [...parts, ...extra]
+  return all.length === 0 ? "no ports reported" : all.join("; ")
+}
+
+export interface Fact {
+  readonly text: string
+  readonly hosts: Array<string>
+}
+
+/** Facts of one kind, each text once, in the order first seen. */
+export class Facts {
+  readonly byText = new Map<string, Fact>()
+  add(text: string, address: string): void {
+    const fact = this.byText.get(text)
+    if (fact === undefined) this.byText.set(text, { text, hosts: [address] })
+    else if (fact.hosts[fact.hosts.length - 1] !== address) fact.hosts.push(address)
+  }
+  get list(): ReadonlyArray<Fact> {
+    return [...this.byText.values()]
+  }
+}
+
+const portName = (p: NmapPort) => `${p.portid}/${p.protocol}`
+
+/** What version detection (or a masscan banner) said about a service, fenced; undefined when it said nothing. */
+export const serviceDetail = (s: NmapService): string | undefined => {
+  const words = [s.product, s.version, s.extrainfo === undefined ? undefined : `(${s.extrainfo})`, s.hostname, s.ostype, s.devicetype]
+    .filter((w): w is string => w !== undefined && w !== "")
+  const detail = [...words, ...s.cpe].join(" ")
+  const banner = s.banner === undefined || s.banner === "" ? "" : ` banner ${fence(s.banner, SERVICE_CHARS)}`
+  const fp = s.servicefp === undefined ? "" : " (unrecognised: its fingerprint is in the result)"
+  if (detail === "" && banner === "" && fp === "") return undefined
+  const name = s.tunnel !== undefined ? `${s.tunnel}/${s.name}` : s.name
+  return `${name}${detail === "" ? "" : ` ${fence(detail, SERVICE_CHARS)}`}${banner}${fp}`
+}
+
+export const scriptText = (where: string, s: NmapScript): string => `${where} ${s.id}: ${fence(s.output.trim(), SCRIPT_CHARS)}`
+
+export interface NmapFacts {
+  readonly services: Facts
+  readonly scripts: Facts
+  readonly os: Facts
+  readonly guesses: Facts
+  readonly names: Facts
+  readonly other: Facts
+}
+
+const hostFacts = (h: NmapHost, f: NmapFacts): void => {
+  const address = addressOf(h)
+  const guessed: Array<string> = []
+  for (const p of h.ports) {
+    const detail = p.service === undefined ? undefined : serviceDetail(p.service)
+    if (detail !== undefined) f.services.add(`${portName(p)} ${detail}`, address)
+    else if (p.state === "open" && p.service !== undefined && p.service.name !== "" && p.service.name !== "unknown") {
+      guessed.push(`${p.portid} ${p.service.name}`)
+    }
+    for (const s of p.scripts) f.scripts.add(scriptText(portName(p), s), address)
+  }
+  for (const s of h.hostscripts) f.scripts.add(scriptText("host", s), address)
+  if (guessed.length > 0) f.guesses.add(`service names guessed from port numbers: ${guessed.join(", ")}`, address)
+  const best = h.os[0]
+  if (best !== undefined) {
+    const more = h.os.length > 1 ? ` (+${h.os.length - 1} less likely)` : ""
+    f.os.add(`os: ${best.name} ${best.accuracy}%${more}`, address)
+  }
+  const mac = h.addresses.find((a) => a.addrtype === "mac")
+  const names = [
+    ...(h.hostnames.length > 0 ? [`names ${fence(h.hostnames.map((n) => n.name).join(" "), SERVICE_CHARS)}`] : []),
+    ...(mac !== undefined ? [`mac ${mac.addr}${mac.vendor !== undefined ? ` ${mac.vendor}` : ""}`] : [])
+  ]
+  if (names.length > 0) f.names.add(`${address}: ${names.join("; ")}`, address)
+  const other = [
+    h.uptime !== undefined ? `uptime ${h.uptime.seconds}s` : "",
+    h.distance !== undefined ? `distance ${h.distance}` : ""
+  ].filter((x) => x !== "")
+  if (other.length > 0) f.other.add(other.join(", "), address)
+}
+
+export const nmapFacts = (run: NmapRun): NmapFacts => {
+  const f: NmapFacts = {
+    services: new Facts(),
+    scripts: new Facts(),
+    os: new Facts(),
+    guesses: new Facts(),
+    names: new Facts(),
+    other: new Facts()
+  }
+  for (const s of run.prescripts) f.scripts.add(scriptText("before the scan", s), "")
+  for (const h of run.hosts) hostFacts(h, f)
+  for (const s of run.postscripts) f.scripts.add(scriptText("after the scan", s), "")
+  return f
+}
