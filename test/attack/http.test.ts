@@ -121,7 +121,8 @@ layer(TargetLive, { excludeTestServices: true, timeout: "30 seconds" })("attacks
       yield* Effect.forEach(Array.from({ length: 20 }), () => slowClient(port, Duration.millis(200)))
       yield* Effect.sleep(Duration.millis(500))
       const replies = yield* Effect.forEach(Array.from({ length: 20 }), () => httpRequest(port, "GET", "/health"), { concurrency: 5 })
-      expect(replies.map((r) => r.status).every((status) => status === 200 || status === 503)).toBe(true)
+      // Any health verdict is an answer: a loaded CI machine can make /health report degraded (207).
+      expect(replies.map((r) => r.status).every((status) => [200, 207, 503].includes(status))).toBe(true)
       const list = yield* httpRequest(port, "GET", "/tools")
       expect(list.status).toBe(200)
     })))
