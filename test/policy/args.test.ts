@@ -134,7 +134,7 @@ describe("argument policy: accepted calls", () => {
     ["--max-rate 1.5 --min-rate 100", "--max-rate 1.5 --min-rate 100"],
     ["-sC -sV --script default,http-title,ssl-cert", "-sC -sV --script default,http-title,ssl-cert"],
     ["--script=banner", "--script banner"],
-    ["--script ftp-anon", "--script ftp-anon"],
+    ["--script ssh-hostkey", "--script ssh-hostkey"],
     ["-T aggressive", "-T aggressive"],
     ["--version-intensity 0 --open --reason", "--version-intensity 0 --open --reason"]
   ]
