@@ -119,7 +119,7 @@ describe("item 1: server-built expressions on the installed nmap", () => {
     ["-sC --script http-title,safe", ["-sC", "--script", "http-title,safe"]]
   ]
 
-  it("no tame expression selects a script with a gated category or one that leaves the target", { skip: !haveNmap }, () => {
+  it("no tame expression selects a script with a gated category or one that leaves the target", { skip: !haveNmap, timeout: 60_000 }, () => {
     const db = scriptDb()
     for (const [label, args] of tame) {
       const selected = selectedBy(serverBuilt(args))
@@ -131,9 +131,9 @@ describe("item 1: server-built expressions on the installed nmap", () => {
       // Named curated scripts are judged on their own (http-title is tame).
       expect(bad, label).toEqual([])
     }
-  }, 60_000)
+  })
 
-  it("gated categories never select broadcast, external, dos or fcrdns scripts", { skip: !haveNmap }, () => {
+  it("gated categories never select broadcast, external, dos or fcrdns scripts", { skip: !haveNmap, timeout: 60_000 }, () => {
     const db = scriptDb()
     for (const category of intrusiveCategories) {
       const selected = selectedBy(serverBuilt(["--script", category]))
@@ -141,7 +141,7 @@ describe("item 1: server-built expressions on the installed nmap", () => {
       const bad = selected.filter((name) => reachesPast(name, db.get(name) ?? []) || (db.get(name) ?? []).includes("dos"))
       expect(bad, category).toEqual([])
     }
-  }, 60_000)
+  })
 
   it("-sV's own version scripts: the only one with a gated category is wdb-version (UDP 17185 only)", { skip: !haveNmap }, () => {
     // nmap adds the whole version category to every -sV scan by itself, outside any --script expression.
