@@ -167,7 +167,10 @@ const embeddingIPv4: ReadonlyArray<Blocked> = [
   { network: v6net(0xffffn << 48n, 96), label: "::ffff:0:0:0/96 (IPv4-translated; give the IPv4 address)" },
   { network: v6net(v6(0x64, 0xff9b), 96), label: "64:ff9b::/96 (NAT64, reaches IPv4 hosts)" },
   { network: v6net(v6(0x64, 0xff9b, 1), 48), label: "64:ff9b:1::/48 (local-use NAT64, reaches IPv4 hosts)" },
-  { network: v6net(v6(0x2001), 23), label: "2001::/23 (IETF protocol assignments, includes Teredo 2001::/32, which embeds IPv4 addresses)" },
+  {
+    network: v6net(v6(0x2001), 23),
+    label: "2001::/23 (IETF protocol assignments, includes Teredo 2001::/32, which embeds IPv4 addresses)"
+  },
   { network: v6net(v6(0x2002), 16), label: "2002::/16 (6to4, reaches IPv4 hosts)" }
 ]
 

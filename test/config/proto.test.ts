@@ -3,8 +3,7 @@ import { Either } from "effect"
 import { loadConfig } from "../../src/config/load.js"
 
 /** Item 6: a `__proto__` key anywhere in the config is an unknown key, never a prototype swap. */
-const load = (fileText: string | undefined, env: Record<string, string> = {}) =>
-  loadConfig({ fileText, fileSource: "test.yaml", env })
+const load = (fileText: string | undefined, env: Record<string, string> = {}) => loadConfig({ fileText, fileSource: "test.yaml", env })
 
 describe("config __proto__ keys", () => {
   const documents: ReadonlyArray<[string, string, string]> = [

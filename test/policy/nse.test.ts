@@ -119,19 +119,23 @@ describe("item 1: server-built expressions on the installed nmap", () => {
     ["-sC --script http-title,safe", ["-sC", "--script", "http-title,safe"]]
   ]
 
-  it("no tame expression selects a script with a gated category or one that leaves the target", { skip: !haveNmap, timeout: 60_000 }, () => {
-    const db = scriptDb()
-    for (const [label, args] of tame) {
-      const selected = selectedBy(serverBuilt(args))
-      expect(selected.length, label).toBeGreaterThan(10)
-      const bad = selected.filter((name) => {
-        const categories = db.get(name) ?? ["unknown"]
-        return gated(categories).length > 0 || reachesPast(name, categories) || categories.includes("unknown")
-      })
-      // Named curated scripts are judged on their own (http-title is tame).
-      expect(bad, label).toEqual([])
+  it(
+    "no tame expression selects a script with a gated category or one that leaves the target",
+    { skip: !haveNmap, timeout: 60_000 },
+    () => {
+      const db = scriptDb()
+      for (const [label, args] of tame) {
+        const selected = selectedBy(serverBuilt(args))
+        expect(selected.length, label).toBeGreaterThan(10)
+        const bad = selected.filter((name) => {
+          const categories = db.get(name) ?? ["unknown"]
+          return gated(categories).length > 0 || reachesPast(name, categories) || categories.includes("unknown")
+        })
+        // Named curated scripts are judged on their own (http-title is tame).
+        expect(bad, label).toEqual([])
+      }
     }
-  })
+  )
 
   it("gated categories never select broadcast, external, dos or fcrdns scripts", { skip: !haveNmap, timeout: 60_000 }, () => {
     const db = scriptDb()
