@@ -111,7 +111,12 @@ export const ToolDefaultsConfig = Schema.Struct({
     64,
     "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"
   ),
-  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy")
+  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy"),
+  availability_check_interval: bounded(
+    1,
+    86400,
+    "Seconds between re-checks of every tool's binary (a removed one becomes unavailable, a restored one available); also re-checked after a spawn failure"
+  )
 })
 
 export const ToolOverride = Schema.Struct({
@@ -277,7 +282,8 @@ export const defaults: typeof AppConfig.Encoded = {
   tool: {
     default_timeout: 300,
     default_concurrency: 2,
-    queue_size: 16
+    queue_size: 16,
+    availability_check_interval: 60
   },
   tools: {},
   custom_tools: [],
