@@ -79,6 +79,7 @@ const aliases: Readonly<Record<string, string>> = {
 /** Variables the loader itself reads, or the spec lists but this server does not need. */
 const notSettings: Readonly<Record<string, string | null>> = {
   MCP_CONFIG_FILE: null,
+  MCP_CONFIG_ALLOW_INSECURE_PERMISSIONS: null,
   MCP_SERVER_WORKERS: "one Node process serves all connections; run more instances behind a proxy to scale out"
 }
 
