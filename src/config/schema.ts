@@ -112,6 +112,11 @@ export const ToolDefaultsConfig = Schema.Struct({
     "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"
   ),
   queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy"),
+  min_timeout: bounded(
+    1,
+    86400,
+    "Shortest timeout_sec a caller may ask for (shorter requests get this); per tool under tools.<name>.min_timeout"
+  ),
   availability_check_interval: bounded(
     1,
     86400,
@@ -124,6 +129,9 @@ export const ToolOverride = Schema.Struct({
     Schema.Boolean.annotations({ description: "Offer the tool (default true); the API's enable/disable overrides it until restart" })
   ),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds for this tool")),
+  min_timeout: Schema.optional(
+    bounded(1, 86400, "Shortest timeout_sec a caller may ask for with this tool; tool.min_timeout when unset")
+  ),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions of this tool"))
 })
 
@@ -283,6 +291,7 @@ export const defaults: typeof AppConfig.Encoded = {
     default_timeout: 300,
     default_concurrency: 2,
     queue_size: 16,
+    min_timeout: 1,
     availability_check_interval: 60
   },
   tools: {},
