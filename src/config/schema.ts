@@ -60,7 +60,12 @@ export const SecurityConfig = Schema.Struct({
   max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
   kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
   audit_log_path: Schema.String.annotations({
-    description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)"
+    description:
+      "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log). Reopened on SIGHUP and after a rename or delete (logrotate)"
+  }),
+  audit_fail_closed: Schema.Literal("intrusive", "all").annotations({
+    description:
+      "Which calls fail when their audit line cannot be written (disk full, I/O error): intrusive (their lines go to the application log otherwise) or all"
   })
 })
 
@@ -254,7 +259,8 @@ export const defaults: typeof AppConfig.Encoded = {
     max_memory_mb: 512,
     max_file_descriptors: 256,
     kill_grace_seconds: 2,
-    audit_log_path: ""
+    audit_log_path: "",
+    audit_fail_closed: "intrusive"
   },
   circuit_breaker: {
     failure_threshold: 5,
