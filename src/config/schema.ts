@@ -184,6 +184,13 @@ export const CustomTool = Schema.Struct({
   intrusive: Schema.optionalWith(
     Schema.Boolean.annotations({ description: "Every call is intrusive (needs allow_intrusive and the intrusive scope)" }),
     { default: () => false }
+  ),
+  trusted_script: Schema.optionalWith(
+    Schema.Boolean.annotations({
+      description:
+        "The binary is a #! script the operator vouches for: it never runs its arguments as code. Scripts are refused otherwise, since their interpreter would run them"
+    }),
+    { default: () => false }
   )
 })
 export type CustomTool = typeof CustomTool.Type

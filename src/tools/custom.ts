@@ -132,7 +132,7 @@ export const customToolSpec = (tool: CustomTool, options: CustomToolOptions): Ei
     defaultTimeoutSeconds: tool.timeout ?? options.defaultTimeoutSeconds,
     defaultConcurrency: tool.concurrency ?? options.defaultConcurrency,
     okExitCodes: [],
-    vetBinary: (path) => vetBinaryFile(path),
+    vetBinary: (path) => vetBinaryFile(path, { trustedScript: tool.trusted_script }),
     // Nothing is known about what an operator's tool does, so no hint promises safety.
     annotations: { readOnlyHint: false, destructiveHint: tool.intrusive, idempotentHint: false, openWorldHint: true }
   })
@@ -210,16 +210,22 @@ const sameProgram = (file: BinaryFile, installed: ReadonlyArray<InstalledProgram
  * Refuses a resolved custom-tool binary that is a shell, an interpreter, a
  * launcher or a dynamic loader by what the file is, not what it is called:
  * symlinks are followed, a `#!` script is refused (its interpreter would run
- * it), and so is a file carrying a loader's or BusyBox's marker, or the same
+ * it) unless the operator marked it `trusted_script`, and so is a file carrying a loader's or BusyBox's marker, or the same
  * file as (or a byte-identical copy of) any such program installed here.
  */
-export const vetBinaryFile = (path: string, searchPath: string = process.env["PATH"] ?? SAFE_PATH): Effect.Effect<void, SpawnFailed> =>
+export const vetBinaryFile = (
+  path: string,
+  options: { readonly searchPath?: string; readonly trustedScript?: boolean } = {}
+): Effect.Effect<void, SpawnFailed> =>
   Effect.gen(function*() {
+    const searchPath = options.searchPath ?? process.env["PATH"] ?? SAFE_PATH
     const refuse = (why: string) => new SpawnFailed({ command: path, message: `${path} is not accepted as a custom tool: ${why}` })
     const file = yield* inspectBinary(path, launcherMarkers.map((m) => m.text))
     const real = file.realPath === path ? "" : ` (the real file is ${file.realPath})`
-    if (file.shebang !== undefined) {
-      return yield* refuse(`it is a script run by '${file.shebang}'${real}; give the program itself, not a script`)
+    if (file.shebang !== undefined && options.trustedScript !== true) {
+      return yield* refuse(
+        `it is a script run by '${file.shebang}'${real}; give the program itself, or set trusted_script if the script never runs its arguments as code`
+      )
     }
     const marker = launcherMarkers.find((m) => m.text === file.marker)
     if (marker !== undefined) return yield* refuse(`it is ${marker.what}${real}, which runs other programs`)
@@ -234,5 +240,7 @@ export const vetBinaryFile = (path: string, searchPath: string = process.env["PA
 /** Resolves a custom tool's binary on the search path and vets the file it names; the resolved path on success. */
 export const vetCustomBinary = (
   binary: string,
-  searchPath: string = process.env["PATH"] ?? SAFE_PATH
-): Effect.Effect<string, SpawnFailed> => Effect.tap(resolveBinary(binary, searchPath), (path) => vetBinaryFile(path, searchPath))
+  searchPath: string = process.env["PATH"] ?? SAFE_PATH,
+  trustedScript = false
+): Effect.Effect<string, SpawnFailed> =>
+  Effect.tap(resolveBinary(binary, searchPath), (path) => vetBinaryFile(path, { searchPath, trustedScript }))

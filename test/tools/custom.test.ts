@@ -188,6 +188,11 @@ describe("item 4: vetCustomBinary judges the real file, not its name", () => {
       writeFileSync(script, "#!/usr/bin/nmap\n")
       chmodSync(script, 0o755)
       expect(yield* refused(script)).toMatch(/it is a script run by '\/usr\/bin\/nmap'/)
+      // Unless the operator vouches for it; a trusted script is still no symlink to a shell.
+      expect(yield* vetCustomBinary(script, undefined, true)).toBe(script)
+      const link = join(dir, "trusted-link")
+      symlinkSync("/bin/sh", link)
+      expect(yield* Effect.flip(vetCustomBinary(link, undefined, true))).toMatchObject({ _tag: "SpawnFailed" })
     }))
 
   it.scoped("accepts an ordinary program, also behind a symlink", () =>
