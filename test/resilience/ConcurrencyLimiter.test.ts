@@ -23,6 +23,17 @@ const blocked = (gate: Deferred.Deferred<void>) =>
     return { started, effect: Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(gate))) }
   })
 
+/** `n` calls of tool `t` that block until `gate` opens, each asking for `limit`. */
+const blockedCalls = (limiter: ConcurrencyLimiter["Type"], limit: number | Effect.Effect<number>, n: number) =>
+  Effect.gen(function*() {
+    const gate = yield* Deferred.make<void>()
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: n }),
+      () => Effect.fork(limiter.withPermit("t", limit, 10)(Deferred.await(gate)))
+    )
+    return { gate, fibers }
+  })
+
 describe("ConcurrencyLimiter", () => {
   it.effect("never runs more than the limit under 50 concurrent callers", () =>
     Effect.gen(function*() {
@@ -112,11 +123,7 @@ describe("ConcurrencyLimiter", () => {
   it.effect("a raised limit admits waiters at once; a lowered one lets running calls finish and admits no one meanwhile", () =>
     Effect.gen(function*() {
       const limiter = yield* ConcurrencyLimiter.make
-      const gate = yield* Deferred.make<void>()
-      const fibers = yield* Effect.forEach(
-        Array.from({ length: 3 }),
-        () => Effect.fork(limiter.withPermit("t", 1, 10)(Deferred.await(gate)))
-      )
+      const { fibers, gate } = yield* blockedCalls(limiter, 1, 3)
       yield* is(limiter, "t", 1, 2)
       fibers.push(yield* Effect.fork(limiter.withPermit("t", 3, 10)(Deferred.await(gate))))
       yield* is(limiter, "t", 3, 1)
@@ -150,11 +157,7 @@ describe("item 18: a hot-reloaded higher limit wakes calls already waiting", () 
       const config = Layer.succeed(ConfigService, { get: SubscriptionRef.get(ref), changes: ref.changes })
       const limiter = Context.get(yield* Layer.build(ConcurrencyLimiter.layer.pipe(Layer.provide(config))), ConcurrencyLimiter)
       const limit = Effect.map(SubscriptionRef.get(ref), (c) => c.tools["t"]?.concurrency ?? 1)
-      const gate = yield* Deferred.make<void>()
-      const fibers = yield* Effect.forEach(
-        Array.from({ length: 4 }),
-        () => Effect.fork(limiter.withPermit("t", limit, 10)(Deferred.await(gate)))
-      )
+      const { fibers, gate } = yield* blockedCalls(limiter, limit, 4)
       yield* is(limiter, "t", 1, 3)
       // No new call arrives: only the reload can admit the waiting ones.
       yield* SubscriptionRef.set(ref, configWith(3))
@@ -168,11 +171,7 @@ describe("item 18: a hot-reloaded higher limit wakes calls already waiting", () 
   it.effect("setLimit applies a number at once", () =>
     Effect.gen(function*() {
       const limiter = yield* ConcurrencyLimiter.make
-      const gate = yield* Deferred.make<void>()
-      const fibers = yield* Effect.forEach(
-        Array.from({ length: 3 }),
-        () => Effect.fork(limiter.withPermit("t", 1, 10)(Deferred.await(gate)))
-      )
+      const { fibers, gate } = yield* blockedCalls(limiter, 1, 3)
       yield* is(limiter, "t", 1, 2)
       yield* limiter.setLimit("t", 2)
       yield* is(limiter, "t", 2, 1)
