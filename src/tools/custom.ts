@@ -132,7 +132,7 @@ export const customToolSpec = (tool: CustomTool, options: CustomToolOptions): Ei
     defaultTimeoutSeconds: tool.timeout ?? options.defaultTimeoutSeconds,
     defaultConcurrency: tool.concurrency ?? options.defaultConcurrency,
     okExitCodes: [],
-    vetBinary: (path) => vetBinaryFile(path, { trustedScript: tool.trusted_script }),
+    vetBinary: vettedOnChange((path) => vetBinaryFile(path, { trustedScript: tool.trusted_script })),
     // Nothing is known about what an operator's tool does, so no hint promises safety.
     annotations: { readOnlyHint: false, destructiveHint: tool.intrusive, idempotentHint: false, openWorldHint: true }
   })
@@ -236,6 +236,26 @@ export const vetBinaryFile = (
       return yield* refuse(`it is the ${same.kind} ${same.path}${real}; a flag allow-list cannot make it safe`)
     }
   })
+
+/**
+ * Vets a binary again only when the file behind the path changed (another
+ * file, or the same one rewritten): the registry re-checks every tool
+ * periodically, and a vet reads the whole file.
+ */
+const vettedOnChange = (vet: (path: string) => Effect.Effect<void, SpawnFailed>) => {
+  let passed: string | undefined
+  return (path: string): Effect.Effect<void, SpawnFailed> =>
+    Effect.gen(function*() {
+      const identity = yield* Effect.promise(() =>
+        realpath(path).then((real) => stat(real).then((i) => `${path}|${real}|${i.dev}|${i.ino}|${i.size}|${i.mtimeMs}|${i.ctimeMs}`))
+          .catch(() => undefined)
+      )
+      if (identity !== undefined && identity === passed) return
+      passed = undefined
+      yield* vet(path)
+      passed = identity
+    })
+}
 
 /** Resolves a custom tool's binary on the search path and vets the file it names; the resolved path on success. */
 export const vetCustomBinary = (
