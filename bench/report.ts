@@ -1,6 +1,6 @@
 /** Result rows, their target check and the printed table. */
 
-export type Unit = "ms" | "req/s" | "MB" | "tokens"
+export type Unit = "ms" | "req/s" | "MB" | "tokens" | "B"
 
 export interface Target {
   /** Whether the bound applies to our absolute figure or to ours/baseline. */
@@ -42,6 +42,8 @@ export const formatValue = (value: number, unit: Unit): string =>
       ? `${grouped(value, 1)} MB`
       : unit === "tokens"
       ? `${grouped(value, 0)} tokens`
+      : unit === "B"
+      ? `${grouped(value, 0)} B`
       : `${grouped(value, value < 10 ? 2 : 1)} ms`
     : "n/a"
 

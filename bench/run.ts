@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { writeFileSync } from "node:fs"
 import os from "node:os"
 import { fileURLToPath } from "node:url"
+import { auditBench } from "./audit.js"
 import { machineInfo } from "./machine.js"
 import { memoryBench } from "./memory.js"
 import { evaluate, type Row, table } from "./report.js"
@@ -43,7 +44,10 @@ const program = Effect.gen(function*() {
   )
   const memory = yield* step("memory under a 1 GiB output flood", Effect.scoped(memoryBench))
   const complete = yield* step("complete results of 127.0.0.0/24, /26, /28 × 50 ports", resultsBench)
-  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows, ...complete.rows].map((row: Row) => evaluate(row))
+  const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
+  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows, ...complete.rows, ...audit.rows].map((row: Row) =>
+    evaluate(row)
+  )
   const text = table(rows)
   const notes = rows.filter((row) => row.note !== undefined).map((row) => `  ${row.name}: ${row.note}`)
   const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
@@ -64,7 +68,8 @@ const program = Effect.gen(function*() {
       tools: tools.details,
       throughput: throughput.details,
       memory: memory.details,
-      results: complete.details
+      results: complete.details,
+      audit: audit.details
     }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)

@@ -90,6 +90,12 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   message: Schema.String
 }) {}
 
+/** The audit log could not take a line that must be written before the operation goes on (fail closed). */
+export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
 /** Every failure a tool execution can end with, before or instead of a process result. */
 export type ExecutionError =
   | TargetRejected

@@ -4,6 +4,7 @@ import { ConfigInvalid } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ConfigService } from "./ConfigService.js"
 import { changedPaths, loadConfig, type Loaded } from "./load.js"
+import { checkConfigPermissions } from "./permissions.js"
 import { type AppConfig, restartRequired } from "./schema.js"
 import { semanticProblems } from "./semantics.js"
 
@@ -19,7 +20,8 @@ const readText = (source: ConfigSource) =>
     : Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(source.file!)).pipe(
       Effect.mapError((error) =>
         new ConfigInvalid({ source: source.file!, message: `cannot read ${source.file}`, issues: [error.message] })
-      )
+      ),
+      Effect.zipLeft(checkConfigPermissions(source.file, source.env))
     )
 
 const loadText = (source: ConfigSource, text: string | undefined) =>

@@ -30,6 +30,23 @@ const formatIssues = (error: ParseResult.ParseError): ReadonlyArray<string> =>
     return `${path}: ${message}`
   })
 
+/**
+ * Paths of every `__proto__` key in a parsed document. YAML and JSON parsers
+ * create it as an own key, but merging it into an object replaces that
+ * object's prototype instead: the key would vanish before the schema could
+ * refuse it as unknown, and its values would be inherited everywhere.
+ */
+const protoKeys = (doc: unknown, prefix: string): ReadonlyArray<string> => {
+  if (Array.isArray(doc)) return doc.flatMap((item, i) => protoKeys(item, `${prefix}[${i}]`))
+  if (!isPlainObject(doc)) return []
+  return Object.keys(doc).flatMap((key) => {
+    const path = prefix === "" ? key : `${prefix}.${key}`
+    return key === "__proto__" ? [path] : protoKeys(doc[key], path)
+  })
+}
+
+const protoIssue = (path: string) => `${path}: is unexpected (a __proto__ key is never a setting)`
+
 /** Parses a config file's text; YAML is a superset of JSON, so one parser serves both. */
 export const parseConfigText = (text: string, source: string): Either.Either<Record<string, unknown>, ConfigInvalid> => {
   let doc: unknown
@@ -43,6 +60,10 @@ export const parseConfigText = (text: string, source: string): Either.Either<Rec
   if (doc === null || doc === undefined) return Either.right({})
   if (!isPlainObject(doc)) {
     return Either.left(new ConfigInvalid({ source, message: `${source} must hold a mapping of sections`, issues: [] }))
+  }
+  const proto = protoKeys(doc, "")
+  if (proto.length > 0) {
+    return Either.left(new ConfigInvalid({ source, message: `${source} has invalid settings`, issues: proto.map(protoIssue) }))
   }
   return Either.right(doc)
 }
@@ -58,6 +79,7 @@ const aliases: Readonly<Record<string, string>> = {
 /** Variables the loader itself reads, or the spec lists but this server does not need. */
 const notSettings: Readonly<Record<string, string | null>> = {
   MCP_CONFIG_FILE: null,
+  MCP_CONFIG_ALLOW_INSECURE_PERMISSIONS: null,
   MCP_SERVER_WORKERS: "one Node process serves all connections; run more instances behind a proxy to scale out"
 }
 
@@ -89,11 +111,14 @@ const setPath = (path: ReadonlyArray<string>, value: unknown): Record<string, un
 const coerce = (raw: string, template: unknown): Either.Either<Json, string> => {
   const text = raw.trim()
   if (text.startsWith("[") || text.startsWith("{")) {
+    let value: Json
     try {
-      return Either.right(JSON.parse(text) as Json)
+      value = JSON.parse(text) as Json
     } catch {
       return Either.left("is not valid JSON")
     }
+    const proto = protoKeys(value, "")
+    return proto.length > 0 ? Either.left(`has a __proto__ key (${proto.join(", ")})`) : Either.right(value)
   }
   if (typeof template === "boolean") {
     const lower = text.toLowerCase()
@@ -156,7 +181,7 @@ export const loadConfig = (options: {
   const known = new Map(environmentNames().map((e) => [e.name, e.path]))
   for (const [name, raw] of Object.entries(options.env).sort(([a], [b]) => a.localeCompare(b))) {
     if (raw === undefined) continue
-    if (name in notSettings) {
+    if (Object.hasOwn(notSettings, name)) {
       const why = notSettings[name]
       if (why) warnings.push(`${name} is ignored: ${why}`)
       continue

@@ -64,7 +64,12 @@ export const SecurityConfig = Schema.Struct({
   }),
   kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
   audit_log_path: Schema.String.annotations({
-    description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)"
+    description:
+      "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log). Reopened on SIGHUP and after a rename or delete (logrotate)"
+  }),
+  audit_fail_closed: Schema.Literal("intrusive", "all").annotations({
+    description:
+      "Which calls fail when their audit line cannot be written (disk full, I/O error): intrusive (their lines go to the application log otherwise) or all"
   })
 })
 
@@ -115,7 +120,17 @@ export const ToolDefaultsConfig = Schema.Struct({
     64,
     "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"
   ),
-  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy")
+  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy"),
+  min_timeout: bounded(
+    1,
+    86400,
+    "Shortest timeout_sec a caller may ask for (shorter requests get this); per tool under tools.<name>.min_timeout"
+  ),
+  availability_check_interval: bounded(
+    1,
+    86400,
+    "Seconds between re-checks of every tool's binary (a removed one becomes unavailable, a restored one available); also re-checked after a spawn failure"
+  )
 })
 
 export const ToolOverride = Schema.Struct({
@@ -123,6 +138,9 @@ export const ToolOverride = Schema.Struct({
     Schema.Boolean.annotations({ description: "Offer the tool (default true); the API's enable/disable overrides it until restart" })
   ),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds for this tool")),
+  min_timeout: Schema.optional(
+    bounded(1, 86400, "Shortest timeout_sec a caller may ask for with this tool; tool.min_timeout when unset")
+  ),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions of this tool"))
 })
 
@@ -169,6 +187,13 @@ export const CustomTool = Schema.Struct({
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions; tool.default_concurrency when unset")),
   intrusive: Schema.optionalWith(
     Schema.Boolean.annotations({ description: "Every call is intrusive (needs allow_intrusive and the intrusive scope)" }),
+    { default: () => false }
+  ),
+  trusted_script: Schema.optionalWith(
+    Schema.Boolean.annotations({
+      description:
+        "The binary is a #! script the operator vouches for: it never runs its arguments as code. Scripts are refused otherwise, since their interpreter would run them"
+    }),
     { default: () => false }
   )
 })
@@ -261,7 +286,8 @@ export const defaults: typeof AppConfig.Encoded = {
     max_file_descriptors: 256,
     resource_limits: "enforce",
     kill_grace_seconds: 2,
-    audit_log_path: ""
+    audit_log_path: "",
+    audit_fail_closed: "intrusive"
   },
   circuit_breaker: {
     failure_threshold: 5,
@@ -297,7 +323,9 @@ export const defaults: typeof AppConfig.Encoded = {
   tool: {
     default_timeout: 300,
     default_concurrency: 2,
-    queue_size: 16
+    queue_size: 16,
+    min_timeout: 1,
+    availability_check_interval: 60
   },
   tools: {},
   custom_tools: [],

@@ -5,7 +5,7 @@ import type { AppConfig } from "../config/schema.js"
 import { Events } from "../events/Events.js"
 import { ExecutionGate } from "../execution/ExecutionGate.js"
 import { ToolExecutorLive } from "../execution/ToolExecutorLive.js"
-import { AuditLog } from "../observability/AuditLog.js"
+import { auditHealthCheck, AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
 import { LoggerLive } from "../observability/Logger.js"
@@ -85,7 +85,7 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
   const health = HealthLive({
     transport,
-    extraChecks: Effect.all([breakerCheck, toolsCheck])
+    extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck])
   }).pipe(Layer.provideMerge(executor))
   return health
 }

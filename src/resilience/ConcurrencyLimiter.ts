@@ -1,15 +1,21 @@
-import { Context, Deferred, Effect, HashMap, Layer, Option, Ref } from "effect"
+import { Context, Deferred, Effect, HashMap, Layer, Option, Ref, Stream } from "effect"
+import { ConfigService } from "../config/ConfigService.js"
 import { ToolBusy } from "../errors.js"
+
+/** A tool's limit: a number, or how to read it from the live configuration. */
+export type Limit = number | Effect.Effect<number>
 
 interface Slots {
   readonly active: number
   /** The most recent limit a caller passed; releases hand permits on while `active` is below it. */
   readonly limit: number
+  /** How the most recent caller reads the limit, so a configuration change can re-read it. */
+  readonly limitOf: Effect.Effect<number> | undefined
   /** Callers waiting for a permit, oldest first. */
   readonly waiters: ReadonlyArray<Deferred.Deferred<void>>
 }
 
-const emptySlots: Slots = { active: 0, limit: 1, waiters: [] }
+const emptySlots: Slots = { active: 0, limit: 1, limitOf: undefined, waiters: [] }
 
 /** Grants permits to the oldest waiters while the limit allows; they must be woken after the state is stored. */
 const drain = (slots: Slots): readonly [ReadonlyArray<Deferred.Deferred<void>>, Slots] => {
@@ -25,18 +31,24 @@ type Decision = "run" | "wait" | "busy"
 /**
  * Per-tool execution slots: at most `limit` calls run at once and at most
  * `queueSize` wait, first come first served; the rest fail with `ToolBusy` at once.
- * A changed limit (hot reload) applies to the next acquisitions: lowering it lets
- * running calls finish and admits no one until `active` is below it; raising it
- * admits waiting callers straight away.
+ * A changed limit applies at once: lowering it lets running calls finish and
+ * admits no one until `active` is below it; raising it admits waiting callers
+ * straight away — at the next acquisition, at `setLimit`, or, for limits given
+ * as an Effect, when the configuration changes (hot reload), since the layer
+ * re-reads them then.
  */
 export class ConcurrencyLimiter extends Context.Tag("security-mcp/ConcurrencyLimiter")<
   ConcurrencyLimiter,
   {
     readonly withPermit: (
       tool: string,
-      limit: number,
+      limit: Limit,
       queueSize: number
     ) => <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolBusy, R>
+    /** Applies a new limit to `tool` now, waking waiters a higher one admits. */
+    readonly setLimit: (tool: string, limit: number) => Effect.Effect<void>
+    /** Re-reads every limit given as an Effect and applies it (called on each configuration change). */
+    readonly retune: Effect.Effect<void>
     readonly active: (tool: string) => Effect.Effect<number>
     readonly queued: (tool: string) => Effect.Effect<number>
   }
@@ -71,12 +83,26 @@ export class ConcurrencyLimiter extends Context.Tag("security-mcp/ConcurrencyLim
         return [undefined, wake, next]
       })
 
-    const withPermit = (tool: string, limit: number, queueSize: number) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    const setLimit = (tool: string, limit: number) =>
+      update(tool, (slots) => {
+        const [wake, next] = drain({ ...slots, limit })
+        return [undefined, wake, next]
+      })
+
+    const retune = Effect.gen(function*() {
+      for (const [tool, slots] of yield* Ref.get(tools)) {
+        if (slots.limitOf !== undefined && slots.waiters.length > 0) yield* setLimit(tool, yield* slots.limitOf)
+      }
+    })
+
+    const withPermit = (tool: string, limitOrEffect: Limit, queueSize: number) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function*() {
+          const limitOf = typeof limitOrEffect === "number" ? undefined : limitOrEffect
+          const limit = limitOf === undefined ? limitOrEffect as number : yield* limitOf
           const waiter = yield* Deferred.make<void>()
           const decision = yield* update(tool, (slots): readonly [Decision, ReadonlyArray<Deferred.Deferred<void>>, Slots] => {
-            const [wake, drained] = drain({ ...slots, limit })
+            const [wake, drained] = drain({ ...slots, limit, limitOf })
             if (drained.active < limit) return ["run", wake, { ...drained, active: drained.active + 1 }]
             if (drained.waiters.length < queueSize) return ["wait", wake, { ...drained, waiters: [...drained.waiters, waiter] }]
             return ["busy", wake, drained]
@@ -99,10 +125,21 @@ export class ConcurrencyLimiter extends Context.Tag("security-mcp/ConcurrencyLim
 
     return ConcurrencyLimiter.of({
       withPermit,
+      setLimit,
+      retune,
       active: count((s) => s.active),
       queued: count((s) => s.waiters.length)
     })
   })
 
-  static readonly layer = Layer.effect(ConcurrencyLimiter, ConcurrencyLimiter.make)
+  /** The limiter, re-reading Effect limits at every configuration change so a raised limit wakes waiting calls. */
+  static readonly layer = Layer.scoped(
+    ConcurrencyLimiter,
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const config = yield* ConfigService
+      yield* Effect.forkScoped(Stream.runForEach(config.changes, () => limiter.retune))
+      return limiter
+    })
+  )
 }

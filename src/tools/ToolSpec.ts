@@ -1,5 +1,5 @@
-import { Either, type Schema } from "effect"
-import { InvalidInput } from "../errors.js"
+import { type Effect, Either, type Schema } from "effect"
+import { InvalidInput, type SpawnFailed } from "../errors.js"
 import type { FlagSpec } from "../policy/flags.js"
 import { urlTargetHost } from "./urlTarget.js"
 
@@ -108,6 +108,12 @@ export interface ToolSpec<A = unknown> {
   readonly description: string
   /** Binary name looked up on PATH at start-up (or an absolute path). */
   readonly binary: string
+  /**
+   * Checks the resolved binary each time the registry (re)locates it; a failure
+   * makes the tool unavailable with its message. Custom tools refuse shells,
+   * interpreters and launchers by what the file is.
+   */
+  readonly vetBinary?: (path: string) => Effect.Effect<void, SpawnFailed>
   /** Arguments to print the version, for the registry's availability check. */
   readonly versionArgs: ReadonlyArray<string>
   readonly flags: ReadonlyArray<FlagSpec>

@@ -33,6 +33,7 @@ const fixture = Effect.gen(function*() {
   loggingShims(dir, shimmedBinaries)
   const hangPid = join(dir, "hang.pid")
   const crashFlag = join(dir, "crash")
+  // The shims are sh scripts: the operator's explicit trust (trusted_script) lets them pass the custom-tool binary check.
   const tools = [
     { name: "Hang", binary: writeShim(dir, "hang", `${version("hang")}\necho $$ > '${hangPid}'\ntrap '' TERM\nsleep 300`), timeout: 60 },
     { name: "Flood", binary: writeShim(dir, "flood", `${version("flood")}\nhead -c 1073741824 /dev/zero`), timeout: 60 },
@@ -42,7 +43,7 @@ const fixture = Effect.gen(function*() {
     },
     { name: "Sleepy", binary: writeShim(dir, "sleepy", `${version("sleepy")}\nsleep 0.05\necho rested`), concurrency: 2 },
     { name: "Missing", binary: join(dir, "not-installed") }
-  ].map((tool) => ({ description: `${tool.name} shim`, flags: [], ...tool }))
+  ].map((tool) => ({ description: `${tool.name} shim`, flags: [], trusted_script: true, ...tool }))
   const options = (env: Record<string, string> = {}): ServerOptions => ({
     path: dir,
     env: {

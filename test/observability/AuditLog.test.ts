@@ -59,6 +59,7 @@ describe("audit lines", () => {
       duration_seconds: 0.05,
       intrusive: false,
       correlation_id: "c-1",
+      execution_id: null,
       error_tag: "TargetRejected",
       error_message: "8.8.8.8 not allowed"
     })

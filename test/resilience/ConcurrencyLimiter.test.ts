@@ -1,5 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Either, Exit, Fiber, Ref } from "effect"
+import { Context, Deferred, Effect, Either, Exit, Fiber, Layer, Ref, Schema, SubscriptionRef } from "effect"
+import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
+import { AppConfig, defaults } from "../../src/config/schema.js"
 import { ConcurrencyLimiter } from "../../src/resilience/ConcurrencyLimiter.js"
 
 /** Waits, by yielding to the other fibers, until `condition` holds; no clock involved. */
@@ -19,6 +21,17 @@ const blocked = (gate: Deferred.Deferred<void>) =>
   Effect.gen(function*() {
     const started = yield* Deferred.make<void>()
     return { started, effect: Deferred.succeed(started, undefined).pipe(Effect.zipRight(Deferred.await(gate))) }
+  })
+
+/** `n` calls of tool `t` that block until `gate` opens, each asking for `limit`. */
+const blockedCalls = (limiter: ConcurrencyLimiter["Type"], limit: number | Effect.Effect<number>, n: number) =>
+  Effect.gen(function*() {
+    const gate = yield* Deferred.make<void>()
+    const fibers = yield* Effect.forEach(
+      Array.from({ length: n }),
+      () => Effect.fork(limiter.withPermit("t", limit, 10)(Deferred.await(gate)))
+    )
+    return { gate, fibers }
   })
 
 describe("ConcurrencyLimiter", () => {
@@ -110,11 +123,7 @@ describe("ConcurrencyLimiter", () => {
   it.effect("a raised limit admits waiters at once; a lowered one lets running calls finish and admits no one meanwhile", () =>
     Effect.gen(function*() {
       const limiter = yield* ConcurrencyLimiter.make
-      const gate = yield* Deferred.make<void>()
-      const fibers = yield* Effect.forEach(
-        Array.from({ length: 3 }),
-        () => Effect.fork(limiter.withPermit("t", 1, 10)(Deferred.await(gate)))
-      )
+      const { fibers, gate } = yield* blockedCalls(limiter, 1, 3)
       yield* is(limiter, "t", 1, 2)
       fibers.push(yield* Effect.fork(limiter.withPermit("t", 3, 10)(Deferred.await(gate))))
       yield* is(limiter, "t", 3, 1)
@@ -136,5 +145,37 @@ describe("ConcurrencyLimiter", () => {
       expect(yield* limiter.withPermit("b", 1, 0)(Effect.succeed(1))).toBe(1)
       yield* Deferred.succeed(gate, undefined)
       yield* Fiber.join(fiber)
+    }))
+})
+
+describe("item 18: a hot-reloaded higher limit wakes calls already waiting", () => {
+  const configWith = (concurrency: number) => Schema.decodeUnknownSync(AppConfig)(mergeDeep(defaults, { tools: { t: { concurrency } } }))
+
+  it.scoped("through the layer, when the limit is read from the configuration", () =>
+    Effect.gen(function*() {
+      const ref = yield* SubscriptionRef.make(configWith(1))
+      const config = Layer.succeed(ConfigService, { get: SubscriptionRef.get(ref), changes: ref.changes })
+      const limiter = Context.get(yield* Layer.build(ConcurrencyLimiter.layer.pipe(Layer.provide(config))), ConcurrencyLimiter)
+      const limit = Effect.map(SubscriptionRef.get(ref), (c) => c.tools["t"]?.concurrency ?? 1)
+      const { fibers, gate } = yield* blockedCalls(limiter, limit, 4)
+      yield* is(limiter, "t", 1, 3)
+      // No new call arrives: only the reload can admit the waiting ones.
+      yield* SubscriptionRef.set(ref, configWith(3))
+      yield* is(limiter, "t", 3, 1)
+      yield* SubscriptionRef.set(ref, configWith(1))
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll(fibers)
+      expect(yield* counts(limiter, "t")).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("setLimit applies a number at once", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const { fibers, gate } = yield* blockedCalls(limiter, 1, 3)
+      yield* is(limiter, "t", 1, 2)
+      yield* limiter.setLimit("t", 2)
+      yield* is(limiter, "t", 2, 1)
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.joinAll(fibers)
     }))
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { scopedCategories } from "../../../src/policy/nse.js"
 import { nmapProgress } from "../../../src/tools/nmap/progress.js"
 import { nmapSpec, nmapUnprivileged } from "../../../src/tools/nmap/spec.js"
 import { fixture } from "../support.js"
@@ -79,7 +80,7 @@ describe("nmapSpec", () => {
 })
 
 describe("nmap argument expansion", () => {
-  const scoped = (category: string) => `(${category} and not (broadcast or external or dos or fcrdns))`
+  const scoped = (category: string) => scopedCategories.get(category)!.expression
 
   it("turns categories into scoped expressions, keeps script names, and moves --script last", () => {
     expect(nmapSpec.expand?.(["-sV", "--script", "safe,http-title", "-p", "80"])).toEqual([
