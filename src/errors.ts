@@ -110,6 +110,7 @@ export type ExecutionError =
   | ToolBusy
   | SpawnFailed
   | ResourceLimitsUnavailable
+  | AuditUnavailable
   | Forbidden
 
 /** A typed error as callers see it: its tag, message and fields (token, rule, retryAfterSeconds …). */

@@ -1,7 +1,8 @@
-import { Cause, Effect, Exit, Layer, Metric, Option } from "effect"
+import { Cause, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
-import type { CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
+import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
+import type { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
 import { toolActive } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
@@ -18,7 +19,11 @@ import { observeOutput, progressObserver } from "./progress.js"
 import { cancelled, failedEnding, makeRecorder } from "./record.js"
 import { executionResult, judge, parseOutput } from "./result.js"
 import { type ExecuteOptions, ToolExecutor } from "./ToolExecutor.js"
-import { toolInfo } from "./toolInfo.js"
+import { effectiveLimits, toolInfo } from "./toolInfo.js"
+
+/** A bad process outcome counts against the breaker; a timeout only when the tool had its configured time. */
+const countsAsFailure = (outcome: ExecutionOutcome, plan: Plan): boolean =>
+  outcome === "timeout" ? plan.timeoutCountsAgainstBreaker : outcome !== "success"
 
 /**
  * The executor: a call is received, planned (every check, down to the exact
@@ -28,7 +33,7 @@ import { toolInfo } from "./toolInfo.js"
  * (result.ts) live apart, so this file is the story.
  */
 export const ToolExecutorLive = (options: ExecutorOptions) =>
-  Layer.effect(
+  Layer.scoped(
     ToolExecutor,
     Effect.gen(function*() {
       const config = yield* ConfigService
@@ -41,6 +46,10 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const recorder = yield* makeRecorder
       const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver>()
 
+      /** Read at admission, so a reload that raises the limit also wakes calls already waiting (see `retune`). */
+      const concurrencyOf = (plan: Plan) => Effect.map(config.get, (c) => effectiveLimits(plan.tool.spec, c).concurrency)
+      yield* config.changes.pipe(Stream.runForEach(() => limiter.retune), Effect.forkScoped)
+
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
           const c = yield* config.get
@@ -51,21 +60,29 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
        * Waiting for a slot happens outside the breaker: a full queue says nothing about the tool's health,
        * and a half-open trial must not be spent waiting. Only spawn failures and bad process outcomes count.
        */
-      const guarded = (call: Call, plan: Plan, run: Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable>) => {
+      const guarded = (
+        call: Call,
+        plan: Plan,
+        run: Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable>
+      ) => {
         const active = Metric.tagged(toolActive, "tool", call.tool)
         const counted = Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
-        return limiter.withPermit(call.tool, plan.concurrency, plan.queueSize)(
+        return limiter.withPermit(call.tool, concurrencyOf(plan), plan.queueSize)(
           breakers.protect(call.tool, stats.trackActive(call.tool, counted), {
             isFailure: Exit.match({
               onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
-              onSuccess: (result) => judge(plan.tool.spec, result).outcome !== "success"
+              onSuccess: (result) => countsAsFailure(judge(plan.tool.spec, result).outcome, plan)
             })
           })
         )
       }
 
       /** A run that ended without a process result: recorded, then passed on as it is. */
-      const unfinished = (call: Call, plan: Plan, cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | CircuitOpen | ToolBusy>) =>
+      const unfinished = (
+        call: Call,
+        plan: Plan,
+        cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable | CircuitOpen | ToolBusy>
+      ) =>
         Effect.gen(function*() {
           if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
           const failure = Cause.failureOption(cause)
@@ -94,9 +111,15 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           )
           yield* recorder.started(call, plan)
           const onOutput = observeOutput([progressObserver(plan.tool.spec, opts?.onProgress)])
-          const exit = yield* guarded(call, plan, runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) })).pipe(
+          const exit = yield* guarded(
+            call,
+            plan,
+            Effect.zipRight(recorder.spawning(call, plan), runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) }))
+          ).pipe(
             // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
-            Effect.onInterrupt(() => recorder.finished(call, plan, cancelled)),
+            Effect.onInterrupt(() =>
+              recorder.finished(call, plan, cancelled(plan)).pipe(Effect.catchAll((error) => Effect.logError(error.message)))
+            ),
             Effect.exit
           )
           return yield* Exit.isFailure(exit) ? unfinished(call, plan, exit.cause) : completed(call, plan, exit.value, c)

@@ -19,6 +19,8 @@ export interface Call {
   readonly target: string
   /** `Clock.currentTimeNanos` when the call arrived (monotonic). */
   readonly startedAt: bigint
+  /** Names this execution alone (callers may reuse correlation ids): pairs its audit `started` line with its outcome line. */
+  readonly executionId: string
 }
 
 export interface Received {
@@ -31,8 +33,15 @@ export const receive = (tool: string, raw: unknown, caller: Caller): Effect.Effe
   Effect.map(Clock.currentTimeNanos, (startedAt) => {
     const input = decodeToolInput(raw)
     const call: Call = Either.match(input, {
-      onLeft: () => ({ tool, caller, correlationId: randomUUID(), target: claimedTarget(raw), startedAt }),
-      onRight: (i) => ({ tool, caller, correlationId: i.correlation_id ?? randomUUID(), target: i.target, startedAt })
+      onLeft: () => ({ tool, caller, correlationId: randomUUID(), target: claimedTarget(raw), startedAt, executionId: randomUUID() }),
+      onRight: (i) => ({
+        tool,
+        caller,
+        correlationId: i.correlation_id ?? randomUUID(),
+        target: i.target,
+        startedAt,
+        executionId: randomUUID()
+      })
     })
     return { call, input }
   })

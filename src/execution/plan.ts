@@ -7,10 +7,11 @@ import { type PinnedTarget, pinTarget } from "../policy/pin.js"
 import type { Resolver } from "../policy/Resolver.js"
 import type { TargetPolicyOptions } from "../policy/targets.js"
 import { tokenize } from "../policy/tokenize.js"
+import { effectiveTimeout, timeoutFloor } from "../resilience/CircuitBreaker.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import type { RunRequest } from "../runner/ProcessRunner.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
-import { policyHost, type ToolSpec } from "../tools/ToolSpec.js"
+import { auditedTarget, policyHost, type ToolSpec } from "../tools/ToolSpec.js"
 import type { Call } from "./call.js"
 import type { ToolInput } from "./ToolExecutor.js"
 import { effectiveLimits } from "./toolInfo.js"
@@ -33,6 +34,8 @@ export type ReadyTool = RegisteredTool & { readonly path: string }
 export interface Plan {
   readonly tool: ReadyTool
   readonly target: PinnedTarget
+  /** The target as the audit log names it (a URL target in canonical form). */
+  readonly auditTarget: string
   readonly intrusive: boolean
   /** What made the call intrusive, for the log line that announces it. */
   readonly intrusiveReasons: ReadonlyArray<string>
@@ -40,8 +43,13 @@ export interface Plan {
   readonly notes: ReadonlyArray<string>
   /** The exact command, argv, timeout and limits; only the output observer is added at run time. */
   readonly request: Omit<RunRequest, "onOutput">
-  readonly concurrency: number
   readonly queueSize: number
+  /**
+   * Whether running out of time says anything about the tool: only with the
+   * timeout the operator configured, so a caller cannot open a tool's breaker
+   * for everyone by asking for short timeouts.
+   */
+  readonly timeoutCountsAgainstBreaker: boolean
 }
 
 export const mayExecute = (caller: Caller): Either.Either<void, Forbidden> =>
@@ -133,15 +141,22 @@ export const assemble = (
   const callerArgs = spec.expand?.(rewritten.args) ?? rewritten.args
   const targetArgs = spec.target.toArgs(target.pinned, target.original)
   const limits = effectiveLimits(spec, config)
-  const timeoutSeconds = Math.min(input.timeout_sec ?? limits.timeoutSeconds, config.security.timeout_seconds)
+  const timeout = effectiveTimeout(input.timeout_sec, {
+    configuredSeconds: limits.timeoutSeconds,
+    floorSeconds: timeoutFloor(config, spec.name),
+    capSeconds: config.security.timeout_seconds
+  })
+  const timeoutSeconds = timeout.seconds
   const { security } = config
   return {
     tool,
     target,
+    auditTarget: auditedTarget(spec.target, target.original),
     intrusive: spec.intrusive || args.intrusive,
     intrusiveReasons: spec.intrusive ? [`${spec.name} is intrusive`, ...args.intrusiveReasons] : args.intrusiveReasons,
     notes: [
       ...rewritten.notes,
+      ...(timeout.raised ? [`timeout_sec raised to ${timeoutSeconds} s, the shortest ${spec.name} accepts`] : []),
       ...(target.kind === "hostname" ? [`${target.original} resolved once to ${target.pinned}; the tool was given the address`] : [])
     ],
     request: {
@@ -160,8 +175,8 @@ export const assemble = (
       maxStdoutBytes: security.max_output_size,
       maxStderrBytes: security.max_stderr_size
     },
-    concurrency: limits.concurrency,
-    queueSize: config.tool.queue_size
+    queueSize: config.tool.queue_size,
+    timeoutCountsAgainstBreaker: timeout.countsAgainstBreaker
   }
 }
 

@@ -42,6 +42,7 @@ export const errorStatus = (error: HttpError): number => {
       return 500
     case "ToolUnavailable":
     case "ResourceLimitsUnavailable":
+    case "AuditUnavailable":
     case "CircuitOpen":
     case "ToolBusy":
       return 503

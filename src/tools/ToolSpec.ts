@@ -1,7 +1,7 @@
 import { type Effect, Either, type Schema } from "effect"
-import { InvalidInput, type SpawnFailed } from "../errors.js"
+import type { SpawnFailed, TargetRejected } from "../errors.js"
 import type { FlagSpec } from "../policy/flags.js"
-import { urlTargetHost } from "./urlTarget.js"
+import { canonicalUrlTarget, checkUrlTarget } from "./urlTarget.js"
 
 /**
  * A tool is data: the binary, the flags a caller may pass with the type of
@@ -44,13 +44,12 @@ export interface ToolTarget {
  * the host of a URL target (its scheme, port and path are the tool's
  * business), the whole target otherwise.
  */
-export const policyHost = (target: ToolTarget, original: string): Either.Either<string, InvalidInput> => {
-  if (target.kind !== "url") return Either.right(original)
-  const host = urlTargetHost(original)
-  return host === undefined
-    ? Either.left(new InvalidInput({ message: `${original} is not a valid http(s) URL or host[:port]`, issues: ["target"] }))
-    : Either.right(host)
-}
+export const policyHost = (target: ToolTarget, original: string): Either.Either<string, TargetRejected> =>
+  target.kind === "url" ? Either.map(checkUrlTarget(original), (url) => url.host) : Either.right(original)
+
+/** The target as the audit log names it: a URL target in its canonical form, any other as written. */
+export const auditedTarget = (target: ToolTarget, original: string): string =>
+  target.kind === "url" ? Either.match(checkUrlTarget(original), { onLeft: () => original, onRight: canonicalUrlTarget }) : original
 
 /** Bounds of one structured result and its summary (config section `results`). */
 export interface ResultLimits {

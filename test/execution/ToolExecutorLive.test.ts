@@ -250,7 +250,20 @@ describe("ToolExecutorLive", () => {
       expect(errorOf(exit)?._tag).toBe("CircuitOpen")
       expect(yield* h.fake.requests).toHaveLength(2)
       const outcomes = (yield* h.audit).map((line) => line["outcome"])
-      expect(outcomes).toEqual(["timeout", "failure", "rejected"])
+      expect(outcomes).toEqual(["started", "timeout", "started", "failure", "rejected"])
+    }))
+
+  it.scoped("a timeout the caller chose shorter than the tool's own does not count against the breaker", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ circuit_breaker: { failure_threshold: 1 } })
+      yield* h.fake.behave({ _tag: "Finish", result: { timedOut: true, exitCode: null, signal: "SIGKILL", stdout: "" } })
+      for (let i = 0; i < 3; i++) {
+        const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", timeout_sec: 5 }, caller)
+        expect(result).toMatchObject({ timed_out: true, error_type: "timeout" })
+      }
+      expect(yield* h.breakers.state("NmapTool")).toBe("CLOSED")
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect(yield* h.breakers.state("NmapTool")).toBe("OPEN")
     }))
 
   it.scoped("spawn failures count against the breaker; policy rejections do not", () =>
@@ -361,13 +374,16 @@ describe("ToolExecutorLive", () => {
       expect(yield* h.fake.requests).toHaveLength(2)
     }))
 
-  it.scoped("writes one audit line per allowed execution with the exact argv and the resolved target", () =>
+  it.scoped("writes a started line before the spawn and one outcome line per allowed execution, with the exact argv and the resolved target", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness()
       yield* h.executor.execute("NmapTool", { target: "web.lab.internal", args: ["-p", "80"], correlation_id: "audit-1" }, caller)
       const lines = yield* h.audit
-      expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatchObject({
+      expect(lines).toHaveLength(2)
+      const argv = [yield* nmapPath, ...FIXED, "-p", "80", "10.0.0.5"]
+      expect(lines[0]).toMatchObject({ outcome: "started", argv, correlation_id: "audit-1", resolved_target: "10.0.0.5" })
+      expect(lines[1]!["execution_id"]).toBe(lines[0]!["execution_id"])
+      expect(lines[1]).toMatchObject({
         caller_id: "tester",
         caller_transport: "http",
         caller_address: "127.0.0.1",
@@ -435,7 +451,10 @@ describe("ToolExecutorLive", () => {
       const exit = yield* Fiber.interrupt(fiber)
       expect(Exit.isInterrupted(exit)).toBe(true)
       expect(yield* Queue.take(h.fake.interrupted)).toBe(request)
-      expect((yield* h.audit)[0]).toMatchObject({ correlation_id: "cancel-1", decision: "allowed", outcome: "cancelled" })
+      const [started, outcome] = yield* h.audit
+      expect(started).toMatchObject({ correlation_id: "cancel-1", outcome: "started" })
+      // The cancelled line names the command line that had started, not an empty one.
+      expect(outcome).toMatchObject({ correlation_id: "cancel-1", decision: "allowed", outcome: "cancelled", argv: started!["argv"] })
       const finished = Chunk.toReadonlyArray(yield* Queue.takeAll(h.events)).filter((e) => e.type === "execution.finished")
       expect(finished).toMatchObject([{ correlationId: "cancel-1", outcome: "cancelled" }])
       expect((yield* executions("cancelled", "cancelled")) - before).toBe(1)

@@ -58,7 +58,9 @@ describe("planning", () => {
 
   it("judges only the host of a URL target", () => {
     expect(policyHost({ kind: "url", toArgs: () => [] }, "https://web.lab.internal:8443/a")).toEqual(Either.right("web.lab.internal"))
-    expect(policyHost({ kind: "url", toArgs: () => [] }, "ftp://web.lab.internal/")).toMatchObject({ left: { _tag: "InvalidInput" } })
+    expect(policyHost({ kind: "url", toArgs: () => [] }, "ftp://web.lab.internal/")).toMatchObject({
+      left: { _tag: "TargetRejected", rule: "url_not_allowed" }
+    })
     expect(policyHost({ kind: "host", toArgs: () => [] }, "web.lab.internal:80")).toEqual(Either.right("web.lab.internal:80"))
   })
 
