@@ -143,7 +143,7 @@ describe("error status mapping", () => {
       [new Errors.CircuitOpen({ tool: "x", retryAfterSeconds: 1, message: "m" }), 503],
       [new Errors.ToolBusy({ tool: "x", message: "m" }), 503]
     ] as const
-    for (const [error, status] of cases) expect([error._tag, errorStatus(error)]).toEqual([error._tag, status])
+    for (const [error, status] of cases) expect([error._tag, errorStatus(error._tag)]).toEqual([error._tag, status])
   })
 
   it("puts fields and retry hints in the body, never the stack", () => {
