@@ -2,6 +2,7 @@ import { HttpApi, type HttpApiGroup, OpenApi } from "@effect/platform"
 import { Context, Option } from "effect"
 import * as AST from "effect/SchemaAST"
 import type { ServerInfo } from "../mcp/McpServer.js"
+import { RequireScope } from "./api/security.js"
 
 /** OpenAPI's `{name}` for HttpApi's `:name`. */
 const openApiPath = (path: string) => path.replace(/:(\w+)\??/g, "{$1}")
@@ -29,20 +30,32 @@ const describe = (ast: AST.AST, isError: boolean): ReadonlyArray<string> =>
     return [isError && id !== undefined ? `${id}: ${description}` : description]
   })
 
-/** Response descriptions keyed by "path method status", from the definition rather than the first body of each status. */
-const responseDescriptions = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+interface OperationNotes {
+  /** The scope a key needs, as the role of the bearer requirement (OpenAPI 3.1 allows roles for any scheme). */
+  readonly scope: string | undefined
+  /** Status → a description naming every body it can have, instead of the first one's. */
+  readonly responses: ReadonlyMap<string, string>
+}
+
+const SCOPES = Object.entries(RequireScope) as ReadonlyArray<[string, unknown]>
+
+/** What the generated document leaves out, keyed by "path method", from the definition. */
+const operationNotes = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
   api: HttpApi.HttpApi<Id, Groups, E, R>
 ) => {
-  const out = new Map<string, string>()
+  const out = new Map<string, OperationNotes>()
   HttpApi.reflect(api, {
     onGroup: () => undefined,
-    onEndpoint: ({ endpoint, errors, successes }) => {
-      for (const [responses, isError] of [[successes, false], [errors, true]] as const) {
-        for (const [status, { ast }] of responses) {
+    onEndpoint: ({ endpoint, errors, middleware, successes }) => {
+      const responses = new Map<string, string>()
+      for (const [statuses, isError] of [[successes, false], [errors, true]] as const) {
+        for (const [status, { ast }] of statuses) {
           const parts = Option.match(ast, { onNone: () => [], onSome: (member) => describe(member, isError) })
-          if (parts.length > 0) out.set(`${openApiPath(endpoint.path)} ${endpoint.method.toLowerCase()} ${status}`, parts.join("; "))
+          if (parts.length > 0) responses.set(String(status), parts.join("; "))
         }
       }
+      const scope = SCOPES.find(([, tag]) => middleware.has(tag as never))?.[0]
+      out.set(`${openApiPath(endpoint.path)} ${endpoint.method.toLowerCase()}`, { scope, responses })
     }
   })
   return out
@@ -81,27 +94,33 @@ const reachable = (spec: OpenApi.OpenAPISpec, roots: ReadonlyArray<string>) => {
   return seen
 }
 
-const polish = (spec: OpenApi.OpenAPISpec, descriptions: ReadonlyMap<string, string>, roots: ReadonlyArray<string>) => {
+const polishResponses = (responses: Record<string, any>, notes: OperationNotes | undefined) =>
+  Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => [status, {
+      ...response,
+      description: notes?.responses.get(status) ?? response.description,
+      ...(response.content === undefined ? {} : {
+        content: Object.fromEntries(
+          Object.entries(response.content).map((
+            [type, media]: [string, any]
+          ) => [type, { ...media, schema: withoutDecodeError(media.schema) }])
+        )
+      })
+    }])
+  )
+
+const polishOperation = (operation: any, notes: OperationNotes | undefined) => ({
+  ...operation,
+  ...(notes?.scope === undefined ? {} : { security: [{ bearer: [notes.scope] }] }),
+  responses: polishResponses(operation.responses, notes)
+})
+
+const polish = (spec: OpenApi.OpenAPISpec, notes: ReadonlyMap<string, OperationNotes>, roots: ReadonlyArray<string>) => {
   const paths = Object.fromEntries(
     Object.entries(spec.paths).map(([path, operations]) => [
       path,
       Object.fromEntries(
-        Object.entries(operations).map(([method, operation]: [string, any]) => [method, {
-          ...operation,
-          responses: Object.fromEntries(
-            Object.entries(operation.responses).map(([status, response]: [string, any]) => [status, {
-              ...response,
-              description: descriptions.get(`${path} ${method} ${status}`) ?? response.description,
-              ...(response.content === undefined ? {} : {
-                content: Object.fromEntries(
-                  Object.entries(response.content).map((
-                    [type, media]: [string, any]
-                  ) => [type, { ...media, schema: withoutDecodeError(media.schema) }])
-                )
-              })
-            }])
-          )
-        }])
+        Object.entries(operations).map(([method, operation]) => [method, polishOperation(operation, notes.get(`${path} ${method}`))])
       )
     ])
   ) as OpenApi.OpenAPISpec["paths"]
@@ -118,7 +137,7 @@ export const openApiDocument = <Id extends string, Groups extends HttpApiGroup.H
 ): OpenApi.OpenAPISpec => {
   const spec = OpenApi.fromApi(api.annotate(OpenApi.Title, info.name).annotate(OpenApi.Version, info.version))
   const roots = Context.getOrElse(api.annotations, HttpApi.AdditionalSchemas, () => [])
-  return polish(spec, responseDescriptions(api), roots.flatMap((schema) => AST.getIdentifierAnnotation(schema.ast).pipe(Option.toArray)))
+  return polish(spec, operationNotes(api), roots.flatMap((schema) => AST.getIdentifierAnnotation(schema.ast).pipe(Option.toArray)))
 }
 
 /** "METHOD /path" of every endpoint of `api`, the methods of one path joined by `|`, in definition order. */

@@ -253,6 +253,33 @@ describe("the OpenAPI document", () => {
       expect([...seen.get("GET /health")!].sort((a, b) => a - b)).toEqual([200, 207, 400, 503])
     }))
 
+  it.scopedLive("names the scope each route requires, and the server enforces exactly that", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer(authPatch)
+      const document = (yield* send(port, { method: "GET", path: "/openapi.json" })).body as Document & {
+        readonly paths: Record<string, Record<string, { readonly security: ReadonlyArray<Record<string, ReadonlyArray<string>>> }>>
+      }
+      for (const [route, operations] of Object.entries(document.paths)) {
+        for (const [method, operation] of Object.entries(operations)) {
+          const scopes = operation.security.flatMap((requirement) => requirement["bearer"] ?? [])
+          const body = validBody(method.toUpperCase(), route)
+          const call = {
+            method: method.toUpperCase(),
+            path: concrete(route),
+            headers: { ...bearer(keys.executor), ...MCP_ACCEPT, ...(body === undefined ? {} : JSON_TYPE) },
+            ...(body === undefined ? {} : { body })
+          }
+          const refused = (yield* send(port, call)).status === 403
+          // The executor's key has only the execute scope.
+          expect([method, route, refused]).toEqual([method, route, scopes.some((scope) => scope !== "execute")])
+        }
+      }
+      expect(document.paths["/tools/{name}/execute"]!["post"]!.security).toEqual([{ bearer: ["execute"] }])
+      expect(document.paths["/config"]!["get"]!.security).toEqual([{ bearer: ["admin"] }])
+      expect(document.paths["/tools"]!["get"]!.security).toEqual([{ bearer: [] }])
+      expect(document.paths["/health"]!["get"]!.security).toEqual([])
+    }))
+
   it.scopedLive("lists every endpoint of the API, the same ones GET / names", () =>
     Effect.gen(function*() {
       const { port } = yield* startServer()

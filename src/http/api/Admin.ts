@@ -1,7 +1,7 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
 import { RedactedConfig } from "../redact.js"
 import { apiErrors } from "./errors.js"
-import { RequireAdmin } from "./security.js"
+import { RequireScope } from "./security.js"
 
 const events = HttpApiEndpoint.get("events", "/events")
   .addSuccess(
@@ -19,6 +19,6 @@ const config = HttpApiEndpoint.get("config", "/config")
 export const Admin = HttpApiGroup.make("admin")
   .add(config)
   .add(events)
-  .middleware(RequireAdmin)
+  .middleware(RequireScope.admin)
   .addError(apiErrors("Forbidden"))
   .annotate(OpenApi.Description, "Operator views (admin scope)")

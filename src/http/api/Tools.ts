@@ -2,7 +2,7 @@ import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
 import { ExecutionResult, ToolInfo, ToolInput } from "../../execution/ToolExecutor.js"
 import { apiErrors, EXECUTION_ERRORS } from "./errors.js"
-import { Authenticated, RequireAdmin, RequireExecute } from "./security.js"
+import { Authenticated, RequireScope } from "./security.js"
 
 const Info = ToolInfo.annotations({ identifier: "ToolInfo", description: "The tool: flags, templates, state and statistics" })
 
@@ -14,7 +14,7 @@ const adminAction = <const Name extends string>(name: Name, path: `/tools/:name/
     .setPath(ToolPath)
     .addSuccess(Info)
     .addError(apiErrors("ToolNotFound"))
-    .middleware(RequireAdmin)
+    .middleware(RequireScope.admin)
     .annotate(OpenApi.Summary, `${summary} (admin scope)`)
 
 /**
@@ -30,7 +30,7 @@ const execute = HttpApiEndpoint.post("execute", "/tools/:name/execute")
     description: "The process ran (check error / timed_out for its outcome)"
   }))
   .addError(apiErrors(...EXECUTION_ERRORS, "PayloadTooLarge", "UnsupportedMediaType"))
-  .middleware(RequireExecute)
+  .middleware(RequireScope.execute)
   .annotate(OpenApi.Summary, "Execute a tool (execute scope)")
   .annotate(
     OpenApi.Description,
