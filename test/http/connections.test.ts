@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import { request } from "node:http"
-import { connect, type Socket } from "node:net"
-import { startServer } from "./fakes.js"
+import type { Socket } from "node:net"
+import { idleConnections, startServer } from "./fakes.js"
 
 /**
  * The connection limit and the client timeouts of the Node server, from
@@ -37,19 +37,6 @@ const get = (port: number, path: string) =>
     req.end()
   })
 
-/** Opens `count` connections that send nothing, closed with the scope. */
-const idle = (port: number, count: number) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      Promise.all(Array.from({ length: count }, () =>
-        new Promise<Socket>((resolve) => {
-          const socket = connect(port, "127.0.0.1", () => resolve(socket))
-          socket.on("error", () => undefined)
-        })))
-    ),
-    (sockets) => Effect.sync(() => sockets.forEach((socket) => socket.destroy()))
-  )
-
 /** Resolves when the server closes `socket` (read to its end: a paused socket never sees the close). */
 const closedByServer = (socket: Socket) =>
   Effect.async<void>((resume) => {
@@ -61,7 +48,7 @@ describe("server.max_connections", () => {
   it.scopedLive("a connection over the limit is answered 503 with Retry-After and the typed body, then closed cleanly", () =>
     Effect.gen(function*() {
       const { port } = yield* startServer({ server: { max_connections: 2 } })
-      const answer = yield* Effect.scoped(Effect.zipRight(idle(port, 2), get(port, "/health")))
+      const answer = yield* Effect.scoped(Effect.zipRight(idleConnections(port, 2), get(port, "/health")))
       expect(answer.status).toBe(503)
       expect(answer.headers["retry-after"]).toBe("1")
       expect(answer.headers["connection"]).toBe("close")
@@ -99,7 +86,7 @@ describe("client timeouts", () => {
   it.scopedLive("a client that never finishes its headers is dropped after server.headers_timeout", () =>
     Effect.gen(function*() {
       const { port } = yield* startServer({ server: { headers_timeout: 0.5, request_timeout: 5 } })
-      const [socket] = yield* idle(port, 1)
+      const [socket] = yield* idleConnections(port, 1)
       socket!.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
       // Bounded only by the test's timeout: a server that never drops it fails the test.
       yield* closedByServer(socket!)
@@ -108,7 +95,7 @@ describe("client timeouts", () => {
   it.scopedLive("a client that never finishes its body is dropped after server.request_timeout", () =>
     Effect.gen(function*() {
       const { port } = yield* startServer({ server: { headers_timeout: 0.5, request_timeout: 1 } })
-      const [socket] = yield* idle(port, 1)
+      const [socket] = yield* idleConnections(port, 1)
       let received = ""
       socket!.on("data", (chunk) => (received += chunk.toString("utf8")))
       socket!.write(

@@ -2,8 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { Effect, Fiber, Ref } from "effect"
 import { request as httpRequest } from "node:http"
-import { connect, type Socket } from "node:net"
-import { authPatch, keys, startServer } from "./fakes.js"
+import { authPatch, idleConnections, keys, startServer } from "./fakes.js"
 
 /**
  * The OpenAPI document against the running server: every route the server
@@ -187,19 +186,6 @@ const run = (port: number, calls: ReadonlyArray<Call>, record: (call: Call, repl
 const eventually = <E, R>(check: Effect.Effect<boolean, E, R>): Effect.Effect<void, E, R> =>
   Effect.flatMap(check, (done) => (done ? Effect.void : Effect.zipRight(Effect.sleep("20 millis"), eventually(check))))
 
-/** Holds `count` idle connections open, closed with the scope. */
-const holdConnections = (port: number, count: number) =>
-  Effect.acquireRelease(
-    Effect.promise(() =>
-      Promise.all(Array.from({ length: count }, () =>
-        new Promise<Socket>((resolve) => {
-          const socket = connect(port, "127.0.0.1", () => resolve(socket))
-          socket.on("error", () => undefined)
-        })))
-    ),
-    (sockets) => Effect.sync(() => sockets.forEach((socket) => socket.destroy()))
-  )
-
 describe("the OpenAPI document", () => {
   it.scopedLive("documents every route the server answers with every status it returned", () =>
     Effect.gen(function*() {
@@ -319,7 +305,7 @@ describe("the OpenAPI document", () => {
       yield* run(port, sessions, record)
       expect([...seen.get("POST /mcp")!]).toEqual([200, 429, 503])
       yield* Effect.scoped(Effect.gen(function*() {
-        yield* holdConnections(port, 3)
+        yield* idleConnections(port, 3)
         const routes = Object.entries(document.paths).flatMap(([route, operations]) =>
           Object.keys(operations).map((method) => ({ method: method.toUpperCase(), path: concrete(route), headers: MCP_ACCEPT }))
         )
