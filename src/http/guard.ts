@@ -1,6 +1,6 @@
 import { type HttpApp, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { HttpApiDecodeError } from "@effect/platform/HttpApiError"
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import { InvalidInput } from "../errors.js"
 import { HTTP_ERROR_TAGS } from "./api/errors.js"
@@ -52,10 +52,13 @@ export const guard = (options: {
   readonly exempt: ReadonlySet<string>
 }) =>
 <E>(app: HttpApp.Default<E>): HttpApp.Default<never> =>
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
+  Effect.flatMap(HttpServerRequest.HttpServerRequest, (request): HttpApp.Default<unknown> => {
     const { path, query } = splitTarget(request.url)
-    if (query !== undefined) yield* rejectSecretsInQuery(new URLSearchParams(query))
-    if (!options.exempt.has(path)) yield* checkHostOrigin(yield* options.config, options.port, request.headers)
-    return yield* app
+    const inQuery = query === undefined ? Either.void : rejectSecretsInQuery(new URLSearchParams(query))
+    if (Either.isLeft(inQuery)) return Effect.succeed(errorReply(inQuery.left))
+    if (options.exempt.has(path)) return app
+    return Effect.flatMap(options.config, (config) => {
+      const checked = checkHostOrigin(config, options.port, request.headers)
+      return Either.isLeft(checked) ? Effect.succeed(errorReply(checked.left)) : app
+    })
   }).pipe(Effect.catchAll(reply), Effect.catchAllDefect(internal))
