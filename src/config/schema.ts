@@ -29,7 +29,21 @@ export const ServerConfig = Schema.Struct({
     600,
     "Seconds running executions may finish after SIGTERM/SIGINT before their process groups are killed"
   ),
-  max_connections: boundedInt(1, 100000, "Maximum concurrent HTTP connections"),
+  max_connections: boundedInt(
+    1,
+    100000,
+    "Maximum concurrent HTTP connections; a connection beyond it is answered 503 (TooManyConnections, Retry-After) and closed"
+  ),
+  headers_timeout: bounded(
+    0.5,
+    3600,
+    "Seconds a client may take to send its request headers before the server drops the connection (slow clients)"
+  ),
+  request_timeout: bounded(
+    1,
+    86400,
+    "Seconds a client may take to send its whole request, headers and body (at least headers_timeout); responses may stream longer"
+  ),
   config_watch_interval: bounded(0.1, 3600, "Seconds between checks of the config file for changes (hot reload)"),
   mcp_session_idle_timeout: bounded(1, 86400, "Seconds after which an MCP HTTP session with no request is closed"),
   mcp_sessions_per_client: boundedInt(1, 10000, "MCP HTTP sessions one client (API key or address) may hold open"),
@@ -265,6 +279,8 @@ export const defaults: typeof AppConfig.Encoded = {
     port: 8080,
     shutdown_grace_period: 30,
     max_connections: 100,
+    headers_timeout: 10,
+    request_timeout: 30,
     config_watch_interval: 2,
     mcp_session_idle_timeout: 1800,
     mcp_sessions_per_client: 16,
@@ -347,6 +363,8 @@ export const restartRequired: ReadonlyArray<string> = [
   "server.host",
   "server.port",
   "server.max_connections",
+  "server.headers_timeout",
+  "server.request_timeout",
   "metrics.prometheus_enabled",
   "metrics.prometheus_host",
   "metrics.prometheus_port",

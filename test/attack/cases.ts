@@ -143,17 +143,17 @@ export const attacks: ReadonlyArray<Attack> = [
     ["percent-encoded host", "http://%31%32%37.0.0.1/"],
     ["backslash authority", "http://127.0.0.1\\@8.8.8.8/"],
     ["leading-zero port", "http://127.0.0.1:080/"]
-  ].map(([label, target]): Attack => ({ name: `http probe: ${label}`, tool: "HttpProbeTool", input: { target }, tag: "InvalidInput" })),
-  { name: "tls probe: hex host", tool: "TlsProbeTool", input: { target: "0x7f.1:443" }, tag: "InvalidInput" },
-  { name: "http probe: userinfo smuggling", tool: "HttpProbeTool", input: { target: "http://127.0.0.1@8.8.8.8/" }, tag: "InvalidInput" },
+  ].map(([label, target]): Attack => ({ name: `http probe: ${label}`, tool: "HttpProbeTool", input: { target }, tag: "TargetRejected" })),
+  { name: "tls probe: hex host", tool: "TlsProbeTool", input: { target: "0x7f.1:443" }, tag: "TargetRejected" },
+  { name: "http probe: userinfo smuggling", tool: "HttpProbeTool", input: { target: "http://127.0.0.1@8.8.8.8/" }, tag: "TargetRejected" },
   {
     name: "http probe: metadata service",
     tool: "HttpProbeTool",
     input: { target: "http://169.254.169.254/latest/meta-data/" },
     tag: "TargetRejected"
   },
-  { name: "http probe: file URL", tool: "HttpProbeTool", input: { target: "file:///etc/passwd" }, tag: "InvalidInput" },
-  { name: "http probe: gopher URL", tool: "HttpProbeTool", input: { target: "gopher://127.0.0.1:25/_HELO" }, tag: "InvalidInput" },
+  { name: "http probe: file URL", tool: "HttpProbeTool", input: { target: "file:///etc/passwd" }, tag: "TargetRejected" },
+  { name: "http probe: gopher URL", tool: "HttpProbeTool", input: { target: "gopher://127.0.0.1:25/_HELO" }, tag: "TargetRejected" },
   { name: "ping: public address", tool: "PingTool", input: { target: "8.8.8.8" }, tag: "TargetRejected" },
   { name: "dig: server smuggled in target", tool: "DigTool", input: { target: "@8.8.8.8" }, tag: "TargetRejected" },
   { name: "masscan: intrusive tool", tool: "MasscanTool", input: { target: "127.0.0.1" }, tag: "IntrusiveNotAllowed" }

@@ -1,5 +1,6 @@
 import { HttpServer } from "@effect/platform"
 import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { connect, type Socket } from "node:net"
 import { ConfigService, type DeepPartial } from "../../src/config/ConfigService.js"
 import type { AppConfig } from "../../src/config/schema.js"
 import {
@@ -263,3 +264,16 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
     return { fake, port, base: `http://127.0.0.1:${port}`, events }
   })
+
+/** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */
+export const idleConnections = (port: number, count: number): Effect.Effect<ReadonlyArray<Socket>, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      Promise.all(Array.from({ length: count }, () =>
+        new Promise<Socket>((resolve) => {
+          const socket = connect(port, "127.0.0.1", () => resolve(socket))
+          socket.on("error", () => undefined)
+        })))
+    ),
+    (sockets) => Effect.sync(() => sockets.forEach((socket) => socket.destroy()))
+  )

@@ -1,0 +1,107 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Schedule } from "effect"
+import { request } from "node:http"
+import type { Socket } from "node:net"
+import { idleConnections, startServer } from "./fakes.js"
+
+/**
+ * The connection limit and the client timeouts of the Node server, from
+ * `server.max_connections`, `server.headers_timeout` and
+ * `server.request_timeout`.
+ */
+
+interface Answer {
+  readonly status: number
+  readonly headers: Record<string, string | Array<string> | undefined>
+  readonly body: any
+  /** How the connection ended after the answer: a clean close, or an error such as a reset. */
+  readonly closed: "clean" | string
+}
+
+/** GET `path` on a connection of its own; resolves once the server has closed it, or at once for a kept-alive one. */
+const get = (port: number, path: string) =>
+  Effect.async<Answer, Error>((resume) => {
+    const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+      let text = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk) => (text += chunk))
+      res.on("end", () => {
+        const answer = { status: res.statusCode ?? 0, headers: res.headers, body: JSON.parse(text) }
+        if (res.headers["connection"] !== "close") return resume(Effect.succeed({ ...answer, closed: "clean" }))
+        let error: string | undefined
+        req.socket?.once("error", (e) => (error = e.message))
+        req.socket?.once("close", () => resume(Effect.succeed({ ...answer, closed: error ?? "clean" })))
+      })
+    })
+    req.on("error", (error) => resume(Effect.fail(error)))
+    req.end()
+  })
+
+/** Resolves when the server closes `socket` (read to its end: a paused socket never sees the close). */
+const closedByServer = (socket: Socket) =>
+  Effect.async<void>((resume) => {
+    socket.once("close", () => resume(Effect.void))
+    socket.resume()
+  })
+
+describe("server.max_connections", () => {
+  it.scopedLive("a connection over the limit is answered 503 with Retry-After and the typed body, then closed cleanly", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { max_connections: 2 } })
+      const answer = yield* Effect.scoped(Effect.zipRight(idleConnections(port, 2), get(port, "/health")))
+      expect(answer.status).toBe(503)
+      expect(answer.headers["retry-after"]).toBe("1")
+      expect(answer.headers["connection"]).toBe("close")
+      expect(answer.body).toEqual({
+        detail: {
+          _tag: "TooManyConnections",
+          limit: 2,
+          message: "The server has 2 open connections (server.max_connections); retry shortly",
+          retry_after: 1
+        }
+      })
+      expect(answer.closed).toBe("clean")
+      // Once the server has seen the idle connections go, the next one is served again.
+      const served = yield* get(port, "/health").pipe(
+        Effect.filterOrFail((reply) => reply.status === 200, () => new Error("still over the limit")),
+        Effect.retry(Schedule.spaced("10 millis"))
+      )
+      expect(served.body.status).toBe("healthy")
+    }))
+
+  it.scopedLive("in a burst of many more connections than the limit, every request is answered and none is reset", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { max_connections: 4 } })
+      const answers = yield* Effect.forEach(Array.from({ length: 60 }), () => get(port, "/tools"), { concurrency: "unbounded" })
+      expect(answers.map((answer) => answer.closed).filter((closed) => closed !== "clean")).toEqual([])
+      const statuses = new Set(answers.map((answer) => answer.status))
+      expect([...statuses].filter((status) => status !== 200 && status !== 503)).toEqual([])
+      expect(answers.filter((answer) => answer.status === 503).every((answer) => answer.body.detail._tag === "TooManyConnections")).toBe(
+        true
+      )
+    }))
+})
+
+describe("client timeouts", () => {
+  it.scopedLive("a client that never finishes its headers is dropped after server.headers_timeout", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { headers_timeout: 0.5, request_timeout: 5 } })
+      const [socket] = yield* idleConnections(port, 1)
+      socket!.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a")
+      // Bounded only by the test's timeout: a server that never drops it fails the test.
+      yield* closedByServer(socket!)
+    }))
+
+  it.scopedLive("a client that never finishes its body is dropped after server.request_timeout", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { headers_timeout: 0.5, request_timeout: 1 } })
+      const [socket] = yield* idleConnections(port, 1)
+      let received = ""
+      socket!.on("data", (chunk) => (received += chunk.toString("utf8")))
+      socket!.write(
+        "POST /tools/NmapTool/execute HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"ta"
+      )
+      yield* closedByServer(socket!)
+      expect(received).not.toContain("200 OK")
+    }))
+})
