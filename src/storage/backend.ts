@@ -30,7 +30,7 @@ export const storageDirectory = (path: string, configFile: string | undefined, c
 export const publicLocation = (url: string): string => {
   try {
     const parsed = new URL(url)
-    const user = parsed.username === "" ? "" : `${decodeURIComponent(parsed.username)}@`
+    const user = parsed.username === "" ? "" : `${parsed.username}@`
     return `postgres://${user}${parsed.host}${parsed.pathname}`
   } catch {
     return "postgres://(unparsable URL)"
@@ -69,13 +69,23 @@ const openFailed = (backend: Backend, error: unknown) =>
     message: `Cannot open the ${backend._tag} store at ${locationOf(backend)}: ${causeMessage(error)}. ${adviceFor(backend)}`
   })
 
-/** Per-connection settings: WAL (set by the client) with NORMAL sync is durable across crashes and fast; deleted pages are returned to the disk by the sweep. */
+/**
+ * WAL (set by the client) with NORMAL sync is durable across crashes and
+ * fast. Incremental auto-vacuum lets the sweep give deleted pages back to the
+ * file system; it takes effect on a new database only through a VACUUM,
+ * which costs nothing while the database is still empty.
+ */
 const sqlitePragmas = (sql: SqlClient.SqlClient) =>
-  Effect.all([
-    sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL"),
-    sql.unsafe("PRAGMA synchronous = NORMAL"),
-    sql.unsafe("PRAGMA busy_timeout = 2000")
-  ], { discard: true })
+  Effect.gen(function*() {
+    yield* sql.unsafe("PRAGMA synchronous = NORMAL")
+    yield* sql.unsafe("PRAGMA busy_timeout = 2000")
+    const [mode] = yield* sql<{ auto_vacuum: number }>`PRAGMA auto_vacuum`
+    const [tables] = yield* sql<{ n: number }>`SELECT count(*) AS n FROM sqlite_master`
+    if (mode?.auto_vacuum !== 2 && tables?.n === 0) {
+      yield* sql.unsafe("PRAGMA auto_vacuum = INCREMENTAL")
+      yield* sql.unsafe("VACUUM")
+    }
+  })
 
 const sqlite = (backend: Extract<Backend, { _tag: "sqlite" }>) =>
   Effect.gen(function*() {
