@@ -8,6 +8,7 @@ import { memoryBench } from "./memory.js"
 import { evaluate, type Row, table } from "./report.js"
 import { ourHttpServer } from "./servers.js"
 import { startupBench } from "./startup.js"
+import { storeBench } from "./store.js"
 import { throughputBench } from "./throughput.js"
 import { toolsBench } from "./tools.js"
 
@@ -41,7 +42,8 @@ const program = Effect.gen(function*() {
     })
   )
   const memory = yield* step("memory under a 1 GiB output flood", Effect.scoped(memoryBench))
-  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows].map((row: Row) => evaluate(row))
+  const store = yield* step("scan store writes", Effect.scoped(storeBench))
+  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows, ...store.rows].map((row: Row) => evaluate(row))
   const text = table(rows)
   const notes = rows.filter((row) => row.note !== undefined).map((row) => `  ${row.name}: ${row.note}`)
   const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
@@ -57,7 +59,13 @@ const program = Effect.gen(function*() {
       baseline: Number(row.baseline.toFixed(3)),
       ratio: Number(row.ratio.toFixed(3))
     })),
-    details: { startup: startup.details, tools: tools.details, throughput: throughput.details, memory: memory.details }
+    details: {
+      startup: startup.details,
+      tools: tools.details,
+      throughput: throughput.details,
+      memory: memory.details,
+      store: store.details
+    }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)
   process.stdout.write(`\nwrote ${resultsPath}\n`)
