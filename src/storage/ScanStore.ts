@@ -211,8 +211,18 @@ export const makeScanStore = (
     history: (target, viewer, page = {}) => list({ ...page, target }, viewer),
     previous: (scanId, viewer, outcomes = ["succeeded"]) =>
       Effect.gen(function*() {
-        yield* get(scanId, viewer)
-        if (outcomes.length === 0) return Option.none()
+        if (!isUlid(scanId)) return yield* scanNotFound(scanId)
+        const seen = yield* db.use(
+          "previous",
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            sql`SELECT id FROM scans WHERE ${sql.and([sql`id = ${scanId}`, ...visible(sql, viewer)])}`)
+        )
+        if (seen.length === 0) {
+          return yield* scanNotFound(scanId)
+        }
+        if (outcomes.length === 0) {
+          return Option.none()
+        }
         return yield* db.use(
           "previous",
           selectRecord((sql) => [

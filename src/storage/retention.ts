@@ -1,4 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Clock, Duration, Effect, Metric, Ref } from "effect"
 import type { ConfigService } from "../config/ConfigService.js"
@@ -38,8 +39,10 @@ const deleteBatches = (db: DatabaseService, rule: Rule, condition: (sql: SqlClie
 }
 
 /** The id of the newest scan a rule deletes, or undefined when it deletes none. */
-const cutoffId = (db: DatabaseService, query: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<{ id: string }>, any>) =>
-  db.use("sweep", Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.map(query(sql), (rows) => rows[0]?.id)))
+const cutoffId = (
+  db: DatabaseService,
+  query: (sql: SqlClient.SqlClient) => Effect.Effect<ReadonlyArray<{ readonly id: string }>, SqlError>
+) => db.use("sweep", Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.map(query(sql), (rows) => rows[0]?.id)))
 
 const byCutoff = (db: DatabaseService, rule: Rule, id: string | undefined) =>
   id === undefined ? Effect.succeed(0) : deleteBatches(db, rule, (sql) => sql`id <= ${id}`)
