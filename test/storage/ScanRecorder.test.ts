@@ -15,7 +15,7 @@ const { scan_id: _id, started_at_ms: _at, ...input } = startOf({ scan_id: "" })
 
 const build = <A, E>(layer: Layer.Layer<A, E>) => Effect.map(Layer.build(layer), (context) => context)
 
-describe("ScanRecorder", () => {
+describe("ScanRecorder", { timeout: 20_000 }, () => {
   it.scoped("writes in the background, in order: the id at once, the result once flushed", () =>
     Effect.gen(function*() {
       const config = yield* testConfig(yield* sqlite)

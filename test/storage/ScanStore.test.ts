@@ -77,7 +77,7 @@ const failuresOf = (operation: string) =>
  */
 const eventually = <A>(check: Effect.Effect<A, unknown>, holds: (a: A) => boolean, tick: Effect.Effect<void> = Effect.void) =>
   Effect.gen(function*() {
-    for (let attempt = 0; attempt < 250; attempt++) {
+    for (let attempt = 0; attempt < 1000; attempt++) {
       const value = yield* Effect.either(check)
       if (Either.isRight(value) && holds(value.right)) return value.right
       yield* TestServices.liveWith((live) => live.provide(Effect.sleep("20 millis")))
@@ -86,7 +86,8 @@ const eventually = <A>(check: Effect.Effect<A, unknown>, holds: (a: A) => boolea
     return yield* Effect.dieMessage("condition never held")
   })
 
-describe.each(testDatabases)("scan store on $name", ({ make }) => {
+// Several instances, a database created and dropped per test: generous on a shared, loaded machine.
+describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make }) => {
   it.scoped("stores a running scan, then its result, and reads both back", () =>
     Effect.gen(function*() {
       const db = yield* make

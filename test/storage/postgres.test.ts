@@ -20,7 +20,7 @@ const open = (db: TestDatabase, maintenanceInterval: Duration.DurationInput = "3
     return { database, store: Context.get(context, ScanStore) }
   })
 
-describe("scan store shared by instances on PostgreSQL", () => {
+describe("scan store shared by instances on PostgreSQL", { timeout: 30_000 }, () => {
   it.scopedLive(
     "an instance starting never interrupts the running scans of a live one; it does once that one dies",
     () =>
@@ -61,5 +61,5 @@ describe("scan store shared by instances on PostgreSQL", () => {
       const error = yield* Effect.flip(Context.get(context, ScanStore).begin(startOf({ scan_id: yield* nextId })))
       expect(error._tag).toBe("StoreUnavailable")
       expect(error.message).not.toContain("secret-pw")
-    }), 20_000)
+    }))
 })

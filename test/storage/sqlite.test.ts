@@ -19,7 +19,7 @@ const open = (db: TestDatabase, options: Parameters<typeof storageLayer>[1] = {}
     return { database: Context.get(context, Database), store: Context.get(context, ScanStore) }
   })
 
-describe("scan store on a SQLite file", () => {
+describe("scan store on a SQLite file", { timeout: 20_000 }, () => {
   it.scoped("creates its directory 0700 and every database file 0600", () =>
     Effect.gen(function*() {
       const db = yield* sqlite
