@@ -109,6 +109,15 @@ const services = (storage: Record<string, unknown>) =>
     return { store: Context.get(context, ScanStore), recorder: Context.get(context, ScanRecorder) }
   })
 
+/** One scan as the recorder writes it: the running row, then the finished one. */
+const writeScan = (store: ScanStore["Type"], record: ReturnType<typeof scanRecord>) =>
+  Effect.map(makeUlidGenerator, (nextId) =>
+    Effect.gen(function*() {
+      const start = startOf(yield* nextId, Date.now())
+      yield* store.begin(start)
+      yield* store.finish(start, endOf(record, Date.now()))
+    }))
+
 type Timer = () => Promise<void>
 
 /** Alternates our write and the baseline's, so drift in the machine hits both alike; returns milliseconds per write. */
@@ -148,12 +157,7 @@ const sqliteBench = (record: ReturnType<typeof scanRecord>) =>
     bare.pragma("synchronous = NORMAL")
     bare.exec("CREATE TABLE scans (id TEXT PRIMARY KEY, structured TEXT, stdout TEXT)")
     const insert = bare.prepare("INSERT INTO scans VALUES (?, ?, ?)")
-    const nextId = yield* makeUlidGenerator
-    const write = Effect.gen(function*() {
-      const start = startOf(yield* nextId, Date.now())
-      yield* store.begin(start)
-      yield* store.finish(start, endOf(record, Date.now()))
-    })
+    const write = yield* writeScan(store, record)
     let n = 0
     const baseline = async () => void insert.run(`bare-${n++}`, JSON.stringify(record.structured), record.stdout)
     const timed = yield* alternate(write, baseline)
@@ -200,12 +204,7 @@ const postgresBench = (record: ReturnType<typeof scanRecord>) =>
     )
     const bare = Context.get(bareContext, SqlClient.SqlClient)
     yield* bare.unsafe("CREATE TABLE bare_scans (id TEXT PRIMARY KEY, structured TEXT, stdout TEXT)")
-    const nextId = yield* makeUlidGenerator
-    const write = Effect.gen(function*() {
-      const start = startOf(yield* nextId, Date.now())
-      yield* store.begin(start)
-      yield* store.finish(start, endOf(record, Date.now()))
-    })
+    const write = yield* writeScan(store, record)
     let n = 0
     const baseline = () =>
       Effect.runPromise(
