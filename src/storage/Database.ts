@@ -208,22 +208,30 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
       yield* Effect.forkScoped(Effect.retry(attempt, options.retry ?? defaultRetry).pipe(Effect.ignore))
     }
 
+    // SQLite answers synchronously, so only PostgreSQL can leave a query without an answer.
+    const bounded = <A, E>(query: Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> =>
+      backend._tag === "sqlite" ? query : query.pipe(
+        Effect.timeoutFail({
+          duration: timeout,
+          onTimeout: () => new SqlError({ message: `no answer within ${Duration.format(timeout)}` })
+        })
+      )
+
     const use = <A, E>(
       operation: string,
       query: Effect.Effect<A, E, SqlClient.SqlClient>
     ): Effect.Effect<A, Exclude<E, SqlError | ParseResult.ParseError> | StoreUnavailable> =>
       Effect.flatMap(Ref.get(state), (current) => {
         if (current._tag !== "Open") {
-          return Effect.fail(
-            new StoreUnavailable({ operation, message: `The store is not open: ${current.reason}` })
+          // Counted, not logged: the failed opening attempts are logged already, and health says why.
+          return Effect.zipRight(
+            Metric.increment(Metric.tagged(storeFailures, "operation", operation)),
+            Effect.fail(new StoreUnavailable({ operation, message: `The store is not open: ${current.reason}` }))
           )
         }
         return query.pipe(
           Effect.provide(current.open.context),
-          Effect.timeoutFail({
-            duration: timeout,
-            onTimeout: () => new SqlError({ message: `no answer within ${Duration.format(timeout)}` })
-          }),
+          bounded,
           Effect.catchIf(isDatabaseError, (error) => {
             const message = `${operation} failed: ${causeMessage(error)}. ${advice}`
             return Effect.zipRight(reportFailure(operation, message), Effect.fail(new StoreUnavailable({ operation, message })))
