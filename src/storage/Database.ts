@@ -107,6 +107,7 @@ const disabledDatabase: DatabaseService = {
 }
 
 interface Open {
+  readonly instance: Instance
   readonly context: Context.Context<SqlClient.SqlClient>
   readonly scope: Scope.CloseableScope
   readonly lock: Ref.Ref<Option.Option<SqlConnection.Connection>>
@@ -127,10 +128,7 @@ const isDatabaseError = (error: unknown): error is SqlError | ParseResult.ParseE
 
 const defaultRetry = Schedule.exponential(Duration.seconds(1)).pipe(Schedule.union(Schedule.spaced(Duration.seconds(60))))
 
-const makeInstance = Effect.gen(function*() {
-  const nextId = yield* makeUlidGenerator
-  return { id: yield* nextId, lockKey: yield* Random.nextIntBetween(1, 2 ** 31 - 1) } satisfies Instance
-})
+const makeInstanceId = Effect.flatMap(makeUlidGenerator, (next) => next)
 
 /** Opens the client in `scope`, migrates, registers the instance and interrupts the scans of dead instances. */
 const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScope) =>
@@ -155,7 +153,7 @@ const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScop
     if (recovered.length > 0) {
       yield* Effect.logWarning(`store: ${recovered.length} scans left running by a stopped server are now marked interrupted`)
     }
-    return { context, scope, lock } satisfies Open
+    return { instance, context, scope, lock } satisfies Open
   }).pipe(
     // The Migrator turns a failed migration into a defect; here it is one more reason the store is not open.
     Effect.catchAllDefect(Effect.fail),
@@ -167,9 +165,14 @@ const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScop
     )
   )
 
-/** One attempt to open in a child scope of `parent`; the child is closed again when the attempt fails. */
-const attemptOpen = (backend: Backend, instance: Instance, parent: Scope.Scope) =>
+/**
+ * One attempt to open in a child scope of `parent`; the child is closed again
+ * when the attempt fails. Each attempt draws its own lock key, so a key some
+ * live instance happens to hold is not tried forever.
+ */
+const attemptOpen = (backend: Backend, instanceId: string, parent: Scope.Scope) =>
   Effect.gen(function*() {
+    const instance: Instance = { id: instanceId, lockKey: yield* Random.nextIntBetween(1, 2 ** 31 - 1) }
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
     return yield* openIn(backend, instance, scope).pipe(Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
   })
@@ -177,7 +180,7 @@ const attemptOpen = (backend: Backend, instance: Instance, parent: Scope.Scope) 
 const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect<DatabaseService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Effect.scope
-    const instance = yield* makeInstance
+    const instanceId = yield* makeInstanceId
     const info: DatabaseInfo = { backend: backend._tag, location: locationOf(backend) }
     const advice = adviceFor(backend)
     const timeout = Duration.decode(options.operationTimeout ?? Duration.seconds(30))
@@ -202,7 +205,7 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
       Ref.set(state, { _tag: "Opening", reason: error.message }).pipe(
         Effect.zipRight(Effect.logError(`store: ${error.message} Scans still run but are not stored until it opens; retrying.`))
       )
-    const attempt = attemptOpen(backend, instance, parent).pipe(Effect.tapError(onAttemptFailed), Effect.tap(onOpened))
+    const attempt = attemptOpen(backend, instanceId, parent).pipe(Effect.tapError(onAttemptFailed), Effect.tap(onOpened))
     const first = yield* Effect.either(attempt)
     if (first._tag === "Left") {
       yield* Effect.forkScoped(Effect.retry(attempt, options.retry ?? defaultRetry).pipe(Effect.ignore))
@@ -240,17 +243,17 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
       })
 
     if (backend._tag === "postgres") {
-      yield* Effect.forkScoped(maintain(state, instance, use, options))
+      yield* Effect.forkScoped(maintain(state, use, options))
     }
 
     return {
       info,
       enabled: true,
-      instanceId: instance.id,
+      instanceId,
       ready: Deferred.await(opened),
       use,
       reportFailure,
-      health: { name: "storage", priority: "IMPORTANT", run: checkHealth(info, advice, state, failures, instance, timeout) }
+      health: { name: "storage", priority: "IMPORTANT", run: checkHealth(info, advice, state, failures, instanceId, timeout) }
     } satisfies DatabaseService
   })
 
@@ -259,16 +262,11 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
  * taken again on a new one if it died), the instance row refreshed, and the
  * running scans of instances that died meanwhile interrupted.
  */
-const maintain = (
-  state: Ref.Ref<State>,
-  instance: Instance,
-  use: DatabaseService["use"],
-  options: DatabaseOptions
-) => {
+const maintain = (state: Ref.Ref<State>, use: DatabaseService["use"], options: DatabaseOptions) => {
   const round = Effect.gen(function*() {
     const current = yield* Ref.get(state)
     if (current._tag !== "Open") return
-    const { lock, scope } = current.open
+    const { instance, lock, scope } = current.open
     const held = yield* Ref.get(lock)
     if (Option.isSome(held)) {
       const alive = yield* held.value.execute("SELECT 1", [], undefined).pipe(Effect.isSuccess)
@@ -293,7 +291,7 @@ const checkHealth = (
   advice: string,
   state: Ref.Ref<State>,
   failures: Ref.Ref<Failures>,
-  instance: Instance,
+  instanceId: string,
   timeout: Duration.Duration
 ): Effect.Effect<CheckResult> =>
   Effect.gen(function*() {
@@ -302,7 +300,7 @@ const checkHealth = (
     const metadata = {
       backend: info.backend,
       location: info.location,
-      instance_id: instance.id,
+      instance_id: instanceId,
       failures_total: seen.total,
       last_failure: seen.last ?? null
     }
@@ -310,7 +308,7 @@ const checkHealth = (
     const store = `the ${info.backend} store at ${info.location}`
     if (current._tag !== "Open") return degraded(`Scans are not stored: ${current.reason}`)
     const probe = yield* Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) => heartbeat(instance, now)),
+      Effect.flatMap((now) => heartbeat(current.open.instance, now)),
       Effect.provide(current.open.context),
       Effect.timeout(timeout),
       Effect.either

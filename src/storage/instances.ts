@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlConnection from "@effect/sql/SqlConnection"
-import type { SqlError } from "@effect/sql/SqlError"
+import { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Effect, Option, type Scope } from "effect"
 import { hostname } from "node:os"
@@ -27,7 +27,11 @@ export const CRASHED =
   "The server that ran this scan stopped (crash, kill or power loss) before the execution ended; no result was recorded. Run the scan again."
 export const STOPPED = "The server shut down before the execution ended; no result was recorded. Run the scan again."
 
-/** PostgreSQL: takes the instance's lock on a connection reserved for `scope`. SQLite: no lock is needed. */
+/**
+ * PostgreSQL: takes the instance's lock on a connection reserved for
+ * `scope`, failing (rather than waiting) if another session holds the key.
+ * SQLite: no lock is needed.
+ */
 export const holdLock = (
   instance: Instance
 ): Effect.Effect<Option.Option<SqlConnection.Connection>, SqlError, SqlClient.SqlClient | Scope.Scope> =>
@@ -36,7 +40,14 @@ export const holdLock = (
       pg: () =>
         Effect.gen(function*() {
           const connection = yield* sql.reserve
-          yield* connection.execute("SELECT pg_advisory_lock($1, $2)", [LOCK_CLASS, instance.lockKey], undefined)
+          const [row] = yield* connection.execute(
+            "SELECT pg_try_advisory_lock($1, $2) AS locked",
+            [LOCK_CLASS, instance.lockKey],
+            undefined
+          )
+          if (row?.locked !== true) {
+            return yield* new SqlError({ message: `the instance lock key ${instance.lockKey} is held by another session` })
+          }
           return Option.some(connection)
         }),
       orElse: () => Effect.succeedNone
