@@ -1,4 +1,3 @@
-import * as Migrator from "@effect/sql/Migrator"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
@@ -24,7 +23,7 @@ import { adviceFor, type Backend, causeMessage, locationOf, openClient } from ".
 import { StoreUnavailable } from "./errors.js"
 import { heartbeat, holdLock, type Instance, recoverInterrupted, release } from "./instances.js"
 import { storeFailures } from "./metrics.js"
-import { migrations, MIGRATIONS_TABLE } from "./migrations/index.js"
+import { migrate } from "./migrate.js"
 import { makeUlidGenerator } from "./ulid.js"
 
 /**
@@ -137,7 +136,7 @@ const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScop
     const context = Context.make(SqlClient.SqlClient, client)
     const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | Scope.Scope>) =>
       effect.pipe(Effect.provide(context), Scope.extend(scope))
-    yield* run(Migrator.make({})({ loader: migrations, table: MIGRATIONS_TABLE }))
+    yield* run(migrate)
     const lock = yield* Ref.make(yield* run(holdLock(instance)))
     const now = yield* Clock.currentTimeMillis
     yield* run(heartbeat(instance, now))

@@ -1,7 +1,11 @@
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, type Duration, Effect, Layer } from "effect"
+import { Context, type Duration, Effect, Fiber, Layer, Option, Redacted } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
 import { Database } from "../../src/storage/Database.js"
+import { LOCK_CLASS } from "../../src/storage/instances.js"
 import { ScanStore } from "../../src/storage/ScanStore.js"
 import { StorageLive } from "../../src/storage/StorageLive.js"
 import { makeUlidGenerator } from "../../src/storage/ulid.js"
@@ -46,6 +50,30 @@ describe("scan store shared by instances on PostgreSQL", { timeout: 30_000 }, ()
       }),
     20_000
   )
+
+  it.scopedLive("instances starting together take turns at the migrations", () =>
+    Effect.gen(function*() {
+      const db = yield* postgres
+      // Another instance is migrating: it holds the migration lock of this database.
+      const other = Context.get(
+        yield* Layer.build(
+          Layer.scoped(SqlClient.SqlClient, PgClient.make({ url: Redacted.make(String(db.storage?.url)) })).pipe(
+            Layer.provide(Reactivity.layer)
+          )
+        ),
+        SqlClient.SqlClient
+      )
+      const connection = yield* other.reserve
+      yield* connection.execute("SELECT pg_advisory_lock($1, 0)", [LOCK_CLASS], undefined)
+      const config = yield* testConfig(db)
+      const starting = yield* Effect.fork(
+        Effect.flatMap(Layer.build(storageLayer(config.layer)), (context) => Context.get(context, Database).ready)
+      )
+      yield* Effect.sleep("300 millis")
+      expect(Option.isNone(yield* Fiber.poll(starting))).toBe(true)
+      yield* connection.execute("SELECT pg_advisory_unlock($1, 0)", [LOCK_CLASS], undefined)
+      yield* Fiber.join(starting).pipe(Effect.timeoutFail({ duration: "10 seconds", onTimeout: () => new Error("never opened") }))
+    }))
 
   it.scopedLive("a server that cannot reach PostgreSQL starts anyway, stores nothing and says why", () =>
     Effect.gen(function*() {
