@@ -10,6 +10,7 @@ import { evaluate, type Row, table } from "./report.js"
 import { resultsBench } from "./results.js"
 import { ourHttpServer } from "./servers.js"
 import { startupBench } from "./startup.js"
+import { storeBench } from "./store.js"
 import { throughputBench } from "./throughput.js"
 import { toolsBench } from "./tools.js"
 
@@ -45,9 +46,10 @@ const program = Effect.gen(function*() {
   const memory = yield* step("memory under a 1 GiB output flood", Effect.scoped(memoryBench))
   const complete = yield* step("complete results of 127.0.0.0/24, /26, /28 × 50 ports", resultsBench)
   const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
-  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows, ...complete.rows, ...audit.rows].map((row: Row) =>
-    evaluate(row)
-  )
+  const store = yield* step("scan store writes", Effect.scoped(storeBench))
+  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows, ...complete.rows, ...audit.rows, ...store.rows].map((
+    row: Row
+  ) => evaluate(row))
   const text = table(rows)
   const notes = rows.filter((row) => row.note !== undefined).map((row) => `  ${row.name}: ${row.note}`)
   const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
@@ -69,7 +71,8 @@ const program = Effect.gen(function*() {
       throughput: throughput.details,
       memory: memory.details,
       results: complete.details,
-      audit: audit.details
+      audit: audit.details,
+      store: store.details
     }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)

@@ -1,4 +1,4 @@
-import { Either, ParseResult, Schema } from "effect"
+import { Either, ParseResult, Redacted, Schema } from "effect"
 import { parse as parseYaml } from "yaml"
 import { ConfigInvalid } from "../errors.js"
 import { isPlainObject, mergeDeep } from "./ConfigService.js"
@@ -136,8 +136,9 @@ const coerce = (raw: string, template: unknown): Either.Either<Json, string> => 
   return Either.right(text)
 }
 
-/** Values of the auth section stay out of warnings, which end up in logs. */
-const shown = (path: string, value: unknown): string => (path.startsWith("auth.") ? "[redacted]" : JSON.stringify(value))
+/** Values of the auth section and the storage URL (it holds a password) stay out of warnings, which end up in logs. */
+const shown = (path: string, value: unknown): string =>
+  path.startsWith("auth.") || path === "storage.url" ? "[redacted]" : JSON.stringify(value)
 
 const normaliseLevel = (path: string, value: Json): Json =>
   path === "logging.level" && typeof value === "string" ? value.toUpperCase() : value
@@ -220,6 +221,9 @@ export const loadConfig = (options: {
 
 /** The dotted paths of every leaf that differs between two configurations. */
 export const changedPaths = (before: unknown, after: unknown, prefix = ""): ReadonlyArray<string> => {
+  if (Redacted.isRedacted(before) && Redacted.isRedacted(after)) {
+    return Redacted.value(before) === Redacted.value(after) ? [] : [prefix]
+  }
   if (isPlainObject(before) && isPlainObject(after)) {
     const keys = new Set([...Object.keys(before), ...Object.keys(after)])
     return [...keys].flatMap((key) => changedPaths(before[key], after[key], prefix === "" ? key : `${prefix}.${key}`))

@@ -256,6 +256,44 @@ export const AuthConfig = Schema.Struct({
   })
 })
 
+export const RetentionConfig = Schema.Struct({
+  max_age_days: bounded(0, 36500, "Stored scans older than this many days are deleted; 0 keeps them regardless of age"),
+  max_scans: boundedInt(0, 1e9, "Only the newest this many scans are kept; 0 for no limit"),
+  max_bytes: boundedInt(
+    0,
+    2 ** 50,
+    "Oldest scans are deleted while the stored scans take more bytes than this (compressed); 0 for no limit"
+  )
+})
+
+/** A PostgreSQL URL carries a password: any message about it must not quote it. */
+const StorageUrl = Schema.Redacted(
+  Schema.String.pipe(
+    Schema.filter((url) => url === "" || /^postgres(ql)?:\/\//.test(url), {
+      message: () => "must be empty (the embedded SQLite store) or a postgres:// URL"
+    })
+  )
+)
+
+export const StorageConfig = Schema.Struct({
+  enabled: Schema.Boolean.annotations({
+    description: "Store every execution that passed policy (results, raw output, timings) for later retrieval and diffs"
+  }),
+  path: Schema.String.annotations({
+    description:
+      "Directory of the embedded SQLite store (created 0700, files 0600); empty means data/ beside the config file, or under the working directory without one"
+  }),
+  url: StorageUrl.annotations({
+    description:
+      "postgres://user:password@host:port/database to store in PostgreSQL (shared by several instances) instead of SQLite; a secret, never logged"
+  }),
+  retention: RetentionConfig.annotations({
+    description: "Limits enforced by the background sweep: max_age_days (0 – 36500), max_scans and max_bytes (0 disables each)"
+  }),
+  sweep_interval: bounded(1, 86400, "Seconds between retention sweeps")
+})
+export type StorageConfig = typeof StorageConfig.Type
+
 export const AppConfig = Schema.Struct({
   server: ServerConfig,
   security: SecurityConfig,
@@ -268,7 +306,8 @@ export const AppConfig = Schema.Struct({
   tools: Schema.Record({ key: Schema.String, value: ToolOverride }).annotations({ description: "Per-tool overrides keyed by tool name" }),
   custom_tools: Schema.Array(CustomTool).annotations({ description: "Operator-defined tools: binary plus a flag allow-list" }),
   results: ResultsConfig,
-  auth: AuthConfig
+  auth: AuthConfig,
+  storage: StorageConfig
 })
 export type AppConfig = typeof AppConfig.Type
 
@@ -354,6 +393,13 @@ export const defaults: typeof AppConfig.Encoded = {
     api_keys: [],
     require_auth: false,
     allow_unauthenticated_non_loopback: false
+  },
+  storage: {
+    enabled: true,
+    path: "",
+    url: "",
+    retention: { max_age_days: 90, max_scans: 100000, max_bytes: 1073741824 },
+    sweep_interval: 3600
   }
 }
 
@@ -369,5 +415,8 @@ export const restartRequired: ReadonlyArray<string> = [
   "metrics.prometheus_host",
   "metrics.prometheus_port",
   "logging.file_path",
-  "custom_tools"
+  "custom_tools",
+  "storage.enabled",
+  "storage.path",
+  "storage.url"
 ]
