@@ -240,7 +240,9 @@ describe("server termination mid-scan", () => {
       yield* eventually("the hang shim's process group is gone", Effect.sync(() => groupMembers(pid).length === 0), Duration.seconds(5))
       expect(entries.map((e) => `${e.tool} ${e.target} ${e.outcome}`)).toEqual([
         "Sleepy 8.8.8.8 rejected",
+        "Sleepy 127.0.0.1 started",
         "Sleepy 127.0.0.1 success",
+        "Hang 127.0.0.1 started",
         "Hang 127.0.0.1 cancelled"
       ])
     }), TIMEOUT)
@@ -254,7 +256,13 @@ describe("server termination mid-scan", () => {
         expect(exit.signal).toBe("SIGKILL")
         // The shim's sh forks its sleep: only a group kill (not the parent-death signal alone) reaches it.
         yield* eventually("the hang shim's process group is gone", Effect.sync(() => groupMembers(pid).length === 0), Duration.seconds(5))
-        expect(entries.map((e) => `${e.tool} ${e.outcome}`)).toEqual(["Sleepy rejected", "Sleepy success"])
+        // The hang's started line stays without an outcome: the next start-up records it as interrupted.
+        expect(entries.map((e) => `${e.tool} ${e.outcome}`)).toEqual([
+          "Sleepy rejected",
+          "Sleepy started",
+          "Sleepy success",
+          "Hang started"
+        ])
       }),
     TIMEOUT
   )

@@ -27,11 +27,18 @@ export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), pr
  * variables would point back into the repository or change the server's
  * settings. npm keeps using this user's cache (offline installs read from it).
  */
+/**
+ * The machine's global npm configuration (registry, CA file, proxy). A global install into another prefix would
+ * otherwise look for it under that prefix and lose, for example, the CA that reaches the registry here.
+ */
+const globalNpmConfig = execFileSync("npm", ["config", "get", "globalconfig"], { encoding: "utf8" }).trim()
+
 export const cleanEnv = (extra: Readonly<Record<string, string>> = {}): Record<string, string> => ({
   PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
   HOME: process.env["HOME"] ?? "/tmp",
   LANG: "C",
   npm_config_cache: process.env["npm_config_cache"] ?? join(process.env["HOME"] ?? "/tmp", ".npm"),
+  npm_config_globalconfig: globalNpmConfig,
   npm_config_update_notifier: "false",
   npm_config_fund: "false",
   npm_config_audit: "false",
