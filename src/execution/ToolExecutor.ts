@@ -4,22 +4,25 @@ import type { ExecutionError, ToolNotFound } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { JsonObject, jsonValue } from "../JsonValue.js"
 
+/** An optional field that may also be sent as `null` (strict function-calling clients send every field, null when unused). */
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true, nullable: true })
+
 /** What a caller sends to run a tool (REST body and MCP `arguments`). */
 export const ToolInput = Schema.Struct({
   target: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(253)).annotations({
     description: "One host, IPv4 address or CIDR inside the allowed ranges (e.g. 10.0.0.5, 192.168.1.0/28, web.lab.internal)"
   }),
-  args: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512))).pipe(Schema.maxItems(128))).annotations({
+  args: optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512))).pipe(Schema.maxItems(128))).annotations({
     description: "Arguments as separate tokens, e.g. [\"-sV\", \"-p\", \"22,80\"]. Only the tool's listed flags are accepted."
   }),
-  extra_args: Schema.optional(Schema.String.pipe(Schema.maxLength(4096))).annotations({
+  extra_args: optional(Schema.String.pipe(Schema.maxLength(4096))).annotations({
     description: "Arguments as one string, split on whitespace (no shell, no quoting). Use args or extra_args, not both."
   }),
-  template: Schema.optional(Schema.String).annotations({ description: "Named preset of arguments (see the tool description)" }),
-  timeout_sec: Schema.optional(Schema.Number.pipe(Schema.positive())).annotations({
+  template: optional(Schema.String).annotations({ description: "Named preset of arguments (see the tool description)" }),
+  timeout_sec: optional(Schema.Number.pipe(Schema.positive())).annotations({
     description: "Timeout in seconds, capped by the server"
   }),
-  correlation_id: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))).annotations({
+  correlation_id: optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))).annotations({
     description: "Caller's id for this call, echoed in the result, logs and audit"
   })
 })
