@@ -28,10 +28,30 @@ export const ToolInput = Schema.Struct({
 })
 export type ToolInput = typeof ToolInput.Type
 
+/** What a running scan has found so far, as far as the tool's output has been parsed. */
+export interface Found {
+  readonly hostsUp?: number
+  readonly openPorts?: number
+}
+
+/**
+ * One progress report of a running call: `progress` of `total` only ever
+ * grows (MCP requires it), `message` says in words where the tool is (task,
+ * percentage, ETA, what was found), and the fields say it as data.
+ */
 export interface Progress {
   readonly progress: number
   readonly total: number
-  readonly message?: string
+  readonly message: string
+  /** The tool's current phase, e.g. nmap's "Service scan". */
+  readonly task?: string
+  /** The tool's own percentage of that phase. */
+  readonly percent?: number
+  /** The tool's estimate of the seconds the phase still needs. */
+  readonly remainingSeconds?: number
+  readonly found?: Found
+  /** Seconds since the call arrived. */
+  readonly elapsedSeconds?: number
 }
 
 export const ExecutionErrorType = Schema.Literal("timeout", "exit_code", "signal")
@@ -105,8 +125,24 @@ export const ToolInfo = Schema.Struct({
 })
 export type ToolInfo = typeof ToolInfo.Type
 
+/** A call that passed every check, as it is about to wait for its slot and run. */
+export interface StartedCall {
+  readonly tool: string
+  readonly correlationId: string
+  readonly target: string
+  readonly resolvedTarget: string
+  /** The command line that will run (binary first). */
+  readonly argv: ReadonlyArray<string>
+  readonly intrusive: boolean
+  /** What the server changed on the caller's behalf (rewrites, resolution). */
+  readonly notes: ReadonlyArray<string>
+}
+
 export interface ExecuteOptions {
+  /** Progress while the call runs: the tool's reports, and at least one every `server.progress_interval`. */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
+  /** Told once the call passed every check, before it waits for its slot (MCP turns it into a log message). */
+  readonly onStarted?: (call: StartedCall) => Effect.Effect<void>
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Cause, Effect, Exit, Layer, Metric, Option } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Metric, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import type { CircuitOpen, SpawnFailed, ToolBusy } from "../errors.js"
@@ -14,11 +14,22 @@ import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { type Call, elapsedSeconds, receive } from "./call.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
-import { observeOutput, progressObserver } from "./progress.js"
+import { makeProgressTracker, observeOutput, progressObserver, type ProgressTracker } from "./progress.js"
 import { cancelled, failedEnding, makeRecorder } from "./record.js"
 import { executionResult, judge, parseOutput } from "./result.js"
-import { type ExecuteOptions, ToolExecutor } from "./ToolExecutor.js"
+import { type ExecuteOptions, type StartedCall, ToolExecutor } from "./ToolExecutor.js"
 import { toolInfo } from "./toolInfo.js"
+
+/** What a caller learns when its call passed every check and is about to run. */
+const startedCall = (call: Call, plan: Plan): StartedCall => ({
+  tool: call.tool,
+  correlationId: call.correlationId,
+  target: plan.target.original,
+  resolvedTarget: plan.target.pinned,
+  argv: [plan.request.command, ...plan.request.args],
+  intrusive: plan.intrusive,
+  notes: plan.notes
+})
 
 /**
  * The executor: a call is received, planned (every check, down to the exact
@@ -84,6 +95,18 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           return result
         }).pipe(Effect.uninterruptible)
 
+      /** Reports the call's progress while `run` runs, at least every `progress_interval`, when the caller asked for progress. */
+      const withProgress = <A, E>(
+        call: Call,
+        c: AppConfig,
+        opts: ExecuteOptions | undefined,
+        run: (tracker: ProgressTracker | undefined) => Effect.Effect<A, E>
+      ) =>
+        opts?.onProgress === undefined ? run(undefined) : Effect.flatMap(
+          makeProgressTracker(call.tool, call.startedAt, opts.onProgress),
+          (tracker) => Effect.raceFirst(run(tracker), tracker.heartbeat(Duration.seconds(c.server.progress_interval)))
+        )
+
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
@@ -93,8 +116,11 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             Effect.tapError((error) => recorder.refused(call, error))
           )
           yield* recorder.started(call, plan)
-          const onOutput = observeOutput([progressObserver(plan.tool.spec, opts?.onProgress)])
-          const exit = yield* guarded(call, plan, runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) })).pipe(
+          yield* opts?.onStarted?.(startedCall(call, plan)) ?? Effect.void
+          const exit = yield* withProgress(call, c, opts, (tracker) => {
+            const onOutput = observeOutput([progressObserver(plan.tool.spec, tracker)])
+            return guarded(call, plan, runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) }))
+          }).pipe(
             // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
             Effect.onInterrupt(() => recorder.finished(call, plan, cancelled)),
             Effect.exit

@@ -16,6 +16,16 @@ export interface Template {
   readonly args: ReadonlyArray<string>
 }
 
+/** One progress report of a tool: its percentage of the current phase, and what it says about the phase. */
+export interface ToolProgress {
+  /** 0..100 within the current phase; phases restart at 0. */
+  readonly percent: number
+  /** The tool's name for the phase, e.g. nmap's "Service scan". */
+  readonly task?: string
+  /** The tool's estimate of the seconds the phase still needs. */
+  readonly remainingSeconds?: number
+}
+
 export interface ParsedOutput<A> {
   /** Typed result returned as MCP `structuredContent`. */
   readonly data: A
@@ -90,6 +100,6 @@ export interface ToolSpec<A = unknown> {
    * with spaces and parentheses, which callers' tokens can never contain).
    */
   readonly expand?: (args: ReadonlyArray<string>) => ReadonlyArray<string>
-  /** Extracts a 0..100 progress value from a chunk of output, for progress notifications. */
-  readonly progress?: (chunk: string) => number | undefined
+  /** Extracts the latest progress report from a chunk of output, for progress notifications. */
+  readonly progress?: (chunk: string) => ToolProgress | undefined
 }

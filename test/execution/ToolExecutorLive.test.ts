@@ -454,9 +454,26 @@ describe("ToolExecutorLive", () => {
       yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
         onProgress: (p) => Effect.sync(() => seen.push(p))
       })
-      expect(seen).toHaveLength(2)
+      // a repeated report is a sign of life: it goes out too, a little higher
+      expect(seen).toHaveLength(3)
       expect(seen[0]!.progress).toBeLessThan(seen[1]!.progress)
+      expect(seen[1]!.progress).toBeLessThan(seen[2]!.progress)
       expect(seen.every((p) => p.total === 100)).toBe(true)
+      expect(seen[2]!.message).toMatch(/^NmapTool: Connect Scan 60\.0%, about 4 s left; \d+ s elapsed$/)
+    }))
+
+  it.scoped("while the tool reports nothing, progress still goes out every server.progress_interval", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ server: { progress_interval: 5 } })
+      const seen: Array<Progress> = []
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
+        onProgress: (p) => Effect.sync(() => seen.push(p))
+      }))
+      yield* Queue.take(h.fake.started)
+      for (let i = 0; i < 4; i++) yield* TestClock.adjust("5 seconds")
+      expect(seen.map((p) => p.message)).toEqual([5, 10, 15, 20].map((s) => `NmapTool: running; ${s} s elapsed`))
+      yield* Fiber.interrupt(running)
     }))
 
   it.scoped("interrupting an execution interrupts the runner and records it as cancelled", () =>
