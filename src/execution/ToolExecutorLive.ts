@@ -31,6 +31,18 @@ const startedCall = (call: Call, plan: Plan): StartedCall => ({
   notes: plan.notes
 })
 
+/** Reports the call's progress while `run` runs, at least every `progress_interval`, when the caller asked for progress. */
+const withProgress = <A, E>(
+  call: Call,
+  c: AppConfig,
+  opts: ExecuteOptions | undefined,
+  run: (tracker: ProgressTracker | undefined) => Effect.Effect<A, E>
+) =>
+  opts?.onProgress === undefined ? run(undefined) : Effect.flatMap(
+    makeProgressTracker(call.tool, call.startedAt, opts.onProgress),
+    (tracker) => Effect.raceFirst(run(tracker), tracker.heartbeat(Duration.seconds(c.server.progress_interval)))
+  )
+
 /**
  * The executor: a call is received, planned (every check, down to the exact
  * argv), recorded as started, run inside its tool's queue and breaker,
@@ -94,18 +106,6 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           yield* recorder.finished(call, plan, verdict, { result, durationSeconds })
           return result
         }).pipe(Effect.uninterruptible)
-
-      /** Reports the call's progress while `run` runs, at least every `progress_interval`, when the caller asked for progress. */
-      const withProgress = <A, E>(
-        call: Call,
-        c: AppConfig,
-        opts: ExecuteOptions | undefined,
-        run: (tracker: ProgressTracker | undefined) => Effect.Effect<A, E>
-      ) =>
-        opts?.onProgress === undefined ? run(undefined) : Effect.flatMap(
-          makeProgressTracker(call.tool, call.startedAt, opts.onProgress),
-          (tracker) => Effect.raceFirst(run(tracker), tracker.heartbeat(Duration.seconds(c.server.progress_interval)))
-        )
 
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
