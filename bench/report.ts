@@ -1,6 +1,6 @@
 /** Result rows, their target check and the printed table. */
 
-export type Unit = "ms" | "req/s" | "MB"
+export type Unit = "ms" | "req/s" | "MB" | "tokens"
 
 export interface Target {
   /** Whether the bound applies to our absolute figure or to ours/baseline. */
@@ -40,6 +40,8 @@ export const formatValue = (value: number, unit: Unit): string =>
       ? `${grouped(value, 0)} req/s`
       : unit === "MB"
       ? `${grouped(value, 1)} MB`
+      : unit === "tokens"
+      ? `${grouped(value, 0)} tokens`
       : `${grouped(value, value < 10 ? 2 : 1)} ms`
     : "n/a"
 

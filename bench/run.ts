@@ -9,6 +9,7 @@ import { evaluate, type Row, table } from "./report.js"
 import { ourHttpServer } from "./servers.js"
 import { startupBench } from "./startup.js"
 import { throughputBench } from "./throughput.js"
+import { toolListBench } from "./toolList.js"
 import { toolsBench } from "./tools.js"
 
 /**
@@ -31,6 +32,7 @@ const program = Effect.gen(function*() {
   if (machine.loadAverageAtStart[0]! > machine.cpus / 2) {
     process.stderr.write(`bench: load average ${machine.loadAverageAtStart[0]} on ${machine.cpus} CPUs: other work will skew the figures\n`)
   }
+  const toolList = yield* step("MCP tool list tokens", toolListBench)
   const startup = yield* step("stdio start-up", startupBench)
   const { tools, throughput } = yield* Effect.scoped(
     Effect.gen(function*() {
@@ -41,7 +43,7 @@ const program = Effect.gen(function*() {
     })
   )
   const memory = yield* step("memory under a 1 GiB output flood", Effect.scoped(memoryBench))
-  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows].map((row: Row) => evaluate(row))
+  const rows = [...toolList.rows, ...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows].map((row: Row) => evaluate(row))
   const text = table(rows)
   const notes = rows.filter((row) => row.note !== undefined).map((row) => `  ${row.name}: ${row.note}`)
   const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)))
@@ -57,7 +59,13 @@ const program = Effect.gen(function*() {
       baseline: Number(row.baseline.toFixed(3)),
       ratio: Number(row.ratio.toFixed(3))
     })),
-    details: { startup: startup.details, tools: tools.details, throughput: throughput.details, memory: memory.details }
+    details: {
+      toolList: toolList.details,
+      startup: startup.details,
+      tools: tools.details,
+      throughput: throughput.details,
+      memory: memory.details
+    }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)
   process.stdout.write(`\nwrote ${resultsPath}\n`)

@@ -99,8 +99,20 @@ export const ToolInfo = Schema.Struct({
   version: Schema.NullOr(Schema.String),
   binary: Schema.String,
   intrusive: Schema.Boolean,
+  target: Schema.Literal("host", "network", "url").annotations({
+    description: "host: one address or name; network: a CIDR as well; url: a host with optional scheme, port and path"
+  }),
   templates: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, args: Schema.Array(Schema.String) })),
-  flags: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, intrusive: Schema.Boolean })),
+  flags: Schema.Array(Schema.Struct({
+    name: Schema.String,
+    aliases: Schema.Array(Schema.String),
+    value: Schema.String.annotations({ description: "What may follow the flag, in words; — for none" }),
+    description: Schema.String,
+    intrusive: Schema.Boolean,
+    intrusiveValues: Schema.Array(Schema.String).annotations({ description: "Values of the flag that make a call intrusive" }),
+    privileged: Schema.Boolean.annotations({ description: "Needs raw sockets (root); rewritten or dropped otherwise" })
+  })),
+  keyFlags: Schema.Array(Schema.String).annotations({ description: "The flags named first in the tool's one-line summary" }),
   timeoutSeconds: Schema.Number,
   concurrency: Schema.Number,
   circuitState: BreakerState,

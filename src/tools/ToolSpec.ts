@@ -72,6 +72,8 @@ export interface ToolSpec<A = unknown> {
   /** Arguments to print the version, for the registry's availability check. */
   readonly versionArgs: ReadonlyArray<string>
   readonly flags: ReadonlyArray<FlagSpec>
+  /** The flags agents most often need, named first in the tool's one-line summary (the rest follow as room allows). */
+  readonly keyFlags?: ReadonlyArray<string>
   readonly templates: ReadonlyArray<Template>
   /** Arguments the server always adds before the caller's (e.g. `-oX -`, `-n`). */
   readonly fixedArgs: ReadonlyArray<string>

@@ -1,3 +1,4 @@
+import { HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
@@ -32,7 +33,7 @@ describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
       expect(tools.map((tool) => tool.name)).toEqual(["NmapTool"])
       const [nmap] = tools
       expect(nmap?.title).toBe("NmapTool title")
-      expect(nmap?.inputSchema.required).toEqual(["target"])
+      expect(nmap?.inputSchema.required).toEqual(["target", "args"])
       expect(nmap?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: true })
       expect(nmap?.outputSchema?.type).toBe("object")
     }), 20_000)
@@ -244,7 +245,7 @@ describe("MCP HTTP session limits", () => {
         }).then(async (response) => ({ status: response.status, text: await response.text() }))
       )
       expect(third.status).toBe(429)
-      expect(third.text).toContain("Too many MCP sessions")
+      expect(third.text).toContain("MCP sessions of anonymous@127.0.0.1 are busy")
     }), 20_000)
 
   it.scoped(
@@ -280,7 +281,7 @@ describe("MCP HTTP session table", () => {
       const scope = yield* Scope.make()
       const closed = yield* Deferred.make<void>()
       yield* Scope.addFinalizer(scope, Deferred.succeed(closed, undefined))
-      return { session: { transport: {} as never, scope, owner }, closed }
+      return { session: { transport: {} as never, scope, owner, runningTasks: () => 0 }, closed }
     })
 
   it.scoped("the scheduled sweep closes idle sessions with no request arriving; a busy one stays", () =>
@@ -292,7 +293,7 @@ describe("MCP HTTP session table", () => {
       table.add("busy", busy.session)
       yield* table.sweep(60_000)
       // A response still streaming: in flight until its body ends, which it never does here.
-      yield* table.serve(table.get("busy")!, () => Promise.resolve(new Response(new ReadableStream())))
+      yield* table.serve(table.get("busy")!, () => Effect.succeed(HttpServerResponse.empty()))
       yield* TestClock.adjust("59 seconds")
       expect(table.size()).toBe(2)
       yield* TestClock.adjust(Duration.toMillis(sweepInterval(60_000)) + 2_000)

@@ -5,6 +5,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { CallToolResultSchema, CreateTaskResultSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
 import { PassThrough } from "node:stream"
+import { ConfigService } from "../../src/config/ConfigService.js"
 import { runStdio } from "../../src/mcp/stdio.js"
 import { info, makeFake } from "../http/fakes.js"
 
@@ -38,7 +39,7 @@ const setup = Effect.gen(function*() {
   const { fake, layer } = yield* makeFake
   const stdin = new PassThrough()
   const stdout = new PassThrough()
-  const context = yield* Layer.build(layer)
+  const context = yield* Layer.build(Layer.merge(layer, ConfigService.layerWith()))
   const server = yield* runStdio({ info, stdin, stdout }).pipe(Effect.provide(context), Effect.fork)
   const transport = new PipeClientTransport(stdin, stdout)
   const client = new Client({ name: "vitest", version: "1.0.0" })
