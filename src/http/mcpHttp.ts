@@ -151,6 +151,16 @@ export interface McpHttpHandler {
 
 const isIdle = (session: Session) => session.inFlight === 0 && session.runningTasks() === 0
 
+/** The least recently used idle session among those `owner` holds (anybody's when undefined). */
+const leastRecentlyUsedIdle = (sessions: ReadonlyMap<string, Session>, owner: string | undefined) => {
+  let found: [string, Session] | undefined
+  for (const [id, session] of sessions) {
+    const candidate = (owner === undefined || session.owner === owner) && isIdle(session)
+    if (candidate && (found === undefined || session.lastUsed < found[1].lastUsed)) found = [id, session]
+  }
+  return found
+}
+
 /**
  * The open sessions of one handler. A session ends on DELETE or transport
  * close, when idle past the timeout, when a new session needs its place,
@@ -185,20 +195,6 @@ export const makeSessionTable = Effect.gen(function*() {
     Effect.forkScoped
   )
 
-  /** The least recently used idle session among those `owner` holds (any owner when undefined). */
-  const leastRecentlyUsedIdle = (owner: string | undefined) => {
-    let found: [string, Session] | undefined
-    for (const entry of sessions) {
-      if (
-        (owner === undefined || entry[1].owner === owner) && isIdle(entry[1]) &&
-        (found === undefined || entry[1].lastUsed < found[1].lastUsed)
-      ) {
-        found = entry
-      }
-    }
-    return found
-  }
-
   const evict = (entry: [string, Session], why: string) =>
     close(entry[0]).pipe(
       Effect.zipRight(Effect.logInfo(`closed idle MCP session of ${entry[1].owner} ${why}`)),
@@ -213,12 +209,12 @@ export const makeSessionTable = Effect.gen(function*() {
   const makeRoom = (owner: string, limits: SessionLimits) =>
     Effect.gen(function*() {
       if (ownedBy(owner) >= limits.maxPerClient) {
-        const own = leastRecentlyUsedIdle(owner)
+        const own = leastRecentlyUsedIdle(sessions, owner)
         if (own === undefined) return "client" as const
         yield* evict(own, `to make room for its new one (mcp_sessions_per_client ${limits.maxPerClient})`)
       }
       if (sessions.size >= limits.maxSessions) {
-        const any = leastRecentlyUsedIdle(undefined)
+        const any = leastRecentlyUsedIdle(sessions, undefined)
         if (any === undefined) return "server" as const
         yield* evict(any, `to make room for a new session (server limit ${limits.maxSessions})`)
       }
