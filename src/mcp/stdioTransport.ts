@@ -13,11 +13,16 @@ import type { Readable, Writable } from "node:stream"
  */
 export const MAX_LINE_BYTES = 16 * 1024 * 1024
 
-type Reply = { readonly code: number; readonly message: string; readonly id: string | number | null }
+/**
+ * An error reply; `id` is the offending message's when it has one. Without
+ * one the reply has no id, as MCP's schema has it (JSON-RPC 2.0 would write
+ * `null`, which MCP's schema, and so the SDK clients, reject).
+ */
+type Reply = { readonly code: number; readonly message: string; readonly id: string | number | undefined }
 
-const idOf = (value: unknown): string | number | null => {
+const idOf = (value: unknown): string | number | undefined => {
   const id = typeof value === "object" && value !== null ? (value as { readonly id?: unknown }).id : undefined
-  return typeof id === "string" || typeof id === "number" ? id : null
+  return typeof id === "string" || typeof id === "number" ? id : undefined
 }
 
 /** The message a line holds, or the error to answer it with. */
@@ -26,7 +31,7 @@ export const readLine = (line: string): JSONRPCMessage | Reply => {
   try {
     value = JSON.parse(line)
   } catch (error) {
-    return { code: ErrorCode.ParseError, message: `Parse error: the line is not JSON (${(error as Error).message})`, id: null }
+    return { code: ErrorCode.ParseError, message: `Parse error: the line is not JSON (${(error as Error).message})`, id: undefined }
   }
   const parsed = JSONRPCMessageSchema.safeParse(value)
   return parsed.success ? parsed.data : {
@@ -57,7 +62,7 @@ export class LineStdioTransport implements Transport {
       this.skipping = false
       rest = rest.subarray(newline + 1)
       if (skipped) {
-        this.reply({ code: ErrorCode.ParseError, message: `Parse error: the line is longer than ${MAX_LINE_BYTES} bytes`, id: null })
+        this.reply({ code: ErrorCode.ParseError, message: `Parse error: the line is longer than ${MAX_LINE_BYTES} bytes`, id: undefined })
       } else if (line.trim() !== "") this.dispatch(line)
     }
     this.take(rest)
@@ -85,7 +90,8 @@ export class LineStdioTransport implements Transport {
 
   private reply(reply: Reply) {
     this.onerror?.(new Error(reply.message))
-    void this.send({ jsonrpc: "2.0", id: reply.id, error: { code: reply.code, message: reply.message } } as JSONRPCMessage)
+    const error = { code: reply.code, message: reply.message }
+    void this.send((reply.id === undefined ? { jsonrpc: "2.0", error } : { jsonrpc: "2.0", id: reply.id, error }) as JSONRPCMessage)
   }
 
   async start(): Promise<void> {
