@@ -25,7 +25,8 @@ const readCache = (): Buffer | undefined => {
 }
 
 const cachedData = readCache()
-const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData })
+// A fixed name, not the path: the cache is written at build time and must not carry the build machine's paths.
+const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: "security-mcp-server/main.cjs", cachedData })
 if (cachedData === undefined || script.cachedDataRejected === true) {
   try {
     writeFileSync(cacheFile, script.createCachedData())
