@@ -97,7 +97,10 @@ export const makeProgressTracker = (
     const report = (progress: ToolProgress) =>
       Effect.suspend(() => {
         const step = advance(progress.percent, progress.task)
-        return send((s) => step === undefined ? nudge({ ...s, last: progress }) : { ...s, ...step, last: progress })
+        // a heartbeat may have nudged the value past what the tool's own percentage maps to
+        return send((s) =>
+          step === undefined || step.value <= s.value ? nudge({ ...s, last: progress }) : { ...s, ...step, last: progress }
+        )
       })
 
     const heartbeat = (interval: Duration.DurationInput) => {

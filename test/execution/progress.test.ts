@@ -86,6 +86,18 @@ describe("progress tracker", () => {
       expect(seen[1]!.progress).toBeGreaterThan(seen[0]!.progress)
     }))
 
+  it.scoped("a tool report after heartbeats never goes below them", () =>
+    Effect.gen(function*() {
+      const { seen, tracker } = yield* track
+      yield* Effect.forkScoped(tracker.heartbeat("5 seconds"))
+      yield* TestClock.adjust("10 seconds")
+      yield* tracker.report({ task: "Service scan", percent: 0 })
+      yield* tracker.report({ task: "Service scan", percent: 0.5 })
+      yield* tracker.report({ task: "Service scan", percent: 40 })
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress)
+      expect(seen.at(-1)?.progress).toBe(20)
+    }))
+
   it("a new task name starts a new phase even when its percentage is higher", () => {
     const next = monotonicProgress()
     expect(next(10, "Ping Scan")?.phase).toBe(1)
