@@ -76,9 +76,8 @@ export const waitFor = async <A>(what: string, probe: () => A | undefined | Prom
 export const exitWithin = (spawned: Spawned, timeoutMs: number): Promise<number | string> =>
   Promise.race([spawned.exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), timeoutMs))])
 
-/** A TCP listener on 127.0.0.1 (the only kind of host these tests scan). */
-export const startListener = async (): Promise<number> => {
-  const server = createServer((socket) => socket.destroy())
+/** Listens on 127.0.0.1 (the only kind of host these tests scan) on a free port, closed at cleanup; returns the port. */
+const listenOnLoopback = async (server: Server): Promise<number> => {
   listeners.add(server)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
@@ -89,26 +88,20 @@ export const startListener = async (): Promise<number> => {
   return address.port
 }
 
+/** A TCP listener that accepts and closes each connection: an open port. */
+export const startListener = (): Promise<number> => listenOnLoopback(createServer((socket) => socket.destroy()))
+
 /**
- * A TCP listener on 127.0.0.1 that accepts and never says a word: nmap's
- * version detection waits out each of its probes on it, so a `-sV` scan of
- * it runs for a long time while its percentage stands still.
+ * A TCP listener that accepts and never says a word: nmap's version
+ * detection waits out each of its probes on it, so a `-sV` scan of it runs
+ * for a long time while its percentage stands still.
  */
-export const startSilentListener = async (): Promise<number> => {
-  const server = createServer((socket) => {
+export const startSilentListener = (): Promise<number> =>
+  listenOnLoopback(createServer((socket) => {
     held.add(socket)
     socket.on("error", () => undefined)
     socket.on("close", () => held.delete(socket))
-  })
-  listeners.add(server)
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => resolve())
-  })
-  const address = server.address()
-  if (address === null || typeof address === "string") throw new Error("listener has no TCP address")
-  return address.port
-}
+  }))
 
 export interface ProcessEntry {
   readonly pid: number
