@@ -12,6 +12,7 @@ import { ourHttpServer } from "./servers.js"
 import { startupBench } from "./startup.js"
 import { storeBench } from "./store.js"
 import { throughputBench } from "./throughput.js"
+import { toolListBench } from "./toolList.js"
 import { toolsBench } from "./tools.js"
 
 /**
@@ -34,6 +35,7 @@ const program = Effect.gen(function*() {
   if (machine.loadAverageAtStart[0]! > machine.cpus / 2) {
     process.stderr.write(`bench: load average ${machine.loadAverageAtStart[0]} on ${machine.cpus} CPUs: other work will skew the figures\n`)
   }
+  const toolList = yield* step("MCP tool list tokens", toolListBench)
   const startup = yield* step("stdio start-up", startupBench)
   const { tools, throughput } = yield* Effect.scoped(
     Effect.gen(function*() {
@@ -47,7 +49,16 @@ const program = Effect.gen(function*() {
   const complete = yield* step("complete results of 127.0.0.0/24, /26, /28 × 50 ports", resultsBench)
   const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
   const store = yield* step("scan store writes", Effect.scoped(storeBench))
-  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...memory.rows, ...complete.rows, ...audit.rows, ...store.rows].map((
+  const rows = [
+    ...toolList.rows,
+    ...startup.rows,
+    ...tools.rows,
+    ...throughput.rows,
+    ...memory.rows,
+    ...complete.rows,
+    ...audit.rows,
+    ...store.rows
+  ].map((
     row: Row
   ) => evaluate(row))
   const text = table(rows)
@@ -66,6 +77,7 @@ const program = Effect.gen(function*() {
       ratio: Number(row.ratio.toFixed(3))
     })),
     details: {
+      toolList: toolList.details,
       startup: startup.details,
       tools: tools.details,
       throughput: throughput.details,

@@ -38,9 +38,21 @@ const loadText = (source: ConfigSource, text: string | undefined) =>
 export interface LoadedConfig {
   readonly config: AppConfig
   readonly text: string | undefined
+  /** The warnings logged while loading it, so a reload does not log them again. */
+  readonly warnings?: ReadonlyArray<string>
 }
 
-const logWarnings = (loaded: Loaded) => Effect.forEach(loaded.warnings, (w) => Effect.logWarning(`config: ${w}`), { discard: true })
+/**
+ * Logs the warnings not logged before (`logged` remembers them): the
+ * environment does not change between reloads, so its warnings (an unknown
+ * MCP_* variable, a clamped value) are logged once, not on every reload.
+ */
+const logNewWarnings = (loaded: Loaded, logged: Set<string>) =>
+  Effect.forEach(
+    loaded.warnings.filter((w) => !logged.has(w)),
+    (w) => Effect.sync(() => logged.add(w)).pipe(Effect.zipRight(Effect.logWarning(`config: ${w}`))),
+    { discard: true }
+  )
 
 /**
  * Loads and validates the configuration once, logging its warnings; start-up
@@ -51,8 +63,8 @@ export const loadOnce = (source: ConfigSource) =>
   Effect.gen(function*() {
     const text = yield* readText(source)
     const loaded = yield* loadText(source, text)
-    yield* logWarnings(loaded)
-    return { config: loaded.config, text } satisfies LoadedConfig
+    yield* logNewWarnings(loaded, new Set())
+    return { config: loaded.config, text, warnings: loaded.warnings } satisfies LoadedConfig
   })
 
 /**
@@ -70,6 +82,7 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
       const events = yield* Events
       const ref = yield* SubscriptionRef.make<AppConfig>(initial.config)
       let lastText = initial.text
+      const logged = new Set(initial.warnings ?? [])
 
       // Only a changed file is parsed; an unreadable one counts as unchanged until it reads again.
       const check = Effect.gen(function*() {
@@ -90,7 +103,7 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
         const before = yield* SubscriptionRef.get(ref)
         const changed = changedPaths(before, loaded.config)
         if (changed.length === 0) return
-        yield* logWarnings(loaded)
+        yield* logNewWarnings(loaded, logged)
         const needsRestart = changed.filter((path) => restartRequired.some((r) => path === r || path.startsWith(`${r}.`)))
         yield* SubscriptionRef.set(ref, loaded.config)
         yield* Effect.logInfo(`config: reloaded ${source.file}`).pipe(Effect.annotateLogs({ changed: changed.join(",") }))

@@ -83,6 +83,27 @@ const notSettings: Readonly<Record<string, string | null>> = {
   MCP_SERVER_WORKERS: "one Node process serves all connections; run more instances behind a proxy to scale out"
 }
 
+/**
+ * `MCP_*` variables of other MCP software, which shares the prefix and
+ * often the environment (a client passes its own to the servers it starts):
+ * not settings of this server, and not worth a warning either. Each entry is
+ * a prefix (ending in `_`) or a whole name.
+ */
+const otherTools: ReadonlyArray<string> = [
+  "MCP_USE_", // mcp-use (client library and agents)
+  "MCP_INSPECTOR_", // the MCP Inspector
+  "MCP_PROXY_", // the Inspector's proxy (MCP_PROXY_PORT, MCP_PROXY_AUTH_TOKEN, MCP_PROXY_FULL_ADDRESS)
+  "MCP_REMOTE_", // mcp-remote
+  "MCP_AUTO_OPEN_ENABLED", // the Inspector
+  "MCP_SERVER_REQUEST_TIMEOUT", // the Inspector
+  "MCP_REQUEST_TIMEOUT_RESET_ON_PROGRESS", // the Inspector
+  "MCP_REQUEST_MAX_TOTAL_TIMEOUT", // the Inspector
+  "MCP_TIMEOUT", // Claude Code: server start-up timeout
+  "MCP_TOOL_TIMEOUT" // Claude Code: tool call timeout
+]
+
+const ofAnotherTool = (name: string) => otherTools.some((entry) => (entry.endsWith("_") ? name.startsWith(entry) : name === entry))
+
 /** Maps every settable leaf of the defaults to its environment variable name. */
 export const environmentNames = (): ReadonlyArray<{ readonly name: string; readonly path: string }> => {
   const out: Array<{ name: string; path: string }> = []
@@ -189,7 +210,7 @@ export const loadConfig = (options: {
     }
     const path = known.get(name)
     if (path === undefined) {
-      if (name.startsWith("MCP_")) warnings.push(`${name} is not a known setting and is ignored`)
+      if (name.startsWith("MCP_") && !ofAnotherTool(name)) warnings.push(`${name} is not a known setting of this server and is ignored`)
       continue
     }
     const segments = path.split(".")

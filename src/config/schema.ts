@@ -45,8 +45,29 @@ export const ServerConfig = Schema.Struct({
     "Seconds a client may take to send its whole request, headers and body (at least headers_timeout); responses may stream longer"
   ),
   config_watch_interval: bounded(0.1, 3600, "Seconds between checks of the config file for changes (hot reload)"),
-  mcp_session_idle_timeout: bounded(1, 86400, "Seconds after which an MCP HTTP session with no request is closed"),
-  mcp_sessions_per_client: boundedInt(1, 10000, "MCP HTTP sessions one client (API key or address) may hold open"),
+  mcp_session_idle_timeout: bounded(
+    1,
+    86400,
+    "Seconds after which an MCP HTTP session with no request, open stream or running task is closed"
+  ),
+  mcp_sessions_per_client: boundedInt(
+    1,
+    10000,
+    "MCP HTTP sessions one client (API key or address) may hold; a new one replaces the client's least recently used idle session"
+  ),
+  mcp_stateless: Schema.Boolean.annotations({
+    description: "Serve /mcp without sessions: every request is self-contained (no Mcp-Session-Id, no GET stream, no tasks)"
+  }),
+  mcp_event_buffer_bytes: boundedInt(
+    0,
+    256 * 1024 * 1024,
+    "Bytes of SSE events each MCP HTTP session keeps for replay after a dropped stream (Last-Event-ID); 0 turns resumability off"
+  ),
+  progress_interval: bounded(
+    1,
+    300,
+    "Seconds between MCP progress notifications (and task status updates) while a call runs, even when the tool reports nothing new"
+  ),
   max_body_bytes: boundedInt(1024, 10 * 1024 * 1024, "Maximum HTTP request body size in bytes"),
   allowed_hosts: Schema.Array(Schema.String).annotations({
     description: "Host header values accepted on /mcp (DNS-rebinding protection); empty means the bind host and loopback names"
@@ -98,7 +119,13 @@ export const RateLimitConfig = Schema.Struct({
   enabled: Schema.Boolean.annotations({ description: "Token-bucket rate limiting of executions" }),
   tool_requests_per_minute: bounded(1, 100000, "Executions per minute per tool, across all clients"),
   client_requests_per_minute: bounded(1, 100000, "Executions per minute per client (API key or address)"),
-  burst: boundedInt(1, 10000, "Bucket size: calls allowed at once before the rate applies")
+  burst: boundedInt(1, 10000, "Bucket size: calls allowed at once before the rate applies"),
+  stdio_requests_per_minute: bounded(
+    1,
+    100000,
+    "Executions per minute of the local operator over stdio (the only client of a stdio server, so no per-tool bucket applies)"
+  ),
+  stdio_burst: boundedInt(1, 10000, "Bucket size of the stdio operator: calls allowed at once before its rate applies")
 })
 
 export const HealthConfig = Schema.Struct({
@@ -321,8 +348,11 @@ export const defaults: typeof AppConfig.Encoded = {
     headers_timeout: 10,
     request_timeout: 30,
     config_watch_interval: 2,
-    mcp_session_idle_timeout: 1800,
+    mcp_session_idle_timeout: 300,
     mcp_sessions_per_client: 16,
+    mcp_stateless: false,
+    mcp_event_buffer_bytes: 4 * 1024 * 1024,
+    progress_interval: 5,
     max_body_bytes: 65536,
     allowed_hosts: [],
     allowed_origins: []
@@ -354,7 +384,9 @@ export const defaults: typeof AppConfig.Encoded = {
     enabled: true,
     tool_requests_per_minute: 60,
     client_requests_per_minute: 30,
-    burst: 10
+    burst: 10,
+    stdio_requests_per_minute: 600,
+    stdio_burst: 100
   },
   health: {
     check_interval: 30,

@@ -1,29 +1,46 @@
-import { Cause, Effect, Exit, Layer, Metric, Option, Stream } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
-import type { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
-import { toolActive } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import type { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
-import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { type Call, elapsedSeconds, receive } from "./call.js"
 import { ExecutionGate } from "./ExecutionGate.js"
+import { makeGuard } from "./guard.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
-import { observeOutput, progressObserver } from "./progress.js"
+import { makeProgressTracker, observeOutput, progressObserver, type ProgressTracker } from "./progress.js"
 import { cancelled, failedEnding, makeRecorder } from "./record.js"
 import { executionResult, judge, parseOutput } from "./result.js"
-import { type ExecuteOptions, ToolExecutor } from "./ToolExecutor.js"
-import { effectiveLimits, toolInfo } from "./toolInfo.js"
+import { type ExecuteOptions, type StartedCall, ToolExecutor } from "./ToolExecutor.js"
+import { toolInfo } from "./toolInfo.js"
 
-/** A bad process outcome counts against the breaker; a timeout only when the tool had its configured time. */
-const countsAsFailure = (outcome: ExecutionOutcome, plan: Plan): boolean =>
-  outcome === "timeout" ? plan.timeoutCountsAgainstBreaker : outcome !== "success"
+/** What a caller learns when its call passed every check and is about to run. */
+const startedCall = (call: Call, plan: Plan): StartedCall => ({
+  tool: call.tool,
+  correlationId: call.correlationId,
+  target: plan.target.original,
+  resolvedTarget: plan.target.pinned,
+  argv: [plan.request.command, ...plan.request.args],
+  intrusive: plan.intrusive,
+  notes: plan.notes
+})
+
+/** Reports the call's progress while `run` runs, at least every `progress_interval`, when the caller asked for progress. */
+const withProgress = <A, E>(
+  call: Call,
+  c: AppConfig,
+  opts: ExecuteOptions | undefined,
+  run: (tracker: ProgressTracker | undefined) => Effect.Effect<A, E>
+) =>
+  opts?.onProgress === undefined ? run(undefined) : Effect.flatMap(
+    makeProgressTracker(call.tool, call.startedAt, opts.onProgress),
+    (tracker) => Effect.raceFirst(run(tracker), tracker.heartbeat(Duration.seconds(c.server.progress_interval)))
+  )
 
 /**
  * The executor: a call is received, planned (every check, down to the exact
@@ -40,42 +57,17 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const registry = yield* ToolRegistry
       const runner = yield* ProcessRunner
       const breakers = yield* CircuitBreakers
-      const limiter = yield* ConcurrencyLimiter
       const stats = yield* ToolStats
       const gate = yield* ExecutionGate
       const recorder = yield* makeRecorder
+      const guarded = yield* makeGuard
       const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver>()
-
-      /** Read at admission, so a reload that raises the limit also wakes calls already waiting (see `retune`). */
-      const concurrencyOf = (plan: Plan) => Effect.map(config.get, (c) => effectiveLimits(plan.tool.spec, c).concurrency)
-      yield* config.changes.pipe(Stream.runForEach(() => limiter.retune), Effect.forkScoped)
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
           const c = yield* config.get
           return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
         })
-
-      /**
-       * Waiting for a slot happens outside the breaker: a full queue says nothing about the tool's health,
-       * and a half-open trial must not be spent waiting. Only spawn failures and bad process outcomes count.
-       */
-      const guarded = (
-        call: Call,
-        plan: Plan,
-        run: Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable>
-      ) => {
-        const active = Metric.tagged(toolActive, "tool", call.tool)
-        const counted = Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
-        return limiter.withPermit(call.tool, concurrencyOf(plan), plan.queueSize)(
-          breakers.protect(call.tool, stats.trackActive(call.tool, counted), {
-            isFailure: Exit.match({
-              onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
-              onSuccess: (result) => countsAsFailure(judge(plan.tool.spec, result).outcome, plan)
-            })
-          })
-        )
-      }
 
       /** A run that ended without a process result: recorded, then passed on as it is. */
       const unfinished = (
@@ -110,12 +102,18 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             Effect.tapError((error) => recorder.refused(call, error))
           )
           yield* recorder.started(call, plan)
-          const onOutput = observeOutput([progressObserver(plan.tool.spec, opts?.onProgress)])
-          const exit = yield* guarded(
-            call,
-            plan,
-            Effect.zipRight(recorder.spawning(call, plan), runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) }))
-          ).pipe(
+          yield* opts?.onStarted?.(startedCall(call, plan)) ?? Effect.void
+          const exit = yield* withProgress(call, c, opts, (tracker) => {
+            const onOutput = observeOutput([progressObserver(plan.tool.spec, tracker)])
+            return guarded(
+              call,
+              plan,
+              Effect.zipRight(
+                recorder.spawning(call, plan),
+                runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) })
+              )
+            )
+          }).pipe(
             // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
             Effect.onInterrupt(() =>
               recorder.finished(call, plan, cancelled(plan)).pipe(Effect.catchAll((error) => Effect.logError(error.message)))

@@ -1,6 +1,15 @@
 import { Duration, Effect, Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
-import { type ExecutionError, Forbidden, InvalidInput, TargetRejected, ToolDisabled, ToolUnavailable } from "../errors.js"
+import {
+  ArgumentRejected,
+  type ExecutionError,
+  Forbidden,
+  InvalidInput,
+  TargetRejected,
+  ToolDisabled,
+  ToolNotFound,
+  ToolUnavailable
+} from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { validateArgs, type ValidatedArgs } from "../policy/args.js"
 import { type PinnedTarget, pinTarget } from "../policy/pin.js"
@@ -55,23 +64,40 @@ export interface Plan {
 export const mayExecute = (caller: Caller): Either.Either<void, Forbidden> =>
   caller.scopes.has("execute")
     ? Either.void
-    : Either.left(new Forbidden({ message: `caller ${caller.id} may not execute tools` }))
+    : Either.left(new Forbidden({ message: `caller ${caller.id} may not execute tools; use an API key with the execute scope` }))
 
 export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDisabled | ToolUnavailable> => {
   const name = tool.spec.name
-  if (!tool.enabled) return Either.left(new ToolDisabled({ tool: name, message: `${name} is disabled by the operator` }))
+  if (!tool.enabled) {
+    return Either.left(
+      new ToolDisabled({ tool: name, message: `${name} is disabled by the operator; use another tool or ask the operator to enable it` })
+    )
+  }
   if (tool.path === null) {
-    return Either.left(new ToolUnavailable({ tool: name, message: `${name} is unavailable: ${tool.unavailableReason}` }))
+    return Either.left(
+      new ToolUnavailable({
+        tool: name,
+        message: `${name} is unavailable: ${tool.unavailableReason}; ask the operator to install it, or use another tool`
+      })
+    )
   }
   return Either.right({ ...tool, path: tool.path })
 }
 
-/** The client's own bucket first: a client over its limit must not keep draining the tool's shared one. */
+/**
+ * The client's own bucket first: a client over its limit must not keep
+ * draining the tool's shared one. A stdio server has one client, the local
+ * operator who started it: it has its own, higher limits and shares no
+ * tool bucket with anyone.
+ */
 const throttle = (call: Call, config: AppConfig) =>
   Effect.gen(function*() {
     const { rate_limit: limits } = config
     if (!limits.enabled) return
     const rates = yield* RateLimiter
+    if (call.caller.transport === "stdio") {
+      return yield* rates.take(`stdio:${call.caller.id}`, limits.stdio_requests_per_minute, limits.stdio_burst)
+    }
     yield* rates.take(`client:${call.caller.id}`, limits.client_requests_per_minute, limits.burst)
     yield* rates.take(`tool:${call.tool}`, limits.tool_requests_per_minute, limits.burst)
   })
@@ -79,19 +105,20 @@ const throttle = (call: Call, config: AppConfig) =>
 const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Either<ReadonlyArray<string>, InvalidInput> => {
   if (name === undefined) return Either.right([])
   const template = spec.templates.find((t) => t.name === name)
-  return template !== undefined ? Either.right(template.args) : Either.left(
-    new InvalidInput({
-      message: `unknown template ${name}; known: ${spec.templates.map((t) => t.name).join(", ") || "none"}`,
-      issues: ["template"]
-    })
-  )
+  if (template !== undefined) return Either.right(template.args)
+  const known = spec.templates.map((t) => t.name)
+  const issue = known.length === 0
+    ? `template: ${spec.name} has no templates, so send null or leave it out; given ${JSON.stringify(name)}`
+    : `template: expected one of ${known.join(", ")}, or null; given ${JSON.stringify(name)}`
+  return Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
 }
 
 /** The template's arguments and the caller's tokens, checked against the tool's flag table. */
 export const planArguments = (spec: ToolSpec<any>, input: ToolInput, config: AppConfig, caller: Caller) =>
   Either.gen(function*() {
     if (input.args !== undefined && input.extra_args !== undefined) {
-      return yield* Either.left(new InvalidInput({ message: "give args or extra_args, not both", issues: ["args", "extra_args"] }))
+      const issue = "args, extra_args: give the arguments one way, as the args array or as the extra_args string, not both"
+      return yield* Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
     }
     const template = yield* templateArgs(spec, input.template)
     const tokens = input.args ?? (input.extra_args === undefined ? [] : yield* tokenize(input.extra_args))
@@ -99,8 +126,18 @@ export const planArguments = (spec: ToolSpec<any>, input: ToolInput, config: App
       allowIntrusive: config.security.allow_intrusive,
       maxArgsLength: config.security.max_args_length,
       callerMayIntrude: caller.scopes.has("intrusive")
-    })
+    }).pipe(Either.mapLeft((error) => withAcceptedFlags(spec, error)))
   })
+
+/** A flag the tool does not take: the message lists the ones it does, so the caller can pick one. */
+const withAcceptedFlags = <E extends ExecutionError>(spec: ToolSpec<any>, error: E): E | ArgumentRejected =>
+  error._tag === "ArgumentRejected" && error.rule === "unknown_flag"
+    ? new ArgumentRejected({
+      token: error.token,
+      rule: error.rule,
+      message: `${error.message}; it accepts ${spec.flags.map((f) => f.name).join(" ")}`
+    })
+    : error
 
 const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
   allowed: config.security.allowed_targets,
@@ -180,9 +217,22 @@ export const assemble = (
   }
 }
 
+/** The tool by name; an unknown name lists the tools there are, so the caller can pick one. */
+const lookUp = (name: string) =>
+  Effect.flatMap(ToolRegistry, (registry) =>
+    registry.get(name).pipe(
+      Effect.catchTag("ToolNotFound", () =>
+        Effect.flatMap(registry.all, (tools) =>
+          new ToolNotFound({
+            tool: name,
+            message: `no tool named ${name}; the tools are ${tools.map((t) => t.spec.name).join(", ")}`
+          })))
+    ))
+
 /**
- * Plans one call, in the order its checks answer: the input, the caller's
- * scope, the tool, the rate limits, the arguments, the target.
+ * Plans one call, in the order its checks answer: the caller's scope, the
+ * tool (an unknown or unusable one before its input, which could not help),
+ * the input, the rate limits, the arguments, the target.
  */
 export const planCall = (
   call: Call,
@@ -191,9 +241,9 @@ export const planCall = (
   options: ExecutorOptions
 ): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver> =>
   Effect.gen(function*() {
-    const accepted = yield* input
     yield* mayExecute(call.caller)
-    const tool = yield* readyTool(yield* Effect.flatMap(ToolRegistry, (registry) => registry.get(call.tool)))
+    const tool = yield* readyTool(yield* lookUp(call.tool))
+    const accepted = yield* input
     yield* throttle(call, config)
     const args = yield* planArguments(tool.spec, accepted, config, call.caller)
     const target = yield* pinFor(tool.spec, accepted.target, config, call.caller)

@@ -69,7 +69,8 @@ const writeCache = (path: string, data: Buffer, mode: number): boolean => {
 // A user cache exists only where the shipped one did not fit this Node or could not be rewritten: it goes first.
 const fallback = userCache()
 const cachedData = readCache(fallback, false) ?? readCache(shippedCache, true)
-const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData })
+// A fixed name, not the path: the cache is written at build time and must not carry the build machine's paths.
+const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: "security-mcp-server/main.cjs", cachedData })
 if (script.cachedDataRejected !== false) {
   const data = script.createCachedData()
   // Next to the bundle it is as readable as the bundle; in the user's cache, only the user's.

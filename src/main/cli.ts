@@ -33,6 +33,8 @@ interface Parsed {
 const optionNames = new Set(["--transport", "--config", "--host", "--port"])
 
 const parseArgs = (argv: ReadonlyArray<string>): Either.Either<Parsed, string> => {
+  // `serve --help`, `validate -h` …: help wins wherever it is asked for
+  if (argv.includes("--help") || argv.includes("-h")) return Either.right({ command: "help", options: {}, rest: [] })
   const [command = "serve", ...tail] = argv
   const options: Record<string, string> = {}
   const rest: Array<string> = []

@@ -1,11 +1,12 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect } from "effect"
 import type { Readable, Writable } from "node:stream"
+import type { ConfigService } from "../config/ConfigService.js"
 import type { Events } from "../events/Events.js"
 import type { ToolExecutor } from "../execution/ToolExecutor.js"
 import { ALL_SCOPES } from "../identity/Caller.js"
 import type { Caller } from "../identity/Caller.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
+import { LineStdioTransport } from "./stdioTransport.js"
 
 /** A local client launched us: it is the operator, with every scope. */
 export const stdioCaller: Caller = {
@@ -26,13 +27,13 @@ export interface StdioOptions {
  * logs must go elsewhere. On exit the server closes, which aborts in-flight
  * calls and so kills their processes.
  */
-export const runStdio = (options: StdioOptions): Effect.Effect<void, never, ToolExecutor | Events> =>
+export const runStdio = (options: StdioOptions): Effect.Effect<void, never, ToolExecutor | Events | ConfigService> =>
   Effect.scoped(
     Effect.gen(function*() {
       const stdin = options.stdin ?? process.stdin
       const stdout = options.stdout ?? process.stdout
-      const server = yield* makeMcpServer({ info: options.info, callerOf: () => stdioCaller })
-      const transport = new StdioServerTransport(stdin, stdout)
+      const { server } = yield* makeMcpServer({ info: options.info, callerOf: () => stdioCaller, sessionCaller: stdioCaller })
+      const transport = new LineStdioTransport(stdin, stdout)
       yield* Effect.promise(() => server.connect(transport))
       yield* Effect.async<void>((resume) => {
         const done = () => resume(Effect.void)

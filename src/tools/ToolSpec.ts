@@ -16,6 +16,16 @@ export interface Template {
   readonly args: ReadonlyArray<string>
 }
 
+/** One progress report of a tool: its percentage of the current phase, and what it says about the phase. */
+export interface ToolProgress {
+  /** 0..100 within the current phase; phases restart at 0. */
+  readonly percent: number
+  /** The tool's name for the phase, e.g. nmap's "Service scan". */
+  readonly task?: string
+  /** The tool's estimate of the seconds the phase still needs. */
+  readonly remainingSeconds?: number
+}
+
 export interface ParsedOutput<A> {
   /** Typed result returned as MCP `structuredContent`. */
   readonly data: A
@@ -116,6 +126,8 @@ export interface ToolSpec<A = unknown> {
   /** Arguments to print the version, for the registry's availability check. */
   readonly versionArgs: ReadonlyArray<string>
   readonly flags: ReadonlyArray<FlagSpec>
+  /** The flags agents most often need, named first in the tool's one-line summary (the rest follow as room allows). */
+  readonly keyFlags?: ReadonlyArray<string>
   readonly templates: ReadonlyArray<Template>
   /** Arguments the server always adds before the caller's (e.g. `-oX -`, `-n`). */
   readonly fixedArgs: ReadonlyArray<string>
@@ -149,6 +161,6 @@ export interface ToolSpec<A = unknown> {
    * with spaces and parentheses, which callers' tokens can never contain).
    */
   readonly expand?: (args: ReadonlyArray<string>) => ReadonlyArray<string>
-  /** Extracts a 0..100 progress value from a chunk of output, for progress notifications. */
-  readonly progress?: (chunk: string) => number | undefined
+  /** Extracts the latest progress report from a chunk of output, for progress notifications. */
+  readonly progress?: (chunk: string) => ToolProgress | undefined
 }

@@ -178,7 +178,7 @@ describe("ToolExecutorLive", () => {
         Effect.gen(function*() {
           const h = yield* makeHarness()
           const exit = yield* h.executor.execute("NmapTool", c.input, caller).pipe(Effect.exit)
-          expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", message: "invalid tool input" })
+          expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", message: expect.stringContaining("invalid tool input: (root): ") })
           expect(JSON.stringify(errorOf(exit))).toMatch(/nests deeper than|more than \d+ values/)
           expect(yield* h.fake.requests).toEqual([])
           const [line, ...more] = yield* h.audit
@@ -193,7 +193,7 @@ describe("ToolExecutorLive", () => {
         const input = { target: "127.0.0.1", args: nested(MAX_INPUT_DEPTH - 3) }
         const error = errorOf(yield* h.executor.execute("NmapTool", input, caller).pipe(Effect.exit))
         expect(error?._tag).toBe("InvalidInput")
-        expect(error && "issues" in error && error.issues.join()).toMatch(/^args\.0: Expected string/)
+        expect(error && "issues" in error && error.issues.join()).toMatch(/^args: expected an array of at most 128 strings.*, given \[\[\[/)
       }))
   })
 
@@ -374,6 +374,40 @@ describe("ToolExecutorLive", () => {
       expect(yield* h.fake.requests).toHaveLength(2)
     }))
 
+  it.scoped("the stdio operator has its own, higher limit and no shared tool bucket", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 1, burst: 1, stdio_burst: 20 } })
+      const operator = { ...caller, id: "stdio", transport: "stdio" as const }
+      for (let i = 0; i < 20; i++) yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, operator)
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, operator).pipe(Effect.exit)
+      expect(errorOf(exit)).toMatchObject({ _tag: "RateLimited", scope: "stdio:stdio" })
+      expect(yield* h.fake.requests).toHaveLength(20)
+    }))
+
+  it.scoped("an unknown tool is ToolNotFound before its input is looked at, and the message lists the tools", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const exit = yield* h.executor.execute("NoSuchTool", { target: 42, junk: true }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)).toMatchObject({
+        _tag: "ToolNotFound",
+        message: expect.stringMatching(/^no tool named NoSuchTool; the tools are NmapTool, /)
+      })
+    }))
+
+  it.scoped("null optional fields are accepted as absent; an unknown flag's error lists the accepted ones", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const input = { target: "127.0.0.1", args: ["-p", "80"], extra_args: null, template: null, timeout_sec: null, correlation_id: null }
+      const result = yield* h.executor.execute("NmapTool", input, caller)
+      expect(result.metadata.argv).toEqual(expect.arrayContaining(["-p", "80", "127.0.0.1"]))
+      const refused = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["--bogus"] }, caller).pipe(Effect.exit)
+      expect(errorOf(refused)).toMatchObject({
+        _tag: "ArgumentRejected",
+        rule: "unknown_flag",
+        message: expect.stringContaining("it accepts -sT -sS")
+      })
+    }))
+
   it.scoped("writes a started line before the spawn and one outcome line per allowed execution, with the exact argv and the resolved target", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness()
@@ -436,9 +470,26 @@ describe("ToolExecutorLive", () => {
       yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
         onProgress: (p) => Effect.sync(() => seen.push(p))
       })
-      expect(seen).toHaveLength(2)
+      // a repeated report is a sign of life: it goes out too, a little higher
+      expect(seen).toHaveLength(3)
       expect(seen[0]!.progress).toBeLessThan(seen[1]!.progress)
+      expect(seen[1]!.progress).toBeLessThan(seen[2]!.progress)
       expect(seen.every((p) => p.total === 100)).toBe(true)
+      expect(seen[2]!.message).toMatch(/^NmapTool: Connect Scan 60\.0%, about 4 s left; \d+ s elapsed$/)
+    }))
+
+  it.scoped("while the tool reports nothing, progress still goes out every server.progress_interval", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ server: { progress_interval: 5 } })
+      const seen: Array<Progress> = []
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
+        onProgress: (p) => Effect.sync(() => seen.push(p))
+      }))
+      yield* Queue.take(h.fake.started)
+      for (let i = 0; i < 4; i++) yield* TestClock.adjust("5 seconds")
+      expect(seen.map((p) => p.message)).toEqual([5, 10, 15, 20].map((s) => `NmapTool: running; ${s} s elapsed`))
+      yield* Fiber.interrupt(running)
     }))
 
   it.scoped("interrupting an execution interrupts the runner and records it as cancelled", () =>
