@@ -50,6 +50,11 @@ export const ServerConfig = Schema.Struct({
     86400,
     "Seconds after which an MCP HTTP session with no request, open stream or running task is closed"
   ),
+  mcp_max_sessions: boundedInt(
+    1,
+    100000,
+    "MCP HTTP sessions the server holds at most; a new one replaces the least recently used idle session of any client"
+  ),
   mcp_sessions_per_client: boundedInt(
     1,
     10000,
@@ -349,6 +354,7 @@ export const defaults: typeof AppConfig.Encoded = {
     request_timeout: 30,
     config_watch_interval: 2,
     mcp_session_idle_timeout: 300,
+    mcp_max_sessions: 256,
     mcp_sessions_per_client: 16,
     mcp_stateless: false,
     mcp_event_buffer_bytes: 4 * 1024 * 1024,

@@ -96,14 +96,27 @@ const asJson = async (response: Response, batch: boolean): Promise<Response> => 
   return new Response(JSON.stringify(batch ? responses : responses[0] ?? null), { status: response.status, headers })
 }
 
+/**
+ * An SSE comment sent first on a session's standalone GET stream: Node sends
+ * a response's headers with its first bytes, so without it a client (and any
+ * proxy in between) would not see the stream open until the server had
+ * something to say. SSE clients ignore comment lines. (POST streams start
+ * with the transport's priming event or their answer.)
+ */
+const STREAM_OPEN = new TextEncoder().encode(": stream open\n\n")
+
 /** The same response, calling `end` once its body has been read to the end or cancelled (or at once without a body). */
-const untilBodyEnds = (response: Response, end: () => void): Response => {
+const untilBodyEnds = (response: Response, method: string, end: () => void): Response => {
   if (response.body === null) {
     end()
     return response
   }
   const reader = response.body.getReader()
+  const standaloneStream = method === "GET" && (response.headers.get("content-type") ?? "").includes("text/event-stream")
   const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (standaloneStream) controller.enqueue(STREAM_OPEN)
+    },
     async pull(controller) {
       const chunk = await reader.read().catch((error: unknown) => {
         end()
@@ -133,7 +146,7 @@ const answer = (
 ) =>
   Effect.promise(async () => {
     const response = await transport.handleRequest(toWebRequest(request), options)
-    return untilBodyEnds(wantsJsonOnly(request) ? await asJson(response, Array.isArray(options.parsedBody)) : response, end)
+    return untilBodyEnds(wantsJsonOnly(request) ? await asJson(response, Array.isArray(options.parsedBody)) : response, request.method, end)
   }).pipe(
     Effect.map((response) => HttpServerResponse.fromWeb(response)),
     Effect.onExit((exit) => (exit._tag === "Failure" ? Effect.sync(end) : Effect.void))

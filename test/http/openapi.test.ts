@@ -56,6 +56,20 @@ const send = (port: number, call: Call) =>
     return Effect.sync(() => req.destroy())
   })
 
+/** Opens an SSE stream and holds it until the scope closes; succeeds with the status once the headers arrive. */
+const hold = (port: number, call: Call) =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly status: number; readonly close: () => void }>((resume) => {
+      const req = httpRequest(
+        { host: "127.0.0.1", port, method: call.method, path: call.path, headers: call.headers, agent: false },
+        (res) => resume(Effect.succeed({ status: res.statusCode ?? 0, close: () => req.destroy() }))
+      )
+      req.on("error", (error) => resume(Effect.die(error)))
+      req.end(call.body)
+    }),
+    (stream) => Effect.sync(stream.close)
+  )
+
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` })
 const JSON_TYPE = { "content-type": "application/json" }
 const MCP_ACCEPT = { accept: "application/json, text/event-stream" }
@@ -235,7 +249,7 @@ describe("the OpenAPI document", () => {
         500,
         503
       ])
-      expect([...seen.get("POST /mcp")!].sort((a, b) => a - b)).toEqual([200, 202, 400, 401, 403, 404, 406, 413, 415])
+      expect([...seen.get("POST /mcp")!].sort((a, b) => a - b)).toEqual([200, 202, 400, 401, 403, 404, 413, 415])
       expect([...seen.get("GET /health")!].sort((a, b) => a - b)).toEqual([200, 207, 400, 503])
     }))
 
@@ -294,15 +308,26 @@ describe("the OpenAPI document", () => {
 
   it.scopedLive("the session limits of /mcp and a connection over server.max_connections are documented on every route", () =>
     Effect.gen(function*() {
-      const limits = { auth: authPatch.auth, server: { max_connections: 3, mcp_sessions_per_client: 2 } }
+      const limits = { auth: authPatch.auth, server: { max_connections: 4, mcp_max_sessions: 3, mcp_sessions_per_client: 2 } }
       const { port } = yield* startServer(limits)
       const document = (yield* send(port, { method: "GET", path: "/openapi.json" })).body as Document
       const { record, seen, undocumented } = observer(document)
-      // max_connections also caps the MCP sessions: two for the executor's key, a third refused (429); one for the admin, then full (503).
-      const sessions = [bearer(keys.executor), bearer(keys.executor), bearer(keys.executor), {}, {}].map((key) =>
-        mcp("POST", key, initialize)
-      )
-      yield* run(port, sessions, record)
+      // Sessions listening on a stream are busy, so none is evicted: two for the executor's key, a third refused
+      // (429); one for the admin, then every session of the server is busy (503). The three streams and three idle
+      // connections then fill max_connections for what follows.
+      const listening = (key: Record<string, string>) =>
+        Effect.gen(function*() {
+          const call = mcp("POST", key, initialize)
+          const opened = yield* send(port, call)
+          record(call, opened)
+          const stream = yield* hold(port, mcp("GET", { ...key, "mcp-session-id": String(opened.headers["mcp-session-id"]) }))
+          expect(stream.status).toBe(200)
+        })
+      yield* listening(bearer(keys.executor))
+      yield* listening(bearer(keys.executor))
+      yield* run(port, [mcp("POST", bearer(keys.executor), initialize)], record)
+      yield* listening({})
+      yield* run(port, [mcp("POST", {}, initialize)], record)
       expect([...seen.get("POST /mcp")!]).toEqual([200, 429, 503])
       yield* Effect.scoped(Effect.gen(function*() {
         yield* idleConnections(port, 3)

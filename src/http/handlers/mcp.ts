@@ -19,7 +19,7 @@ export const McpLive = (info: ServerInfo) =>
           const config = yield* configService.get
           const caller = yield* CurrentCaller
           return yield* mcp.handle(request, { ...caller, transport: "mcp-http" }, body, {
-            maxSessions: config.server.max_connections,
+            maxSessions: config.server.mcp_max_sessions,
             maxPerClient: config.server.mcp_sessions_per_client,
             idleTimeoutMs: config.server.mcp_session_idle_timeout * 1000
           })
