@@ -77,7 +77,7 @@ const bearer = (header: string | undefined): string | undefined => {
 /**
  * Who is calling. A presented key is always checked (a wrong key is 401 even
  * when keys are optional). Without one the caller is the local operator with
- * every scope, but only when keys are not required and the request comes
+ * every scope, free to name any engagement, but only when keys are not required and the request comes
  * straight from a loopback address with no proxy headers: a reverse proxy on
  * the same host must not turn the whole network into the local operator.
  * `allow_unauthenticated_non_loopback` waives the origin check for operators
@@ -106,6 +106,7 @@ export const authenticate = (
         id: `anonymous@${address ?? "unknown"}`,
         transport,
         scopes: EVERY_SCOPE,
+        engagements: "any",
         ...(address === undefined ? {} : { address })
       })
   }
@@ -120,7 +121,8 @@ export const authenticate = (
     transport,
     scopes: new Set(key.scopes),
     ...(address === undefined ? {} : { address }),
-    ...(key.allowed_targets === undefined ? {} : { allowedTargets: key.allowed_targets })
+    ...(key.allowed_targets === undefined ? {} : { allowedTargets: key.allowed_targets }),
+    ...(key.engagements === undefined ? {} : { engagements: key.engagements })
   })
 }
 

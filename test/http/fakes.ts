@@ -21,8 +21,11 @@ import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/exe
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
 import { type Caller } from "../../src/identity/Caller.js"
+import { AuditLog } from "../../src/observability/AuditLog.js"
 import { Health, type HealthReport, type HealthStatus } from "../../src/observability/Health.js"
 import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
+import { Approvals } from "../../src/storage/Approvals.js"
+import { Database } from "../../src/storage/Database.js"
 
 /**
  * A fake executor whose NmapTool answers by cue in `target`: `ok` (or any
@@ -191,7 +194,8 @@ export const makeFake = Effect.gen(function*() {
             const updated: ToolInfo = { ...known, circuitState: state === "open" ? "OPEN" : "CLOSED" }
             yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
             return updated
-          })
+          }),
+        awaitApproval: () => Effect.void
       }
     })
   )
@@ -205,7 +209,12 @@ export const makeFake = Effect.gen(function*() {
       "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
     )
   })
-  return { fake, layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer).pipe(Layer.provideMerge(Events.layer)) }
+  // Approvals are not stored here (REST approvals are tested against the real executor and store).
+  const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
+  return {
+    fake,
+    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, approvalsLayer).pipe(Layer.provideMerge(Events.layer))
+  }
 })
 
 const reportFor = (status: HealthStatus): HealthReport => ({

@@ -39,7 +39,7 @@ const setup = Effect.gen(function*() {
   const { fake, layer } = yield* makeFake
   const stdin = new PassThrough()
   const stdout = new PassThrough()
-  const context = yield* Layer.build(Layer.merge(layer, ConfigService.layerWith()))
+  const context = yield* Layer.build(layer.pipe(Layer.provideMerge(ConfigService.layerWith())))
   const server = yield* runStdio({ info, stdin, stdout }).pipe(Effect.provide(context), Effect.fork)
   const transport = new PipeClientTransport(stdin, stdout)
   const client = new Client({ name: "vitest", version: "1.0.0" })
@@ -57,7 +57,7 @@ describe("MCP over stdio", () => {
       expect(result.structuredContent).toMatchObject({ execution: { tool: "NmapTool" } })
       const [call] = yield* Ref.get(fake.calls)
       expect(call?.caller).toMatchObject({ id: "stdio", transport: "stdio" })
-      expect([...(call?.caller.scopes ?? [])].sort()).toEqual(["admin", "execute", "intrusive"])
+      expect([...(call?.caller.scopes ?? [])].sort()).toEqual(["admin", "approve", "execute", "intrusive"])
       for (const line of transport.lines) expect(JSON.parse(line).jsonrpc).toBe("2.0")
       stdin.end()
       yield* Fiber.join(server).pipe(Effect.timeout("10 seconds"))
