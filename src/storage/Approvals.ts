@@ -106,7 +106,7 @@ const approvalRequired = (approval: Approval, now: number) =>
 const selectOne = (id: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql.unsafe(`SELECT ${APPROVAL_COLUMNS} FROM approvals WHERE id = ?`, [id])
+    const rows = yield* sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals WHERE id = ${id}`
     return rows[0] === undefined ? Option.none() : Option.some(toApproval(yield* decodeApprovalRow(rows[0])))
   })
 
@@ -163,7 +163,7 @@ const makeApprovals = Effect.gen(function*() {
         "list",
         Effect.flatMap(
           SqlClient.SqlClient,
-          (sql) => sql.unsafe(`SELECT ${APPROVAL_COLUMNS} FROM approvals ORDER BY id DESC LIMIT ${LIST_LIMIT}`)
+          (sql) => sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals ORDER BY id DESC LIMIT ${LIST_LIMIT}`
         ).pipe(Effect.flatMap((all) => Effect.forEach(all, (row) => Effect.map(decodeApprovalRow(row), toApproval))))
       )
       return rows.map((a) => withStatusNow(a, now)).filter((a) => mayView(a, viewer) && (status === undefined || a.status === status))
