@@ -1,6 +1,7 @@
 import { Clock, Effect, Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import type { EngagementRejected, InvalidInput } from "../errors.js"
+import type { AuditApproval } from "../observability/AuditLog.js"
 import { approvalDigest, needsApproval } from "../policy/approval.js"
 import type { ValidatedArgs } from "../policy/args.js"
 import { type Engagement, engagementRef } from "../policy/Engagement.js"
@@ -9,9 +10,9 @@ import { checkWhen } from "../policy/engagementWindows.js"
 import { applyRateCeiling } from "../policy/rateCeiling.js"
 import { checkTier } from "../policy/tiers.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
+import type { RunRequest } from "../runner/ProcessRunner.js"
 import { Approvals } from "../storage/Approvals.js"
 import type { Call, Received } from "./call.js"
-import type { Plan } from "./plan.js"
 import type { ToolInput } from "./ToolExecutor.js"
 
 /**
@@ -67,6 +68,18 @@ export const withinTier = (
   })
 }
 
+/** What the approval step reads of a plan (plan.ts's `Plan`). */
+export interface Gated {
+  readonly tool: { readonly spec: { readonly name: string } }
+  readonly target: { readonly pinned: string }
+  readonly auditTarget: string
+  readonly request: Pick<RunRequest, "command" | "args">
+  readonly intrusive: boolean
+  readonly intrusiveReasons: ReadonlyArray<string>
+  readonly notes: ReadonlyArray<string>
+  readonly approval: AuditApproval | null
+}
+
 /**
  * The last step of planning, once the exact argv is known. A call that needs
  * approval and names none becomes a pending approval and is refused with
@@ -74,12 +87,12 @@ export const withinTier = (
  * covers exactly this call, and uses it up. An approval_id on a call that
  * needs none is ignored, with a note.
  */
-export const approvalGate = (call: Call, plan: Plan, engagement: Engagement | undefined, input: ToolInput) =>
+export const approvalGate = <P extends Gated>(call: Call, plan: P, engagement: Engagement | undefined, input: ToolInput) =>
   Effect.gen(function*() {
     if (engagement === undefined || !needsApproval(engagement, plan.intrusive)) {
       return input.approval_id === undefined
         ? plan
-        : { ...plan, notes: [...plan.notes, `approval_id ${input.approval_id} ignored: this call needs no approval`] }
+        : { ...plan, notes: [...plan.notes, `approval_id ${input.approval_id} ignored: this call needs no approval`] } as P
     }
     const approvals = yield* Approvals
     const subject = {
@@ -91,7 +104,7 @@ export const approvalGate = (call: Call, plan: Plan, engagement: Engagement | un
     }
     if (input.approval_id !== undefined) {
       const used = yield* approvals.use(input.approval_id, approvalDigest(subject), call.caller)
-      return { ...plan, approval: { id: used.approval_id, requestedBy: used.requested_by, decidedBy: used.decided_by } }
+      return { ...plan, approval: { id: used.approval_id, requestedBy: used.requested_by, decidedBy: used.decided_by } } as P
     }
     return yield* Effect.flatMap(
       approvals.request({

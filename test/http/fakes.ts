@@ -1,6 +1,7 @@
 import { HttpServer } from "@effect/platform"
-import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, Ref, type Scope } from "effect"
 import { connect, type Socket } from "node:net"
+import { join } from "node:path"
 import { ConfigService, type DeepPartial } from "../../src/config/ConfigService.js"
 import type { AppConfig } from "../../src/config/schema.js"
 import {
@@ -25,7 +26,9 @@ import { AuditLog } from "../../src/observability/AuditLog.js"
 import { Health, type HealthReport, type HealthStatus } from "../../src/observability/Health.js"
 import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
 import { Approvals } from "../../src/storage/Approvals.js"
+import { DATABASE_FILE } from "../../src/storage/backend.js"
 import { Database } from "../../src/storage/Database.js"
+import { tempDir } from "../support/shims.js"
 
 /**
  * A fake executor whose NmapTool answers by cue in `target`: `ok` (or any
@@ -249,7 +252,7 @@ export const authPatch = {
   auth: {
     require_auth: true,
     api_keys: [
-      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin"] as const },
+      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin", "approve"] as const, engagements: ["lab"] },
       { id: "exec", sha256: sha256Hex(keys.executor), scopes: ["execute"] as const }
     ]
   }
@@ -260,6 +263,8 @@ export interface Started {
   readonly port: number
   readonly base: string
   readonly events: Events["Type"]
+  /** The server's approvals, in a SQLite store of the test's own. */
+  readonly approvals: Approvals["Type"]
 }
 
 /** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
@@ -267,13 +272,18 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
   Effect.gen(function*() {
     const { fake, layer } = yield* makeFake
     const config = ConfigService.layerWith({ ...patch, server: { host: "127.0.0.1", port: 0, ...patch.server } })
+    const dir = yield* tempDir("rest-approvals")
+    const database = Database.layer({ _tag: "sqlite", directory: join(dir, "data"), file: join(dir, "data", DATABASE_FILE) })
+    const stored = yield* Layer.build(
+      Approvals.layer.pipe(Layer.provide(Layer.mergeAll(database, AuditLog.layer, Events.layer)), Layer.provide(config))
+    )
     const context = yield* Layer.build(
-      HttpServerLive(info).pipe(Layer.provideMerge(layer), Layer.provide(config))
+      HttpServerLive(info).pipe(Layer.provideMerge(Layer.succeedContext(stored)), Layer.provideMerge(layer), Layer.provide(config))
     ).pipe(Effect.orDie)
     const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
     const events = yield* Events.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events }
+    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals) }
   })
 
 /** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */
