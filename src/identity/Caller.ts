@@ -10,6 +10,13 @@ export type CallerScope = typeof CallerScope.Type
 export const ALL_SCOPES: ReadonlyArray<CallerScope> = CallerScope.literals
 
 /**
+ * The local operator's scopes (stdio, or a loopback client when no key is
+ * configured): everything but `approve`. An approval must come from a
+ * person's own key, and the local caller may well be the model asking.
+ */
+export const OPERATOR_SCOPES: ReadonlyArray<CallerScope> = ALL_SCOPES.filter((scope) => scope !== "approve")
+
+/**
  * The engagements a caller may act in: the listed ones (a key's `engagements`), or `any` for the local operator, who may
  * name any engagement or none. Absent: none, so the caller acts under the server's policy alone.
  */

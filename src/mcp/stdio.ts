@@ -3,16 +3,16 @@ import type { Readable, Writable } from "node:stream"
 import type { ConfigService } from "../config/ConfigService.js"
 import type { Events } from "../events/Events.js"
 import type { ToolExecutor } from "../execution/ToolExecutor.js"
-import { ALL_SCOPES } from "../identity/Caller.js"
+import { OPERATOR_SCOPES } from "../identity/Caller.js"
 import type { Caller } from "../identity/Caller.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
 import { LineStdioTransport } from "./stdioTransport.js"
 
-/** A local client launched us: it is the operator, with every scope, free to name any engagement. */
+/** A local client launched us: it is the operator, with every scope but approve, free to name any engagement. */
 export const stdioCaller: Caller = {
   id: "stdio",
   transport: "stdio",
-  scopes: new Set(ALL_SCOPES),
+  scopes: new Set(OPERATOR_SCOPES),
   engagements: "any"
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js"
 import { createHash, randomBytes } from "node:crypto"
@@ -11,6 +12,7 @@ import {
   jsonLines,
   requireBuild,
   serverEnv,
+  serverPath,
   startHttpServer,
   startListener,
   waitFor
@@ -264,5 +266,41 @@ describe("a restart", () => {
     const ran = await execute(requester.key, { ...intrusiveScan(), approval_id: id })
     expect(ran.status).toBe(200)
     expect(ran.body.metadata.approval_id).toBe(id)
+  }, 60_000)
+})
+
+describe("stdio bound to an engagement", () => {
+  it("serve --engagement NAME: the operator's calls act in it, inside its scope only", async () => {
+    const stdioConfig = makeConfigFile({
+      security: { allowed_targets: ["loopback"] },
+      health: { cpu_threshold: 100, memory_threshold: 100, disk_threshold: 100 },
+      engagements: [{ name: "lab", targets: ["127.0.0.1"], approval: "none" }]
+    })
+    const client = new Client({ name: "e2e-stdio-engagement", version: "1.0.0" })
+    clients.push(client)
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [serverPath, "serve", "--transport", "stdio", "--config", stdioConfig.path, "--engagement", "lab"],
+        env: env(),
+        stderr: "pipe"
+      })
+    )
+    try {
+      const { tools } = await client.listTools()
+      const properties = Object.keys(tools.find((tool) => tool.name === "NmapTool")?.inputSchema.properties ?? {})
+      expect(properties).not.toContain("engagement")
+      expect(properties).not.toContain("approval_id")
+      const inside = await client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "-p", String(port)] } })
+      expect(inside.isError).toBe(false)
+      expect(inside.structuredContent).toMatchObject({ execution: { engagement: "lab", approval_id: null } })
+      const outside = await client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.2", args: ["-sT", "-p", String(port)] } })
+      expect(outside.structuredContent).toMatchObject({ error: { _tag: "TargetRejected", rule: "outside_engagement" } })
+      const other = await client.callTool({ name: "NmapTool", arguments: { target: "127.0.0.1", engagement: "elsewhere" } })
+      expect(other.structuredContent).toMatchObject({ error: { _tag: "EngagementRejected", rule: "engagement_not_allowed" } })
+    } finally {
+      await client.close()
+      stdioConfig.remove()
+    }
   }, 60_000)
 })
