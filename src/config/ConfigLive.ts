@@ -3,7 +3,7 @@ import { Duration, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { ConfigInvalid } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ConfigService } from "./ConfigService.js"
-import { changedPaths, loadConfig, type Loaded } from "./load.js"
+import { changedPaths, type EngagementFiles, engagementsDir, isEngagementFile, loadConfig, type Loaded } from "./load.js"
 import { checkConfigPermissions } from "./permissions.js"
 import { type AppConfig, restartRequired } from "./schema.js"
 import { semanticProblems } from "./semantics.js"
@@ -24,9 +24,54 @@ const readText = (source: ConfigSource) =>
       Effect.zipLeft(checkConfigPermissions(source.file, source.env))
     )
 
-const loadText = (source: ConfigSource, text: string | undefined) =>
+/**
+ * The files of `engagements_dir`, each trusted like the config file (only
+ * its owner may change it, nor its directory), since they decide what may
+ * be scanned too.
+ */
+const readEngagementFiles = (dir: string, env: ConfigSource["env"]) =>
   Effect.gen(function*() {
-    const loaded = yield* loadConfig({ fileText: text, fileSource: source.file ?? "defaults", env: source.env })
+    const fs = yield* FileSystem.FileSystem
+    const names = (yield* fs.readDirectory(dir)).filter(isEngagementFile).sort()
+    const files = yield* Effect.forEach(names, (name) =>
+      fs.readFileString(`${dir}/${name}`).pipe(
+        Effect.zipLeft(checkConfigPermissions(`${dir}/${name}`, env)),
+        Effect.map((text) => ({ name, text }))
+      ))
+    return { dir, files } satisfies EngagementFiles
+  }).pipe(
+    Effect.mapError((error) =>
+      error instanceof ConfigInvalid
+        ? error
+        : new ConfigInvalid({ source: dir, message: `cannot read engagements_dir ${dir}`, issues: [error.message] })
+    )
+  )
+
+/** What a configuration is loaded from: the config file's text and the files of its engagements_dir. */
+interface Sources {
+  readonly text: string | undefined
+  readonly engagements: EngagementFiles | undefined
+}
+
+const readSources = (source: ConfigSource) =>
+  Effect.gen(function*() {
+    const text = yield* readText(source)
+    const dir = engagementsDir({ fileText: text, env: source.env }, source.file, process.cwd())
+    return { text, engagements: dir === undefined ? undefined : yield* readEngagementFiles(dir, source.env) } satisfies Sources
+  })
+
+/** Tells whether any source changed: the file's text alone, or with every engagement file's name and text. */
+const fingerprint = (sources: Sources): string | undefined =>
+  sources.engagements === undefined ? sources.text : `${sources.text ?? ""}\u0000${JSON.stringify(sources.engagements)}`
+
+const loadText = (source: ConfigSource, sources: Sources) =>
+  Effect.gen(function*() {
+    const loaded = yield* loadConfig({
+      fileText: sources.text,
+      fileSource: source.file ?? "defaults",
+      env: source.env,
+      ...(sources.engagements === undefined ? {} : { engagementFiles: sources.engagements })
+    })
     const problems = semanticProblems(loaded.config)
     if (problems.length > 0) {
       return yield* new ConfigInvalid({ source: source.file ?? "environment", message: "configuration is inconsistent", issues: problems })
@@ -34,9 +79,10 @@ const loadText = (source: ConfigSource, text: string | undefined) =>
     return loaded
   })
 
-/** The configuration as loaded at start-up, with the file text it came from (so a reload can tell whether the file changed). */
+/** The configuration as loaded at start-up, with the text it came from (so a reload can tell whether a source changed). */
 export interface LoadedConfig {
   readonly config: AppConfig
+  /** The config file's text, followed by the engagement files' when there are any. */
   readonly text: string | undefined
   /** The warnings logged while loading it, so a reload does not log them again. */
   readonly warnings?: ReadonlyArray<string>
@@ -61,10 +107,10 @@ const logNewWarnings = (loaded: Loaded, logged: Set<string>) =>
  */
 export const loadOnce = (source: ConfigSource) =>
   Effect.gen(function*() {
-    const text = yield* readText(source)
-    const loaded = yield* loadText(source, text)
+    const sources = yield* readSources(source)
+    const loaded = yield* loadText(source, sources)
     yield* logNewWarnings(loaded, new Set())
-    return { config: loaded.config, text, warnings: loaded.warnings } satisfies LoadedConfig
+    return { config: loaded.config, text: fingerprint(sources), warnings: loaded.warnings } satisfies LoadedConfig
   })
 
 /**
@@ -84,13 +130,13 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
       let lastText = initial.text
       const logged = new Set(initial.warnings ?? [])
 
-      // Only a changed file is parsed; an unreadable one counts as unchanged until it reads again.
+      // Only changed sources are parsed; unreadable ones count as unchanged until they read again.
       const check = Effect.gen(function*() {
-        const read = yield* readText(source).pipe(Effect.either)
-        const text = Either.getOrUndefined(read)
+        const read = yield* readSources(source).pipe(Effect.either)
+        const text = Either.isLeft(read) ? undefined : fingerprint(read.right)
         if (text === lastText) return
         lastText = text
-        const next = Either.isLeft(read) ? Either.left(read.left) : yield* loadText(source, text).pipe(Effect.either)
+        const next = Either.isLeft(read) ? Either.left(read.left) : yield* loadText(source, read.right).pipe(Effect.either)
         if (Either.isLeft(next)) {
           const error = next.left
           yield* Effect.logError(`config: reload rejected, keeping the previous configuration: ${error.message}`).pipe(

@@ -1,4 +1,5 @@
 import { Either, ParseResult, Redacted, Schema } from "effect"
+import { dirname, resolve } from "node:path"
 import { parse as parseYaml } from "yaml"
 import { ConfigInvalid } from "../errors.js"
 import { isPlainObject, mergeDeep } from "./ConfigService.js"
@@ -47,25 +48,85 @@ const protoKeys = (doc: unknown, prefix: string): ReadonlyArray<string> => {
 
 const protoIssue = (path: string) => `${path}: is unexpected (a __proto__ key is never a setting)`
 
-/** Parses a config file's text; YAML is a superset of JSON, so one parser serves both. */
-export const parseConfigText = (text: string, source: string): Either.Either<Record<string, unknown>, ConfigInvalid> => {
+/** Parses a YAML or JSON document (YAML is a superset of JSON, so one parser serves both); any root, no `__proto__` key. */
+export const parseDocument = (text: string, source: string): Either.Either<unknown, ConfigInvalid> => {
   let doc: unknown
   try {
-    doc = text.trim() === "" ? {} : parseYaml(text, { maxAliasCount: 50, prettyErrors: true })
+    doc = text.trim() === "" ? null : parseYaml(text, { maxAliasCount: 50, prettyErrors: true })
   } catch (error) {
     return Either.left(
       new ConfigInvalid({ source, message: `${source} is not valid YAML/JSON`, issues: [String((error as Error).message)] })
     )
   }
-  if (doc === null || doc === undefined) return Either.right({})
-  if (!isPlainObject(doc)) {
-    return Either.left(new ConfigInvalid({ source, message: `${source} must hold a mapping of sections`, issues: [] }))
-  }
   const proto = protoKeys(doc, "")
   if (proto.length > 0) {
     return Either.left(new ConfigInvalid({ source, message: `${source} has invalid settings`, issues: proto.map(protoIssue) }))
   }
-  return Either.right(doc)
+  return Either.right(doc ?? null)
+}
+
+/** Parses a config file's text: a mapping of sections, or nothing. */
+export const parseConfigText = (text: string, source: string): Either.Either<Record<string, unknown>, ConfigInvalid> =>
+  Either.flatMap(parseDocument(text, source), (doc) => {
+    if (doc === null || doc === undefined) return Either.right({})
+    return isPlainObject(doc)
+      ? Either.right(doc)
+      : Either.left(new ConfigInvalid({ source, message: `${source} must hold a mapping of sections`, issues: [] }))
+  })
+
+/** One file of `engagements_dir`, as read. */
+export interface EngagementFile {
+  readonly name: string
+  readonly text: string
+}
+
+/** The files of `engagements_dir` that hold engagements: YAML or JSON, not hidden, in name order. */
+export const isEngagementFile = (name: string): boolean => !name.startsWith(".") && /\.(ya?ml|json)$/i.test(name)
+
+export interface EngagementFiles {
+  readonly dir: string
+  readonly files: ReadonlyArray<EngagementFile>
+}
+
+/**
+ * The absolute `engagements_dir` the file and environment name (relative
+ * to the config file's directory, or to `cwd` without a file); undefined when
+ * none is set or the configuration does not load anyway.
+ */
+export const engagementsDir = (
+  options: { readonly fileText?: string; readonly env: Readonly<Record<string, string | undefined>> },
+  configFile: string | undefined,
+  cwd: string
+): string | undefined => {
+  const loaded = loadConfig(options)
+  if (Either.isLeft(loaded) || loaded.right.config.engagements_dir === "") return undefined
+  return resolve(configFile === undefined ? cwd : dirname(resolve(cwd, configFile)), loaded.right.config.engagements_dir)
+}
+
+/**
+ * The engagements of the files, in file order: each file holds one
+ * engagement (a mapping) or a list of them. They are validated with the
+ * inline ones, by the schema, once merged.
+ */
+export const engagementsOfFiles = (
+  files: ReadonlyArray<EngagementFile>,
+  dir: string
+): Either.Either<ReadonlyArray<unknown>, ConfigInvalid> => {
+  const out: Array<unknown> = []
+  for (const file of files) {
+    const source = `${dir}/${file.name}`
+    const parsed = parseDocument(file.text, source)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    const value = parsed.right
+    if (Array.isArray(value)) out.push(...value)
+    else if (isPlainObject(value)) out.push(value)
+    else {
+      return Either.left(
+        new ConfigInvalid({ source, message: `${source} must hold one engagement (a mapping) or a list of them`, issues: [] })
+      )
+    }
+  }
+  return Either.right(out)
 }
 
 /** Environment variable names that the spec uses besides the generated `MCP_<SECTION>_<KEY>` ones. */
@@ -117,7 +178,9 @@ export const environmentNames = (): ReadonlyArray<{ readonly name: string; reado
       out.push({ name: `MCP_${section}_${key}`.toUpperCase(), path: `${section}.${key}` })
     }
   }
-  if (!out.some((e) => e.path === "custom_tools")) out.push({ name: "MCP_CUSTOM_TOOLS", path: "custom_tools" })
+  for (const path of ["custom_tools", "engagements", "engagements_dir"]) {
+    if (!out.some((e) => e.path === path)) out.push({ name: `MCP_${path.toUpperCase()}`, path })
+  }
   for (const [name, path] of Object.entries(aliases)) out.push({ name, path })
   return out
 }
@@ -175,6 +238,14 @@ const clampWarnings = (input: unknown, output: unknown, prefix: string): Readonl
   return []
 }
 
+/** Settings that take a protection away, said every time they are loaded. */
+const unsafeWarnings = (config: AppConfig): ReadonlyArray<string> =>
+  config.approvals.allow_self_approval_single_operator_lab
+    ? [
+      "approvals.allow_self_approval_single_operator_lab is on: a key may approve its own requests, so a model holding an approve key can approve itself; use it only in a one-person lab"
+    ]
+    : []
+
 /**
  * Builds the effective configuration. A bad file fails the whole load (the
  * caller keeps the previous configuration); a bad environment value is
@@ -184,6 +255,8 @@ export const loadConfig = (options: {
   readonly fileText?: string
   readonly fileSource?: string
   readonly env: Readonly<Record<string, string | undefined>>
+  /** The files of `engagements_dir`, read by the caller (see `engagementsDir`). */
+  readonly engagementFiles?: EngagementFiles
 }): Either.Either<Loaded, ConfigInvalid> => {
   const source = options.fileSource ?? "config file"
   const warnings: Array<string> = []
@@ -232,11 +305,19 @@ export const loadConfig = (options: {
     merged = candidate
   }
 
+  if (options.engagementFiles !== undefined) {
+    const { dir, files } = options.engagementFiles
+    const fromFiles = engagementsOfFiles(files, dir)
+    if (Either.isLeft(fromFiles)) return Either.left(fromFiles.left)
+    const inline = getPath(merged, ["engagements"])
+    merged = mergeDeep(merged, { engagements: [...(Array.isArray(inline) ? inline : []), ...fromFiles.right] })
+  }
+
   return decode(merged).pipe(
     Either.mapLeft((error) =>
       new ConfigInvalid({ source: "configuration", message: "configuration is invalid", issues: formatIssues(error) })
     ),
-    Either.map((config) => ({ config, warnings: [...warnings, ...clampWarnings(merged, config, "")] }))
+    Either.map((config) => ({ config, warnings: [...warnings, ...clampWarnings(merged, config, ""), ...unsafeWarnings(config)] }))
   )
 }
 

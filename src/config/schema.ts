@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { CallerScope } from "../identity/Caller.js"
+import { Engagement } from "../policy/Engagement.js"
 
 /**
  * The configuration schema: one source of truth for the defaults, the file
@@ -79,6 +80,9 @@ export const ServerConfig = Schema.Struct({
   }),
   allowed_origins: Schema.Array(Schema.String).annotations({
     description: "Origin header values accepted on /mcp; requests without Origin are accepted"
+  }),
+  stdio_engagement: Schema.String.annotations({
+    description: "The engagement the stdio operator acts in (also serve --engagement NAME); empty: none by default, and a call may name any"
   })
 })
 
@@ -254,12 +258,19 @@ export const ApiKey = Schema.Struct({
   }),
   scopes: Schema.optionalWith(
     Schema.Array(CallerScope).annotations({
-      description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events"
+      description:
+        "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events, approve decides other keys' pending approvals"
     }),
     { default: () => ["execute" as const] }
   ),
   allowed_targets: Schema.optional(
     Schema.Array(Schema.String).annotations({ description: "Narrows the server's allowed_targets for this key" })
+  ),
+  engagements: Schema.optional(
+    Schema.Array(Schema.String).annotations({
+      description:
+        "Engagements the key acts in (calls default to the only one) and, with approve, approves for; without it the key acts in none"
+    })
   )
 })
 export type ApiKey = typeof ApiKey.Type
@@ -326,6 +337,18 @@ export const StorageConfig = Schema.Struct({
 })
 export type StorageConfig = typeof StorageConfig.Type
 
+export const ApprovalsConfig = Schema.Struct({
+  ttl: bounded(
+    10,
+    7 * 86400,
+    "Seconds a pending approval may wait for its decision, and an approved one for its run, before it expires"
+  ),
+  allow_self_approval_single_operator_lab: Schema.Boolean.annotations({
+    description:
+      "UNSAFE outside a one-person lab: lets a key approve its own requests, so a model holding that key can approve itself. Warned about at start-up and when turned on"
+  })
+})
+
 export const AppConfig = Schema.Struct({
   server: ServerConfig,
   security: SecurityConfig,
@@ -339,7 +362,15 @@ export const AppConfig = Schema.Struct({
   custom_tools: Schema.Array(CustomTool).annotations({ description: "Operator-defined tools: binary plus a flag allow-list" }),
   results: ResultsConfig,
   auth: AuthConfig,
-  storage: StorageConfig
+  storage: StorageConfig,
+  approvals: ApprovalsConfig,
+  engagements: Schema.Array(Engagement).annotations({
+    description: "Engagements (written scopes as code), inline; those in engagements_dir are added to them"
+  }),
+  engagements_dir: Schema.String.annotations({
+    description:
+      "Directory of engagement files (*.yaml, *.yml, *.json: one engagement or a list each), relative to the config file; reloaded with it"
+  })
 })
 export type AppConfig = typeof AppConfig.Type
 
@@ -361,7 +392,8 @@ export const defaults: typeof AppConfig.Encoded = {
     progress_interval: 5,
     max_body_bytes: 65536,
     allowed_hosts: [],
-    allowed_origins: []
+    allowed_origins: [],
+    stdio_engagement: ""
   },
   security: {
     allow_intrusive: false,
@@ -438,7 +470,13 @@ export const defaults: typeof AppConfig.Encoded = {
     url: "",
     retention: { max_age_days: 90, max_scans: 100000, max_bytes: 1073741824 },
     sweep_interval: 3600
-  }
+  },
+  approvals: {
+    ttl: 900,
+    allow_self_approval_single_operator_lab: false
+  },
+  engagements: [],
+  engagements_dir: ""
 }
 
 /** Settings read once at start-up; a reload that changes them is applied only after a restart. */
@@ -449,6 +487,7 @@ export const restartRequired: ReadonlyArray<string> = [
   "server.max_connections",
   "server.headers_timeout",
   "server.request_timeout",
+  "server.stdio_engagement",
   "metrics.prometheus_enabled",
   "metrics.prometheus_host",
   "metrics.prometheus_port",

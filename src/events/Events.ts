@@ -41,6 +41,28 @@ const ConfigRejected = Schema.Struct({
 
 const HealthChanged = Schema.Struct({ type: Schema.Literal("health.changed"), from: Schema.String, to: Schema.String })
 
+const ApprovalRequested = Schema.Struct({
+  type: Schema.Literal("approval.requested"),
+  approvalId: Schema.String,
+  tool: Schema.String,
+  target: Schema.String,
+  resolvedTarget: Schema.String,
+  argv: Schema.Array(Schema.String),
+  engagement: Schema.String,
+  requestedBy: Schema.String,
+  expiresAt: Schema.String
+})
+
+const ApprovalDecided = Schema.Struct({
+  type: Schema.Literal("approval.decided"),
+  approvalId: Schema.String,
+  decision: Schema.Literal("approved", "denied"),
+  decidedBy: Schema.String,
+  requestedBy: Schema.String,
+  engagement: Schema.String,
+  reason: Schema.String
+})
+
 const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
 
 /** Everything operators may want to watch live: fed to `/events` (SSE) and the logs. */
@@ -51,7 +73,9 @@ export const ServerEvent = Schema.Union(
   ConfigReloaded,
   ConfigRejected,
   HealthChanged,
-  ToolSwitched
+  ToolSwitched,
+  ApprovalRequested,
+  ApprovalDecided
 )
 export type ServerEvent = typeof ServerEvent.Type
 

@@ -1,6 +1,6 @@
 import { Context, type Effect, Schema } from "effect"
 import { BreakerState } from "../BreakerState.js"
-import type { ExecutionError, ToolNotFound } from "../errors.js"
+import type { ApprovalsUnavailable, ExecutionError, ToolNotFound } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { JsonObject, jsonValue } from "../JsonValue.js"
 
@@ -24,6 +24,12 @@ export const ToolInput = Schema.Struct({
   }),
   correlation_id: optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))).annotations({
     description: "Caller's id for this call, echoed in the result, logs and audit"
+  }),
+  engagement: optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/))).annotations({
+    description: "The engagement the call acts in; default: the key's only one"
+  }),
+  approval_id: optional(Schema.String.pipe(Schema.pattern(/^[0-9A-Za-z]{1,64}$/))).annotations({
+    description: "The approval this call runs under, once approved: the approval_id of its ApprovalRequired answer"
   })
 })
 export type ToolInput = typeof ToolInput.Type
@@ -61,7 +67,19 @@ export const ExecutionMetadata = Schema.Struct({
   resolved_target: Schema.String.annotations({ description: "The address the tool was pinned to" }),
   argv: Schema.Array(Schema.String).annotations({ description: "The command line that ran" }),
   intrusive: Schema.Boolean,
-  notes: Schema.Array(Schema.String)
+  notes: Schema.Array(Schema.String),
+  engagement: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "The engagement the call ran in; null outside one"
+  }),
+  engagement_hash: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "SHA-256 of the engagement's content when it ran"
+  }),
+  approval_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "The approval it ran under; null when it needed none"
+  }),
+  approved_by: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "The key that approved it"
+  })
 })
 
 /** The outcome of a process that ran, as REST returns it and MCP summarises it. */
@@ -174,5 +192,10 @@ export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
     readonly setEnabled: (tool: string, enabled: boolean) => Effect.Effect<ToolInfo, ToolNotFound>
     /** Operator override of a tool's circuit breaker: `open` holds it open until `closed`, which also forgets failures. */
     readonly setCircuit: (tool: string, state: "open" | "closed") => Effect.Effect<ToolInfo, ToolNotFound>
+    /**
+     * Waits until the approval `approvalId` (of an `ApprovalRequired` answer)
+     * is decided or expires; calling again with it then runs or is refused.
+     */
+    readonly awaitApproval: (approvalId: string) => Effect.Effect<void, ApprovalsUnavailable>
   }
 >() {}

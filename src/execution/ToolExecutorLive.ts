@@ -8,8 +8,10 @@ import type { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
+import { Approvals } from "../storage/Approvals.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { type Call, elapsedSeconds, receive } from "./call.js"
+import { engage } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
@@ -61,7 +63,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const gate = yield* ExecutionGate
       const recorder = yield* makeRecorder
       const guarded = yield* makeGuard
-      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver>()
+      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals>()
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
@@ -96,7 +98,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
-          const { call, input } = yield* receive(name, raw, caller)
+          const { call, input } = engage(yield* receive(name, raw, caller), c)
           const plan = yield* planCall(call, input, c, options).pipe(
             Effect.provide(planning),
             Effect.tapError((error) => recorder.refused(call, error))
@@ -132,7 +134,8 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
             Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`)),
             Effect.flatMap(describe)
-          )
+          ),
+        awaitApproval: (id) => Effect.flatMap(Approvals, (approvals) => approvals.awaitDecision(id)).pipe(Effect.provide(planning))
       }
     })
   )

@@ -2,6 +2,7 @@ import { Clock, Effect, Either } from "effect"
 import { randomUUID } from "node:crypto"
 import type { InvalidInput } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
+import type { EngagementRef } from "../policy/Engagement.js"
 import { claimedTarget, decodeToolInput } from "./input.js"
 import type { ToolInput } from "./ToolExecutor.js"
 
@@ -21,6 +22,8 @@ export interface Call {
   readonly startedAt: bigint
   /** Names this execution alone (callers may reuse correlation ids): pairs its audit `started` line with its outcome line. */
   readonly executionId: string
+  /** The engagement the call acts in, once chosen (see `engage` in engage.ts); absent outside one. */
+  readonly engagement?: EngagementRef
 }
 
 export interface Received {

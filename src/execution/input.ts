@@ -38,7 +38,9 @@ const expected: Readonly<Record<Field, string>> = {
   extra_args: "one string of at most 4096 characters, split on whitespace, or null",
   template: "a template name as a string, or null",
   timeout_sec: "a positive number of seconds, or null",
-  correlation_id: "1 to 128 characters from A-Z a-z 0-9 . _ : -, or null"
+  correlation_id: "1 to 128 characters from A-Z a-z 0-9 . _ : -, or null",
+  engagement: "an engagement name (letters, digits, . _ -), or null",
+  approval_id: "the approval_id of an ApprovalRequired answer, or null"
 }
 
 const fields = Object.keys(expected) as ReadonlyArray<Field>

@@ -2,6 +2,7 @@ import { Duration, Effect, Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import {
   ArgumentRejected,
+  type EngagementRejected,
   type ExecutionError,
   Forbidden,
   InvalidInput,
@@ -11,17 +12,22 @@ import {
   ToolUnavailable
 } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
+import type { AuditApproval } from "../observability/AuditLog.js"
 import { validateArgs, type ValidatedArgs } from "../policy/args.js"
-import { type PinnedTarget, pinTarget } from "../policy/pin.js"
+import type { Engagement, EngagementRef } from "../policy/Engagement.js"
+import { pinInEngagement } from "../policy/engagementScope.js"
+import type { PinnedTarget } from "../policy/pin.js"
 import type { Resolver } from "../policy/Resolver.js"
 import type { TargetPolicyOptions } from "../policy/targets.js"
 import { tokenize } from "../policy/tokenize.js"
 import { effectiveTimeout, timeoutFloor } from "../resilience/CircuitBreaker.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import type { RunRequest } from "../runner/ProcessRunner.js"
+import type { Approvals } from "../storage/Approvals.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { auditedTarget, policyHost, type ToolSpec } from "../tools/ToolSpec.js"
 import type { Call } from "./call.js"
+import { approvalGate, checkEngagementTime, engagementOf, throttleEngagement, withinTier } from "./engage.js"
 import type { ToolInput } from "./ToolExecutor.js"
 import { effectiveLimits } from "./toolInfo.js"
 
@@ -59,6 +65,10 @@ export interface Plan {
    * for everyone by asking for short timeouts.
    */
   readonly timeoutCountsAgainstBreaker: boolean
+  /** The engagement the call acts in and the hash of its content; null outside one. */
+  readonly engagement: EngagementRef | null
+  /** The approval the call runs under, with requester and approver; null when it needed none. */
+  readonly approval: AuditApproval | null
 }
 
 export const mayExecute = (caller: Caller): Either.Either<void, Forbidden> =>
@@ -145,13 +155,16 @@ const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
   maxNetworkSize: config.security.max_network_size
 })
 
-/** Check-then-pin under the server's policy and the caller's own allow-list; only network tools take a CIDR. */
-const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller: Caller) =>
+/**
+ * Check-then-pin under the server's policy and the caller's own allow-list,
+ * then inside the engagement's scope; only network tools take a CIDR.
+ */
+const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller: Caller, engagement: Engagement | undefined) =>
   Effect.gen(function*() {
     const host = yield* policyHost(spec.target, original)
     const policy = targetPolicy(config)
     const own = caller.allowedTargets === undefined ? undefined : { ...policy, allowed: caller.allowedTargets }
-    const pinned = yield* pinTarget(host, policy, own)
+    const pinned = yield* pinInEngagement(host, policy, own, engagement)
     if (pinned.kind === "cidr" && spec.target.kind !== "network") {
       return yield* new TargetRejected({
         target: original,
@@ -213,7 +226,9 @@ export const assemble = (
       maxStderrBytes: security.max_stderr_size
     },
     queueSize: config.tool.queue_size,
-    timeoutCountsAgainstBreaker: timeout.countsAgainstBreaker
+    timeoutCountsAgainstBreaker: timeout.countsAgainstBreaker,
+    engagement: null,
+    approval: null
   }
 }
 
@@ -232,20 +247,27 @@ const lookUp = (name: string) =>
 /**
  * Plans one call, in the order its checks answer: the caller's scope, the
  * tool (an unknown or unusable one before its input, which could not help),
- * the input, the rate limits, the arguments, the target.
+ * the input and its engagement, the engagement's dates and windows, the rate
+ * limits, the arguments and the engagement's tier, the target (inside the
+ * engagement's scope), and last, with the exact argv known, the approval.
  */
 export const planCall = (
   call: Call,
-  input: Either.Either<ToolInput, InvalidInput>,
+  input: Either.Either<ToolInput, InvalidInput | EngagementRejected>,
   config: AppConfig,
   options: ExecutorOptions
-): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver> =>
+): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver | Approvals> =>
   Effect.gen(function*() {
     yield* mayExecute(call.caller)
     const tool = yield* readyTool(yield* lookUp(call.tool))
     const accepted = yield* input
+    const engagement = engagementOf(call, config)
+    yield* checkEngagementTime(engagement)
     yield* throttle(call, config)
-    const args = yield* planArguments(tool.spec, accepted, config, call.caller)
-    const target = yield* pinFor(tool.spec, accepted.target, config, call.caller)
-    return assemble(tool, accepted, args, target, config, options)
+    yield* throttleEngagement(engagement, config)
+    const scoped = yield* withinTier(engagement, tool.spec.name, yield* planArguments(tool.spec, accepted, config, call.caller))
+    const target = yield* pinFor(tool.spec, accepted.target, config, call.caller, engagement)
+    const plan = assemble(tool, accepted, scoped.args, target, config, options)
+    const engaged = { ...plan, notes: [...scoped.notes, ...plan.notes], engagement: call.engagement ?? null }
+    return yield* approvalGate(call, engaged, engagement, accepted)
   })

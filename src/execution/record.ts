@@ -107,7 +107,8 @@ const auditBase = (call: Call) => ({
   executionId: call.executionId,
   caller: call.caller,
   tool: call.tool.slice(0, 64),
-  target: call.target
+  target: call.target,
+  engagement: call.engagement ?? null
 })
 
 /**
@@ -122,7 +123,8 @@ const auditSpawning = (audit: AuditLog["Type"]) => (call: Call, plan: Plan) =>
     target: plan.auditTarget,
     resolvedTarget: plan.target.pinned,
     argv: planArgv(plan),
-    intrusive: plan.intrusive
+    intrusive: plan.intrusive,
+    approval: plan.approval
   })
 
 const auditSink = (audit: AuditLog["Type"]): Sink => ({
@@ -154,7 +156,8 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
       outcome: ending.outcome,
       durationSeconds,
       intrusive: plan.intrusive,
-      error: ending.error
+      error: ending.error,
+      approval: plan.approval
     })
   }
 })

@@ -3,6 +3,8 @@ import { Effect, Layer } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { ServerInfo } from "../mcp/McpServer.js"
 import { Admin } from "./api/Admin.js"
+import { Approvals } from "./api/Approvals.js"
+import { Engagements } from "./api/Engagements.js"
 import { AnyApiError, apiErrors } from "./api/errors.js"
 import { API_ID } from "./api/group.js"
 import { Mcp } from "./api/Mcp.js"
@@ -11,6 +13,8 @@ import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
 import { AdminLive } from "./handlers/admin.js"
+import { ApprovalsLive } from "./handlers/approvals.js"
+import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
 import { SecurityLive } from "./handlers/security.js"
@@ -37,13 +41,16 @@ export const Api = HttpApi.make(API_ID)
   .add(Server)
   .add(Tools)
   .add(Admin)
+  .add(Engagements)
+  .add(Approvals)
   .add(Mcp)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
   .annotate(OpenApi.Description, "Run network security tools under a target/argument policy. MCP clients use /mcp.")
   .annotate(HttpApi.AdditionalSchemas, [AnyApiError])
 
-const handlers = (info: ServerInfo) => Layer.mergeAll(ProbesLive, ServerLive(Api, info), ToolsLive, AdminLive, McpLive(info))
+const handlers = (info: ServerInfo) =>
+  Layer.mergeAll(ProbesLive, ServerLive(Api, info), ToolsLive, AdminLive, EngagementsLive, ApprovalsLive, McpLive(info))
 
 /** The probes are the routes without the Host/Origin check. */
 const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set(Object.values(Probes.endpoints).map((endpoint) => endpoint.path))

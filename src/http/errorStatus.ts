@@ -1,4 +1,4 @@
-import type { ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
+import type { ApprovalConflict, ApprovalNotFound, ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
 import { type ErrorBody, errorBody } from "../errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
 
@@ -11,6 +11,8 @@ export type HttpError =
   | TooManyConnections
   | NotFound
   | InternalError
+  | ApprovalNotFound
+  | ApprovalConflict
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -27,8 +29,10 @@ export interface ErrorResponse {
 
 /**
  * Status codes: the caller's fault is 4xx (400 fix the input, 401 send a key,
- * 403 the key or policy forbids it, 404 no such tool or route, 409 the tool is
- * switched off by an operator, 413/415 fix the body, 429 slow down), the
+ * 403 the key, policy or engagement forbids it, 404 no such tool, route or
+ * approval, 409 the tool is switched off by an operator or the approval was
+ * decided already, 413/415 fix the body, 428 the call waits for a second
+ * person's approval, 429 slow down), the
  * server's state is 5xx with Retry-After when waiting helps (503 breaker open,
  * all slots busy or too many connections, 503 the binary is missing, 500 the
  * process could not be started or a bug). The OpenAPI document takes every
@@ -44,16 +48,24 @@ export const errorStatus = (tag: HttpErrorTag): number => {
       return 401
     case "IntrusiveNotAllowed":
     case "Forbidden":
+    case "EngagementRejected":
+    case "ApprovalRefused":
       return 403
     case "ToolNotFound":
     case "NotFound":
+    case "ApprovalNotFound":
       return 404
     case "ToolDisabled":
+    case "ApprovalConflict":
       return 409
     case "PayloadTooLarge":
       return 413
     case "UnsupportedMediaType":
       return 415
+    // Not 2xx, which a client would read as the result, nor 403, which says not to retry: the same call succeeds once its
+    // precondition, the approval, is met (RFC 6585: the server requires the request to be conditional).
+    case "ApprovalRequired":
+      return 428
     case "RateLimited":
       return 429
     case "SpawnFailed":
@@ -62,6 +74,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "ToolUnavailable":
     case "ResourceLimitsUnavailable":
     case "AuditUnavailable":
+    case "ApprovalsUnavailable":
     case "CircuitOpen":
     case "ToolBusy":
     case "TooManyConnections":

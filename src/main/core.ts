@@ -16,6 +16,9 @@ import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
+import { Approvals } from "../storage/Approvals.js"
+import { Database } from "../storage/Database.js"
+import { StorageLive } from "../storage/StorageLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
@@ -81,11 +84,12 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     LoggerLive(loaded.config),
     MetricsExporterLive(serverInfo)
   ).pipe(Layer.provideMerge(config))
-  const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(services))
+  const storage = Approvals.layer.pipe(Layer.provideMerge(StorageLive({ configFile: source.file })), Layer.provideMerge(services))
+  const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(storage))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
   const health = HealthLive({
     transport,
-    extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck])
+    extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck, Effect.map(Database, (db) => db.health)])
   }).pipe(Layer.provideMerge(executor))
   return health
 }

@@ -17,6 +17,7 @@ import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
+import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
 import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
 import {
@@ -79,7 +80,7 @@ const RECENT_TARGETS = 20
 const listed = (s: Session, caller: Caller) =>
   Effect.gen(function*() {
     const config = yield* s.config.get
-    const context: ListContext = { allowIntrusive: config.security.allow_intrusive, caller }
+    const context: ListContext = { allowIntrusive: config.security.allow_intrusive, caller, ...engagementChoices(config, caller) }
     const tools = (yield* s.executor.list).filter((tool) => isListed(tool, context))
     return { tools, context, config }
   })
@@ -234,7 +235,7 @@ export const makeMcpServer = (
         recentTargets.push(target.slice(0, 253))
         if (recentTargets.length > RECENT_TARGETS) recentTargets.shift()
       },
-      resources: composeResources([...(options.resources ?? []), toolFlagResources]),
+      resources: composeResources([...(options.resources ?? []), toolFlagResources, engagementResources(yield* ConfigService)]),
       completions: [...(options.completions ?? []), ...defaultSources],
       run: (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
     }

@@ -15,6 +15,7 @@ import {
   type ServerRequest
 } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, FiberMap } from "effect"
+import type { ApprovalRequired, ExecutionError } from "../errors.js"
 import type { ExecuteOptions, Progress, StartedCall, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { finishedMessage, type LogMessage, type SessionLog, startedMessages } from "./logging.js"
@@ -73,18 +74,38 @@ const progressParams = (progressToken: ProgressToken, progress: Progress) => ({
 const logger = (c: CallContext, notify: Notify) => (message: LogMessage) =>
   c.log.enabled(message.level) ? notify({ method: "notifications/message", params: message }) : Effect.void
 
+const isApprovalRequired = (error: ExecutionError): error is ApprovalRequired => error._tag === "ApprovalRequired"
+
+/** A task's status line while its call waits for a second person. */
+export const waitingMessage = (required: ApprovalRequired): string =>
+  clip(
+    `Waiting for approval ${required.approval_id} (engagement ${required.approval.engagement}) until ${required.expires_at}; ` +
+      `an approver decides it out of band (POST /approvals/${required.approval_id}/approve)`
+  )
+
 const execute = (
   c: CallContext,
   name: string,
   args: Record<string, unknown>,
   caller: Caller,
   notify: Notify,
-  onProgress: ExecuteOptions["onProgress"]
+  onProgress: ExecuteOptions["onProgress"],
+  onApprovalRequired?: (required: ApprovalRequired) => Effect.Effect<void>
 ): Effect.Effect<CallToolResult> => {
   const log = logger(c, notify)
   const onStarted = (call: StartedCall) => Effect.forEach(startedMessages(call), log, { discard: true })
   if (typeof args["target"] === "string") c.noteTarget(args["target"])
-  return c.executor.execute(name, args, caller, { onStarted, ...(onProgress === undefined ? {} : { onProgress }) }).pipe(
+  const attempt = (input: Record<string, unknown>) =>
+    c.executor.execute(name, input, caller, { onStarted, ...(onProgress === undefined ? {} : { onProgress }) })
+  // A task waits for the decision and then calls again under the approval; a plain call answers ApprovalRequired at once.
+  const run = onApprovalRequired === undefined ? attempt(args) : attempt(args).pipe(
+    Effect.catchIf(isApprovalRequired, (required) =>
+      onApprovalRequired(required).pipe(
+        Effect.zipRight(c.executor.awaitApproval(required.approval_id)),
+        Effect.zipRight(attempt({ ...args, approval_id: required.approval_id }))
+      ))
+  )
+  return run.pipe(
     Effect.match({ onFailure: errorToolResult, onSuccess: executionToolResult }),
     Effect.tap((result) => log(finishedMessage(name, result)))
   )
@@ -120,7 +141,12 @@ const startTask = async (
           : notify({ method: "notifications/progress", params: progressParams(progressToken, progress) })
       )
     )
-  const body = execute(c, name, args, c.callerOf(extra), notify, onProgress).pipe(
+  const onApprovalRequired = (required: ApprovalRequired) =>
+    Effect.sync(() => store.describe(taskId, sessionId, waitingMessage(required))).pipe(
+      Effect.zipRight(Effect.promise(() => store.getTask(taskId, sessionId))),
+      Effect.flatMap((waiting) => waiting === null ? Effect.void : notify({ method: "notifications/tasks/status", params: waiting }))
+    )
+  const body = execute(c, name, args, c.callerOf(extra), notify, onProgress, onApprovalRequired).pipe(
     Effect.flatMap((result) => {
       const status = result.isError === true ? "failed" : "completed"
       const stored = store.finish(taskId, sessionId, status, result, finalStatusMessage(result))

@@ -17,6 +17,10 @@ import { outputSchemaFor } from "./toolResult.js"
 export interface ListContext {
   readonly allowIntrusive: boolean
   readonly caller: Caller
+  /** The engagements the caller may name in `engagement` (the input schema offers the field when there are any). */
+  readonly engagements?: ReadonlyArray<string>
+  /** Whether a call of this caller may need an approval: the input schema then offers `approval_id`. */
+  readonly approvals?: boolean
 }
 
 /** The URI of a tool's full flag table (served by the resources module). */
@@ -112,15 +116,24 @@ const nullable = (schema: Record<string, unknown>, description?: string) => ({
  * mode and Gemini): every property required, optional ones nullable,
  * `additionalProperties: false`, no keyword outside both subsets. The server
  * validates the real bounds itself and still accepts `extra_args`,
- * `timeout_sec` and `correlation_id` (see the README).
+ * `timeout_sec` and `correlation_id` (see the README). `engagement` and
+ * `approval_id` are offered only to callers who can use them, since a
+ * strict-mode model can send no field its schema lacks.
  */
-export const modelInputSchema = (tool: ToolInfo): Tool["inputSchema"] => {
+export const modelInputSchema = (tool: ToolInfo, context?: ListContext): Tool["inputSchema"] => {
   const [first, ...rest] = tool.templates.map((t) => t.name)
   const properties: Record<string, object> = {
     target: { type: "string", description: targetText[tool.target] },
     args: nullable({ type: "array", items: { type: "string" } }, "Flag tokens, e.g. [\"-p\",\"80\"]")
   }
   if (first !== undefined) properties["template"] = nullable({ type: "string", enum: [first, ...rest] })
+  const [engagement, ...engagements] = context?.engagements ?? []
+  if (engagement !== undefined) {
+    properties["engagement"] = nullable({ type: "string", enum: [engagement, ...engagements] }, "Engagement to act in")
+  }
+  if (context?.approvals === true) {
+    properties["approval_id"] = nullable({ type: "string" }, "After ApprovalRequired: its approval_id, once approved")
+  }
   return { type: "object", properties, required: Object.keys(properties), additionalProperties: false }
 }
 
@@ -129,7 +142,7 @@ export const toMcpTool = (tool: ToolInfo, context: ListContext, tasks: boolean):
   name: tool.name,
   title: tool.title,
   description: modelDescription(tool, context),
-  inputSchema: modelInputSchema(tool),
+  inputSchema: modelInputSchema(tool, context),
   outputSchema: outputSchemaFor(tool.outputSchema) as Tool["outputSchema"],
   annotations: annotationsFor(tool, context),
   ...(tasks ? { execution: { taskSupport: "optional" as const } } : {})

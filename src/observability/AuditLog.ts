@@ -3,6 +3,7 @@ import { ConfigService } from "../config/ConfigService.js"
 import { AuditUnavailable } from "../errors.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
+import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
 import { makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
@@ -27,6 +28,17 @@ export interface AuditEntry {
   readonly error: { readonly tag: string; readonly message: string } | null
   /** Pairs an execution's `started` line with its outcome line (callers may reuse correlation ids). */
   readonly executionId?: string
+  /** The engagement the call acts in, with its content hash. */
+  readonly engagement?: EngagementRef | null
+  /** The approval the line is about or runs under, with both identities. */
+  readonly approval?: AuditApproval | null
+}
+
+export interface AuditApproval {
+  readonly id: string
+  readonly requestedBy: string
+  /** The approver (or denier); null while pending. */
+  readonly decidedBy: string | null
 }
 
 /** What is known of an execution just before its process is spawned. */
@@ -44,8 +56,12 @@ export const redact = (text: string): string => text.replace(credential, "$1 [RE
 
 const nullable = (description: string) => Schema.NullOr(Schema.String).annotations({ description })
 
-/** An execution's outcome, or `started` (written before the spawn) and `interrupted` (written at start-up for a `started` line with no outcome). */
-export const AuditOutcome = Schema.Union(ExecutionOutcome, Schema.Literal("started", "interrupted"))
+/**
+ * An execution's outcome, or `started` (written before the spawn) and
+ * `interrupted` (written at start-up for a `started` line with no outcome);
+ * an approval's line says `pending`, `approved` or `denied`.
+ */
+export const AuditOutcome = Schema.Union(ExecutionOutcome, Schema.Literal("started", "interrupted", "pending", "approved", "denied"))
 export type AuditOutcome = typeof AuditOutcome.Type
 
 /** One line of the audit log (JSON Lines), as operators and log shippers read it. */
@@ -58,14 +74,22 @@ export const AuditLine = Schema.Struct({
   target: Schema.String.annotations({ description: "The target as the caller wrote it" }),
   resolved_target: nullable("The address actually scanned, when the target was resolved"),
   argv: Schema.Array(Schema.String).annotations({ description: "The command line exactly as executed; empty when none ran" }),
-  decision: Schema.Union(Schema.Literal("allowed"), Schema.TemplateLiteral("rejected:", Schema.String)),
+  decision: Schema.Union(
+    Schema.Literal("allowed", "approval:requested", "approval:approved", "approval:denied"),
+    Schema.TemplateLiteral("rejected:", Schema.String)
+  ).annotations({ description: "allowed, rejected:<error tag>, or an approval's request or decision" }),
   outcome: AuditOutcome,
   duration_seconds: Schema.Number,
   intrusive: Schema.Boolean,
   correlation_id: Schema.String,
   execution_id: nullable("Pairs an execution's started line with its outcome line"),
   error_tag: nullable("The error's _tag"),
-  error_message: Schema.NullOr(Schema.String)
+  error_message: Schema.NullOr(Schema.String),
+  engagement: nullable("The engagement the call acts in"),
+  engagement_hash: nullable("SHA-256 of the engagement's content at the time"),
+  approval_id: nullable("The approval the line is about, or that the run was approved under"),
+  requested_by: nullable("The key that requested the approval"),
+  decided_by: nullable("The key that approved or denied it")
 })
 export type AuditLine = typeof AuditLine.Type
 
@@ -89,7 +113,12 @@ export const auditLine = (entry: AuditEntry, timestamp: string): string =>
     correlation_id: entry.correlationId,
     execution_id: entry.executionId ?? null,
     error_tag: entry.error?.tag ?? null,
-    error_message: entry.error?.message ?? null
+    error_message: entry.error?.message ?? null,
+    engagement: entry.engagement?.name ?? null,
+    engagement_hash: entry.engagement?.hash ?? null,
+    approval_id: entry.approval?.id ?? null,
+    requested_by: entry.approval?.requestedBy ?? null,
+    decided_by: entry.approval?.decidedBy ?? null
   })) + "\n"
 
 /** The outcome line recorded for an execution whose server died while it ran. */
@@ -105,6 +134,12 @@ export const interruptedEntry = (started: StartedLine): AuditEntry => ({
   intrusive: started.intrusive,
   correlationId: started.correlation_id,
   executionId: started.execution_id,
+  engagement: started.engagement != null && started.engagement_hash != null
+    ? { name: started.engagement, hash: started.engagement_hash }
+    : null,
+  approval: started.approval_id != null && started.requested_by != null
+    ? { id: started.approval_id, requestedBy: started.requested_by, decidedBy: started.decided_by ?? null }
+    : null,
   error: {
     tag: "Interrupted",
     message:

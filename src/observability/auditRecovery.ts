@@ -21,6 +21,12 @@ export interface StartedLine {
   readonly intrusive: boolean
   readonly correlation_id: string
   readonly execution_id: string
+  /** Absent from lines written before engagements existed. */
+  readonly engagement?: string | null
+  readonly engagement_hash?: string | null
+  readonly approval_id?: string | null
+  readonly requested_by?: string | null
+  readonly decided_by?: string | null
 }
 
 const isStarted = (value: unknown): value is StartedLine =>

@@ -76,7 +76,7 @@ describe("planning", () => {
       left: {
         _tag: "InvalidInput",
         issues: [
-          "junk: not a field of the tool input; the fields are target, args, extra_args, template, timeout_sec, correlation_id",
+          "junk: not a field of the tool input; the fields are target, args, extra_args, template, timeout_sec, correlation_id, engagement, approval_id",
           "target: expected one IP address, host name or CIDR network as a string of 1 to 253 characters, given 42",
           expect.stringMatching(/^args: expected an array of at most 128 strings.*, given "-sV"$/)
         ]

@@ -1,6 +1,7 @@
 import { HttpServer } from "@effect/platform"
-import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, Ref, type Scope } from "effect"
 import { connect, type Socket } from "node:net"
+import { join } from "node:path"
 import { ConfigService, type DeepPartial } from "../../src/config/ConfigService.js"
 import type { AppConfig } from "../../src/config/schema.js"
 import {
@@ -21,8 +22,13 @@ import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/exe
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
 import { type Caller } from "../../src/identity/Caller.js"
+import { AuditLog } from "../../src/observability/AuditLog.js"
 import { Health, type HealthReport, type HealthStatus } from "../../src/observability/Health.js"
 import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
+import { Approvals } from "../../src/storage/Approvals.js"
+import { DATABASE_FILE } from "../../src/storage/backend.js"
+import { Database } from "../../src/storage/Database.js"
+import { tempDir } from "../support/shims.js"
 
 /**
  * A fake executor whose NmapTool answers by cue in `target`: `ok` (or any
@@ -191,7 +197,8 @@ export const makeFake = Effect.gen(function*() {
             const updated: ToolInfo = { ...known, circuitState: state === "open" ? "OPEN" : "CLOSED" }
             yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
             return updated
-          })
+          }),
+        awaitApproval: () => Effect.void
       }
     })
   )
@@ -205,7 +212,12 @@ export const makeFake = Effect.gen(function*() {
       "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
     )
   })
-  return { fake, layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer).pipe(Layer.provideMerge(Events.layer)) }
+  // Approvals are not stored here (REST approvals are tested against the real executor and store).
+  const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
+  return {
+    fake,
+    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, approvalsLayer).pipe(Layer.provideMerge(Events.layer))
+  }
 })
 
 const reportFor = (status: HealthStatus): HealthReport => ({
@@ -240,7 +252,7 @@ export const authPatch = {
   auth: {
     require_auth: true,
     api_keys: [
-      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin"] as const },
+      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin", "approve"] as const, engagements: ["lab"] },
       { id: "exec", sha256: sha256Hex(keys.executor), scopes: ["execute"] as const }
     ]
   }
@@ -251,6 +263,8 @@ export interface Started {
   readonly port: number
   readonly base: string
   readonly events: Events["Type"]
+  /** The server's approvals, in a SQLite store of the test's own. */
+  readonly approvals: Approvals["Type"]
 }
 
 /** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
@@ -258,13 +272,18 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
   Effect.gen(function*() {
     const { fake, layer } = yield* makeFake
     const config = ConfigService.layerWith({ ...patch, server: { host: "127.0.0.1", port: 0, ...patch.server } })
+    const dir = yield* tempDir("rest-approvals")
+    const database = Database.layer({ _tag: "sqlite", directory: join(dir, "data"), file: join(dir, "data", DATABASE_FILE) })
+    const stored = yield* Layer.build(
+      Approvals.layer.pipe(Layer.provide(Layer.mergeAll(database, AuditLog.layer, Events.layer)), Layer.provide(config))
+    )
     const context = yield* Layer.build(
-      HttpServerLive(info).pipe(Layer.provideMerge(layer), Layer.provide(config))
+      HttpServerLive(info).pipe(Layer.provideMerge(Layer.succeedContext(stored)), Layer.provideMerge(layer), Layer.provide(config))
     ).pipe(Effect.orDie)
     const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
     const events = yield* Events.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events }
+    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals) }
   })
 
 /** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */

@@ -87,10 +87,15 @@ const validBody = (method: string, route: string): string | undefined => {
   if (method !== "POST") return undefined
   if (route === "/mcp") return initialize
   if (route.endsWith("/execute")) return JSON.stringify({ target: "127.0.0.1" })
+  if (route.endsWith("/approve") || route.endsWith("/deny")) return JSON.stringify({ reason: "checked" })
   return undefined
 }
 
-const concrete = (route: string) => route.replace("{name}", "NmapTool")
+/** Two pending approvals, one for each decision route (a decided one answers 409). */
+const pending = { approve: "", deny: "" }
+
+const concrete = (route: string) =>
+  route.replace("{name}", "NmapTool").replace("{id}", route.endsWith("/deny") ? pending.deny : pending.approve)
 
 /** What every route is probed with, whatever it is. */
 const battery = (route: string, method: string): ReadonlyArray<Call> => {
@@ -203,7 +208,24 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>): Effect.Effect<vo
 describe("the OpenAPI document", () => {
   it.scopedLive("documents every route the server answers with every status it returned", () =>
     Effect.gen(function*() {
-      const { fake, port } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } })
+      const { approvals, fake, port } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } })
+      for (const decision of ["approve", "deny"] as const) {
+        const required = yield* approvals.request({
+          subject: {
+            tool: "NmapTool",
+            resolvedTarget: "127.0.0.1",
+            argv: ["nmap", "-A", "127.0.0.1"],
+            engagement: { name: "lab", hash: "0".repeat(64) },
+            requestedBy: "exec"
+          },
+          requester: { id: "exec", transport: "http", scopes: new Set(["execute"]) },
+          target: "127.0.0.1",
+          intrusive: true,
+          intrusiveReasons: ["-A"],
+          correlationId: `openapi-${decision}`
+        })
+        pending[decision] = required.approval_id
+      }
       const document = (yield* send(port, { method: "GET", path: "/openapi.json" })).body as Document
       const { record, seen, undocumented } = observer(document)
       const routes = Object.entries(document.paths).flatMap(([route, operations]) =>

@@ -40,7 +40,7 @@ describe("MCP capabilities (real SDK client, real server, fake executor)", () =>
       const { resources } = yield* Effect.promise(() => client.listResources())
       expect(resources.map((r) => r.uri)).toEqual(["tools://NmapTool/flags"])
       const { resourceTemplates } = yield* Effect.promise(() => client.listResourceTemplates())
-      expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(["tools://{name}/flags"])
+      expect(resourceTemplates.map((t) => t.uriTemplate)).toEqual(["tools://{name}/flags", "engagement://{name}"])
       const read = yield* Effect.promise(() => client.readResource({ uri: "tools://NmapTool/flags" }))
       expect(read.contents[0]).toMatchObject({
         uri: "tools://NmapTool/flags",

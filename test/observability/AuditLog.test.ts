@@ -61,7 +61,12 @@ describe("audit lines", () => {
       correlation_id: "c-1",
       execution_id: null,
       error_tag: "TargetRejected",
-      error_message: "8.8.8.8 not allowed"
+      error_message: "8.8.8.8 not allowed",
+      engagement: null,
+      engagement_hash: null,
+      approval_id: null,
+      requested_by: null,
+      decided_by: null
     })
   })
 

@@ -1,9 +1,15 @@
 import { HttpApiSchema } from "@effect/platform"
 import { Schema } from "effect"
 import {
+  ApprovalConflict,
+  ApprovalNotFound,
+  ApprovalRefused,
+  ApprovalRequired,
+  ApprovalsUnavailable,
   ArgumentRejected,
   AuditUnavailable,
   CircuitOpen,
+  EngagementRejected,
   type ExecutionError,
   Forbidden,
   IntrusiveNotAllowed,
@@ -55,7 +61,15 @@ const DESCRIPTIONS: { readonly [T in HttpErrorTag]: string } = {
   ResourceLimitsUnavailable:
     "prlimit/setpriv are missing, so kernel resource limits cannot be applied (install util-linux or set security.resource_limits: best_effort)",
   AuditUnavailable: "The audit log cannot be written, and this call may not run unaudited (check the audit log's disk and path)",
-  TooManyConnections: "server.max_connections connections are open; retry after Retry-After seconds"
+  TooManyConnections: "server.max_connections connections are open; retry after Retry-After seconds",
+  EngagementRejected:
+    "The engagement refuses the call: the key may not act in it, it is outside its dates or windows, or the tool's tier is not allowed",
+  ApprovalRequired:
+    "The call waits for a second person's approval (approval_id, and what the approver sees); call again with approval_id once approved",
+  ApprovalRefused: "The approval named does not cover this call (denied, expired, used, another call or another key's)",
+  ApprovalsUnavailable: "The call needs an approval and approvals cannot be stored now (storage disabled or not open)",
+  ApprovalNotFound: "No approval with this id that this key may see",
+  ApprovalConflict: "The approval was decided already, or expired"
 }
 
 const envelope = <A extends HttpError>(error: ErrorClass<A>): Schema.Schema<A, unknown> => {
@@ -98,7 +112,13 @@ export const ApiError = {
   ToolBusy: envelope(ToolBusy),
   ResourceLimitsUnavailable: envelope(ResourceLimitsUnavailable),
   AuditUnavailable: envelope(AuditUnavailable),
-  TooManyConnections: envelope(TooManyConnections)
+  TooManyConnections: envelope(TooManyConnections),
+  EngagementRejected: envelope(EngagementRejected),
+  ApprovalRequired: envelope(ApprovalRequired),
+  ApprovalRefused: envelope(ApprovalRefused),
+  ApprovalsUnavailable: envelope(ApprovalsUnavailable),
+  ApprovalNotFound: envelope(ApprovalNotFound),
+  ApprovalConflict: envelope(ApprovalConflict)
 } satisfies { readonly [T in HttpErrorTag]: Schema.Schema<Extract<HttpError, { readonly _tag: T }>, unknown> }
 
 export const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set(Object.keys(ApiError))
@@ -123,7 +143,11 @@ const EXECUTION_ERROR_TAGS: { readonly [T in ExecutionError["_tag"]]: null } = {
   SpawnFailed: null,
   ResourceLimitsUnavailable: null,
   AuditUnavailable: null,
-  Forbidden: null
+  Forbidden: null,
+  EngagementRejected: null,
+  ApprovalRequired: null,
+  ApprovalRefused: null,
+  ApprovalsUnavailable: null
 }
 export const EXECUTION_ERRORS = Object.keys(EXECUTION_ERROR_TAGS) as ReadonlyArray<ExecutionError["_tag"]>
 

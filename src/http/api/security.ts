@@ -24,9 +24,11 @@ export class Authenticated extends HttpApiMiddleware.Tag<Authenticated>()("secur
 export class RequireExecute extends HttpApiMiddleware.Tag<RequireExecute>()("security-mcp/http/RequireExecute", scoped) {}
 export class RequireIntrusive extends HttpApiMiddleware.Tag<RequireIntrusive>()("security-mcp/http/RequireIntrusive", scoped) {}
 export class RequireAdmin extends HttpApiMiddleware.Tag<RequireAdmin>()("security-mcp/http/RequireAdmin", scoped) {}
+export class RequireApprove extends HttpApiMiddleware.Tag<RequireApprove>()("security-mcp/http/RequireApprove", scoped) {}
 
 export const RequireScope = {
   execute: RequireExecute,
   intrusive: RequireIntrusive,
-  admin: RequireAdmin
+  admin: RequireAdmin,
+  approve: RequireApprove
 } as const satisfies { readonly [S in CallerScope]: unknown }
