@@ -24,14 +24,14 @@ let installed = ""
 let bin = ""
 let port = 0
 
-beforeAll(() => {
+beforeAll(async () => {
   work = tempDir("mcp-pkg-")
-  const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", work], sourceCopy())) as Array<{ filename: string }>
+  const [packed] = JSON.parse(await npm(["pack", "--json", "--pack-destination", work], sourceCopy())) as Array<{ filename: string }>
   tarball = join(work, packed!.filename)
   prefix = join(work, "prefix")
   const empty = join(work, "empty")
   mkdirSync(empty)
-  npm(["install", "--global", "--prefix", prefix, "--prefer-offline", tarball], empty)
+  await npm(["install", "--global", "--prefix", prefix, "--prefer-offline", tarball], empty)
   installed = join(prefix, "lib/node_modules", packageJson.name)
   bin = join(prefix, "bin", packageJson.name)
 }, INSTALL_TIMEOUT)

@@ -1,10 +1,11 @@
 import { expect } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { promisify } from "node:util"
 
 /**
  * Helpers for the distribution tests: they run the server the way users get
@@ -61,8 +62,12 @@ export const sourceCopy = (): string => {
   return copy
 }
 
-export const npm = (args: ReadonlyArray<string>, cwd: string, env: Record<string, string> = cleanEnv()): string =>
-  execFileSync("npm", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+/**
+ * Runs npm without blocking the test worker: a pack or install takes minutes on a loaded machine, and a worker
+ * that cannot answer vitest for 60 s fails the whole run.
+ */
+export const npm = async (args: ReadonlyArray<string>, cwd: string, env: Record<string, string> = cleanEnv()): Promise<string> =>
+  (await promisify(execFile)("npm", args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout
 
 /** An SDK client connected over stdio to `command args…`, as an MCP host starts a server. */
 export const connect = async (
