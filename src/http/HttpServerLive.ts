@@ -1,4 +1,4 @@
-import { HttpApiBuilder, type HttpApp, HttpMiddleware, HttpServer, HttpServerRequest } from "@effect/platform"
+import { HttpApiBuilder, type HttpApp, HttpMiddleware, HttpRouter, HttpServer, HttpServerRequest } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import type { ServeError } from "@effect/platform/HttpServerError"
@@ -15,7 +15,7 @@ import type { Health } from "../observability/Health.js"
 import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
-import { errorReply } from "./guard.js"
+import { errorReply, routerConfig } from "./guard.js"
 import { ApiLive } from "./HttpApp.js"
 
 /**
@@ -77,6 +77,7 @@ const ServeLive = (info: ServerInfo) =>
       const closeConnections = Layer.scopedDiscard(Effect.addFinalizer(() => Effect.sync(() => node.closeAllConnections())))
       return Layer.merge(HttpApiBuilder.serve(limit), closeConnections).pipe(
         Layer.provide(ApiLive(info)),
+        Layer.provide(HttpRouter.setRouterConfig(routerConfig)),
         Layer.provideMerge(Layer.succeed(HttpServer.HttpServer, server)),
         Layer.provide(NodeHttpServer.layerContext)
       )
