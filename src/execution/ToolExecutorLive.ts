@@ -1,7 +1,7 @@
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
-import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
+import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy, ToolUnavailable } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import type { Resolver } from "../policy/Resolver.js"
@@ -9,7 +9,7 @@ import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
-import { type Call, elapsedSeconds, receive } from "./call.js"
+import { type Call, elapsedSeconds, makeAdmission } from "./call.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
@@ -61,6 +61,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const gate = yield* ExecutionGate
       const recorder = yield* makeRecorder
       const guarded = yield* makeGuard
+      const admit = yield* makeAdmission
       const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver>()
 
       const describe = (tool: RegisteredTool) =>
@@ -73,7 +74,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const unfinished = (
         call: Call,
         plan: Plan,
-        cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable | CircuitOpen | ToolBusy>
+        cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable | CircuitOpen | ToolBusy | ToolUnavailable>
       ) =>
         Effect.gen(function*() {
           if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
@@ -96,7 +97,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
-          const { call, input } = yield* receive(name, raw, caller)
+          const { call, input } = yield* admit(name, raw, caller, c)
           const plan = yield* planCall(call, input, c, options).pipe(
             Effect.provide(planning),
             Effect.tapError((error) => recorder.refused(call, error))
