@@ -43,6 +43,9 @@ const HealthChanged = Schema.Struct({ type: Schema.Literal("health.changed"), fr
 
 const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
 
+/** The last event of every `/events` stream: the server drains and will close it (e.g. `reason: "SIGTERM"`). */
+const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), reason: Schema.String })
+
 /** Everything operators may want to watch live: fed to `/events` (SSE) and the logs. */
 export const ServerEvent = Schema.Union(
   ExecutionStarted,
@@ -51,7 +54,8 @@ export const ServerEvent = Schema.Union(
   ConfigReloaded,
   ConfigRejected,
   HealthChanged,
-  ToolSwitched
+  ToolSwitched,
+  ServerShutdown
 )
 export type ServerEvent = typeof ServerEvent.Type
 

@@ -17,6 +17,7 @@ import {
   ToolNotFound
 } from "../../src/errors.js"
 import { Events } from "../../src/events/Events.js"
+import { ExecutionGate } from "../../src/execution/ExecutionGate.js"
 import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
@@ -205,7 +206,10 @@ export const makeFake = Effect.gen(function*() {
       "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
     )
   })
-  return { fake, layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer).pipe(Layer.provideMerge(Events.layer)) }
+  return {
+    fake,
+    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, ExecutionGate.layer).pipe(Layer.provideMerge(Events.layer))
+  }
 })
 
 const reportFor = (status: HealthStatus): HealthReport => ({
@@ -251,6 +255,8 @@ export interface Started {
   readonly port: number
   readonly base: string
   readonly events: Events["Type"]
+  /** The server's drain switch: `gate.drain(…)` makes it behave as after SIGTERM. */
+  readonly gate: ExecutionGate["Type"]
 }
 
 /** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
@@ -263,8 +269,9 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
     ).pipe(Effect.orDie)
     const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
     const events = yield* Events.pipe(Effect.provide(context))
+    const gate = yield* ExecutionGate.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events }
+    return { fake, port, base: `http://127.0.0.1:${port}`, events, gate }
   })
 
 /** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */
