@@ -139,11 +139,11 @@ const startNginx = (dir: string, ports: Parameters<typeof testConfig>[1]): Effec
   Effect.gen(function*() {
     const file = join(dir, "nginx.conf")
     writeFileSync(file, testConfig(dir, ports))
-    const check = spawnSync(nginx!, ["-t", "-p", dir, "-c", file], { encoding: "utf8" })
+    const check = spawnSync(nginx!, ["-t", "-e", "stderr", "-p", dir, "-c", file], { encoding: "utf8" })
     expect(check.status, check.stderr).toBe(0)
     yield* Effect.acquireRelease(
       Effect.sync(() => {
-        const child = spawn(nginx!, ["-p", dir, "-c", file], { stdio: "ignore", detached: true })
+        const child = spawn(nginx!, ["-e", "stderr", "-p", dir, "-c", file], { stdio: "ignore", detached: true })
         const forget = atExit(() => killGroup(child.pid ?? -1))
         return { child, forget }
       }),
