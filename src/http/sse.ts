@@ -1,4 +1,4 @@
-import { Effect, Queue, Schedule, Schema, Stream } from "effect"
+import { Clock, Effect, Queue, Schedule, Schema, Stream } from "effect"
 import { Events, TimedEvent } from "../events/Events.js"
 
 /** Proxies drop idle connections; a comment line every 15 s keeps the stream open and reveals dead clients. */
@@ -24,7 +24,8 @@ export const eventStream = (draining: Effect.Effect<boolean>): Stream.Stream<Uin
       const events = yield* Events
       const subscription = yield* events.subscribe
       const heartbeat = Stream.fromSchedule(Schedule.spaced(HEARTBEAT)).pipe(Stream.as(": heartbeat\n\n"))
-      const late: TimedEvent = { type: "server.shutdown", reason: "the server is draining", timestamp: new Date().toISOString() }
+      const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
+      const late: TimedEvent = { type: "server.shutdown", reason: "the server is draining", timestamp }
       const live = (yield* draining)
         ? Stream.make(late)
         : Stream.repeatEffect(Queue.take(subscription)).pipe(Stream.takeUntil(isShutdown))
