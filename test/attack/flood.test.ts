@@ -12,7 +12,8 @@ import { shimmedBinaries } from "./cases.js"
 
 /**
  * Issue 13 item 5 against the built server under its shipped rate limits: a
- * client floods REST and MCP with made-up tool names and malformed input.
+ * client floods REST and MCP with made-up tool names, malformed input and
+ * bodies that are not JSON at all.
  * /metrics does not grow with the names, and the audit log holds a line per
  * call within the client's limit plus one aggregated line per interval for
  * the rest, whose counts add up to every call made.
@@ -38,9 +39,15 @@ describe("a flood of rejected calls against the built server", () => {
       const rest = yield* Effect.forEach(
         Array.from({ length: REST_CALLS }, (_, i) => i),
         (i) =>
-          i % 2 === 0
+          i % 3 === 0
             ? executeHttp(server.port, `invented-${i}`, { target: "127.0.0.1" }, agent)
-            : executeHttp(server.port, "NmapTool", { target: { not: "a string" }, junk: "x".repeat(512) }, agent),
+            : i % 3 === 1
+            ? executeHttp(server.port, "NmapTool", { target: { not: "a string" }, junk: "x".repeat(512) }, agent)
+            : httpRequest(server.port, "POST", "/tools/NmapTool/execute", {
+              body: `{"target": "127.0.0.1", ${"[".repeat(i)}`,
+              headers: { "content-type": "application/json" },
+              agent
+            }),
         { concurrency: 16 }
       )
       expect(rest.filter((reply) => ![400, 404, 429].includes(reply.status))).toEqual([])

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Metric, TestClock } from "effect"
 import { defaults } from "../../src/config/schema.js"
+import { InvalidInput } from "../../src/errors.js"
+import { MalformedBody } from "../../src/execution/input.js"
 import type { Caller } from "../../src/identity/Caller.js"
 import { caller, type Harness, makeHarness } from "./support.js"
 
@@ -78,6 +80,17 @@ describe("a flood of rejected calls from one client", () => {
         count: FLOOD - BURST,
         by_tool: { NmapTool: FLOOD - BURST }
       })
+    }))
+
+  it.scoped("of bodies that are not JSON is rate-limited and audited like any malformed input", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const notJson = new MalformedBody(new InvalidInput({ message: "Malformed JSON body", issues: ["Unexpected end of JSON input"] }))
+      const results = yield* flood(h, caller, () => "NmapTool", () => notJson)
+      const tags = results.map((r) => (r._tag === "Left" ? r.left._tag : "none"))
+      expect(tags.filter((tag) => tag === "InvalidInput")).toHaveLength(BURST)
+      expect(tags.filter((tag) => tag === "RateLimited")).toHaveLength(FLOOD - BURST)
+      expect((yield* h.audit).map((line) => line["error_message"])).toEqual(Array(BURST).fill("Malformed JSON body"))
     }))
 
   it.scoped("no made-up name becomes a metric label, whatever refuses the call (scope, lookup, rate limit)", () =>

@@ -18,6 +18,7 @@ import {
 } from "../../src/errors.js"
 import { Events } from "../../src/events/Events.js"
 import { ExecutionGate } from "../../src/execution/ExecutionGate.js"
+import { MalformedBody } from "../../src/execution/input.js"
 import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
@@ -151,6 +152,8 @@ export const makeFake = Effect.gen(function*() {
             const known = (yield* Ref.get(tools)).get(tool)
             if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
             if (!known.enabled) return yield* new ToolDisabled({ tool, message: `${tool} is disabled` })
+            // Like the real executor: a body that was not JSON is malformed input.
+            if (input instanceof MalformedBody) return yield* input.error
             const target = typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
             const error = failure(target)
             if (error !== undefined) return yield* error
