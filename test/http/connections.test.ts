@@ -82,19 +82,23 @@ describe("server.max_connections", () => {
       )
     }))
 
-  it.scopedLive("item 12 as filed: 1,000 concurrent calls under the shipped limits are all answered, none reset", () =>
-    Effect.gen(function*() {
-      const { port } = yield* startServer()
-      const answers = yield* Effect.forEach(Array.from({ length: 1000 }), () => Effect.either(get(port, "/tools")), {
-        concurrency: "unbounded"
-      })
-      const failures = answers.flatMap((answer) => (answer._tag === "Left" ? [answer.left.message] : []))
-      expect(failures).toEqual([])
-      const replies = answers.flatMap((answer) => (answer._tag === "Right" ? [answer.right] : []))
-      expect(replies.filter((reply) => reply.closed !== "clean")).toEqual([])
-      expect(replies.filter((reply) => reply.status !== 200 && reply.body?.detail?._tag !== "TooManyConnections")).toEqual([])
-      expect(replies.filter((reply) => reply.status === 503).every((reply) => reply.headers["retry-after"] === "1")).toBe(true)
-    }), 60_000)
+  it.scopedLive(
+    "item 12 as filed: 1,000 concurrent calls under the shipped limits are all answered, none reset",
+    () =>
+      Effect.gen(function*() {
+        const { port } = yield* startServer()
+        const answers = yield* Effect.forEach(Array.from({ length: 1000 }), () => Effect.either(get(port, "/tools")), {
+          concurrency: "unbounded"
+        })
+        const failures = answers.flatMap((answer) => (answer._tag === "Left" ? [answer.left.message] : []))
+        expect(failures).toEqual([])
+        const replies = answers.flatMap((answer) => (answer._tag === "Right" ? [answer.right] : []))
+        expect(replies.filter((reply) => reply.closed !== "clean")).toEqual([])
+        expect(replies.filter((reply) => reply.status !== 200 && reply.body?.detail?._tag !== "TooManyConnections")).toEqual([])
+        expect(replies.filter((reply) => reply.status === 503).every((reply) => reply.headers["retry-after"] === "1")).toBe(true)
+      }),
+    60_000
+  )
 })
 
 describe("item 11: server.max_connections_per_address", () => {
