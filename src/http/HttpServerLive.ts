@@ -33,12 +33,17 @@ export const addressKey = (remote: string | undefined): string => {
   return formatNetwork(network(6, address.value, 64))
 }
 
+/** How long a refused connection may take to send the request its 503 answers; one that sends none is dropped then. */
+const REFUSED_IDLE_MS = 2_000
+
 /**
- * Counts open connections, in all and per source address. One accepted
- * while `max` others are open, or while its address holds `perAddress`, is
- * not reset (Node's `maxConnections` would drop it unanswered): its request
- * gets 503 with Retry-After and the typed body, then the connection is
- * closed. One address's connections can thus never fill the server's.
+ * Counts the connections being served, in all and per source address. One
+ * accepted while `max` are served, or while its address has `perAddress`
+ * served, is not reset (Node's `maxConnections` would drop it unanswered):
+ * its request gets 503 with Retry-After and the typed body, then the
+ * connection is closed. Refused connections count towards neither limit and
+ * are dropped if they send nothing within `REFUSED_IDLE_MS`, so one
+ * address's connections, idle ones included, can never fill the server's.
  */
 const connectionLimit = (node: Server, max: number, perAddress: number) => {
   const over = new WeakMap<Socket, TooManyConnections>()
@@ -48,22 +53,22 @@ const connectionLimit = (node: Server, max: number, perAddress: number) => {
     limit: max,
     message: `The server has ${max} open connections (server.max_connections); retry shortly`
   })
+  const addressFull = (key: string) =>
+    new TooManyConnections({
+      limit: perAddress,
+      message: `${key} has ${perAddress} open connections to this server (server.max_connections_per_address); close one or retry shortly`
+    })
   node.on("connection", (socket: Socket) => {
     const key = addressKey(socket.remoteAddress)
-    const mine = (byAddress.get(key) ?? 0) + 1
-    open += 1
-    byAddress.set(key, mine)
-    if (open > max) over.set(socket, serverFull)
-    else if (mine > perAddress) {
-      over.set(
-        socket,
-        new TooManyConnections({
-          limit: perAddress,
-          message:
-            `${key} has ${perAddress} open connections to this server (server.max_connections_per_address); close one or retry shortly`
-        })
-      )
+    const mine = byAddress.get(key) ?? 0
+    const refusal = open >= max ? serverFull : mine >= perAddress ? addressFull(key) : undefined
+    if (refusal !== undefined) {
+      over.set(socket, refusal)
+      socket.setTimeout(REFUSED_IDLE_MS, () => socket.destroy())
+      return
     }
+    open += 1
+    byAddress.set(key, mine + 1)
     socket.once("close", () => {
       open -= 1
       const left = (byAddress.get(key) ?? 1) - 1

@@ -122,6 +122,19 @@ describe("item 11: server.max_connections_per_address", () => {
       expect(answer.closed).toBe("clean")
     }))
 
+  it.scopedLive("connections refused for their address do not count towards the server's limit: others are still served", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { max_connections: 4, max_connections_per_address: 2 } })
+      const answer = yield* Effect.scoped(
+        Effect.gen(function*() {
+          // 2 served and 6 refused from 127.0.0.1, all idle: only the 2 count towards the server's 4.
+          yield* idleConnections(port, 8)
+          return yield* get(port, "/health", "127.0.0.2")
+        })
+      )
+      expect(answer.status).toBe(200)
+    }))
+
   it("counts IPv4-mapped clients as IPv4 and IPv6 clients by their /64", () => {
     expect(addressKey("::ffff:127.0.0.1")).toBe("127.0.0.1")
     expect(addressKey("2001:db8:1:2:aaaa::1")).toBe(addressKey("2001:db8:1:2:ffff::9"))
