@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url"
 import { auditBench } from "./audit.js"
 import { machineInfo } from "./machine.js"
 import { memoryBench } from "./memory.js"
+import { overloadBench } from "./overload.js"
 import { evaluate, type Row, table } from "./report.js"
 import { resultsBench } from "./results.js"
 import { ourHttpServer } from "./servers.js"
@@ -49,6 +50,7 @@ const program = Effect.gen(function*() {
   const complete = yield* step("complete results of 127.0.0.0/24, /26, /28 × 50 ports", resultsBench)
   const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
   const store = yield* step("scan store writes", Effect.scoped(storeBench))
+  const overload = yield* step("overload: 1,000 concurrent REST calls, a rejected-call flood", Effect.scoped(overloadBench))
   const rows = [
     ...toolList.rows,
     ...startup.rows,
@@ -57,7 +59,8 @@ const program = Effect.gen(function*() {
     ...memory.rows,
     ...complete.rows,
     ...audit.rows,
-    ...store.rows
+    ...store.rows,
+    ...overload.rows
   ].map((
     row: Row
   ) => evaluate(row))
@@ -84,7 +87,8 @@ const program = Effect.gen(function*() {
       memory: memory.details,
       results: complete.details,
       audit: audit.details,
-      store: store.details
+      store: store.details,
+      overload: overload.details
     }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)

@@ -35,6 +35,11 @@ export const ServerConfig = Schema.Struct({
     100000,
     "Maximum concurrent HTTP connections; a connection beyond it is answered 503 (TooManyConnections, Retry-After) and closed"
   ),
+  max_connections_per_address: boundedInt(
+    1,
+    100000,
+    "Concurrent HTTP connections one source address (an IPv6 client's /64) may hold; beyond it answered 503 like max_connections. Behind a reverse proxy every connection comes from the proxy: raise it to max_connections there"
+  ),
   headers_timeout: bounded(
     0.5,
     3600,
@@ -100,6 +105,17 @@ export const SecurityConfig = Schema.Struct({
   max_stderr_size: boundedInt(1024, 16 * 1024 * 1024, "stderr cap in bytes"),
   timeout_seconds: bounded(1, 86400, "Upper bound on any execution's timeout"),
   concurrency_limit: boundedInt(1, 64, "Upper bound on any tool's concurrent executions"),
+  dns_lookups_per_client: boundedInt(
+    1,
+    64,
+    "Host-name lookups one client may have in flight at once (a stalling resolver then holds only its own); more wait their turn within the lookup timeout"
+  ),
+  dns_cache_seconds: bounded(0, 3600, "Seconds a resolved host name's addresses are reused (0: no cache)"),
+  dns_negative_cache_seconds: bounded(
+    0,
+    3600,
+    "Seconds a name that failed to resolve (or timed out) fails again without a lookup (0: no cache)"
+  ),
   max_memory_mb: boundedInt(16, 65536, "Address-space limit per child process (prlimit --as)"),
   max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
   resource_limits: Schema.Literal("enforce", "best_effort").annotations({
@@ -114,7 +130,12 @@ export const SecurityConfig = Schema.Struct({
   audit_fail_closed: Schema.Literal("intrusive", "all").annotations({
     description:
       "Which calls fail when their audit line cannot be written (disk full, I/O error): intrusive (their lines go to the application log otherwise) or all"
-  })
+  }),
+  audit_rejections_interval: bounded(
+    1,
+    3600,
+    "Seconds over which the calls a client makes past its rate limit are counted and written as one rejections line per client, instead of a line each"
+  )
 })
 
 export const CircuitBreakerConfig = Schema.Struct({
@@ -127,8 +148,14 @@ export const CircuitBreakerConfig = Schema.Struct({
 export const RateLimitConfig = Schema.Struct({
   enabled: Schema.Boolean.annotations({ description: "Token-bucket rate limiting of executions" }),
   tool_requests_per_minute: bounded(1, 100000, "Executions per minute per tool, across all clients"),
-  client_requests_per_minute: bounded(1, 100000, "Executions per minute per client (API key or address)"),
-  burst: boundedInt(1, 10000, "Bucket size: calls allowed at once before the rate applies"),
+  tool_burst: boundedInt(1, 10000, "A tool's bucket size: calls of it allowed at once, across all clients, before its rate applies"),
+  client_requests_per_minute: bounded(1, 100000, "Executions per minute per client (API key or address), all tools together"),
+  burst: boundedInt(1, 10000, "A client's bucket size: calls it may make at once before its rate applies"),
+  client_share: bounded(
+    0.01,
+    1,
+    "The part of each tool's bucket one client may take: every client also has a bucket per tool with this fraction of the tool's rate and burst"
+  ),
   stdio_requests_per_minute: bounded(
     1,
     100000,
@@ -171,6 +198,11 @@ export const ToolDefaultsConfig = Schema.Struct({
     "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"
   ),
   queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy"),
+  client_share: bounded(
+    0.01,
+    1,
+    "The part of a tool's running slots (at least one) and of its queue one client may hold; past it that client gets ToolBusy, others do not"
+  ),
   min_timeout: bounded(
     1,
     86400,
@@ -381,6 +413,7 @@ export const defaults: typeof AppConfig.Encoded = {
     port: 8080,
     shutdown_grace_period: 30,
     max_connections: 100,
+    max_connections_per_address: 64,
     headers_timeout: 10,
     request_timeout: 30,
     config_watch_interval: 2,
@@ -404,13 +437,17 @@ export const defaults: typeof AppConfig.Encoded = {
     max_output_size: 1048576,
     max_stderr_size: 262144,
     timeout_seconds: 300,
-    concurrency_limit: 2,
+    concurrency_limit: 4,
+    dns_lookups_per_client: 2,
+    dns_cache_seconds: 30,
+    dns_negative_cache_seconds: 5,
     max_memory_mb: 512,
     max_file_descriptors: 256,
     resource_limits: "enforce",
     kill_grace_seconds: 2,
     audit_log_path: "",
-    audit_fail_closed: "intrusive"
+    audit_fail_closed: "intrusive",
+    audit_rejections_interval: 60
   },
   circuit_breaker: {
     failure_threshold: 5,
@@ -420,9 +457,11 @@ export const defaults: typeof AppConfig.Encoded = {
   },
   rate_limit: {
     enabled: true,
-    tool_requests_per_minute: 60,
-    client_requests_per_minute: 30,
-    burst: 10,
+    tool_requests_per_minute: 120,
+    tool_burst: 60,
+    client_requests_per_minute: 60,
+    burst: 30,
+    client_share: 0.5,
     stdio_requests_per_minute: 600,
     stdio_burst: 100
   },
@@ -448,7 +487,8 @@ export const defaults: typeof AppConfig.Encoded = {
   tool: {
     default_timeout: 300,
     default_concurrency: 2,
-    queue_size: 16,
+    queue_size: 64,
+    client_share: 0.5,
     min_timeout: 1,
     availability_check_interval: 60
   },
@@ -485,6 +525,7 @@ export const restartRequired: ReadonlyArray<string> = [
   "server.host",
   "server.port",
   "server.max_connections",
+  "server.max_connections_per_address",
   "server.headers_timeout",
   "server.request_timeout",
   "server.stdio_engagement",

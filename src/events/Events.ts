@@ -65,6 +65,9 @@ const ApprovalDecided = Schema.Struct({
 
 const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
 
+/** The last event of every `/events` stream: the server drains and will close it (e.g. `reason: "SIGTERM"`). */
+const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), reason: Schema.String })
+
 /** Everything operators may want to watch live: fed to `/events` (SSE) and the logs. */
 export const ServerEvent = Schema.Union(
   ExecutionStarted,
@@ -75,7 +78,8 @@ export const ServerEvent = Schema.Union(
   HealthChanged,
   ToolSwitched,
   ApprovalRequested,
-  ApprovalDecided
+  ApprovalDecided,
+  ServerShutdown
 )
 export type ServerEvent = typeof ServerEvent.Type
 

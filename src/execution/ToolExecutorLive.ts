@@ -1,7 +1,7 @@
 import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
-import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
+import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy, ToolUnavailable } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import type { Resolver } from "../policy/Resolver.js"
@@ -10,13 +10,13 @@ import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { Approvals } from "../storage/Approvals.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
-import { type Call, elapsedSeconds, receive } from "./call.js"
+import { type Call, elapsedSeconds, makeAdmission } from "./call.js"
 import { engage } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
 import { makeProgressTracker, observeOutput, progressObserver, type ProgressTracker } from "./progress.js"
-import { cancelled, failedEnding, makeRecorder } from "./record.js"
+import { cancelled, failedEnding, makeRecorder, type Recorder } from "./record.js"
 import { executionResult, judge, parseOutput } from "./result.js"
 import { type ExecuteOptions, type StartedCall, ToolExecutor } from "./ToolExecutor.js"
 import { toolInfo } from "./toolInfo.js"
@@ -44,6 +44,21 @@ const withProgress = <A, E>(
     (tracker) => Effect.raceFirst(run(tracker), tracker.heartbeat(Duration.seconds(c.server.progress_interval)))
   )
 
+/** A run that ended without a process result: recorded, then passed on as it is. */
+const unfinished = (
+  recorder: Recorder,
+  call: Call,
+  plan: Plan,
+  cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable | CircuitOpen | ToolBusy | ToolUnavailable>
+) =>
+  Effect.gen(function*() {
+    if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
+    const failure = Cause.failureOption(cause)
+    if (Option.isNone(failure)) return yield* Effect.failCause(cause)
+    yield* recorder.finished(call, plan, failedEnding(failure.value))
+    return yield* Effect.fail(failure.value)
+  })
+
 /**
  * The executor: a call is received, planned (every check, down to the exact
  * argv), recorded as started, run inside its tool's queue and breaker,
@@ -63,26 +78,13 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const gate = yield* ExecutionGate
       const recorder = yield* makeRecorder
       const guarded = yield* makeGuard
+      const admit = yield* makeAdmission
       const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals>()
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
           const c = yield* config.get
           return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
-        })
-
-      /** A run that ended without a process result: recorded, then passed on as it is. */
-      const unfinished = (
-        call: Call,
-        plan: Plan,
-        cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable | CircuitOpen | ToolBusy>
-      ) =>
-        Effect.gen(function*() {
-          if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
-          const failure = Cause.failureOption(cause)
-          if (Option.isNone(failure)) return yield* Effect.failCause(cause)
-          yield* recorder.finished(call, plan, failedEnding(failure.value))
-          return yield* Effect.fail(failure.value)
         })
 
       /** A process that ran: judged, parsed and recorded as one step, so a cancellation now cannot leave it unrecorded. */
@@ -98,7 +100,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
-          const { call, input } = engage(yield* receive(name, raw, caller), c)
+          const { call, input } = engage(yield* admit(name, raw, caller, c), c)
           const plan = yield* planCall(call, input, c, options).pipe(
             Effect.provide(planning),
             Effect.tapError((error) => recorder.refused(call, error))
@@ -122,7 +124,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             ),
             Effect.exit
           )
-          return yield* Exit.isFailure(exit) ? unfinished(call, plan, exit.cause) : completed(call, plan, exit.value, c)
+          return yield* Exit.isFailure(exit) ? unfinished(recorder, call, plan, exit.cause) : completed(call, plan, exit.value, c)
         })
 
       return {

@@ -70,8 +70,18 @@ const issuesOf = (raw: unknown, error: ParseResult.ParseError): ReadonlyArray<st
 const invalid = (issues: ReadonlyArray<string>) =>
   new InvalidInput({ message: `invalid tool input: ${issues.join("; ")}. Fix these fields and call again.`, issues })
 
+/**
+ * A request body that was not JSON at all, handed to the executor as the
+ * call's input so it meets the client's rate limit first and is audited
+ * like any other malformed input, rather than refused unaccounted for.
+ */
+export class MalformedBody {
+  constructor(readonly error: InvalidInput) {}
+}
+
 /** The caller's input as a `ToolInput`, or `InvalidInput` naming every problem: the field, what it takes, what was given. */
 export const decodeToolInput = (raw: unknown): Either.Either<ToolInput, InvalidInput> => {
+  if (raw instanceof MalformedBody) return Either.left(raw.error)
   const oversized = oversizedInput(raw)
   if (oversized !== undefined) return Either.left(invalid([`(root): ${oversized}`]))
   return Either.mapLeft(decode(raw), (error) => invalid(issuesOf(raw, error)))

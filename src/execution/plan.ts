@@ -95,21 +95,27 @@ export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDi
 }
 
 /**
- * The client's own bucket first: a client over its limit must not keep
- * draining the tool's shared one. A stdio server has one client, the local
- * operator who started it: it has its own, higher limits and shares no
- * tool bucket with anyone.
+ * The tool's buckets, once the tool is known (the client's own bucket was
+ * taken when the call arrived, see call.ts): the client's share of this
+ * tool (`rate_limit.client_share` of its rate and burst), so that one client
+ * cannot drain the bucket every client shares, and that bucket; a token from
+ * both or from neither. A stdio server has one client, the local operator
+ * who started it: it shares no tool bucket with anyone.
  */
-const throttle = (call: Call, config: AppConfig) =>
+const throttle = (call: Call, tool: string, config: AppConfig) =>
   Effect.gen(function*() {
     const { rate_limit: limits } = config
-    if (!limits.enabled) return
+    if (!limits.enabled || call.caller.transport === "stdio") return
     const rates = yield* RateLimiter
-    if (call.caller.transport === "stdio") {
-      return yield* rates.take(`stdio:${call.caller.id}`, limits.stdio_requests_per_minute, limits.stdio_burst)
-    }
-    yield* rates.take(`client:${call.caller.id}`, limits.client_requests_per_minute, limits.burst)
-    yield* rates.take(`tool:${call.tool}`, limits.tool_requests_per_minute, limits.burst)
+    const share = limits.client_share
+    yield* rates.takeAll([
+      {
+        key: `share:${tool}:${call.caller.id}`,
+        perMinute: limits.tool_requests_per_minute * share,
+        burst: Math.max(1, Math.floor(limits.tool_burst * share))
+      },
+      { key: `tool:${tool}`, perMinute: limits.tool_requests_per_minute, burst: limits.tool_burst }
+    ])
   })
 
 const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Either<ReadonlyArray<string>, InvalidInput> => {
@@ -164,7 +170,12 @@ const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller
     const host = yield* policyHost(spec.target, original)
     const policy = targetPolicy(config)
     const own = caller.allowedTargets === undefined ? undefined : { ...policy, allowed: caller.allowedTargets }
-    const pinned = yield* pinInEngagement(host, policy, own, engagement)
+    const pinned = yield* pinInEngagement(host, policy, own, engagement, {
+      client: caller.id,
+      perClient: config.security.dns_lookups_per_client,
+      cacheSeconds: config.security.dns_cache_seconds,
+      negativeCacheSeconds: config.security.dns_negative_cache_seconds
+    })
     if (pinned.kind === "cidr" && spec.target.kind !== "network") {
       return yield* new TargetRejected({
         target: original,
@@ -245,11 +256,12 @@ const lookUp = (name: string) =>
     ))
 
 /**
- * Plans one call, in the order its checks answer: the caller's scope, the
- * tool (an unknown or unusable one before its input, which could not help),
- * the input and its engagement, the engagement's dates and windows, the rate
- * limits, the arguments and the engagement's tier, the target (inside the
- * engagement's scope), and last, with the exact argv known, the approval.
+ * Plans one call admitted by its client's bucket (call.ts), in the order its
+ * checks answer: the caller's scope, the tool (an unknown or unusable one
+ * before its input, which could not help), the input and its engagement, the
+ * engagement's dates and windows, the tool's rate limits, the arguments and
+ * the engagement's tier, the target (inside the engagement's scope), and
+ * last, with the exact argv known, the approval.
  */
 export const planCall = (
   call: Call,
@@ -263,7 +275,7 @@ export const planCall = (
     const accepted = yield* input
     const engagement = engagementOf(call, config)
     yield* checkEngagementTime(engagement)
-    yield* throttle(call, config)
+    yield* throttle(call, tool.spec.name, config)
     yield* throttleEngagement(engagement, config)
     const scoped = yield* withinTier(engagement, tool.spec.name, yield* planArguments(tool.spec, accepted, config, call.caller))
     const target = yield* pinFor(tool.spec, accepted.target, config, call.caller, engagement)

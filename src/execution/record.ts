@@ -50,9 +50,13 @@ export const planArgv = (plan: Plan): ReadonlyArray<string> => [plan.request.com
 
 export const cancelled = (plan: Plan): Ending => ({ outcome: "cancelled", errorType: "cancelled", error: null, argv: planArgv(plan) })
 
-/** A failure instead of a process result: the breaker or a full queue turned the call away (so the tool did not fail), or the spawn failed. */
+/**
+ * A failure instead of a process result: the breaker, a full queue or a
+ * draining server (ToolUnavailable) turned the call away, so the tool did
+ * not fail; or the spawn failed.
+ */
 export const failedEnding = (error: ExecutionError): Ending => ({
-  outcome: error._tag === "CircuitOpen" || error._tag === "ToolBusy" ? "rejected" : "failure",
+  outcome: error._tag === "CircuitOpen" || error._tag === "ToolBusy" || error._tag === "ToolUnavailable" ? "rejected" : "failure",
   errorType: error._tag,
   error: { tag: error._tag, message: error.message },
   argv: []
@@ -79,8 +83,8 @@ const metricsSink: Sink = {
       const { call } = record
       if (record._tag === "Refused") {
         const { error } = record
-        // Names from the request become labels only once known: otherwise every made-up name is a new series forever.
-        const tool = error._tag === "ToolNotFound" ? "unknown" : call.tool
+        // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
+        const tool = call.toolLabel
         return yield* Metric.increment(tagged(policyRejections, { tool, rule: "rule" in error ? String(error.rule) : error._tag }))
       }
       const { outcome, errorType } = record.ending

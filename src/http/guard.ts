@@ -8,6 +8,7 @@ import { rejectSecretsInQuery } from "./auth.js"
 import { InternalError, NotFound } from "./errors.js"
 import { errorResponse, type HttpError } from "./errorStatus.js"
 import { checkHostOrigin } from "./hostCheck.js"
+import { pathIssue } from "./normalPath.js"
 import { splitTarget } from "./url.js"
 
 export const errorReply = (error: HttpError): HttpServerResponse.HttpServerResponse => {
@@ -40,11 +41,23 @@ const reply = (error: unknown) => {
 const internal = (cause: unknown) =>
   Effect.logError("HTTP handler failed", cause).pipe(Effect.as(errorReply(new InternalError({ message: "Internal server error" }))))
 
+/** A path that is not in normal form is refused, never interpreted: see normalPath.ts. */
+const notNormal = (issue: string) =>
+  errorReply(
+    new InvalidInput({
+      message: `The request path is not in normal form: ${issue}; send the path exactly as the API lists it`,
+      issues: [`path: ${issue}`]
+    })
+  )
+
 /**
- * Checks made before routing, on every request: a key in the query string is
- * refused (400), then the Host/Origin check (403) except on the `exempt`
- * paths, judged on the same raw path the router matches. Every failure of
- * the app behind it is answered here with the typed body and its headers.
+ * Checks made before routing, on every request: a path not in normal form
+ * is refused (400), so the one raw string below is what the Host/Origin
+ * check, its exemptions and the router (case-sensitive, no slash folding:
+ * `routerConfig`) all judge; a key in the query string is refused (400),
+ * then the Host/Origin check (403) except on the `exempt` paths. Every
+ * failure of the app behind it is answered here with the typed body and its
+ * headers.
  */
 export const guard = (options: {
   readonly config: Effect.Effect<AppConfig>
@@ -54,6 +67,8 @@ export const guard = (options: {
 <E>(app: HttpApp.Default<E>): HttpApp.Default<never> =>
   Effect.flatMap(HttpServerRequest.HttpServerRequest, (request): HttpApp.Default<unknown> => {
     const { path, query } = splitTarget(request.url)
+    const issue = pathIssue(path)
+    if (issue !== undefined) return Effect.succeed(notNormal(issue))
     const inQuery = query === undefined ? Either.void : rejectSecretsInQuery(new URLSearchParams(query))
     if (Either.isLeft(inQuery)) return Effect.succeed(errorReply(inQuery.left))
     if (options.exempt.has(path)) return app
@@ -62,3 +77,6 @@ export const guard = (options: {
       return Either.isLeft(checked) ? Effect.succeed(errorReply(checked.left)) : app
     })
   }).pipe(Effect.catchAll(reply), Effect.catchAllDefect(internal))
+
+/** The router matches exactly the path the guard judged: no case folding, no slash folding (normal form has neither). */
+export const routerConfig = { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false } as const

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import type { Events } from "../events/Events.js"
+import { ExecutionGate } from "../execution/ExecutionGate.js"
 import type { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { MemoryEventStore } from "../mcp/eventStore.js"
@@ -52,6 +53,14 @@ const rpcError = (status: number, code: number, message: string, headers: Record
   HttpServerResponse.unsafeJson({ jsonrpc: "2.0", error: { code, message }, id: null }, { status, headers })
 
 const busy = (status: 429 | 503, message: string) => rpcError(status, -32000, message, { "retry-after": String(BUSY_RETRY_AFTER_SECONDS) })
+
+/** A draining server opens no session: its load balancer sends the client elsewhere, or it retries after the restart. */
+const draining = () =>
+  rpcError(
+    503,
+    -32000,
+    "The server is shutting down and opens no new MCP sessions; connect to another instance or retry after the restart"
+  )
 
 const accepts = (request: HttpServerRequest.HttpServerRequest, type: string) => {
   const accept = request.headers["accept"] ?? ""
@@ -294,10 +303,11 @@ const newTransport = (config: AppConfig, stateless: boolean) => {
  */
 export const makeMcpHttpHandler = (
   info: ServerInfo
-): Effect.Effect<McpHttpHandler, never, ToolExecutor | Events | ConfigService | Scope.Scope> =>
+): Effect.Effect<McpHttpHandler, never, ToolExecutor | Events | ConfigService | ExecutionGate | Scope.Scope> =>
   Effect.gen(function*() {
     const context = yield* Effect.context<Context>()
     const config = yield* ConfigService
+    const gate = yield* ExecutionGate
     const runtime = yield* Effect.runtime<never>()
     const sessions = yield* makeSessionTable
 
@@ -345,6 +355,7 @@ export const makeMcpHttpHandler = (
     const handle: McpHttpHandler["handle"] = (request, caller, body, limits) =>
       Effect.gen(function*() {
         const c = yield* config.get
+        if (request.method === "POST" && isInitializeRequest(body) && (yield* gate.draining)) return draining()
         if (c.server.mcp_stateless) return yield* stateless(request, caller, body, c)
         yield* sessions.sweep(limits.idleTimeoutMs)
         const sessionId = request.headers["mcp-session-id"]

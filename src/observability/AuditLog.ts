@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { AuditUnavailable } from "../errors.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
@@ -7,6 +7,7 @@ import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
 import { makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
+import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
 
 /**
  * One execution attempt, allowed or not. There is deliberately no field for
@@ -20,7 +21,7 @@ export interface AuditEntry {
   readonly resolvedTarget: string | null
   /** The command line exactly as executed (binary first); empty when rejected before building it. */
   readonly argv: ReadonlyArray<string>
-  readonly decision: AuditLine["decision"]
+  readonly decision: ExecutionLine["decision"]
   readonly outcome: AuditOutcome
   readonly durationSeconds: number
   readonly intrusive: boolean
@@ -64,8 +65,10 @@ const nullable = (description: string) => Schema.NullOr(Schema.String).annotatio
 export const AuditOutcome = Schema.Union(ExecutionOutcome, Schema.Literal("started", "interrupted", "pending", "approved", "denied"))
 export type AuditOutcome = typeof AuditOutcome.Type
 
-/** One line of the audit log (JSON Lines), as operators and log shippers read it. */
-export const AuditLine = Schema.Struct({
+/** One execution attempt, allowed or not: the audit log's usual line. */
+export type ExecutionLine = typeof ExecutionLine.Type
+export const ExecutionLine = Schema.Struct({
+  kind: Schema.Literal("execution"),
   timestamp: Schema.String.annotations({ description: "When the attempt was recorded (ISO 8601)" }),
   caller_id: Schema.String.annotations({ description: "The caller's key id (never the key)" }),
   caller_transport: Schema.String,
@@ -91,13 +94,55 @@ export const AuditLine = Schema.Struct({
   requested_by: nullable("The key that requested the approval"),
   decided_by: nullable("The key that approved or denied it")
 })
+
+const Counts = Schema.Record({ key: Schema.String, value: Schema.Int })
+
+/**
+ * The calls one client made past its rate limit in one interval, counted
+ * rather than written one by one (`security.audit_rejections_interval`):
+ * `by_tool` and `by_reason` each add up to `count`.
+ */
+export const RejectionsLine = Schema.Struct({
+  kind: Schema.Literal("rejections"),
+  timestamp: Schema.String.annotations({ description: "When the line was written (ISO 8601)" }),
+  caller_id: Schema.String,
+  caller_transport: Schema.String,
+  caller_address: nullable("The client's address, over HTTP"),
+  decision: Schema.Literal("rejected"),
+  count: Schema.Int.annotations({ description: "Calls refused past the client's limit in this interval" }),
+  by_tool: Counts.annotations({ description: "The counts by tool: registered names, or unknown" }),
+  by_reason: Counts.annotations({ description: "The counts by error tag" }),
+  first_at: Schema.String.annotations({ description: "When the first of them arrived (ISO 8601)" }),
+  last_at: Schema.String.annotations({ description: "When the last of them arrived (ISO 8601)" })
+})
+
+/** One line of the audit log (JSON Lines), as operators and log shippers read it; `kind` tells which. */
+export const AuditLine = Schema.Union(ExecutionLine, RejectionsLine)
 export type AuditLine = typeof AuditLine.Type
 
-const lineJson = Schema.encodeSync(Schema.parseJson(AuditLine))
+const lineJson = Schema.encodeSync(Schema.parseJson(ExecutionLine))
+const rejectionsJson = Schema.encodeSync(Schema.parseJson(RejectionsLine))
+
+/** The rejections line of a client's tally, newline included. */
+export const rejectionsLine = (tally: Tally, timestamp: string): string =>
+  redact(rejectionsJson({
+    kind: "rejections",
+    timestamp,
+    caller_id: tally.caller.id,
+    caller_transport: tally.caller.transport,
+    caller_address: tally.caller.address ?? null,
+    decision: "rejected",
+    count: tally.count,
+    by_tool: tally.byTool,
+    by_reason: tally.byReason,
+    first_at: new Date(tally.first).toISOString(),
+    last_at: new Date(tally.last).toISOString()
+  })) + "\n"
 
 /** The JSON line for an entry, newline included. */
 export const auditLine = (entry: AuditEntry, timestamp: string): string =>
   redact(lineJson({
+    kind: "execution",
     timestamp,
     caller_id: entry.caller.id,
     caller_transport: entry.caller.transport,
@@ -165,6 +210,12 @@ export interface AuditLogService {
   /** Writes the `started` line of an execution, before its process is spawned; fails like `write`. */
   readonly started: (entry: StartedEntry) => Effect.Effect<void, AuditUnavailable>
   /**
+   * Counts a call refused past its client's rate limit, at the cost of a
+   * counter: each client's counts are written as one `rejections` line per
+   * `security.audit_rejections_interval`, and when the log closes.
+   */
+  readonly overLimit: (rejection: OverLimit) => Effect.Effect<void>
+  /**
    * Finds the `started` lines of the log as it was at start-up that have no
    * outcome, records each as `interrupted` and logs it. Runs once per
    * process (the layer starts it); later calls return the same result.
@@ -203,6 +254,24 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
           )
         })
 
+      const tallies = makeRejectionTallies()
+      const flushRejections = Effect.gen(function*() {
+        const taken = tallies.take()
+        if (taken.length === 0) return
+        const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const text = taken.map((tally) => rejectionsLine(tally, timestamp)).join("")
+        const c = yield* config.get
+        if (c.security.audit_log_path === "") return yield* logOnly(text)
+        yield* writer.append(text, false).pipe(Effect.catchAll(() => logOnly(text)))
+      })
+      const interval = Effect.map(config.get, (c) => Duration.seconds(c.security.audit_rejections_interval))
+      yield* Effect.addFinalizer(() => flushRejections)
+      yield* flushRejections.pipe(
+        Effect.zipLeft(Effect.flatMap(interval, Effect.sleep)),
+        Effect.repeat(Schedule.forever),
+        Effect.forkScoped
+      )
+
       const initialPath = yield* path
       const sizeAtStart = initialPath === "" ? 0 : yield* Effect.promise(() => fileSize(initialPath))
       const recover = Effect.gen(function*() {
@@ -222,6 +291,7 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
         record: (entry) => write(entry).pipe(Effect.orDie),
         write,
         started: (entry) => write({ ...entry, decision: "allowed", outcome: "started", durationSeconds: 0, error: null }),
+        overLimit: (rejection) => Effect.map(Clock.currentTimeMillis, (now) => tallies.add(rejection, now)),
         recoverInterrupted,
         health: Effect.map(writer.status, (s): CheckResult =>
           s.lastError === null

@@ -3,7 +3,7 @@ import { TargetRejected } from "../errors.js"
 import type { Engagement } from "./Engagement.js"
 import { contains, familyBits, type Network, network, overlaps, parseAddress, parseNetwork } from "./ip.js"
 import { type PinnedTarget, pinTarget } from "./pin.js"
-import type { Resolver } from "./Resolver.js"
+import type { LookupOptions, Resolver } from "./Resolver.js"
 import { parseTarget, type TargetPolicyOptions } from "./targets.js"
 
 /**
@@ -119,9 +119,10 @@ export const pinInEngagement = (
   raw: string,
   options: TargetPolicyOptions,
   callerOptions: TargetPolicyOptions | undefined,
-  engagement: Engagement | undefined
+  engagement: Engagement | undefined,
+  lookup?: LookupOptions
 ): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
   Effect.tap(
-    pinTarget(raw, options, callerOptions),
+    pinTarget(raw, options, callerOptions, lookup),
     (pinned) => engagement === undefined ? Effect.void : checkInScope(engagement, raw, pinned)
   )

@@ -154,7 +154,8 @@ describe("tool faults", () => {
     () =>
       Effect.gen(function*() {
         const { options } = yield* fixture
-        const server = yield* startHttpServer(options({ MCP_SERVER_MAX_CONNECTIONS: "200" }))
+        // 100 sockets from one address: the per-address cap (item 11) would answer some of them first.
+        const server = yield* startHttpServer(options({ MCP_SERVER_MAX_CONNECTIONS: "200", MCP_SERVER_MAX_CONNECTIONS_PER_ADDRESS: "200" }))
         const agent = new Agent({ keepAlive: true, maxSockets: 100 })
         yield* Effect.addFinalizer(() => Effect.sync(() => agent.destroy()))
         const replies = yield* Effect.forEach(

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
 import { request } from "node:http"
 import type { Socket } from "node:net"
+import { addressKey } from "../../src/http/HttpServerLive.js"
 import { idleConnections, startServer } from "./fakes.js"
 
 /**
@@ -18,10 +19,10 @@ interface Answer {
   readonly closed: "clean" | string
 }
 
-/** GET `path` on a connection of its own; resolves once the server has closed it, or at once for a kept-alive one. */
-const get = (port: number, path: string) =>
+/** GET `path` on a connection of its own (from `localAddress`); resolves once the server has closed it, or at once for a kept-alive one. */
+const get = (port: number, path: string, localAddress = "127.0.0.1") =>
   Effect.async<Answer, Error>((resume) => {
-    const req = request({ host: "127.0.0.1", port, path, agent: false }, (res) => {
+    const req = request({ host: "127.0.0.1", port, path, agent: false, localAddress }, (res) => {
       let text = ""
       res.setEncoding("utf8")
       res.on("data", (chunk) => (text += chunk))
@@ -80,6 +81,66 @@ describe("server.max_connections", () => {
         true
       )
     }))
+
+  it.scopedLive(
+    "item 12 as filed: 1,000 concurrent calls under the shipped limits are all answered, none reset",
+    () =>
+      Effect.gen(function*() {
+        const { port } = yield* startServer()
+        const answers = yield* Effect.forEach(Array.from({ length: 1000 }), () => Effect.either(get(port, "/tools")), {
+          concurrency: "unbounded"
+        })
+        const failures = answers.flatMap((answer) => (answer._tag === "Left" ? [answer.left.message] : []))
+        expect(failures).toEqual([])
+        const replies = answers.flatMap((answer) => (answer._tag === "Right" ? [answer.right] : []))
+        expect(replies.filter((reply) => reply.closed !== "clean")).toEqual([])
+        expect(replies.filter((reply) => reply.status !== 200 && reply.body?.detail?._tag !== "TooManyConnections")).toEqual([])
+        expect(replies.filter((reply) => reply.status === 503).every((reply) => reply.headers["retry-after"] === "1")).toBe(true)
+      }),
+    60_000
+  )
+})
+
+describe("item 11: server.max_connections_per_address", () => {
+  it.scopedLive("one address's connections never fill the server's: past its cap it gets 503, another address is served", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { max_connections: 10, max_connections_per_address: 2 } })
+      const answer = yield* Effect.scoped(
+        Effect.gen(function*() {
+          yield* idleConnections(port, 2)
+          const other = yield* get(port, "/health", "127.0.0.2")
+          expect(other.status).toBe(200)
+          return yield* get(port, "/health")
+        })
+      )
+      expect(answer.status).toBe(503)
+      expect(answer.headers["retry-after"]).toBe("1")
+      expect(answer.body.detail).toMatchObject({ _tag: "TooManyConnections", limit: 2 })
+      expect(answer.body.detail.message).toMatch(
+        /^127\.0\.0\.1 has 2 open connections to this server \(server\.max_connections_per_address\)/
+      )
+      expect(answer.closed).toBe("clean")
+    }))
+
+  it.scopedLive("connections refused for their address do not count towards the server's limit: others are still served", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer({ server: { max_connections: 4, max_connections_per_address: 2 } })
+      const answer = yield* Effect.scoped(
+        Effect.gen(function*() {
+          // 2 served and 6 refused from 127.0.0.1, all idle: only the 2 count towards the server's 4.
+          yield* idleConnections(port, 8)
+          return yield* get(port, "/health", "127.0.0.2")
+        })
+      )
+      expect(answer.status).toBe(200)
+    }))
+
+  it("counts IPv4-mapped clients as IPv4 and IPv6 clients by their /64", () => {
+    expect(addressKey("::ffff:127.0.0.1")).toBe("127.0.0.1")
+    expect(addressKey("2001:db8:1:2:aaaa::1")).toBe(addressKey("2001:db8:1:2:ffff::9"))
+    expect(addressKey("2001:db8:1:2::1")).not.toBe(addressKey("2001:db8:1:3::1"))
+    expect(addressKey(undefined)).toBe("unknown")
+  })
 })
 
 describe("client timeouts", () => {

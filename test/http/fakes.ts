@@ -18,6 +18,8 @@ import {
   ToolNotFound
 } from "../../src/errors.js"
 import { Events } from "../../src/events/Events.js"
+import { ExecutionGate } from "../../src/execution/ExecutionGate.js"
+import { MalformedBody } from "../../src/execution/input.js"
 import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
@@ -156,6 +158,8 @@ export const makeFake = Effect.gen(function*() {
             const known = (yield* Ref.get(tools)).get(tool)
             if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
             if (!known.enabled) return yield* new ToolDisabled({ tool, message: `${tool} is disabled` })
+            // Like the real executor: a body that was not JSON is malformed input.
+            if (input instanceof MalformedBody) return yield* input.error
             const target = typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
             const error = failure(target)
             if (error !== undefined) return yield* error
@@ -216,7 +220,9 @@ export const makeFake = Effect.gen(function*() {
   const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
   return {
     fake,
-    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, approvalsLayer).pipe(Layer.provideMerge(Events.layer))
+    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, approvalsLayer, ExecutionGate.layer).pipe(
+      Layer.provideMerge(Events.layer)
+    )
   }
 })
 
@@ -265,6 +271,8 @@ export interface Started {
   readonly events: Events["Type"]
   /** The server's approvals, in a SQLite store of the test's own. */
   readonly approvals: Approvals["Type"]
+  /** The server's drain switch: `gate.drain(…)` makes it behave as after SIGTERM. */
+  readonly gate: ExecutionGate["Type"]
 }
 
 /** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
@@ -282,8 +290,9 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
     ).pipe(Effect.orDie)
     const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
     const events = yield* Events.pipe(Effect.provide(context))
+    const gate = yield* ExecutionGate.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals) }
+    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals), gate }
   })
 
 /** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */

@@ -179,3 +179,78 @@ describe("item 18: a hot-reloaded higher limit wakes calls already waiting", () 
       yield* Fiber.joinAll(fibers)
     }))
 })
+
+describe("item 11: each client holds at most its share of a tool", () => {
+  /** `n` calls of `client` to tool `t` (limit 4, queue 8, share ½) that block until `gate` opens. */
+  const callsOf = (limiter: ConcurrencyLimiter["Type"], client: string, n: number, gate: Deferred.Deferred<void>) =>
+    Effect.forEach(
+      Array.from({ length: n }),
+      () => Effect.fork(Effect.either(limiter.withPermit("t", 4, 8, { client, share: 0.5 })(Deferred.await(gate)))),
+      { concurrency: "unbounded" }
+    )
+
+  it.effect("one caller's burst fills its own share of the running slots and queue, not the others'", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const greedy = yield* callsOf(limiter, "greedy", 20, gate)
+      // 2 of the 4 slots run and 4 of the 8 places wait; the other 14 calls are turned away at once.
+      yield* is(limiter, "t", 2, 4)
+      const turnedAway = (yield* Effect.forEach(greedy.slice(6), Fiber.join)).map((r) => r._tag === "Left" && r.left.message)
+      expect(turnedAway).toHaveLength(14)
+      for (const message of turnedAway) expect(message).toMatch(/busy for greedy: it holds its share/)
+      // Another client still runs at once, and still finds room to wait.
+      const polite = yield* callsOf(limiter, "polite", 3, gate)
+      yield* is(limiter, "t", 4, 5)
+      yield* Deferred.succeed(gate, undefined)
+      for (const fiber of [...greedy.slice(0, 6), ...polite]) expect((yield* Fiber.join(fiber))._tag).toBe("Right")
+      expect(yield* counts(limiter, "t")).toEqual({ active: 0, queued: 0 })
+    }))
+
+  it.effect("a freed slot goes to the oldest waiter whose client is under its share", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const order: Array<string> = []
+      const gates = [yield* Deferred.make<void>(), yield* Deferred.make<void>()]
+      const run = (client: string, gate: Deferred.Deferred<void> | undefined) =>
+        Effect.fork(
+          limiter.withPermit("t", 2, 8, { client, share: 0.5 })(
+            Effect.sync(() => order.push(client)).pipe(Effect.zipRight(gate === undefined ? Effect.void : Deferred.await(gate)))
+          )
+        )
+      const a1 = yield* run("a", gates[0])
+      const b1 = yield* run("b", gates[1])
+      yield* is(limiter, "t", 2, 0)
+      // a waits first, then b: when b's slot frees, a is at its share (1 of 2) and b's waiter goes first.
+      const a2 = yield* run("a", undefined)
+      const b2 = yield* run("b", undefined)
+      yield* is(limiter, "t", 2, 2)
+      yield* Deferred.succeed(gates[1]!, undefined)
+      yield* Fiber.join(b1)
+      yield* Fiber.join(b2)
+      expect(order).toEqual(["a", "b", "b"])
+      yield* Deferred.succeed(gates[0]!, undefined)
+      yield* Fiber.joinAll([a1, a2])
+      expect(order).toEqual(["a", "b", "b", "a"])
+    }))
+
+  it.effect("a waiter whose abort fires leaves the queue with the abort's error and never runs", () =>
+    Effect.gen(function*() {
+      const limiter = yield* ConcurrencyLimiter.make
+      const gate = yield* Deferred.make<void>()
+      const stop = yield* Deferred.make<never, string>()
+      const running = yield* Effect.fork(limiter.withPermit("t", 1, 4)(Deferred.await(gate)))
+      yield* is(limiter, "t", 1, 0)
+      const ran = yield* Ref.make(false)
+      const waiting = yield* Effect.fork(
+        Effect.either(limiter.withPermit("t", 1, 4, { abort: Deferred.await(stop) })(Ref.set(ran, true)))
+      )
+      yield* is(limiter, "t", 1, 1)
+      yield* Deferred.fail(stop, "draining")
+      expect(yield* Fiber.join(waiting)).toEqual(Either.left("draining"))
+      expect(yield* counts(limiter, "t")).toEqual({ active: 1, queued: 0 })
+      yield* Deferred.succeed(gate, undefined)
+      yield* Fiber.join(running)
+      expect(yield* Ref.get(ran)).toBe(false)
+    }))
+})

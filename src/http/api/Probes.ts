@@ -1,5 +1,5 @@
 import { HttpApiEndpoint, HttpApiGroup, HttpApiSchema, OpenApi } from "@effect/platform"
-import { HealthReport, type HealthStatus, statusCode } from "../../observability/Health.js"
+import { HealthReport, type ReportStatus, statusCode } from "../../observability/Health.js"
 
 /**
  * Load balancers and scrapers reach these by pod IP or service name, and they
@@ -8,15 +8,13 @@ import { HealthReport, type HealthStatus, statusCode } from "../../observability
  */
 
 /** The report with the status code `statusCode` gives it (annotated in one call: a later one would drop the identifier). */
-const report = (status: HealthStatus) =>
-  HealthReport.annotations(
-    HttpApiSchema.annotations({ identifier: "HealthReport", description: `The server is ${status}`, status: statusCode(status) })
-  )
+const report = (status: ReportStatus, description = `The server is ${status}`) =>
+  HealthReport.annotations(HttpApiSchema.annotations({ identifier: "HealthReport", description, status: statusCode(status) }))
 
 const health = HttpApiEndpoint.get("health", "/health")
   .addSuccess(report("healthy"))
   .addSuccess(report("degraded"))
-  .addError(report("unhealthy"))
+  .addError(report("unhealthy", "The server is unhealthy, or draining: shutting down, it takes no new work"))
   .annotate(OpenApi.Summary, "Health report (no key needed)")
 
 const metrics = HttpApiEndpoint.get("metrics", "/metrics")

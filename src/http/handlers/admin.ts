@@ -2,6 +2,7 @@ import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
 import { Effect, Stream } from "effect"
 import { ConfigService } from "../../config/ConfigService.js"
 import { Events } from "../../events/Events.js"
+import { ExecutionGate } from "../../execution/ExecutionGate.js"
 import { Admin } from "../api/Admin.js"
 import { apiOf } from "../api/group.js"
 import { redactConfig } from "../redact.js"
@@ -12,11 +13,12 @@ export const AdminLive = HttpApiBuilder.group(apiOf(Admin), "admin", (handlers) 
   Effect.gen(function*() {
     const config = yield* ConfigService
     const events = yield* Events
+    const gate = yield* ExecutionGate
     return handlers
       .handle("config", () => Effect.map(config.get, (current) => json(redactConfig(current))))
       .handle("events", () =>
         Effect.succeed(
-          HttpServerResponse.stream(eventStream.pipe(Stream.provideService(Events, events)), {
+          HttpServerResponse.stream(eventStream(gate.draining).pipe(Stream.provideService(Events, events)), {
             contentType: "text/event-stream",
             headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
           })

@@ -76,7 +76,8 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   target: { kind: "network", toArgs: (pinned) => (pinned.includes(":") ? ["-6", pinned] : [pinned]) },
   intrusive: false,
   defaultTimeoutSeconds: 300,
-  defaultConcurrency: 2,
+  // Four at once, so one agent's burst runs two at a time (its share, tool.client_share) and another agent still gets two.
+  defaultConcurrency: 4,
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: NmapRun,
