@@ -17,6 +17,10 @@ import { CircuitBreakers } from "../../src/resilience/CircuitBreaker.js"
 import { ConcurrencyLimiter } from "../../src/resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../../src/resilience/RateLimiter.js"
 import { ProcessRunner, type RunRequest, type RunResult } from "../../src/runner/ProcessRunner.js"
+import { Database } from "../../src/storage/Database.js"
+import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
+import { ScanStore } from "../../src/storage/ScanStore.js"
+import { StorageLive } from "../../src/storage/StorageLive.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 import { ToolRegistryLive } from "../../src/tools/ToolRegistry.js"
 
@@ -112,6 +116,12 @@ export interface Harness {
   /** Events published from the moment the harness was built. */
   readonly events: Queue.Dequeue<TimedEvent>
   readonly auditPath: string
+  /** The scan store (a real SQLite file in the harness's directory unless the patch disables storage) as readers see it. */
+  readonly store: Context.Tag.Service<ScanStore>
+  readonly scans: Context.Tag.Service<ScanRecorder>
+  readonly database: Context.Tag.Service<Database>
+  /** The harness's private directory (the store is under data/). */
+  readonly dir: string
   /** The audit log's lines, parsed. */
   readonly audit: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
 }
@@ -145,7 +155,8 @@ export const makeHarness = (
       RateLimiter.layer,
       ToolStats.layer,
       AuditLog.layer,
-      ExecutionGate.layer
+      ExecutionGate.layer,
+      StorageLive({ configFile: undefined, cwd: dir })
     ).pipe(Layer.provideMerge(base))
     const layer = ToolExecutorLive({ privileged: options.privileged ?? true }).pipe(
       Layer.provideMerge(ToolRegistryLive(builtinTools).pipe(Layer.provideMerge(services)))
@@ -161,6 +172,10 @@ export const makeHarness = (
       fake,
       events,
       auditPath,
+      store: Context.get(context, ScanStore),
+      scans: Context.get(context, ScanRecorder),
+      database: Context.get(context, Database),
+      dir,
       audit: Effect.sync(() => {
         const text = (() => {
           try {

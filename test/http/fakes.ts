@@ -94,6 +94,7 @@ export const resultFor = (tool: string, target: string, overrides: Partial<Execu
   metadata: { target, resolved_target: target, argv: ["nmap", "-n", target], intrusive: false, notes: [] },
   structured: { hosts: [{ address: target }] },
   summary: `1 host up: ${target}`,
+  scan_id: null,
   ...overrides
 })
 
