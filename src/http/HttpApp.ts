@@ -7,12 +7,14 @@ import { AnyApiError, apiErrors } from "./api/errors.js"
 import { API_ID } from "./api/group.js"
 import { Mcp } from "./api/Mcp.js"
 import { Probes } from "./api/Probes.js"
+import { Scans } from "./api/Scans.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
 import { AdminLive } from "./handlers/admin.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
+import { ScansLive } from "./handlers/scans.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
 import { ToolsLive } from "./handlers/tools.js"
@@ -37,13 +39,14 @@ export const Api = HttpApi.make(API_ID)
   .add(Server)
   .add(Tools)
   .add(Admin)
+  .add(Scans)
   .add(Mcp)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
   .annotate(OpenApi.Description, "Run network security tools under a target/argument policy. MCP clients use /mcp.")
   .annotate(HttpApi.AdditionalSchemas, [AnyApiError])
 
-const handlers = (info: ServerInfo) => Layer.mergeAll(ProbesLive, ServerLive(Api, info), ToolsLive, AdminLive, McpLive(info))
+const handlers = (info: ServerInfo) => Layer.mergeAll(ProbesLive, ServerLive(Api, info), ToolsLive, AdminLive, ScansLive, McpLive(info))
 
 /** The probes are the routes without the Host/Origin check. */
 const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set(Object.values(Probes.endpoints).map((endpoint) => endpoint.path))

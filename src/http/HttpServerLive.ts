@@ -13,6 +13,7 @@ import type { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { ServerInfo } from "../mcp/McpServer.js"
 import type { Health } from "../observability/Health.js"
 import type { MetricsExporter } from "../observability/MetricsExporter.js"
+import type { ScanStore } from "../storage/ScanStore.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
 import { errorReply } from "./guard.js"
@@ -90,5 +91,5 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events
+  ToolExecutor | ConfigService | Health | MetricsExporter | Events | ScanStore
 > => ServeLive(info)

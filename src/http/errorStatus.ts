@@ -1,5 +1,6 @@
 import type { ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
 import { type ErrorBody, errorBody } from "../errors.js"
+import type { ScanNotFound, StoreUnavailable } from "../storage/errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
 
 export type HttpError =
@@ -11,6 +12,8 @@ export type HttpError =
   | TooManyConnections
   | NotFound
   | InternalError
+  | ScanNotFound
+  | StoreUnavailable
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -27,10 +30,11 @@ export interface ErrorResponse {
 
 /**
  * Status codes: the caller's fault is 4xx (400 fix the input, 401 send a key,
- * 403 the key or policy forbids it, 404 no such tool or route, 409 the tool is
+ * 403 the key or policy forbids it, 404 no such tool, scan or route, 409 the tool is
  * switched off by an operator, 413/415 fix the body, 429 slow down), the
  * server's state is 5xx with Retry-After when waiting helps (503 breaker open,
- * all slots busy or too many connections, 503 the binary is missing, 500 the
+ * all slots busy or too many connections, 503 the binary is missing or the
+ * scan store cannot be read, 500 the
  * process could not be started or a bug). The OpenAPI document takes every
  * status from here.
  */
@@ -46,6 +50,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "Forbidden":
       return 403
     case "ToolNotFound":
+    case "ScanNotFound":
     case "NotFound":
       return 404
     case "ToolDisabled":
@@ -65,6 +70,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "CircuitOpen":
     case "ToolBusy":
     case "TooManyConnections":
+    case "StoreUnavailable":
       return 503
   }
 }

@@ -17,11 +17,21 @@ export interface ResourceEnv {
   readonly context: ListContext
 }
 
+/** A read or list that failed for a reason the client should hear as a JSON-RPC error (a store that is down, a bad cursor). */
+export type ResourceError = McpError
+
+/** One page of a provider's resources; `nextCursor` is the provider's own. */
+export interface ResourcePage {
+  readonly resources: ReadonlyArray<Resource>
+  readonly nextCursor?: string
+}
+
 export interface ResourceProvider {
   readonly templates: ReadonlyArray<ResourceTemplate>
-  readonly list: (env: ResourceEnv) => Effect.Effect<ReadonlyArray<Resource>>
+  /** The page after `cursor` (the first without one). */
+  readonly list: (env: ResourceEnv, cursor?: string) => Effect.Effect<ResourcePage, ResourceError>
   /** None when `uri` is not one of this provider's. */
-  readonly read: (uri: string, env: ResourceEnv) => Effect.Effect<Option.Option<ReadResourceResult>>
+  readonly read: (uri: string, env: ResourceEnv) => Effect.Effect<Option.Option<ReadResourceResult>, ResourceError>
 }
 
 const FLAGS = /^tools:\/\/([A-Za-z][A-Za-z0-9_]{0,63})\/flags$/
@@ -76,13 +86,15 @@ export const toolFlagResources: ResourceProvider = {
     mimeType: "text/markdown"
   }],
   list: (env) =>
-    Effect.succeed(env.tools.map((tool) => ({
-      uri: flagTableUri(tool.name),
-      name: `${tool.name}-flags`,
-      title: `${tool.title}: flags`,
-      description: `The ${tool.flags.length} flags and ${tool.templates.length} templates of ${tool.name}`,
-      mimeType: "text/markdown"
-    }))),
+    Effect.succeed({
+      resources: env.tools.map((tool) => ({
+        uri: flagTableUri(tool.name),
+        name: `${tool.name}-flags`,
+        title: `${tool.title}: flags`,
+        description: `The ${tool.flags.length} flags and ${tool.templates.length} templates of ${tool.name}`,
+        mimeType: "text/markdown"
+      }))
+    }),
   read: (uri, env) =>
     Effect.sync(() => {
       const name = FLAGS.exec(uri)?.[1]
@@ -97,16 +109,40 @@ export const toolFlagResources: ResourceProvider = {
 export const resourceNotFound = (uri: string) =>
   new McpError(-32002, `Resource not found: ${uri}. resources/list and resources/templates/list show what there is.`, { uri })
 
-/** The resources of all providers: lists concatenated, a read answered by the first provider that knows the URI. */
+/** `provider:cursor`: which provider the next page comes from, and that provider's own cursor (empty for its first page). */
+const CURSOR = /^(\d{1,3}):(.*)$/s
+
+/**
+ * The resources of all providers: the list goes through each provider's
+ * pages in turn (the cursor says whose page is next), a read is answered by
+ * the first provider that knows the URI.
+ */
 export const composeResources = (providers: ReadonlyArray<ResourceProvider>) => ({
   templates: providers.flatMap((p) => p.templates),
-  list: (env: ResourceEnv) => Effect.map(Effect.forEach(providers, (p) => p.list(env)), (lists) => lists.flat()),
+  list: (env: ResourceEnv, cursor?: string): Effect.Effect<ResourcePage, ResourceError> => {
+    const at = cursor === undefined ? ["", "0", ""] : CURSOR.exec(cursor)
+    const index = Number(at?.[1])
+    const provider = providers[index]
+    if (at === null || provider === undefined) return Effect.fail(invalidParams(`Invalid cursor: ${cursor}`))
+    const own = at[2] === "" ? undefined : at[2]
+    return Effect.map(provider.list(env, own), (page) => {
+      const next = page.nextCursor !== undefined
+        ? `${index}:${page.nextCursor}`
+        : index + 1 < providers.length
+        ? `${index + 1}:`
+        : undefined
+      return { resources: page.resources, ...(next === undefined ? {} : { nextCursor: next }) }
+    })
+  },
   read: (uri: string, env: ResourceEnv) =>
     Effect.reduce(
       providers,
       Option.none<ReadResourceResult>(),
-      (found, provider) => Option.isSome(found) ? Effect.succeed(found) : provider.read(uri, env)
+      (found, provider): Effect.Effect<Option.Option<ReadResourceResult>, ResourceError> =>
+        Option.isSome(found) ? Effect.succeed(found) : provider.read(uri, env)
     )
 })
 
 export const invalidParams = (message: string) => new McpError(ErrorCode.InvalidParams, message)
+
+export const internalError = (message: string) => new McpError(ErrorCode.InternalError, message)

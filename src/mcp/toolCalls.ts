@@ -14,10 +14,12 @@ import {
   type ServerNotification,
   type ServerRequest
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, FiberMap } from "effect"
+import { Effect, FiberMap, Option } from "effect"
 import type { ExecuteOptions, Progress, StartedCall, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { finishedMessage, type LogMessage, type SessionLog, startedMessages } from "./logging.js"
+import { callScanDiff, SCAN_DIFF } from "./scanDiff.js"
+import type { ScanAccess } from "./scans.js"
 import type { BoundedTaskStore } from "./TaskStore.js"
 import { errorToolResult, executionToolResult } from "./toolResult.js"
 
@@ -43,6 +45,8 @@ export interface CallContext {
   readonly log: SessionLog
   /** Called with each call's target, for completions of later prompt arguments. */
   readonly noteTarget: (target: string) => void
+  /** The scan store, when it is enabled: task ids are scan ids, and ScanDiff is served. */
+  readonly scans: ScanAccess | undefined
   /** Runs an effect on the server's runtime; an aborted `signal` interrupts it. */
   readonly run: <A>(effect: Effect.Effect<A>, signal?: AbortSignal) => Promise<A>
 }
@@ -79,12 +83,18 @@ const execute = (
   args: Record<string, unknown>,
   caller: Caller,
   notify: Notify,
-  onProgress: ExecuteOptions["onProgress"]
+  onProgress: ExecuteOptions["onProgress"],
+  scanId?: string
 ): Effect.Effect<CallToolResult> => {
   const log = logger(c, notify)
   const onStarted = (call: StartedCall) => Effect.forEach(startedMessages(call), log, { discard: true })
   if (typeof args["target"] === "string") c.noteTarget(args["target"])
-  return c.executor.execute(name, args, caller, { onStarted, ...(onProgress === undefined ? {} : { onProgress }) }).pipe(
+  const options: ExecuteOptions = {
+    onStarted,
+    ...(onProgress === undefined ? {} : { onProgress }),
+    ...(scanId === undefined ? {} : { scanId })
+  }
+  return c.executor.execute(name, args, caller, options).pipe(
     Effect.match({ onFailure: errorToolResult, onSuccess: executionToolResult }),
     Effect.tap((result) => log(finishedMessage(name, result)))
   )
@@ -107,7 +117,9 @@ const startTask = async (
 ): Promise<CreateTaskResult> => {
   const { store } = tasks
   const sessionId = extra.sessionId
-  const task = await store.createTask(request.params.task ?? {}, extra.requestId, request, sessionId)
+  // The task is named after the scan it will record into, so its result can be read from the store once this session is gone.
+  const scanId = c.scans === undefined ? undefined : Option.getOrUndefined(await c.run(c.scans.recorder.newId))
+  const task = await store.createTask(request.params.task ?? {}, extra.requestId, request, sessionId, scanId)
   const taskId = task.taskId
   const related = { [RELATED_TASK_META_KEY]: { taskId } }
   const notify: Notify = (n) => ignoreFailure(() => c.server.notification({ ...n, params: { ...n.params, _meta: related } } as never))
@@ -120,7 +132,7 @@ const startTask = async (
           : notify({ method: "notifications/progress", params: progressParams(progressToken, progress) })
       )
     )
-  const body = execute(c, name, args, c.callerOf(extra), notify, onProgress).pipe(
+  const body = execute(c, name, args, c.callerOf(extra), notify, onProgress, scanId === taskId ? scanId : undefined).pipe(
     Effect.flatMap((result) => {
       const status = result.isError === true ? "failed" : "completed"
       const stored = store.finish(taskId, sessionId, status, result, finalStatusMessage(result))
@@ -141,6 +153,12 @@ const startTask = async (
 export const callTool = (c: CallContext) => (request: CallToolRequest, extra: HandlerExtra) => {
   const name = request.params.name
   const args = request.params.arguments ?? {}
+  if (name === SCAN_DIFF && c.scans !== undefined) {
+    if (request.params.task !== undefined) {
+      throw new McpError(ErrorCode.InvalidParams, "ScanDiff answers at once and does not run as a task: call it without a task")
+    }
+    return c.run(callScanDiff(c.scans, args, c.callerOf(extra)), extra.signal)
+  }
   if (request.params.task !== undefined) {
     if (c.tasks === undefined) {
       throw new McpError(ErrorCode.InvalidRequest, "This server runs without sessions, so it has no tasks: call the tool without a task")

@@ -18,6 +18,7 @@ import {
   ToolUnavailable,
   Unauthorized
 } from "../../errors.js"
+import { ScanNotFound, StoreUnavailable } from "../../storage/errors.js"
 import { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "../errors.js"
 import { errorEnvelope, errorStatus, type HttpError, type HttpErrorTag } from "../errorStatus.js"
 
@@ -55,7 +56,9 @@ const DESCRIPTIONS: { readonly [T in HttpErrorTag]: string } = {
   ResourceLimitsUnavailable:
     "prlimit/setpriv are missing, so kernel resource limits cannot be applied (install util-linux or set security.resource_limits: best_effort)",
   AuditUnavailable: "The audit log cannot be written, and this call may not run unaudited (check the audit log's disk and path)",
-  TooManyConnections: "server.max_connections connections are open; retry after Retry-After seconds"
+  TooManyConnections: "server.max_connections connections are open; retry after Retry-After seconds",
+  ScanNotFound: "No stored scan with this id that this key may read (a key sees only its own scans unless it has admin)",
+  StoreUnavailable: "The scan store cannot be read now (storage disabled, database down or not open yet); see /health"
 }
 
 const envelope = <A extends HttpError>(error: ErrorClass<A>): Schema.Schema<A, unknown> => {
@@ -98,7 +101,9 @@ export const ApiError = {
   ToolBusy: envelope(ToolBusy),
   ResourceLimitsUnavailable: envelope(ResourceLimitsUnavailable),
   AuditUnavailable: envelope(AuditUnavailable),
-  TooManyConnections: envelope(TooManyConnections)
+  TooManyConnections: envelope(TooManyConnections),
+  ScanNotFound: envelope(ScanNotFound),
+  StoreUnavailable: envelope(StoreUnavailable)
 } satisfies { readonly [T in HttpErrorTag]: Schema.Schema<Extract<HttpError, { readonly _tag: T }>, unknown> }
 
 export const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set(Object.keys(ApiError))
