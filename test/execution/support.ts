@@ -33,7 +33,8 @@ import { ToolRegistryLive } from "../../src/tools/ToolRegistry.js"
 export type Behaviour =
   | { readonly _tag: "Finish"; readonly result?: Partial<RunResult>; readonly chunks?: ReadonlyArray<string> }
   | { readonly _tag: "SpawnFailed" }
-  | { readonly _tag: "Hang" }
+  /** Emits `chunks` (if any), then hangs until interrupted. */
+  | { readonly _tag: "Hang"; readonly chunks?: ReadonlyArray<string> }
 
 export const nmapXml = readFileSync(join(import.meta.dirname, "../fixtures/nmap/connect.xml"), "utf8")
 
@@ -82,6 +83,9 @@ export const makeFakeRunner: Effect.Effect<FakeRunner> = Effect.gen(function*() 
         case "SpawnFailed":
           return yield* new SpawnFailed({ command: request.command, message: "fake spawn failure" })
         case "Hang":
+          for (const chunk of b.chunks ?? []) {
+            if (request.onOutput !== undefined) yield* request.onOutput("stdout", chunk)
+          }
           yield* Queue.offer(started, request)
           return yield* Effect.never.pipe(Effect.onInterrupt(() => Queue.offer(interrupted, request)))
         case "Finish":
@@ -126,6 +130,12 @@ export interface Harness {
   readonly audit: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
 }
 
+/** A private directory removed with the scope. */
+export const testDirectory: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "executor-test-"))),
+  (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+)
+
 /**
  * The real executor with every real service around it except the process
  * runner; `patch` is applied to the default configuration. The registry's
@@ -134,13 +144,11 @@ export interface Harness {
  */
 export const makeHarness = (
   patch: DeepPartial<typeof AppConfig.Encoded> = {},
-  options: { readonly privileged?: boolean } = {}
+  options: { readonly privileged?: boolean; readonly dir?: string } = {}
 ): Effect.Effect<Harness, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "executor-test-"))),
-      (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-    )
+    // A directory the test gives outlives the harness (a restart is a second harness over the same store).
+    const dir = options.dir ?? (yield* testDirectory)
     const auditPath = join(dir, "audit.jsonl")
     const fake = yield* makeFakeRunner
     const base = Layer.mergeAll(
