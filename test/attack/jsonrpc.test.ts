@@ -4,6 +4,7 @@ import { spawn } from "node:child_process"
 import { atExit, killGroup } from "../support/cleanup.js"
 import { memoryOf } from "../support/procfs.js"
 import { eventually, SERVER_JS } from "../support/server.js"
+import { privateStorageEnv } from "../support/storage.js"
 import { loggingShims, readShimLog, tempDir } from "../support/shims.js"
 import { ALLOWED_TARGETS, shimmedBinaries } from "./cases.js"
 
@@ -12,7 +13,7 @@ const rawStdioServer = (path: string) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const child = spawn(process.execPath, [SERVER_JS, "serve"], {
-        env: { PATH: path, LANG: "C", MCP_SERVER_TRANSPORT: "stdio", MCP_SECURITY_ALLOWED_TARGETS: ALLOWED_TARGETS },
+        env: { PATH: path, LANG: "C", MCP_SERVER_TRANSPORT: "stdio", MCP_SECURITY_ALLOWED_TARGETS: ALLOWED_TARGETS, ...privateStorageEnv() },
         stdio: ["pipe", "pipe", "pipe"],
         detached: true
       })
