@@ -109,39 +109,53 @@ export const toolFlagResources: ResourceProvider = {
 export const resourceNotFound = (uri: string) =>
   new McpError(-32002, `Resource not found: ${uri}. resources/list and resources/templates/list show what there is.`, { uri })
 
-/** `provider:cursor`: which provider the next page comes from, and that provider's own cursor (empty for its first page). */
-const CURSOR = /^(\d{1,3}):(.*)$/s
+/** `provider:cursor`: which provider the next page comes from, and that provider's own cursor. */
+const CURSOR = /^(\d{1,3}):(.+)$/s
 
 /**
- * The resources of all providers: the list goes through each provider's
- * pages in turn (the cursor says whose page is next), a read is answered by
- * the first provider that knows the URI.
+ * The resources of all providers. The first page holds every provider's
+ * first page (so a client that never pages still sees some of each); the
+ * cursor then says whose page comes next. A read is answered by the first
+ * provider that knows the URI.
  */
-export const composeResources = (providers: ReadonlyArray<ResourceProvider>) => ({
-  templates: providers.flatMap((p) => p.templates),
-  list: (env: ResourceEnv, cursor?: string): Effect.Effect<ResourcePage, ResourceError> => {
-    const at = cursor === undefined ? ["", "0", ""] : CURSOR.exec(cursor)
-    const index = Number(at?.[1])
-    const provider = providers[index]
-    if (at === null || provider === undefined) return Effect.fail(invalidParams(`Invalid cursor: ${cursor}`))
-    const own = at[2] === "" ? undefined : at[2]
-    return Effect.map(provider.list(env, own), (page) => {
-      const next = page.nextCursor !== undefined
-        ? `${index}:${page.nextCursor}`
-        : index + 1 < providers.length
-        ? `${index + 1}:`
-        : undefined
-      return { resources: page.resources, ...(next === undefined ? {} : { nextCursor: next }) }
-    })
-  },
-  read: (uri: string, env: ResourceEnv) =>
-    Effect.reduce(
-      providers,
-      Option.none<ReadResourceResult>(),
-      (found, provider): Effect.Effect<Option.Option<ReadResourceResult>, ResourceError> =>
-        Option.isSome(found) ? Effect.succeed(found) : provider.read(uri, env)
+export const composeResources = (providers: ReadonlyArray<ResourceProvider>) => {
+  /** The cursor of the first provider from `from` on that has more after its first page. */
+  const nextFrom = (env: ResourceEnv, from: number): Effect.Effect<string | undefined, ResourceError> =>
+    from >= providers.length ? Effect.succeed(undefined) : Effect.flatMap(
+      providers[from]!.list(env),
+      (page) => page.nextCursor === undefined ? nextFrom(env, from + 1) : Effect.succeed(`${from}:${page.nextCursor}`)
     )
-})
+  const first = (env: ResourceEnv) =>
+    Effect.map(Effect.forEach(providers, (p) => p.list(env)), (pages): ResourcePage => {
+      const more = pages.findIndex((p) => p.nextCursor !== undefined)
+      return {
+        resources: pages.flatMap((p) => p.resources),
+        ...(more === -1 ? {} : { nextCursor: `${more}:${pages[more]!.nextCursor}` })
+      }
+    })
+  return {
+    templates: providers.flatMap((p) => p.templates),
+    list: (env: ResourceEnv, cursor?: string): Effect.Effect<ResourcePage, ResourceError> => {
+      if (cursor === undefined) return first(env)
+      const at = CURSOR.exec(cursor)
+      const index = Number(at?.[1])
+      const provider = providers[index]
+      if (at === null || provider === undefined) return Effect.fail(invalidParams(`Invalid cursor: ${cursor}`))
+      return Effect.flatMap(provider.list(env, at[2]), (page) =>
+        Effect.map(
+          page.nextCursor !== undefined ? Effect.succeed(`${index}:${page.nextCursor}`) : nextFrom(env, index + 1),
+          (next) => ({ resources: page.resources, ...(next === undefined ? {} : { nextCursor: next }) })
+        ))
+    },
+    read: (uri: string, env: ResourceEnv) =>
+      Effect.reduce(
+        providers,
+        Option.none<ReadResourceResult>(),
+        (found, provider): Effect.Effect<Option.Option<ReadResourceResult>, ResourceError> =>
+          Option.isSome(found) ? Effect.succeed(found) : provider.read(uri, env)
+      )
+  }
+}
 
 export const invalidParams = (message: string) => new McpError(ErrorCode.InvalidParams, message)
 

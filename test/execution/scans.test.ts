@@ -17,13 +17,18 @@ const admin = { callerId: "ops", admin: true }
 
 /** 40 hosts with 3 open ports each, cut into chunks of about 2 KB as a pipe would deliver them. */
 const bigScan = nmapXml(Array.from({ length: 40 }, (_, i) => ({ address: `127.0.0.${i}`, open: [22, 80, 443] })))
-const chunked = (text: string, size = 2048) => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size))
+const chunked = (text: string, size = 2048) =>
+  Array.from({ length: Math.ceil(text.length / size) }, (_, i) => text.slice(i * size, (i + 1) * size))
 
 describe("the executor's stored scans", () => {
   it.scoped("stores every planned call under the id it returns, which the audit lines carry as the execution id", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness()
-      const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["-p", "18080,18081"], correlation_id: "s-1" }, caller)
+      const result = yield* h.executor.execute(
+        "NmapTool",
+        { target: "127.0.0.1", args: ["-p", "18080,18081"], correlation_id: "s-1" },
+        caller
+      )
       expect(result.scan_id).toMatch(/^[0-7][0-9A-HJKMNP-TV-Z]{25}$/)
       const lines = yield* h.audit
       expect(lines.map((l) => [l["outcome"], l["execution_id"]])).toEqual([["started", result.scan_id], ["success", result.scan_id]])

@@ -3,8 +3,8 @@ import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { isAlive } from "./processes.js"
 import { privateStorageEnv } from "../support/storage.js"
+import { isAlive } from "./processes.js"
 
 const server = join(process.cwd(), "dist", "server.js")
 
