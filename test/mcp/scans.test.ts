@@ -4,6 +4,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Option, Queue } from "effect"
 import { authPatch, keys, startServer } from "../http/fakes.js"
+import { endOf } from "../storage/support.js"
 import { seedScan } from "../support/scans.js"
 
 /** The scan store as MCP resources, a tool and completions, through the SDK client against the real HTTP server. */
@@ -141,22 +142,7 @@ describe("MCP: the scan store", () => {
           outcome: "running",
           progress: { hosts_up: 1, open_ports: 3 }
         })
-        yield* scans.finish(scanId, {
-          outcome: "succeeded",
-          execution_time: 1,
-          returncode: 0,
-          signal: null,
-          timed_out: false,
-          error: null,
-          error_type: null,
-          truncated_stdout: false,
-          truncated_stderr: false,
-          parse_status: "none",
-          structured: null,
-          summary: "done",
-          stdout: "",
-          stderr: ""
-        })
+        yield* scans.finish(scanId, endOf({ parse_status: "none", structured: null, summary: "done", stdout: "" }))
         expect([yield* Queue.take(updates), yield* Queue.take(updates)].sort()).toEqual(["history://127.0.0.5", `scan://${scanId}`])
         const ended = yield* Effect.promise(() => client.readResource({ uri: `scan://${scanId}` }))
         expect(JSON.parse(textOf(ended.contents, "application/json")).outcome).toBe("succeeded")

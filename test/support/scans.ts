@@ -2,6 +2,7 @@ import { Effect, Option } from "effect"
 import type { ScanRecorderService } from "../../src/storage/ScanRecorder.js"
 import { parseNmapXml } from "../../src/tools/nmap/parseXml.js"
 import { summarizeNmap } from "../../src/tools/nmap/summary.js"
+import { endOf } from "../storage/support.js"
 import { nmapXml } from "../tools/nmap/generate.js"
 
 /**
@@ -31,22 +32,10 @@ export const seedScan = (
         notes: []
       })
     )
-    yield* scans.finish(scanId, {
-      outcome: "succeeded",
-      execution_time: 0.1,
-      returncode: 0,
-      signal: null,
-      timed_out: false,
-      error: null,
-      error_type: null,
-      truncated_stdout: false,
-      truncated_stderr: false,
-      parse_status: "complete",
-      structured,
-      summary: summarizeNmap(structured, { tokens: 1500, resource: `scan://${scanId}` }),
-      stdout,
-      stderr: ""
-    })
+    yield* scans.finish(
+      scanId,
+      endOf({ execution_time: 0.1, structured, summary: summarizeNmap(structured, { tokens: 1500, resource: `scan://${scanId}` }), stdout })
+    )
     yield* scans.flush
     return scanId
   })
