@@ -152,7 +152,7 @@ const executeWith = (
   Effect.gen(function*() {
     const { input, plan, ...received } = yield* planned
     const { call, scanId } = yield* beginScan(s.scans, received.call, plan, input, opts?.scanId)
-    const r: Running = { call, plan, scanId, output: makeRunOutput(plan.tool.spec, resultLimits(c.results), c.security.max_stderr_size) }
+    const r: Running = { call, plan, scanId, output: makeRunOutput(plan.tool.spec, resultLimits(c.results), plan.request) }
     yield* s.recorder.started(call, plan)
     yield* opts?.onStarted?.(startedCall(call, plan, scanId)) ?? Effect.void
     // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.

@@ -8,9 +8,8 @@ import type { OutputObserver } from "./progress.js"
  * stdout chunk (the runner hands each one over, also past the inline cap
  * `security.max_output_size`, which bounds only the text returned inline), so
  * the structured result is complete up to `results.max_hosts`/`max_bytes`
- * whatever the output's size. The raw text is kept as well, up to
- * `results.max_bytes`, for the store and for a run that ends without a
- * process result (cancelled, shut down). A parser that throws costs the
+ * whatever the output's size. The raw text is kept as well, for the store
+ * and for a run that ends without a process result (cancelled, shut down). A parser that throws costs the
  * structured result, never the call.
  */
 export interface RunOutput {
@@ -51,16 +50,21 @@ const parseAtOnce = (spec: ToolSpec<any>, stdout: string, stderr: string) => {
   )
 }
 
+/**
+ * `caps` are the runner's inline caps: a tool without a stream parser keeps no
+ * more raw text than the runner does (its output is nobody's facts), one with
+ * a parser keeps what it parses.
+ */
 export const makeRunOutput = (
   spec: ToolSpec<any>,
   limits: ResultLimits,
-  maxStderrBytes: number
+  caps: { readonly maxStdoutBytes: number; readonly maxStderrBytes: number }
 ): RunOutput => {
   let parser: StreamParser<unknown> | undefined = spec.stream?.(limits)
   let finished = false
   let fed = false
-  const stdout = keeper(limits.maxBytes)
-  const stderr = keeper(maxStderrBytes)
+  const stdout = keeper(spec.stream === undefined ? caps.maxStdoutBytes : Math.max(limits.maxBytes, caps.maxStdoutBytes))
+  const stderr = keeper(caps.maxStderrBytes)
   const broken = (e: unknown) => {
     parser = undefined
     return Effect.logWarning(`stream parser of ${spec.name} failed; the call has no structured result`, e)

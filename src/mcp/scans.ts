@@ -188,8 +188,11 @@ export const scanResources = (access: ScanAccess): ResourceProvider => ({
         resources: page.scans.map(listed),
         ...(page.next_cursor === null ? {} : { nextCursor: page.next_cursor })
       })),
+      // A store that is down hides the scans, not the rest of the list (reads of a scan say why).
       Effect.catchAll((error) =>
-        error._tag === "InvalidInput" ? Effect.fail(invalidParams(`Invalid cursor: ${cursor}`)) : Effect.fail(internalError(error.message))
+        error._tag === "InvalidInput"
+          ? Effect.fail(invalidParams(`Invalid cursor: ${cursor}`))
+          : Effect.as(Effect.logWarning(`resources/list without stored scans: ${error.message}`), { resources: [] })
       )
     ),
   read: (uri: string, env: ResourceEnv): Effect.Effect<Option.Option<ReadResourceResult>, ResourceError> => {
