@@ -288,10 +288,14 @@ export const storageDirectory: Effect.Effect<string, never, Scope.Scope> = Effec
 /** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test; `storage` keeps scans in SQLite. */
 export const startServer = (
   patch: DeepPartial<typeof AppConfig.Encoded> = {},
-  options: { readonly storage?: boolean } = {}
+  options: { readonly storage?: boolean; readonly storagePath?: string } = {}
 ): Effect.Effect<Started, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const storage = options.storage === true ? { storageDirectory: yield* storageDirectory } : {}
+    const storage = options.storagePath !== undefined
+      ? { storageDirectory: options.storagePath }
+      : options.storage === true
+      ? { storageDirectory: yield* storageDirectory }
+      : {}
     const { fake, layer } = yield* makeFakeWith(storage)
     const config = ConfigService.layerWith({ ...patch, server: { host: "127.0.0.1", port: 0, ...patch.server } })
     const context = yield* Layer.build(

@@ -3,7 +3,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Option, Queue } from "effect"
-import { authPatch, keys, startServer } from "../http/fakes.js"
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { authPatch, keys, startServer, storageDirectory } from "../http/fakes.js"
 import { endOf } from "../storage/support.js"
 import { seedScan } from "../support/scans.js"
 
@@ -154,6 +156,28 @@ describe("MCP: the scan store", () => {
         expect(yield* Queue.take(updates)).toBe("history://127.0.0.5")
         expect(yield* Queue.size(updates)).toBe(0)
         expect(other < mine).toBe(true)
+      }),
+    30_000
+  )
+
+  it.scopedLive(
+    "a store that cannot be opened hides the scans, not the flag tables; reading a scan says why",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* storageDirectory
+        writeFileSync(join(dir, "file"), "")
+        const { base } = yield* startServer(authPatch, { storagePath: join(dir, "file", "data") })
+        const client = yield* connect(base, keys.executor)
+        const { resources } = yield* Effect.promise(() => client.listResources())
+        expect(resources.map((r) => r.uri)).toEqual(["tools://NmapTool/flags"])
+        const error = yield* Effect.promise(() =>
+          client.readResource({ uri: "scan://01ARZ3NDEKTSV4RRFFQ69G5FAV" }).then(
+            () => undefined,
+            (e: { code?: number; message?: string }) => e
+          )
+        )
+        expect(error?.code).toBe(-32603)
+        expect(error?.message).toContain("The store is not open")
       }),
     30_000
   )
