@@ -9,6 +9,7 @@ import { AnyApiError, apiErrors } from "./api/errors.js"
 import { API_ID } from "./api/group.js"
 import { Mcp } from "./api/Mcp.js"
 import { Probes } from "./api/Probes.js"
+import { Scans } from "./api/Scans.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
@@ -17,6 +18,7 @@ import { ApprovalsLive } from "./handlers/approvals.js"
 import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
+import { ScansLive } from "./handlers/scans.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
 import { ToolsLive } from "./handlers/tools.js"
@@ -43,6 +45,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Admin)
   .add(Engagements)
   .add(Approvals)
+  .add(Scans)
   .add(Mcp)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
@@ -50,7 +53,16 @@ export const Api = HttpApi.make(API_ID)
   .annotate(HttpApi.AdditionalSchemas, [AnyApiError])
 
 const handlers = (info: ServerInfo) =>
-  Layer.mergeAll(ProbesLive, ServerLive(Api, info), ToolsLive, AdminLive, EngagementsLive, ApprovalsLive, McpLive(info))
+  Layer.mergeAll(
+    ProbesLive,
+    ServerLive(Api, info),
+    ToolsLive,
+    AdminLive,
+    EngagementsLive,
+    ApprovalsLive,
+    ScansLive,
+    McpLive(info)
+  )
 
 /** The probes are the routes without the Host/Origin check. */
 const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set(Object.values(Probes.endpoints).map((endpoint) => endpoint.path))

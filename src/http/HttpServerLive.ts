@@ -16,6 +16,7 @@ import type { Health } from "../observability/Health.js"
 import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { formatAddress, formatNetwork, network, parseAddress } from "../policy/ip.js"
 import type { Approvals } from "../storage/Approvals.js"
+import type { ScanStore } from "../storage/ScanStore.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
 import { errorReply, routerConfig } from "./guard.js"
@@ -177,5 +178,5 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate
+  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore
 > => ServeLive(info)

@@ -8,10 +8,13 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  type McpError,
   ReadResourceRequestSchema,
-  SetLevelRequestSchema
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
+import { Effect, Either, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
@@ -28,6 +31,10 @@ import {
   type ResourceProvider,
   toolFlagResources
 } from "./resources.js"
+import { scanCompletions } from "./scanCompletions.js"
+import { scanDiffTool } from "./scanDiff.js"
+import { durableTasks, type ScanAccess, scanAccess, scanResources } from "./scans.js"
+import { followScanUpdates, makeSubscriptions, MAX_SUBSCRIPTIONS, MAX_URI_LENGTH, type Subscriptions } from "./subscriptions.js"
 import { BoundedTaskStore, defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
 import { type CallContext, callTool, cancelTask, type HandlerExtra } from "./toolCalls.js"
 import { isListed, type ListContext, toMcpTool } from "./toolList.js"
@@ -64,7 +71,9 @@ const INSTRUCTIONS =
   "Runs network security tools (nmap first) against allowed lab targets. Each call is validated against the server's target and argument policy; " +
   "a rejected call returns isError with text saying what to change. Each tool's description links its full flag table (tools://NAME/flags). " +
   "Prompts give ready plans (discover-network, audit-web-service, compare-with-last-scan). " +
-  "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result."
+  "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result. " +
+  "Every scan is stored: its result links scan://ID (whole result, raw output, hosts); history://TARGET lists a target's scans, " +
+  "ScanDiff and diff://A/B compare two."
 
 /** What the handlers of one MCP server share. */
 interface Session extends CallContext {
@@ -72,6 +81,7 @@ interface Session extends CallContext {
   readonly resources: ReturnType<typeof composeResources>
   readonly completions: ReadonlyArray<CompletionSource>
   readonly recentTargets: Array<string>
+  readonly subscriptions: Subscriptions
 }
 
 const RECENT_TARGETS = 20
@@ -85,31 +95,60 @@ const listed = (s: Session, caller: Caller) =>
     return { tools, context, config }
   })
 
-const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({ tools, resourceTemplates: s.resources.templates })
+const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({
+  tools,
+  resourceTemplates: s.resources.templates,
+  serverTools: s.scans === undefined ? [] : [scanDiffTool.name]
+})
 
+/** The process tools listed to the caller, then the server's own (ScanDiff while the store is enabled). */
 const registerTools = (s: Session, tasks: boolean) => {
   s.server.setRequestHandler(
     ListToolsRequestSchema,
     (_request, extra) =>
       s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => ({
-        tools: tools.map((tool) => toMcpTool(tool, context, tasks))
+        tools: [...tools.map((tool) => toMcpTool(tool, context, tasks)), ...(s.scans === undefined ? [] : [scanDiffTool])]
       })))
   )
   s.server.setRequestHandler(CallToolRequestSchema, callTool(s))
   if (s.tasks !== undefined) s.server.setRequestHandler(CancelTaskRequestSchema, cancelTask(s, s.tasks))
 }
 
-const registerResources = (s: Session) => {
+/** Runs a resource effect; its JSON-RPC error is thrown for the SDK to answer with. */
+const answer = async <A>(s: Session, effect: Effect.Effect<A, McpError>): Promise<A> => {
+  const outcome = await s.run(Effect.either(effect))
+  if (Either.isLeft(outcome)) throw outcome.left
+  return outcome.right
+}
+
+const registerResources = (s: Session, subscribe: boolean) => {
   const env = (extra: HandlerExtra) => Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }): ResourceEnv => ({ tools, context }))
-  s.server.setRequestHandler(
-    ListResourcesRequestSchema,
-    (_request, extra) => s.run(Effect.map(Effect.flatMap(env(extra), s.resources.list), (resources) => ({ resources: [...resources] })))
-  )
+  s.server.setRequestHandler(ListResourcesRequestSchema, (request, extra) =>
+    answer(
+      s,
+      Effect.flatMap(env(extra), (e) => s.resources.list(e, request.params?.cursor)).pipe(
+        Effect.map((page) => ({
+          resources: [...page.resources],
+          ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
+        }))
+      )
+    ))
   s.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [...s.resources.templates] }))
   s.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const found = await s.run(Effect.flatMap(env(extra), (e) => s.resources.read(request.params.uri, e)))
+    const found = await answer(s, Effect.flatMap(env(extra), (e) => s.resources.read(request.params.uri, e)))
     if (Option.isNone(found)) throw resourceNotFound(request.params.uri)
     return found.value
+  })
+  if (!subscribe) return
+  s.server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    if (!s.subscriptions.add(request.params.uri)) {
+      throw invalidParams(`Cannot watch more than ${MAX_SUBSCRIPTIONS} resources, or a URI over ${MAX_URI_LENGTH} characters`)
+    }
+    return {}
+  })
+  s.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    s.subscriptions.remove(request.params.uri)
+    return {}
   })
 }
 
@@ -141,7 +180,8 @@ const registerCompletions = (s: Session) =>
         tools,
         allowedTargets: config.security.allowed_targets,
         allowIpv6: config.security.allow_ipv6,
-        recentTargets: [...s.recentTargets].reverse()
+        recentTargets: [...s.recentTargets].reverse(),
+        caller: s.callerOf(extra)
       }
       const { argument, context, ref } = request.params
       return yield* complete(s.completions, { ref, argument: argument.name, value: argument.value, context: context?.arguments ?? {} }, env)
@@ -191,31 +231,46 @@ const followListChanges = (s: Session, caller: Caller) =>
 
 const capabilities = (tasks: boolean) => ({
   tools: { listChanged: true },
-  resources: { listChanged: true },
+  // Subscriptions need a session to be told on: not in stateless mode (no tasks either).
+  resources: { listChanged: true, ...(tasks ? { subscribe: true } : {}) },
   prompts: { listChanged: true },
   completions: {},
   logging: {},
   ...(tasks ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {})
 })
 
+/** The task store of one server: bounded in memory, and reading tasks it no longer holds back from the scan store. */
+const makeTaskStore = (
+  options: McpServerOptions,
+  access: ScanAccess | undefined,
+  clock: { readonly unsafeCurrentTimeMillis: () => number },
+  run: <A>(effect: Effect.Effect<A>) => Promise<A>
+) => {
+  const limits = { ...defaultTaskLimits, ...(options.tasks || {}) }
+  const durable = access === undefined ? undefined : durableTasks(access, options.sessionCaller, run, limits.pollIntervalMs)
+  return new BoundedTaskStore(limits, () => clock.unsafeCurrentTimeMillis(), durable)
+}
+
 /**
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
  * fibers on the runtime captured here; an aborted request (client
  * `notifications/cancelled`, session close) interrupts its fiber, which kills
- * the tool's process group. Tasks live and die with the server: another
- * session never sees them, and closing the session stops them. The server
- * closes with the scope.
+ * the tool's process group. Tasks run with the server: another session never
+ * sees them, and closing the session stops them; a task's result is read back
+ * from the scan store once its session is gone (its id is its scan's id).
+ * The scan store's features are there when its services are (`scanAccess`).
+ * The server closes with the scope.
  */
 export const makeMcpServer = (
   options: McpServerOptions
 ): Effect.Effect<McpSession, never, ToolExecutor | Events | ConfigService | Scope.Scope> =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
+    const run: Session["run"] = (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
     const clock = yield* Effect.clock
+    const access = Option.getOrUndefined(yield* scanAccess)
     const tasks = options.tasks !== false
-    const taskStore = tasks
-      ? new BoundedTaskStore({ ...defaultTaskLimits, ...(options.tasks || {}) }, () => clock.unsafeCurrentTimeMillis())
-      : undefined
+    const taskStore = tasks ? makeTaskStore(options, access, clock, run) : undefined
     const server = new Server(
       { name: options.info.name, version: options.info.version },
       { capabilities: capabilities(tasks), instructions: INSTRUCTIONS, ...(taskStore === undefined ? {} : { taskStore }) }
@@ -226,6 +281,7 @@ export const makeMcpServer = (
       executor: yield* ToolExecutor,
       config: yield* ConfigService,
       tasks: taskStore === undefined ? undefined : { store: taskStore, fibers: yield* FiberMap.make<string>() },
+      scans: access,
       callerOf: options.callerOf,
       log: makeSessionLog(),
       recentTargets,
@@ -235,16 +291,23 @@ export const makeMcpServer = (
         recentTargets.push(target.slice(0, 253))
         if (recentTargets.length > RECENT_TARGETS) recentTargets.shift()
       },
-      resources: composeResources([...(options.resources ?? []), toolFlagResources, engagementResources(yield* ConfigService)]),
-      completions: [...(options.completions ?? []), ...defaultSources],
-      run: (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
+      resources: composeResources([
+        ...(options.resources ?? []),
+        toolFlagResources,
+        engagementResources(yield* ConfigService),
+        ...(access === undefined ? [] : [scanResources(access)])
+      ]),
+      completions: [...(options.completions ?? []), ...(access === undefined ? [] : [scanCompletions(access)]), ...defaultSources],
+      subscriptions: makeSubscriptions(),
+      run
     }
     registerTools(s, tasks)
-    registerResources(s)
+    registerResources(s, tasks)
     registerPrompts(s)
     registerCompletions(s)
     registerLogging(s.log, server)
     if (tasks) yield* followListChanges(s, options.sessionCaller)
+    if (tasks && access !== undefined) yield* followScanUpdates(server, access, s.subscriptions, options.sessionCaller)
     yield* Effect.addFinalizer(() => Effect.promise(() => server.close()))
     return { server, runningTasks: () => taskStore?.running ?? 0 }
   })

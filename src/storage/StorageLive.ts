@@ -29,7 +29,8 @@ export const StorageLive = (options: StorageOptions): Layer.Layer<Storage, never
       const database = storage.enabled
         ? Database.layer(chooseBackend(storage, options.configFile, options.cwd ?? process.cwd()), options.database)
         : Database.disabled
-      const scans = ScanRecorder.layer(options.recorder).pipe(Layer.provideMerge(ScanStore.layer))
+      // The recorder's ScanStore is the one readers get: scans whose writes are still queued are read from memory.
+      const scans = ScanRecorder.layer(options.recorder).pipe(Layer.provide(ScanStore.layer))
       return Layer.mergeAll(scans, OperatorState.layer).pipe(Layer.provideMerge(database))
     })
   )

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { Effect, Fiber, Ref } from "effect"
 import { request as httpRequest } from "node:http"
+import { seedScan } from "../support/scans.js"
 import { authPatch, idleConnections, keys, startServer } from "./fakes.js"
 
 /**
@@ -94,8 +95,15 @@ const validBody = (method: string, route: string): string | undefined => {
 /** Two pending approvals, one for each decision route (a decided one answers 409). */
 const pending = { approve: "", deny: "" }
 
+/** The scans the document's scan routes are probed with (the admin key's own). */
+const seeded = { id: "", other: "" }
+
+const idFor = (route: string) => route.startsWith("/approvals/") ? (route.endsWith("/deny") ? pending.deny : pending.approve) : seeded.id
+
 const concrete = (route: string) =>
-  route.replace("{name}", "NmapTool").replace("{id}", route.endsWith("/deny") ? pending.deny : pending.approve)
+  route === "/history"
+    ? "/history?target=127.0.0.0%2F30"
+    : route.replace("{name}", "NmapTool").replace("{id}", idFor(route)).replace("{other}", seeded.other)
 
 /** What every route is probed with, whatever it is. */
 const battery = (route: string, method: string): ReadonlyArray<Call> => {
@@ -106,7 +114,7 @@ const battery = (route: string, method: string): ReadonlyArray<Call> => {
   const calls: Array<Call> = [
     { ...base, headers },
     { ...base, headers: { ...headers, ...bearer("wrong-key") } },
-    { ...base, path: `${path}?api_key=${keys.admin}`, headers: { ...headers, ...bearer(keys.admin) } },
+    { ...base, path: `${path}${path.includes("?") ? "&" : "?"}api_key=${keys.admin}`, headers: { ...headers, ...bearer(keys.admin) } },
     { ...base, headers: { ...headers, ...bearer(keys.admin), host: "evil.example" } },
     { ...base, headers: { ...headers, ...bearer(keys.admin), origin: "http://evil.example" } },
     { ...base, headers: { ...headers, ...bearer(keys.executor) } },
@@ -208,7 +216,9 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>): Effect.Effect<vo
 describe("the OpenAPI document", () => {
   it.scopedLive("documents every route the server answers with every status it returned", () =>
     Effect.gen(function*() {
-      const { approvals, fake, port } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } })
+      const { approvals, fake, port, scans } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } }, {
+        storage: true
+      })
       for (const decision of ["approve", "deny"] as const) {
         const required = yield* approvals.request({
           subject: {
@@ -226,6 +236,8 @@ describe("the OpenAPI document", () => {
         })
         pending[decision] = required.approval_id
       }
+      seeded.id = yield* seedScan(scans, { callerId: "admin", open: [22, 80] })
+      seeded.other = yield* seedScan(scans, { callerId: "admin", open: [22, 443] })
       const document = (yield* send(port, { method: "GET", path: "/openapi.json" })).body as Document
       const { record, seen, undocumented } = observer(document)
       const routes = Object.entries(document.paths).flatMap(([route, operations]) =>
@@ -273,6 +285,11 @@ describe("the OpenAPI document", () => {
       ])
       expect([...seen.get("POST /mcp")!].sort((a, b) => a - b)).toEqual([200, 202, 400, 401, 403, 404, 413, 415])
       expect([...seen.get("GET /health")!].sort((a, b) => a - b)).toEqual([200, 207, 400, 503])
+      // Another key's scans are not there for the executor's key: 404, as a missing one.
+      for (const route of ["/scans/{id}", "/scans/{id}/raw", "/scans/{id}/diff/{other}"]) {
+        expect([route, [...seen.get(`GET ${route}`)!].sort((a, b) => a - b)]).toEqual([route, [200, 400, 401, 403, 404]])
+      }
+      expect([...seen.get("GET /scans")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
     }))
 
   it.scopedLive("names the scope each route requires, and the server enforces exactly that", () =>
@@ -324,6 +341,11 @@ describe("the OpenAPI document", () => {
         "POST /tools/{name}/circuit/close",
         "GET /config",
         "GET /events",
+        "GET /scans",
+        "GET /scans/{id}",
+        "GET /scans/{id}/raw",
+        "GET /scans/{id}/diff/{other}",
+        "GET /history",
         "POST|GET|DELETE /mcp"
       ]))
     }))

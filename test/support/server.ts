@@ -6,6 +6,7 @@ import { type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders, request
 import { tmpdir } from "node:os"
 import { fileURLToPath } from "node:url"
 import { atExit, killGroup } from "./cleanup.js"
+import { privateStorageEnv } from "./storage.js"
 
 /**
  * The built server (`npm run build`, run by `npm test` as pretest), launched
@@ -31,6 +32,7 @@ const serverEnv = (options: ServerOptions, transport: "stdio" | "http"): Record<
   MCP_SERVER_TRANSPORT: transport,
   MCP_SERVER_PORT: "0",
   MCP_HEALTH_CHECK_INTERVAL: "1",
+  ...(options.env?.["MCP_STORAGE_PATH"] !== undefined || options.env?.["MCP_STORAGE_URL"] !== undefined ? {} : privateStorageEnv()),
   ...options.env
 })
 

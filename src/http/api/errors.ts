@@ -24,6 +24,7 @@ import {
   ToolUnavailable,
   Unauthorized
 } from "../../errors.js"
+import { ScanNotFound, StoreUnavailable } from "../../storage/errors.js"
 import { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "../errors.js"
 import { errorEnvelope, errorStatus, type HttpError, type HttpErrorTag } from "../errorStatus.js"
 
@@ -69,7 +70,9 @@ const DESCRIPTIONS: { readonly [T in HttpErrorTag]: string } = {
   ApprovalRefused: "The approval named does not cover this call (denied, expired, used, another call or another key's)",
   ApprovalsUnavailable: "The call needs an approval and approvals cannot be stored now (storage disabled or not open)",
   ApprovalNotFound: "No approval with this id that this key may see",
-  ApprovalConflict: "The approval was decided already, or expired"
+  ApprovalConflict: "The approval was decided already, or expired",
+  ScanNotFound: "No stored scan with this id that this key may read (a key sees only its own scans unless it has admin)",
+  StoreUnavailable: "The scan store cannot be read now (storage disabled, database down or not open yet); see /health"
 }
 
 const envelope = <A extends HttpError>(error: ErrorClass<A>): Schema.Schema<A, unknown> => {
@@ -118,7 +121,9 @@ export const ApiError = {
   ApprovalRefused: envelope(ApprovalRefused),
   ApprovalsUnavailable: envelope(ApprovalsUnavailable),
   ApprovalNotFound: envelope(ApprovalNotFound),
-  ApprovalConflict: envelope(ApprovalConflict)
+  ApprovalConflict: envelope(ApprovalConflict),
+  ScanNotFound: envelope(ScanNotFound),
+  StoreUnavailable: envelope(StoreUnavailable)
 } satisfies { readonly [T in HttpErrorTag]: Schema.Schema<Extract<HttpError, { readonly _tag: T }>, unknown> }
 
 export const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set(Object.keys(ApiError))
