@@ -5,6 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js"
 import { createHash, randomBytes } from "node:crypto"
 import { join } from "node:path"
+import { privateStorageEnv } from "../support/storage.js"
 import { type ConfigFile, makeConfigFile } from "./support/config.js"
 import {
   cleanup,
@@ -64,10 +65,13 @@ const settings = () => ({
   }]
 })
 
+/** One store for every server this file starts: a restart must find the approvals of the one before. */
+const storage = privateStorageEnv()
+
 /** The environment without the loopback override, so the config file's settings are in force. */
 const env = () => {
   const { MCP_SECURITY_ALLOWED_TARGETS: _ignored, ...rest } = serverEnv()
-  return rest
+  return { ...rest, ...storage }
 }
 
 const start = () => startHttpServer(["--config", config.path], env())
