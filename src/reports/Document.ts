@@ -56,7 +56,7 @@ export const spanOf = (inline: Inline): Span => (typeof inline === "string" ? { 
  * become U+FFFD in every writer; line breaks become spaces outside
  * verbatim blocks.
  */
-// eslint-disable-next-line no-control-regex
+
 const UNSAFE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g
 export const cleanText = (text: string): string => text.replace(UNSAFE, "\uFFFD")
 export const oneLine = (text: string): string => cleanText(text.replace(/\r\n|\r|\n|\t/g, " "))

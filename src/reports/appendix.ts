@@ -41,7 +41,11 @@ const approvalFacts = (context: ScanContext): ReadonlyArray<readonly [string, Re
   if (a === undefined) {
     return [[
       "Approval",
-      [context.approvalsRead ? "none found (the call needed none, or its approval is not visible to this key)" : "approvals could not be read now"]
+      [
+        context.approvalsRead
+          ? "none found (the call needed none, or its approval is not visible to this key)"
+          : "approvals could not be read now"
+      ]
     ]]
   }
   return [

@@ -15,7 +15,9 @@ export interface DiffReportInput {
   readonly generatedAt: string
 }
 
-const side = (s: ScanComparison["from"]): ReadonlyArray<Inline> => [code(s.scan_id), ` (${s.tool} ${s.target}, ${s.started_at}, ${s.outcome})`]
+const side = (
+  s: ScanComparison["from"]
+): ReadonlyArray<Inline> => [code(s.scan_id), ` (${s.tool} ${s.target}, ${s.started_at}, ${s.outcome})`]
 
 export const changeCount = (d: ScanDiff): number =>
   d.hosts_new.length + d.hosts_gone.length + d.hosts_state_changed.length + d.ports_opened.length + d.ports_closed.length +
@@ -62,7 +64,9 @@ export const changeBlocks = (d: ScanDiff): ReadonlyArray<Block> => [
       )
     )
   ]),
-  ...(d.scripts_changed.length === 0 ? [] : [heading(2, `Script changes (${d.scripts_changed.length})`), ...d.scripts_changed.flatMap(scriptBlocks)])
+  ...(d.scripts_changed.length === 0
+    ? []
+    : [heading(2, `Script changes (${d.scripts_changed.length})`), ...d.scripts_changed.flatMap(scriptBlocks)])
 ]
 
 export const diffDocument = (input: DiffReportInput): Document => {
@@ -77,9 +81,13 @@ export const diffDocument = (input: DiffReportInput): Document => {
         : []),
       heading(1, "Changes"),
       facts([
-        ["Hosts", [`${diff.hosts_new.length} new, ${diff.hosts_gone.length} gone, ${diff.hosts_state_changed.length} changed state, ` +
-          `${diff.hosts_unchanged} unchanged`]],
-        ["Ports", [`${diff.ports_opened.length} opened, ${diff.ports_closed.length} closed, ${diff.ports_state_changed.length} other changes`]],
+        ["Hosts", [
+          `${diff.hosts_new.length} new, ${diff.hosts_gone.length} gone, ${diff.hosts_state_changed.length} changed state, ` +
+          `${diff.hosts_unchanged} unchanged`
+        ]],
+        ["Ports", [
+          `${diff.ports_opened.length} opened, ${diff.ports_closed.length} closed, ${diff.ports_state_changed.length} other changes`
+        ]],
         ["Services", [`${diff.services_changed.length} changed`]],
         ["Scripts", [`${diff.scripts_changed.length} changed`]]
       ]),

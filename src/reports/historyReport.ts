@@ -67,11 +67,22 @@ const changeText = (step: Step): string => {
 }
 
 const timeline = (steps: ReadonlyArray<Step>): Block =>
-  table(["Started", "Scan", "Tool", "Outcome", "Hosts up", "Open ports", "Change"], steps.map((step) => {
-    const s = step.item.context.scan
-    const t = step.item.run === undefined ? undefined : totalsOf(step.item.run)
-    return [s.started_at, code(s.scan_id), code(s.tool), s.outcome, t === undefined ? "" : String(t.up), t === undefined ? "" : String(t.open), changeText(step)]
-  }))
+  table(
+    ["Started", "Scan", "Tool", "Outcome", "Hosts up", "Open ports", "Change"],
+    steps.map((step) => {
+      const s = step.item.context.scan
+      const t = step.item.run === undefined ? undefined : totalsOf(step.item.run)
+      return [
+        s.started_at,
+        code(s.scan_id),
+        code(s.tool),
+        s.outcome,
+        t === undefined ? "" : String(t.up),
+        t === undefined ? "" : String(t.open),
+        changeText(step)
+      ]
+    })
+  )
 
 const stepBlocks = (step: Step): ReadonlyArray<Block> =>
   step.diff === undefined || changeCount(step.diff) === 0 ? [] : [
@@ -119,10 +130,16 @@ export const historyDocument = (input: HistoryReportInput): Document => {
       facts([
         ["Target", [code(input.target)]],
         ["Scans", [`${input.items.length}${input.more ? " newest (older ones exist: see GET /history)" : ""}`]],
-        ...(steps.length === 0 ? [] : [["Period", [`${steps[0]!.item.context.scan.started_at} to ${steps[steps.length - 1]!.item.context.scan.started_at}`]] as const])
+        ...(steps.length === 0
+          ? []
+          : [
+            ["Period", [`${steps[0]!.item.context.scan.started_at} to ${steps[steps.length - 1]!.item.context.scan.started_at}`]] as const
+          ])
       ]),
       ...(input.more ? [warning(`only the ${input.items.length} newest scans are in this report`)] : []),
-      ...(steps.length === 0 ? [paragraph("No stored scans of this target that this key may read.")] : [heading(1, "Timeline"), timeline(steps)]),
+      ...(steps.length === 0
+        ? [paragraph("No stored scans of this target that this key may read.")]
+        : [heading(1, "Timeline"), timeline(steps)]),
       ...steps.flatMap(stepBlocks),
       ...current(input.items),
       ...(input.items.length === 0 ? [] : appendixTable(input.items, input.generatedAt))

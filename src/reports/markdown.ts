@@ -74,5 +74,4 @@ const block = (b: Block): string => {
   }
 }
 
-export const renderMarkdown = (doc: Document): string =>
-  [`# ${escapeMarkdown(doc.title)}`, ...doc.blocks.map(block)].join("\n\n") + "\n"
+export const renderMarkdown = (doc: Document): string => [`# ${escapeMarkdown(doc.title)}`, ...doc.blocks.map(block)].join("\n\n") + "\n"

@@ -27,7 +27,11 @@ const overview = (r: ScanRecord): Block =>
     ["Started", [r.started_at]],
     ["Finished", [r.finished_at ?? "not yet (running)"]],
     ["Duration", [r.execution_time === null ? "?" : `${r.execution_time} s`]],
-    ["Outcome", [strong(r.outcome), r.returncode === null ? "" : `, exit code ${r.returncode}`, r.signal === null ? "" : `, signal ${r.signal}`]],
+    ["Outcome", [
+      strong(r.outcome),
+      r.returncode === null ? "" : `, exit code ${r.returncode}`,
+      r.signal === null ? "" : `, signal ${r.signal}`
+    ]],
     ["Result", [r.parse_status]]
   ])
 

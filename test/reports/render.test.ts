@@ -23,7 +23,29 @@ const unescapeMarkdown = (md: string) => md.replace(/\\(.)/g, "$1")
 
 const anyText = FastCheck.string({ unit: "binary", maxLength: 60 })
 const markupish = FastCheck.array(
-  FastCheck.constantFrom("<", ">", "&", "\"", "'", "`", "```", "*", "_", "[", "](", "|", "\n", "\r", "#", "-", "=", "\\", "x", " ", "\u202e"),
+  FastCheck.constantFrom(
+    "<",
+    ">",
+    "&",
+    "\"",
+    "'",
+    "`",
+    "```",
+    "*",
+    "_",
+    "[",
+    "](",
+    "|",
+    "\n",
+    "\r",
+    "#",
+    "-",
+    "=",
+    "\\",
+    "x",
+    " ",
+    "\u202e"
+  ),
   { maxLength: 30 }
 ).map((parts) => parts.join(""))
 const text = FastCheck.oneof(anyText, markupish)
@@ -33,7 +55,9 @@ describe("Markdown", () => {
     const md = escapeMarkdown(s)
     expect(bareSpecials(md)).toEqual([])
     expect(md).not.toMatch(/[\n\r]/)
-    expect(unescapeMarkdown(md)).toBe(s.replace(/\r\n|\r|\n|\t/g, " ").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, "\uFFFD"))
+    expect(unescapeMarkdown(md)).toBe(
+      s.replace(/\r\n|\r|\n|\t/g, " ").replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g, "\uFFFD")
+    )
   })
 
   it.prop("no line of a fenced block can close it, and no backtick run in a code span matches its delimiter", { s: text }, ({ s }) => {
@@ -77,7 +101,9 @@ describe("HTML", () => {
     expect(escapeHtml(`<a href="x" onclick='y'>&amp;</a>`)).toBe("&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;amp;&lt;/a&gt;")
     const html = renderHtml({ title: "t", blocks: [] })
     expect(html).not.toMatch(/<script|<link|<img|src=|href=/i)
-    expect(REPORT_CSP).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox$/)
+    expect(REPORT_CSP).toMatch(
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+=*'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; sandbox$/
+    )
     expect(html).toContain(`content="${REPORT_CSP.replace("; frame-ancestors 'none'; sandbox", "")}"`)
   })
 

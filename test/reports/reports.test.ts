@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, FastCheck } from "effect"
+import { Schema } from "effect"
 import type { Approval } from "../../src/Approval.js"
 import { Engagement, engagementHash } from "../../src/policy/Engagement.js"
 import { approvalOf } from "../../src/reports/approvalMatch.js"
@@ -10,7 +11,6 @@ import { renderHtml } from "../../src/reports/html.js"
 import { renderMarkdown } from "../../src/reports/markdown.js"
 import { scanDocument } from "../../src/reports/scanReport.js"
 import { compareRecords } from "../../src/results/compare.js"
-import { Schema } from "effect"
 import { nmapXml, xmlEscape } from "../tools/nmap/generate.js"
 import { contextOf, fixture, foreignMarkup, HOSTILE, recordOf } from "./support.js"
 
@@ -53,7 +53,12 @@ describe("the report of a scan", () => {
 
   it("says when the result is not the whole truth: partial, cut by a bound, truncated, failed", () => {
     expect(scanReportOf(fixture("truncated.xml")).md).toContain("> **Warning:** partial result: the report ended before \\</nmaprun\\>")
-    const failed = scanReportOf(fixture("connect.xml"), { outcome: "timed_out", timed_out: true, error: "timed out after 5 s", truncated_stdout: true })
+    const failed = scanReportOf(fixture("connect.xml"), {
+      outcome: "timed_out",
+      timed_out: true,
+      error: "timed out after 5 s",
+      truncated_stdout: true
+    })
     expect(failed.md).toContain("> **Warning:** the scan ended timed\\_out: timed out after 5 s")
     expect(failed.md).toContain("> **Warning:** the tool was stopped at its timeout")
     expect(failed.md).toContain("> **Warning:** the stored raw output was truncated")
@@ -87,7 +92,9 @@ describe("the report of a scan", () => {
     expect(text).not.toMatch(/(^|[^\\])[<[&]/m)
     expect(text).not.toContain("javascript:alert(3))")
     // every table row of the port table keeps its five cells
-    for (const row of md.split("\n").filter((line) => /^\| \d+\/tcp/.test(line))) expect(row.replace(/\\\|/g, "").split("|").length - 2).toBe(5)
+    for (const row of md.split("\n").filter((line) => /^\| \d+\/tcp/.test(line))) {
+      expect(row.replace(/\\\|/g, "").split("|").length - 2).toBe(5)
+    }
   })
 
   it("a tool without a host and port result shows its summary", () => {
@@ -139,7 +146,9 @@ describe("the appendix", () => {
     expect(appendix).toContain("- **Approved by:** `alice` at 2026-11-26T05:32:00.000Z")
     expect(appendix).toContain("- **Intrusive:** yes")
     expect(appendix).toContain("Policy notes:\n\n- rate capped at 100 pps")
-    const changed = renderMarkdown(scanDocument({ context: contextOf(record, { engagement: { ...lab, exclude: ["127.0.0.9"] } }), run, generatedAt: AT }))
+    const changed = renderMarkdown(
+      scanDocument({ context: contextOf(record, { engagement: { ...lab, exclude: ["127.0.0.9"] } }), run, generatedAt: AT })
+    )
     expect(changed).toContain("- **Scope now:** changed since the scan, now `")
     expect(renderMarkdown(scanDocument({ context: contextOf(record, { approvalsRead: false }), run, generatedAt: AT }))).toContain(
       "- **Approval:** approvals could not be read now"
@@ -153,20 +162,30 @@ describe("the appendix", () => {
     const later = approval({ approval_id: "A3", used_at: "2026-11-26T06:00:00.000Z" })
     expect(approvalOf(record, [older, right, later])?.approval_id).toBe("A2")
     expect(approvalOf(record, [older])?.approval_id).toBe("A1")
-    for (const other of [
-      approval({ requested_by: "someone-else" }),
-      approval({ argv: ["nmap", "-oX", "-", "-n", "-sV", "127.0.0.1"] }),
-      approval({ status: "approved", used_at: null }),
-      approval({ resolved_target: "127.0.0.2" }),
-      approval({ engagement_hash: "0".repeat(64) }),
-      later
-    ]) expect(approvalOf(record, [other])).toBeUndefined()
+    for (
+      const other of [
+        approval({ requested_by: "someone-else" }),
+        approval({ argv: ["nmap", "-oX", "-", "-n", "-sV", "127.0.0.1"] }),
+        approval({ status: "approved", used_at: null }),
+        approval({ resolved_target: "127.0.0.2" }),
+        approval({ engagement_hash: "0".repeat(64) }),
+        later
+      ]
+    ) expect(approvalOf(record, [other])).toBeUndefined()
     expect(approvalOf({ ...record, engagement: null, engagement_hash: null }, [right])).toBeUndefined()
   })
 })
 
 const scanOf = (open: ReadonlyArray<number>, overrides = {}, extra: { service?: string; script?: string } = {}) =>
-  recordOf(nmapXml([{ address: "127.0.0.1", open, ...(extra.service ? { service: extra.service } : {}), ...(extra.script ? { script: { id: "banner", output: extra.script } } : {}) }]), overrides)
+  recordOf(
+    nmapXml([{
+      address: "127.0.0.1",
+      open,
+      ...(extra.service ? { service: extra.service } : {}),
+      ...(extra.script ? { script: { id: "banner", output: extra.script } } : {})
+    }]),
+    overrides
+  )
 
 describe("the report of a diff", () => {
   it.effect("lists what opened, closed and changed, with the appendix of both scans", () =>
@@ -176,18 +195,23 @@ describe("the report of a diff", () => {
       const comparison = yield* compareRecords(a.record, b.record, 500)
       const { html, md } = both(diffDocument({ comparison, from: contextOf(a.record), to: contextOf(b.record), generatedAt: AT }))
       expect(md).toContain(`- **From (earlier):** \`${a.record.scan_id}\``)
-      expect(md).toContain("## Ports opened (1)\n\n| Host | Port | Now | Before | Service |\n| --- | --- | --- | --- | --- |\n| `127.0.0.1` | 443/tcp | open | unknown | `unknown OpenSSH 9.2` |")
+      expect(md).toContain(
+        "## Ports opened (1)\n\n| Host | Port | Now | Before | Service |\n| --- | --- | --- | --- | --- |\n| `127.0.0.1` | 443/tcp | open | unknown | `unknown OpenSSH 9.2` |"
+      )
       expect(md).toContain("## Ports closed (1)")
       expect(md).toContain("| `127.0.0.1` | 80/tcp | unknown | open |")
       expect(md).toContain("| `127.0.0.1` | 22/tcp | version | `9.0` | `9.2` |")
-      expect(md).toContain("`127.0.0.1` 22/tcp script `banner` **changed**\n\nBefore:\n\n```text\nSSH-2.0-OpenSSH_9.0\n```\n\nAfter:\n\n```text\nSSH-2.0-OpenSSH_9.2 <b>\n```")
+      expect(md).toContain(
+        "`127.0.0.1` 22/tcp script `banner` **changed**\n\nBefore:\n\n```text\nSSH-2.0-OpenSSH_9.0\n```\n\nAfter:\n\n```text\nSSH-2.0-OpenSSH_9.2 <b>\n```"
+      )
       expect(md).toContain(`### Scan ${a.record.scan_id}`)
       expect(md).toContain(`### Scan ${b.record.scan_id}`)
       expect(foreignMarkup(html)).toEqual([])
       const same = yield* compareRecords(a.record, a.record, 500)
-      expect(renderMarkdown(diffDocument({ comparison: same, from: contextOf(a.record), to: contextOf(a.record), generatedAt: AT }))).toContain(
-        "Nothing changed between the two scans."
-      )
+      expect(renderMarkdown(diffDocument({ comparison: same, from: contextOf(a.record), to: contextOf(a.record), generatedAt: AT })))
+        .toContain(
+          "Nothing changed between the two scans."
+        )
     }))
 })
 
@@ -244,8 +268,28 @@ describe("exports", () => {
       scripts: ["http-server-header", "http-title"]
     })
     const rows = parseCsv(exportCsv(data))
-    expect(rows[0]).toEqual(["scan_id", "address", "hostnames", "host_state", "protocol", "port", "state", "reason", "service", "product", "version", "extrainfo", "tunnel", "cpe", "scripts"])
-    expect(rows.slice(1).map((r) => [r[5], r[6], r[9]])).toEqual([["22", "closed", ""], ["18080", "open", "SimpleHTTPServer"], ["18081", "closed", ""]])
+    expect(rows[0]).toEqual([
+      "scan_id",
+      "address",
+      "hostnames",
+      "host_state",
+      "protocol",
+      "port",
+      "state",
+      "reason",
+      "service",
+      "product",
+      "version",
+      "extrainfo",
+      "tunnel",
+      "cpe",
+      "scripts"
+    ])
+    expect(rows.slice(1).map((r) => [r[5], r[6], r[9]])).toEqual([["22", "closed", ""], ["18080", "open", "SimpleHTTPServer"], [
+      "18081",
+      "closed",
+      ""
+    ]])
     const down = recordOf(fixture("discovery.xml"))
     expect(parseCsv(exportCsv(scanExport(down.record, down.run))).slice(1).every((r) => r.length === 15)).toBe(true)
   })
@@ -260,7 +304,9 @@ describe("exports", () => {
     expect(csvCell("a\"b")).toBe("\"a\"\"b\"")
   })
 
-  it.prop("any cell reads back as its text (or its text after a ', when it would be a formula)", { s: FastCheck.string({ unit: "binary" }) }, ({ s }) => {
+  it.prop("any cell reads back as its text (or its text after a ', when it would be a formula)", {
+    s: FastCheck.string({ unit: "binary" })
+  }, ({ s }) => {
     const cell = csvCell(s)
     expect(cell).toMatch(/^"(?:[^"]|"")*"$/)
     const read = cell.slice(1, -1).replace(/""/g, "\"")

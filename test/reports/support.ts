@@ -1,9 +1,13 @@
+import { Effect, Option } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { ScanContext } from "../../src/reports/appendix.js"
 import type { ScanRecord } from "../../src/storage/ScanRecord.js"
+import type { ScanRecorderService } from "../../src/storage/ScanRecorder.js"
 import { parseNmapXml } from "../../src/tools/nmap/parseXml.js"
 import type { NmapRun } from "../../src/tools/nmap/result.js"
+import { summarizeNmap } from "../../src/tools/nmap/summary.js"
+import { endOf } from "../storage/support.js"
 
 /** Stored scans of real nmap output (test/fixtures/nmap) or generated reports, as the store returns them. */
 
@@ -51,13 +55,10 @@ export const recordOf = (xml: string, overrides: Partial<ScanRecord> = {}): { re
   return { record, run }
 }
 
-export const contextOf = <S extends ScanRecord>(scan: S, extra: Partial<ScanContext> = {}): ScanContext & { readonly scan: S } => ({
-  scan,
-  approval: undefined,
-  engagement: undefined,
-  approvalsRead: true,
-  ...extra
-})
+export const contextOf = (
+  scan: ScanRecord,
+  extra: Partial<Omit<ScanContext, "scan">> = {}
+): ScanContext & { readonly scan: ScanRecord } => ({ approval: undefined, engagement: undefined, approvalsRead: true, ...extra, scan })
 
 /** Every element and attribute an HTML report may contain: anything else got in from a value. */
 export const HTML_TAGS = new Set([
@@ -109,3 +110,34 @@ export const foreignMarkup = (html: string): ReadonlyArray<string> => {
 /** A banner that tries every kind of markup, Markdown and spreadsheet formula at once. */
 export const HOSTILE =
   "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&amp; [click](javascript:alert(3)) ![i](http://x/i.png) `tick` **b** | cell |\n# heading\n=HYPERLINK(\"http://x\")"
+
+/** A stored scan of the given nmap output, written through the recorder as the executor would write it. */
+export const seedXml = (
+  scans: ScanRecorderService,
+  options: { readonly callerId: string; readonly xml: string; readonly target?: string; readonly args?: ReadonlyArray<string> }
+): Effect.Effect<string> =>
+  Effect.gen(function*() {
+    const target = options.target ?? "127.0.0.1"
+    const structured = parseNmapXml(options.xml)
+    const args = options.args ?? ["-sT", "-sV"]
+    const scanId = Option.getOrThrow(
+      yield* scans.begin({
+        tool: "NmapTool",
+        caller_id: options.callerId,
+        correlation_id: "seed-report",
+        target,
+        resolved_target: target,
+        argv: ["nmap", "-oX", "-", "-n", ...args, target],
+        args,
+        template: null,
+        intrusive: false,
+        notes: ["a note of the policy"]
+      })
+    )
+    yield* scans.finish(
+      scanId,
+      endOf({ structured, summary: summarizeNmap(structured, { tokens: 1500, resource: `scan://${scanId}` }), stdout: options.xml })
+    )
+    yield* scans.flush
+    return scanId
+  })
