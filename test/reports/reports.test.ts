@@ -268,23 +268,9 @@ describe("exports", () => {
       scripts: ["http-server-header", "http-title"]
     })
     const rows = parseCsv(exportCsv(data))
-    expect(rows[0]).toEqual([
-      "scan_id",
-      "address",
-      "hostnames",
-      "host_state",
-      "protocol",
-      "port",
-      "state",
-      "reason",
-      "service",
-      "product",
-      "version",
-      "extrainfo",
-      "tunnel",
-      "cpe",
-      "scripts"
-    ])
+    expect(rows[0]!.join(",")).toBe(
+      "scan_id,address,hostnames,host_state,protocol,port,state,reason,service,product,version,extrainfo,tunnel,cpe,scripts"
+    )
     expect(rows.slice(1).map((r) => [r[5], r[6], r[9]])).toEqual([["22", "closed", ""], ["18080", "open", "SimpleHTTPServer"], [
       "18081",
       "closed",
