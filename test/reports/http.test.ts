@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { approvalDigest } from "../../src/policy/approval.js"
 import { REPORT_CSP } from "../../src/reports/html.js"
 import { authPatch, keys, startServer } from "../http/fakes.js"
 import { seedScan } from "../support/scans.js"
@@ -98,6 +99,44 @@ describe("REST: reports and exports", () => {
       expect((yield* get(base, "/history/report/127.0.0.0%2F30", keys.executor)).status).toBe(400)
       const none = yield* get(base, "/history/report?target=127.0.0.9", keys.executor)
       expect(none.text).toContain("No stored scans of this target that this key may read.")
+    }))
+
+  it.scopedLive("the appendix names the approval a scan ran under, with requester and approver, from the real approvals store", () =>
+    Effect.gen(function*() {
+      const { approvals, base, scans } = yield* startServer(authPatch, { storage: true })
+      const engagement = { name: "lab", hash: "ab".repeat(32) }
+      const args = ["-sT", "--script", "vuln"]
+      const subject = {
+        tool: "NmapTool",
+        resolvedTarget: "127.0.0.1",
+        argv: ["nmap", "-oX", "-", "-n", ...args, "127.0.0.1"],
+        engagement,
+        requestedBy: "exec"
+      }
+      const requester = { id: "exec", transport: "http" as const, scopes: new Set(["execute" as const]) }
+      const required = yield* approvals.request({
+        subject,
+        requester,
+        target: "127.0.0.1",
+        intrusive: true,
+        intrusiveReasons: ["--script vuln"],
+        correlationId: "report-approval"
+      })
+      const approver = { id: "admin", transport: "http" as const, scopes: new Set(["approve" as const]), engagements: ["lab"] }
+      yield* Effect.orDie(approvals.decide(required.approval_id, "approved", approver, "lab window"))
+      yield* Effect.orDie(approvals.use(required.approval_id, approvalDigest(subject), requester))
+      const id = yield* seedXml(scans, { callerId: "exec", xml: fixture("connect.xml"), args, engagement })
+
+      const md = (yield* get(base, `/scans/${id}/report`, keys.executor)).text
+      expect(md).toContain(`- **Approval:** \`${required.approval_id}\``)
+      expect(md).toMatch(/- \*\*Requested by:\*\* `exec` at \d{4}-/)
+      expect(md).toMatch(/- \*\*Approved by:\*\* `admin` at \d{4}-/)
+      expect(md).toContain("- **Approver's reason:** `lab window`")
+      expect(md).toContain(`- **Scope hash at the scan:** \`${engagement.hash}\``)
+      const history = (yield* get(base, "/history/report?target=127.0.0.1", keys.executor)).text
+      expect(history).toContain(
+        `| \`${id}\` | \`exec\` | \`lab\` | \`${engagement.hash}\` | \`${required.approval_id}\` | \`exec\` | \`admin\` |`
+      )
     }))
 
   it.scopedLive("reads as GET /scans/{id} does: own scans, admin all, another key's scan is not found", () =>

@@ -114,7 +114,13 @@ export const HOSTILE =
 /** A stored scan of the given nmap output, written through the recorder as the executor would write it. */
 export const seedXml = (
   scans: ScanRecorderService,
-  options: { readonly callerId: string; readonly xml: string; readonly target?: string; readonly args?: ReadonlyArray<string> }
+  options: {
+    readonly callerId: string
+    readonly xml: string
+    readonly target?: string
+    readonly args?: ReadonlyArray<string>
+    readonly engagement?: { readonly name: string; readonly hash: string }
+  }
 ): Effect.Effect<string> =>
   Effect.gen(function*() {
     const target = options.target ?? "127.0.0.1"
@@ -131,7 +137,8 @@ export const seedXml = (
         args,
         template: null,
         intrusive: false,
-        notes: ["a note of the policy"]
+        notes: ["a note of the policy"],
+        engagement: options.engagement ?? null
       })
     )
     yield* scans.finish(
