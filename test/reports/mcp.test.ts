@@ -81,6 +81,22 @@ describe("MCP: reports", () => {
       expect((yield* read(admin, `report://scan/${id}.md`)).text).toContain(id)
     }), 30_000)
 
+  it.scopedLive("completes the report templates: scan ids, targets and formats", () =>
+    Effect.gen(function*() {
+      const { base, scans } = yield* startServer(authPatch, { storage: true })
+      const scanId = yield* seedScan(scans, { callerId: "exec", open: [22], target: "127.0.0.0/30" })
+      const client = yield* connect(base, keys.executor)
+      const complete = (uri: string, name: string, value: string) =>
+        Effect.promise(() => client.complete({ ref: { type: "ref/resource", uri }, argument: { name, value } })).pipe(
+          Effect.map((r) => r.completion.values)
+        )
+      expect(yield* complete("report://scan/{id}.{format}", "id", scanId.slice(0, 4))).toEqual([scanId])
+      expect(yield* complete("report://scan/{id}.{format}", "format", "")).toEqual(["md", "html", "json", "csv"])
+      expect(yield* complete("report://diff/{a}/{b}.{format}", "a", "")).toEqual([scanId])
+      expect(yield* complete("report://diff/{a}/{b}.{format}", "format", "h")).toEqual(["html"])
+      expect((yield* complete("report://history/{target}.{format}", "target", "127.0.0.0"))[0]).toBe("127.0.0.0/30")
+    }), 30_000)
+
   it.scopedLive("ScanReport writes a scan's, a diff's or a history's report and links both forms", () =>
     Effect.gen(function*() {
       const { base, scans } = yield* startServer(authPatch, { storage: true })
