@@ -9,6 +9,7 @@ import { AnyApiError, apiErrors } from "./api/errors.js"
 import { API_ID } from "./api/group.js"
 import { Mcp } from "./api/Mcp.js"
 import { Probes } from "./api/Probes.js"
+import { Reports } from "./api/Reports.js"
 import { Scans } from "./api/Scans.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
@@ -18,6 +19,7 @@ import { ApprovalsLive } from "./handlers/approvals.js"
 import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
+import { ReportsLive } from "./handlers/reports.js"
 import { ScansLive } from "./handlers/scans.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
@@ -46,6 +48,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Engagements)
   .add(Approvals)
   .add(Scans)
+  .add(Reports)
   .add(Mcp)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
@@ -61,6 +64,7 @@ const handlers = (info: ServerInfo) =>
     EngagementsLive,
     ApprovalsLive,
     ScansLive,
+    ReportsLive,
     McpLive(info)
   )
 

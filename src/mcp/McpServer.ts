@@ -23,6 +23,7 @@ import { complete, type CompletionEnv, type CompletionSource, defaultSources } f
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
 import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
+import { reportResources, scanReportTool } from "./reports.js"
 import {
   composeResources,
   invalidParams,
@@ -73,7 +74,7 @@ const INSTRUCTIONS =
   "Prompts give ready plans (discover-network, audit-web-service, compare-with-last-scan). " +
   "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result. " +
   "Every scan is stored: its result links scan://ID (whole result, raw output, hosts); history://TARGET lists a target's scans, " +
-  "ScanDiff and diff://A/B compare two."
+  "ScanDiff and diff://A/B compare two; ScanReport and report://scan/ID.md (or .html) write reports."
 
 /** What the handlers of one MCP server share. */
 interface Session extends CallContext {
@@ -98,7 +99,7 @@ const listed = (s: Session, caller: Caller) =>
 const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({
   tools,
   resourceTemplates: s.resources.templates,
-  serverTools: s.scans === undefined ? [] : [scanDiffTool.name]
+  serverTools: s.scans === undefined ? [] : [scanDiffTool.name, scanReportTool.name]
 })
 
 /** The process tools listed to the caller, then the server's own (ScanDiff while the store is enabled). */
@@ -107,7 +108,7 @@ const registerTools = (s: Session, tasks: boolean) => {
     ListToolsRequestSchema,
     (_request, extra) =>
       s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => ({
-        tools: [...tools.map((tool) => toMcpTool(tool, context, tasks)), ...(s.scans === undefined ? [] : [scanDiffTool])]
+        tools: [...tools.map((tool) => toMcpTool(tool, context, tasks)), ...(s.scans === undefined ? [] : [scanDiffTool, scanReportTool])]
       })))
   )
   s.server.setRequestHandler(CallToolRequestSchema, callTool(s))
@@ -295,7 +296,7 @@ export const makeMcpServer = (
         ...(options.resources ?? []),
         toolFlagResources,
         engagementResources(yield* ConfigService),
-        ...(access === undefined ? [] : [scanResources(access)])
+        ...(access === undefined ? [] : [scanResources(access), reportResources(access)])
       ]),
       completions: [...(options.completions ?? []), ...(access === undefined ? [] : [scanCompletions(access)]), ...defaultSources],
       subscriptions: makeSubscriptions(),

@@ -10,10 +10,23 @@ import type { ScanAccess } from "./scans.js"
  * ids of its recent scans for `scan://{id}…` and `diff://{a}/{b}`, the
  * addresses of a scan for `scan://{id}/hosts/{address}`, and the targets it
  * scanned (then the usual suggestions) for `history://{target}` and the
- * target of compare-with-last-scan.
+ * target of compare-with-last-scan; the same for the `report://` forms,
+ * and their formats.
  */
 
-const SCAN_ID_TEMPLATES: ReadonlySet<string> = new Set(["scan://{id}", "scan://{id}/raw", "scan://{id}/hosts/{address}"])
+const SCAN_ID_TEMPLATES: ReadonlySet<string> = new Set([
+  "scan://{id}",
+  "scan://{id}/raw",
+  "scan://{id}/hosts/{address}",
+  "report://scan/{id}.{format}"
+])
+
+/** The forms of each report template. */
+const REPORT_FORMATS: Readonly<Record<string, ReadonlyArray<string>>> = {
+  "report://scan/{id}.{format}": ["md", "html", "json", "csv"],
+  "report://diff/{a}/{b}.{format}": ["md", "html"],
+  "report://history/{target}.{format}": ["md", "html"]
+}
 
 const recent = (access: ScanAccess, viewer: Viewer) =>
   access.store.list({ limit: MAX_PAGE }, viewer).pipe(
@@ -43,8 +56,10 @@ export const scanCompletions = (access: ScanAccess): CompletionSource => (query,
   }
   if (SCAN_ID_TEMPLATES.has(ref.uri) && argument === "id") return ids(access, viewer)
   if (ref.uri === "scan://{id}/hosts/{address}" && argument === "address") return addresses(access, viewer, query.context["id"])
-  if (ref.uri === "diff://{a}/{b}" && (argument === "a" || argument === "b")) return ids(access, viewer)
-  if (ref.uri === "history://{target}" && argument === "target") {
+  if (argument === "format" && REPORT_FORMATS[ref.uri] !== undefined) return Effect.succeed(REPORT_FORMATS[ref.uri])
+  const diff = ref.uri === "diff://{a}/{b}" || ref.uri === "report://diff/{a}/{b}.{format}"
+  if (diff && (argument === "a" || argument === "b")) return ids(access, viewer)
+  if ((ref.uri === "history://{target}" || ref.uri === "report://history/{target}.{format}") && argument === "target") {
     return Effect.map(targets(access, viewer), (stored) => [...stored, ...targetSuggestions(env)])
   }
   return Effect.succeed(undefined)

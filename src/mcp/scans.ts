@@ -3,6 +3,7 @@ import { Effect, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { ExecutionResult } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import { type ReportSources, reportSources } from "../reports/gather.js"
 import { compareScans, DIFFABLE_TOOLS, nmapResultOf } from "../results/compare.js"
 import { Database } from "../storage/Database.js"
 import { executionBody, type ScanRaw, type ScanRecord, viewerOf } from "../storage/ScanRecord.js"
@@ -24,6 +25,8 @@ export interface ScanAccess {
   readonly store: ScanStoreService
   readonly recorder: ScanRecorderService
   readonly summaryTokens: Effect.Effect<number>
+  /** The store, approvals and engagements as reports read them. */
+  readonly reports: ReportSources
 }
 
 export const scanAccess: Effect.Effect<Option.Option<ScanAccess>, never, ConfigService> = Effect.gen(function*() {
@@ -35,7 +38,8 @@ export const scanAccess: Effect.Effect<Option.Option<ScanAccess>, never, ConfigS
   return Option.some({
     store: store.value,
     recorder: recorder.value,
-    summaryTokens: Effect.map(config.get, (c) => c.results.summary_tokens)
+    summaryTokens: Effect.map(config.get, (c) => c.results.summary_tokens),
+    reports: yield* reportSources(store.value, config)
   })
 })
 
@@ -103,7 +107,7 @@ const json = (uri: string, value: unknown) => ({ uri, mimeType: "application/jso
 const text = (uri: string, body: string, mimeType = "text/plain") => ({ uri, mimeType, text: body })
 
 /** Store failures as JSON-RPC errors; a scan this caller may not read is simply not there. */
-const asResource = <A, E extends { readonly _tag: string; readonly message: string }>(
+export const asResource = <A, E extends { readonly _tag: string; readonly message: string }>(
   effect: Effect.Effect<A, E>
 ): Effect.Effect<Option.Option<A>, ResourceError> =>
   effect.pipe(

@@ -19,6 +19,7 @@ import type { ApprovalRequired, ExecutionError } from "../errors.js"
 import type { ExecuteOptions, Progress, StartedCall, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { finishedMessage, type LogMessage, type SessionLog, startedMessages } from "./logging.js"
+import { callScanReport, SCAN_REPORT } from "./reports.js"
 import { callScanDiff, SCAN_DIFF } from "./scanDiff.js"
 import type { ScanAccess } from "./scans.js"
 import type { BoundedTaskStore } from "./TaskStore.js"
@@ -186,6 +187,12 @@ export const callTool = (c: CallContext) => (request: CallToolRequest, extra: Ha
       throw new McpError(ErrorCode.InvalidParams, "ScanDiff answers at once and does not run as a task: call it without a task")
     }
     return c.run(callScanDiff(c.scans, args, c.callerOf(extra)), extra.signal)
+  }
+  if (name === SCAN_REPORT && c.scans !== undefined) {
+    if (request.params.task !== undefined) {
+      throw new McpError(ErrorCode.InvalidParams, "ScanReport answers at once and does not run as a task: call it without a task")
+    }
+    return c.run(callScanReport(c.scans, args, c.callerOf(extra)), extra.signal)
   }
   if (request.params.task !== undefined) {
     if (c.tasks === undefined) {

@@ -21,6 +21,7 @@ export const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["storage"],
   ["tools"],
   ["results"],
+  ["reports"],
   ["execution"],
   ["mcp"],
   ["http"],

@@ -101,8 +101,8 @@ const seeded = { id: "", other: "" }
 const idFor = (route: string) => route.startsWith("/approvals/") ? (route.endsWith("/deny") ? pending.deny : pending.approve) : seeded.id
 
 const concrete = (route: string) =>
-  route === "/history"
-    ? "/history?target=127.0.0.0%2F30"
+  route === "/history" || route === "/history/report"
+    ? `${route}?target=127.0.0.0%2F30`
     : route.replace("{name}", "NmapTool").replace("{id}", idFor(route)).replace("{other}", seeded.other)
 
 /** What every route is probed with, whatever it is. */
@@ -286,7 +286,16 @@ describe("the OpenAPI document", () => {
       expect([...seen.get("POST /mcp")!].sort((a, b) => a - b)).toEqual([200, 202, 400, 401, 403, 404, 413, 415])
       expect([...seen.get("GET /health")!].sort((a, b) => a - b)).toEqual([200, 207, 400, 503])
       // Another key's scans are not there for the executor's key: 404, as a missing one.
-      for (const route of ["/scans/{id}", "/scans/{id}/raw", "/scans/{id}/diff/{other}"]) {
+      for (
+        const route of [
+          "/scans/{id}",
+          "/scans/{id}/raw",
+          "/scans/{id}/diff/{other}",
+          "/scans/{id}/report",
+          "/scans/{id}/diff/{other}/report",
+          "/scans/{id}/export"
+        ]
+      ) {
         expect([route, [...seen.get(`GET ${route}`)!].sort((a, b) => a - b)]).toEqual([route, [200, 400, 401, 403, 404]])
       }
       expect([...seen.get("GET /scans")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
@@ -346,6 +355,10 @@ describe("the OpenAPI document", () => {
         "GET /scans/{id}/raw",
         "GET /scans/{id}/diff/{other}",
         "GET /history",
+        "GET /scans/{id}/report",
+        "GET /scans/{id}/diff/{other}/report",
+        "GET /history/report",
+        "GET /scans/{id}/export",
         "POST|GET|DELETE /mcp"
       ]))
     }))

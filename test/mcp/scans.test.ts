@@ -90,7 +90,7 @@ describe("MCP: the scan store", () => {
         const after = yield* seedScan(scans, { callerId: "exec", open: [22, 8080] })
         const client = yield* connect(base, keys.executor)
         const { tools } = yield* Effect.promise(() => client.listTools())
-        expect(tools.map((t) => t.name)).toEqual(["NmapTool", "ScanDiff"])
+        expect(tools.map((t) => t.name)).toEqual(["NmapTool", "ScanDiff", "ScanReport"])
 
         for (const args of [{ scan_id: after, baseline_scan_id: before }, { scan_id: after, baseline_scan_id: null }]) {
           const result = yield* Effect.promise(() => client.callTool({ name: "ScanDiff", arguments: args }))
