@@ -7,12 +7,53 @@
 // through the metafile written here (dist/main.cjs.meta.json, not shipped).
 import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
 process.chdir(fileURLToPath(new URL("..", import.meta.url)))
 const pkg = JSON.parse(readFileSync("package.json", "utf8"))
 const common = { platform: "node", target: "node20", logLevel: "warning" }
+
+// zod (under the ext-apps App client) re-exports every message locale as a namespace, which no bundler can drop:
+// the viewer keeps English, zod's default, and loses ~260 kB.
+const zodEnglishOnly = {
+  name: "zod-english-only",
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]/.test(args.importer)
+        ? { path: join(dirname(args.importer), "../locales/index.js"), namespace: "zod-en" }
+        : undefined)
+    b.onLoad({ filter: /.*/, namespace: "zod-en" }, (args) => ({
+      contents: "export { default as en } from \"./en.js\"",
+      resolveDir: dirname(args.path),
+      loader: "js"
+    }))
+  }
+}
+
+// The scan viewer (the MCP App, src/ui/app): one self-contained HTML document, script and styles inlined (a host
+// renders it in a sandbox that allows inline code and nothing external), itself inlined into the server bundle.
+const viewer = await build({
+  entryPoints: ["src/ui/app/main.tsx"],
+  bundle: true,
+  format: "iife",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+  legalComments: "none",
+  outdir: "dist/scan-viewer",
+  write: false,
+  plugins: [zodEnglishOnly],
+  logLevel: "warning"
+})
+const output = (ext) => viewer.outputFiles.find((f) => f.path.endsWith(ext))?.text ?? ""
+const inline = (text) => text.replace(/<\/(script|style)/gi, "<\\/$1")
+const viewerHtml = readFileSync("src/ui/app/index.html", "utf8")
+  .replace("<!--style-->", () => `<style>${inline(output(".css"))}</style>`)
+  .replace("<!--script-->", () => `<script>${inline(output(".js"))}</script>`)
+mkdirSync("dist", { recursive: true })
+writeFileSync("dist/scan-viewer.html", viewerHtml)
 
 const main = await build({
   ...common,
@@ -21,6 +62,7 @@ const main = await build({
   format: "cjs",
   outfile: "dist/main.cjs",
   external: Object.keys(pkg.dependencies ?? {}),
+  define: { __SCAN_VIEWER_HTML__: JSON.stringify(viewerHtml) },
   metafile: true
 })
 writeFileSync("dist/main.cjs.meta.json", JSON.stringify(main.metafile))
