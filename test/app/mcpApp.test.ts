@@ -61,7 +61,7 @@ describe("MCP Apps: the scan viewer", () => {
 
   it.scopedLive("a client without it: the same tool list, resources and results as before, and no ui:// resource", () =>
     Effect.gen(function*() {
-      const port = yield* loopbackListener
+      const port = yield* loopbackListener()
       const apps = yield* startStdioServer({ clientCapabilities: appsCapabilities })
       const plain = yield* startStdioServer()
       const other = yield* startStdioServer({ clientCapabilities: { extensions: { "example.com/other": {} } } })

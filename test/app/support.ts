@@ -8,30 +8,34 @@ import type { StdioServer } from "../support/server.js"
 export const appsCapabilities: ClientCapabilities = { extensions: { [APPS_EXTENSION]: { mimeTypes: [APP_MIME_TYPE] } } }
 
 /**
- * A TCP listener on 127.0.0.1 (a free port), closed with the scope. It ends
- * each connection gracefully, so nmap reports the port open without a
- * stderr line per reset.
+ * A TCP listener on 127.0.0.1 (`port`, or a free one), closed with the
+ * scope. It ends each connection gracefully, so nmap reports the port open
+ * without a stderr line per reset.
  */
-export const loopbackListener: Effect.Effect<number, never, Scope.Scope> = Effect.acquireRelease(
-  Effect.async<{ readonly server: Server; readonly sockets: Set<Socket>; readonly port: number }>((resume) => {
-    const sockets = new Set<Socket>()
-    const server = createServer((socket) => {
-      sockets.add(socket)
-      socket.on("error", () => undefined)
-      socket.on("close", () => sockets.delete(socket))
-      socket.end()
-    })
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      resume(Effect.succeed({ server, sockets, port: typeof address === "object" && address !== null ? address.port : 0 }))
-    })
-  }),
-  ({ server, sockets }) =>
-    Effect.async<void>((resume) => {
-      for (const socket of sockets) socket.destroy()
-      server.close(() => resume(Effect.void))
-    })
-).pipe(Effect.map(({ port }) => port))
+export const loopbackListener = (port = 0): Effect.Effect<number, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.async<{ readonly server: Server; readonly sockets: Set<Socket>; readonly port: number }>((resume) => {
+      const sockets = new Set<Socket>()
+      const server = createServer((socket) => {
+        sockets.add(socket)
+        socket.on("error", () => undefined)
+        socket.on("close", () => sockets.delete(socket))
+        socket.end()
+      })
+      server.listen(port, "127.0.0.1", () => {
+        const address = server.address()
+        resume(Effect.succeed({ server, sockets, port: typeof address === "object" && address !== null ? address.port : 0 }))
+      })
+    }),
+    ({ server, sockets }) =>
+      Effect.async<void>((resume) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => resume(Effect.void))
+      })
+  ).pipe(Effect.map(({ port }) => port))
+
+/** A loopback port nothing listens on now (bound, then released). */
+export const freePort: Effect.Effect<number> = Effect.scoped(loopbackListener())
 
 /** A real NmapTool call of 127.0.0.1 (TCP connect scan of `ports`; the server always adds `-n`). */
 export const scanLoopback = (server: StdioServer, ports: ReadonlyArray<number>) =>
@@ -41,7 +45,8 @@ export const scanLoopback = (server: StdioServer, ports: ReadonlyArray<number>) 
 
 /** The open ports of a NmapTool result's report. */
 export const openPortsOf = (result: CallToolResult): ReadonlyArray<number> => {
-  const run = (result.structuredContent as { result: { hosts: ReadonlyArray<{ ports: ReadonlyArray<{ portid: number; state: string }> }> } })
-    .result
+  const run =
+    (result.structuredContent as { result: { hosts: ReadonlyArray<{ ports: ReadonlyArray<{ portid: number; state: string }> }> } })
+      .result
   return run.hosts.flatMap((h) => h.ports.filter((p) => p.state === "open").map((p) => p.portid))
 }
