@@ -50,7 +50,7 @@ describe("MCP Apps: the scan viewer", () => {
       expect(read.contents).toHaveLength(1)
       const [content] = read.contents
       expect(content).toMatchObject({ uri: SCAN_VIEWER_URI, mimeType: RESOURCE_MIME_TYPE })
-      expect(content!["text"]).toBe(VIEWER_HTML)
+      expect(content).toHaveProperty("text", VIEWER_HTML)
       expect(VIEWER_HTML).toMatch(/^<!doctype html>/i)
       // Self-contained: no external script, style sheet or image, and it declares that it needs no origin.
       expect(VIEWER_HTML).not.toMatch(/<script[^>]+src=|<link[^>]+href=|<img[^>]+src=["']?https?:/i)

@@ -59,7 +59,7 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
       const diff = (yield* promise(() => server.client.callTool({ name: "ScanDiff", arguments: diffArgs }))) as CallToolResult
       expect(diff.isError).toBeFalsy()
 
-      const host = yield* stubHost(String(resource["text"]), meta)
+      const host = yield* stubHost("text" in resource ? resource.text : "", meta)
       const left: Array<number> = []
       const { context } = yield* launchChromium(left)
       const page = yield* promise(() => context.newPage())
