@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { EXTENSION_ID, RESOURCE_MIME_TYPE, RESOURCE_URI_META_KEY } from "@modelcontextprotocol/ext-apps/server"
+import { Client } from "@modelcontextprotocol/sdk/client/index.js"
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { Tool } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { APP_MIME_TYPE, APPS_EXTENSION, SCAN_VIEWER_URI, supportsApps, withViewer } from "../../src/mcp/mcpApp.js"
-import { startStdioServer } from "../support/server.js"
+import { startHttpServer, startStdioServer } from "../support/server.js"
 import { appsCapabilities, loopbackListener, openPortsOf, scanLoopback } from "./support.js"
 
 /**
@@ -19,6 +21,19 @@ const VIEWER_HTML = readFileSync(fileURLToPath(new URL("../../dist/scan-viewer.h
 const withoutMeta = ({ _meta: _ignored, ...tool }: Tool) => tool
 
 const errorCode = (promise: Promise<unknown>) => promise.then(() => undefined, (e: { code?: number }) => e.code)
+
+/** An MCP Apps client of the built HTTP server's /mcp, closed with the scope. */
+const httpClient = (port: number) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const client = new Client({ name: "apps-host", version: "1.0.0" }, { capabilities: appsCapabilities })
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)))
+      return client
+    }),
+    (client) => Effect.promise(() => client.close())
+  )
+
+const viewerTools = (tools: ReadonlyArray<Tool>) => tools.filter((t) => t._meta?.["ui"] !== undefined).map((t) => t.name).sort()
 
 describe("MCP Apps: the scan viewer", () => {
   it("speaks the extension's own vocabulary (ext-apps constants)", () => {
@@ -88,5 +103,17 @@ describe("MCP Apps: the scan viewer", () => {
       }
       expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort())
       expect(a.content.map((c) => c.type)).toEqual(b.content.map((c) => c.type))
+    }))
+
+  it.scopedLive("over HTTP: a session negotiates it like stdio; a stateless request has no session, so never gets it", () =>
+    Effect.gen(function*() {
+      const sessions = yield* startHttpServer()
+      const stateless = yield* startHttpServer({ env: { MCP_SERVER_MCP_STATELESS: "true" } })
+      const [withSession, without] = [yield* httpClient(sessions.port), yield* httpClient(stateless.port)]
+      expect(viewerTools((yield* Effect.promise(() => withSession.listTools())).tools)).toEqual(["NmapTool", "ScanDiff"])
+      const read = yield* Effect.promise(() => withSession.readResource({ uri: SCAN_VIEWER_URI }))
+      expect(read.contents[0]).toHaveProperty("text", VIEWER_HTML)
+      expect(viewerTools((yield* Effect.promise(() => without.listTools())).tools)).toEqual([])
+      expect(yield* Effect.promise(() => errorCode(without.readResource({ uri: SCAN_VIEWER_URI })))).toBe(-32002)
     }))
 })
