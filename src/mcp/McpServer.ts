@@ -59,8 +59,6 @@ export interface McpServerOptions {
   readonly resources?: ReadonlyArray<ResourceProvider>
   /** Completion sources tried before the built-in ones. */
   readonly completions?: ReadonlyArray<CompletionSource>
-  /** The scan viewer's HTML (MCP Apps); the one inlined in the bundle when absent, none when running from source. */
-  readonly appHtml?: string
 }
 
 /** One MCP server and what its HTTP session needs to know about it. */
@@ -282,7 +280,7 @@ export const makeMcpServer = (
       { capabilities: capabilities(tasks), instructions: INSTRUCTIONS, ...(taskStore === undefined ? {} : { taskStore }) }
     )
     const recentTargets: Array<string> = []
-    const viewer = options.appHtml ?? bundledScanViewer
+    const viewer = bundledScanViewer
     const apps = () => viewer !== undefined && supportsApps(server.getClientCapabilities())
     const s: Session = {
       server,

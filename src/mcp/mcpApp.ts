@@ -30,8 +30,9 @@ export const VIEWER_TOOLS: ReadonlySet<string> = new Set(["NmapTool", SCAN_DIFF]
 
 /**
  * The viewer's HTML, inlined into the server bundle at build time
- * (`.ci/build.mjs` defines it); undefined when running from source, where
- * a caller passes the built file's text to `makeMcpServer` instead.
+ * (`.ci/build.mjs` defines it, and writes it to dist/scan-viewer.html for
+ * the tests); undefined when running from source, where the server offers
+ * no viewer.
  */
 declare const __SCAN_VIEWER_HTML__: string | undefined
 export const bundledScanViewer: string | undefined = typeof __SCAN_VIEWER_HTML__ === "string" ? __SCAN_VIEWER_HTML__ : undefined
@@ -67,9 +68,9 @@ export const withViewer = (tool: Tool): Tool =>
 
 /**
  * The viewer talks to nothing but its host: no network origin, no nested
- * frame, no device permission. Declared explicitly (empty lists) so a host
- * that logs CSP configurations shows that, and so the host's restrictive
- * default applies.
+ * frame, no device permission. Declared explicitly, as empty lists, so the
+ * CSP a host builds from them allows no origin and a host that reviews CSP
+ * configurations sees that.
  */
 export const viewerResourceMeta: ViewerResourceMeta = {
   csp: { connectDomains: [], resourceDomains: [], frameDomains: [], baseUriDomains: [] },

@@ -103,5 +103,5 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
       expect(errors).toEqual([])
       yield* promise(() => page.close())
       expect(left).toEqual([])
-    }), { timeout: 90_000 })
+    }), { timeout: 120_000 })
 })
