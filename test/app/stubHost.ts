@@ -19,6 +19,8 @@ export interface HostCase {
   readonly tool: Tool
   readonly arguments: Record<string, unknown>
   readonly result: CallToolResult
+  /** The host's theme (default light). */
+  readonly theme?: "light" | "dark"
 }
 
 /** The spec's CSP construction for declared domains (`connect-src` kept at 'none': a host may restrict further). */
@@ -59,7 +61,7 @@ window.addEventListener("message", (event) => {
       protocolVersion: "2026-01-26",
       hostInfo: { name: "stub-host", version: "1.0.0" },
       hostCapabilities: {},
-      hostContext: { theme: "light", displayMode: "inline", platform: "web", toolInfo: { tool: CASE.tool }, containerDimensions: { width: 960, maxHeight: 4000 } }
+      hostContext: { theme: CASE.theme ?? "light", displayMode: "inline", platform: "web", toolInfo: { tool: CASE.tool }, containerDimensions: { width: 960, maxHeight: 4000 } }
     } });
   } else if (m.method === "ui/notifications/initialized") {
     send({ method: "ui/notifications/tool-input", params: { arguments: CASE.arguments } });

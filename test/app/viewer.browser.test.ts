@@ -100,6 +100,19 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
       expect(background).not.toMatch(/^rgba\(0, 0, 0, 0\)$/)
       yield* promise(() => page.screenshot({ path: `${SCREENSHOTS}scan-viewer-diff.png`, fullPage: true }))
 
+      // A host in dark mode: the view follows its theme, and the highlight is a dark one (light text stays readable).
+      const dark = yield* render(
+        page,
+        host.open({ tool: tool("ScanDiff"), arguments: diffArgs, result: diff, theme: "dark" }),
+        "table.diff tbody tr"
+      )
+      expect(yield* promise(() => dark.locator("html").getAttribute("data-theme"))).toBe("dark")
+      const darkBackground = yield* promise(() =>
+        dark.locator("tr.diff-opened").first().evaluate((row) => getComputedStyle(row).backgroundColor)
+      )
+      expect(darkBackground).not.toBe(background)
+      yield* promise(() => page.screenshot({ path: `${SCREENSHOTS}scan-viewer-diff-dark.png`, fullPage: true }))
+
       expect(errors).toEqual([])
       yield* promise(() => page.close())
       expect(left).toEqual([])
