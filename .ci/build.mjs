@@ -39,7 +39,8 @@ chmodSync("dist/server.js", 0o755)
 rmSync("dist/ui", { recursive: true, force: true })
 mkdirSync("dist/ui", { recursive: true })
 await build({
-  entryPoints: { console: "src/ui/console/main.tsx" },
+  // The stylesheet is its own entry (it @imports the shared components' CSS), so no script imports CSS.
+  entryPoints: [{ in: "src/ui/console/main.tsx", out: "console" }, { in: "src/ui/console/console.css", out: "console" }],
   bundle: true,
   platform: "browser",
   format: "esm",

@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks"
+import { useEffect, useRef, useState } from "preact/hooks"
 import { forgetKey, storedKey } from "./api.js"
 import { href, parseRoute, type Route } from "./route.js"
 import { Approvals } from "./views/Approvals.js"
@@ -45,8 +45,13 @@ function View({ route }: { readonly route: Route }) {
 export function App() {
   const [signedIn, setSignedIn] = useState(() => storedKey() !== null)
   const route = useRoute()
-  // A new view takes the focus to its heading, so keyboard and screen-reader users start there.
-  useEffect(() => document.querySelector<HTMLElement>("main h1")?.focus(), [route, signedIn])
+  // A new view (not the first one: a fresh load starts at the top) takes the focus to its heading,
+  // so keyboard and screen-reader users start reading there.
+  const first = useRef(true)
+  useEffect(() => {
+    if (first.current) first.current = false
+    else document.querySelector<HTMLElement>("main h1")?.focus()
+  }, [route, signedIn])
   if (!signedIn) return <Login onLogin={() => setSignedIn(true)} />
   const signOut = () => {
     forgetKey()

@@ -48,8 +48,11 @@ const query = (params: Readonly<Record<string, string | undefined>>) => {
 
 export type ScanFilters = Readonly<{ tool?: string; target?: string; outcome?: string; since?: string; until?: string; caller?: string }>
 
-/** The stored execute body `GET /scans/{id}` returns (fields the console reads). */
-export type StoredExecution = ScanRecord & { readonly metadata: ExecutionResult["metadata"] }
+/** What `GET /scans/{id}` returns: the execute response body, plus where the scan stands in the store. */
+export type StoredExecution =
+  & ExecutionResult
+  & Pick<ScanRecord, "stored_at" | "outcome" | "parse_status" | "started_at" | "finished_at">
+  & { readonly scan_id: string }
 
 export const api = {
   /** Checks a key before keeping it: any authenticated route answers 401 for a wrong one. */
@@ -79,7 +82,11 @@ export const api = {
  * proxies): a streamed fetch, read frame by frame until `signal` aborts.
  * Resolves when the stream ends; rejects with the refusal (403 without admin).
  */
-export const streamEvents = async (onEvent: (event: TimedEvent) => void, signal: AbortSignal): Promise<void> => {
+export const streamEvents = async (
+  onEvent: (event: TimedEvent) => void,
+  signal: AbortSignal,
+  onOpen: () => void = () => undefined
+): Promise<void> => {
   const key = storedKey()
   const response = await fetch("/events", {
     headers: key === null ? {} : { authorization: `Bearer ${key}`, accept: "text/event-stream" },
@@ -88,6 +95,7 @@ export const streamEvents = async (onEvent: (event: TimedEvent) => void, signal:
     signal
   })
   if (!response.ok || response.body === null) throw await failure(response)
+  onOpen()
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ""
   for (;;) {

@@ -1,9 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks"
 import type { TimedEvent } from "../../../events/Events.js"
 import type { ToolInfo } from "../../../execution/ToolExecutor.js"
-import type { ScanEntry } from "../../../storage/ScanRecord.js"
+import type { ScanEntry, ScanPage } from "../../../storage/ScanRecord.js"
 import { api, ApiError, streamEvents } from "../api.js"
-import { useInterval, useLoad } from "../hooks.js"
+import { type Loaded, useInterval, useLoad } from "../hooks.js"
 import { href } from "../route.js"
 import { Show, when } from "./common.js"
 import { ScanTable } from "./ScanTable.js"
@@ -69,14 +69,7 @@ export function Dashboard() {
     }
   }, [])
   useEventStream(onEvent, setLive)
-  const poll = useCallback(() => {
-    if (live !== "polling") return
-    void refreshRunning()
-    recent.reload()
-    tools.reload()
-    health.reload()
-  }, [live])
-  useInterval(poll, 5_000)
+  useRefresh(live, refreshRunning, recent, tools, health)
   return (
     <>
       <h1 tabIndex={-1}>Dashboard</h1>
@@ -108,6 +101,27 @@ export function Dashboard() {
       </section>
     </>
   )
+}
+
+/** Without the event stream, everything is reloaded every 5 s; a running scan in the list is looked at again until it ends. */
+const useRefresh = (
+  live: Live,
+  refreshRunning: () => Promise<void>,
+  recent: Loaded<ScanPage>,
+  ...others: ReadonlyArray<Loaded<unknown>>
+) => {
+  const poll = useCallback(() => {
+    if (live !== "polling") return
+    void refreshRunning()
+    recent.reload()
+    for (const other of others) other.reload()
+  }, [live])
+  useInterval(poll, 5_000)
+  // A finished call's row is written by the store's queue just after the event: while the list shows a running scan, look again.
+  const settle = useCallback(() => {
+    if (recent.value?.scans.some((scan) => scan.outcome === "running") === true) recent.reload()
+  }, [recent.value])
+  useInterval(settle, 1_500)
 }
 
 function LiveStatus({ live }: { readonly live: Live }) {
@@ -145,10 +159,7 @@ const useEventStream = (onEvent: (event: TimedEvent) => void, setLive: (live: Li
     const abort = new AbortController()
     const connect = (): void => {
       setLive("connecting")
-      streamEvents((event) => {
-        setLive("live")
-        handler.current(event)
-      }, abort.signal).then(
+      streamEvents((event) => handler.current(event), abort.signal, () => setLive("live")).then(
         () => void (abort.signal.aborted || setTimeout(connect, 2_000)),
         (error: unknown) => {
           if (abort.signal.aborted) return
@@ -156,8 +167,6 @@ const useEventStream = (onEvent: (event: TimedEvent) => void, setLive: (live: Li
           setTimeout(connect, 2_000)
         }
       )
-      // The stream's first bytes (": connected") carry no event: it counts as live once the response is open.
-      setTimeout(() => abort.signal.aborted || setLive("live"), 1_000)
     }
     connect()
     return () => abort.abort()
@@ -192,7 +201,12 @@ function RunningList({ running }: { readonly running: ReadonlyArray<Running> }) 
           <strong>{r.tool}</strong> {r.target} <span class="muted">by {r.caller}</span>{" "}
           {Math.max(0, Math.round((now - r.startedAt) / 1000))} s
           {r.progress === undefined ? null : <ProgressBar progress={r.progress} />}
-          {r.scanId === undefined ? null : <a href={href.scan(r.scanId)}>open</a>}
+          {r.scanId === undefined ? null : (
+            <>
+              {" "}
+              <a href={href.scan(r.scanId)}>open</a>
+            </>
+          )}
         </li>
       ))}
     </ul>

@@ -22,7 +22,7 @@ export function Login({ onLogin }: { readonly onLogin: () => void }) {
   }
   return (
     <main id="main" class="login">
-      <h1>Security MCP Server console</h1>
+      <h1 tabIndex={-1}>Security MCP Server console</h1>
       <form onSubmit={submit} aria-describedby="login-help">
         <label for="api-key">API key</label>
         <input

@@ -27,7 +27,7 @@ function Detail({ scan }: { readonly scan: StoredExecution }) {
         <dd>{scan.tool}</dd>
         <dt>Target</dt>
         <dd>
-          <a href={href.history(scan.target)}>{scan.target}</a> (pinned to {scan.metadata.resolved_target})
+          <a href={href.history(scan.metadata.target)}>{scan.metadata.target}</a> (pinned to {scan.metadata.resolved_target})
         </dd>
         <dt>Outcome</dt>
         <dd>
@@ -41,8 +41,12 @@ function Detail({ scan }: { readonly scan: StoredExecution }) {
         <dd>
           <code>{scan.metadata.argv.join(" ")}</code>
         </dd>
-        <dt>Engagement</dt>
-        <dd>{scan.metadata.engagement ?? "—"}</dd>
+        {scan.metadata.engagement === undefined || scan.metadata.engagement === null ? null : (
+          <>
+            <dt>Engagement</dt>
+            <dd>{scan.metadata.engagement}</dd>
+          </>
+        )}
         <dt>Parse</dt>
         <dd>{scan.parse_status}</dd>
       </dl>
@@ -115,15 +119,19 @@ function ComparePicker({ scan }: { readonly scan: StoredExecution }) {
 
 function RawOutput({ id }: { readonly id: string }) {
   const [raw, setRaw] = useState<{ stdout: string; stderr: string } | Error | undefined>()
+  const [asked, setAsked] = useState(false)
+  // Fetched when first opened: a large scan's raw output can be megabytes.
   const load = () => {
-    if (raw === undefined) api.raw(id).then(setRaw, (error: Error) => setRaw(error))
+    if (asked) return
+    setAsked(true)
+    api.raw(id).then(setRaw, (error: Error) => setRaw(error))
   }
   return (
     <section aria-labelledby="raw-heading">
       <h2 id="raw-heading">Raw output</h2>
       <details onToggle={load}>
         <summary>Show stdout and stderr</summary>
-        {raw === undefined ? <p aria-busy="true">Loading…</p> : raw instanceof Error ? <ErrorBox error={raw} /> : (
+        {raw === undefined ? (asked ? <p aria-busy="true">Loading…</p> : null) : raw instanceof Error ? <ErrorBox error={raw} /> : (
           <>
             <h3>stdout</h3>
             <pre class="raw">{raw.stdout}</pre>
