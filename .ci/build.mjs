@@ -1,5 +1,6 @@
-// `npm run build`: dist/main.cjs (the server, one bundle), dist/server.js (its launcher, the package's bin) and
-// dist/main.cjs.v8cache (the launcher's V8 code cache, written by running it once).
+// `npm run build`: dist/main.cjs (the server, one bundle), dist/server.js (its launcher, the package's bin),
+// dist/main.cjs.v8cache (the launcher's V8 code cache, written by running it once) and dist/ui (the console at /ui:
+// its page, one script and one stylesheet, served by the server from there).
 //
 // Everything is bundled except the packages that cannot be (native modules such as better-sqlite3). That list is
 // written once: package.json `dependencies`, which therefore holds exactly the published package's runtime
@@ -7,7 +8,7 @@
 // through the metafile written here (dist/main.cjs.meta.json, not shipped).
 import { build } from "esbuild"
 import { execFileSync } from "node:child_process"
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -35,7 +36,8 @@ const zodEnglishOnly = {
 // The scan viewer (the MCP App, src/ui/app): one self-contained HTML document, script and styles inlined (a host
 // renders it in a sandbox that allows inline code and nothing external), itself inlined into the server bundle.
 const viewer = await build({
-  entryPoints: ["src/ui/app/main.tsx"],
+  // As for the console, the stylesheet is its own entry (it @imports the shared components' CSS).
+  entryPoints: [{ in: "src/ui/app/main.tsx", out: "scan-viewer" }, { in: "src/ui/app/app.css", out: "scan-viewer" }],
   bundle: true,
   format: "iife",
   platform: "browser",
@@ -75,6 +77,25 @@ await build({
   banner: { js: "#!/usr/bin/env node" }
 })
 chmodSync("dist/server.js", 0o755)
+
+// The console: a browser bundle (Preact) and its CSS, no source maps (the package ships no sources).
+rmSync("dist/ui", { recursive: true, force: true })
+mkdirSync("dist/ui", { recursive: true })
+await build({
+  // The stylesheet is its own entry (it @imports the shared components' CSS), so no script imports CSS.
+  entryPoints: [{ in: "src/ui/console/main.tsx", out: "console" }, { in: "src/ui/console/console.css", out: "console" }],
+  bundle: true,
+  platform: "browser",
+  format: "esm",
+  target: "es2022",
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  minify: true,
+  legalComments: "none",
+  outdir: "dist/ui",
+  logLevel: "warning"
+})
+copyFileSync("src/ui/console/index.html", "dist/ui/index.html")
 
 // The first run writes the code cache for this bundle and this Node.
 rmSync("dist/main.cjs.v8cache", { force: true })

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
-import { mkdirSync } from "node:fs"
-import { fileURLToPath } from "node:url"
 import type { FrameLocator, Page } from "playwright-core"
 import { APP_MIME_TYPE, SCAN_VIEWER_URI, type ViewerResourceMeta } from "../../src/mcp/mcpApp.js"
 import { startStdioServer } from "../support/server.js"
-import { chromiumUnavailable, launchChromium } from "./browser.js"
+import { chromiumPath, launch, screenshot } from "../ui/support/browser.js"
 import { stubHost } from "./stubHost.js"
 import { appsCapabilities, freePort, loopbackListener, openPortsOf, scanLoopback } from "./support.js"
 
@@ -15,10 +13,12 @@ import { appsCapabilities, freePort, loopbackListener, openPortsOf, scanLoopback
  * HTML (read over MCP from the built server) in a stub host page that hands
  * it REAL tool results: nmap scans of loopback listeners this test opens,
  * and the ScanDiff of two of them, run through the built server. Screenshots
- * are kept in dist/screenshots/.
+ * are kept with the console's test artefacts (test/ui/artifacts).
  */
 
-const SCREENSHOTS = fileURLToPath(new URL("../../dist/screenshots/", import.meta.url))
+/** The console tests' Chromium (fresh profile; closing it fails when a process of it is left), closed with the scope. */
+const browser = (executablePath: string) =>
+  Effect.acquireRelease(Effect.promise(() => launch(executablePath)), (b) => Effect.promise(() => b.close()))
 
 const scanIdOf = (result: CallToolResult) => (result.structuredContent as { execution: { scan_id: string } }).execution.scan_id
 
@@ -35,7 +35,9 @@ const render = (page: Page, url: string, ready: string) =>
 
 const rowTexts = (view: FrameLocator, selector: string) => promise(() => view.locator(selector).allInnerTexts())
 
-describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer in Chromium under a stub host", () => {
+const executablePath = chromiumPath()
+
+describe.skipIf(executablePath === undefined)("MCP App: the scan viewer in Chromium under a stub host", () => {
   it.scopedLive("shows a real scan's open port, filters it, and highlights the port a rescan found opened", () =>
     Effect.gen(function*() {
       const open = yield* loopbackListener()
@@ -60,13 +62,10 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
       expect(diff.isError).toBeFalsy()
 
       const host = yield* stubHost("text" in resource ? resource.text : "", meta)
-      const left: Array<number> = []
-      const { context } = yield* launchChromium(left)
-      const page = yield* promise(() => context.newPage())
+      const { page } = yield* browser(executablePath!)
       const errors: Array<string> = []
       page.on("pageerror", (error) => errors.push(error.message))
       page.on("console", (message) => message.type() === "error" && errors.push(message.text()))
-      mkdirSync(SCREENSHOTS, { recursive: true })
 
       // The scan: the listener's port open, the other closed, both in the hosts × ports table.
       const scan = yield* render(page, host.open({ tool: tool("NmapTool"), arguments: args, result: first }), "table.ports tbody tr")
@@ -76,7 +75,7 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
       expect(yield* promise(() => scan.locator("h1").innerText())).toContain(scanIdOf(first))
       const methods = yield* promise(() => page.evaluate(() => (window as any).hostLog.map((m: { method?: string }) => m.method)))
       expect(methods.slice(0, 2)).toEqual(["ui/initialize", "ui/notifications/initialized"])
-      yield* promise(() => page.screenshot({ path: `${SCREENSHOTS}scan-viewer-scan.png`, fullPage: true }))
+      yield* promise(() => screenshot(page, "scan-viewer-scan"))
 
       // The filter, found by its label and reached from the host page with the keyboard alone: only matching rows stay.
       const filter = scan.getByLabel("Filter hosts and ports")
@@ -98,7 +97,7 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
         view.locator("tr.diff-opened").first().evaluate((row) => getComputedStyle(row).backgroundColor)
       )
       expect(background).not.toMatch(/^rgba\(0, 0, 0, 0\)$/)
-      yield* promise(() => page.screenshot({ path: `${SCREENSHOTS}scan-viewer-diff.png`, fullPage: true }))
+      yield* promise(() => screenshot(page, "scan-viewer-diff"))
 
       // A host in dark mode: the view follows its theme, and the highlight is a dark one (light text stays readable).
       const dark = yield* render(
@@ -111,10 +110,8 @@ describe.skipIf(chromiumUnavailable() !== undefined)("MCP App: the scan viewer i
         dark.locator("tr.diff-opened").first().evaluate((row) => getComputedStyle(row).backgroundColor)
       )
       expect(darkBackground).not.toBe(background)
-      yield* promise(() => page.screenshot({ path: `${SCREENSHOTS}scan-viewer-diff-dark.png`, fullPage: true }))
+      yield* promise(() => screenshot(page, "scan-viewer-diff-dark"))
 
       expect(errors).toEqual([])
-      yield* promise(() => page.close())
-      expect(left).toEqual([])
     }), { timeout: 120_000 })
 })

@@ -49,8 +49,6 @@ const importsOf = (file: string): ReadonlyArray<string> =>
   ts.preProcessFile(readFileSync(file, "utf8"), true, true).importedFiles
     .map((ref) => ref.fileName)
     .filter((name) => name.startsWith("."))
-    // A browser entry's style sheets (bundled by esbuild) are not modules of the layer graph.
-    .filter((name) => !name.endsWith(".css"))
     .map((name) => resolve(dirname(file), name).replace(/\.js$/, ".ts"))
     .map((path) => (!existsSync(path) && existsSync(`${path}x`) ? `${path}x` : path))
     .filter((path) => path.startsWith(SRC))

@@ -1,5 +1,3 @@
-import "../components/components.css"
-import "./app.css"
 import { App, applyDocumentTheme, applyHostStyleVariables } from "@modelcontextprotocol/ext-apps"
 import { render } from "preact"
 import { ScanViewer } from "./ScanViewer.js"

@@ -18,6 +18,8 @@ export interface PortTableProps {
   readonly matrix?: boolean
 }
 
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
+
 const STATE_MARK: Readonly<Record<string, string>> = { open: "O", closed: "C", filtered: "F", "open|filtered": "O|F", unfiltered: "U" }
 
 export function PortTable({ idPrefix = "ports", initialFilter = "", matrix = true, run }: PortTableProps) {
@@ -35,8 +37,8 @@ export function PortTable({ idPrefix = "ports", initialFilter = "", matrix = tru
         placeholder="e.g. 443, ssh, state:open"
       />
       <p class="count" role="status">
-        {shown.length} of {rows.length} ports on {new Set(rows.map((row) => row.host)).size} hosts
-        {empty.length > 0 ? `; ${empty.length} hosts without listed ports` : ""}
+        {shown.length} of {plural(rows.length, "port")} on {plural(new Set(rows.map((row) => row.host)).size, "host")}
+        {empty.length > 0 ? `; ${plural(empty.length, "host")} without listed ports` : ""}
       </p>
       {matrix && shown.length > 0 ? <Matrix rows={shown} /> : null}
       <PortList rows={shown} />
