@@ -20,6 +20,18 @@ const ExecutionFinished = Schema.Struct({
   durationSeconds: Schema.Number
 })
 
+/** What a running scan's stream parser has counted so far (nmap, masscan): sent as it grows, at most once per change. */
+const ScanProgress = Schema.Struct({
+  type: Schema.Literal("scan.progress"),
+  scanId: Schema.String,
+  caller: Schema.String,
+  target: Schema.String,
+  hostsSeen: Schema.Number,
+  hostsUp: Schema.Number,
+  openPorts: Schema.Number,
+  percent: Schema.optional(Schema.Number)
+})
+
 const BreakerTransition = Schema.Struct({
   type: Schema.Literal("breaker.transition"),
   tool: Schema.String,
@@ -72,6 +84,7 @@ const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), 
 export const ServerEvent = Schema.Union(
   ExecutionStarted,
   ExecutionFinished,
+  ScanProgress,
   BreakerTransition,
   ConfigReloaded,
   ConfigRejected,

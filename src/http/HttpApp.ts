@@ -4,6 +4,7 @@ import { ConfigService } from "../config/ConfigService.js"
 import type { ServerInfo } from "../mcp/McpServer.js"
 import { Admin } from "./api/Admin.js"
 import { Approvals } from "./api/Approvals.js"
+import { Console } from "./api/Console.js"
 import { Engagements } from "./api/Engagements.js"
 import { AnyApiError, apiErrors } from "./api/errors.js"
 import { API_ID } from "./api/group.js"
@@ -16,6 +17,7 @@ import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
 import { AdminLive } from "./handlers/admin.js"
 import { ApprovalsLive } from "./handlers/approvals.js"
+import { ConsoleLive } from "./handlers/console.js"
 import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
@@ -50,6 +52,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Scans)
   .add(Reports)
   .add(Mcp)
+  .add(Console)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
   .annotate(OpenApi.Description, "Run network security tools under a target/argument policy. MCP clients use /mcp.")
@@ -65,7 +68,8 @@ const handlers = (info: ServerInfo) =>
     ApprovalsLive,
     ScansLive,
     ReportsLive,
-    McpLive(info)
+    McpLive(info),
+    ConsoleLive
   )
 
 /** The probes are the routes without the Host/Origin check. */

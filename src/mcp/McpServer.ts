@@ -22,6 +22,7 @@ import type { Caller } from "../identity/Caller.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
+import { bundledScanViewer, scanViewerResources, supportsApps, withViewer } from "./mcpApp.js"
 import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
 import { reportResources, scanReportTool } from "./reports.js"
 import {
@@ -83,6 +84,8 @@ interface Session extends CallContext {
   readonly completions: ReadonlyArray<CompletionSource>
   readonly recentTargets: Array<string>
   readonly subscriptions: Subscriptions
+  /** Whether this session's client negotiated MCP Apps (and the server has the viewer). */
+  readonly apps: () => boolean
 }
 
 const RECENT_TARGETS = 20
@@ -107,9 +110,13 @@ const registerTools = (s: Session, tasks: boolean) => {
   s.server.setRequestHandler(
     ListToolsRequestSchema,
     (_request, extra) =>
-      s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => ({
-        tools: [...tools.map((tool) => toMcpTool(tool, context, tasks)), ...(s.scans === undefined ? [] : [scanDiffTool, scanReportTool])]
-      })))
+      s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => {
+        const all = [
+          ...tools.map((tool) => toMcpTool(tool, context, tasks)),
+          ...(s.scans === undefined ? [] : [scanDiffTool, scanReportTool])
+        ]
+        return { tools: s.apps() ? all.map(withViewer) : all }
+      }))
   )
   s.server.setRequestHandler(CallToolRequestSchema, callTool(s))
   if (s.tasks !== undefined) s.server.setRequestHandler(CancelTaskRequestSchema, cancelTask(s, s.tasks))
@@ -277,6 +284,8 @@ export const makeMcpServer = (
       { capabilities: capabilities(tasks), instructions: INSTRUCTIONS, ...(taskStore === undefined ? {} : { taskStore }) }
     )
     const recentTargets: Array<string> = []
+    const viewer = bundledScanViewer
+    const apps = () => viewer !== undefined && supportsApps(server.getClientCapabilities())
     const s: Session = {
       server,
       executor: yield* ToolExecutor,
@@ -296,10 +305,12 @@ export const makeMcpServer = (
         ...(options.resources ?? []),
         toolFlagResources,
         engagementResources(yield* ConfigService),
-        ...(access === undefined ? [] : [scanResources(access), reportResources(access)])
+        ...(access === undefined ? [] : [scanResources(access), reportResources(access)]),
+        ...(viewer === undefined ? [] : [scanViewerResources(viewer, apps)])
       ]),
       completions: [...(options.completions ?? []), ...(access === undefined ? [] : [scanCompletions(access)]), ...defaultSources],
       subscriptions: makeSubscriptions(),
+      apps,
       run
     }
     registerTools(s, tasks)
