@@ -290,7 +290,7 @@ describe("the OpenAPI document", () => {
         expect([route, [...seen.get(`GET ${route}`)!].sort((a, b) => a - b)]).toEqual([route, [200, 400, 401, 403, 404]])
       }
       expect([...seen.get("GET /scans")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
-    }))
+    }), 30_000)
 
   it.scopedLive("names the scope each route requires, and the server enforces exactly that", () =>
     Effect.gen(function*() {

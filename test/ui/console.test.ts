@@ -150,6 +150,9 @@ describe("the console in chromium", () => {
     scanId = done.body.scan_id
     await page.locator(`tr[data-scan-id="${scanId}"]`, { hasText: "succeeded" }).waitFor({ timeout: 20_000 })
     await page.getByText("Nothing is running.").waitFor({ timeout: 20_000 })
+    // The events the dashboard followed: the start, what the scan found while running, the end.
+    const events = page.locator("ol.events")
+    for (const type of ["execution.started", "scan.progress", "execution.finished"]) await events.getByText(type).first().waitFor()
     await screenshot(page, "03-dashboard-done")
   }, 90_000)
 
