@@ -233,6 +233,20 @@ describe("the console in chromium", () => {
     expect(await after.json()).toMatchObject({ status: "approved", decided_by: "operator", reason: "loopback lab listener, agreed" })
   }, 60_000)
 
+  it("without the admin scope: no live stream (refreshing instead), only the key's own scans and approvals, no decision", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await signIn(requester.key)
+    await page.getByText("Live events need a key with the admin scope: refreshing every 5 s.").waitFor()
+    expect(await page.getByText("No scans.").count()).toBe(1)
+    await page.getByRole("link", { name: "Approvals" }).click()
+    await page.getByLabel("Status").selectOption("approved")
+    const own = page.locator("li.approval", { hasText: "ftp-brute" })
+    await own.waitFor()
+    expect(await own.getByRole("button").count()).toBe(0)
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await signIn(operator.key)
+  }, 60_000)
+
   it("labels every control and reaches every action from the keyboard, with a visible focus", async () => {
     for (const view of ["#/", "#/scans", `#/scans/${scanId}`, "#/approvals"]) {
       await page.goto(`${server.base}/ui${view}`)
