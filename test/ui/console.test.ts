@@ -150,6 +150,9 @@ describe("the console in chromium", () => {
     scanId = done.body.scan_id
     await page.locator(`tr[data-scan-id="${scanId}"]`, { hasText: "succeeded" }).waitFor({ timeout: 20_000 })
     await page.getByText("Nothing is running.").waitFor({ timeout: 20_000 })
+    // The events the dashboard followed: the start, what the scan found while running, the end.
+    const events = page.locator("ol.events")
+    for (const type of ["execution.started", "scan.progress", "execution.finished"]) await events.getByText(type).first().waitFor()
     await screenshot(page, "03-dashboard-done")
   }, 90_000)
 
@@ -228,6 +231,20 @@ describe("the console in chromium", () => {
 
     const after = await fetch(`${server.base}/approvals/${id}`, { headers: { authorization: `Bearer ${operator.key}` } })
     expect(await after.json()).toMatchObject({ status: "approved", decided_by: "operator", reason: "loopback lab listener, agreed" })
+  }, 60_000)
+
+  it("without the admin scope: no live stream (refreshing instead), only the key's own scans and approvals, no decision", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await signIn(requester.key)
+    await page.getByText("Live events need a key with the admin scope: refreshing every 5 s.").waitFor()
+    expect(await page.getByText("No scans.").count()).toBe(1)
+    await page.getByRole("link", { name: "Approvals" }).click()
+    await page.getByLabel("Status").selectOption("approved")
+    const own = page.locator("li.approval", { hasText: "ftp-brute" })
+    await own.waitFor()
+    expect(await own.getByRole("button").count()).toBe(0)
+    await page.getByRole("button", { name: "Sign out" }).click()
+    await signIn(operator.key)
   }, 60_000)
 
   it("labels every control and reaches every action from the keyboard, with a visible focus", async () => {

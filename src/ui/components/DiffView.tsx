@@ -1,6 +1,7 @@
 import { useMemo, useState } from "preact/hooks"
 import type { ScanDiff } from "../../results/ScanDiff.js"
 import { FilterInput } from "./FilterInput.js"
+import { Head } from "./Head.js"
 import { diffCounts, type DiffKind, diffRowMatches, diffRows } from "./model.js"
 
 /**
@@ -37,16 +38,7 @@ export function DiffView({ diff, idPrefix = "diff", labels = ["earlier", "later"
         <div class="scroll">
           <table class="diff">
             <caption>Changes from {labels[0]} to {labels[1]}</caption>
-            <thead>
-              <tr>
-                <th scope="col">Change</th>
-                <th scope="col">Host</th>
-                <th scope="col">Where</th>
-                <th scope="col">{labels[0]}</th>
-                <th scope="col">{labels[1]}</th>
-                <th scope="col">Detail</th>
-              </tr>
-            </thead>
+            <Head columns={["Change", "Host", "Where", labels[0], labels[1], "Detail"]} />
             <tbody>
               {shown.map((row, i) => (
                 <tr key={i} class={`diff-${row.kind}`}>

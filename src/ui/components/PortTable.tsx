@@ -1,6 +1,7 @@
 import { useMemo, useState } from "preact/hooks"
 import type { NmapRun } from "../../tools/nmap/result.js"
 import { FilterInput } from "./FilterInput.js"
+import { Head } from "./Head.js"
 import { cellKey, hostsWithoutPorts, matchesFilter, portMatrix, type PortRow, portRows } from "./model.js"
 
 /**
@@ -88,16 +89,7 @@ function PortList({ rows }: { readonly rows: ReadonlyArray<PortRow> }) {
     <div class="scroll">
       <table class="ports">
         <caption>Ports, services and script findings</caption>
-        <thead>
-          <tr>
-            <th scope="col">Host</th>
-            <th scope="col">Port</th>
-            <th scope="col">State</th>
-            <th scope="col">Service</th>
-            <th scope="col">Version</th>
-            <th scope="col">Scripts</th>
-          </tr>
-        </thead>
+        <Head columns={["Host", "Port", "State", "Service", "Version", "Scripts"]} />
         <tbody>
           {rows.map((row) => (
             <tr key={cellKey(row.host, row.port)} class={`state-${row.state.replace("|", "-")}`}>

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks"
 import type { TimedEvent } from "../../../events/Events.js"
 import type { ToolInfo } from "../../../execution/ToolExecutor.js"
 import type { ScanEntry, ScanPage } from "../../../storage/ScanRecord.js"
+import { Head } from "../../components/Head.js"
 import { api, ApiError, streamEvents } from "../api.js"
 import { type Loaded, useInterval, useLoad } from "../hooks.js"
 import { href } from "../route.js"
@@ -239,18 +240,7 @@ function ToolsTable({ tools }: { readonly tools: ReadonlyArray<ToolInfo> }) {
     <div class="scroll">
       <table>
         <caption>Every registered tool (rates over the last executions; calls/min since this page opened)</caption>
-        <thead>
-          <tr>
-            <th scope="col">Tool</th>
-            <th scope="col">State</th>
-            <th scope="col">Breaker</th>
-            <th scope="col">Running</th>
-            <th scope="col">Calls</th>
-            <th scope="col">Calls/min</th>
-            <th scope="col">Success</th>
-            <th scope="col">p50 / p95</th>
-          </tr>
-        </thead>
+        <Head columns={["Tool", "State", "Breaker", "Running", "Calls", "Calls/min", "Success", "p50 / p95"]} />
         <tbody>
           {tools.map((tool) => (
             <tr key={tool.name}>

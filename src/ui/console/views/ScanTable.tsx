@@ -1,4 +1,5 @@
 import type { ScanEntry } from "../../../storage/ScanRecord.js"
+import { Head } from "../../components/Head.js"
 import { href } from "../route.js"
 import { Outcome, seconds, when } from "./common.js"
 
@@ -9,17 +10,7 @@ export function ScanTable({ caption, scans }: { readonly scans: ReadonlyArray<Sc
     <div class="scroll">
       <table class="scans">
         <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Started</th>
-            <th scope="col">Tool</th>
-            <th scope="col">Target</th>
-            <th scope="col">Outcome</th>
-            <th scope="col">Time</th>
-            <th scope="col">Summary</th>
-            <th scope="col">Key</th>
-          </tr>
-        </thead>
+        <Head columns={["Started", "Tool", "Target", "Outcome", "Time", "Summary", "Key"]} />
         <tbody>
           {scans.map((scan) => (
             <tr key={scan.scan_id} data-scan-id={scan.scan_id}>
