@@ -70,8 +70,8 @@ const TargetLive = Layer.scoped(
   })
 )
 
-const textOf = (result: { readonly content?: unknown }) =>
-  (result.content as ReadonlyArray<{ type: string; text?: string }>).filter((c) => c.type === "text").map((c) => c.text ?? "").join("\n")
+const textOf = (result: Record<string, unknown>) =>
+  (result["content"] as ReadonlyArray<{ type: string; text?: string }>).filter((c) => c.type === "text").map((c) => c.text ?? "").join("\n")
 
 layer(TargetLive, { excludeTestServices: true, timeout: "60 seconds" })("untrusted text in MCP results", (it) => {
   it.effect("the stderr tail of a failed curl -v (the host's headers) is fenced", () =>
