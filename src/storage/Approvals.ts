@@ -20,7 +20,7 @@ import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statu
 import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
-import { makeUlidGenerator } from "./ulid.js"
+import { isUlid, makeUlidGenerator } from "./ulid.js"
 
 /**
  * Approvals: a call that needs one becomes a pending approval bound to the
@@ -160,7 +160,8 @@ const makeApprovals = Effect.gen(function*() {
     db.use(`approvals.${operation}`, query).pipe(
       Effect.mapError((e) => (isStoreUnavailable(e) ? unavailable(e) : e))
     ) as Effect.Effect<any, any>
-  const read = (id: string) => store("get", selectOne(id))
+  // Approval ids are ULIDs: anything else is not there, and never reaches the database (PostgreSQL refuses NUL in text).
+  const read = (id: string) => isUlid(id) ? store("get", selectOne(id)) : Effect.succeed(Option.none<Approval>())
 
   const request = makeRequest({ store, read, audit, events, config, nextId })
 
