@@ -1,14 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer } from "effect"
 import { join } from "node:path"
-import { Events } from "../../src/events/Events.js"
 import type { Caller } from "../../src/identity/Caller.js"
-import { AuditLog } from "../../src/observability/AuditLog.js"
 import { Approvals } from "../../src/storage/Approvals.js"
 import { Database } from "../../src/storage/Database.js"
 import type { Viewer } from "../../src/storage/ScanRecord.js"
 import { ScanStore } from "../../src/storage/ScanStore.js"
-import { storageLayer, testConfig, testDatabases } from "../storage/support.js"
+import { approvalsLayer, testConfig, testDatabases } from "../storage/support.js"
 import { tempDir } from "../support/shims.js"
 
 /**
@@ -30,10 +28,7 @@ for (const { make, name } of testDatabases) {
       Effect.gen(function*() {
         const dir = yield* tempDir("storage-attack")
         const config = yield* testConfig(yield* make, { security: { audit_log_path: join(dir, "audit.jsonl") } })
-        const layer = Approvals.layer.pipe(
-          Layer.provideMerge(Layer.mergeAll(AuditLog.layer, Events.layer)),
-          Layer.provideMerge(storageLayer(config.layer))
-        )
+        const layer = approvalsLayer(config.layer)
         const context = yield* Layer.build(layer)
         const database = Context.get(context, Database)
         yield* database.ready
