@@ -1,5 +1,6 @@
 import type { AppConfig } from "../config/schema.js"
 import type { RunResult } from "../runner/ProcessRunner.js"
+import { fenceLines } from "../tools/summary/fence.js"
 import type { ParsedOutput, ToolSpec } from "../tools/ToolSpec.js"
 import type { Call } from "./call.js"
 import type { Plan } from "./plan.js"
@@ -51,7 +52,9 @@ export const executionResult = (
       : []),
     ...(run.truncatedStderr ? [`stderr truncated at ${config.security.max_stderr_size} bytes`] : [])
   ]
-  const summary = parsed?.summary ?? (error === null ? run.stdout.slice(0, 4000) : `${error}\n${run.stderr.slice(0, 2000)}`)
+  // Output no parser read is the host's (or the tool's) text, not ours: fenced like every summary's.
+  const summary = parsed?.summary ??
+    (error === null ? fenceLines(run.stdout.slice(0, 4000)) : `${error}\n${fenceLines(run.stderr.slice(0, 2000))}`)
   return {
     tool: call.tool,
     stdout: run.stdout,

@@ -52,8 +52,13 @@ export interface McpServerOptions {
   readonly info: ServerInfo
   /** Who is calling: fixed for stdio, taken from the request's auth info over HTTP. */
   readonly callerOf: (extra: HandlerExtra) => Caller
-  /** Who the session belongs to, for what the server pushes without a request (list changes). */
-  readonly sessionCaller: Caller
+  /**
+   * Who the session belongs to as configured now, for what the server does
+   * without a caller's request of its own: list changes, scan updates, and
+   * tasks read back from the store. Over HTTP, the caller of the session's
+   * latest request, so a key whose scopes were cut keeps none of them here.
+   */
+  readonly sessionCaller: () => Caller
   /** Bounds of this server's task store (task-augmented `tools/call`); `false` for a server without tasks (stateless HTTP). */
   readonly tasks?: Partial<TaskLimits> | false
   /** Resource families besides the built-in ones (the scan store adds `scan://` and friends). */
@@ -212,11 +217,13 @@ const registerLogging = (log: SessionLog, server: Server) =>
  * tool, or a config reload changed which tools, flags and prompts this
  * session may use — for the server's lifetime.
  */
-const followListChanges = (s: Session, caller: Caller) =>
+const followListChanges = (s: Session, caller: () => Caller) =>
   Effect.gen(function*() {
-    const fingerprint = Effect.map(listed(s, caller), ({ context, tools }) => JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
+    const fingerprint = Effect.map(Effect.suspend(() => listed(s, caller())), ({ context, tools }) =>
+      JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
     let last = yield* fingerprint
-    const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
+    const subscription = yield* Effect.flatMap(Events, (events) =>
+      events.subscribe)
     const notifyAll = Effect.tryPromise(async () => {
       await s.server.sendToolListChanged()
       await s.server.sendResourceListChanged()

@@ -225,14 +225,17 @@ const taskStatus = (outcome: ScanRecord["outcome"]): Task["status"] => {
  */
 export const durableTasks = (
   access: ScanAccess,
-  caller: Caller,
+  caller: () => Caller,
   run: <A>(effect: Effect.Effect<A>) => Promise<A>,
   pollIntervalMs: number
 ): DurableTasks => ({
   get: (taskId) =>
     isUlid(taskId)
       ? run(
-        Effect.all([access.store.get(taskId, viewerOf(caller)), access.store.raw(taskId, viewerOf(caller))]).pipe(
+        Effect.suspend(() => {
+          const viewer = viewerOf(caller())
+          return Effect.all([access.store.get(taskId, viewer), access.store.raw(taskId, viewer)])
+        }).pipe(
           Effect.map(([record, raw]) => {
             const status = taskStatus(record.outcome)
             const task: Task = {

@@ -57,14 +57,14 @@ export const followScanUpdates = (
   server: Server,
   access: ScanAccess,
   subscriptions: Subscriptions,
-  caller: Caller
+  caller: () => Caller
 ): Effect.Effect<void, never, Scope.Scope> =>
   Effect.gen(function*() {
     const updates = yield* access.recorder.updates
     const tell = (uri: string) => Effect.tryPromise(() => server.sendResourceUpdated({ uri })).pipe(Effect.ignore)
     yield* Queue.take(updates).pipe(
       Effect.flatMap((update) =>
-        mayWatch(caller, update) ? Effect.forEach(subscriptions.concerned(update), tell, { discard: true }) : Effect.void
+        mayWatch(caller(), update) ? Effect.forEach(subscriptions.concerned(update), tell, { discard: true }) : Effect.void
       ),
       Effect.forever,
       Effect.forkScoped

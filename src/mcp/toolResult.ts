@@ -2,6 +2,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js"
 import { JSONSchema, Schema } from "effect"
 import { ErrorBody, errorBody, type ExecutionError } from "../errors.js"
 import { ExecutionResult } from "../execution/ToolExecutor.js"
+import { fenceLines } from "../tools/summary/fence.js"
 
 /**
  * How an execution becomes an MCP tool result. The SDK client validates
@@ -72,7 +73,10 @@ export const executionMeta = (result: ExecutionResult): ExecutionMeta => {
   return { ...status, ...metadata }
 }
 
-/** stderr explains most failures but may be large; agents get its end, where tools print their fatal message. */
+/**
+ * stderr explains most failures but may be large; agents get its end, where tools print their fatal message, fenced: it can
+ * hold what the host sent (curl -v prints every response header there).
+ */
 const STDERR_TAIL = 2000
 
 const tail = (text: string, max: number) => (text.length <= max ? text : `…${text.slice(text.length - max)}`)
@@ -92,7 +96,7 @@ export const executionToolResult = (result: ExecutionResult): CallToolResult => 
   const failed = result.error !== null
   const stderr = result.stderr.trim()
   const text = failed
-    ? [`Error: ${result.error}`, result.summary, stderr === "" ? "" : `stderr:\n${tail(stderr, STDERR_TAIL)}`]
+    ? [`Error: ${result.error}`, result.summary, stderr === "" ? "" : `stderr:\n${fenceLines(tail(stderr, STDERR_TAIL))}`]
       .filter((part) => part !== "")
       .join("\n\n")
     : result.summary
