@@ -1,8 +1,11 @@
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import { afterAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js"
-import { Effect } from "effect"
+import { Effect, Layer, Redacted, Schedule } from "effect"
 import { statSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { join } from "node:path"
@@ -71,6 +74,23 @@ const ended = (base: string, scanId: string) =>
     const { body, status } = await rest(base, "GET", `/scans/${scanId}`)
     return status === 200 && body.outcome !== "running" ? body : undefined
   })
+
+/**
+ * Waits until the scan's end is committed to PostgreSQL: the server answers
+ * from its queued writes at once, so "ended" over REST can be a few
+ * milliseconds ahead of the database, and a SIGKILL in between loses it.
+ */
+const committed = (url: string, scanId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql<{ readonly outcome: string }>`SELECT outcome FROM scans WHERE id = ${scanId}`.pipe(
+      Effect.filterOrFail((rows) => rows[0] !== undefined && rows[0].outcome !== "running"),
+      Effect.retry(Schedule.spaced("50 millis").pipe(Schedule.upTo("20 seconds")))
+    )).pipe(
+      Effect.provide(
+        Layer.scoped(SqlClient.SqlClient, PgClient.make({ url: Redacted.make(url) })).pipe(Layer.provide(Reactivity.layer))
+      ),
+      Effect.orDie
+    )
 
 const sigkill = async (server: HttpServer) => {
   server.child.kill("SIGKILL")
@@ -200,6 +220,7 @@ describe("the PostgreSQL backend through the real server", () => {
         )
         yield* Effect.promise(() => ended(first.base, scan.body.scan_id))
         expect((yield* Effect.promise(() => rest(first.base, "GET", "/health"))).body.checks.storage.message).toContain("postgres")
+        yield* committed(String(db.storage?.url), scan.body.scan_id)
         yield* Effect.promise(() => sigkill(first))
         const second = yield* Effect.promise(() => startHttpServer([], env))
         const stored = yield* Effect.promise(() => rest(second.base, "GET", `/scans/${scan.body.scan_id}`))
