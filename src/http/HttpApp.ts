@@ -10,6 +10,7 @@ import { API_ID } from "./api/group.js"
 import { Mcp } from "./api/Mcp.js"
 import { Probes } from "./api/Probes.js"
 import { Scans } from "./api/Scans.js"
+import { Schedules } from "./api/Schedules.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
@@ -19,6 +20,7 @@ import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
 import { ScansLive } from "./handlers/scans.js"
+import { SchedulesLive } from "./handlers/schedules.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
 import { ToolsLive } from "./handlers/tools.js"
@@ -46,6 +48,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Engagements)
   .add(Approvals)
   .add(Scans)
+  .add(Schedules)
   .add(Mcp)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
@@ -61,6 +64,7 @@ const handlers = (info: ServerInfo) =>
     EngagementsLive,
     ApprovalsLive,
     ScansLive,
+    SchedulesLive,
     McpLive(info)
   )
 

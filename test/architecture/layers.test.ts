@@ -22,6 +22,7 @@ export const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["tools"],
   ["results"],
   ["execution"],
+  ["watch"],
   ["mcp"],
   ["http"],
   ["docs", "main"]
