@@ -24,7 +24,7 @@ const patch = {
   },
   engagements: [{
     name: "lab",
-    targets: ["127.0.0.0/8"],
+    targets: ["127.0.0.0/8"] as const,
     tiers: ["passive", "safe", "intrusive"] as const,
     approval: "intrusive" as const
   }],
