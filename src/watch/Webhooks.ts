@@ -114,21 +114,27 @@ export class Webhooks extends Context.Tag("security-mcp/Webhooks")<Webhooks, Web
             Schedule.intersect(Schedule.recurs(watch.webhook_retries)),
             Schedule.whileInput((e: DeliveryFailed) => !e.permanent)
           )
-          const outcome = yield* Effect.either(Effect.retry(once, retries))
+          const keep = (error: string) =>
+            Effect.gen(function*() {
+              yield* Effect.logWarning(`webhook ${name}: alert ${alert.alert_id} not delivered after ${attempts} attempts: ${error}`)
+              yield* store.deadLetter({
+                id: yield* nextId,
+                webhook: name,
+                scheduleId: alert.schedule_id,
+                runId: alert.run_id,
+                payload: body,
+                attempts,
+                lastError: error,
+                nowMs: yield* Clock.currentTimeMillis
+              }).pipe(Effect.catchAll((e) => Effect.logError(`webhook ${name}: dead letter not stored: ${e.message}`)))
+            })
+          // A server stopping between retries keeps the alert too.
+          const outcome = yield* Effect.either(Effect.retry(once, retries)).pipe(
+            Effect.onInterrupt(() => keep("the server stopped before the delivery succeeded"))
+          )
           if (Either.isRight(outcome)) return { webhook: name, delivered: true, attempts, error: null } satisfies Delivery
-          const error = outcome.left.message
-          yield* Effect.logWarning(`webhook ${name}: alert ${alert.alert_id} not delivered after ${attempts} attempts: ${error}`)
-          yield* store.deadLetter({
-            id: yield* nextId,
-            webhook: name,
-            scheduleId: alert.schedule_id,
-            runId: alert.run_id,
-            payload: body,
-            attempts,
-            lastError: error,
-            nowMs: yield* Clock.currentTimeMillis
-          }).pipe(Effect.catchAll((e) => Effect.logError(`webhook ${name}: dead letter not stored: ${e.message}`)))
-          return { webhook: name, delivered: false, attempts, error } satisfies Delivery
+          yield* keep(outcome.left.message)
+          return { webhook: name, delivered: false, attempts, error: outcome.left.message } satisfies Delivery
         })
       return { deliver }
     })

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Fiber, Layer } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
 import { Database } from "../../src/storage/Database.js"
 import { ScheduleStore } from "../../src/storage/ScheduleStore.js"
 import { StorageLive } from "../../src/storage/StorageLive.js"
 import type { ChangeAlert } from "../../src/watch/alerts.js"
 import { Webhooks } from "../../src/watch/Webhooks.js"
+import { eventually } from "../support/server.js"
 import { tempDir } from "../support/shims.js"
 import { SECRET, startReceiver } from "./support.js"
 
@@ -45,7 +46,7 @@ const alert: ChangeAlert = {
   at: "2026-01-01T00:00:00.000Z"
 }
 
-const webhooks = (urls: Record<string, string>, egress: ReadonlyArray<string>) =>
+const webhooks = (urls: Record<string, string>, egress: ReadonlyArray<string>, backoff = 0.01) =>
   Effect.gen(function*() {
     const dir = yield* tempDir("webhooks")
     const config = ConfigService.layerWith({
@@ -54,7 +55,7 @@ const webhooks = (urls: Record<string, string>, egress: ReadonlyArray<string>) =
         webhooks: Object.entries(urls).map(([name, url]) => ({ name, url, secret: SECRET, timeout: 5 })),
         webhook_egress: egress,
         webhook_retries: 2,
-        webhook_backoff: 0.01
+        webhook_backoff: backoff
       }
     })
     const context = yield* Layer.build(
@@ -95,6 +96,17 @@ describe("webhook deliveries", () => {
         last_error: "the receiver answered HTTP 503"
       })
       expect(JSON.parse(letter!.payload)).toEqual(alert)
+    }))
+
+  it.scopedLive("a delivery the server stops between retries is kept as a dead letter too", () =>
+    Effect.gen(function*() {
+      const receiver = yield* startReceiver(() => 503)
+      const { hooks, store } = yield* webhooks({ ops: `http://127.0.0.1:${receiver.port}/hook` }, ["127.0.0.1"], 600)
+      const fiber = yield* Effect.fork(hooks.deliver("ops", alert))
+      yield* eventually("the first attempt", Effect.sync(() => receiver.received.length === 1))
+      yield* Fiber.interrupt(fiber)
+      const [letter] = yield* store.deadLetters(10)
+      expect(letter).toMatchObject({ attempts: 1, last_error: "the server stopped before the delivery succeeded" })
     }))
 
   it.scopedLive("a URL outside watch.webhook_egress gets nothing, not even a retry: loopback only when listed", () =>
