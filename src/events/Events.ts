@@ -77,6 +77,29 @@ const ApprovalDecided = Schema.Struct({
 
 const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
 
+const ScheduleRunFinished = Schema.Struct({
+  type: Schema.Literal("schedule.run"),
+  scheduleId: Schema.String,
+  runId: Schema.String,
+  owner: Schema.String,
+  status: Schema.String,
+  scanId: Schema.NullOr(Schema.String),
+  reason: Schema.NullOr(Schema.String)
+})
+
+/** A scheduled scan found changes its alert rule matches (also sent to the schedule's webhooks). */
+const ScheduleChanged = Schema.Struct({
+  type: Schema.Literal("schedule.changed"),
+  scheduleId: Schema.String,
+  runId: Schema.String,
+  owner: Schema.String,
+  target: Schema.String,
+  changes: Schema.Number,
+  fromScanId: Schema.String,
+  toScanId: Schema.String,
+  summary: Schema.String
+})
+
 /** The last event of every `/events` stream: the server drains and will close it (e.g. `reason: "SIGTERM"`). */
 const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), reason: Schema.String })
 
@@ -92,6 +115,8 @@ export const ServerEvent = Schema.Union(
   ToolSwitched,
   ApprovalRequested,
   ApprovalDecided,
+  ScheduleRunFinished,
+  ScheduleChanged,
   ServerShutdown
 )
 export type ServerEvent = typeof ServerEvent.Type

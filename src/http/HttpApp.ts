@@ -12,6 +12,7 @@ import { Mcp } from "./api/Mcp.js"
 import { Probes } from "./api/Probes.js"
 import { Reports } from "./api/Reports.js"
 import { Scans } from "./api/Scans.js"
+import { Schedules } from "./api/Schedules.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
@@ -23,6 +24,7 @@ import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
 import { ReportsLive } from "./handlers/reports.js"
 import { ScansLive } from "./handlers/scans.js"
+import { SchedulesLive } from "./handlers/schedules.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
 import { ToolsLive } from "./handlers/tools.js"
@@ -51,6 +53,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Approvals)
   .add(Scans)
   .add(Reports)
+  .add(Schedules)
   .add(Mcp)
   .add(Console)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
@@ -68,6 +71,7 @@ const handlers = (info: ServerInfo) =>
     ApprovalsLive,
     ScansLive,
     ReportsLive,
+    SchedulesLive,
     McpLive(info),
     ConsoleLive
   )

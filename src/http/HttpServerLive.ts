@@ -17,6 +17,7 @@ import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { formatAddress, formatNetwork, network, parseAddress } from "../policy/ip.js"
 import type { Approvals } from "../storage/Approvals.js"
 import type { ScanStore } from "../storage/ScanStore.js"
+import type { Schedules } from "../watch/Schedules.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
 import { errorReply, routerConfig } from "./guard.js"
@@ -178,5 +179,5 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore
+  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore | Schedules
 > => ServeLive(info)

@@ -1,6 +1,7 @@
 import type { ApprovalConflict, ApprovalNotFound, ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
 import { type ErrorBody, errorBody } from "../errors.js"
 import type { ScanNotFound, StoreUnavailable } from "../storage/errors.js"
+import type { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
 
 export type HttpError =
@@ -16,6 +17,9 @@ export type HttpError =
   | ApprovalConflict
   | ScanNotFound
   | StoreUnavailable
+  | ScheduleNotFound
+  | ScheduleInvalid
+  | ScheduleConflict
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -34,7 +38,7 @@ export interface ErrorResponse {
  * Status codes: the caller's fault is 4xx (400 fix the input, 401 send a key,
  * 403 the key, policy or engagement forbids it, 404 no such tool, scan, route
  * or approval, 409 the tool is switched off by an operator or the approval was
- * decided already, 413/415 fix the body, 428 the call waits for a second
+ * decided already (or the schedule exists or is the configuration's), 413/415 fix the body, 428 the call waits for a second
  * person's approval, 429 slow down), the
  * server's state is 5xx with Retry-After when waiting helps (503 breaker open,
  * all slots busy or too many connections, 503 the binary is missing or the
@@ -47,6 +51,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "InvalidInput":
     case "TargetRejected":
     case "ArgumentRejected":
+    case "ScheduleInvalid":
       return 400
     case "Unauthorized":
       return 401
@@ -59,9 +64,11 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "ScanNotFound":
     case "NotFound":
     case "ApprovalNotFound":
+    case "ScheduleNotFound":
       return 404
     case "ToolDisabled":
     case "ApprovalConflict":
+    case "ScheduleConflict":
       return 409
     case "PayloadTooLarge":
       return 413

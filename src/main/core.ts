@@ -22,6 +22,7 @@ import { StorageLive } from "../storage/StorageLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
+import { WatchLive } from "../watch/WatchLive.js"
 import { serverInfo } from "./info.js"
 
 /** Circuit breakers open → degraded: the server works, one tool does not. */
@@ -92,9 +93,10 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
   const storage = Approvals.layer.pipe(Layer.provideMerge(services))
   const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(storage))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
+  const watch = WatchLive.pipe(Layer.provideMerge(executor))
   const health = HealthLive({
     transport,
     extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck, storageCheck])
-  }).pipe(Layer.provideMerge(executor))
+  }).pipe(Layer.provideMerge(watch))
   return health
 }

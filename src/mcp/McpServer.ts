@@ -19,6 +19,7 @@ import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import { Schedules } from "../watch/Schedules.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
@@ -36,6 +37,7 @@ import {
 import { scanCompletions } from "./scanCompletions.js"
 import { scanDiffTool } from "./scanDiff.js"
 import { durableTasks, type ScanAccess, scanAccess, scanResources } from "./scans.js"
+import { schedulesTool } from "./schedules.js"
 import { followScanUpdates, makeSubscriptions, MAX_SUBSCRIPTIONS, MAX_URI_LENGTH, type Subscriptions } from "./subscriptions.js"
 import { BoundedTaskStore, defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
 import { type CallContext, callTool, cancelTask, type HandlerExtra } from "./toolCalls.js"
@@ -110,16 +112,19 @@ const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({
   serverTools: s.scans === undefined ? [] : [scanDiffTool.name, scanReportTool.name]
 })
 
-/** The process tools listed to the caller, then the server's own (ScanDiff while the store is enabled). */
+/** The server's own tools for `caller`: ScanDiff while the store is enabled, Schedules too for the schedule scope. */
+const serverTools = (s: Session, caller: Caller) => [
+  ...(s.scans === undefined ? [] : [scanDiffTool, scanReportTool]),
+  ...(s.schedules === undefined || !caller.scopes.has("schedule") ? [] : [schedulesTool])
+]
+
+/** The process tools listed to the caller, then the server's own. */
 const registerTools = (s: Session, tasks: boolean) => {
   s.server.setRequestHandler(
     ListToolsRequestSchema,
     (_request, extra) =>
       s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => {
-        const all = [
-          ...tools.map((tool) => toMcpTool(tool, context, tasks)),
-          ...(s.scans === undefined ? [] : [scanDiffTool, scanReportTool])
-        ]
+        const all = [...tools.map((tool) => toMcpTool(tool, context, tasks)), ...serverTools(s, s.callerOf(extra))]
         return { tools: s.apps() ? all.map(withViewer) : all }
       }))
   )
@@ -299,6 +304,8 @@ export const makeMcpServer = (
       config: yield* ConfigService,
       tasks: taskStore === undefined ? undefined : { store: taskStore, fibers: yield* FiberMap.make<string>() },
       scans: access,
+      // Schedules live in the store: offered with it.
+      schedules: access === undefined ? undefined : Option.getOrUndefined(yield* Effect.serviceOption(Schedules)),
       callerOf: options.callerOf,
       log: makeSessionLog(),
       recentTargets,

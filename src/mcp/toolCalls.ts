@@ -18,10 +18,12 @@ import { Effect, FiberMap, Option } from "effect"
 import type { ApprovalRequired, ExecutionError } from "../errors.js"
 import type { ExecuteOptions, Progress, StartedCall, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import type { SchedulesService } from "../watch/Schedules.js"
 import { finishedMessage, type LogMessage, type SessionLog, startedMessages } from "./logging.js"
 import { callScanReport, SCAN_REPORT } from "./reports.js"
 import { callScanDiff, SCAN_DIFF } from "./scanDiff.js"
 import type { ScanAccess } from "./scans.js"
+import { callSchedules, SCHEDULES_TOOL } from "./schedules.js"
 import type { BoundedTaskStore } from "./TaskStore.js"
 import { errorToolResult, executionToolResult } from "./toolResult.js"
 
@@ -49,6 +51,8 @@ export interface CallContext {
   readonly noteTarget: (target: string) => void
   /** The scan store, when it is enabled: task ids are scan ids, and ScanDiff is served. */
   readonly scans: ScanAccess | undefined
+  /** Scheduled rescans, when the store is enabled: the Schedules tool is served. */
+  readonly schedules: SchedulesService | undefined
   /** Runs an effect on the server's runtime; an aborted `signal` interrupts it. */
   readonly run: <A>(effect: Effect.Effect<A>, signal?: AbortSignal) => Promise<A>
 }
@@ -193,6 +197,12 @@ export const callTool = (c: CallContext) => (request: CallToolRequest, extra: Ha
       throw new McpError(ErrorCode.InvalidParams, "ScanReport answers at once and does not run as a task: call it without a task")
     }
     return c.run(callScanReport(c.scans, args, c.callerOf(extra)), extra.signal)
+  }
+  if (name === SCHEDULES_TOOL && c.schedules !== undefined) {
+    if (request.params.task !== undefined) {
+      throw new McpError(ErrorCode.InvalidParams, "Schedules answers at once and does not run as a task: call it without a task")
+    }
+    return c.run(callSchedules(c.schedules, args, c.callerOf(extra)), extra.signal)
   }
   if (request.params.task !== undefined) {
     if (c.tasks === undefined) {

@@ -23,7 +23,7 @@ export const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["results"],
   ["reports"],
   ["execution"],
-  ["ui"],
+  ["ui", "watch"],
   ["mcp"],
   ["http"],
   ["docs", "main"]

@@ -130,6 +130,8 @@ export interface Harness {
   readonly dir: string
   /** The audit log's lines, parsed. */
   readonly audit: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
+  /** Every service of the harness, to build more on top (the scheduler's tests). */
+  readonly context: Context.Context<any>
 }
 
 /** A private directory removed with the scope. */
@@ -191,6 +193,7 @@ export const makeHarness = (
       scans: Context.get(context, ScanRecorder),
       database: Context.get(context, Database),
       dir,
+      context,
       audit: Effect.sync(() => {
         const text = (() => {
           try {

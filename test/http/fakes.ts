@@ -34,6 +34,7 @@ import { DATABASE_FILE } from "../../src/storage/backend.js"
 import { Database } from "../../src/storage/Database.js"
 import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
 import { StorageLive } from "../../src/storage/StorageLive.js"
+import { Schedules } from "../../src/watch/Schedules.js"
 import { tempDir } from "../support/shims.js"
 
 /**
@@ -234,6 +235,9 @@ export const makeFakeWith = (options: { readonly storageDirectory?: string } = {
     })
     // Approvals are not stored here (REST approvals are tested against the real executor and store).
     const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
+    const storage = fakeStorage(options.storageDirectory)
+    // Real schedules over the fake store and executor; nothing runs them here (the scheduler is tested in test/watch).
+    const schedulesLayer = Schedules.layer.pipe(Layer.provide(Layer.merge(executorLayer, storage)))
     return {
       fake,
       layer: Layer.mergeAll(
@@ -242,7 +246,8 @@ export const makeFakeWith = (options: { readonly storageDirectory?: string } = {
         metricsLayer,
         approvalsLayer,
         ExecutionGate.layer,
-        fakeStorage(options.storageDirectory)
+        storage,
+        schedulesLayer
       ).pipe(
         Layer.provideMerge(Events.layer)
       )
@@ -283,7 +288,12 @@ export const authPatch = {
   auth: {
     require_auth: true,
     api_keys: [
-      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin", "approve"] as const, engagements: ["lab"] },
+      {
+        id: "admin",
+        sha256: sha256Hex(keys.admin),
+        scopes: ["execute", "intrusive", "admin", "approve", "schedule"] as const,
+        engagements: ["lab"]
+      },
       { id: "exec", sha256: sha256Hex(keys.executor), scopes: ["execute"] as const }
     ]
   }

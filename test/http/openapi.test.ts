@@ -89,6 +89,7 @@ const validBody = (method: string, route: string): string | undefined => {
   if (route === "/mcp") return initialize
   if (route.endsWith("/execute")) return JSON.stringify({ target: "127.0.0.1" })
   if (route.endsWith("/approve") || route.endsWith("/deny")) return JSON.stringify({ reason: "checked" })
+  if (route === "/schedules") return JSON.stringify({ name: "battery", tool: "NmapTool", target: "127.0.0.1", interval: 3600 })
   return undefined
 }
 
@@ -98,7 +99,15 @@ const pending = { approve: "", deny: "" }
 /** The scans the document's scan routes are probed with (the admin key's own). */
 const seeded = { id: "", other: "" }
 
-const idFor = (route: string) => route.startsWith("/approvals/") ? (route.endsWith("/deny") ? pending.deny : pending.approve) : seeded.id
+/** The admin key's schedule the schedule routes are probed with (the battery's DELETE removes it last). */
+const schedule = { id: "none" }
+
+const idFor = (route: string) =>
+  route.startsWith("/approvals/")
+    ? (route.endsWith("/deny") ? pending.deny : pending.approve)
+    : route.startsWith("/schedules/")
+    ? schedule.id
+    : seeded.id
 
 const concrete = (route: string) =>
   route === "/history" || route === "/history/report"
@@ -243,6 +252,28 @@ describe("the OpenAPI document", () => {
       const routes = Object.entries(document.paths).flatMap(([route, operations]) =>
         Object.keys(operations).map((method) => [route, method.toUpperCase()] as const)
       )
+      const created = yield* send(port, {
+        method: "POST",
+        path: "/schedules",
+        headers: admin,
+        body: JSON.stringify({ name: "probed", tool: "NmapTool", target: "127.0.0.1", cron: "0 3 * * *" })
+      })
+      schedule.id = (created.body as { schedule_id: string }).schedule_id
+      // A schedule's own failures: a name taken (409), a timing that cannot run (400).
+      yield* run(port, [
+        {
+          method: "POST",
+          path: "/schedules",
+          headers: admin,
+          body: JSON.stringify({ name: "probed", tool: "NmapTool", target: "x", interval: 3600 })
+        },
+        {
+          method: "POST",
+          path: "/schedules",
+          headers: admin,
+          body: JSON.stringify({ name: "bad", tool: "NmapTool", target: "x", cron: "* * *" })
+        }
+      ], record)
       // The executions first: the battery disables NmapTool on its way.
       yield* run(port, executions, record)
       for (const [route, method] of routes) yield* run(port, battery(route, method), record)
@@ -299,6 +330,10 @@ describe("the OpenAPI document", () => {
         expect([route, [...seen.get(`GET ${route}`)!].sort((a, b) => a - b)]).toEqual([route, [200, 400, 401, 403, 404]])
       }
       expect([...seen.get("GET /scans")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
+      expect([...seen.get("POST /schedules")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 409, 413, 415])
+      // Another key's schedule is not there for the executor's key (404); DELETE needs the schedule scope (403).
+      expect([...seen.get("GET /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 404])
+      expect([...seen.get("DELETE /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
     }), 60_000)
 
   it.scopedLive("names the scope each route requires, and the server enforces exactly that", () =>
