@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
-import { createHash, randomBytes } from "node:crypto"
 import { type ConfigFile, makeConfigFile } from "../e2e/support/config.js"
+import { newKey } from "../e2e/support/keys.js"
 import { cleanup, type HttpServer, requireBuild, serverEnv, startHttpServer, startListener, waitFor } from "../e2e/support/processes.js"
 
 /**
@@ -12,11 +12,6 @@ import { cleanup, type HttpServer, requireBuild, serverEnv, startHttpServer, sta
  * session opened. The built server, real nmap (`-n` is fixed) against a
  * listener on 127.0.0.1 that this file opens.
  */
-
-const newKey = () => {
-  const key = randomBytes(24).toString("base64url")
-  return { key, sha256: createHash("sha256").update(key, "utf8").digest("hex") }
-}
 
 const watcher = newKey()
 const other = newKey()

@@ -3,10 +3,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js"
-import { createHash, randomBytes } from "node:crypto"
 import { join } from "node:path"
 import { privateStorageEnv } from "../support/storage.js"
 import { type ConfigFile, makeConfigFile } from "./support/config.js"
+import { newKey } from "./support/keys.js"
 import {
   cleanup,
   type HttpServer,
@@ -25,11 +25,6 @@ import {
  * always among nmap's fixed arguments). The engagement `lab` holds every
  * intrusive call for a second person's approval.
  */
-
-const newKey = () => {
-  const key = randomBytes(24).toString("base64url")
-  return { key, sha256: createHash("sha256").update(key, "utf8").digest("hex") }
-}
 
 const requester = newKey()
 const approver = newKey()

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { createHash, randomBytes } from "node:crypto"
 import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 import type { Page } from "playwright-core"
 import { type ConfigFile, makeConfigFile } from "../e2e/support/config.js"
+import { newKey } from "../e2e/support/keys.js"
 import {
   cleanup,
   type HttpServer,
@@ -22,11 +22,6 @@ import { type Browser, chromiumPath, launch, screenshot, tabOrder, unlabelledCon
  * The steps build on each other: sign in, watch a scan run, open it, diff
  * two scans, approve a held call, then the accessibility checks.
  */
-
-const newKey = () => {
-  const key = randomBytes(24).toString("base64url")
-  return { key, sha256: createHash("sha256").update(key, "utf8").digest("hex") }
-}
 
 const operator = newKey()
 const requester = newKey()
