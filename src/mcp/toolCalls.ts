@@ -183,26 +183,23 @@ const startTask = async (
   }
 }
 
+/** The server's own tools (not processes), answered at once; undefined for any other name or a disabled store. */
+const serverTool = (c: CallContext, name: string): ((args: unknown, caller: Caller) => Effect.Effect<CallToolResult>) | undefined => {
+  if (name === SCAN_DIFF && c.scans !== undefined) return (args, caller) => callScanDiff(c.scans!, args, caller)
+  if (name === SCAN_REPORT && c.scans !== undefined) return (args, caller) => callScanReport(c.scans!, args, caller)
+  if (name === SCHEDULES_TOOL && c.schedules !== undefined) return (args, caller) => callSchedules(c.schedules!, args, caller)
+  return undefined
+}
+
 export const callTool = (c: CallContext) => (request: CallToolRequest, extra: HandlerExtra) => {
   const name = request.params.name
   const args = request.params.arguments ?? {}
-  if (name === SCAN_DIFF && c.scans !== undefined) {
+  const own = serverTool(c, name)
+  if (own !== undefined) {
     if (request.params.task !== undefined) {
-      throw new McpError(ErrorCode.InvalidParams, "ScanDiff answers at once and does not run as a task: call it without a task")
+      throw new McpError(ErrorCode.InvalidParams, `${name} answers at once and does not run as a task: call it without a task`)
     }
-    return c.run(callScanDiff(c.scans, args, c.callerOf(extra)), extra.signal)
-  }
-  if (name === SCAN_REPORT && c.scans !== undefined) {
-    if (request.params.task !== undefined) {
-      throw new McpError(ErrorCode.InvalidParams, "ScanReport answers at once and does not run as a task: call it without a task")
-    }
-    return c.run(callScanReport(c.scans, args, c.callerOf(extra)), extra.signal)
-  }
-  if (name === SCHEDULES_TOOL && c.schedules !== undefined) {
-    if (request.params.task !== undefined) {
-      throw new McpError(ErrorCode.InvalidParams, "Schedules answers at once and does not run as a task: call it without a task")
-    }
-    return c.run(callSchedules(c.schedules, args, c.callerOf(extra)), extra.signal)
+    return c.run(own(args, c.callerOf(extra)), extra.signal)
   }
   if (request.params.task !== undefined) {
     if (c.tasks === undefined) {
