@@ -4,7 +4,7 @@ import { appendFileSync, renameSync, writeFileSync } from "node:fs"
 import { open } from "node:fs/promises"
 import { join } from "node:path"
 import { linesBackwards, searchAudit, searchAuditFiles } from "../../src/observability/auditFile.js"
-import { type AuditEntry, auditLine, rejectionsLine } from "../../src/observability/AuditLog.js"
+import { type AuditEntry, type AuditLine, auditLine, rejectionsLine } from "../../src/observability/AuditLog.js"
 import { auditFilter, type AuditQuery, parseAuditLine } from "../../src/observability/auditSearch.js"
 import { tempDir } from "../support/shims.js"
 
@@ -38,7 +38,7 @@ const lineOf = (i: number) =>
     at(i)
   )
 
-const ids = (lines: ReadonlyArray<{ readonly correlation_id?: string }>) => lines.map((line) => line.correlation_id)
+const ids = (lines: ReadonlyArray<AuditLine>) => lines.map((line) => (line.kind === "execution" ? line.correlation_id : line.kind))
 
 describe("audit search filters", () => {
   const line = (i: number) => {
