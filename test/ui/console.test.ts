@@ -203,6 +203,48 @@ describe("the console in chromium", () => {
     await screenshot(page, "04-scan-detail")
   }, 60_000)
 
+  it("shows services and versions, the script findings of ports and of hosts, and OS guesses, as the API returns them", async () => {
+    // The stored scan above, with what a -sV -sC -O scan of a real host adds (loopback listeners have none of it).
+    const stored = await fetch(`${server.base}/scans/${scanId}`, { headers: { authorization: `Bearer ${operator.key}` } })
+    const real = await stored.json() as any
+    const [host] = real.structured.hosts
+    const script = (id: string, output: string) => ({ id, output, elems: [], tables: [] })
+    const structured = {
+      ...real.structured,
+      hosts: [{
+        ...host,
+        ports: host.ports.map((port: any, i: number) =>
+          i === 0
+            ? {
+              ...port,
+              service: { name: "http", product: "lab-httpd", version: "1.2", cpe: [] },
+              scripts: [script("http-title", "Lab welcome page")]
+            }
+            : port
+        ),
+        hostscripts: [script("smb-os-discovery", "OS: Lab OS 1.0")],
+        os: [{ name: "Linux 5.4", accuracy: 98, osclass: [] }, { name: "Linux 4.15", accuracy: 91, osclass: [] }]
+      }]
+    }
+    await page.route("**/scans/enriched", (route) => route.fulfill({ json: { ...real, scan_id: "enriched", structured } }))
+    try {
+      await page.goto(`${server.base}/ui#/scans/enriched`)
+      await page.getByRole("heading", { level: 1, name: "Scan enriched" }).waitFor()
+      const row = page.locator("table.ports tbody tr", { hasText: "lab-httpd 1.2" })
+      await row.waitFor()
+      expect(await row.textContent()).toContain("http")
+      await row.getByText("http-title").click()
+      await row.getByText("Lab welcome page").waitFor()
+      const findings = page.getByRole("region", { name: "Host findings" })
+      expect(await findings.textContent()).toContain("OS: Linux 5.4 (98%); Linux 4.15 (91%)")
+      await findings.getByText("smb-os-discovery").click()
+      await findings.getByText("OS: Lab OS 1.0").waitFor()
+      await screenshot(page, "04b-scan-findings")
+    } finally {
+      await page.unroute("**/scans/enriched")
+    }
+  }, 60_000)
+
   it("diffs two scans of the target: a port that opened and one that closed, highlighted", async () => {
     const stays = await listen()
     const closes = await listen()

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks"
-import { isNmapRun } from "../../components/model.js"
+import { HostFindings } from "../../components/HostFindings.js"
+import { hostDetails, isNmapRun } from "../../components/model.js"
 import { PortTable } from "../../components/PortTable.js"
 import { api, type StoredExecution } from "../api.js"
 import { useLoad } from "../hooks.js"
@@ -70,6 +71,14 @@ function Detail({ scan }: { readonly scan: StoredExecution }) {
           <section aria-labelledby="hosts-heading">
             <h2 id="hosts-heading">Hosts and ports</h2>
             <PortTable run={scan.structured} />
+          </section>
+        )
+        : null}
+      {isNmapRun(scan.structured) && hostDetails(scan.structured).length > 0
+        ? (
+          <section aria-labelledby="host-findings-heading">
+            <h2 id="host-findings-heading">Host findings</h2>
+            <HostFindings run={scan.structured} />
           </section>
         )
         : null}
