@@ -362,6 +362,17 @@ describe("the console in chromium", () => {
     await screenshot(page, "09-audit")
     // The fragment holds the filters (bookmarkable), never the key; the search itself is in the log.
     expect(page.url()).not.toContain(operator.key)
+    // Paging by the server's cursor: ten lines a page, Older and back to Newer.
+    await page.goto(`${server.base}/ui#/audit?limit=10`)
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(10)
+    const newest = await rows.allTextContents()
+    await page.getByRole("button", { name: "Older" }).click()
+    await expect.poll(async () => (await rows.allTextContents())[0] !== newest[0], { timeout: 10_000 }).toBe(true)
+    const older = await rows.allTextContents()
+    expect(older.some((text) => newest.includes(text))).toBe(false)
+    // The first page is read afresh: the searches since (each one an audit line) are on top of it now.
+    await page.getByRole("button", { name: "Newer" }).click()
+    await expect.poll(async () => (await rows.allTextContents()).includes(newest[0]!), { timeout: 10_000 }).toBe(true)
     await page.goto(`${server.base}/ui#/audit?tool=audit.search`)
     await page.locator("table.audit tbody tr", { hasText: "audit.search" }).first().waitFor()
     expect(await unlabelledControls(page)).toEqual([])

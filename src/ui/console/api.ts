@@ -57,7 +57,17 @@ export type StoredExecution =
   & { readonly scan_id: string }
 
 export type AuditFilters = Readonly<
-  { caller?: string; tool?: string; target?: string; decision?: string; outcome?: string; from?: string; to?: string; q?: string }
+  {
+    caller?: string
+    tool?: string
+    target?: string
+    decision?: string
+    outcome?: string
+    from?: string
+    to?: string
+    q?: string
+    limit?: string
+  }
 >
 
 const post = (body: unknown): RequestInit => ({
@@ -88,7 +98,7 @@ export const api = {
       if (error instanceof ApiError && error.status === 403) return false
       throw error
     }),
-  audit: (filters: AuditFilters & { cursor?: string; limit?: string }) => call<AuditPage>(`/audit${query(filters)}`),
+  audit: (filters: AuditFilters & { cursor?: string }) => call<AuditPage>(`/audit${query(filters)}`),
   schedules: () => call<ReadonlyArray<Schedule>>("/schedules"),
   createSchedule: (body: Readonly<Record<string, unknown>>) => call<Schedule>("/schedules", post(body)),
   removeSchedule: (id: string) => call<Schedule>(`/schedules/${encodeURIComponent(id)}`, { method: "DELETE" })

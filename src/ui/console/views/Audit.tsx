@@ -1,12 +1,13 @@
-import { useState } from "preact/hooks"
 import type { AuditLine } from "../../../observability/AuditLog.js"
 import { Head } from "../../components/Head.js"
 import { api, type AuditFilters } from "../api.js"
-import { useLoad } from "../hooks.js"
+import { usePaged } from "../hooks.js"
 import { href } from "../route.js"
 import { Field, filtersOf, formFilters, local, Pager, seconds, Show, when } from "./common.js"
 
-const FIELDS = ["caller", "tool", "target", "decision", "outcome", "from", "to", "q"] as const
+const FIELDS = ["caller", "tool", "target", "decision", "outcome", "from", "to", "q", "limit"] as const
+
+const PAGE_SIZES = ["", "10", "100", "500"]
 
 const DECISIONS = ["", "allowed", "rejected", "approval"]
 
@@ -15,15 +16,9 @@ const OUTCOMES = ["", "success", "failure", "timeout", "rejected", "cancelled", 
 /** The audit log (admin): the server's filters kept in the fragment, newest first, paged by the server's cursor. */
 export function Audit({ params }: { readonly params: URLSearchParams }) {
   const filters: AuditFilters = filtersOf(params, FIELDS)
-  const [pages, setPages] = useState<ReadonlyArray<string>>([])
-  const cursor = pages[pages.length - 1]
-  const page = useLoad(() => api.audit({ ...filters, ...(cursor === undefined ? {} : { cursor }), limit: "50" }), [
-    params.toString(),
-    cursor
-  ])
+  const { page, pages, setPages } = usePaged((at) => api.audit({ limit: "50", ...filters, ...at }), params.toString())
   const apply = (event: Event) => {
     event.preventDefault()
-    setPages([])
     location.hash = href.audit(formFilters(event.currentTarget as HTMLFormElement, FIELDS, ["from", "to"]))
   }
   return (
@@ -38,6 +33,7 @@ export function Audit({ params }: { readonly params: URLSearchParams }) {
         <Field name="from" label="From" type="datetime-local" value={local(filters.from)} />
         <Field name="to" label="To" type="datetime-local" value={local(filters.to)} />
         <Field name="q" label="Text" value={filters.q} />
+        <Choice name="limit" label="Per page" options={PAGE_SIZES} value={filters.limit} empty="50" />
         <button type="submit">Search</button>
       </form>
       <Show loaded={page}>
@@ -58,13 +54,19 @@ export function Audit({ params }: { readonly params: URLSearchParams }) {
 }
 
 function Choice(
-  props: { readonly name: string; readonly label: string; readonly options: ReadonlyArray<string>; readonly value: string | undefined }
+  props: {
+    readonly name: string
+    readonly label: string
+    readonly options: ReadonlyArray<string>
+    readonly value: string | undefined
+    readonly empty?: string
+  }
 ) {
   return (
     <div class="field">
       <label for={`filter-${props.name}`}>{props.label}</label>
       <select id={`filter-${props.name}`} name={props.name} value={props.value ?? ""}>
-        {props.options.map((option) => <option key={option} value={option}>{option === "" ? "any" : option}</option>)}
+        {props.options.map((option) => <option key={option} value={option}>{option === "" ? props.empty ?? "any" : option}</option>)}
       </select>
     </div>
   )

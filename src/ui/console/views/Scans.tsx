@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks"
 import type { ScanEntry } from "../../../storage/ScanRecord.js"
 import { api, type ScanFilters } from "../api.js"
-import { useLoad } from "../hooks.js"
+import { usePaged } from "../hooks.js"
 import { href } from "../route.js"
 import { ErrorBox, Field, filtersOf, formFilters, local, Pager } from "./common.js"
 import { ScanTable } from "./ScanTable.js"
@@ -13,16 +13,10 @@ const FIELDS = ["tool", "target", "outcome", "caller", "since", "until"] as cons
 /** The scan list: the server's filters (kept in the fragment, so a view can be bookmarked), a text search over the page, paging. */
 export function Scans({ params }: { readonly params: URLSearchParams }) {
   const filters: ScanFilters = filtersOf(params, FIELDS)
-  const [pages, setPages] = useState<ReadonlyArray<string>>([])
   const [search, setSearch] = useState("")
-  const cursor = pages[pages.length - 1]
-  const page = useLoad(() => api.scans({ ...filters, ...(cursor === undefined ? {} : { cursor }), limit: "50" }), [
-    params.toString(),
-    cursor
-  ])
+  const { page, pages, setPages } = usePaged((at) => api.scans({ ...filters, ...at, limit: "50" }), params.toString())
   const apply = (event: Event) => {
     event.preventDefault()
-    setPages([])
     location.hash = href.scans(formFilters(event.currentTarget as HTMLFormElement, FIELDS, ["since", "until"]))
   }
   const shown = (scans: ReadonlyArray<ScanEntry>) =>
