@@ -11,7 +11,7 @@ import { CurrentCaller } from "../api/security.js"
 import { json } from "./json.js"
 
 /** The tool name a search's own audit line carries: not a tool, so no tool's statistics or filters take it for one. */
-export const AUDIT_SEARCH = "audit.search"
+const AUDIT_SEARCH = "audit.search"
 
 export const AuditLive = HttpApiBuilder.group(apiOf(Audit), "audit", (handlers) =>
   Effect.gen(function*() {
