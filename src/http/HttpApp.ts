@@ -4,6 +4,7 @@ import { ConfigService } from "../config/ConfigService.js"
 import type { ServerInfo } from "../mcp/McpServer.js"
 import { Admin } from "./api/Admin.js"
 import { Approvals } from "./api/Approvals.js"
+import { Audit } from "./api/Audit.js"
 import { Console } from "./api/Console.js"
 import { Engagements } from "./api/Engagements.js"
 import { AnyApiError, apiErrors } from "./api/errors.js"
@@ -18,6 +19,7 @@ import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
 import { AdminLive } from "./handlers/admin.js"
 import { ApprovalsLive } from "./handlers/approvals.js"
+import { AuditLive } from "./handlers/audit.js"
 import { ConsoleLive } from "./handlers/console.js"
 import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
@@ -54,6 +56,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Scans)
   .add(Reports)
   .add(Schedules)
+  .add(Audit)
   .add(Mcp)
   .add(Console)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
@@ -72,6 +75,7 @@ const handlers = (info: ServerInfo) =>
     ScansLive,
     ReportsLive,
     SchedulesLive,
+    AuditLive,
     McpLive(info),
     ConsoleLive
   )

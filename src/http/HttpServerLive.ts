@@ -12,6 +12,7 @@ import type { Events } from "../events/Events.js"
 import { ExecutionGate } from "../execution/ExecutionGate.js"
 import type { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { ServerInfo } from "../mcp/McpServer.js"
+import type { AuditLog } from "../observability/AuditLog.js"
 import type { Health } from "../observability/Health.js"
 import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { formatAddress, formatNetwork, network, parseAddress } from "../policy/ip.js"
@@ -179,5 +180,5 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore | Schedules
+  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore | Schedules | AuditLog
 > => ServeLive(info)

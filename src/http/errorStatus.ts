@@ -1,5 +1,6 @@
 import type { ApprovalConflict, ApprovalNotFound, ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
 import { type ErrorBody, errorBody } from "../errors.js"
+import type { AuditLogNotConfigured } from "../observability/auditFile.js"
 import type { ScanNotFound, StoreUnavailable } from "../storage/errors.js"
 import type { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
@@ -20,6 +21,7 @@ export type HttpError =
   | ScheduleNotFound
   | ScheduleInvalid
   | ScheduleConflict
+  | AuditLogNotConfigured
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -65,6 +67,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "NotFound":
     case "ApprovalNotFound":
     case "ScheduleNotFound":
+    case "AuditLogNotConfigured":
       return 404
     case "ToolDisabled":
     case "ApprovalConflict":

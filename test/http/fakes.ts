@@ -247,7 +247,8 @@ export const makeFakeWith = (options: { readonly storageDirectory?: string } = {
         approvalsLayer,
         ExecutionGate.layer,
         storage,
-        schedulesLayer
+        schedulesLayer,
+        AuditLog.layer
       ).pipe(
         Layer.provideMerge(Events.layer)
       )

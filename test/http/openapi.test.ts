@@ -2,7 +2,9 @@ import { describe, expect, it } from "@effect/vitest"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { Effect, Fiber, Ref } from "effect"
 import { request as httpRequest } from "node:http"
+import { join } from "node:path"
 import { seedScan } from "../support/scans.js"
+import { tempDir } from "../support/shims.js"
 import { authPatch, idleConnections, keys, startServer } from "./fakes.js"
 
 /**
@@ -225,7 +227,12 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>): Effect.Effect<vo
 describe("the OpenAPI document", () => {
   it.scopedLive("documents every route the server answers with every status it returned", () =>
     Effect.gen(function*() {
-      const { approvals, fake, port, scans } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } }, {
+      const auditFile = join(yield* tempDir("openapi-audit"), "audit.log")
+      const { approvals, fake, port, scans } = yield* startServer({
+        ...authPatch,
+        server: { max_body_bytes: 1024 },
+        security: { audit_log_path: auditFile }
+      }, {
         storage: true
       })
       for (const decision of ["approve", "deny"] as const) {
@@ -330,6 +337,7 @@ describe("the OpenAPI document", () => {
         expect([route, [...seen.get(`GET ${route}`)!].sort((a, b) => a - b)]).toEqual([route, [200, 400, 401, 403, 404]])
       }
       expect([...seen.get("GET /scans")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
+      expect([...seen.get("GET /audit")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
       expect([...seen.get("POST /schedules")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 409, 413, 415])
       // Another key's schedule is not there for the executor's key (404); DELETE needs the schedule scope (403).
       expect([...seen.get("GET /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 404])
@@ -394,6 +402,7 @@ describe("the OpenAPI document", () => {
         "GET /scans/{id}/diff/{other}/report",
         "GET /history/report",
         "GET /scans/{id}/export",
+        "GET /audit",
         "POST|GET|DELETE /mcp"
       ]))
     }))

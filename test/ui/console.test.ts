@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { readFileSync } from "node:fs"
 import { createServer, type Server } from "node:net"
 import { join } from "node:path"
-import type { Page } from "playwright-core"
+import type { Locator, Page } from "playwright-core"
 import { type ConfigFile, makeConfigFile } from "../e2e/support/config.js"
 import { newKey } from "../e2e/support/keys.js"
 import {
@@ -36,11 +37,14 @@ const settings = () => ({
   server: { shutdown_grace_period: 1 },
   security: { allowed_targets: ["loopback"], allow_intrusive: true, audit_log_path: join(config.dir, "audit.jsonl") },
   health: { cpu_threshold: 100, memory_threshold: 100, disk_threshold: 100 },
+  // A schedule the console creates runs within seconds (the test deletes it after its first run).
+  watch: { min_interval: 1, poll_interval: 0.2 },
   rate_limit: { enabled: false },
   auth: {
     require_auth: true,
     api_keys: [
-      { id: "operator", sha256: operator.sha256, scopes: ["execute", "intrusive", "admin", "approve"], engagements: ["lab"] },
+      // Not "operator": a schedule owned by that id is taken for the local operator's (see the report).
+      { id: "ops", sha256: operator.sha256, scopes: ["execute", "intrusive", "admin", "approve", "schedule"], engagements: ["lab"] },
       { id: "requester", sha256: requester.sha256, scopes: ["execute", "intrusive"], engagements: ["lab"] }
     ]
   },
@@ -80,6 +84,16 @@ const listen = async (port = 0): Promise<{ readonly port: number; readonly close
   return { port: address.port, close: () => new Promise<void>((resolve) => listener.close(() => resolve())) }
 }
 
+/** Clicks a download button and returns the saved file's name and text. */
+const saved = async (button: Locator) => {
+  const [file] = await Promise.all([page.waitForEvent("download"), button.click()])
+  const path = await file.path()
+  return { name: file.suggestedFilename(), text: readFileSync(path, "utf8"), url: file.url() }
+}
+
+/** Every URL the page asked for: none may carry the key. */
+const requested: Array<string> = []
+
 const signIn = async (key: string) => {
   await page.goto(`${server.base}/ui`)
   await page.getByLabel("API key").fill(key)
@@ -96,6 +110,7 @@ beforeAll(async () => {
   server = await startHttpServer(["--config", config.path], env())
   browser = await launch(executable)
   page = browser.page
+  page.on("request", (request) => requested.push(request.url()))
 }, 60_000)
 
 afterAll(async () => {
@@ -171,7 +186,63 @@ describe("the console in chromium", () => {
     expect(await download.getAttribute("href")).toMatch(/^blob:/)
     const [file] = await Promise.all([page.waitForEvent("download"), download.click()])
     expect(file.suggestedFilename()).toBe(`scan-${scanId}.json`)
+    // Reports and exports: fetched with the key in the header, saved through a blob URL (allowed by the CSP as it is).
+    const markdown = await saved(page.getByRole("button", { name: "Scan report (Markdown)" }))
+    expect(markdown.name).toBe(`scan-${scanId}.md`)
+    expect(markdown.url).toMatch(/^blob:/)
+    expect(markdown.text).toContain("# Scan report: NmapTool 127.0.0.1")
+    await page.getByRole("status").filter({ hasText: `Saved scan-${scanId}.md` }).waitFor()
+    const html = await saved(page.getByRole("button", { name: "Scan report (HTML)" }))
+    expect([html.name, html.text.startsWith("<!DOCTYPE html>")]).toEqual([`scan-${scanId}.html`, true])
+    const csv = await saved(page.getByRole("button", { name: "Hosts and ports (CSV)" }))
+    expect(csv.name).toBe(`scan-${scanId}-hosts.csv`)
+    expect(csv.text.split("\r\n").filter((line) => line.includes(",\"open\","))).toHaveLength(2)
+    const json = await saved(page.getByRole("button", { name: "Hosts and ports (JSON)" }))
+    expect(JSON.parse(json.text)).toMatchObject({ scan_id: scanId })
+    expect(requested.filter((url) => url.includes(operator.key))).toEqual([])
     await screenshot(page, "04-scan-detail")
+  }, 60_000)
+
+  it("shows services and versions, the script findings of ports and of hosts, and OS guesses, as the API returns them", async () => {
+    // The stored scan above, with what a -sV -sC -O scan of a real host adds (loopback listeners have none of it).
+    const stored = await fetch(`${server.base}/scans/${scanId}`, { headers: { authorization: `Bearer ${operator.key}` } })
+    const real = await stored.json() as any
+    const [host] = real.structured.hosts
+    const script = (id: string, output: string) => ({ id, output, elems: [], tables: [] })
+    const structured = {
+      ...real.structured,
+      hosts: [{
+        ...host,
+        ports: host.ports.map((port: any, i: number) =>
+          i === 0
+            ? {
+              ...port,
+              service: { name: "http", product: "lab-httpd", version: "1.2", cpe: [] },
+              scripts: [script("http-title", "Lab welcome page")]
+            }
+            : port
+        ),
+        hostscripts: [script("smb-os-discovery", "OS: Lab OS 1.0")],
+        os: [{ name: "Linux 5.4", accuracy: 98, osclass: [] }, { name: "Linux 4.15", accuracy: 91, osclass: [] }]
+      }]
+    }
+    await page.route("**/scans/enriched", (route) => route.fulfill({ json: { ...real, scan_id: "enriched", structured } }))
+    try {
+      await page.goto(`${server.base}/ui#/scans/enriched`)
+      await page.getByRole("heading", { level: 1, name: "Scan enriched" }).waitFor()
+      const row = page.locator("table.ports tbody tr", { hasText: "lab-httpd 1.2" })
+      await row.waitFor()
+      expect(await row.textContent()).toContain("http")
+      await row.getByText("http-title").click()
+      await row.getByText("Lab welcome page").waitFor()
+      const findings = page.getByRole("region", { name: "Host findings" })
+      expect(await findings.textContent()).toContain("OS: Linux 5.4 (98%); Linux 4.15 (91%)")
+      await findings.getByText("smb-os-discovery").click()
+      await findings.getByText("OS: Lab OS 1.0").waitFor()
+      await screenshot(page, "04b-scan-findings")
+    } finally {
+      await page.unroute("**/scans/enriched")
+    }
   }, 60_000)
 
   it("diffs two scans of the target: a port that opened and one that closed, highlighted", async () => {
@@ -197,6 +268,9 @@ describe("the console in chromium", () => {
     await closed.waitFor()
     expect(await page.locator("table.diff tbody tr").count()).toBe(2)
     expect(await page.getByRole("status").filter({ hasText: "opened" }).textContent()).toContain("1 opened")
+    const diffReport = await saved(page.getByRole("button", { name: "Diff report (Markdown)" }))
+    expect(diffReport.text).toContain(`# Diff report: ${first.body.scan_id} to ${second.body.scan_id}`)
+    expect(diffReport.text).toContain(String(later.port))
     await screenshot(page, "05-diff")
 
     await page.getByRole("link", { name: "127.0.0.1" }).first().click()
@@ -204,6 +278,9 @@ describe("the console in chromium", () => {
     await page.locator("ol.timeline li").nth(2).waitFor()
     expect(await page.locator("ol.timeline li").count()).toBeGreaterThanOrEqual(3)
     expect(await page.getByRole("link", { name: /changes since/ }).count()).toBeGreaterThanOrEqual(1)
+    const historyReport = await saved(page.getByRole("button", { name: "History report (HTML)" }))
+    expect(historyReport.text).toContain("History report: 127.0.0.1")
+    expect(requested.filter((url) => url.includes(operator.key))).toEqual([])
     await screenshot(page, "06-history")
   }, 90_000)
 
@@ -225,13 +302,93 @@ describe("the console in chromium", () => {
     await page.getByText("No pending approvals.").waitFor()
 
     const after = await fetch(`${server.base}/approvals/${id}`, { headers: { authorization: `Bearer ${operator.key}` } })
-    expect(await after.json()).toMatchObject({ status: "approved", decided_by: "operator", reason: "loopback lab listener, agreed" })
+    expect(await after.json()).toMatchObject({ status: "approved", decided_by: "ops", reason: "loopback lab listener, agreed" })
+  }, 60_000)
+
+  it("creates a schedule, shows its run linked to the scan it stored, and deletes it", async () => {
+    const listener = await startListener()
+    await page.getByRole("link", { name: "Schedules" }).click()
+    await page.getByRole("heading", { level: 1, name: "Schedules" }).waitFor()
+    await page.getByText("No schedules.").waitFor()
+    await page.getByLabel("Name").fill("nightly-lab")
+    await page.getByLabel("Target").fill("127.0.0.1")
+    await page.getByLabel("Arguments").fill(`-sT -p ${listener}`)
+    await page.getByLabel("Interval (seconds)").fill("2")
+    await page.getByRole("button", { name: "Create schedule" }).click()
+    await page.getByRole("status").filter({ hasText: "Schedule nightly-lab created." }).waitFor()
+    const card = page.locator("li.schedule", { hasText: "nightly-lab" })
+    await card.waitFor()
+    expect(await card.textContent()).toContain("every 2 s")
+    // The form's own refusal: a cron expression that cannot run, with the server's reason.
+    await page.getByLabel("Name").fill("broken")
+    await page.getByLabel("Target").fill("127.0.0.1")
+    await page.getByLabel("Runs").selectOption("cron")
+    await page.getByLabel(/^Cron/).fill("* * *")
+    await page.getByRole("button", { name: "Create schedule" }).click()
+    await expect(page.getByRole("alert").textContent()).resolves.toContain("invalid schedule")
+
+    // The scheduler runs it within seconds; the list refreshes by itself and links the run to its scan.
+    const scanLink = card.getByRole("link", { name: "scan" }).first()
+    await scanLink.waitFor({ timeout: 30_000 })
+    expect(await card.locator("dd").filter({ hasText: "succeeded" }).count()).toBeGreaterThanOrEqual(1)
+    await screenshot(page, "08-schedules")
+    await scanLink.click()
+    await page.getByRole("heading", { level: 1, name: /^Scan / }).waitFor()
+    await page.goBack()
+    await card.getByRole("button", { name: "Delete nightly-lab" }).click()
+    await card.getByRole("button", { name: "Yes, delete" }).click()
+    await page.getByText("No schedules.").waitFor()
+    const left = await fetch(`${server.base}/schedules`, { headers: { authorization: `Bearer ${operator.key}` } })
+    expect(await left.json()).toEqual([])
+  }, 90_000)
+
+  it("searches the audit log (admin): filters by key, decision and text, each search audited", async () => {
+    await page.getByRole("link", { name: "Audit" }).click()
+    await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor()
+    const rows = page.locator("table.audit tbody tr")
+    await rows.first().waitFor()
+    expect(await rows.count()).toBeGreaterThan(5)
+    await page.getByLabel("Key id").fill("requester")
+    await page.getByLabel("Decision").selectOption("approval")
+    await page.getByLabel("Text").fill("ftp-brute")
+    await page.getByRole("button", { name: "Search" }).click()
+    await page.waitForFunction(() => location.hash.includes("caller=requester"))
+    await page.locator("table.audit tbody tr", { hasText: "approval:requested" }).waitFor()
+    // Until the new page replaced the old one, the table may still hold other lines.
+    await expect.poll(async () => {
+      const found = await rows.allTextContents()
+      return found.length > 0 && found.every((text) => text.includes("requester") && text.includes("approval:"))
+    }, { timeout: 10_000 }).toBe(true)
+    await screenshot(page, "09-audit")
+    // The fragment holds the filters (bookmarkable), never the key; the search itself is in the log.
+    expect(page.url()).not.toContain(operator.key)
+    // Paging by the server's cursor: ten lines a page, Older and back to Newer.
+    await page.goto(`${server.base}/ui#/audit?limit=10`)
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(10)
+    const newest = await rows.allTextContents()
+    await page.getByRole("button", { name: "Older" }).click()
+    await expect.poll(async () => (await rows.allTextContents())[0] !== newest[0], { timeout: 10_000 }).toBe(true)
+    const older = await rows.allTextContents()
+    expect(older.some((text) => newest.includes(text))).toBe(false)
+    // The first page is read afresh: the searches since (each one an audit line) are on top of it now.
+    await page.getByRole("button", { name: "Newer" }).click()
+    await expect.poll(async () => (await rows.allTextContents()).includes(newest[0]!), { timeout: 10_000 }).toBe(true)
+    await page.goto(`${server.base}/ui#/audit?tool=audit.search`)
+    await page.locator("table.audit tbody tr", { hasText: "audit.search" }).first().waitFor()
+    expect(await unlabelledControls(page)).toEqual([])
   }, 60_000)
 
   it("without the admin scope: no live stream (refreshing instead), only the key's own scans and approvals, no decision", async () => {
     await page.getByRole("button", { name: "Sign out" }).click()
     await signIn(requester.key)
     await page.getByText("Live events need a key with the admin scope: refreshing every 5 s.").waitFor()
+    // No audit view in the menu, and the view itself says why when its fragment is typed in.
+    await page.getByRole("link", { name: "Schedules" }).waitFor()
+    expect(await page.getByRole("navigation").getByRole("link", { name: "Audit" }).count()).toBe(0)
+    await page.goto(`${server.base}/ui#/audit`)
+    await page.getByRole("heading", { level: 1, name: "The audit log needs a key with the admin scope" }).waitFor()
+    await page.getByRole("link", { name: "Dashboard" }).click()
+    await page.getByText("No scans.").waitFor()
     expect(await page.getByText("No scans.").count()).toBe(1)
     await page.getByRole("link", { name: "Approvals" }).click()
     await page.getByLabel("Status").selectOption("approved")
@@ -243,7 +400,7 @@ describe("the console in chromium", () => {
   }, 60_000)
 
   it("labels every control and reaches every action from the keyboard, with a visible focus", async () => {
-    for (const view of ["#/", "#/scans", `#/scans/${scanId}`, "#/approvals"]) {
+    for (const view of ["#/", "#/scans", `#/scans/${scanId}`, "#/approvals", "#/schedules", "#/audit"]) {
       await page.goto(`${server.base}/ui${view}`)
       await page.locator("main h1").waitFor()
       await page.waitForFunction(() => document.querySelector("[aria-busy=true]") === null)
@@ -256,13 +413,21 @@ describe("the console in chromium", () => {
     await page.locator("main h1").waitFor()
     await page.locator("table.scans").waitFor()
     await page.getByText("Live: updates arrive over /events.").waitFor()
-    await screenshot(page, "08-dashboard", { readme: true })
-    const order = await tabOrder(page, 5)
-    expect(order.map((step) => step.text)).toEqual(["Skip to content", "Dashboard", "Scans", "Approvals", "Sign out"])
+    await page.getByRole("navigation").getByRole("link", { name: "Audit" }).waitFor()
+    await screenshot(page, "10-dashboard", { readme: true })
+    const order = await tabOrder(page, 7)
+    expect(order.map((step) => step.text)).toEqual([
+      "Skip to content",
+      "Dashboard",
+      "Scans",
+      "Approvals",
+      "Schedules",
+      "Audit",
+      "Sign out"
+    ])
     expect(order.every((step) => !step.outline.startsWith("none"))).toBe(true)
     // Enter on a focused link follows it; Space on a focused button presses it.
-    await page.keyboard.press("Shift+Tab")
-    await page.keyboard.press("Shift+Tab")
+    for (let i = 0; i < 4; i++) await page.keyboard.press("Shift+Tab")
     await page.keyboard.press("Enter")
     await page.getByRole("heading", { level: 1, name: "Scans" }).waitFor()
     await page.getByRole("button", { name: "Sign out" }).focus()

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { ScanDiff } from "../../src/results/ScanDiff.js"
 import type { NmapRun } from "../../src/tools/nmap/result.js"
-import { diffCounts, diffRows, hostsWithoutPorts, matchesFilter, portMatrix, portRows } from "../../src/ui/components/model.js"
+import { diffCounts, diffRows, hostDetails, hostsWithoutPorts, matchesFilter, portMatrix, portRows } from "../../src/ui/components/model.js"
 
 const port = (portid: number, state: string, service?: Record<string, string>) => ({
   protocol: "tcp",
@@ -52,6 +52,36 @@ describe("shared component model", () => {
     expect(rows[0]).toMatchObject({ hostname: "localhost", service: "ssh", version: "OpenSSH 9.2", scripts: [] })
     expect(rows[2]!.scripts).toEqual([{ id: "http-title", output: "Welcome" }])
     expect(hostsWithoutPorts(run)).toEqual([{ address: "127.0.0.3", state: "down" }])
+  })
+
+  it("lists what nmap found about whole hosts: host scripts, the likeliest OS guesses, uptime and distance", () => {
+    expect(hostDetails(run)).toEqual([])
+    const found = {
+      ...run,
+      hosts: [
+        {
+          ...run.hosts[0]!,
+          hostscripts: [{ id: "smb-os-discovery", output: "OS: Windows", elems: [], tables: [] }],
+          os: [
+            { name: "Linux 4.15", accuracy: 90, osclass: [] },
+            { name: "Linux 5.4", accuracy: 98, osclass: [] },
+            { name: "FreeBSD", accuracy: 85, osclass: [] },
+            { name: "Other", accuracy: 80, osclass: [] }
+          ],
+          uptime: { seconds: 7200 },
+          distance: 1
+        },
+        run.hosts[1]!
+      ]
+    } as unknown as NmapRun
+    expect(hostDetails(found)).toEqual([{
+      address: "127.0.0.1",
+      hostname: "localhost",
+      scripts: [{ id: "smb-os-discovery", output: "OS: Windows" }],
+      os: [{ name: "Linux 5.4", accuracy: 98 }, { name: "Linux 4.15", accuracy: 90 }, { name: "FreeBSD", accuracy: 85 }],
+      uptimeSeconds: 7200,
+      distance: 1
+    }])
   })
 
   it("filters on every term, and field:value terms match exactly", () => {

@@ -2,5 +2,6 @@
 export { DiffView, type DiffViewProps } from "./DiffView.js"
 export { FilterInput, type FilterInputProps } from "./FilterInput.js"
 export { Head } from "./Head.js"
+export { HostFindings } from "./HostFindings.js"
 export * from "./model.js"
 export { PortTable, type PortTableProps } from "./PortTable.js"

@@ -92,6 +92,33 @@ export const portMatrix = (rows: ReadonlyArray<PortRow>): PortMatrix => {
 export const hostsWithoutPorts = (run: NmapRun): ReadonlyArray<{ readonly address: string; readonly state: string }> =>
   run.hosts.filter((host) => host.ports.length === 0).map((host) => ({ address: hostAddress(host), state: host.status.state }))
 
+/** What nmap found about a host as a whole: host scripts, OS guesses, uptime and hop distance. */
+export interface HostDetail {
+  readonly address: string
+  readonly hostname: string
+  readonly scripts: ReadonlyArray<{ readonly id: string; readonly output: string }>
+  /** The best OS matches, most likely first. */
+  readonly os: ReadonlyArray<{ readonly name: string; readonly accuracy: number }>
+  readonly uptimeSeconds: number | undefined
+  readonly distance: number | undefined
+}
+
+/** The hosts with anything to say beyond their ports, in report order. */
+export const hostDetails = (run: NmapRun, osMatches = 3): ReadonlyArray<HostDetail> =>
+  run.hosts.flatMap((host) => {
+    const detail: HostDetail = {
+      address: hostAddress(host),
+      hostname: host.hostnames[0]?.name ?? "",
+      scripts: host.hostscripts.map((script) => ({ id: script.id, output: script.output })),
+      os: [...host.os].sort((a, b) => b.accuracy - a.accuracy).slice(0, osMatches).map((m) => ({ name: m.name, accuracy: m.accuracy })),
+      uptimeSeconds: host.uptime?.seconds,
+      distance: host.distance
+    }
+    const empty = detail.scripts.length === 0 && detail.os.length === 0 && detail.uptimeSeconds === undefined &&
+      detail.distance === undefined
+    return empty ? [] : [detail]
+  })
+
 /** How a diff row is highlighted: `opened` (new exposure), `closed` (gone), `changed` (anything else that moved). */
 export type DiffKind = "opened" | "closed" | "changed"
 

@@ -1,9 +1,11 @@
 import type { Approval } from "../../Approval.js"
 import type { TimedEvent } from "../../events/Events.js"
 import type { ExecutionResult, ToolInfo } from "../../execution/ToolExecutor.js"
+import type { AuditPage } from "../../observability/auditSearch.js"
 import type { HealthReport } from "../../observability/Health.js"
 import type { ScanComparison } from "../../results/compare.js"
 import type { ScanPage, ScanRaw, ScanRecord } from "../../storage/ScanRecord.js"
+import type { Schedule } from "../../storage/ScheduleRecord.js"
 import { parseFrames } from "./sse.js"
 
 /**
@@ -54,6 +56,26 @@ export type StoredExecution =
   & Pick<ScanRecord, "stored_at" | "outcome" | "parse_status" | "started_at" | "finished_at">
   & { readonly scan_id: string }
 
+export type AuditFilters = Readonly<
+  {
+    caller?: string
+    tool?: string
+    target?: string
+    decision?: string
+    outcome?: string
+    from?: string
+    to?: string
+    q?: string
+    limit?: string
+  }
+>
+
+const post = (body: unknown): RequestInit => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body)
+})
+
 export const api = {
   /** Checks a key before keeping it: any authenticated route answers 401 for a wrong one. */
   login: (key: string) => call<ReadonlyArray<ToolInfo>>("/tools", {}, key),
@@ -69,11 +91,17 @@ export const api = {
   history: (target: string, cursor?: string) => call<ScanPage>(`/history${query({ target, cursor })}`),
   approvals: (status?: string) => call<ReadonlyArray<Approval>>(`/approvals${query({ status })}`),
   decide: (id: string, decision: "approve" | "deny", reason: string) =>
-    call<Approval>(`/approvals/${encodeURIComponent(id)}/${decision}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ reason })
-    })
+    call<Approval>(`/approvals/${encodeURIComponent(id)}/${decision}`, post({ reason })),
+  /** Whether the key has the admin scope: the one admin route that only reads (`/config`) answers 403 otherwise. */
+  isAdmin: () =>
+    call<unknown>("/config").then(() => true, (error: unknown) => {
+      if (error instanceof ApiError && error.status === 403) return false
+      throw error
+    }),
+  audit: (filters: AuditFilters & { cursor?: string }) => call<AuditPage>(`/audit${query(filters)}`),
+  schedules: () => call<ReadonlyArray<Schedule>>("/schedules"),
+  createSchedule: (body: Readonly<Record<string, unknown>>) => call<Schedule>("/schedules", post(body)),
+  removeSchedule: (id: string) => call<Schedule>(`/schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
 }
 
 /**

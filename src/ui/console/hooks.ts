@@ -34,3 +34,17 @@ export const useInterval = (tick: () => void, ms: number) => {
     return () => clearInterval(timer)
   }, [tick, ms])
 }
+
+/**
+ * A list the server pages by cursor: the cursors of the pages before this
+ * one and the page. The cursors belong to `key` (the filters): other filters
+ * start again at the first page, in the same render.
+ */
+export const usePaged = <A>(load: (page: { readonly cursor?: string }) => Promise<A>, key: string) => {
+  const [state, setState] = useState<{ readonly key: string; readonly pages: ReadonlyArray<string> }>({ key, pages: [] })
+  const pages = state.key === key ? state.pages : []
+  const setPages = useCallback((next: ReadonlyArray<string>) => setState({ key, pages: next }), [key])
+  const cursor = pages[pages.length - 1]
+  const page = useLoad(() => load(cursor === undefined ? {} : { cursor }), [key, cursor])
+  return { page, pages, setPages }
+}

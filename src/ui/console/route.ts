@@ -9,6 +9,8 @@ export type Route =
   | { readonly view: "diff"; readonly from: string; readonly to: string }
   | { readonly view: "history"; readonly target: string }
   | { readonly view: "approvals" }
+  | { readonly view: "schedules" }
+  | { readonly view: "audit"; readonly params: URLSearchParams }
 
 export const parseRoute = (hash: string): Route => {
   const [path = "", search = ""] = hash.replace(/^#/, "").split("?")
@@ -22,6 +24,10 @@ export const parseRoute = (hash: string): Route => {
       return parts[1] !== undefined ? { view: "history", target: parts.slice(1).join("/") } : { view: "dashboard" }
     case "approvals":
       return { view: "approvals" }
+    case "schedules":
+      return { view: "schedules" }
+    case "audit":
+      return { view: "audit", params: new URLSearchParams(search) }
     default:
       return { view: "dashboard" }
   }
@@ -33,5 +39,7 @@ export const href = {
   scan: (id: string) => `#/scans/${encodeURIComponent(id)}`,
   diff: (from: string, to: string) => `#/diff/${encodeURIComponent(from)}/${encodeURIComponent(to)}`,
   history: (target: string) => `#/history/${encodeURIComponent(target)}`,
-  approvals: "#/approvals"
+  approvals: "#/approvals",
+  schedules: "#/schedules",
+  audit: (params?: Readonly<Record<string, string>>) => `#/audit${params === undefined ? "" : `?${new URLSearchParams(params)}`}`
 }

@@ -3,6 +3,7 @@ import { api } from "../api.js"
 import { useLoad } from "../hooks.js"
 import { href } from "../route.js"
 import { Show, when } from "./common.js"
+import { diffDownloads, Downloads } from "./Downloads.js"
 
 /** The diff of two stored scans, from the earlier to the later. */
 export function DiffPage({ from, to }: { readonly from: string; readonly to: string }) {
@@ -17,6 +18,7 @@ export function DiffPage({ from, to }: { readonly from: string; readonly to: str
               From <a href={href.scan(c.from.scan_id)}>{when(c.from.started_at)}</a> to{" "}
               <a href={href.scan(c.to.scan_id)}>{when(c.to.started_at)}</a> of <a href={href.history(c.to.target)}>{c.to.target}</a>
             </p>
+            <Downloads label="Reports of this diff" items={diffDownloads(from, to)} />
             <DiffView diff={c.diff} labels={[when(c.from.started_at), when(c.to.started_at)]} />
             <details>
               <summary>Summary text</summary>

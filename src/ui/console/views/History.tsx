@@ -3,6 +3,7 @@ import { api } from "../api.js"
 import { useLoad } from "../hooks.js"
 import { href } from "../route.js"
 import { Outcome, Show, when } from "./common.js"
+import { Downloads, historyDownloads } from "./Downloads.js"
 
 const DIFFABLE = new Set(["NmapTool", "MasscanTool"])
 
@@ -12,6 +13,7 @@ export function History({ target }: { readonly target: string }) {
   return (
     <>
       <h1 tabIndex={-1}>History of {target}</h1>
+      <Downloads label="Reports of this target's history" items={historyDownloads(target)} />
       <Show loaded={page}>{(p) => <Timeline scans={p.scans} />}</Show>
     </>
   )

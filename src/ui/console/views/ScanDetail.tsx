@@ -1,10 +1,12 @@
 import { useEffect, useState } from "preact/hooks"
-import { isNmapRun } from "../../components/model.js"
+import { HostFindings } from "../../components/HostFindings.js"
+import { hostDetails, isNmapRun } from "../../components/model.js"
 import { PortTable } from "../../components/PortTable.js"
 import { api, type StoredExecution } from "../api.js"
 import { useLoad } from "../hooks.js"
 import { href } from "../route.js"
 import { ErrorBox, Outcome, seconds, Show, when } from "./common.js"
+import { Downloads, scanDownloads } from "./Downloads.js"
 
 const DIFFABLE = new Set(["NmapTool", "MasscanTool"])
 
@@ -51,9 +53,15 @@ function Detail({ scan }: { readonly scan: StoredExecution }) {
         <dd>{scan.parse_status}</dd>
       </dl>
       {scan.metadata.notes.length > 0 ? <ul class="notes">{scan.metadata.notes.map((note) => <li key={note}>{note}</li>)}</ul> : null}
-      <p>
-        <Download scan={scan} />
-      </p>
+      <section aria-labelledby="downloads-heading">
+        <h2 id="downloads-heading">Downloads</h2>
+        <p>
+          <Download scan={scan} />
+        </p>
+        {scan.outcome === "running" ?
+          null :
+          <Downloads label="Reports and exports of this scan" items={scanDownloads(scan.scan_id, DIFFABLE.has(scan.tool))} />}
+      </section>
       <section aria-labelledby="summary-heading">
         <h2 id="summary-heading">Summary</h2>
         <pre class="summary-text">{scan.summary}</pre>
@@ -63,6 +71,14 @@ function Detail({ scan }: { readonly scan: StoredExecution }) {
           <section aria-labelledby="hosts-heading">
             <h2 id="hosts-heading">Hosts and ports</h2>
             <PortTable run={scan.structured} />
+          </section>
+        )
+        : null}
+      {isNmapRun(scan.structured) && hostDetails(scan.structured).length > 0
+        ? (
+          <section aria-labelledby="host-findings-heading">
+            <h2 id="host-findings-heading">Host findings</h2>
+            <HostFindings run={scan.structured} />
           </section>
         )
         : null}

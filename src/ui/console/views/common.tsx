@@ -19,3 +19,54 @@ export const seconds = (value: number | null | undefined) => (value === null || 
 export function Outcome({ outcome }: { readonly outcome: string }) {
   return <span class={`outcome outcome-${outcome}`}>{outcome}</span>
 }
+
+/** A filter form's non-empty fields, trimmed; the `dates` (`datetime-local`, the browser's local time) as ISO 8601 instants. */
+export const formFilters = (form: HTMLFormElement, fields: ReadonlyArray<string>, dates: ReadonlyArray<string>) => {
+  const data = new FormData(form)
+  const filters: Record<string, string> = {}
+  for (const field of fields) {
+    const value = String(data.get(field) ?? "").trim()
+    if (value !== "") filters[field] = dates.includes(field) ? new Date(value).toISOString() : value
+  }
+  return filters
+}
+
+/** The fields of `params` that are filters, for the API call. */
+export const filtersOf = (params: URLSearchParams, fields: ReadonlyArray<string>): Record<string, string> =>
+  Object.fromEntries(fields.flatMap((field) => (params.get(field) ? [[field, params.get(field)!]] : [])))
+
+/** An instant as `datetime-local` shows it: the browser's local time, to the minute. */
+export const local = (iso: string | undefined) => {
+  if (iso === undefined) return undefined
+  const date = new Date(iso)
+  return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
+}
+
+export function Field(
+  props: { readonly name: string; readonly label: string; readonly value: string | undefined; readonly type?: "text" | "datetime-local" }
+) {
+  return (
+    <div class="field">
+      <label for={`filter-${props.name}`}>{props.label}</label>
+      {props.type === "datetime-local"
+        ? <input id={`filter-${props.name}`} name={props.name} type="datetime-local" value={props.value ?? ""} />
+        : <input id={`filter-${props.name}`} name={props.name} type="text" value={props.value ?? ""} />}
+    </div>
+  )
+}
+
+/** Newer and Older, over a stack of the cursors of the pages before this one. */
+export function Pager(
+  { next, pages, setPages }: {
+    readonly pages: ReadonlyArray<string>
+    readonly setPages: (pages: ReadonlyArray<string>) => void
+    readonly next: string | null
+  }
+) {
+  return (
+    <p class="pager">
+      {pages.length > 0 ? <button type="button" onClick={() => setPages(pages.slice(0, -1))}>Newer</button> : null}
+      {next === null ? null : <button type="button" onClick={() => setPages([...pages, next])}>Older</button>}
+    </p>
+  )
+}
