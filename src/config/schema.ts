@@ -282,9 +282,15 @@ export const CustomTool = Schema.Struct({
 })
 export type CustomTool = typeof CustomTool.Type
 
+const RESERVED_KEY_IDS: ReadonlyArray<string> = ["operator", "stdio"]
+
 export const ApiKey = Schema.Struct({
-  id: Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/)).annotations({
-    description: "Name of the key in logs, audit lines and rate limits"
+  id: Schema.String.pipe(
+    Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/),
+    // The local operator's names: a key called so would be taken for the operator by schedules and in audit lines.
+    Schema.filter((id) => !RESERVED_KEY_IDS.includes(id) || `the key id ${id} is reserved for the local operator: name the key otherwise`)
+  ).annotations({
+    description: "Name of the key in logs, audit lines and rate limits (not operator or stdio, the local operator's names)"
   }),
   sha256: Schema.String.pipe(Schema.pattern(/^[0-9a-f]{64}$/)).annotations({
     description: "Hex SHA-256 of the key; the key itself is never stored"

@@ -157,6 +157,11 @@ describe("cross-setting rules", () => {
     const { config } = load(JSON.stringify({ auth: { api_keys: [{ id: "k", sha256: hash }, { id: "k", sha256: "b".repeat(64) }] } }))
     expect(semanticProblems(config)).toContain("auth.api_keys: duplicate id k")
   })
+
+  it.each(["operator", "stdio"])("refuses the local operator's name %s as an API key id", (id) => {
+    const error = loadError(JSON.stringify({ auth: { api_keys: [{ id, sha256: "a".repeat(64) }] } }))
+    expect(error.issues.join("\n")).toContain(`the key id ${id} is reserved for the local operator`)
+  })
 })
 
 describe("warnings", () => {

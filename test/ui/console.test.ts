@@ -43,7 +43,6 @@ const settings = () => ({
   auth: {
     require_auth: true,
     api_keys: [
-      // Not "operator": a schedule owned by that id is taken for the local operator's (see the report).
       { id: "ops", sha256: operator.sha256, scopes: ["execute", "intrusive", "admin", "approve", "schedule"], engagements: ["lab"] },
       { id: "requester", sha256: requester.sha256, scopes: ["execute", "intrusive"], engagements: ["lab"] }
     ]
