@@ -376,6 +376,11 @@ export const ApprovalsConfig = Schema.Struct({
     7 * 86400,
     "Seconds a pending approval may wait for its decision, and an approved one for its run, before it expires"
   ),
+  standing_max_ttl: bounded(
+    3600,
+    366 * 86400,
+    "Seconds a schedule's standing approval lasts at most (it never outlasts its engagement's end): then the schedule asks again"
+  ),
   allow_self_approval_single_operator_lab: Schema.Boolean.annotations({
     description:
       "UNSAFE outside a one-person lab: lets a key approve its own requests, so a model holding that key can approve itself. Warned about at start-up and when turned on"
@@ -515,6 +520,7 @@ export const defaults: typeof AppConfig.Encoded = {
   },
   approvals: {
     ttl: 900,
+    standing_max_ttl: 30 * 86400,
     allow_self_approval_single_operator_lab: false
   },
   engagements: [],

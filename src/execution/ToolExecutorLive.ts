@@ -209,7 +209,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.flatMap(config.get, (c) => {
           const planned = Effect.gen(function*() {
-            const { call, input } = engage(yield* admit(name, raw, caller, c), c)
+            const engaged = engage(yield* admit(name, raw, caller, c), c)
+            const { input } = engaged
+            const call = opts?.standingApproval === undefined ? engaged.call : { ...engaged.call, standing: opts.standingApproval }
             const plan = yield* planCall(call, input, c, options).pipe(
               Effect.provide(planning),
               Effect.tapError((error) => recorder.refused(call, error))

@@ -20,6 +20,7 @@ import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statu
 import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
+import { makeStanding, type StandingService } from "./standingApprovals.js"
 import { isUlid, makeUlidGenerator } from "./ulid.js"
 
 /**
@@ -45,7 +46,7 @@ export interface ApprovalRequest {
 
 export type Decision = "approved" | "denied"
 
-export interface ApprovalsService {
+export interface ApprovalsService extends StandingService {
   /** Stores a pending approval (audited, announced) and returns the `ApprovalRequired` the caller gets. */
   readonly request: (request: ApprovalRequest) => Effect.Effect<ApprovalRequired, ApprovalsUnavailable | AuditUnavailable>
   readonly get: (id: string, viewer: Caller) => Effect.Effect<Approval, ApprovalNotFound | ApprovalsUnavailable>
@@ -217,7 +218,8 @@ const makeApprovals = Effect.gen(function*() {
       }
     }))
 
-  return { request, get, list, decide, use, awaitDecision } satisfies ApprovalsService
+  const standing = makeStanding({ read, visible, store, audit, events, config, nextId, entry: auditEntry })
+  return { request, get, list, decide, use, awaitDecision, ...standing } satisfies ApprovalsService
 })
 
 /** A new pending approval: stored with its audit line in one transaction, then announced. */
@@ -236,6 +238,8 @@ const makeRequest = (
     const { subject } = req
     const approval: Approval = {
       approval_id: yield* parts.nextId,
+      kind: "call",
+      schedule_id: null,
       status: "pending",
       tool: subject.tool,
       target: req.target,
@@ -252,6 +256,8 @@ const makeRequest = (
       decided_at: null,
       reason: null,
       used_at: null,
+      revoked_by: null,
+      revoked_at: null,
       correlation_id: req.correlationId,
       digest: approvalDigest(subject)
     }
@@ -302,8 +308,8 @@ const makeDecide = (
     const now = yield* Clock.currentTimeMillis
     const c = yield* parts.config.get
     yield* mayDecide(approval, approver, { allowSelfApproval: c.approvals.allow_self_approval_single_operator_lab, now })
-    // An approved call gets a whole ttl to run from its approval, however long the decision took.
-    const expires = decision === "approved" ? now + c.approvals.ttl * 1000 : Date.parse(approval.expires_at)
+    // An approved call gets a whole ttl to run from its approval, however long the decision took; a standing one keeps its bound.
+    const expires = decision === "approved" && approval.kind === "call" ? now + c.approvals.ttl * 1000 : Date.parse(approval.expires_at)
     const decided: Approval = {
       ...approval,
       status: decision,

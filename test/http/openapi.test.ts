@@ -235,6 +235,7 @@ describe("the OpenAPI document", () => {
             resolvedTarget: "127.0.0.1",
             argv: ["nmap", "-A", "127.0.0.1"],
             engagement: { name: "lab", hash: "0".repeat(64) },
+            timeoutSeconds: 60,
             requestedBy: "exec"
           },
           requester: { id: "exec", transport: "http", scopes: new Set(["execute"]) },

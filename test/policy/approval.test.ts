@@ -10,6 +10,7 @@ const subject: ApprovalSubject = {
   resolvedTarget: "127.0.0.1",
   argv: ["/usr/bin/nmap", "-oX", "-", "-n", "-A", "127.0.0.1"],
   engagement: { name: "lab", hash: "a".repeat(64) },
+  timeoutSeconds: 60,
   requestedBy: "requester"
 }
 
@@ -24,6 +25,8 @@ const NOW = Date.parse("2025-06-02T10:00:00Z")
 
 const approval = (fields: Partial<Approval> = {}): Approval => ({
   approval_id: "01J0000000000000000000000A",
+  kind: "call",
+  schedule_id: null,
   status: "pending",
   tool: subject.tool,
   target: "127.0.0.1",
@@ -40,6 +43,8 @@ const approval = (fields: Partial<Approval> = {}): Approval => ({
   decided_at: null,
   reason: null,
   used_at: null,
+  revoked_by: null,
+  revoked_at: null,
   correlation_id: "c-1",
   digest: approvalDigest(subject),
   ...fields
@@ -67,6 +72,13 @@ describe("approval policy", () => {
     expect(approvalDigest({ ...subject, tool: "MasscanTool" })).not.toBe(base)
     expect(approvalDigest({ ...subject, engagement: { name: "lab", hash: "b".repeat(64) } })).not.toBe(base)
     expect(approvalDigest({ ...subject, requestedBy: "someone-else" })).not.toBe(base)
+  })
+
+  it("an approval of a 60 s call does not cover the same call with 3600 s", () => {
+    const approved = approval({ status: "approved", decided_by: "approver" })
+    const caller = key("requester", ["execute", "intrusive"])
+    expect(outcome(covers(approved, approvalDigest(subject), caller, NOW))).toBe("approved")
+    expect(outcome(covers(approved, approvalDigest({ ...subject, timeoutSeconds: 3600 }), caller, NOW))).toBe("digest_mismatch")
   })
 
   it("a key cannot decide its own request, nor without the approve scope or outside the engagement", () => {

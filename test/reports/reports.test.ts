@@ -108,6 +108,8 @@ const lab = Schema.decodeUnknownSync(Engagement)({ name: "lab", targets: ["127.0
 
 const approval = (overrides: Partial<Approval> = {}): Approval => ({
   approval_id: "01JFAPPROVAL00000000000001",
+  kind: "call",
+  schedule_id: null,
   status: "used",
   tool: "NmapTool",
   target: "127.0.0.1",
@@ -124,6 +126,8 @@ const approval = (overrides: Partial<Approval> = {}): Approval => ({
   decided_at: "2026-11-26T05:32:00.000Z",
   reason: "in the lab window",
   used_at: "2026-11-26T05:34:04.900Z",
+  revoked_by: null,
+  revoked_at: null,
   correlation_id: "c",
   digest: "d",
   ...overrides

@@ -26,6 +26,7 @@ const subject: ApprovalSubject = {
   resolvedTarget: "127.0.0.1",
   argv: ["/usr/bin/nmap", "-oX", "-", "-n", "-A", "127.0.0.1"],
   engagement: { name: "lab", hash: "c".repeat(64) },
+  timeoutSeconds: 60,
   requestedBy: requester.id
 }
 
