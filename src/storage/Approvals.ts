@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, type ParseResult, Queue } from "effect"
-import type { Approval, ApprovalStatus } from "../Approval.js"
+import type { Approval, ApprovalKind, ApprovalStatus } from "../Approval.js"
 import { ConfigService } from "../config/ConfigService.js"
 import {
   ApprovalConflict,
@@ -51,7 +51,11 @@ export interface ApprovalsService extends StandingService {
   readonly request: (request: ApprovalRequest) => Effect.Effect<ApprovalRequired, ApprovalsUnavailable | AuditUnavailable>
   readonly get: (id: string, viewer: Caller) => Effect.Effect<Approval, ApprovalNotFound | ApprovalsUnavailable>
   /** The newest approvals `viewer` may see, optionally with one status only. */
-  readonly list: (viewer: Caller, status?: ApprovalStatus) => Effect.Effect<ReadonlyArray<Approval>, ApprovalsUnavailable>
+  readonly list: (
+    viewer: Caller,
+    status?: ApprovalStatus,
+    kind?: ApprovalKind
+  ) => Effect.Effect<ReadonlyArray<Approval>, ApprovalsUnavailable>
   readonly decide: (
     id: string,
     decision: Decision,
@@ -183,7 +187,7 @@ const makeApprovals = Effect.gen(function*() {
     Effect.flatMap(visible(id, viewer), (approval) => Effect.map(Clock.currentTimeMillis, (now) => withStatusNow(approval, now)))
 
   // Filtered in the query, before the limit: another key's flood of requests must not push these out of the page.
-  const list = (viewer: Caller, status?: ApprovalStatus) =>
+  const list = (viewer: Caller, status?: ApprovalStatus, kind?: ApprovalKind) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const rows = yield* store(
@@ -192,7 +196,9 @@ const makeApprovals = Effect.gen(function*() {
           SqlClient.SqlClient,
           (sql) =>
             sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals
-              WHERE ${sql.and([...visibleTo(sql, viewer), ...withStatus(sql, status, now)])} ORDER BY id DESC LIMIT ${LIST_LIMIT}`
+              WHERE ${
+              sql.and([...visibleTo(sql, viewer), ...withStatus(sql, status, now), ...(kind === undefined ? [] : [sql`kind = ${kind}`])])
+            } ORDER BY id DESC LIMIT ${LIST_LIMIT}`
         ).pipe(Effect.flatMap((all) => Effect.forEach(all, (row) => Effect.map(decodeApprovalRow(row), toApproval))))
       )
       return rows.map((a) => withStatusNow(a, now)).filter((a) => mayView(a, viewer) && (status === undefined || a.status === status))
