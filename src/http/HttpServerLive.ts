@@ -17,7 +17,9 @@ import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { formatAddress, formatNetwork, network, parseAddress } from "../policy/ip.js"
 import type { Approvals } from "../storage/Approvals.js"
 import type { ScanStore } from "../storage/ScanStore.js"
+import type { ScheduleStore } from "../storage/ScheduleStore.js"
 import type { Schedules } from "../watch/Schedules.js"
+import type { Webhooks } from "../watch/Webhooks.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
 import { errorReply, routerConfig } from "./guard.js"
@@ -179,5 +181,15 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore | Schedules
+  | ToolExecutor
+  | ConfigService
+  | Health
+  | MetricsExporter
+  | Events
+  | Approvals
+  | ExecutionGate
+  | ScanStore
+  | Schedules
+  | ScheduleStore
+  | Webhooks
 > => ServeLive(info)

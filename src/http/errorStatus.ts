@@ -1,7 +1,7 @@
 import type { ApprovalConflict, ApprovalNotFound, ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
 import { type ErrorBody, errorBody } from "../errors.js"
 import type { ScanNotFound, StoreUnavailable } from "../storage/errors.js"
-import type { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
+import type { DeadLetterNotFound, ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
 
 export type HttpError =
@@ -20,6 +20,7 @@ export type HttpError =
   | ScheduleNotFound
   | ScheduleInvalid
   | ScheduleConflict
+  | DeadLetterNotFound
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -36,8 +37,8 @@ export interface ErrorResponse {
 
 /**
  * Status codes: the caller's fault is 4xx (400 fix the input, 401 send a key,
- * 403 the key, policy or engagement forbids it, 404 no such tool, scan, route
- * or approval, 409 the tool is switched off by an operator or the approval was
+ * 403 the key, policy or engagement forbids it, 404 no such tool, scan, route,
+ * approval, schedule or dead letter, 409 the tool is switched off by an operator or the approval was
  * decided already (or the schedule exists or is the configuration's), 413/415 fix the body, 428 the call waits for a second
  * person's approval, 429 slow down), the
  * server's state is 5xx with Retry-After when waiting helps (503 breaker open,
@@ -65,6 +66,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "NotFound":
     case "ApprovalNotFound":
     case "ScheduleNotFound":
+    case "DeadLetterNotFound":
       return 404
     case "ToolDisabled":
     case "ApprovalConflict":

@@ -64,7 +64,7 @@ const nullable = (description: string) => Schema.NullOr(Schema.String).annotatio
  */
 export const AuditOutcome = Schema.Union(
   ExecutionOutcome,
-  Schema.Literal("started", "interrupted", "pending", "approved", "denied", "revoked")
+  Schema.Literal("started", "interrupted", "pending", "approved", "denied", "revoked", "enabled", "disabled")
 )
 export type AuditOutcome = typeof AuditOutcome.Type
 
@@ -82,8 +82,9 @@ export const ExecutionLine = Schema.Struct({
   argv: Schema.Array(Schema.String).annotations({ description: "The command line exactly as executed; empty when none ran" }),
   decision: Schema.Union(
     Schema.Literal("allowed", "approval:requested", "approval:approved", "approval:denied", "approval:revoked"),
+    Schema.Literal("schedule:enabled", "schedule:disabled"),
     Schema.TemplateLiteral("rejected:", Schema.String)
-  ).annotations({ description: "allowed, rejected:<error tag>, or an approval's request or decision" }),
+  ).annotations({ description: "allowed, rejected:<error tag>, an approval's request or decision, or a schedule switched on or off" }),
   outcome: AuditOutcome,
   duration_seconds: Schema.Number,
   intrusive: Schema.Boolean,

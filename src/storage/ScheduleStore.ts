@@ -182,6 +182,8 @@ export interface ScheduleStoreService {
   readonly deadLetters: (limit: number, before?: string) => Store<ReadonlyArray<DeadLetter>>
   readonly getDeadLetter: (id: string) => Store<Option.Option<DeadLetter>>
   readonly removeDeadLetter: (id: string) => Store<boolean>
+  /** One more failed attempt of a dead letter's delivery. */
+  readonly failedAgain: (id: string, lastError: string) => Store<void>
   /** Enables or disables the schedule (its spec and row alike), as changed at `nowMs`; false when there is none. */
   readonly setEnabled: (id: string, enabled: boolean, nowMs: number, nextRunMs: number) => Store<boolean>
 }
@@ -420,6 +422,12 @@ const makeStore = (db: Database["Type"]): ScheduleStoreService => {
         "dead_letter_remove",
         Effect.flatMap(SqlClient.SqlClient, (sql) =>
           Effect.map(sql`DELETE FROM webhook_dead_letters WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0))
+      ),
+    failedAgain: (id, lastError) =>
+      use(
+        "dead_letter_failed",
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`UPDATE webhook_dead_letters SET attempts = attempts + 1, last_error = ${lastError} WHERE id = ${id}`)
       ),
     setEnabled: (id, enabled, nowMs, nextRunMs) => use("enable", setEnabled(id, enabled, nowMs, nextRunMs))
   }

@@ -153,6 +153,44 @@ describe("the scheduler", () => {
   )
 
   it.scopedLive(
+    "a denial stands until the owner disables and enables the schedule (audited), which asks again",
+    () =>
+      Effect.gen(function*() {
+        const { h, schedules, store } = yield* start
+        const created = yield* schedules.create(
+          { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600 },
+          alice
+        )
+        const id = created.schedule_id
+        yield* runNumber(store, id, 1)
+        const [standing] = yield* h.approvals.list(root).pipe(Effect.orDie)
+        yield* h.approvals.decide(standing!.approval_id, "denied", bob, "not this week").pipe(Effect.orDie)
+        yield* makeDue(h, id)
+        const denied = yield* runNumber(store, id, 2)
+        expect(denied.reason).toContain(`standing approval ${standing!.approval_id} was denied by bob: not this week`)
+        expect(yield* h.approvals.list(root).pipe(Effect.orDie)).toHaveLength(1)
+
+        const off = yield* schedules.setEnabled(id, false, alice)
+        expect(off.enabled).toBe(false)
+        const on = yield* schedules.setEnabled(id, true, alice)
+        expect(on.enabled).toBe(true)
+        const asked = yield* runNumber(store, id, 3)
+        expect(asked.reason).toContain("and the schedule was enabled again since")
+        const all = yield* h.approvals.list(root, undefined, "standing").pipe(Effect.orDie)
+        expect(all.map((a) => a.status)).toEqual(["pending", "denied"])
+        const switched = (yield* h.audit).filter((l) => l["correlation_id"] === `schedule.${id}` && l["caller_id"] === "alice")
+        expect(switched.map((l) => [l["decision"], l["outcome"]])).toEqual([
+          ["approval:requested", "pending"],
+          ["schedule:disabled", "disabled"],
+          ["schedule:enabled", "enabled"],
+          ["approval:requested", "pending"]
+        ])
+        expect(yield* h.fake.requests).toEqual([])
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive(
     "a changed schedule is not covered by its old standing approval: the run is skipped and a new one requested",
     () =>
       Effect.gen(function*() {

@@ -25,7 +25,7 @@ import {
   Unauthorized
 } from "../../errors.js"
 import { ScanNotFound, StoreUnavailable } from "../../storage/errors.js"
-import { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../../watch/errors.js"
+import { DeadLetterNotFound, ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../../watch/errors.js"
 import { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "../errors.js"
 import { errorEnvelope, errorStatus, type HttpError, type HttpErrorTag } from "../errorStatus.js"
 
@@ -76,7 +76,8 @@ const DESCRIPTIONS: { readonly [T in HttpErrorTag]: string } = {
   StoreUnavailable: "The scan store cannot be read now (storage disabled, database down or not open yet); see /health",
   ScheduleNotFound: "No schedule with this id that this key may see (a key sees only its own unless it has admin)",
   ScheduleInvalid: "The schedule cannot run as sent: its fields, timing (cron or interval), tool or webhooks (see issues)",
-  ScheduleConflict: "The key has a schedule of that name already, or the schedule belongs to the configuration"
+  ScheduleConflict: "The key has a schedule of that name already, or the schedule belongs to the configuration",
+  DeadLetterNotFound: "No dead letter with this id (a retry delivered it meanwhile, or the id is wrong)"
 }
 
 const envelope = <A extends HttpError>(error: ErrorClass<A>): Schema.Schema<A, unknown> => {
@@ -130,7 +131,8 @@ export const ApiError = {
   StoreUnavailable: envelope(StoreUnavailable),
   ScheduleNotFound: envelope(ScheduleNotFound),
   ScheduleInvalid: envelope(ScheduleInvalid),
-  ScheduleConflict: envelope(ScheduleConflict)
+  ScheduleConflict: envelope(ScheduleConflict),
+  DeadLetterNotFound: envelope(DeadLetterNotFound)
 } satisfies { readonly [T in HttpErrorTag]: Schema.Schema<Extract<HttpError, { readonly _tag: T }>, unknown> }
 
 export const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set(Object.keys(ApiError))
