@@ -162,7 +162,11 @@ export const RateLimitConfig = Schema.Struct({
     100000,
     "Executions per minute of the local operator over stdio (the only client of a stdio server, so no per-tool bucket applies)"
   ),
-  stdio_burst: boundedInt(1, 10000, "Bucket size of the stdio operator: calls allowed at once before its rate applies")
+  stdio_burst: boundedInt(1, 10000, "Bucket size of the stdio operator: calls allowed at once before its rate applies"),
+  shared: Schema.Boolean.annotations({
+    description:
+      "With storage on PostgreSQL, a client's bucket is also shared by every instance (one statement per admitted call; refused calls never reach the database)"
+  })
 })
 
 export const HealthConfig = Schema.Struct({
@@ -470,7 +474,8 @@ export const defaults: typeof AppConfig.Encoded = {
     burst: 30,
     client_share: 0.5,
     stdio_requests_per_minute: 600,
-    stdio_burst: 100
+    stdio_burst: 100,
+    shared: true
   },
   health: {
     check_interval: 30,

@@ -18,6 +18,7 @@ import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { Approvals } from "../storage/Approvals.js"
 import { type FinishInput, type LiveProgress, ScanRecorder } from "../storage/ScanRecorder.js"
+import type { SharedRateLimits } from "../storage/SharedRateLimits.js"
 import { resultLimits } from "../tools/stream.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import type { StreamProgress } from "../tools/ToolSpec.js"
@@ -198,7 +199,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const steps: Steps = { runner: yield* ProcessRunner, scans: yield* ScanRecorder, recorder, guarded: yield* makeGuard }
       const switches = yield* makeSwitches
       const admit = yield* makeAdmission
-      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals>()
+      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals | SharedRateLimits>()
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
