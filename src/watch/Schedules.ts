@@ -7,13 +7,16 @@ import type { AuditUnavailable } from "../errors.js"
 import { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { AuditLog } from "../observability/AuditLog.js"
+import { Approvals } from "../storage/Approvals.js"
 import type { StoreUnavailable } from "../storage/errors.js"
 import type { Schedule } from "../storage/ScheduleRecord.js"
 import { type NewSchedule, ScheduleStore, type StoredSchedule } from "../storage/ScheduleStore.js"
 import { makeUlidGenerator } from "../storage/ulid.js"
+import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { ScheduleConflict, ScheduleInvalid, scheduleInvalid, ScheduleNotFound, scheduleNotFound } from "./errors.js"
 import { firstRun, nextAfter, parseTiming, type Timing, withJitter } from "./nextRun.js"
 import { ownerOf } from "./owner.js"
+import { askAhead } from "./standing.js"
 
 /**
  * Schedules as callers manage them: created by a key with the schedule
@@ -172,6 +175,13 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
       const executor = yield* ToolExecutor
       const nextId = yield* makeUlidGenerator
       const audit = yield* AuditLog
+      // Absent where schedules are served without an executor's registry (tests of the routes): the first run asks.
+      const approvals = yield* Effect.serviceOption(Approvals)
+      const registry = yield* Effect.serviceOption(ToolRegistry)
+      const ask = (s: StoredSchedule) =>
+        Option.isSome(approvals) && Option.isSome(registry)
+          ? Effect.flatMap(config.get, (c) => askAhead(approvals.value, registry.value, s, c))
+          : Effect.void
       const toolNames = Effect.map(executor.list, (tools) => tools.map((t) => t.name))
 
       const view = viewOf(store)
@@ -215,7 +225,9 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
             nextRunMs: withJitter(firstRun(timing, now), spec.jitter, fraction)
           }
           yield* store.insert(row)
-          return yield* Effect.flatMap(visible(row.id, caller), view).pipe(Effect.catchTag("ScheduleNotFound", Effect.die))
+          const stored = yield* visible(row.id, caller).pipe(Effect.catchTag("ScheduleNotFound", Effect.die))
+          yield* ask(stored)
+          return yield* view(stored)
         })
 
       const remove = (id: string, caller: Caller) =>
@@ -233,7 +245,10 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
         })
 
       const syncConfigured = syncFrom(store, config, toolNames)
-      const setEnabled = makeSetEnabled({ store, config, audit, visible, view })
+      const setEnabled = (id: string, enabled: boolean, caller: Caller) =>
+        makeSetEnabled({ store, config, audit, visible, view })(id, enabled, caller).pipe(
+          Effect.tap((s) => (enabled ? Effect.flatMap(visible(s.schedule_id, caller), ask) : Effect.void))
+        )
 
       return {
         create,

@@ -1,5 +1,6 @@
-import { Clock, Effect, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import type { Approval } from "../Approval.js"
+import type { AppConfig } from "../config/schema.js"
 import type { StandingRef } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { standingDigest, type StandingSubject, statusAt } from "../policy/approval.js"
@@ -7,7 +8,9 @@ import { engagementRef } from "../policy/Engagement.js"
 import { endOf } from "../policy/engagementWindows.js"
 import type { Approvals } from "../storage/Approvals.js"
 import type { StoredSchedule } from "../storage/ScheduleStore.js"
-import type { ApprovalNeed } from "./run.js"
+import type { ToolRegistry } from "../tools/ToolRegistry.js"
+import { ownerCaller } from "./owner.js"
+import { type ApprovalNeed, approvalNeed } from "./run.js"
 
 /**
  * A scheduled run that needs approval runs under its schedule's standing
@@ -104,3 +107,27 @@ export const standingVerdict = (
         return yield* ask(`standing approval ${id} expired at ${latest.expires_at}`)
     }
   })
+
+/**
+ * Asks for the schedule's standing approval now, when its runs will need
+ * one and it has none that still fits (at creation, and when it is enabled
+ * again), so approvers see the request before the first run is due. The
+ * run asks itself when this could not.
+ */
+export const askAhead = (
+  approvals: Approvals["Type"],
+  registry: ToolRegistry["Type"],
+  schedule: StoredSchedule,
+  config: AppConfig
+) =>
+  Effect.gen(function*() {
+    const owner = ownerCaller(schedule.owner, schedule.source, config)
+    if (Either.isLeft(owner)) return
+    const tool = yield* Effect.option(registry.get(schedule.spec.tool))
+    const need = approvalNeed(schedule.spec, Option.getOrUndefined(tool)?.spec, owner.right, config)
+    if (need !== undefined) yield* standingVerdict(approvals, schedule, need, owner.right)
+  }).pipe(
+    Effect.catchAll((error) =>
+      Effect.logWarning(`watch: the standing approval of ${schedule.id} is asked for at its first run instead (${error.message})`)
+    )
+  )

@@ -105,15 +105,23 @@ describe("the scheduler", () => {
           alice
         )
         const id = created.schedule_id
-        const first = yield* runNumber(store, id, 1)
-        expect(first.status).toBe("skipped")
-        expect(first.reason).toContain("engagement lab requires a second person's approval for these runs")
-        expect(yield* h.fake.requests).toEqual([])
+        // Asked for as the schedule is created: approvers see it before the first run is due.
         const queued = yield* h.approvals.list(root).pipe(Effect.orDie)
         expect(queued).toHaveLength(1)
         const standing = queued[0]!
-        expect(standing).toMatchObject({ kind: "standing", schedule_id: id, status: "pending", requested_by: "alice", engagement: "lab" })
-        expect(first.reason).toContain(`standing approval ${standing.approval_id} requested`)
+        expect(standing).toMatchObject({
+          kind: "standing",
+          schedule_id: id,
+          status: "pending",
+          requested_by: "alice",
+          engagement: "lab",
+          intrusive: true,
+          argv: expect.arrayContaining(["-A", "127.0.0.1"])
+        })
+        const first = yield* runNumber(store, id, 1)
+        expect(first.status).toBe("skipped")
+        expect(first.reason).toContain(`standing approval ${standing.approval_id} is pending`)
+        expect(yield* h.fake.requests).toEqual([])
 
         // The owner's key, even given the approve scope, cannot approve its own schedule's request.
         const own = yield* Effect.flip(h.approvals.decide(standing.approval_id, "approved", aliceApproving, "mine"))
@@ -175,7 +183,7 @@ describe("the scheduler", () => {
         const on = yield* schedules.setEnabled(id, true, alice)
         expect(on.enabled).toBe(true)
         const asked = yield* runNumber(store, id, 3)
-        expect(asked.reason).toContain("and the schedule was enabled again since")
+        expect(asked.reason).toContain("is pending")
         const all = yield* h.approvals.list(root, undefined, "standing").pipe(Effect.orDie)
         expect(all.map((a) => a.status)).toEqual(["pending", "denied"])
         const switched = (yield* h.audit).filter((l) => l["correlation_id"] === `schedule.${id}` && l["caller_id"] === "alice")
