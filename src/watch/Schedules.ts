@@ -115,6 +115,18 @@ const syncFrom = (
     yield* store.syncConfigured(rows)
   })
 
+/** Asks for a schedule's standing approval ahead of its runs (see `askAhead`). */
+const makeAsk = (config: ConfigService["Type"]) =>
+  Effect.gen(function*() {
+    // Absent where schedules are served without an executor's registry (tests of the routes): the first run asks.
+    const approvals = yield* Effect.serviceOption(Approvals)
+    const registry = yield* Effect.serviceOption(ToolRegistry)
+    return (s: StoredSchedule) =>
+      Option.isSome(approvals) && Option.isSome(registry)
+        ? Effect.flatMap(config.get, (c) => askAhead(approvals.value, registry.value, s, c))
+        : Effect.void
+  })
+
 /** A stored schedule as callers see it, with its recent runs. */
 const viewOf = (store: ScheduleStore["Type"]) => (s: StoredSchedule) =>
   Effect.map(store.runs(s.id, RECENT_RUNS), (runs): Schedule => ({
@@ -175,13 +187,7 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
       const executor = yield* ToolExecutor
       const nextId = yield* makeUlidGenerator
       const audit = yield* AuditLog
-      // Absent where schedules are served without an executor's registry (tests of the routes): the first run asks.
-      const approvals = yield* Effect.serviceOption(Approvals)
-      const registry = yield* Effect.serviceOption(ToolRegistry)
-      const ask = (s: StoredSchedule) =>
-        Option.isSome(approvals) && Option.isSome(registry)
-          ? Effect.flatMap(config.get, (c) => askAhead(approvals.value, registry.value, s, c))
-          : Effect.void
+      const ask = yield* makeAsk(config)
       const toolNames = Effect.map(executor.list, (tools) => tools.map((t) => t.name))
 
       const view = viewOf(store)
