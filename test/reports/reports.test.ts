@@ -178,6 +178,26 @@ describe("the appendix", () => {
     ) expect(approvalOf(record, [other])).toBeUndefined()
     expect(approvalOf({ ...record, engagement: null, engagement_hash: null }, [right])).toBeUndefined()
   })
+
+  it("finds the standing approval a scheduled run ran under: its schedule's, approved before the run, not revoked by then", () => {
+    const { record } = recordOf(fixture("connect.xml"), engaged)
+    const run = { ...record, correlation_id: "schedule.S1.R1" }
+    const standing = approval({ approval_id: "S", kind: "standing", schedule_id: "S1", status: "approved", used_at: null })
+    expect(approvalOf(run, [standing])?.approval_id).toBe("S")
+    expect(approvalOf(run, [{ ...standing, status: "revoked", revoked_by: "bob", revoked_at: "2026-11-27T00:00:00.000Z" }])?.approval_id)
+      .toBe("S")
+    for (
+      const other of [
+        { ...standing, schedule_id: "S2" },
+        { ...standing, status: "denied" as const },
+        { ...standing, decided_at: "2026-11-27T00:00:00.000Z" },
+        { ...standing, status: "revoked" as const, revoked_at: "2026-11-26T05:00:00.000Z" },
+        { ...standing, engagement_hash: "0".repeat(64) }
+      ]
+    ) expect(approvalOf(run, [other])).toBeUndefined()
+    // A call that is not a scheduled run never matches a standing approval.
+    expect(approvalOf(record, [standing])).toBeUndefined()
+  })
 })
 
 const scanOf = (open: ReadonlyArray<number>, overrides = {}, extra: { service?: string; script?: string } = {}) =>
