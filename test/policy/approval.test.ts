@@ -2,7 +2,17 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import type { Approval } from "../../src/Approval.js"
 import type { Caller, CallerScope } from "../../src/identity/Caller.js"
-import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, needsApproval } from "../../src/policy/approval.js"
+import {
+  approvalDigest,
+  type ApprovalSubject,
+  covers,
+  mayDecide,
+  mayRevoke,
+  mayView,
+  needsApproval,
+  standingDigest,
+  type StandingSubject
+} from "../../src/policy/approval.js"
 import { Engagement } from "../../src/policy/Engagement.js"
 
 const subject: ApprovalSubject = {
@@ -120,5 +130,44 @@ describe("approval policy", () => {
     expect(mayView(approval(), key("approver", ["approve"], ["other"]))).toBe(false)
     expect(mayView(approval(), key("admin", ["admin"], undefined))).toBe(true)
     expect(mayView(approval(), key("peer", ["execute"]))).toBe(false)
+  })
+
+  it("a standing digest changes with every field of what the schedule's runs execute", () => {
+    const standing: StandingSubject = {
+      scheduleId: "S1",
+      tool: "NmapTool",
+      target: "127.0.0.1",
+      args: ["-A"],
+      template: null,
+      maxRuntime: 60,
+      engagement: subject.engagement,
+      requestedBy: "requester"
+    }
+    const base = standingDigest(standing)
+    expect(standingDigest({ ...standing })).toBe(base)
+    for (
+      const changed of [
+        { scheduleId: "S2" },
+        { tool: "MasscanTool" },
+        { target: "127.0.0.2" },
+        { args: ["-A", "-p", "22"] },
+        { template: "quick" },
+        { maxRuntime: 3600 },
+        { maxRuntime: null },
+        { engagement: { name: "lab", hash: "b".repeat(64) } },
+        { requestedBy: "someone-else" }
+      ]
+    ) expect(standingDigest({ ...standing, ...changed })).not.toBe(base)
+  })
+
+  it("a standing approval is revoked by its owner, an approver in its engagement or an admin, once approved", () => {
+    const standing = approval({ kind: "standing", schedule_id: "S1", status: "approved", decided_by: "approver" })
+    expect(outcome(mayRevoke(standing, key("requester", ["execute"]), NOW))).toBe("ok")
+    expect(outcome(mayRevoke(standing, key("approver", ["approve"]), NOW))).toBe("ok")
+    expect(outcome(mayRevoke(standing, key("root", ["admin"], []), NOW))).toBe("ok")
+    expect(outcome(mayRevoke(standing, key("stranger", ["execute"]), NOW))).toBe("Forbidden")
+    expect(outcome(mayRevoke(standing, key("elsewhere", ["approve"], ["other"]), NOW))).toBe("Forbidden")
+    expect(outcome(mayRevoke({ ...standing, status: "pending" }, key("approver", ["approve"]), NOW))).toBe("ApprovalConflict")
+    expect(outcome(mayRevoke(approval({ status: "approved" }), key("approver", ["approve"]), NOW))).toBe("ApprovalConflict")
   })
 })
