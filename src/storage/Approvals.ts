@@ -17,10 +17,10 @@ import { Events } from "../events/Events.js"
 import type { Caller } from "../identity/Caller.js"
 import { type AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statusAt } from "../policy/approval.js"
-import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
+import { APPROVAL_COLUMNS, decodeApprovalRow, toApproval } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
-import { makeStanding, type StandingService } from "./standingApprovals.js"
+import { makeStanding, type StandingService, storeRequested } from "./standingApprovals.js"
 import { isUlid, makeUlidGenerator } from "./ulid.js"
 
 /**
@@ -267,27 +267,7 @@ const makeRequest = (
       correlation_id: req.correlationId,
       digest: approvalDigest(subject)
     }
-    // One transaction: a request whose audit line cannot be written is not stored either.
-    yield* parts.store(
-      "request",
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql.withTransaction(
-          sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, now, now + ttl))}`.pipe(
-            Effect.zipRight(parts.audit.write(auditEntry(approval, req.requester, "approval:requested", "pending")))
-          )
-        ))
-    )
-    yield* parts.events.publish({
-      type: "approval.requested",
-      approvalId: approval.approval_id,
-      tool: approval.tool,
-      target: approval.target,
-      resolvedTarget: approval.resolved_target,
-      argv: approval.argv,
-      engagement: approval.engagement,
-      requestedBy: approval.requested_by,
-      expiresAt: approval.expires_at
-    })
+    yield* storeRequested({ ...parts, entry: auditEntry }, approval, req.requester, now, now + ttl)
     return approvalRequired(approval, now)
   })
 

@@ -89,19 +89,25 @@ const standingApproval = (req: StandingRequest, id: string, now: number, expires
   digest: standingDigest(req.subject)
 })
 
-const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
+/**
+ * Stores a new pending approval with its audit line in one transaction (a
+ * request whose line cannot be written is not stored either), then
+ * announces it. Per-call and standing requests alike.
+ */
+export const storeRequested = (
+  p: Pick<StandingParts, "store" | "audit" | "events" | "entry">,
+  approval: Approval,
+  requester: Caller,
+  nowMs: number,
+  expiresMs: number
+): Effect.Effect<void, ApprovalsUnavailable | AuditUnavailable> =>
   Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
-    const max = now + (yield* p.config.get).approvals.standing_max_ttl * 1000
-    // Pending and approved alike last until then: an approver may take days, the engagement's end is the bound.
-    const expires = Math.min(max, req.engagementEndsMs ?? max)
-    const approval = standingApproval(req, yield* p.nextId, now, expires)
     yield* p.store(
       "request",
       Effect.flatMap(SqlClient.SqlClient, (sql) =>
         sql.withTransaction(
-          sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, now, expires))}`.pipe(
-            Effect.zipRight(p.audit.write(p.entry(approval, req.requester, "approval:requested", "pending")))
+          sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, nowMs, expiresMs))}`.pipe(
+            Effect.zipRight(p.audit.write(p.entry(approval, requester, "approval:requested", "pending")))
           )
         ))
     )
@@ -116,6 +122,16 @@ const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
       requestedBy: approval.requested_by,
       expiresAt: approval.expires_at
     })
+  })
+
+const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const max = now + (yield* p.config.get).approvals.standing_max_ttl * 1000
+    // Pending and approved alike last until then: an approver may take days, the engagement's end is the bound.
+    const expires = Math.min(max, req.engagementEndsMs ?? max)
+    const approval = standingApproval(req, yield* p.nextId, now, expires)
+    yield* storeRequested(p, approval, req.requester, now, expires)
     return approval
   })
 

@@ -18,6 +18,7 @@ export const DecisionBody = Schema.Struct({
   })
 }).annotations({ identifier: "ApprovalDecision" })
 
+/** A decision on one approval, with its reason; who may make it is the route's middleware. */
 const decision = <const Name extends "approve" | "deny" | "revoke">(name: Name, summary: string) =>
   HttpApiEndpoint.post(name, `/approvals/:id/${name}`)
     .setPath(ApprovalPath)
@@ -33,7 +34,6 @@ const decision = <const Name extends "approve" | "deny" | "revoke">(name: Name, 
         "UnsupportedMediaType"
       )
     )
-    .middleware(RequireScope.approve)
     .annotate(OpenApi.Summary, summary)
 
 /**
@@ -60,28 +60,22 @@ export const Approvals = HttpApiGroup.make("approvals")
       .middleware(Authenticated)
       .annotate(OpenApi.Summary, "One approval: what exactly would run, who asked, and its state")
   )
-  .add(decision("approve", "Approve a pending call or a schedule's standing request (approve scope; never the requesting key)"))
-  .add(decision("deny", "Deny a pending call or standing request (approve scope; never the requesting key)"))
   .add(
-    HttpApiEndpoint.post("revoke", "/approvals/:id/revoke")
-      .setPath(ApprovalPath)
-      .setPayload(DecisionBody)
-      .addSuccess(Approval)
-      .addError(
-        apiErrors(
-          "ApprovalNotFound",
-          "ApprovalConflict",
-          "ApprovalsUnavailable",
-          "AuditUnavailable",
-          "PayloadTooLarge",
-          "UnsupportedMediaType"
-        )
-      )
-      .middleware(Authenticated)
-      .annotate(
-        OpenApi.Summary,
-        "Revoke an approved standing approval: the schedule's runs are skipped from now on (an approver, an admin or the schedule's owner)"
-      )
+    decision(
+      "approve",
+      "Approve a pending call or a schedule's standing request (approve scope; never the requesting key)"
+    ).middleware(RequireScope.approve)
+  )
+  .add(
+    decision("deny", "Deny a pending call or standing request (approve scope; never the requesting key)").middleware(
+      RequireScope.approve
+    )
+  )
+  .add(
+    decision(
+      "revoke",
+      "Revoke an approved standing approval: the schedule's runs are skipped from now on (an approver, an admin or the schedule's owner)"
+    ).middleware(Authenticated)
   )
   .addError(apiErrors("Forbidden"))
   .annotate(
