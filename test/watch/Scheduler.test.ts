@@ -72,6 +72,19 @@ const makeDue = (h: Effect.Effect.Success<typeof start>["h"], id: string) =>
   h.database.use("test", Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE schedules SET next_run_ms = 0 WHERE id = ${id}`))
     .pipe(Effect.orDie)
 
+/** An intrusive schedule of alice's, its first run skipped, and the standing approval it asked for. */
+const aggressive = Effect.gen(function*() {
+  const started = yield* start
+  const created = yield* started.schedules.create(
+    { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600 },
+    alice
+  )
+  const id = created.schedule_id
+  yield* runNumber(started.store, id, 1)
+  const [standing] = yield* started.h.approvals.list(root).pipe(Effect.orDie)
+  return { ...started, id, standing: standing! }
+})
+
 describe("the scheduler", () => {
   it.scopedLive(
     "runs a schedule as its owner through the executor, audited as a scheduled run, and stores the scan",
@@ -164,18 +177,11 @@ describe("the scheduler", () => {
     "a denial stands until the owner disables and enables the schedule (audited), which asks again",
     () =>
       Effect.gen(function*() {
-        const { h, schedules, store } = yield* start
-        const created = yield* schedules.create(
-          { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600 },
-          alice
-        )
-        const id = created.schedule_id
-        yield* runNumber(store, id, 1)
-        const [standing] = yield* h.approvals.list(root).pipe(Effect.orDie)
-        yield* h.approvals.decide(standing!.approval_id, "denied", bob, "not this week").pipe(Effect.orDie)
+        const { h, id, schedules, standing, store } = yield* aggressive
+        yield* h.approvals.decide(standing.approval_id, "denied", bob, "not this week").pipe(Effect.orDie)
         yield* makeDue(h, id)
         const denied = yield* runNumber(store, id, 2)
-        expect(denied.reason).toContain(`standing approval ${standing!.approval_id} was denied by bob: not this week`)
+        expect(denied.reason).toContain(`standing approval ${standing.approval_id} was denied by bob: not this week`)
         expect(yield* h.approvals.list(root).pipe(Effect.orDie)).toHaveLength(1)
 
         const off = yield* schedules.setEnabled(id, false, alice)
@@ -202,15 +208,8 @@ describe("the scheduler", () => {
     "a changed schedule is not covered by its old standing approval: the run is skipped and a new one requested",
     () =>
       Effect.gen(function*() {
-        const { h, schedules, store } = yield* start
-        const created = yield* schedules.create(
-          { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600 },
-          alice
-        )
-        const id = created.schedule_id
-        yield* runNumber(store, id, 1)
-        const [standing] = yield* h.approvals.list(root).pipe(Effect.orDie)
-        yield* h.approvals.decide(standing!.approval_id, "approved", bob, "ok").pipe(Effect.orDie)
+        const { h, id, standing, store } = yield* aggressive
+        yield* h.approvals.decide(standing.approval_id, "approved", bob, "ok").pipe(Effect.orDie)
         const stored = Option.getOrThrow(yield* store.get(id).pipe(Effect.orDie))
         const changedSpec = Schema.encodeSync(Schema.parseJson(ScheduleSpec))({ ...stored.spec, args: ["-A", "-p", "1-65535"] })
         yield* h.database.use(
@@ -219,7 +218,7 @@ describe("the scheduler", () => {
         ).pipe(Effect.orDie)
         const run = yield* runNumber(store, id, 2)
         expect(run.status).toBe("skipped")
-        expect(run.reason).toContain(`the schedule changed since standing approval ${standing!.approval_id}`)
+        expect(run.reason).toContain(`the schedule changed since standing approval ${standing.approval_id}`)
         expect(yield* h.fake.requests).toEqual([])
         const all = yield* h.approvals.list(root).pipe(Effect.orDie)
         expect(all.map((a) => a.status)).toEqual(["pending", "approved"])
