@@ -4,10 +4,17 @@ import { Schema } from "effect"
  * A request to run one exact call that a second person must approve first,
  * as approvers, requesters and the REST API see it. It is bound to `digest`:
  * the hash of the tool, the pinned target, the argv, the engagement and its
- * hash, and the requesting key, so an approval covers that call and no other.
+ * hash, the timeout and the requesting key, so an approval covers that call
+ * and no other. A standing approval (`kind: "standing"`) covers every run of
+ * one schedule instead, bound to the digest of what each run executes (the
+ * schedule's tool, target, arguments or template, engagement and its hash,
+ * max runtime and owner), until it expires or is revoked.
  */
 
-export const ApprovalStatus = Schema.Literal("pending", "approved", "denied", "used", "expired")
+export const ApprovalKind = Schema.Literal("call", "standing")
+export type ApprovalKind = typeof ApprovalKind.Type
+
+export const ApprovalStatus = Schema.Literal("pending", "approved", "denied", "used", "expired", "revoked")
 export type ApprovalStatus = typeof ApprovalStatus.Type
 
 const instant = (description: string) => Schema.String.annotations({ description, jsonSchema: { type: "string", format: "date-time" } })
@@ -16,8 +23,13 @@ const nullableInstant = (description: string) =>
 
 export const Approval = Schema.Struct({
   approval_id: Schema.String,
+  kind: ApprovalKind.annotations({
+    description: "call: one call, used once; standing: every run of one schedule (schedule_id) until it expires or is revoked"
+  }),
+  schedule_id: Schema.NullOr(Schema.String).annotations({ description: "The schedule a standing approval covers; null for a call" }),
   status: ApprovalStatus.annotations({
-    description: "pending until decided; approved until used (once) or expired; denied; used; expired when its time ran out"
+    description:
+      "pending until decided; approved until used (once; a standing one until it expires or is revoked); denied; used; expired when its time ran out; revoked"
   }),
   tool: Schema.String,
   target: Schema.String.annotations({ description: "The target as the caller wrote it" }),
@@ -33,7 +45,9 @@ export const Approval = Schema.Struct({
   decided_by: Schema.NullOr(Schema.String).annotations({ description: "The approver's key id" }),
   decided_at: nullableInstant("When it was approved or denied"),
   reason: Schema.NullOr(Schema.String).annotations({ description: "The approver's reason" }),
-  used_at: nullableInstant("When the approved call was admitted to run"),
+  used_at: nullableInstant("When the approved call was admitted to run (a standing approval: its latest run)"),
+  revoked_by: Schema.NullOr(Schema.String).annotations({ description: "The key that revoked an approved standing approval" }),
+  revoked_at: nullableInstant("When it was revoked"),
   correlation_id: Schema.String.annotations({ description: "The correlation id of the call that requested it" }),
   digest: Schema.String.annotations({ description: "SHA-256 of what exactly will run; the run must match it" })
 })

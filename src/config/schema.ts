@@ -162,7 +162,11 @@ export const RateLimitConfig = Schema.Struct({
     100000,
     "Executions per minute of the local operator over stdio (the only client of a stdio server, so no per-tool bucket applies)"
   ),
-  stdio_burst: boundedInt(1, 10000, "Bucket size of the stdio operator: calls allowed at once before its rate applies")
+  stdio_burst: boundedInt(1, 10000, "Bucket size of the stdio operator: calls allowed at once before its rate applies"),
+  shared: Schema.Boolean.annotations({
+    description:
+      "With storage on PostgreSQL, a client's bucket is also shared by every instance (one statement per admitted call; refused calls never reach the database)"
+  })
 })
 
 export const HealthConfig = Schema.Struct({
@@ -382,6 +386,11 @@ export const ApprovalsConfig = Schema.Struct({
     7 * 86400,
     "Seconds a pending approval may wait for its decision, and an approved one for its run, before it expires"
   ),
+  standing_max_ttl: bounded(
+    3600,
+    366 * 86400,
+    "Seconds a schedule's standing approval lasts at most (it never outlasts its engagement's end): then the schedule asks again"
+  ),
   allow_self_approval_single_operator_lab: Schema.Boolean.annotations({
     description:
       "UNSAFE outside a one-person lab: lets a key approve its own requests, so a model holding that key can approve itself. Warned about at start-up and when turned on"
@@ -471,7 +480,8 @@ export const defaults: typeof AppConfig.Encoded = {
     burst: 30,
     client_share: 0.5,
     stdio_requests_per_minute: 600,
-    stdio_burst: 100
+    stdio_burst: 100,
+    shared: true
   },
   health: {
     check_interval: 30,
@@ -521,6 +531,7 @@ export const defaults: typeof AppConfig.Encoded = {
   },
   approvals: {
     ttl: 900,
+    standing_max_ttl: 30 * 86400,
     allow_self_approval_single_operator_lab: false
   },
   engagements: [],

@@ -68,7 +68,7 @@ const ApprovalRequested = Schema.Struct({
 const ApprovalDecided = Schema.Struct({
   type: Schema.Literal("approval.decided"),
   approvalId: Schema.String,
-  decision: Schema.Literal("approved", "denied"),
+  decision: Schema.Literal("approved", "denied", "revoked"),
   decidedBy: Schema.String,
   requestedBy: Schema.String,
   engagement: Schema.String,

@@ -174,6 +174,13 @@ export interface StartedCall {
   readonly scanId: string | null
 }
 
+/** A scheduled run's standing approval: its id, the schedule and the digest of what the schedule's runs execute now. */
+export interface StandingRef {
+  readonly approvalId: string
+  readonly scheduleId: string
+  readonly digest: string
+}
+
 export interface ExecuteOptions {
   /** Progress while the call runs: the tool's reports, and at least one every `server.progress_interval`. */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
@@ -184,6 +191,8 @@ export interface ExecuteOptions {
    * caller named it before the call (an MCP task is that scan's id).
    */
   readonly scanId?: string
+  /** Only the scheduler sets it: the run needs its schedule's standing approval, which the approval step checks again. */
+  readonly standingApproval?: StandingRef
 }
 
 /**

@@ -18,6 +18,7 @@ import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
 import { Approvals } from "../storage/Approvals.js"
 import { type FinishInput, type LiveProgress, ScanRecorder } from "../storage/ScanRecorder.js"
+import type { SharedRateLimits } from "../storage/SharedRateLimits.js"
 import { resultLimits } from "../tools/stream.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import type { StreamProgress } from "../tools/ToolSpec.js"
@@ -198,7 +199,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const steps: Steps = { runner: yield* ProcessRunner, scans: yield* ScanRecorder, recorder, guarded: yield* makeGuard }
       const switches = yield* makeSwitches
       const admit = yield* makeAdmission
-      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals>()
+      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals | SharedRateLimits>()
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
@@ -209,7 +210,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.flatMap(config.get, (c) => {
           const planned = Effect.gen(function*() {
-            const { call, input } = engage(yield* admit(name, raw, caller, c), c)
+            const engaged = engage(yield* admit(name, raw, caller, c), c)
+            const { input } = engaged
+            const call = opts?.standingApproval === undefined ? engaged.call : { ...engaged.call, standing: opts.standingApproval }
             const plan = yield* planCall(call, input, c, options).pipe(
               Effect.provide(planning),
               Effect.tapError((error) => recorder.refused(call, error))

@@ -8,7 +8,7 @@ import type { EngagementRef } from "../policy/Engagement.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { claimedTarget, decodeToolInput } from "./input.js"
-import type { ToolInput } from "./ToolExecutor.js"
+import type { StandingRef, ToolInput } from "./ToolExecutor.js"
 
 /** What metrics call a tool nobody registered: a made-up name must never become a series of its own. */
 export const UNKNOWN_TOOL = "unknown"
@@ -33,6 +33,8 @@ export interface Call {
   readonly executionId: string
   /** The engagement the call acts in, once chosen (see `engage` in engage.ts); absent outside one. */
   readonly engagement?: EngagementRef
+  /** The standing approval a scheduled run claims (set by the scheduler through `ExecuteOptions`, never from input). */
+  readonly standing?: StandingRef
 }
 
 export interface Received {

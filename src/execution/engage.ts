@@ -1,4 +1,4 @@
-import { Clock, Effect, Either } from "effect"
+import { Clock, Duration, Effect, Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import type { EngagementRejected, InvalidInput } from "../errors.js"
 import type { AuditApproval } from "../observability/AuditLog.js"
@@ -73,7 +73,7 @@ export interface Gated {
   readonly tool: { readonly spec: { readonly name: string } }
   readonly target: { readonly pinned: string }
   readonly auditTarget: string
-  readonly request: Pick<RunRequest, "command" | "args">
+  readonly request: Pick<RunRequest, "command" | "args" | "timeout">
   readonly intrusive: boolean
   readonly intrusiveReasons: ReadonlyArray<string>
   readonly notes: ReadonlyArray<string>
@@ -84,8 +84,10 @@ export interface Gated {
  * The last step of planning, once the exact argv is known. A call that needs
  * approval and names none becomes a pending approval and is refused with
  * `ApprovalRequired`; one that names its approval runs only if the approval
- * covers exactly this call, and uses it up. An approval_id on a call that
- * needs none is ignored, with a note.
+ * covers exactly this call, and uses it up. A scheduled run (never a
+ * caller: the scheduler sets `call.standing`, no input can) runs under its
+ * schedule's standing approval while it covers the run. An approval_id on a
+ * call that needs none is ignored, with a note.
  */
 export const approvalGate = <P extends Gated>(call: Call, plan: P, engagement: Engagement | undefined, input: ToolInput) =>
   Effect.gen(function*() {
@@ -99,8 +101,23 @@ export const approvalGate = <P extends Gated>(call: Call, plan: P, engagement: E
       tool: plan.tool.spec.name,
       resolvedTarget: plan.target.pinned,
       argv: [plan.request.command, ...plan.request.args],
+      timeoutSeconds: Duration.toSeconds(plan.request.timeout),
       engagement: engagementRef(engagement),
       requestedBy: call.caller.id
+    }
+    if (call.standing !== undefined) {
+      const used = yield* approvals.useStanding(call.standing.approvalId, {
+        scheduleId: call.standing.scheduleId,
+        digest: call.standing.digest,
+        tool: subject.tool,
+        engagement: subject.engagement,
+        caller: call.caller
+      })
+      return {
+        ...plan,
+        notes: [...plan.notes, `scheduled run under standing approval ${used.approval_id} (approved by ${used.decided_by})`],
+        approval: { id: used.approval_id, requestedBy: used.requested_by, decidedBy: used.decided_by }
+      } as P
     }
     if (input.approval_id !== undefined) {
       const used = yield* approvals.use(input.approval_id, approvalDigest(subject), call.caller)

@@ -24,6 +24,7 @@ import { effectiveTimeout, timeoutFloor } from "../resilience/CircuitBreaker.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import type { RunRequest } from "../runner/ProcessRunner.js"
 import type { Approvals } from "../storage/Approvals.js"
+import { SharedRateLimits } from "../storage/SharedRateLimits.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import { auditedTarget, policyHost, type ToolSpec } from "../tools/ToolSpec.js"
 import type { Call } from "./call.js"
@@ -257,7 +258,8 @@ const lookUp = (name: string) =>
 
 /**
  * Plans one call admitted by its client's bucket (call.ts), in the order its
- * checks answer: the caller's scope, the tool (an unknown or unusable one
+ * checks answer: the caller's scope, the client's bucket shared by every
+ * instance (PostgreSQL only), the tool (an unknown or unusable one
  * before its input, which could not help), the input and its engagement, the
  * engagement's dates and windows, the tool's rate limits, the arguments and
  * the engagement's tier, the target (inside the engagement's scope), and
@@ -268,9 +270,11 @@ export const planCall = (
   input: Either.Either<ToolInput, InvalidInput | EngagementRejected>,
   config: AppConfig,
   options: ExecutorOptions
-): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver | Approvals> =>
+): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver | Approvals | SharedRateLimits> =>
   Effect.gen(function*() {
     yield* mayExecute(call.caller)
+    // Admitted by this instance's bucket (call.ts) already: only such a call costs a database round trip.
+    yield* Effect.flatMap(SharedRateLimits, (shared) => shared.take(call.caller))
     const tool = yield* readyTool(yield* lookUp(call.tool))
     const accepted = yield* input
     const engagement = engagementOf(call, config)

@@ -16,6 +16,7 @@ import { Scans } from "./api/Scans.js"
 import { Schedules } from "./api/Schedules.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
+import { Webhooks } from "./api/Webhooks.js"
 import { guard } from "./guard.js"
 import { AdminLive } from "./handlers/admin.js"
 import { ApprovalsLive } from "./handlers/approvals.js"
@@ -30,6 +31,7 @@ import { SchedulesLive } from "./handlers/schedules.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
 import { ToolsLive } from "./handlers/tools.js"
+import { WebhooksLive } from "./handlers/webhooks.js"
 
 /**
  * The HTTP API, declared once: routing, the OpenAPI document at
@@ -57,6 +59,7 @@ export const Api = HttpApi.make(API_ID)
   .add(Reports)
   .add(Schedules)
   .add(Audit)
+  .add(Webhooks)
   .add(Mcp)
   .add(Console)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
@@ -76,6 +79,7 @@ const handlers = (info: ServerInfo) =>
     ReportsLive,
     SchedulesLive,
     AuditLive,
+    WebhooksLive,
     McpLive(info),
     ConsoleLive
   )

@@ -18,7 +18,9 @@ import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { formatAddress, formatNetwork, network, parseAddress } from "../policy/ip.js"
 import type { Approvals } from "../storage/Approvals.js"
 import type { ScanStore } from "../storage/ScanStore.js"
+import type { ScheduleStore } from "../storage/ScheduleStore.js"
 import type { Schedules } from "../watch/Schedules.js"
+import type { Webhooks } from "../watch/Webhooks.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
 import { errorReply, routerConfig } from "./guard.js"
@@ -180,5 +182,16 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore | Schedules | AuditLog
+  | ToolExecutor
+  | ConfigService
+  | Health
+  | MetricsExporter
+  | Events
+  | Approvals
+  | ExecutionGate
+  | ScanStore
+  | Schedules
+  | ScheduleStore
+  | Webhooks
+  | AuditLog
 > => ServeLive(info)

@@ -2,7 +2,7 @@ import type { ApprovalConflict, ApprovalNotFound, ExecutionError, InvalidInput, 
 import { type ErrorBody, errorBody } from "../errors.js"
 import type { AuditLogNotConfigured } from "../observability/auditFile.js"
 import type { ScanNotFound, StoreUnavailable } from "../storage/errors.js"
-import type { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
+import type { DeadLetterNotFound, ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
 
 export type HttpError =
@@ -22,6 +22,7 @@ export type HttpError =
   | ScheduleInvalid
   | ScheduleConflict
   | AuditLogNotConfigured
+  | DeadLetterNotFound
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -38,8 +39,8 @@ export interface ErrorResponse {
 
 /**
  * Status codes: the caller's fault is 4xx (400 fix the input, 401 send a key,
- * 403 the key, policy or engagement forbids it, 404 no such tool, scan, route
- * or approval, 409 the tool is switched off by an operator or the approval was
+ * 403 the key, policy or engagement forbids it, 404 no such tool, scan, route,
+ * approval, schedule or dead letter, 409 the tool is switched off by an operator or the approval was
  * decided already (or the schedule exists or is the configuration's), 413/415 fix the body, 428 the call waits for a second
  * person's approval, 429 slow down), the
  * server's state is 5xx with Retry-After when waiting helps (503 breaker open,
@@ -68,6 +69,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "ApprovalNotFound":
     case "ScheduleNotFound":
     case "AuditLogNotConfigured":
+    case "DeadLetterNotFound":
       return 404
     case "ToolDisabled":
     case "ApprovalConflict":

@@ -18,6 +18,7 @@ import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
 import { Approvals } from "../storage/Approvals.js"
 import { Database } from "../storage/Database.js"
+import { SharedRateLimits } from "../storage/SharedRateLimits.js"
 import { StorageLive } from "../storage/StorageLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
@@ -90,7 +91,7 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     MetricsExporterLive(serverInfo),
     StorageLive({ configFile: source.file })
   ).pipe(Layer.provideMerge(config))
-  const storage = Approvals.layer.pipe(Layer.provideMerge(services))
+  const storage = Layer.merge(Approvals.layer, SharedRateLimits.layer).pipe(Layer.provideMerge(services))
   const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(storage))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
   const watch = WatchLive.pipe(Layer.provideMerge(executor))

@@ -7,7 +7,7 @@ import type { SchedulesService } from "../watch/Schedules.js"
 
 /**
  * Schedules: one MCP tool of the server itself for scheduled rescans, one
- * `action` at a time (create, list, get, delete), so the tool list stays
+ * `action` at a time (create, list, get, delete, enable, disable), so the tool list stays
  * lean. Listed to callers with the schedule scope while the store is
  * enabled; the runs act as the caller's key. The REST API takes the other
  * fields of a schedule (template, engagement, jitter, max_runtime, alert,
@@ -21,7 +21,7 @@ const nullable = (schema: Record<string, unknown>) => ({ anyOf: [schema, { type:
 const inputSchema: Tool["inputSchema"] = {
   type: "object",
   properties: {
-    action: { type: "string", enum: ["create", "list", "get", "delete"] },
+    action: { type: "string", enum: ["create", "list", "get", "delete", "enable", "disable"] },
     schedule_id: nullable({ type: "string" }),
     name: nullable({ type: "string" }),
     tool: nullable({ type: "string" }),
@@ -37,13 +37,13 @@ const inputSchema: Tool["inputSchema"] = {
 export const schedulesTool: Tool = {
   name: SCHEDULES_TOOL,
   title: "Scheduled rescans",
-  description: "Rescans that run a tool as you on a 5-field UTC cron or an interval (s) and alert on change.",
+  description: "Rescans running a tool as you on a 5-field UTC cron or interval (s), alerting on change.",
   inputSchema,
   annotations: { title: "Scheduled rescans", readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true }
 }
 
 const Input = Schema.Struct({
-  action: Schema.Literal("create", "list", "get", "delete"),
+  action: Schema.Literal("create", "list", "get", "delete", "enable", "disable"),
   schedule_id: Schema.optionalWith(Schema.NullOr(Schema.String), { default: () => null }),
   name: Schema.optional(Schema.NullOr(Schema.String)),
   tool: Schema.optional(Schema.NullOr(Schema.String)),
@@ -62,9 +62,9 @@ const failed = (error: { readonly _tag: string; readonly message: string }): Cal
 })
 
 const line = (s: Schedule) =>
-  `${s.schedule_id} ${s.name}: ${s.tool} ${s.target} ${s.cron ?? `every ${s.interval} s`}, next ${s.next_run_at}${
-    s.recent_runs[0] === undefined ? "" : `, last ${s.recent_runs[0].status}`
-  }`
+  `${s.schedule_id} ${s.name}: ${s.tool} ${s.target} ${s.cron ?? `every ${s.interval} s`}, ${
+    s.enabled ? `next ${s.next_run_at}` : "disabled"
+  }${s.recent_runs[0] === undefined ? "" : `, last ${s.recent_runs[0].status}`}`
 
 /** The spec fields the caller gave (nulls are left out, so the schedule's defaults apply). */
 const specOf = (input: typeof Input.Type) =>
@@ -81,8 +81,10 @@ export const callSchedules = (schedules: SchedulesService, args: unknown, caller
   if (Either.isLeft(input)) {
     return Effect.succeed(failed(
       new InvalidInput({
-        message: `invalid Schedules input: action is one of create, list, get, delete; ${JSON.stringify(args)?.slice(0, 200)}`,
-        issues: ["action: create | list | get | delete"]
+        message: `invalid Schedules input: action is one of create, list, get, delete, enable, disable; ${
+          JSON.stringify(args)?.slice(0, 200)
+        }`,
+        issues: ["action: create | list | get | delete | enable | disable"]
       })
     ))
   }
@@ -100,6 +102,13 @@ export const callSchedules = (schedules: SchedulesService, args: unknown, caller
     ? Effect.map(schedules.create(specOf(input.right), caller), one)
     : id === null
     ? Effect.fail(needId(action))
-    : Effect.map(action === "get" ? schedules.get(id, caller) : schedules.remove(id, caller), one)
+    : Effect.map(
+      action === "get"
+        ? schedules.get(id, caller)
+        : action === "delete"
+        ? schedules.remove(id, caller)
+        : schedules.setEnabled(id, action === "enable", caller),
+      one
+    )
   return effect.pipe(Effect.catchAll((error) => Effect.succeed(failed(error))))
 }

@@ -62,7 +62,10 @@ const nullable = (description: string) => Schema.NullOr(Schema.String).annotatio
  * `interrupted` (written at start-up for a `started` line with no outcome);
  * an approval's line says `pending`, `approved` or `denied`.
  */
-export const AuditOutcome = Schema.Union(ExecutionOutcome, Schema.Literal("started", "interrupted", "pending", "approved", "denied"))
+export const AuditOutcome = Schema.Union(
+  ExecutionOutcome,
+  Schema.Literal("started", "interrupted", "pending", "approved", "denied", "revoked", "enabled", "disabled")
+)
 export type AuditOutcome = typeof AuditOutcome.Type
 
 /** One execution attempt, allowed or not: the audit log's usual line. */
@@ -78,9 +81,10 @@ export const ExecutionLine = Schema.Struct({
   resolved_target: nullable("The address actually scanned, when the target was resolved"),
   argv: Schema.Array(Schema.String).annotations({ description: "The command line exactly as executed; empty when none ran" }),
   decision: Schema.Union(
-    Schema.Literal("allowed", "approval:requested", "approval:approved", "approval:denied"),
+    Schema.Literal("allowed", "approval:requested", "approval:approved", "approval:denied", "approval:revoked"),
+    Schema.Literal("schedule:enabled", "schedule:disabled"),
     Schema.TemplateLiteral("rejected:", Schema.String)
-  ).annotations({ description: "allowed, rejected:<error tag>, or an approval's request or decision" }),
+  ).annotations({ description: "allowed, rejected:<error tag>, an approval's request or decision, or a schedule switched on or off" }),
   outcome: AuditOutcome,
   duration_seconds: Schema.Number,
   intrusive: Schema.Boolean,

@@ -20,22 +20,60 @@ export interface ApprovalSubject {
   /** The pinned target: the address or network the tool is given. */
   readonly resolvedTarget: string
   readonly argv: ReadonlyArray<string>
+  /** The seconds the run may take: a longer run is a different call. */
+  readonly timeoutSeconds: number
   readonly engagement: EngagementRef
   readonly requestedBy: string
 }
 
 /**
  * SHA-256 of the subject as one JSON array: any change of a flag, a value,
- * the order of the arguments, the address a name resolved to, the
- * engagement's content or the key makes a different digest.
+ * the order of the arguments, the address a name resolved to, the timeout,
+ * the engagement's content or the key makes a different digest.
  */
 export const approvalDigest = (subject: ApprovalSubject): string =>
   createHash("sha256").update(
     JSON.stringify([
-      "approval/v1",
+      "approval/v2",
       subject.tool,
       subject.resolvedTarget,
       subject.argv,
+      subject.timeoutSeconds,
+      subject.engagement.name,
+      subject.engagement.hash,
+      subject.requestedBy
+    ]),
+    "utf8"
+  ).digest("hex")
+
+/**
+ * What every run of a schedule executes, as its standing approval covers it:
+ * the schedule, its call as written (target, arguments or template, not a
+ * resolved address: each run resolves and is checked again), the engagement
+ * with its hash, the max runtime and the owner the runs act as.
+ */
+export interface StandingSubject {
+  readonly scheduleId: string
+  readonly tool: string
+  readonly target: string
+  readonly args: ReadonlyArray<string>
+  readonly template: string | null
+  readonly maxRuntime: number | null
+  readonly engagement: EngagementRef
+  readonly requestedBy: string
+}
+
+/** SHA-256 of the standing subject: a changed schedule, scope or owner needs a new standing approval. */
+export const standingDigest = (subject: StandingSubject): string =>
+  createHash("sha256").update(
+    JSON.stringify([
+      "standing/v1",
+      subject.scheduleId,
+      subject.tool,
+      subject.target,
+      subject.args,
+      subject.template,
+      subject.maxRuntime,
       subject.engagement.name,
       subject.engagement.hash,
       subject.requestedBy
@@ -104,6 +142,9 @@ export const covers = (
   now: number
 ): Either.Either<"approved" | "pending", ApprovalRefused> => {
   const again = "call again without approval_id to request a new approval"
+  if (approval.kind === "standing") {
+    return refused(approval, "standing", `approval ${approval.approval_id} is a schedule's standing approval; only its runs use it`)
+  }
   if (approval.requested_by !== caller.id) {
     return refused(approval, "not_requester", `approval ${approval.approval_id} was requested by another key; ${again}`)
   }
@@ -113,6 +154,8 @@ export const covers = (
       return refused(approval, "denied", `${decided(approval, status)}: ${approval.reason ?? "no reason given"}`)
     case "expired":
       return refused(approval, "expired", `approval ${approval.approval_id} expired at ${approval.expires_at}; ${again}`)
+    case "revoked":
+      return refused(approval, "revoked", `approval ${approval.approval_id} was revoked by ${approval.revoked_by}; ${again}`)
     case "used":
       return refused(approval, "used", `approval ${approval.approval_id} was used at ${approval.used_at}; an approval runs once; ${again}`)
     case "pending":
@@ -128,4 +171,75 @@ export const covers = (
       }
       return Either.right(status)
   }
+}
+
+/** What a scheduled run checks its standing approval against, at the moment it runs. */
+export interface StandingUse {
+  readonly scheduleId: string
+  readonly digest: string
+  readonly tool: string
+  readonly engagement: EngagementRef
+  readonly caller: Caller
+}
+
+/**
+ * Whether the standing approval covers this run of its schedule at `now`:
+ * approved, not expired or revoked, of this schedule and owner, for exactly
+ * this schedule's call, in the engagement as it is now (a changed scope has
+ * another hash). The rule names the reason a run is skipped.
+ */
+export const coversRun = (approval: Approval, use: StandingUse, now: number): Either.Either<void, ApprovalRefused> => {
+  const id = approval.approval_id
+  if (approval.kind !== "standing" || approval.schedule_id !== use.scheduleId) {
+    return refused(approval, "not_standing", `approval ${id} is not the standing approval of schedule ${use.scheduleId}`)
+  }
+  if (approval.requested_by !== use.caller.id) {
+    return refused(approval, "not_requester", `standing approval ${id} was requested for ${approval.requested_by}, not ${use.caller.id}`)
+  }
+  const status = statusAt(approval, now)
+  if (status !== "approved") {
+    const by = status === "revoked" ? ` by ${approval.revoked_by}` : status === "denied" ? ` by ${approval.decided_by}` : ""
+    return refused(approval, status, `standing approval ${id} is ${status}${by}`)
+  }
+  if (approval.engagement_hash !== use.engagement.hash || approval.engagement !== use.engagement.name) {
+    return refused(
+      approval,
+      "scope_changed",
+      `engagement ${use.engagement.name} changed since standing approval ${id} was requested (scope hash ${
+        approval.engagement_hash.slice(0, 12)
+      } is now ${use.engagement.hash.slice(0, 12)})`
+    )
+  }
+  if (approval.digest !== use.digest || approval.tool !== use.tool) {
+    return refused(approval, "schedule_changed", `schedule ${use.scheduleId} changed since standing approval ${id} was approved`)
+  }
+  return Either.void
+}
+
+/**
+ * Whether `actor` may revoke `approval` now: an approved standing approval,
+ * by an approver in its engagement, an admin, or the owner it covers (taking
+ * a right away needs no second person).
+ */
+export const mayRevoke = (approval: Approval, actor: Caller, now: number): Either.Either<void, Forbidden | ApprovalConflict> => {
+  const allowed = approval.requested_by === actor.id || actor.scopes.has("admin") ||
+    (actor.scopes.has("approve") && inEngagement(actor, approval.engagement))
+  if (!allowed) {
+    return Either.left(
+      new Forbidden({ message: `${actor.id} may not revoke approval ${approval.approval_id}: its owner, an approver or an admin may` })
+    )
+  }
+  const status = statusAt(approval, now)
+  if (approval.kind !== "standing" || status !== "approved") {
+    return Either.left(
+      new ApprovalConflict({
+        approval_id: approval.approval_id,
+        status,
+        message: approval.kind !== "standing"
+          ? `approval ${approval.approval_id} covers one call; only an approved standing approval is revoked (deny a pending one)`
+          : decided(approval, status)
+      })
+    )
+  }
+  return Either.void
 }

@@ -35,7 +35,7 @@ export const windowOpen = (window: TimeWindow, now: number): boolean => {
 const startOf = (from: string): number => Date.parse(from.length === 10 ? `${from}T00:00:00Z` : from)
 
 /** The first instant after `until`; a bare date lasts the whole day. */
-const endOf = (until: string): number => (until.length === 10 ? Date.parse(`${until}T00:00:00Z`) + DAY_MS : Date.parse(until))
+export const endOf = (until: string): number => (until.length === 10 ? Date.parse(`${until}T00:00:00Z`) + DAY_MS : Date.parse(until))
 
 const describeWindow = (window: TimeWindow) =>
   `${window.days === undefined ? "daily" : window.days.join(",")} ${window.start}-${window.end}`

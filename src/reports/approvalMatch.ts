@@ -8,6 +8,9 @@ import type { ScanEntry } from "../storage/ScanRecord.js"
  * used once, as that call is admitted. So the scan's approval is the used
  * one that covers what the scan ran (the stored argv is the approved one,
  * behind the resource-limit wrappers) and was used last before it started.
+ * A scheduled run (correlation id `schedule.<id>.<run>`) ran under its
+ * schedule's standing approval instead: the one approved before the run
+ * started and not revoked by then, for the same tool, key and scope.
  */
 
 /** Slack for the clocks of two instances sharing one database. */
@@ -27,9 +30,25 @@ const covers = (approval: Approval, scan: ScanEntry): boolean =>
   endsWith(scan.argv, approval.argv.slice(1)) &&
   Date.parse(approval.used_at) <= Date.parse(scan.started_at) + SKEW_MS
 
+const coversRun = (approval: Approval, scan: ScanEntry): boolean =>
+  approval.kind === "standing" &&
+  approval.schedule_id !== null &&
+  scan.correlation_id.startsWith(`schedule.${approval.schedule_id}.`) &&
+  approval.status !== "denied" &&
+  approval.decided_at !== null &&
+  approval.tool === scan.tool &&
+  approval.requested_by === scan.caller_id &&
+  approval.engagement === scan.engagement &&
+  approval.engagement_hash === scan.engagement_hash &&
+  Date.parse(approval.decided_at) <= Date.parse(scan.started_at) + SKEW_MS &&
+  (approval.revoked_at === null || Date.parse(approval.revoked_at) >= Date.parse(scan.started_at) - SKEW_MS)
+
+/** When the approval let its call (or, standing, its schedule's runs) go. */
+const admittedAt = (approval: Approval) => Date.parse((approval.kind === "standing" ? approval.decided_at : approval.used_at)!)
+
 export const approvalOf = (scan: ScanEntry, approvals: ReadonlyArray<Approval>): Approval | undefined => {
   if (scan.engagement === null) return undefined
   return approvals
-    .filter((approval) => covers(approval, scan))
-    .sort((a, b) => Date.parse(b.used_at!) - Date.parse(a.used_at!))[0]
+    .filter((approval) => covers(approval, scan) || coversRun(approval, scan))
+    .sort((a, b) => admittedAt(b) - admittedAt(a))[0]
 }

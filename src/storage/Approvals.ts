@@ -2,7 +2,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, type ParseResult, Queue } from "effect"
-import type { Approval, ApprovalStatus } from "../Approval.js"
+import type { Approval, ApprovalKind, ApprovalStatus } from "../Approval.js"
 import { ConfigService } from "../config/ConfigService.js"
 import {
   ApprovalConflict,
@@ -17,9 +17,10 @@ import { Events } from "../events/Events.js"
 import type { Caller } from "../identity/Caller.js"
 import { type AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statusAt } from "../policy/approval.js"
-import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
+import { APPROVAL_COLUMNS, decodeApprovalRow, toApproval } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
+import { makeStanding, type StandingService, storeRequested } from "./standingApprovals.js"
 import { isUlid, makeUlidGenerator } from "./ulid.js"
 
 /**
@@ -45,12 +46,16 @@ export interface ApprovalRequest {
 
 export type Decision = "approved" | "denied"
 
-export interface ApprovalsService {
+export interface ApprovalsService extends StandingService {
   /** Stores a pending approval (audited, announced) and returns the `ApprovalRequired` the caller gets. */
   readonly request: (request: ApprovalRequest) => Effect.Effect<ApprovalRequired, ApprovalsUnavailable | AuditUnavailable>
   readonly get: (id: string, viewer: Caller) => Effect.Effect<Approval, ApprovalNotFound | ApprovalsUnavailable>
   /** The newest approvals `viewer` may see, optionally with one status only. */
-  readonly list: (viewer: Caller, status?: ApprovalStatus) => Effect.Effect<ReadonlyArray<Approval>, ApprovalsUnavailable>
+  readonly list: (
+    viewer: Caller,
+    status?: ApprovalStatus,
+    kind?: ApprovalKind
+  ) => Effect.Effect<ReadonlyArray<Approval>, ApprovalsUnavailable>
   readonly decide: (
     id: string,
     decision: Decision,
@@ -182,7 +187,7 @@ const makeApprovals = Effect.gen(function*() {
     Effect.flatMap(visible(id, viewer), (approval) => Effect.map(Clock.currentTimeMillis, (now) => withStatusNow(approval, now)))
 
   // Filtered in the query, before the limit: another key's flood of requests must not push these out of the page.
-  const list = (viewer: Caller, status?: ApprovalStatus) =>
+  const list = (viewer: Caller, status?: ApprovalStatus, kind?: ApprovalKind) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
       const rows = yield* store(
@@ -191,7 +196,9 @@ const makeApprovals = Effect.gen(function*() {
           SqlClient.SqlClient,
           (sql) =>
             sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals
-              WHERE ${sql.and([...visibleTo(sql, viewer), ...withStatus(sql, status, now)])} ORDER BY id DESC LIMIT ${LIST_LIMIT}`
+              WHERE ${
+              sql.and([...visibleTo(sql, viewer), ...withStatus(sql, status, now), ...(kind === undefined ? [] : [sql`kind = ${kind}`])])
+            } ORDER BY id DESC LIMIT ${LIST_LIMIT}`
         ).pipe(Effect.flatMap((all) => Effect.forEach(all, (row) => Effect.map(decodeApprovalRow(row), toApproval))))
       )
       return rows.map((a) => withStatusNow(a, now)).filter((a) => mayView(a, viewer) && (status === undefined || a.status === status))
@@ -217,7 +224,8 @@ const makeApprovals = Effect.gen(function*() {
       }
     }))
 
-  return { request, get, list, decide, use, awaitDecision } satisfies ApprovalsService
+  const standing = makeStanding({ read, visible, store, audit, events, config, nextId, entry: auditEntry })
+  return { request, get, list, decide, use, awaitDecision, ...standing } satisfies ApprovalsService
 })
 
 /** A new pending approval: stored with its audit line in one transaction, then announced. */
@@ -236,6 +244,8 @@ const makeRequest = (
     const { subject } = req
     const approval: Approval = {
       approval_id: yield* parts.nextId,
+      kind: "call",
+      schedule_id: null,
       status: "pending",
       tool: subject.tool,
       target: req.target,
@@ -252,30 +262,12 @@ const makeRequest = (
       decided_at: null,
       reason: null,
       used_at: null,
+      revoked_by: null,
+      revoked_at: null,
       correlation_id: req.correlationId,
       digest: approvalDigest(subject)
     }
-    // One transaction: a request whose audit line cannot be written is not stored either.
-    yield* parts.store(
-      "request",
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql.withTransaction(
-          sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, now, now + ttl))}`.pipe(
-            Effect.zipRight(parts.audit.write(auditEntry(approval, req.requester, "approval:requested", "pending")))
-          )
-        ))
-    )
-    yield* parts.events.publish({
-      type: "approval.requested",
-      approvalId: approval.approval_id,
-      tool: approval.tool,
-      target: approval.target,
-      resolvedTarget: approval.resolved_target,
-      argv: approval.argv,
-      engagement: approval.engagement,
-      requestedBy: approval.requested_by,
-      expiresAt: approval.expires_at
-    })
+    yield* storeRequested({ ...parts, entry: auditEntry }, approval, req.requester, now, now + ttl)
     return approvalRequired(approval, now)
   })
 
@@ -302,8 +294,8 @@ const makeDecide = (
     const now = yield* Clock.currentTimeMillis
     const c = yield* parts.config.get
     yield* mayDecide(approval, approver, { allowSelfApproval: c.approvals.allow_self_approval_single_operator_lab, now })
-    // An approved call gets a whole ttl to run from its approval, however long the decision took.
-    const expires = decision === "approved" ? now + c.approvals.ttl * 1000 : Date.parse(approval.expires_at)
+    // An approved call gets a whole ttl to run from its approval, however long the decision took; a standing one keeps its bound.
+    const expires = decision === "approved" && approval.kind === "call" ? now + c.approvals.ttl * 1000 : Date.parse(approval.expires_at)
     const decided: Approval = {
       ...approval,
       status: decision,

@@ -58,3 +58,20 @@ export const DeadLetter = Schema.Struct({
   created_at: instant
 })
 export type DeadLetter = typeof DeadLetter.Type
+
+/** One page of dead letters, newest first. */
+export const DeadLetterPage = Schema.Struct({
+  dead_letters: Schema.Array(DeadLetter.annotations({ identifier: "DeadLetter" })),
+  next_cursor: Schema.NullOr(Schema.String).annotations({ description: "The cursor of the next (older) page; null on the last" })
+}).annotations({ identifier: "DeadLetterPage" })
+export type DeadLetterPage = typeof DeadLetterPage.Type
+
+/** What one more delivery attempt of a dead letter did. */
+export const Redelivery = Schema.Struct({
+  webhook: Schema.String,
+  delivered: Schema.Boolean,
+  attempts: Schema.Number.annotations({ description: "Attempts so far, this one included" }),
+  error: Schema.NullOr(Schema.String).annotations({ description: "Why this attempt failed; null when delivered" }),
+  dead_letter: Schema.NullOr(DeadLetter).annotations({ description: "The dead letter as kept; null once delivered (and removed)" })
+}).annotations({ identifier: "Redelivery" })
+export type Redelivery = typeof Redelivery.Type

@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Fragment } from "@effect/sql/Statement"
 import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { ScheduleSpec } from "../config/watch.js"
 import { Database } from "./Database.js"
@@ -28,6 +29,7 @@ const ScheduleRow = Schema.Struct({
   spec_hash: Schema.String,
   enabled: DbNumber,
   created_ms: DbNumber,
+  updated_ms: DbNumber,
   next_run_ms: DbNumber,
   lease_instance: Schema.NullOr(Schema.String),
   lease_expires_ms: Schema.NullOr(DbNumber),
@@ -62,6 +64,8 @@ export interface StoredSchedule {
   readonly spec: ScheduleSpec
   readonly specHash: string
   readonly createdMs: number
+  /** When it was last changed (created, its spec replaced, enabled or disabled). */
+  readonly updatedMs: number
   readonly nextRunMs: number
   readonly leaseInstance: string | null
   readonly leaseExpiresMs: number | null
@@ -77,6 +81,7 @@ const toStored = (row: typeof ScheduleRow.Type): StoredSchedule => ({
   spec: row.spec,
   specHash: row.spec_hash,
   createdMs: row.created_ms,
+  updatedMs: row.updated_ms,
   nextRunMs: row.next_run_ms,
   leaseInstance: row.lease_instance,
   leaseExpiresMs: row.lease_expires_ms,
@@ -173,7 +178,14 @@ export interface ScheduleStoreService {
   /** SQLite: leases of other instances are void (one process per store file). */
   readonly expireOthers: (instanceId: string) => Store<void>
   readonly deadLetter: (letter: NewDeadLetter) => Store<void>
-  readonly deadLetters: (limit: number) => Store<ReadonlyArray<DeadLetter>>
+  /** The newest dead letters, `limit` of them, older than `before` (a dead letter's id) when given. */
+  readonly deadLetters: (limit: number, before?: string) => Store<ReadonlyArray<DeadLetter>>
+  readonly getDeadLetter: (id: string) => Store<Option.Option<DeadLetter>>
+  readonly removeDeadLetter: (id: string) => Store<boolean>
+  /** One more failed attempt of a dead letter's delivery. */
+  readonly failedAgain: (id: string, lastError: string) => Store<void>
+  /** Enables or disables the schedule (its spec and row alike), as changed at `nowMs`; false when there is none. */
+  readonly setEnabled: (id: string, enabled: boolean, nowMs: number, nextRunMs: number) => Store<boolean>
 }
 
 const selectSchedules = (where: (sql: SqlClient.SqlClient) => any) =>
@@ -295,6 +307,19 @@ const finish = (scheduleId: string, runId: string, instanceId: string, end: RunE
       }
     })))
 
+/** The spec's `enabled` and the row's change together, in one transaction; enabling also sets the next run. */
+const setEnabled = (id: string, enabled: boolean, nowMs: number, nextRunMs: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.withTransaction(Effect.gen(function*() {
+      const [found] = yield* selectSchedules((sql) => sql`id = ${id}`)
+      if (found === undefined) return false
+      const spec = encodeSpec({ ...found.spec, enabled })
+      const next = enabled && !found.spec.enabled ? nextRunMs : found.nextRunMs
+      yield* sql`UPDATE schedules SET spec = ${spec}, enabled = ${enabled ? 1 : 0}, updated_ms = ${nowMs}, next_run_ms = ${next}
+        WHERE id = ${id}`
+      return true
+    })))
+
 const DeadLetterRow = Schema.Struct({
   id: Schema.String,
   webhook: Schema.String,
@@ -321,10 +346,10 @@ const insertDeadLetter = (l: NewDeadLetter) =>
       })
     }`)
 
-const selectDeadLetters = (limit: number) =>
+const selectDeadLetters = (limit: number, where: (sql: SqlClient.SqlClient) => Fragment) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql`SELECT * FROM webhook_dead_letters ORDER BY id DESC LIMIT ${limit}`
+    const rows = yield* sql`SELECT * FROM webhook_dead_letters WHERE ${where(sql)} ORDER BY id DESC LIMIT ${limit}`
     return yield* Effect.forEach(rows, (row) =>
       Effect.map(Schema.decodeUnknown(DeadLetterRow)(row), (r): DeadLetter => ({
         id: r.id,
@@ -388,7 +413,23 @@ const makeStore = (db: Database["Type"]): ScheduleStoreService => {
           sql`UPDATE schedules SET lease_expires_ms = 0 WHERE lease_instance IS NOT NULL AND lease_instance <> ${instanceId}`)
       ),
     deadLetter: (letter) => use("dead_letter", insertDeadLetter(letter)),
-    deadLetters: (limit) => use("dead_letters", selectDeadLetters(limit))
+    deadLetters: (limit, before) =>
+      use("dead_letters", selectDeadLetters(limit, (sql) => (before === undefined ? sql`1 = 1` : sql`id < ${before}`))),
+    getDeadLetter: (id) =>
+      use("dead_letter_get", Effect.map(selectDeadLetters(1, (sql) => sql`id = ${id}`), (rows) => Option.fromNullable(rows[0]))),
+    removeDeadLetter: (id) =>
+      use(
+        "dead_letter_remove",
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          Effect.map(sql`DELETE FROM webhook_dead_letters WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0))
+      ),
+    failedAgain: (id, lastError) =>
+      use(
+        "dead_letter_failed",
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`UPDATE webhook_dead_letters SET attempts = attempts + 1, last_error = ${lastError} WHERE id = ${id}`)
+      ),
+    setEnabled: (id, enabled, nowMs, nextRunMs) => use("enable", setEnabled(id, enabled, nowMs, nextRunMs))
   }
 }
 

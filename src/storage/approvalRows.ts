@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { type Approval, ApprovalStatus } from "../Approval.js"
+import { type Approval, ApprovalKind, ApprovalStatus } from "../Approval.js"
 
 /** The `approvals` row: how approvals are written and read back, alike on SQLite and PostgreSQL. */
 
@@ -27,7 +27,11 @@ export const ApprovalRow = Schema.Struct({
   decided_by: nullableString,
   decided_ms: Schema.NullOr(DbNumber),
   reason: nullableString,
-  used_ms: Schema.NullOr(DbNumber)
+  used_ms: Schema.NullOr(DbNumber),
+  kind: ApprovalKind,
+  schedule_id: nullableString,
+  revoked_by: nullableString,
+  revoked_ms: Schema.NullOr(DbNumber)
 })
 export type ApprovalRow = typeof ApprovalRow.Type
 
@@ -42,6 +46,8 @@ const isoOrNull = (millis: number | null) => (millis === null ? null : iso(milli
 
 export const toApproval = (row: ApprovalRow): Approval => ({
   approval_id: row.id,
+  kind: row.kind,
+  schedule_id: row.schedule_id,
   status: row.status,
   tool: row.tool,
   target: row.target,
@@ -58,6 +64,8 @@ export const toApproval = (row: ApprovalRow): Approval => ({
   decided_at: isoOrNull(row.decided_ms),
   reason: row.reason,
   used_at: isoOrNull(row.used_ms),
+  revoked_by: row.revoked_by,
+  revoked_at: isoOrNull(row.revoked_ms),
   correlation_id: row.correlation_id,
   digest: row.digest
 })
@@ -82,5 +90,9 @@ export const pendingColumns = (approval: Approval, requestedMs: number, expiresM
   decided_by: null,
   decided_ms: null,
   reason: null,
-  used_ms: null
+  used_ms: null,
+  kind: approval.kind,
+  schedule_id: approval.schedule_id,
+  revoked_by: null,
+  revoked_ms: null
 })

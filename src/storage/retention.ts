@@ -80,10 +80,27 @@ export const sweepOnce = (db: DatabaseService, retention: StorageConfig["retenti
     return { max_age, max_scans, max_bytes } satisfies SweepResult
   })
 
+/**
+ * Marks pending and approved approvals past their expiry `expired`, so the
+ * table (and what reads it without `statusAt`: a dashboard, a report
+ * query, an operator with psql) says what the approval rules already say.
+ * Returns how many it marked.
+ */
+export const expireApprovals = (db: DatabaseService, now: number) =>
+  db.use(
+    "sweep_approvals",
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      Effect.map(
+        sql`UPDATE approvals SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_ms <= ${now} RETURNING id`,
+        (rows) => rows.length
+      ))
+  )
+
 const monotonicMillis = Effect.map(Clock.currentTimeNanos, (n) => Number(n / 1_000_000n))
 
 /**
  * Once the database is open, sweeps every `storage.sweep_interval` seconds
+ * (scans by the retention rules, then expired approvals)
  * (re-read each round) at a fixed rate: a round that ran late is followed by
  * at most one catch-up round, never a burst.
  */
@@ -101,12 +118,17 @@ export const sweepForever = (db: DatabaseService, config: ConfigService["Type"])
       // A failure is already counted and logged by the database; the next round tries again.
       Effect.ignore
     )
+    const approvals = Effect.flatMap(Clock.currentTimeMillis, (now) => expireApprovals(db, now)).pipe(
+      Effect.tap((n) => (n === 0 ? Effect.void : Effect.logInfo(`store: ${n} approvals past their expiry marked expired`))),
+      Effect.ignore
+    )
     const interval = Effect.map(config.get, (c) => c.storage.sweep_interval * 1000)
     const due = yield* Ref.make((yield* monotonicMillis) + (yield* interval))
     return yield* Effect.forever(Effect.gen(function*() {
       const wait = (yield* Ref.get(due)) - (yield* monotonicMillis)
       if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
       yield* round
+      yield* approvals
       const next = (yield* Ref.get(due)) + (yield* interval)
       yield* Ref.set(due, Math.max(next, yield* monotonicMillis))
     }))

@@ -4,6 +4,7 @@ import type { AppConfig } from "../config/schema.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor } from "../execution/ToolExecutor.js"
 import { compareRecords, DIFFABLE_TOOLS } from "../results/compare.js"
+import { Approvals } from "../storage/Approvals.js"
 import { Database } from "../storage/Database.js"
 import { ScanStore } from "../storage/ScanStore.js"
 import { type Claim, ScheduleStore, type StoredSchedule } from "../storage/ScheduleStore.js"
@@ -12,8 +13,9 @@ import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { alertingChanges, type ChangeAlert, changeCount } from "./alerts.js"
 import { parseTiming } from "./nextRun.js"
 import { ownerCaller } from "./owner.js"
-import { approvalBlock, failedOutcome, inputOf, type Outcome } from "./run.js"
+import { approvalNeed, failedOutcome, inputOf, type Outcome } from "./run.js"
 import { nextRunAt, Schedules } from "./Schedules.js"
+import { standingVerdict } from "./standing.js"
 import { Webhooks } from "./Webhooks.js"
 
 /**
@@ -48,6 +50,7 @@ interface Parts {
   readonly scans: ScanStore["Type"]
   readonly events: Events["Type"]
   readonly webhooks: Webhooks["Type"]
+  readonly approvals: Approvals["Type"]
   readonly instanceId: string
   readonly nextId: Effect.Effect<string>
   readonly background: FiberSet.FiberSet
@@ -60,9 +63,14 @@ const execute = (p: Parts, claim: Claim, c: AppConfig) =>
     const caller = ownerCaller(schedule.owner, schedule.source, c)
     if (Either.isLeft(caller)) return { status: "skipped", scanId: null, reason: `skipped: ${caller.left}` } satisfies Outcome
     const tool = yield* Effect.option(p.registry.get(schedule.spec.tool))
-    const blocked = approvalBlock(schedule.spec, Option.getOrUndefined(tool)?.spec, caller.right, c)
-    if (blocked !== undefined) return { status: "skipped", scanId: null, reason: blocked } satisfies Outcome
-    const call = p.executor.execute(schedule.spec.tool, inputOf(schedule.spec, schedule.id, claim.runId), caller.right).pipe(
+    const need = approvalNeed(schedule.spec, Option.getOrUndefined(tool)?.spec, caller.right, c)
+    const verdict = need === undefined ? undefined : yield* standingVerdict(p.approvals, schedule, need, caller.right).pipe(
+      Effect.catchAll((e) => Effect.succeed({ _tag: "skip", reason: `skipped: ${e._tag}: ${e.message}` } as const))
+    )
+    if (verdict?._tag === "skip") return { status: "skipped", scanId: null, reason: verdict.reason } satisfies Outcome
+    const options = verdict === undefined ? undefined : { standingApproval: verdict.ref }
+    const input = inputOf(schedule.spec, schedule.id, claim.runId)
+    const call = p.executor.execute(schedule.spec.tool, input, caller.right, options).pipe(
       Effect.map((result): Outcome => ({
         status: result.error === null ? "succeeded" : "failed",
         scanId: result.scan_id,
@@ -191,7 +199,7 @@ export class Scheduler extends Context.Tag("security-mcp/Scheduler")<Scheduler, 
   static readonly layer: Layer.Layer<
     Scheduler,
     never,
-    ConfigService | ScheduleStore | ToolExecutor | ToolRegistry | ScanStore | Events | Webhooks | Database | Schedules
+    ConfigService | ScheduleStore | ToolExecutor | ToolRegistry | ScanStore | Events | Webhooks | Database | Schedules | Approvals
   > = Layer.scoped(Scheduler, Effect.suspend(() => makeScheduler))
 }
 
@@ -208,6 +216,7 @@ const makeScheduler = Effect.gen(function*() {
     scans: yield* ScanStore,
     events: yield* Events,
     webhooks: yield* Webhooks,
+    approvals: yield* Approvals,
     instanceId: db.instanceId,
     nextId: yield* makeUlidGenerator,
     background: yield* FiberSet.make()

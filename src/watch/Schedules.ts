@@ -3,15 +3,20 @@ import { createHash } from "node:crypto"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { ScheduleSpec } from "../config/watch.js"
+import type { AuditUnavailable } from "../errors.js"
 import { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import { AuditLog } from "../observability/AuditLog.js"
+import { Approvals } from "../storage/Approvals.js"
 import type { StoreUnavailable } from "../storage/errors.js"
 import type { Schedule } from "../storage/ScheduleRecord.js"
 import { type NewSchedule, ScheduleStore, type StoredSchedule } from "../storage/ScheduleStore.js"
 import { makeUlidGenerator } from "../storage/ulid.js"
+import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { ScheduleConflict, ScheduleInvalid, scheduleInvalid, ScheduleNotFound, scheduleNotFound } from "./errors.js"
 import { firstRun, nextAfter, parseTiming, type Timing, withJitter } from "./nextRun.js"
 import { ownerOf } from "./owner.js"
+import { askAhead } from "./standing.js"
 
 /**
  * Schedules as callers manage them: created by a key with the schedule
@@ -25,6 +30,12 @@ export interface SchedulesService {
   readonly list: (caller: Caller) => Effect.Effect<ReadonlyArray<Schedule>, StoreUnavailable>
   readonly get: (id: string, caller: Caller) => Effect.Effect<Schedule, ScheduleNotFound | StoreUnavailable>
   readonly remove: (id: string, caller: Caller) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | StoreUnavailable>
+  /** Enables or disables an API schedule (its owner or an admin), audited; enabling runs an interval schedule at once. */
+  readonly setEnabled: (
+    id: string,
+    enabled: boolean,
+    caller: Caller
+  ) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | StoreUnavailable | AuditUnavailable>
   /** Writes `watch.schedules` into the store (at start-up and after every reload). */
   readonly syncConfigured: Effect.Effect<void, StoreUnavailable>
 }
@@ -104,27 +115,82 @@ const syncFrom = (
     yield* store.syncConfigured(rows)
   })
 
+/** Asks for a schedule's standing approval ahead of its runs (see `askAhead`). */
+const makeAsk = (config: ConfigService["Type"]) =>
+  Effect.gen(function*() {
+    // Absent where schedules are served without an executor's registry (tests of the routes): the first run asks.
+    const approvals = yield* Effect.serviceOption(Approvals)
+    const registry = yield* Effect.serviceOption(ToolRegistry)
+    return (s: StoredSchedule) =>
+      Option.isSome(approvals) && Option.isSome(registry)
+        ? Effect.flatMap(config.get, (c) => askAhead(approvals.value, registry.value, s, c))
+        : Effect.void
+  })
+
+/** A stored schedule as callers see it, with its recent runs. */
+const viewOf = (store: ScheduleStore["Type"]) => (s: StoredSchedule) =>
+  Effect.map(store.runs(s.id, RECENT_RUNS), (runs): Schedule => ({
+    schedule_id: s.id,
+    ...s.spec,
+    owner: s.owner,
+    source: s.source,
+    created_at: iso(s.createdMs),
+    next_run_at: iso(s.nextRunMs),
+    running: s.currentRun !== null && runs[0]?.status === "running",
+    recent_runs: runs
+  }))
+
+/** The switch and its audit line; the line is written first, so a switch that cannot be audited is not made. */
+const makeSetEnabled = (p: {
+  readonly store: ScheduleStore["Type"]
+  readonly config: ConfigService["Type"]
+  readonly audit: AuditLog["Type"]
+  readonly visible: (id: string, caller: Caller) => Effect.Effect<StoredSchedule, ScheduleNotFound | StoreUnavailable>
+  readonly view: (s: StoredSchedule) => Effect.Effect<Schedule, StoreUnavailable>
+}) =>
+(id: string, enabled: boolean, caller: Caller) =>
+  Effect.gen(function*() {
+    const found = yield* p.visible(id, caller)
+    if (found.source === "config") {
+      return yield* new ScheduleConflict({
+        schedule_id: id,
+        message: `schedule ${id} comes from the configuration (watch.schedules); set enabled there`
+      })
+    }
+    const c = yield* p.config.get
+    const now = yield* Clock.currentTimeMillis
+    const timing = parseTiming(found.spec, c.watch.min_interval)
+    const next = Either.isRight(timing) ? withJitter(firstRun(timing.right, now), found.spec.jitter, yield* Random.next) : now
+    yield* p.audit.write({
+      caller,
+      tool: found.spec.tool,
+      target: found.spec.target,
+      resolvedTarget: null,
+      argv: [],
+      decision: enabled ? "schedule:enabled" : "schedule:disabled",
+      outcome: enabled ? "enabled" : "disabled",
+      durationSeconds: 0,
+      intrusive: false,
+      correlationId: `schedule.${id}`,
+      error: null
+    })
+    if (!(yield* p.store.setEnabled(id, enabled, now, next))) return yield* scheduleNotFound(id)
+    return yield* Effect.flatMap(p.visible(id, caller), p.view)
+  })
+
 export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, SchedulesService>() {
-  static readonly layer: Layer.Layer<Schedules, never, ScheduleStore | ConfigService | ToolExecutor> = Layer.effect(
+  static readonly layer: Layer.Layer<Schedules, never, ScheduleStore | ConfigService | ToolExecutor | AuditLog> = Layer.effect(
     Schedules,
     Effect.gen(function*() {
       const store = yield* ScheduleStore
       const config = yield* ConfigService
       const executor = yield* ToolExecutor
       const nextId = yield* makeUlidGenerator
+      const audit = yield* AuditLog
+      const ask = yield* makeAsk(config)
       const toolNames = Effect.map(executor.list, (tools) => tools.map((t) => t.name))
 
-      const view = (s: StoredSchedule) =>
-        Effect.map(store.runs(s.id, RECENT_RUNS), (runs): Schedule => ({
-          schedule_id: s.id,
-          ...s.spec,
-          owner: s.owner,
-          source: s.source,
-          created_at: iso(s.createdMs),
-          next_run_at: iso(s.nextRunMs),
-          running: s.currentRun !== null && runs[0]?.status === "running",
-          recent_runs: runs
-        }))
+      const view = viewOf(store)
 
       const visible = (id: string, caller: Caller) =>
         Effect.flatMap(
@@ -165,7 +231,9 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
             nextRunMs: withJitter(firstRun(timing, now), spec.jitter, fraction)
           }
           yield* store.insert(row)
-          return yield* Effect.flatMap(visible(row.id, caller), view).pipe(Effect.catchTag("ScheduleNotFound", Effect.die))
+          const stored = yield* visible(row.id, caller).pipe(Effect.catchTag("ScheduleNotFound", Effect.die))
+          yield* ask(stored)
+          return yield* view(stored)
         })
 
       const remove = (id: string, caller: Caller) =>
@@ -183,6 +251,10 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
         })
 
       const syncConfigured = syncFrom(store, config, toolNames)
+      const setEnabled = (id: string, enabled: boolean, caller: Caller) =>
+        makeSetEnabled({ store, config, audit, visible, view })(id, enabled, caller).pipe(
+          Effect.tap((s) => (enabled ? Effect.flatMap(visible(s.schedule_id, caller), ask) : Effect.void))
+        )
 
       return {
         create,
@@ -190,6 +262,7 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
           Effect.flatMap(store.list(caller.scopes.has("admin") ? undefined : ownerOf(caller)), (all) => Effect.forEach(all, view)),
         get: (id, caller) => Effect.flatMap(visible(id, caller), view),
         remove,
+        setEnabled,
         syncConfigured
       } satisfies SchedulesService
     })

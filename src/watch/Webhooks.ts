@@ -1,12 +1,15 @@
-import { Clock, Context, Duration, Effect, Either, Layer, Redacted, Schedule } from "effect"
+import { Clock, Context, Duration, Effect, Either, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { createHmac } from "node:crypto"
 import { lookup } from "node:dns/promises"
 import { ConfigService } from "../config/ConfigService.js"
 import type { WebhookConfig } from "../config/watch.js"
+import type { StoreUnavailable } from "../storage/errors.js"
+import type { Redelivery } from "../storage/ScheduleRecord.js"
 import { ScheduleStore } from "../storage/ScheduleStore.js"
 import { makeUlidGenerator } from "../storage/ulid.js"
 import type { ChangeAlert } from "./alerts.js"
 import { checkResolved, checkUrl } from "./egress.js"
+import { DeadLetterNotFound } from "./errors.js"
 
 /**
  * Change alerts POSTed to the operator's webhooks: JSON, signed with the
@@ -36,6 +39,12 @@ export interface Delivery {
 export interface WebhooksService {
   /** Delivers `alert` to the webhook `name`, retrying; a delivery that failed every attempt is stored as a dead letter. */
   readonly deliver: (name: string, alert: ChangeAlert) => Effect.Effect<Delivery>
+  /**
+   * Tries a dead letter's delivery once more, now, with a fresh signature and
+   * the alert's own id (a receiver that has it drops it): removed when it is
+   * delivered, kept with one more attempt when not.
+   */
+  readonly redeliver: (id: string) => Effect.Effect<Redelivery, DeadLetterNotFound | StoreUnavailable>
 }
 
 class DeliveryFailed {
@@ -59,7 +68,7 @@ const checkDestination = (hook: WebhookConfig, egress: ReadonlyArray<string>) =>
     }
   })
 
-const post = (hook: WebhookConfig, alert: ChangeAlert, body: string) =>
+const post = (hook: WebhookConfig, alert: Pick<ChangeAlert, "alert_id">, body: string) =>
   Effect.gen(function*() {
     const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const response = yield* Effect.tryPromise({
@@ -90,6 +99,8 @@ const post = (hook: WebhookConfig, alert: ChangeAlert, body: string) =>
       return yield* Effect.fail(new DeliveryFailed(`the receiver answered HTTP ${response.status}`, false))
     }
   })
+
+const decodeAlertId = Schema.decodeUnknownOption(Schema.parseJson(Schema.Struct({ alert_id: Schema.String })))
 
 export class Webhooks extends Context.Tag("security-mcp/Webhooks")<Webhooks, WebhooksService>() {
   static readonly layer: Layer.Layer<Webhooks, never, ConfigService | ScheduleStore> = Layer.effect(
@@ -136,7 +147,33 @@ export class Webhooks extends Context.Tag("security-mcp/Webhooks")<Webhooks, Web
           yield* keep(outcome.left.message)
           return { webhook: name, delivered: false, attempts, error: outcome.left.message } satisfies Delivery
         })
-      return { deliver }
+      const redeliver = (id: string) =>
+        Effect.gen(function*() {
+          const found = yield* store.getDeadLetter(id)
+          if (Option.isNone(found)) {
+            return yield* new DeadLetterNotFound({
+              dead_letter_id: id,
+              message:
+                `no dead letter ${id}: it was delivered by a retry meanwhile, or the id is wrong (GET /webhooks/dead-letters lists them)`
+            })
+          }
+          const letter = found.value
+          const { watch } = yield* config.get
+          const hook = watch.webhooks.find((w) => w.name === letter.webhook)
+          const alertId = Option.match(decodeAlertId(letter.payload), { onNone: () => letter.id, onSome: (a) => a.alert_id })
+          const attempt = hook === undefined
+            ? Effect.fail(new DeliveryFailed(`no webhook named ${letter.webhook} in watch.webhooks`, true))
+            : Effect.zipRight(checkDestination(hook, watch.webhook_egress), post(hook, { alert_id: alertId }, letter.payload))
+          const outcome = yield* Effect.either(attempt)
+          if (Either.isRight(outcome)) {
+            yield* store.removeDeadLetter(id)
+            return { webhook: letter.webhook, delivered: true, attempts: letter.attempts + 1, error: null, dead_letter: null }
+          }
+          yield* store.failedAgain(id, outcome.left.message)
+          const kept = Option.getOrElse(yield* store.getDeadLetter(id), () => letter)
+          return { webhook: letter.webhook, delivered: false, attempts: kept.attempts, error: outcome.left.message, dead_letter: kept }
+        }) satisfies Effect.Effect<Redelivery, DeadLetterNotFound | StoreUnavailable>
+      return { deliver, redeliver }
     })
   )
 }

@@ -20,6 +20,12 @@ export class ScheduleConflict extends Schema.TaggedError<ScheduleConflict>()("Sc
   message: Schema.String
 }) {}
 
+/** No dead letter with this id (delivered by a retry meanwhile, or never stored). */
+export class DeadLetterNotFound extends Schema.TaggedError<DeadLetterNotFound>()("DeadLetterNotFound", {
+  dead_letter_id: Schema.String,
+  message: Schema.String
+}) {}
+
 export const scheduleNotFound = (id: string) =>
   new ScheduleNotFound({
     schedule_id: id,

@@ -6,13 +6,14 @@ import { planArguments } from "../execution/plan.js"
 import type { ToolInput } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { needsApproval } from "../policy/approval.js"
+import type { Engagement } from "../policy/Engagement.js"
 import { selectEngagement } from "../policy/engagementSelection.js"
 import type { RunStatus } from "../storage/ScheduleRecord.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 
 /**
- * One scheduled run as data: the call it makes, whether it may make it
- * without a person present, and how its outcome reads. The run itself goes
+ * One scheduled run as data: the call it makes, whether it needs its
+ * schedule's standing approval, and how its outcome reads. The run itself goes
  * through the same executor as every call (policy, limits, audit), as the
  * schedule's owner; the audit lines carry the schedule in their correlation id.
  */
@@ -29,21 +30,26 @@ export const inputOf = (spec: ScheduleSpec, scheduleId: string, runId: string): 
   correlation_id: correlationIdOf(scheduleId, runId)
 })
 
+/** A run its engagement wants a second person to approve: the engagement, what makes it need one, and what it runs. */
+export interface ApprovalNeed {
+  readonly engagement: Engagement
+  readonly intrusive: boolean
+  readonly intrusiveReasons: ReadonlyArray<string>
+  /** The arguments as planned today, then the target: what the approver is shown. */
+  readonly argv: ReadonlyArray<string>
+}
+
 /**
- * Why the run must not be made unattended, or undefined. A call its
- * engagement wants a second person to approve is skipped: an approval is
- * bound to one call and is used up by it, and a schedule has no standing
- * approval that would cover every future run, so the scheduler never asks
- * for one (an approver would be asked again at every run) and never runs it.
- * A call the policy refuses for another reason is left to the executor,
- * which refuses and audits it.
+ * Whether the run needs its schedule's standing approval, or undefined. A
+ * call the policy refuses for another reason is left to the executor, which
+ * refuses and audits it.
  */
-export const approvalBlock = (
+export const approvalNeed = (
   spec: ScheduleSpec,
   tool: ToolSpec<any> | undefined,
   caller: Caller,
   config: AppConfig
-): string | undefined => {
+): ApprovalNeed | undefined => {
   if (tool === undefined) return undefined
   const engagement = selectEngagement(config.engagements, caller.engagements, caller.id, spec.engagement ?? undefined)
   if (Either.isLeft(engagement) || engagement.right === undefined) return undefined
@@ -51,8 +57,12 @@ export const approvalBlock = (
   if (Either.isLeft(args)) return undefined
   const intrusive = tool.intrusive || args.right.intrusive
   if (!needsApproval(engagement.right, intrusive)) return undefined
-  const what = intrusive ? `this intrusive call (${[...args.right.intrusiveReasons].join(", ") || tool.name})` : "every call"
-  return `skipped: engagement ${engagement.right.name} requires a second person's approval for ${what}, and a scheduled run has no standing approval; run it by hand with an approval, or schedule a call that needs none`
+  return {
+    engagement: engagement.right,
+    intrusive,
+    intrusiveReasons: tool.intrusive ? [`${tool.name} is intrusive`, ...args.right.intrusiveReasons] : args.right.intrusiveReasons,
+    argv: [...args.right.tokens, spec.target]
+  }
 }
 
 export interface Outcome {
@@ -61,9 +71,9 @@ export interface Outcome {
   readonly reason: string | null
 }
 
-/** A refused or failed call as a run's outcome: an approval it needs is a skip, anything else a failure. */
+/** A refused or failed call as a run's outcome: an approval it needs or lacks is a skip, anything else a failure. */
 export const failedOutcome = (error: ExecutionError): Outcome => ({
-  status: error._tag === "ApprovalRequired" ? "skipped" : "failed",
+  status: error._tag === "ApprovalRequired" || error._tag === "ApprovalRefused" ? "skipped" : "failed",
   scanId: null,
   reason: `${error._tag}: ${error.message}`
 })

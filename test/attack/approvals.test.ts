@@ -31,6 +31,7 @@ const requestBy = (caller: Caller, engagement: string, n: number): ApprovalReque
     resolvedTarget: "127.0.0.1",
     argv: ["/usr/bin/nmap", "-n", "-A", "-p", String(n), "127.0.0.1"],
     engagement: { name: engagement, hash: "c".repeat(64) },
+    timeoutSeconds: 60,
     requestedBy: caller.id
   },
   requester: caller,

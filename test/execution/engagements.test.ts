@@ -170,4 +170,19 @@ describe("approvals in the executor", () => {
       yield* h.executor.execute("NmapTool", { ...input, approval_id: pending.approval_id }, requester)
       expect(yield* h.fake.requests).toHaveLength(1)
     }))
+
+  it.scoped("an approval of a 60 s call does not cover the same call with timeout_sec 3600", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness(config({ security: { allow_intrusive: true, timeout_seconds: 7200 } }))
+      const input = { target: "10.0.0.5", args: ["-A", "-p", "22"], timeout_sec: 60 }
+      const pending = failure(yield* Effect.exit(h.executor.execute("NmapTool", input, requester))) as ApprovalRequired
+      yield* h.approvals.decide(pending.approval_id, "approved", approver, "one minute")
+      const longer = yield* Effect.exit(
+        h.executor.execute("NmapTool", { ...input, timeout_sec: 3600, approval_id: pending.approval_id }, requester)
+      )
+      expect(tagOf(longer)).toBe("ApprovalRefused:digest_mismatch")
+      expect(yield* h.fake.requests).toEqual([])
+      yield* h.executor.execute("NmapTool", { ...input, approval_id: pending.approval_id }, requester)
+      expect(yield* h.fake.requests).toHaveLength(1)
+    }))
 })

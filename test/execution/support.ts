@@ -21,6 +21,7 @@ import { Approvals } from "../../src/storage/Approvals.js"
 import { Database } from "../../src/storage/Database.js"
 import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
 import { ScanStore } from "../../src/storage/ScanStore.js"
+import { SharedRateLimits } from "../../src/storage/SharedRateLimits.js"
 import { StorageLive } from "../../src/storage/StorageLive.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 import { ToolRegistryLive } from "../../src/tools/ToolRegistry.js"
@@ -162,7 +163,7 @@ export const makeHarness = (
       fake.layer,
       Resolver.layerStatic(staticNames)
     )
-    const services = Approvals.layer.pipe(
+    const services = Layer.merge(Approvals.layer, SharedRateLimits.layer).pipe(
       Layer.provideMerge(Layer.mergeAll(
         CircuitBreakers.layer,
         ConcurrencyLimiter.layer,

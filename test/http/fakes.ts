@@ -33,8 +33,10 @@ import { Approvals } from "../../src/storage/Approvals.js"
 import { DATABASE_FILE } from "../../src/storage/backend.js"
 import { Database } from "../../src/storage/Database.js"
 import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
+import { ScheduleStore } from "../../src/storage/ScheduleStore.js"
 import { StorageLive } from "../../src/storage/StorageLive.js"
 import { Schedules } from "../../src/watch/Schedules.js"
+import { Webhooks } from "../../src/watch/Webhooks.js"
 import { tempDir } from "../support/shims.js"
 
 /**
@@ -237,7 +239,8 @@ export const makeFakeWith = (options: { readonly storageDirectory?: string } = {
     const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
     const storage = fakeStorage(options.storageDirectory)
     // Real schedules over the fake store and executor; nothing runs them here (the scheduler is tested in test/watch).
-    const schedulesLayer = Schedules.layer.pipe(Layer.provide(Layer.merge(executorLayer, storage)))
+    const schedulesLayer = Schedules.layer.pipe(Layer.provide(Layer.mergeAll(executorLayer, storage, AuditLog.layer)))
+    const webhooksLayer = Webhooks.layer.pipe(Layer.provide(storage))
     return {
       fake,
       layer: Layer.mergeAll(
@@ -248,7 +251,8 @@ export const makeFakeWith = (options: { readonly storageDirectory?: string } = {
         ExecutionGate.layer,
         storage,
         schedulesLayer,
-        AuditLog.layer
+        AuditLog.layer,
+        webhooksLayer
       ).pipe(
         Layer.provideMerge(Events.layer)
       )
@@ -311,6 +315,8 @@ export interface Started {
   readonly gate: ExecutionGate["Type"]
   /** The scan store's writer (disabled unless the server was started with `storage: true`). */
   readonly scans: ScanRecorder["Type"]
+  /** The schedule store (dead letters, schedules), in the same store as `scans`. */
+  readonly scheduleStore: ScheduleStore["Type"]
 }
 
 /** A private directory for the test's scan store, removed with the scope. */
@@ -345,7 +351,17 @@ export const startServer = (
     const gate = yield* ExecutionGate.pipe(Effect.provide(context))
     const scans = yield* ScanRecorder.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals), gate, scans }
+    const scheduleStore = yield* ScheduleStore.pipe(Effect.provide(context))
+    return {
+      fake,
+      port,
+      base: `http://127.0.0.1:${port}`,
+      events,
+      approvals: Context.get(stored, Approvals),
+      gate,
+      scans,
+      scheduleStore
+    }
   })
 
 /** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */

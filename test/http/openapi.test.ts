@@ -87,16 +87,20 @@ const initialized = JSON.stringify({ jsonrpc: "2.0", method: "notifications/init
 
 /** A request that succeeds on each route when sent with the admin key. */
 const validBody = (method: string, route: string): string | undefined => {
+  if (method === "PATCH" && route === "/schedules/{id}") return JSON.stringify({ enabled: false })
   if (method !== "POST") return undefined
   if (route === "/mcp") return initialize
   if (route.endsWith("/execute")) return JSON.stringify({ target: "127.0.0.1" })
-  if (route.endsWith("/approve") || route.endsWith("/deny")) return JSON.stringify({ reason: "checked" })
+  if (route.endsWith("/approve") || route.endsWith("/deny") || route.endsWith("/revoke")) return JSON.stringify({ reason: "checked" })
   if (route === "/schedules") return JSON.stringify({ name: "battery", tool: "NmapTool", target: "127.0.0.1", interval: 3600 })
   return undefined
 }
 
-/** Two pending approvals, one for each decision route (a decided one answers 409). */
-const pending = { approve: "", deny: "" }
+/** Two pending approvals, one for each decision route (a decided one answers 409), and an approved standing one to revoke. */
+const pending = { approve: "", deny: "", revoke: "" }
+
+/** The dead letter the retry route is probed with. */
+const letter = { id: "none" }
 
 /** The scans the document's scan routes are probed with (the admin key's own). */
 const seeded = { id: "", other: "" }
@@ -106,7 +110,9 @@ const schedule = { id: "none" }
 
 const idFor = (route: string) =>
   route.startsWith("/approvals/")
-    ? (route.endsWith("/deny") ? pending.deny : pending.approve)
+    ? (route.endsWith("/deny") ? pending.deny : route.endsWith("/revoke") ? pending.revoke : pending.approve)
+    : route.startsWith("/webhooks/dead-letters/")
+    ? letter.id
     : route.startsWith("/schedules/")
     ? schedule.id
     : seeded.id
@@ -132,7 +138,7 @@ const battery = (route: string, method: string): ReadonlyArray<Call> => {
     { ...base, headers: { ...headers, ...bearer(keys.admin) } },
     { ...base, headers: { ...headers, ...bearer(keys.admin), authorization: "Basic abc" } }
   ]
-  if (method === "POST") {
+  if (method === "POST" || method === "PATCH") {
     const admin = { ...headers, ...bearer(keys.admin) }
     calls.push(
       { method, path, headers: { ...admin, ...JSON_TYPE }, body: "{\"target\":" },
@@ -228,13 +234,44 @@ describe("the OpenAPI document", () => {
   it.scopedLive("documents every route the server answers with every status it returned", () =>
     Effect.gen(function*() {
       const auditFile = join(yield* tempDir("openapi-audit"), "audit.log")
-      const { approvals, fake, port, scans } = yield* startServer({
+      const { approvals, fake, port, scans, scheduleStore } = yield* startServer({
         ...authPatch,
         server: { max_body_bytes: 1024 },
         security: { audit_log_path: auditFile }
       }, {
         storage: true
       })
+      const standing = yield* approvals.requestStanding({
+        subject: {
+          scheduleId: "probed",
+          tool: "NmapTool",
+          target: "127.0.0.1",
+          args: ["-A"],
+          template: null,
+          maxRuntime: null,
+          engagement: { name: "lab", hash: "0".repeat(64) },
+          requestedBy: "exec"
+        },
+        requester: { id: "exec", transport: "http", scopes: new Set(["execute"]) },
+        argv: ["-A", "127.0.0.1"],
+        intrusive: true,
+        intrusiveReasons: ["-A"],
+        engagementEndsMs: undefined
+      })
+      const approver = { id: "admin", transport: "http" as const, scopes: new Set(["approve" as const]), engagements: ["lab"] }
+      yield* Effect.orDie(approvals.decide(standing.approval_id, "approved", approver, "probe"))
+      pending.revoke = standing.approval_id
+      letter.id = "01M8SD0000000000000000DEAD"
+      yield* Effect.orDie(scheduleStore.deadLetter({
+        id: letter.id,
+        webhook: "gone",
+        scheduleId: "probed",
+        runId: "run",
+        payload: JSON.stringify({ alert_id: "alert" }),
+        attempts: 3,
+        lastError: "the receiver answered HTTP 500",
+        nowMs: Date.now()
+      }))
       for (const decision of ["approve", "deny"] as const) {
         const required = yield* approvals.request({
           subject: {
@@ -242,6 +279,7 @@ describe("the OpenAPI document", () => {
             resolvedTarget: "127.0.0.1",
             argv: ["nmap", "-A", "127.0.0.1"],
             engagement: { name: "lab", hash: "0".repeat(64) },
+            timeoutSeconds: 60,
             requestedBy: "exec"
           },
           requester: { id: "exec", transport: "http", scopes: new Set(["execute"]) },
@@ -256,9 +294,10 @@ describe("the OpenAPI document", () => {
       seeded.other = yield* seedScan(scans, { callerId: "admin", open: [22, 443] })
       const document = (yield* send(port, { method: "GET", path: "/openapi.json" })).body as Document
       const { record, seen, undocumented } = observer(document)
+      // DELETE last: removing the probed schedule first would leave its other routes nothing to answer 200 with.
       const routes = Object.entries(document.paths).flatMap(([route, operations]) =>
         Object.keys(operations).map((method) => [route, method.toUpperCase()] as const)
-      )
+      ).sort(([, a], [, b]) => Number(a === "DELETE") - Number(b === "DELETE"))
       const created = yield* send(port, {
         method: "POST",
         path: "/schedules",
@@ -342,6 +381,9 @@ describe("the OpenAPI document", () => {
       // Another key's schedule is not there for the executor's key (404); DELETE needs the schedule scope (403).
       expect([...seen.get("GET /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 404])
       expect([...seen.get("DELETE /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
+      expect([...seen.get("PATCH /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 404, 413, 415])
+      expect([...seen.get("POST /webhooks/dead-letters/{id}/retry")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
+      expect([...seen.get("POST /approvals/{id}/revoke")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 409, 413, 415])
     }), 60_000)
 
   it.scopedLive("names the scope each route requires, and the server enforces exactly that", () =>

@@ -2,7 +2,17 @@ import { describe, expect, it } from "@effect/vitest"
 import { Either, Schema } from "effect"
 import type { Approval } from "../../src/Approval.js"
 import type { Caller, CallerScope } from "../../src/identity/Caller.js"
-import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, needsApproval } from "../../src/policy/approval.js"
+import {
+  approvalDigest,
+  type ApprovalSubject,
+  covers,
+  mayDecide,
+  mayRevoke,
+  mayView,
+  needsApproval,
+  standingDigest,
+  type StandingSubject
+} from "../../src/policy/approval.js"
 import { Engagement } from "../../src/policy/Engagement.js"
 
 const subject: ApprovalSubject = {
@@ -10,6 +20,7 @@ const subject: ApprovalSubject = {
   resolvedTarget: "127.0.0.1",
   argv: ["/usr/bin/nmap", "-oX", "-", "-n", "-A", "127.0.0.1"],
   engagement: { name: "lab", hash: "a".repeat(64) },
+  timeoutSeconds: 60,
   requestedBy: "requester"
 }
 
@@ -24,6 +35,8 @@ const NOW = Date.parse("2025-06-02T10:00:00Z")
 
 const approval = (fields: Partial<Approval> = {}): Approval => ({
   approval_id: "01J0000000000000000000000A",
+  kind: "call",
+  schedule_id: null,
   status: "pending",
   tool: subject.tool,
   target: "127.0.0.1",
@@ -40,6 +53,8 @@ const approval = (fields: Partial<Approval> = {}): Approval => ({
   decided_at: null,
   reason: null,
   used_at: null,
+  revoked_by: null,
+  revoked_at: null,
   correlation_id: "c-1",
   digest: approvalDigest(subject),
   ...fields
@@ -67,6 +82,13 @@ describe("approval policy", () => {
     expect(approvalDigest({ ...subject, tool: "MasscanTool" })).not.toBe(base)
     expect(approvalDigest({ ...subject, engagement: { name: "lab", hash: "b".repeat(64) } })).not.toBe(base)
     expect(approvalDigest({ ...subject, requestedBy: "someone-else" })).not.toBe(base)
+  })
+
+  it("an approval of a 60 s call does not cover the same call with 3600 s", () => {
+    const approved = approval({ status: "approved", decided_by: "approver" })
+    const caller = key("requester", ["execute", "intrusive"])
+    expect(outcome(covers(approved, approvalDigest(subject), caller, NOW))).toBe("approved")
+    expect(outcome(covers(approved, approvalDigest({ ...subject, timeoutSeconds: 3600 }), caller, NOW))).toBe("digest_mismatch")
   })
 
   it("a key cannot decide its own request, nor without the approve scope or outside the engagement", () => {
@@ -108,5 +130,44 @@ describe("approval policy", () => {
     expect(mayView(approval(), key("approver", ["approve"], ["other"]))).toBe(false)
     expect(mayView(approval(), key("admin", ["admin"], undefined))).toBe(true)
     expect(mayView(approval(), key("peer", ["execute"]))).toBe(false)
+  })
+
+  it("a standing digest changes with every field of what the schedule's runs execute", () => {
+    const standing: StandingSubject = {
+      scheduleId: "S1",
+      tool: "NmapTool",
+      target: "127.0.0.1",
+      args: ["-A"],
+      template: null,
+      maxRuntime: 60,
+      engagement: subject.engagement,
+      requestedBy: "requester"
+    }
+    const base = standingDigest(standing)
+    expect(standingDigest({ ...standing })).toBe(base)
+    for (
+      const changed of [
+        { scheduleId: "S2" },
+        { tool: "MasscanTool" },
+        { target: "127.0.0.2" },
+        { args: ["-A", "-p", "22"] },
+        { template: "quick" },
+        { maxRuntime: 3600 },
+        { maxRuntime: null },
+        { engagement: { name: "lab", hash: "b".repeat(64) } },
+        { requestedBy: "someone-else" }
+      ]
+    ) expect(standingDigest({ ...standing, ...changed })).not.toBe(base)
+  })
+
+  it("a standing approval is revoked by its owner, an approver in its engagement or an admin, once approved", () => {
+    const standing = approval({ kind: "standing", schedule_id: "S1", status: "approved", decided_by: "approver" })
+    expect(outcome(mayRevoke(standing, key("requester", ["execute"]), NOW))).toBe("ok")
+    expect(outcome(mayRevoke(standing, key("approver", ["approve"]), NOW))).toBe("ok")
+    expect(outcome(mayRevoke(standing, key("root", ["admin"], []), NOW))).toBe("ok")
+    expect(outcome(mayRevoke(standing, key("stranger", ["execute"]), NOW))).toBe("Forbidden")
+    expect(outcome(mayRevoke(standing, key("elsewhere", ["approve"], ["other"]), NOW))).toBe("Forbidden")
+    expect(outcome(mayRevoke({ ...standing, status: "pending" }, key("approver", ["approve"]), NOW))).toBe("ApprovalConflict")
+    expect(outcome(mayRevoke(approval({ status: "approved" }), key("approver", ["approve"]), NOW))).toBe("ApprovalConflict")
   })
 })

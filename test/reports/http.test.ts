@@ -111,6 +111,7 @@ describe("REST: reports and exports", () => {
         resolvedTarget: "127.0.0.1",
         argv: ["nmap", "-oX", "-", "-n", ...args, "127.0.0.1"],
         engagement,
+        timeoutSeconds: 60,
         requestedBy: "exec"
       }
       const requester = { id: "exec", transport: "http" as const, scopes: new Set(["execute" as const]) }

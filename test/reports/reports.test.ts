@@ -108,6 +108,8 @@ const lab = Schema.decodeUnknownSync(Engagement)({ name: "lab", targets: ["127.0
 
 const approval = (overrides: Partial<Approval> = {}): Approval => ({
   approval_id: "01JFAPPROVAL00000000000001",
+  kind: "call",
+  schedule_id: null,
   status: "used",
   tool: "NmapTool",
   target: "127.0.0.1",
@@ -124,6 +126,8 @@ const approval = (overrides: Partial<Approval> = {}): Approval => ({
   decided_at: "2026-11-26T05:32:00.000Z",
   reason: "in the lab window",
   used_at: "2026-11-26T05:34:04.900Z",
+  revoked_by: null,
+  revoked_at: null,
   correlation_id: "c",
   digest: "d",
   ...overrides
@@ -173,6 +177,26 @@ describe("the appendix", () => {
       ]
     ) expect(approvalOf(record, [other])).toBeUndefined()
     expect(approvalOf({ ...record, engagement: null, engagement_hash: null }, [right])).toBeUndefined()
+  })
+
+  it("finds the standing approval a scheduled run ran under: its schedule's, approved before the run, not revoked by then", () => {
+    const { record } = recordOf(fixture("connect.xml"), engaged)
+    const run = { ...record, correlation_id: "schedule.S1.R1" }
+    const standing = approval({ approval_id: "S", kind: "standing", schedule_id: "S1", status: "approved", used_at: null })
+    expect(approvalOf(run, [standing])?.approval_id).toBe("S")
+    expect(approvalOf(run, [{ ...standing, status: "revoked", revoked_by: "bob", revoked_at: "2026-11-27T00:00:00.000Z" }])?.approval_id)
+      .toBe("S")
+    for (
+      const other of [
+        { ...standing, schedule_id: "S2" },
+        { ...standing, status: "denied" as const },
+        { ...standing, decided_at: "2026-11-27T00:00:00.000Z" },
+        { ...standing, status: "revoked" as const, revoked_at: "2026-11-26T05:00:00.000Z" },
+        { ...standing, engagement_hash: "0".repeat(64) }
+      ]
+    ) expect(approvalOf(run, [other])).toBeUndefined()
+    // A call that is not a scheduled run never matches a standing approval.
+    expect(approvalOf(record, [standing])).toBeUndefined()
   })
 })
 

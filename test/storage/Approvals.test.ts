@@ -1,11 +1,13 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import type { Caller, CallerScope } from "../../src/identity/Caller.js"
-import { approvalDigest, type ApprovalSubject } from "../../src/policy/approval.js"
+import { approvalDigest, type ApprovalSubject, standingDigest, type StandingSubject } from "../../src/policy/approval.js"
 import { type ApprovalRequest, Approvals } from "../../src/storage/Approvals.js"
 import { Database } from "../../src/storage/Database.js"
+import { expireApprovals } from "../../src/storage/retention.js"
 import { tempDir } from "../support/shims.js"
 import { approvalsLayer, testConfig, type TestDatabase, testDatabases } from "./support.js"
 
@@ -26,6 +28,7 @@ const subject: ApprovalSubject = {
   resolvedTarget: "127.0.0.1",
   argv: ["/usr/bin/nmap", "-oX", "-", "-n", "-A", "127.0.0.1"],
   engagement: { name: "lab", hash: "c".repeat(64) },
+  timeoutSeconds: 60,
   requestedBy: requester.id
 }
 
@@ -46,8 +49,39 @@ const open = (db: TestDatabase, dir: string) =>
     const layer = approvalsLayer(config.layer)
     const context = yield* Layer.build(layer).pipe(Scope.extend(scope))
     yield* Context.get(context, Database).ready
-    return { approvals: Context.get(context, Approvals), close: Scope.close(scope, Exit.void) }
+    return { approvals: Context.get(context, Approvals), db: Context.get(context, Database), close: Scope.close(scope, Exit.void) }
   })
+
+const standingSubject: StandingSubject = {
+  scheduleId: "01M8SCHEDULE000000000000001",
+  tool: "NmapTool",
+  target: "127.0.0.1",
+  args: ["-A"],
+  template: null,
+  maxRuntime: 60,
+  engagement: subject.engagement,
+  requestedBy: requester.id
+}
+
+const standingRequest = {
+  subject: standingSubject,
+  requester,
+  argv: ["-A", "127.0.0.1"],
+  intrusive: true,
+  intrusiveReasons: ["-A"],
+  engagementEndsMs: undefined
+}
+
+const runOf = (digest: string, engagement = subject.engagement) => ({
+  scheduleId: standingSubject.scheduleId,
+  digest,
+  tool: "NmapTool",
+  engagement,
+  caller: requester
+})
+
+const statusRows = (db: Database["Type"]) =>
+  db.use("test", Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ id: string; status: string }>`SELECT id, status FROM approvals`))
 
 const auditLines = (dir: string) =>
   readFileSync(join(dir, "audit.jsonl"), "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line))
@@ -111,6 +145,67 @@ for (const { make, name } of testDatabases) {
         expect(yield* approvals.list(alice, "expired")).toHaveLength(1)
         expect(yield* approvals.list(alice, "pending")).toHaveLength(0)
       }))
+
+    it.scoped("the sweep marks approvals past their expiry expired in the table, and leaves the others", () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir("approvals")
+        const { approvals, db } = yield* open(yield* make, dir)
+        const old = yield* approvals.request(request)
+        yield* TestClock.adjust(Duration.minutes(10))
+        const fresh = yield* approvals.request({ ...request, correlationId: "corr-2" })
+        yield* TestClock.adjust(Duration.minutes(6))
+        expect(yield* expireApprovals(db, yield* Effect.clockWith((c) => c.currentTimeMillis))).toBe(1)
+        const rows = new Map((yield* statusRows(db)).map((r) => [r.id, r.status]))
+        expect(rows.get(old.approval_id)).toBe("expired")
+        expect(rows.get(fresh.approval_id)).toBe("pending")
+        expect(yield* expireApprovals(db, yield* Effect.clockWith((c) => c.currentTimeMillis))).toBe(0)
+      }))
+
+    it.scoped(
+      "a standing approval: decided by another key, covers each run of exactly its schedule and scope, until revoked",
+      () =>
+        Effect.gen(function*() {
+          const dir = yield* tempDir("approvals")
+          const { approvals } = yield* open(yield* make, dir)
+          const digest = standingDigest(standingSubject)
+          const standing = yield* approvals.requestStanding(standingRequest)
+          expect(standing).toMatchObject({ kind: "standing", schedule_id: standingSubject.scheduleId, status: "pending", digest })
+          // Pending for as long as it may last (approvals.standing_max_ttl, 30 days by default), not the per-call ttl.
+          expect(Date.parse(standing.expires_at) - Date.parse(standing.requested_at)).toBe(30 * 86_400_000)
+          expect(yield* flipTag(approvals.useStanding(standing.approval_id, runOf(digest)))).toBe("ApprovalRefused")
+          expect(yield* flipTag(approvals.decide(standing.approval_id, "approved", key("requester", ["approve"]), "mine"))).toBe(
+            "Forbidden"
+          )
+          yield* approvals.decide(standing.approval_id, "approved", alice, "weekly")
+          // Approved a day later, it keeps its expiry, and covers one run after another.
+          expect((yield* approvals.get(standing.approval_id, alice)).expires_at).toBe(standing.expires_at)
+          for (let run = 0; run < 3; run++) {
+            yield* TestClock.adjust(Duration.hours(1))
+            expect((yield* approvals.useStanding(standing.approval_id, runOf(digest))).status).toBe("approved")
+          }
+          const refusal = (use: ReturnType<typeof runOf>) =>
+            Effect.map(
+              Effect.flip(approvals.useStanding(standing.approval_id, use)),
+              (e) => (e._tag === "ApprovalRefused" ? e.rule : e._tag)
+            )
+          expect(yield* refusal(runOf(standingDigest({ ...standingSubject, maxRuntime: 3600 })))).toBe("schedule_changed")
+          expect(yield* refusal(runOf(digest, { name: "lab", hash: "d".repeat(64) }))).toBe("scope_changed")
+          expect(yield* refusal({ ...runOf(digest), scheduleId: "another" })).toBe("not_standing")
+          // A call cannot use it by approval_id.
+          expect(yield* flipTag(approvals.use(standing.approval_id, digest, requester))).toBe("ApprovalRefused")
+          expect(yield* flipTag(approvals.revoke(standing.approval_id, key("stranger", ["execute"]), "no"))).toBe("ApprovalNotFound")
+          const revoked = yield* approvals.revoke(standing.approval_id, bob, "window closed")
+          expect(revoked).toMatchObject({ status: "revoked", revoked_by: "bob" })
+          expect(yield* refusal(runOf(digest))).toBe("revoked")
+          expect(yield* flipTag(approvals.revoke(standing.approval_id, bob, "again"))).toBe("ApprovalConflict")
+          expect(Option.map(yield* approvals.standingFor(standingSubject.scheduleId), (a) => a.status)).toEqual(Option.some("revoked"))
+          expect(yield* approvals.list(alice, "revoked", "standing")).toHaveLength(1)
+          expect(yield* approvals.list(alice, undefined, "call")).toHaveLength(0)
+          const lines = auditLines(dir).filter((line) => line.approval_id === standing.approval_id)
+          expect(lines.map((line) => line.decision)).toEqual(["approval:requested", "approval:approved", "approval:revoked"])
+        }),
+      30_000
+    )
 
     it.scoped("a pending approval survives a restart, and a waiter wakes at its decision", () =>
       Effect.gen(function*() {

@@ -373,7 +373,8 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
         [1, "scans"],
         [2, "operator_switches"],
         [3, "approvals"],
-        [4, "schedules"]
+        [4, "schedules"],
+        [5, "standing_approvals"]
       ])
     }))
 })

@@ -1,5 +1,6 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { ScheduleSpec } from "../../src/config/watch.js"
 import type { Caller } from "../../src/identity/Caller.js"
 import { ScheduleStore } from "../../src/storage/ScheduleStore.js"
@@ -11,11 +12,16 @@ import { eventually } from "../support/server.js"
 /**
  * The scheduler over the real executor and store, with only the process
  * runner faked (no packet leaves): runs act as their owner and are audited
- * as scheduled runs; a run its engagement wants approved is skipped with the
- * reason and asks nobody; a run whose owner key is gone is skipped.
+ * as scheduled runs; a run its engagement wants approved runs only under its
+ * schedule's standing approval, decided by another key; a run whose owner key
+ * is gone is skipped.
  */
 
 const alice: Caller = { id: "alice", transport: "http", scopes: new Set(["execute", "intrusive", "schedule"]), engagements: ["lab"] }
+
+const bob: Caller = { id: "bob", transport: "http", scopes: new Set(["approve"]), engagements: ["lab"] }
+const aliceApproving: Caller = { ...alice, scopes: new Set([...alice.scopes, "approve" as const]) }
+const root: Caller = { id: "root", transport: "http", scopes: new Set(["admin", "approve"]), engagements: "any" }
 
 const patch = {
   security: { allow_intrusive: true },
@@ -49,6 +55,36 @@ const finishedRun = (store: ScheduleStore["Type"], id: string) =>
     return (yield* store.runs(id, 5).pipe(Effect.orDie))[0]!
   })
 
+/** The `n`th run of the schedule, once it finished. */
+const runNumber = (store: ScheduleStore["Type"], id: string, n: number) =>
+  Effect.gen(function*() {
+    const runs = store.runs(id, 10).pipe(Effect.orDie)
+    yield* eventually(
+      `run ${n} of ${id} finished`,
+      Effect.map(runs, (all) => all.length >= n && all[0]!.status !== "running"),
+      Duration.seconds(20)
+    )
+    return (yield* runs)[0]!
+  })
+
+/** Makes the schedule due now, as if its interval had passed. */
+const makeDue = (h: Effect.Effect.Success<typeof start>["h"], id: string) =>
+  h.database.use("test", Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE schedules SET next_run_ms = 0 WHERE id = ${id}`))
+    .pipe(Effect.orDie)
+
+/** An intrusive schedule of alice's, its first run skipped, and the standing approval it asked for. */
+const aggressive = Effect.gen(function*() {
+  const started = yield* start
+  const created = yield* started.schedules.create(
+    { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600 },
+    alice
+  )
+  const id = created.schedule_id
+  yield* runNumber(started.store, id, 1)
+  const [standing] = yield* started.h.approvals.list(root).pipe(Effect.orDie)
+  return { ...started, id, standing: standing! }
+})
+
 describe("the scheduler", () => {
   it.scopedLive(
     "runs a schedule as its owner through the executor, audited as a scheduled run, and stores the scan",
@@ -72,21 +108,123 @@ describe("the scheduler", () => {
     { timeout: 60_000 }
   )
 
-  it.scopedLive("skips a run its engagement wants approved, says why, and asks no approver", () =>
-    Effect.gen(function*() {
-      const { h, schedules, store } = yield* start
-      const created = yield* schedules.create(
-        { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600 },
-        alice
-      )
-      const run = yield* finishedRun(store, created.schedule_id)
-      expect(run.status).toBe("skipped")
-      expect(run.reason).toContain("engagement lab requires a second person's approval")
-      expect(run.reason).toContain("no standing approval")
-      expect(yield* h.fake.requests).toEqual([])
-      const admin: Caller = { id: "root", transport: "http", scopes: new Set(["admin", "approve"]), engagements: "any" }
-      expect(yield* h.approvals.list(admin).pipe(Effect.orDie)).toEqual([])
-    }), { timeout: 60_000 })
+  it.scopedLive(
+    "a run that needs approval asks once for a standing approval, runs under it once another key approves, and stops when revoked",
+    () =>
+      Effect.gen(function*() {
+        const { h, schedules, store } = yield* start
+        const created = yield* schedules.create(
+          { name: "aggressive", tool: "NmapTool", target: "127.0.0.1", args: ["-A"], interval: 3600, max_runtime: 60 },
+          alice
+        )
+        const id = created.schedule_id
+        // Asked for as the schedule is created: approvers see it before the first run is due.
+        const queued = yield* h.approvals.list(root).pipe(Effect.orDie)
+        expect(queued).toHaveLength(1)
+        const standing = queued[0]!
+        expect(standing).toMatchObject({
+          kind: "standing",
+          schedule_id: id,
+          status: "pending",
+          requested_by: "alice",
+          engagement: "lab",
+          intrusive: true,
+          argv: expect.arrayContaining(["-A", "127.0.0.1"])
+        })
+        const first = yield* runNumber(store, id, 1)
+        expect(first.status).toBe("skipped")
+        expect(first.reason).toContain(`standing approval ${standing.approval_id} is pending`)
+        expect(yield* h.fake.requests).toEqual([])
+
+        // The owner's key, even given the approve scope, cannot approve its own schedule's request.
+        const own = yield* Effect.flip(h.approvals.decide(standing.approval_id, "approved", aliceApproving, "mine"))
+        expect(own._tag).toBe("Forbidden")
+
+        yield* makeDue(h, id)
+        const waiting = yield* runNumber(store, id, 2)
+        expect(waiting.status).toBe("skipped")
+        expect(waiting.reason).toContain(`standing approval ${standing.approval_id} is pending`)
+        expect(yield* h.approvals.list(root).pipe(Effect.orDie)).toHaveLength(1)
+
+        yield* h.approvals.decide(standing.approval_id, "approved", bob, "weekly aggressive scan of the lab").pipe(Effect.orDie)
+        yield* makeDue(h, id)
+        const ran = yield* runNumber(store, id, 3)
+        expect(ran).toMatchObject({ status: "succeeded", reason: null })
+        expect((yield* h.fake.requests).length).toBe(1)
+        const line = (yield* h.audit).find((l) => l["correlation_id"] === `schedule.${id}.${ran.run_id}` && l["decision"] === "allowed")
+        expect(line).toMatchObject({ caller_id: "alice", approval_id: standing.approval_id, decided_by: "bob" })
+        const record = yield* h.store.get(ran.scan_id!, { callerId: "alice", admin: false })
+        expect(record.notes).toContain(`scheduled run under standing approval ${standing.approval_id} (approved by bob)`)
+
+        // A manual call cannot borrow the standing approval.
+        const borrowed = yield* Effect.flip(
+          h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["-A"], approval_id: standing.approval_id }, alice)
+        )
+        expect(borrowed).toMatchObject({ _tag: "ApprovalRefused", rule: "standing" })
+
+        const revoked = yield* h.approvals.revoke(standing.approval_id, bob, "window closed").pipe(Effect.orDie)
+        expect(revoked).toMatchObject({ status: "revoked", revoked_by: "bob" })
+        yield* makeDue(h, id)
+        const stopped = yield* runNumber(store, id, 4)
+        expect(stopped.status).toBe("skipped")
+        expect(stopped.reason).toContain(`standing approval ${standing.approval_id} was revoked by bob`)
+        expect((yield* h.fake.requests).length).toBe(1)
+      }),
+    { timeout: 90_000 }
+  )
+
+  it.scopedLive(
+    "a denial stands until the owner disables and enables the schedule (audited), which asks again",
+    () =>
+      Effect.gen(function*() {
+        const { h, id, schedules, standing, store } = yield* aggressive
+        yield* h.approvals.decide(standing.approval_id, "denied", bob, "not this week").pipe(Effect.orDie)
+        yield* makeDue(h, id)
+        const denied = yield* runNumber(store, id, 2)
+        expect(denied.reason).toContain(`standing approval ${standing.approval_id} was denied by bob: not this week`)
+        expect(yield* h.approvals.list(root).pipe(Effect.orDie)).toHaveLength(1)
+
+        const off = yield* schedules.setEnabled(id, false, alice)
+        expect(off.enabled).toBe(false)
+        const on = yield* schedules.setEnabled(id, true, alice)
+        expect(on.enabled).toBe(true)
+        const asked = yield* runNumber(store, id, 3)
+        expect(asked.reason).toContain("is pending")
+        const all = yield* h.approvals.list(root, undefined, "standing").pipe(Effect.orDie)
+        expect(all.map((a) => a.status)).toEqual(["pending", "denied"])
+        const switched = (yield* h.audit).filter((l) => l["correlation_id"] === `schedule.${id}` && l["caller_id"] === "alice")
+        expect(switched.map((l) => [l["decision"], l["outcome"]])).toEqual([
+          ["approval:requested", "pending"],
+          ["schedule:disabled", "disabled"],
+          ["schedule:enabled", "enabled"],
+          ["approval:requested", "pending"]
+        ])
+        expect(yield* h.fake.requests).toEqual([])
+      }),
+    { timeout: 60_000 }
+  )
+
+  it.scopedLive(
+    "a changed schedule is not covered by its old standing approval: the run is skipped and a new one requested",
+    () =>
+      Effect.gen(function*() {
+        const { h, id, standing, store } = yield* aggressive
+        yield* h.approvals.decide(standing.approval_id, "approved", bob, "ok").pipe(Effect.orDie)
+        const stored = Option.getOrThrow(yield* store.get(id).pipe(Effect.orDie))
+        const changedSpec = Schema.encodeSync(Schema.parseJson(ScheduleSpec))({ ...stored.spec, args: ["-A", "-p", "1-65535"] })
+        yield* h.database.use(
+          "test",
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE schedules SET spec = ${changedSpec}, next_run_ms = 0 WHERE id = ${id}`)
+        ).pipe(Effect.orDie)
+        const run = yield* runNumber(store, id, 2)
+        expect(run.status).toBe("skipped")
+        expect(run.reason).toContain(`the schedule changed since standing approval ${standing.approval_id}`)
+        expect(yield* h.fake.requests).toEqual([])
+        const all = yield* h.approvals.list(root).pipe(Effect.orDie)
+        expect(all.map((a) => a.status)).toEqual(["pending", "approved"])
+      }),
+    { timeout: 60_000 }
+  )
 
   it.scopedLive("skips the runs of a schedule whose owner key is no longer configured", () =>
     Effect.gen(function*() {

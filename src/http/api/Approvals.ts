@@ -1,6 +1,6 @@
 import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
 import { Schema } from "effect"
-import { Approval as ApprovalSchema, ApprovalStatus } from "../../Approval.js"
+import { Approval as ApprovalSchema, ApprovalKind, ApprovalStatus } from "../../Approval.js"
 import { apiErrors } from "./errors.js"
 import { Authenticated, RequireScope } from "./security.js"
 
@@ -18,7 +18,8 @@ export const DecisionBody = Schema.Struct({
   })
 }).annotations({ identifier: "ApprovalDecision" })
 
-const decision = <const Name extends "approve" | "deny">(name: Name, summary: string) =>
+/** A decision on one approval, with its reason; who may make it is the route's middleware. */
+const decision = <const Name extends "approve" | "deny" | "revoke">(name: Name, summary: string) =>
   HttpApiEndpoint.post(name, `/approvals/:id/${name}`)
     .setPath(ApprovalPath)
     .setPayload(DecisionBody)
@@ -33,8 +34,7 @@ const decision = <const Name extends "approve" | "deny">(name: Name, summary: st
         "UnsupportedMediaType"
       )
     )
-    .middleware(RequireScope.approve)
-    .annotate(OpenApi.Summary, `${summary} (approve scope; never the requesting key)`)
+    .annotate(OpenApi.Summary, summary)
 
 /**
  * Approvals: requesters follow their own, approvers (the approve scope, in
@@ -43,11 +43,14 @@ const decision = <const Name extends "approve" | "deny">(name: Name, summary: st
 export const Approvals = HttpApiGroup.make("approvals")
   .add(
     HttpApiEndpoint.get("list", "/approvals")
-      .setUrlParams(Schema.Struct({ status: Schema.optional(ApprovalStatus) }))
+      .setUrlParams(Schema.Struct({ status: Schema.optional(ApprovalStatus), kind: Schema.optional(ApprovalKind) }))
       .addSuccess(Schema.Array(Approval).annotations({ description: "Newest first: the approvals this key may see" }))
       .addError(apiErrors("ApprovalsUnavailable"))
       .middleware(Authenticated)
-      .annotate(OpenApi.Summary, "Approvals this key may see, optionally with one status (pending, approved, denied, used, expired)")
+      .annotate(
+        OpenApi.Summary,
+        "Approvals this key may see, optionally with one status (pending, approved, denied, used, expired, revoked) and kind (call, standing)"
+      )
   )
   .add(
     HttpApiEndpoint.get("get", "/approvals/:id")
@@ -57,7 +60,25 @@ export const Approvals = HttpApiGroup.make("approvals")
       .middleware(Authenticated)
       .annotate(OpenApi.Summary, "One approval: what exactly would run, who asked, and its state")
   )
-  .add(decision("approve", "Approve a pending call"))
-  .add(decision("deny", "Deny a pending call"))
+  .add(
+    decision(
+      "approve",
+      "Approve a pending call or a schedule's standing request (approve scope; never the requesting key)"
+    ).middleware(RequireScope.approve)
+  )
+  .add(
+    decision("deny", "Deny a pending call or standing request (approve scope; never the requesting key)").middleware(
+      RequireScope.approve
+    )
+  )
+  .add(
+    decision(
+      "revoke",
+      "Revoke an approved standing approval: the schedule's runs are skipped from now on (an approver, an admin or the schedule's owner)"
+    ).middleware(Authenticated)
+  )
   .addError(apiErrors("Forbidden"))
-  .annotate(OpenApi.Description, "Approvals of calls that need a second person (engagements with approval: intrusive or all)")
+  .annotate(
+    OpenApi.Description,
+    "Approvals of calls that need a second person (engagements with approval: intrusive or all): kind call covers one call, kind standing every run of one schedule"
+  )

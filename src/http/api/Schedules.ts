@@ -19,6 +19,11 @@ export const ScheduleBody = ScheduleSpec.annotations({
   description: "What to run and when: tool, target, args or template, engagement, cron (five fields, UTC) or interval, alert rule, webhooks"
 })
 
+/** The body of PATCH /schedules/{id}. */
+export const ScheduleChange = Schema.Struct({
+  enabled: Schema.Boolean.annotations({ description: "false: its runs stop (the one running ends); true: it runs again" })
+}).annotations({ identifier: "ScheduleChange" })
+
 export const Schedules = HttpApiGroup.make("schedules")
   .add(
     HttpApiEndpoint.post("create", "/schedules")
@@ -50,6 +55,27 @@ export const Schedules = HttpApiGroup.make("schedules")
       .addError(apiErrors("ScheduleNotFound", "ScheduleConflict", "StoreUnavailable"))
       .middleware(RequireScope.schedule)
       .annotate(OpenApi.Summary, "Remove a schedule (schedule scope; those of the configuration are removed there)")
+  )
+  .add(
+    HttpApiEndpoint.patch("update", "/schedules/:id")
+      .setPath(SchedulePath)
+      .setPayload(ScheduleChange)
+      .addSuccess(Schedule)
+      .addError(
+        apiErrors(
+          "ScheduleNotFound",
+          "ScheduleConflict",
+          "StoreUnavailable",
+          "AuditUnavailable",
+          "PayloadTooLarge",
+          "UnsupportedMediaType"
+        )
+      )
+      .middleware(Authenticated)
+      .annotate(
+        OpenApi.Summary,
+        "Enable or disable a schedule (its owner or an admin; audited; those of the configuration are set there)"
+      )
   )
   .addError(apiErrors("Forbidden"))
   .annotate(OpenApi.Description, "Scheduled rescans that alert on change (webhooks, /events, MCP resource updates)")

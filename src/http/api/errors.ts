@@ -26,7 +26,7 @@ import {
 } from "../../errors.js"
 import { AuditLogNotConfigured } from "../../observability/auditFile.js"
 import { ScanNotFound, StoreUnavailable } from "../../storage/errors.js"
-import { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../../watch/errors.js"
+import { DeadLetterNotFound, ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../../watch/errors.js"
 import { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "../errors.js"
 import { errorEnvelope, errorStatus, type HttpError, type HttpErrorTag } from "../errorStatus.js"
 
@@ -78,7 +78,8 @@ const DESCRIPTIONS: { readonly [T in HttpErrorTag]: string } = {
   ScheduleNotFound: "No schedule with this id that this key may see (a key sees only its own unless it has admin)",
   ScheduleInvalid: "The schedule cannot run as sent: its fields, timing (cron or interval), tool or webhooks (see issues)",
   ScheduleConflict: "The key has a schedule of that name already, or the schedule belongs to the configuration",
-  AuditLogNotConfigured: "No audit file is configured (security.audit_log_path is empty), so there is none to search"
+  AuditLogNotConfigured: "No audit file is configured (security.audit_log_path is empty), so there is none to search",
+  DeadLetterNotFound: "No dead letter with this id (a retry delivered it meanwhile, or the id is wrong)"
 }
 
 const envelope = <A extends HttpError>(error: ErrorClass<A>): Schema.Schema<A, unknown> => {
@@ -133,7 +134,8 @@ export const ApiError = {
   ScheduleNotFound: envelope(ScheduleNotFound),
   ScheduleInvalid: envelope(ScheduleInvalid),
   ScheduleConflict: envelope(ScheduleConflict),
-  AuditLogNotConfigured: envelope(AuditLogNotConfigured)
+  AuditLogNotConfigured: envelope(AuditLogNotConfigured),
+  DeadLetterNotFound: envelope(DeadLetterNotFound)
 } satisfies { readonly [T in HttpErrorTag]: Schema.Schema<Extract<HttpError, { readonly _tag: T }>, unknown> }
 
 export const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set(Object.keys(ApiError))

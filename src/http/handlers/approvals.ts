@@ -26,18 +26,25 @@ export const ApprovalsLive = HttpApiBuilder.group(apiOf(Approvals), "approvals",
     const approvals = yield* ApprovalStore
     const config = yield* ConfigService
     // Raw, so the body is read under server.max_body_bytes with the JSON media type checked, as for execute.
-    const decide = (decision: Decision) => ({ path, request }: { readonly path: { readonly id: string }; readonly request: any }) =>
-      Effect.gen(function*() {
-        const caller = yield* CurrentCaller
-        const raw = yield* readJsonBody(request, (yield* config.get).server.max_body_bytes)
-        const { reason } = yield* decisionBody(raw)
-        return json(yield* approvals.decide(path.id, decision, caller, reason))
-      })
+    const decide =
+      (decision: Decision | "revoked") => ({ path, request }: { readonly path: { readonly id: string }; readonly request: any }) =>
+        Effect.gen(function*() {
+          const caller = yield* CurrentCaller
+          const raw = yield* readJsonBody(request, (yield* config.get).server.max_body_bytes)
+          const { reason } = yield* decisionBody(raw)
+          return json(
+            yield* decision === "revoked"
+              ? approvals.revoke(path.id, caller, reason)
+              : approvals.decide(path.id, decision, caller, reason)
+          )
+        })
     return handlers
       .handle("list", ({ urlParams }) =>
-        Effect.flatMap(CurrentCaller, (caller) => Effect.map(approvals.list(caller, urlParams.status), (all) => json(all))))
+        Effect.flatMap(CurrentCaller, (caller) =>
+          Effect.map(approvals.list(caller, urlParams.status, urlParams.kind), (all) => json(all))))
       .handle("get", ({ path }) =>
         Effect.flatMap(CurrentCaller, (caller) => Effect.map(approvals.get(path.id, caller), (a) => json(a))))
       .handleRaw("approve", decide("approved"))
       .handleRaw("deny", decide("denied"))
+      .handleRaw("revoke", decide("revoked"))
   }))

@@ -1,12 +1,28 @@
 import { HttpApiBuilder } from "@effect/platform"
-import { Effect } from "effect"
+import { Effect, Either, ParseResult, Schema } from "effect"
 import { ConfigService } from "../../config/ConfigService.js"
+import { InvalidInput } from "../../errors.js"
 import { Schedules as ScheduleService } from "../../watch/Schedules.js"
 import { apiOf } from "../api/group.js"
-import { Schedules } from "../api/Schedules.js"
+import { ScheduleChange, Schedules } from "../api/Schedules.js"
 import { CurrentCaller } from "../api/security.js"
 import { readJsonBody } from "../body.js"
 import { json } from "./json.js"
+
+const decodeChange = Schema.decodeUnknownEither(ScheduleChange, { onExcessProperty: "error", errors: "all" })
+
+/** The change body; its issues name the field. Only `enabled` can change: anything else is a new schedule. */
+const changeBody = (raw: unknown) =>
+  Either.mapLeft(decodeChange(raw), (error) => {
+    const issues = ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+    return new InvalidInput({
+      message:
+        `invalid change: send {"enabled": true} or {"enabled": false}; to change anything else, delete the schedule and create it again: ${
+          issues.join("; ")
+        }`,
+      issues
+    })
+  })
 
 export const SchedulesLive = HttpApiBuilder.group(apiOf(Schedules), "schedules", (handlers) =>
   Effect.gen(function*() {
@@ -24,4 +40,11 @@ export const SchedulesLive = HttpApiBuilder.group(apiOf(Schedules), "schedules",
       .handle("get", ({ path }) => Effect.flatMap(CurrentCaller, (caller) => Effect.map(schedules.get(path.id, caller), (s) => json(s))))
       .handle("remove", ({ path }) =>
         Effect.flatMap(CurrentCaller, (caller) => Effect.map(schedules.remove(path.id, caller), (s) => json(s))))
+      .handleRaw("update", ({ path, request }) =>
+        Effect.gen(function*() {
+          const caller = yield* CurrentCaller
+          const raw = yield* readJsonBody(request, (yield* config.get).server.max_body_bytes)
+          const { enabled } = yield* changeBody(raw)
+          return json(yield* schedules.setEnabled(path.id, enabled, caller))
+        }))
   }))

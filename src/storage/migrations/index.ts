@@ -3,6 +3,7 @@ import scans from "./0001_scans.js"
 import operatorSwitches from "./0002_operator_switches.js"
 import approvals from "./0003_approvals.js"
 import schedules from "./0004_schedules.js"
+import standingApprovals from "./0005_standing_approvals.js"
 
 /**
  * Every migration, keyed `<id>_<name>`, applied in id order by `@effect/sql`'s
@@ -13,7 +14,8 @@ export const migrations = Migrator.fromRecord({
   "0001_scans": scans,
   "0002_operator_switches": operatorSwitches,
   "0003_approvals": approvals,
-  "0004_schedules": schedules
+  "0004_schedules": schedules,
+  "0005_standing_approvals": standingApprovals
 })
 
 export const MIGRATIONS_TABLE = "schema_migrations"

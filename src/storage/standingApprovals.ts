@@ -1,0 +1,212 @@
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Clock, Effect, Either, Option } from "effect"
+import type { Approval } from "../Approval.js"
+import type { ConfigService } from "../config/ConfigService.js"
+import {
+  type ApprovalConflict,
+  type ApprovalNotFound,
+  ApprovalRefused,
+  type ApprovalsUnavailable,
+  type AuditUnavailable,
+  type Forbidden
+} from "../errors.js"
+import type { Events } from "../events/Events.js"
+import type { Caller } from "../identity/Caller.js"
+import type { AuditEntry, AuditLog } from "../observability/AuditLog.js"
+import { coversRun, mayRevoke, standingDigest, type StandingSubject, type StandingUse } from "../policy/approval.js"
+import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
+
+/**
+ * Standing approvals: one pending request per schedule (and per version of
+ * what its runs execute) that a second person approves once for every run
+ * until it expires (at the latest at its engagement's end, and never later
+ * than `approvals.standing_max_ttl`) or is revoked. They share the
+ * `approvals` table, queue, routes and four-eyes rule with per-call
+ * approvals; a run uses one without using it up, and names it in its audit
+ * line and stored scan.
+ */
+
+/** A schedule's call that needs approval, as planned when the standing request is made. */
+export interface StandingRequest {
+  readonly subject: StandingSubject
+  readonly requester: Caller
+  /** The command line a run would execute today, shown to the approver. */
+  readonly argv: ReadonlyArray<string>
+  readonly intrusive: boolean
+  readonly intrusiveReasons: ReadonlyArray<string>
+  /** The first instant after the engagement's `until`, when it has one. */
+  readonly engagementEndsMs: number | undefined
+}
+
+export interface StandingParts {
+  readonly read: (id: string) => Effect.Effect<Option.Option<Approval>, ApprovalsUnavailable>
+  readonly visible: (id: string, viewer: Caller) => Effect.Effect<Approval, ApprovalNotFound | ApprovalsUnavailable>
+  readonly store: <A, E>(operation: string, query: Effect.Effect<A, E, SqlClient.SqlClient>) => Effect.Effect<A, any>
+  readonly audit: AuditLog["Type"]
+  readonly events: Events["Type"]
+  readonly config: ConfigService["Type"]
+  readonly nextId: Effect.Effect<string>
+  readonly entry: (approval: Approval, actor: Caller, decision: AuditEntry["decision"], outcome: AuditEntry["outcome"]) => AuditEntry
+}
+
+export interface StandingService {
+  /** Stores a pending standing approval for the schedule (audited, announced) and returns it. */
+  readonly requestStanding: (request: StandingRequest) => Effect.Effect<Approval, ApprovalsUnavailable | AuditUnavailable>
+  /** The schedule's newest standing approval, whatever its status. */
+  readonly standingFor: (scheduleId: string) => Effect.Effect<Option.Option<Approval>, ApprovalsUnavailable>
+  /** Checks that the standing approval covers this run now, and records the run as its latest use. */
+  readonly useStanding: (id: string, use: StandingUse) => Effect.Effect<Approval, ApprovalRefused | ApprovalsUnavailable>
+  readonly revoke: (
+    id: string,
+    actor: Caller,
+    reason: string
+  ) => Effect.Effect<Approval, ApprovalNotFound | ApprovalConflict | Forbidden | ApprovalsUnavailable | AuditUnavailable>
+}
+
+const standingApproval = (req: StandingRequest, id: string, now: number, expires: number): Approval => ({
+  approval_id: id,
+  kind: "standing",
+  schedule_id: req.subject.scheduleId,
+  status: "pending",
+  tool: req.subject.tool,
+  target: req.subject.target,
+  resolved_target: req.subject.target,
+  argv: req.argv,
+  intrusive: req.intrusive,
+  intrusive_reasons: req.intrusiveReasons,
+  engagement: req.subject.engagement.name,
+  engagement_hash: req.subject.engagement.hash,
+  requested_by: req.subject.requestedBy,
+  requested_at: new Date(now).toISOString(),
+  expires_at: new Date(expires).toISOString(),
+  decided_by: null,
+  decided_at: null,
+  reason: null,
+  used_at: null,
+  revoked_by: null,
+  revoked_at: null,
+  correlation_id: `schedule.${req.subject.scheduleId}`,
+  digest: standingDigest(req.subject)
+})
+
+/**
+ * Stores a new pending approval with its audit line in one transaction (a
+ * request whose line cannot be written is not stored either), then
+ * announces it. Per-call and standing requests alike.
+ */
+export const storeRequested = (
+  p: Pick<StandingParts, "store" | "audit" | "events" | "entry">,
+  approval: Approval,
+  requester: Caller,
+  nowMs: number,
+  expiresMs: number
+): Effect.Effect<void, ApprovalsUnavailable | AuditUnavailable> =>
+  Effect.gen(function*() {
+    yield* p.store(
+      "request",
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql.withTransaction(
+          sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, nowMs, expiresMs))}`.pipe(
+            Effect.zipRight(p.audit.write(p.entry(approval, requester, "approval:requested", "pending")))
+          )
+        ))
+    )
+    yield* p.events.publish({
+      type: "approval.requested",
+      approvalId: approval.approval_id,
+      tool: approval.tool,
+      target: approval.target,
+      resolvedTarget: approval.resolved_target,
+      argv: approval.argv,
+      engagement: approval.engagement,
+      requestedBy: approval.requested_by,
+      expiresAt: approval.expires_at
+    })
+  })
+
+const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const max = now + (yield* p.config.get).approvals.standing_max_ttl * 1000
+    // Pending and approved alike last until then: an approver may take days, the engagement's end is the bound.
+    const expires = Math.min(max, req.engagementEndsMs ?? max)
+    const approval = standingApproval(req, yield* p.nextId, now, expires)
+    yield* storeRequested(p, approval, req.requester, now, expires)
+    return approval
+  })
+
+const makeUseStanding = (p: StandingParts) => (id: string, use: StandingUse) =>
+  Effect.gen(function*() {
+    for (;;) {
+      const found = yield* p.read(id)
+      if (Option.isNone(found)) {
+        return yield* new ApprovalRefused({ approval_id: id, rule: "not_found", message: `there is no standing approval ${id}` })
+      }
+      const now = yield* Clock.currentTimeMillis
+      yield* coversRun(found.value, use, now)
+      const rows: ReadonlyArray<unknown> = yield* p.store(
+        "use",
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql`UPDATE approvals SET used_ms = ${now}
+            WHERE id = ${id} AND kind = 'standing' AND status = 'approved' AND digest = ${use.digest} AND expires_ms > ${now}
+            RETURNING id`)
+      )
+      // Revoked or expired between the read and the update: the read again says which.
+      if (rows.length > 0) return { ...found.value, used_at: new Date(now).toISOString() } satisfies Approval
+    }
+  })
+
+const makeRevoke = (p: StandingParts) => (id: string, actor: Caller, reason: string) =>
+  Effect.gen(function*() {
+    const approval = yield* p.visible(id, actor)
+    const now = yield* Clock.currentTimeMillis
+    yield* mayRevoke(approval, actor, now)
+    const revoked: Approval = { ...approval, status: "revoked", revoked_by: actor.id, revoked_at: new Date(now).toISOString() }
+    const won = yield* p.store(
+      "revoke",
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql.withTransaction(Effect.gen(function*() {
+          const rows = yield* sql`UPDATE approvals SET status = 'revoked', revoked_by = ${actor.id}, revoked_ms = ${now}
+            WHERE id = ${id} AND kind = 'standing' AND status = 'approved' AND expires_ms > ${now} RETURNING id`
+          if (rows.length === 0) return false
+          yield* p.audit.write(p.entry(revoked, actor, "approval:revoked", "revoked"))
+          return true
+        })))
+    )
+    if (!won) {
+      const current = Option.getOrElse(yield* p.read(id), () => approval)
+      return yield* Either.match(mayRevoke(current, actor, now), {
+        onLeft: Effect.fail,
+        onRight: () => Effect.succeed(current)
+      })
+    }
+    yield* p.events.publish({
+      type: "approval.decided",
+      approvalId: id,
+      decision: "revoked",
+      decidedBy: actor.id,
+      requestedBy: approval.requested_by,
+      engagement: approval.engagement,
+      reason
+    })
+    return revoked
+  })
+
+export const makeStanding = (p: StandingParts): StandingService => ({
+  requestStanding: makeRequestStanding(p),
+  standingFor: (scheduleId) =>
+    p.store(
+      "standing",
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals
+          WHERE schedule_id = ${scheduleId} AND kind = 'standing' ORDER BY id DESC LIMIT 1`.pipe(
+          Effect.flatMap((rows) =>
+            rows[0] === undefined
+              ? Effect.succeed(Option.none<Approval>())
+              : Effect.map(decodeApprovalRow(rows[0]), (row) => Option.some(toApproval(row)))
+          )
+        ))
+    ),
+  useStanding: makeUseStanding(p),
+  revoke: makeRevoke(p)
+})
