@@ -3,7 +3,7 @@ import { createHash } from "node:crypto"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { ScheduleSpec } from "../config/watch.js"
-import type { AuditUnavailable } from "../errors.js"
+import { type AuditUnavailable, Forbidden } from "../errors.js"
 import { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { AuditLog } from "../observability/AuditLog.js"
@@ -35,7 +35,7 @@ export interface SchedulesService {
     id: string,
     enabled: boolean,
     caller: Caller
-  ) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | StoreUnavailable | AuditUnavailable>
+  ) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | Forbidden | StoreUnavailable | AuditUnavailable>
   /** Writes `watch.schedules` into the store (at start-up and after every reload). */
   readonly syncConfigured: Effect.Effect<void, StoreUnavailable>
 }
@@ -166,6 +166,10 @@ const makeSetEnabled = (p: {
 (id: string, enabled: boolean, caller: Caller) =>
   Effect.gen(function*() {
     const found = yield* p.visible(id, caller)
+    // As creating and removing one: a key whose schedule scope was taken away must not switch its schedules back on.
+    if (!caller.scopes.has("admin") && !caller.scopes.has("schedule")) {
+      return yield* new Forbidden({ message: `${caller.id} lacks the schedule scope, so it cannot switch schedules on or off` })
+    }
     if (found.source === "config") {
       return yield* new ScheduleConflict({
         schedule_id: id,

@@ -111,4 +111,22 @@ describe("standing approvals against their schedule's owner", () => {
       }),
     { timeout: 60_000 }
   )
+
+  it.scopedLive(
+    "a key whose schedule scope was taken away cannot switch its schedules back on (an admin switched them off)",
+    () =>
+      Effect.gen(function*() {
+        const { schedules } = yield* start
+        const created = yield* schedules.create(
+          { name: "nightly", tool: "NmapTool", target: "127.0.0.1", args: ["-sT"], cron: "0 3 * * *" },
+          alice
+        )
+        yield* schedules.setEnabled(created.schedule_id, false, root)
+        const narrowed: Caller = { ...alice, scopes: new Set(["execute", "intrusive"]) }
+        const refused = yield* Effect.flip(schedules.setEnabled(created.schedule_id, true, narrowed))
+        expect(refused._tag).toBe("Forbidden")
+        expect((yield* schedules.get(created.schedule_id, root)).enabled).toBe(false)
+      }),
+    { timeout: 60_000 }
+  )
 })
