@@ -72,7 +72,10 @@ describe("standing approvals against their schedule's owner", () => {
         yield* runNumber(store, id, 1)
         const [standing] = yield* h.approvals.list(root).pipe(Effect.orDie)
         yield* h.approvals.decide(standing!.approval_id, "approved", bob, "hourly aggressive scan of the lab").pipe(Effect.orDie)
-        yield* h.database.use("test", Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE schedules SET next_run_ms = 0 WHERE id = ${id}`))
+        yield* h.database.use(
+          "test",
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql`UPDATE schedules SET next_run_ms = 0 WHERE id = ${id}`)
+        )
           .pipe(Effect.orDie)
         const ran = yield* runNumber(store, id, 2)
         expect(ran.status).toBe("succeeded")
