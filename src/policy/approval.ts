@@ -59,21 +59,26 @@ export interface StandingSubject {
   readonly args: ReadonlyArray<string>
   readonly template: string | null
   readonly maxRuntime: number | null
+  /** The cadence approved with it: the same runs at a shorter interval or another cron are a different request. */
+  readonly cron?: string | null
+  readonly interval?: number | null
   readonly engagement: EngagementRef
   readonly requestedBy: string
 }
 
-/** SHA-256 of the standing subject: a changed schedule, scope or owner needs a new standing approval. */
+/** SHA-256 of the standing subject: a changed schedule, cadence, scope or owner needs a new standing approval. */
 export const standingDigest = (subject: StandingSubject): string =>
   createHash("sha256").update(
     JSON.stringify([
-      "standing/v1",
+      "standing/v2",
       subject.scheduleId,
       subject.tool,
       subject.target,
       subject.args,
       subject.template,
       subject.maxRuntime,
+      subject.cron ?? null,
+      subject.interval ?? null,
       subject.engagement.name,
       subject.engagement.hash,
       subject.requestedBy

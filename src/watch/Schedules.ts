@@ -3,7 +3,7 @@ import { createHash } from "node:crypto"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import { ScheduleSpec } from "../config/watch.js"
-import type { AuditUnavailable } from "../errors.js"
+import { type AuditUnavailable, Forbidden } from "../errors.js"
 import { ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { AuditLog } from "../observability/AuditLog.js"
@@ -30,12 +30,12 @@ export interface SchedulesService {
   readonly list: (caller: Caller) => Effect.Effect<ReadonlyArray<Schedule>, StoreUnavailable>
   readonly get: (id: string, caller: Caller) => Effect.Effect<Schedule, ScheduleNotFound | StoreUnavailable>
   readonly remove: (id: string, caller: Caller) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | StoreUnavailable>
-  /** Enables or disables an API schedule (its owner or an admin), audited; enabling runs an interval schedule at once. */
+  /** Enables or disables an API schedule (its owner or an admin), audited; enabling runs an interval schedule at once, or once its interval since its last run is up. */
   readonly setEnabled: (
     id: string,
     enabled: boolean,
     caller: Caller
-  ) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | StoreUnavailable | AuditUnavailable>
+  ) => Effect.Effect<Schedule, ScheduleNotFound | ScheduleConflict | Forbidden | StoreUnavailable | AuditUnavailable>
   /** Writes `watch.schedules` into the store (at start-up and after every reload). */
   readonly syncConfigured: Effect.Effect<void, StoreUnavailable>
 }
@@ -140,6 +140,21 @@ const viewOf = (store: ScheduleStore["Type"]) => (s: StoredSchedule) =>
     recent_runs: runs
   }))
 
+/** Runs looked at for the last one that ran: skipped ones in between do not push it out. */
+const RAN_WINDOW = 20
+
+/**
+ * The first run after the schedule is enabled: an interval schedule runs at
+ * once, but never sooner than its interval after its last run that ran, so
+ * switching it off and on is no way to run it (under its standing approval,
+ * say) more often than its cadence.
+ */
+const enabledRun = (store: ScheduleStore["Type"], id: string, timing: Timing, now: number) =>
+  timing._tag === "cron" ? Effect.succeed(firstRun(timing, now)) : Effect.map(store.runs(id, RAN_WINDOW), (runs) => {
+    const ran = runs.find((run) => run.status !== "skipped")
+    return ran === undefined ? now : Math.max(now, Date.parse(ran.started_at) + timing.seconds * 1000)
+  })
+
 /** The switch and its audit line; the line is written first, so a switch that cannot be audited is not made. */
 const makeSetEnabled = (p: {
   readonly store: ScheduleStore["Type"]
@@ -151,6 +166,10 @@ const makeSetEnabled = (p: {
 (id: string, enabled: boolean, caller: Caller) =>
   Effect.gen(function*() {
     const found = yield* p.visible(id, caller)
+    // As creating and removing one: a key whose schedule scope was taken away must not switch its schedules back on.
+    if (!caller.scopes.has("admin") && !caller.scopes.has("schedule")) {
+      return yield* new Forbidden({ message: `${caller.id} lacks the schedule scope, so it cannot switch schedules on or off` })
+    }
     if (found.source === "config") {
       return yield* new ScheduleConflict({
         schedule_id: id,
@@ -160,7 +179,9 @@ const makeSetEnabled = (p: {
     const c = yield* p.config.get
     const now = yield* Clock.currentTimeMillis
     const timing = parseTiming(found.spec, c.watch.min_interval)
-    const next = Either.isRight(timing) ? withJitter(firstRun(timing.right, now), found.spec.jitter, yield* Random.next) : now
+    const next = Either.isRight(timing)
+      ? withJitter(yield* enabledRun(p.store, id, timing.right, now), found.spec.jitter, yield* Random.next)
+      : now
     yield* p.audit.write({
       caller,
       tool: found.spec.tool,

@@ -35,6 +35,8 @@ export const standingSubjectOf = (schedule: StoredSchedule, need: ApprovalNeed):
   args: schedule.spec.args,
   template: schedule.spec.template,
   maxRuntime: schedule.spec.max_runtime,
+  cron: schedule.spec.cron,
+  interval: schedule.spec.interval,
   engagement: engagementRef(need.engagement),
   requestedBy: schedule.owner
 })
