@@ -10,6 +10,7 @@ import { makeUlidGenerator } from "../storage/ulid.js"
 import type { ChangeAlert } from "./alerts.js"
 import { checkResolved, checkUrl } from "./egress.js"
 import { DeadLetterNotFound } from "./errors.js"
+import { postPinned } from "./pinnedPost.js"
 
 /**
  * Change alerts POSTed to the operator's webhooks: JSON, signed with the
@@ -52,8 +53,15 @@ class DeliveryFailed {
   constructor(readonly message: string, readonly permanent: boolean) {}
 }
 
-/** Refuses a destination outside the egress list before anything is sent (also after a configuration change). */
-const checkDestination = (hook: WebhookConfig, egress: ReadonlyArray<string>) =>
+/**
+ * Refuses a destination outside the egress list before anything is sent
+ * (also after a configuration change); a listed name's checked addresses are
+ * the only ones the POST may connect to.
+ */
+const checkDestination = (
+  hook: WebhookConfig,
+  egress: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<string> | undefined, DeliveryFailed> =>
   Effect.gen(function*() {
     const destination = checkUrl(hook.url, egress)
     if (Either.isLeft(destination)) return yield* Effect.fail(new DeliveryFailed(`refused: ${destination.left}`, true))
@@ -63,21 +71,28 @@ const checkDestination = (hook: WebhookConfig, egress: ReadonlyArray<string>) =>
         try: () => lookup(host, { all: true }),
         catch: () => new DeliveryFailed(`${host} did not resolve`, false)
       })
-      const checked = checkResolved(host, resolved.map((r) => r.address), egress)
+      const addresses = resolved.map((r) => r.address)
+      const checked = checkResolved(host, addresses, egress)
       if (Either.isLeft(checked)) return yield* Effect.fail(new DeliveryFailed(`refused: ${checked.left}`, true))
+      return addresses
     }
+    return undefined
   })
 
-const post = (hook: WebhookConfig, alert: Pick<ChangeAlert, "alert_id">, body: string) =>
+const post = (
+  hook: WebhookConfig,
+  addresses: ReadonlyArray<string> | undefined,
+  alert: Pick<ChangeAlert, "alert_id">,
+  body: string
+) =>
   Effect.gen(function*() {
     const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
-    const response = yield* Effect.tryPromise({
+    const status = yield* Effect.tryPromise({
       try: (signal) =>
-        fetch(hook.url, {
-          method: "POST",
+        postPinned({
+          url: hook.url,
+          addresses,
           body,
-          // Redirects could lead outside the egress list.
-          redirect: "manual",
           signal,
           headers: {
             "content-type": "application/json",
@@ -94,9 +109,8 @@ const post = (hook: WebhookConfig, alert: Pick<ChangeAlert, "alert_id">, body: s
         onTimeout: () => new DeliveryFailed(`no answer within ${hook.timeout} s`, false)
       })
     )
-    yield* Effect.promise(() => response.arrayBuffer().catch(() => undefined))
-    if (response.status < 200 || response.status > 299) {
-      return yield* Effect.fail(new DeliveryFailed(`the receiver answered HTTP ${response.status}`, false))
+    if (status < 200 || status > 299) {
+      return yield* Effect.fail(new DeliveryFailed(`the receiver answered HTTP ${status}`, false))
     }
   })
 
@@ -119,7 +133,7 @@ export class Webhooks extends Context.Tag("security-mcp/Webhooks")<Webhooks, Web
             attempts++
             return hook === undefined
               ? Effect.fail(new DeliveryFailed(`no webhook named ${name} in watch.webhooks`, true))
-              : Effect.zipRight(checkDestination(hook, watch.webhook_egress), post(hook, alert, body))
+              : Effect.flatMap(checkDestination(hook, watch.webhook_egress), (addresses) => post(hook, addresses, alert, body))
           })
           const retries = Schedule.exponential(Duration.seconds(watch.webhook_backoff)).pipe(
             Schedule.intersect(Schedule.recurs(watch.webhook_retries)),
@@ -163,14 +177,16 @@ export class Webhooks extends Context.Tag("security-mcp/Webhooks")<Webhooks, Web
           const alertId = Option.match(decodeAlertId(letter.payload), { onNone: () => letter.id, onSome: (a) => a.alert_id })
           const attempt = hook === undefined
             ? Effect.fail(new DeliveryFailed(`no webhook named ${letter.webhook} in watch.webhooks`, true))
-            : Effect.zipRight(checkDestination(hook, watch.webhook_egress), post(hook, { alert_id: alertId }, letter.payload))
+            : Effect.flatMap(checkDestination(hook, watch.webhook_egress), (addresses) =>
+              post(hook, addresses, { alert_id: alertId }, letter.payload))
           const outcome = yield* Effect.either(attempt)
           if (Either.isRight(outcome)) {
             yield* store.removeDeadLetter(id)
             return { webhook: letter.webhook, delivered: true, attempts: letter.attempts + 1, error: null, dead_letter: null }
           }
           yield* store.failedAgain(id, outcome.left.message)
-          const kept = Option.getOrElse(yield* store.getDeadLetter(id), () => letter)
+          const kept = Option.getOrElse(yield* store.getDeadLetter(id), () =>
+            letter)
           return { webhook: letter.webhook, delivered: false, attempts: kept.attempts, error: outcome.left.message, dead_letter: kept }
         }) satisfies Effect.Effect<Redelivery, DeadLetterNotFound | StoreUnavailable>
       return { deliver, redeliver }
