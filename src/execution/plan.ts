@@ -258,12 +258,12 @@ const lookUp = (name: string) =>
 
 /**
  * Plans one call admitted by its client's bucket (call.ts), in the order its
- * checks answer: the caller's scope, the client's bucket shared by every
- * instance (PostgreSQL only), the tool (an unknown or unusable one
+ * checks answer: the caller's scope, the tool (an unknown or unusable one
  * before its input, which could not help), the input and its engagement, the
  * engagement's dates and windows, the tool's rate limits, the arguments and
- * the engagement's tier, the target (inside the engagement's scope), and
- * last, with the exact argv known, the approval.
+ * the engagement's tier, the target (inside the engagement's scope), the
+ * client's bucket shared by every instance (PostgreSQL only), and last,
+ * with the exact argv known, the approval.
  */
 export const planCall = (
   call: Call,
@@ -273,8 +273,6 @@ export const planCall = (
 ): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver | Approvals | SharedRateLimits> =>
   Effect.gen(function*() {
     yield* mayExecute(call.caller)
-    // Admitted by this instance's bucket (call.ts) already: only such a call costs a database round trip.
-    yield* Effect.flatMap(SharedRateLimits, (shared) => shared.take(call.caller))
     const tool = yield* readyTool(yield* lookUp(call.tool))
     const accepted = yield* input
     const engagement = engagementOf(call, config)
@@ -283,6 +281,8 @@ export const planCall = (
     yield* throttleEngagement(engagement, config)
     const scoped = yield* withinTier(engagement, tool.spec.name, yield* planArguments(tool.spec, accepted, config, call.caller))
     const target = yield* pinFor(tool.spec, accepted.target, config, call.caller, engagement)
+    // Only a call this instance's bucket (call.ts) and the policy admitted costs a database round trip.
+    yield* Effect.flatMap(SharedRateLimits, (shared) => shared.take(call.caller))
     const plan = assemble(tool, accepted, scoped.args, target, config, options)
     const engaged = { ...plan, notes: [...scoped.notes, ...plan.notes], engagement: call.engagement ?? null }
     return yield* approvalGate(call, engaged, engagement, accepted)
