@@ -428,6 +428,7 @@ describe("the console in chromium", () => {
     await approved.getByRole("button", { name: "Revoke" }).click()
     await expect.poll(() => page.evaluate(() => document.activeElement?.id ?? "")).toMatch(/^revoke-/)
     await screenshot(page, "08b-revoke-confirm")
+    expect(await unlabelledControls(page)).toEqual([])
     await page.keyboard.type("the lab is closed this week")
     await page.keyboard.press("Enter")
     await page.getByText("No approved approvals.").waitFor()
