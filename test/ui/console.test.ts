@@ -13,7 +13,8 @@ import {
   serverEnv,
   startHttpServer,
   startListener,
-  startSilentListener
+  startSilentListener,
+  waitFor
 } from "../e2e/support/processes.js"
 import { type Browser, chromiumPath, launch, screenshot, tabOrder, unlabelledControls } from "./support/browser.js"
 
@@ -107,17 +108,6 @@ const rest = (key: string, method: string, path: string, body?: unknown) =>
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) })
   }).then(async (response) => ({ status: response.status, body: await response.json() as any }))
-
-/** Asks `probe` every 250 ms until it gives a value. */
-const eventually = async <A>(what: string, probe: () => Promise<A | undefined>, timeoutMs = 30_000): Promise<A> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
 
 /** Listens on 127.0.0.1 (on `port`, or a free one); accepted connections are closed at once. */
 const listen = async (port = 0): Promise<{ readonly port: number; readonly close: () => Promise<void> }> => {
@@ -471,16 +461,16 @@ describe("the console in chromium", () => {
     })
     expect(created.status).toBeLessThan(300)
     const id: string = created.body.schedule_id
-    await eventually("the first run", async () => {
+    await waitFor("the first run", async () => {
       const { body } = await rest(operator.key, "GET", `/schedules/${id}`)
       return body.recent_runs.some((run: any) => run.status === "succeeded") ? true : undefined
-    })
+    }, 30_000)
     // The next run finds the port open: its alert fails once (HTTP 500, no retries) and is kept as a dead letter.
     await listen(opens.port)
-    const letters = await eventually("a dead letter", async () => {
+    const letters = await waitFor("a dead letter", async () => {
       const { body } = await rest(operator.key, "GET", "/webhooks/dead-letters")
       return body.dead_letters.length > 0 ? body.dead_letters : undefined
-    })
+    }, 30_000)
     expect((await rest(operator.key, "PATCH", `/schedules/${id}`, { enabled: false })).status).toBe(200)
     expect(letters).toHaveLength(1)
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks"
 import type { Approval } from "../../../Approval.js"
 import { api } from "../api.js"
-import { useLoad } from "../hooks.js"
+import { useAction, useLoad } from "../hooks.js"
 import { href } from "../route.js"
 import { revocable, statusAt } from "../watchText.js"
 import { ErrorBox, Show, when } from "./common.js"
@@ -50,25 +50,6 @@ export function Approvals() {
       </Show>
     </>
   )
-}
-
-/** Runs one call to the server, keeping its error to show; `done` after a success. */
-const useAction = (done: () => void) => {
-  const [error, setError] = useState<Error | undefined>()
-  const [busy, setBusy] = useState(false)
-  const run = async (action: () => Promise<unknown>) => {
-    setBusy(true)
-    setError(undefined)
-    try {
-      await action()
-      done()
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(String(e)))
-    } finally {
-      setBusy(false)
-    }
-  }
-  return { error, busy, run }
 }
 
 function ApprovalCard({ approval, onDecided }: { readonly approval: Approval; readonly onDecided: () => void }) {

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks"
 import type { DeadLetter } from "../../../storage/ScheduleRecord.js"
 import { api } from "../api.js"
-import { useInterval, usePaged } from "../hooks.js"
+import { useAction, useInterval, usePaged } from "../hooks.js"
 import { href } from "../route.js"
 import { redeliveryText } from "../watchText.js"
 import { ErrorBox, Pager, Show, when } from "./common.js"
@@ -60,20 +60,12 @@ function LetterRow(
     readonly onRetried: (outcome: { readonly ok: boolean; readonly text: string }) => void
   }
 ) {
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<Error | undefined>()
-  const retry = async () => {
-    setBusy(true)
-    setError(undefined)
-    try {
+  const action = useAction(() => undefined)
+  const retry = () =>
+    void action.run(async () => {
       const result = await api.retryDeadLetter(letter.id)
       onRetried({ ok: result.delivered, text: redeliveryText(result) })
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(String(e)))
-    } finally {
-      setBusy(false)
-    }
-  }
+    })
   return (
     <tr data-dead-letter-id={letter.id}>
       <td>
@@ -86,10 +78,10 @@ function LetterRow(
       <td>{letter.attempts}</td>
       <td>{letter.last_error}</td>
       <td>
-        <button type="button" disabled={busy} onClick={retry} aria-label={`Retry the delivery to ${letter.webhook} of ${letter.id}`}>
+        <button type="button" disabled={action.busy} onClick={retry} aria-label={`Retry the delivery to ${letter.webhook} of ${letter.id}`}>
           Retry
         </button>
-        {error === undefined ? null : <ErrorBox error={error} />}
+        {action.error === undefined ? null : <ErrorBox error={action.error} />}
       </td>
     </tr>
   )

@@ -3,7 +3,7 @@ import type { Approval } from "../../../Approval.js"
 import type { Schedule, ScheduleRun } from "../../../storage/ScheduleRecord.js"
 import { api } from "../api.js"
 import { scheduleBody, type ScheduleFields, timingText } from "../forms.js"
-import { type Loaded, useInterval, useLoad } from "../hooks.js"
+import { type Loaded, useAction, useInterval, useLoad } from "../hooks.js"
 import { href } from "../route.js"
 import { standingState, standingText } from "../watchText.js"
 import { ErrorBox, Show, when } from "./common.js"
@@ -187,16 +187,8 @@ function ScheduleCard({ onChanged, schedule, selected, standing }: CardProps) {
 /** Enable or disable (PATCH), and delete after an inline confirmation; the server's refusal shown. */
 function ScheduleActions({ onChanged, schedule }: { readonly schedule: Schedule; readonly onChanged: () => void }) {
   const [confirming, setConfirming] = useState(false)
-  const [error, setError] = useState<Error | undefined>()
-  const act = (action: () => Promise<unknown>) => async () => {
-    setError(undefined)
-    try {
-      await action()
-      onChanged()
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(String(e)))
-    }
-  }
+  const action = useAction(onChanged)
+  const act = (call: () => Promise<unknown>) => () => void action.run(call)
   return (
     <>
       <div class="decision">
@@ -217,7 +209,7 @@ function ScheduleActions({ onChanged, schedule }: { readonly schedule: Schedule;
           )
           : <button type="button" class="secondary" onClick={() => setConfirming(true)}>Delete {schedule.name}</button>}
       </div>
-      {error === undefined ? null : <ErrorBox error={error} />}
+      {action.error === undefined ? null : <ErrorBox error={action.error} />}
     </>
   )
 }
