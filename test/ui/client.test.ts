@@ -66,5 +66,6 @@ describe("console forms and downloads", () => {
     const audit = parseRoute(href.audit({ caller: "ops", q: "ftp-brute" }))
     expect(audit.view === "audit" && [audit.params.get("caller"), audit.params.get("q")]).toEqual(["ops", "ftp-brute"])
     expect(parseRoute(href.schedules)).toEqual({ view: "schedules" })
+    expect(parseRoute(href.schedule("01J/x"))).toEqual({ view: "schedules", id: "01J/x" })
   })
 })

@@ -56,7 +56,7 @@ function View({ admin, route }: { readonly route: Route; readonly admin: boolean
     case "approvals":
       return <Approvals />
     case "schedules":
-      return <Schedules />
+      return <Schedules selected={route.id} admin={admin === true} />
     case "audit":
       return admin === true
         ? <Audit params={route.params} />

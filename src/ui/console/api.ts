@@ -5,7 +5,7 @@ import type { AuditPage } from "../../observability/auditSearch.js"
 import type { HealthReport } from "../../observability/Health.js"
 import type { ScanComparison } from "../../results/compare.js"
 import type { ScanPage, ScanRaw, ScanRecord } from "../../storage/ScanRecord.js"
-import type { Schedule } from "../../storage/ScheduleRecord.js"
+import type { DeadLetterPage, Redelivery, Schedule } from "../../storage/ScheduleRecord.js"
 import { parseFrames } from "./sse.js"
 
 /**
@@ -89,9 +89,12 @@ export const api = {
   raw: (id: string) => call<ScanRaw>(`/scans/${encodeURIComponent(id)}/raw`),
   diff: (from: string, to: string) => call<ScanComparison>(`/scans/${encodeURIComponent(from)}/diff/${encodeURIComponent(to)}`),
   history: (target: string, cursor?: string) => call<ScanPage>(`/history${query({ target, cursor })}`),
-  approvals: (status?: string) => call<ReadonlyArray<Approval>>(`/approvals${query({ status })}`),
+  approvals: (filters: Readonly<{ status?: string; kind?: "call" | "standing" }> = {}) =>
+    call<ReadonlyArray<Approval>>(`/approvals${query(filters)}`),
   decide: (id: string, decision: "approve" | "deny", reason: string) =>
     call<Approval>(`/approvals/${encodeURIComponent(id)}/${decision}`, post({ reason })),
+  /** Ends an approved standing approval: its schedule's runs are skipped from now on. */
+  revoke: (id: string, reason: string) => call<Approval>(`/approvals/${encodeURIComponent(id)}/revoke`, post({ reason })),
   /** Whether the key has the admin scope: the one admin route that only reads (`/config`) answers 403 otherwise. */
   isAdmin: () =>
     call<unknown>("/config").then(() => true, (error: unknown) => {
@@ -101,7 +104,11 @@ export const api = {
   audit: (filters: AuditFilters & { cursor?: string }) => call<AuditPage>(`/audit${query(filters)}`),
   schedules: () => call<ReadonlyArray<Schedule>>("/schedules"),
   createSchedule: (body: Readonly<Record<string, unknown>>) => call<Schedule>("/schedules", post(body)),
-  removeSchedule: (id: string) => call<Schedule>(`/schedules/${encodeURIComponent(id)}`, { method: "DELETE" })
+  removeSchedule: (id: string) => call<Schedule>(`/schedules/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  setScheduleEnabled: (id: string, enabled: boolean) =>
+    call<Schedule>(`/schedules/${encodeURIComponent(id)}`, { ...post({ enabled }), method: "PATCH" }),
+  deadLetters: (cursor?: string) => call<DeadLetterPage>(`/webhooks/dead-letters${query({ cursor })}`),
+  retryDeadLetter: (id: string) => call<Redelivery>(`/webhooks/dead-letters/${encodeURIComponent(id)}/retry`, { method: "POST" })
 }
 
 /**

@@ -48,3 +48,22 @@ export const usePaged = <A>(load: (page: { readonly cursor?: string }) => Promis
   const page = useLoad(() => load(cursor === undefined ? {} : { cursor }), [key, cursor])
   return { page, pages, setPages }
 }
+
+/** Runs one call to the server, keeping its error to show; `done` after a success. */
+export const useAction = (done: () => void) => {
+  const [error, setError] = useState<Error | undefined>()
+  const [busy, setBusy] = useState(false)
+  const run = async (action: () => Promise<unknown>) => {
+    setBusy(true)
+    setError(undefined)
+    try {
+      await action()
+      done()
+    } catch (e) {
+      setError(e instanceof Error ? e : new Error(String(e)))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { error, busy, run }
+}

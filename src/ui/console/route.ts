@@ -9,7 +9,7 @@ export type Route =
   | { readonly view: "diff"; readonly from: string; readonly to: string }
   | { readonly view: "history"; readonly target: string }
   | { readonly view: "approvals" }
-  | { readonly view: "schedules" }
+  | { readonly view: "schedules"; readonly id?: string }
   | { readonly view: "audit"; readonly params: URLSearchParams }
 
 export const parseRoute = (hash: string): Route => {
@@ -25,7 +25,7 @@ export const parseRoute = (hash: string): Route => {
     case "approvals":
       return { view: "approvals" }
     case "schedules":
-      return { view: "schedules" }
+      return parts[1] === undefined ? { view: "schedules" } : { view: "schedules", id: parts[1] }
     case "audit":
       return { view: "audit", params: new URLSearchParams(search) }
     default:
@@ -41,5 +41,7 @@ export const href = {
   history: (target: string) => `#/history/${encodeURIComponent(target)}`,
   approvals: "#/approvals",
   schedules: "#/schedules",
+  /** The schedules, with this one shown first and marked. */
+  schedule: (id: string) => `#/schedules/${encodeURIComponent(id)}`,
   audit: (params?: Readonly<Record<string, string>>) => `#/audit${params === undefined ? "" : `?${new URLSearchParams(params)}`}`
 }

@@ -1,20 +1,30 @@
-import { useState } from "preact/hooks"
+import { useCallback, useEffect, useState } from "preact/hooks"
+import type { Approval } from "../../../Approval.js"
 import type { Schedule, ScheduleRun } from "../../../storage/ScheduleRecord.js"
 import { api } from "../api.js"
 import { scheduleBody, type ScheduleFields, timingText } from "../forms.js"
-import { useInterval, useLoad } from "../hooks.js"
+import { type Loaded, useAction, useInterval, useLoad } from "../hooks.js"
 import { href } from "../route.js"
+import { standingState, standingText } from "../watchText.js"
 import { ErrorBox, Show, when } from "./common.js"
+import { DeadLetters } from "./DeadLetters.js"
 
-/** Scheduled rescans this key may see (an admin: every key's), a form to add one, and each one's runs linked to their scans. */
-export function Schedules() {
+/**
+ * Scheduled rescans this key may see (an admin: every key's), a form to add
+ * one, each one's runs linked to their scans, its standing approval and an
+ * enable/disable switch; for an admin, the alerts no webhook took.
+ * `selected` (from `#/schedules/{id}`) is listed first and marked.
+ */
+export function Schedules({ admin, selected }: { readonly selected: string | undefined; readonly admin: boolean }) {
   const list = useLoad(() => api.schedules(), [])
-  // Runs happen on the server's clock: look again every 5 s.
-  useInterval(list.reload, 5_000)
+  const standing = useLoad(() => api.approvals({ kind: "standing" }), [])
+  // Runs and decisions happen elsewhere: look again every 5 s.
+  const reload = useCallback(() => (list.reload(), standing.reload()), [list.reload, standing.reload])
+  useInterval(reload, 5_000)
   return (
     <>
       <h1 tabIndex={-1}>Schedules</h1>
-      <CreateSchedule onCreated={list.reload} />
+      <CreateSchedule onCreated={reload} />
       <section aria-labelledby="schedule-list-heading">
         <h2 id="schedule-list-heading">Scheduled rescans</h2>
         <Show loaded={list}>
@@ -23,11 +33,20 @@ export function Schedules() {
               ? <p>No schedules.</p>
               : (
                 <ul class="schedules">
-                  {schedules.map((s) => <ScheduleCard key={s.schedule_id} schedule={s} onRemoved={list.reload} />)}
+                  {[...schedules].sort((a, b) => Number(b.schedule_id === selected) - Number(a.schedule_id === selected)).map((s) => (
+                    <ScheduleCard
+                      key={s.schedule_id}
+                      schedule={s}
+                      standing={standing}
+                      selected={s.schedule_id === selected}
+                      onChanged={reload}
+                    />
+                  ))}
                 </ul>
               )}
         </Show>
       </section>
+      {admin ? <DeadLetters /> : null}
     </>
   )
 }
@@ -101,22 +120,26 @@ function CreateSchedule({ onCreated }: { readonly onCreated: () => void }) {
   )
 }
 
-function ScheduleCard({ onRemoved, schedule }: { readonly schedule: Schedule; readonly onRemoved: () => void }) {
-  const [confirming, setConfirming] = useState(false)
-  const [error, setError] = useState<Error | undefined>()
+interface CardProps {
+  readonly schedule: Schedule
+  readonly standing: Loaded<ReadonlyArray<Approval>>
+  readonly selected: boolean
+  readonly onChanged: () => void
+}
+
+function ScheduleCard({ onChanged, schedule, selected, standing }: CardProps) {
   const id = `schedule-${schedule.schedule_id.replace(/[^A-Za-z0-9_-]/g, "_")}`
-  const remove = async () => {
-    setError(undefined)
-    try {
-      await api.removeSchedule(schedule.schedule_id)
-      onRemoved()
-    } catch (e) {
-      setError(e instanceof Error ? e : new Error(String(e)))
-    }
-  }
   const last = schedule.recent_runs[0]
+  useEffect(() => {
+    if (selected) document.getElementById(`${id}-title`)?.scrollIntoView({ block: "center" })
+  }, [selected])
   return (
-    <li class="schedule" aria-labelledby={`${id}-title`} data-schedule-id={schedule.schedule_id}>
+    <li
+      class={selected ? "schedule selected" : "schedule"}
+      aria-labelledby={`${id}-title`}
+      aria-current={selected ? "true" : undefined}
+      data-schedule-id={schedule.schedule_id}
+    >
       <h3 id={`${id}-title`}>
         {schedule.name}: {schedule.tool} {schedule.target}{" "}
         <span class={`status status-${schedule.enabled ? "approved" : "denied"}`}>{schedule.enabled ? "enabled" : "disabled"}</span>
@@ -135,6 +158,10 @@ function ScheduleCard({ onRemoved, schedule }: { readonly schedule: Schedule; re
         <dd>{last === undefined ? "not yet" : <RunText run={last} />}</dd>
         <dt>Next run</dt>
         <dd>{schedule.enabled ? when(schedule.next_run_at) : "— (disabled)"}</dd>
+        <dt>Standing approval</dt>
+        <dd class="standing">
+          <StandingText scheduleId={schedule.schedule_id} standing={standing} />
+        </dd>
       </dl>
       {schedule.recent_runs.length > 1
         ? (
@@ -150,21 +177,57 @@ function ScheduleCard({ onRemoved, schedule }: { readonly schedule: Schedule; re
           </details>
         )
         : null}
-      {schedule.source === "config" ? <p class="muted">Remove it from watch.schedules in the configuration.</p> : (
-        <div class="decision">
-          {confirming
-            ? (
-              <>
-                <span>Delete {schedule.name}?</span>
-                <button type="button" class="danger" onClick={remove}>Yes, delete</button>
-                <button type="button" class="secondary" onClick={() => setConfirming(false)}>Keep it</button>
-              </>
-            )
-            : <button type="button" class="secondary" onClick={() => setConfirming(true)}>Delete {schedule.name}</button>}
-        </div>
-      )}
-      {error === undefined ? null : <ErrorBox error={error} />}
+      {schedule.source === "config"
+        ? <p class="muted">Change or remove it in watch.schedules in the configuration.</p>
+        : <ScheduleActions schedule={schedule} onChanged={onChanged} />}
     </li>
+  )
+}
+
+/** Enable or disable (PATCH), and delete after an inline confirmation; the server's refusal shown. */
+function ScheduleActions({ onChanged, schedule }: { readonly schedule: Schedule; readonly onChanged: () => void }) {
+  const [confirming, setConfirming] = useState(false)
+  const action = useAction(onChanged)
+  const act = (call: () => Promise<unknown>) => () => void action.run(call)
+  return (
+    <>
+      <div class="decision">
+        <button
+          type="button"
+          class="secondary"
+          onClick={act(() => api.setScheduleEnabled(schedule.schedule_id, !schedule.enabled))}
+        >
+          {schedule.enabled ? "Disable" : "Enable"} {schedule.name}
+        </button>
+        {confirming
+          ? (
+            <>
+              <span>Delete {schedule.name}?</span>
+              <button type="button" class="danger" onClick={act(() => api.removeSchedule(schedule.schedule_id))}>Yes, delete</button>
+              <button type="button" class="secondary" onClick={() => setConfirming(false)}>Keep it</button>
+            </>
+          )
+          : <button type="button" class="secondary" onClick={() => setConfirming(true)}>Delete {schedule.name}</button>}
+      </div>
+      {action.error === undefined ? null : <ErrorBox error={action.error} />}
+    </>
+  )
+}
+
+function StandingText(
+  { scheduleId, standing }: { readonly scheduleId: string; readonly standing: Loaded<ReadonlyArray<Approval>> }
+) {
+  if (standing.value === undefined) return <>{standing.error === undefined ? "…" : `unknown (${standing.error.message})`}</>
+  const state = standingState(standing.value, scheduleId, Date.now())
+  return (
+    <>
+      <span class={`status status-${state.state}`}>{state.state === "none" ? "none needed" : state.state}</span>{" "}
+      {state.state === "none" ? null : (
+        <>
+          {standingText(state, when)} · <a href={href.approvals}>{state.approval.approval_id}</a>
+        </>
+      )}
+    </>
   )
 }
 
