@@ -1,15 +1,11 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Layer, Option } from "effect"
+import { Context, Effect, Option } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
 import type { Caller } from "../../src/identity/Caller.js"
 import { standingDigest } from "../../src/policy/approval.js"
-import { ScheduleStore } from "../../src/storage/ScheduleStore.js"
-import { Schedules } from "../../src/watch/Schedules.js"
 import { standingSubjectOf } from "../../src/watch/standing.js"
-import { WatchLive } from "../../src/watch/WatchLive.js"
-import { makeHarness } from "../execution/support.js"
-import { eventually } from "../support/server.js"
+import { alice, bob, root, runNumber, start } from "../watch/harness.js"
 
 /**
  * Attacks by a schedule's owner on the standing approval a second person
@@ -19,44 +15,7 @@ import { eventually } from "../support/server.js"
  * approval. Only the process runner is faked: no packet leaves.
  */
 
-const alice: Caller = { id: "alice", transport: "http", scopes: new Set(["execute", "intrusive", "schedule"]), engagements: ["lab"] }
-const bob: Caller = { id: "bob", transport: "http", scopes: new Set(["approve"]), engagements: ["lab"] }
-const root: Caller = { id: "root", transport: "http", scopes: new Set(["admin", "approve"]), engagements: "any" }
-
-const patch = {
-  security: { allow_intrusive: true },
-  auth: {
-    api_keys: [{ id: "alice", sha256: "a".repeat(64), scopes: ["execute", "intrusive", "schedule"] as const, engagements: ["lab"] }]
-  },
-  engagements: [{
-    name: "lab",
-    targets: ["127.0.0.0/8"] as const,
-    tiers: ["passive", "safe", "intrusive"] as const,
-    approval: "intrusive" as const
-  }],
-  watch: { poll_interval: 0.05, min_interval: 1 }
-}
-
 const HOUR = 3600
-
-const start = Effect.gen(function*() {
-  const h = yield* makeHarness(patch)
-  const context = yield* Layer.build(WatchLive.pipe(Layer.provideMerge(Layer.succeedContext(h.context)))) as Effect.Effect<
-    Context.Context<Schedules | ScheduleStore>
-  >
-  return { h, schedules: Context.get(context, Schedules), store: Context.get(context, ScheduleStore) }
-})
-
-const runNumber = (store: ScheduleStore["Type"], id: string, n: number) =>
-  Effect.gen(function*() {
-    const runs = store.runs(id, 10).pipe(Effect.orDie)
-    yield* eventually(
-      `run ${n} of ${id} finished`,
-      Effect.map(runs, (all) => all.length >= n && all[0]!.status !== "running"),
-      Duration.seconds(20)
-    )
-    return (yield* runs)[0]!
-  })
 
 describe("standing approvals against their schedule's owner", () => {
   it.scopedLive(
