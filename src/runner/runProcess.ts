@@ -1,5 +1,4 @@
 import { Clock, Duration, Effect, Option, Runtime } from "effect"
-import { statSync } from "node:fs"
 import type { Socket } from "node:net"
 import * as Path from "node:path"
 import { ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
@@ -16,7 +15,7 @@ import {
   type WrapperNames,
   type Wrappers
 } from "./protections.js"
-import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
+import { isExecutableFile, resolveBinary, SAFE_PATH } from "./resolveBinary.js"
 import { killGroup, makeSpawner, type Spawned, type Spawner, type SpawnerOptions } from "./Spawner.js"
 
 /**
@@ -148,19 +147,11 @@ const collect = (proc: Spawned, request: RunRequest, runtime: Runtime.Runtime<ne
   return { stdout, stderr, drained }
 }
 
-/**
- * An absolute path is checked where it is: a regular executable file, with
- * synchronous calls (the inode is in the cache; a round trip through the
- * thread pool costs more than the check). Names are looked up in SAFE_PATH.
- */
-const checkBinary = (command: string): Effect.Effect<string, SpawnFailed> => {
-  if (!Path.isAbsolute(command)) return resolveBinary(command, SAFE_PATH)
-  const info = statSync(command, { throwIfNoEntry: false })
-  // Mode bits, not access(2): it is what exec checks for a non-root owner too, and costs no second call.
-  return info !== undefined && info.isFile() && (info.mode & 0o111) !== 0
+/** The per-call check of the registry's absolute path; names are looked up in SAFE_PATH. */
+const checkBinary = (command: string): Effect.Effect<string, SpawnFailed> =>
+  Path.isAbsolute(command) && isExecutableFile(command)
     ? Effect.succeed(command)
-    : Effect.fail(new SpawnFailed({ command, message: `${command} is not an executable file` }))
-}
+    : resolveBinary(command, SAFE_PATH)
 
 /** The argv to start, with the notes on what did not hold; the error where a protection is missing and limits are enforced. */
 const prepare = (wrappers: Wrappers, request: RunRequest, binary: string) => {
