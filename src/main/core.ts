@@ -1,4 +1,4 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 import { ConfigLive, type ConfigSource, type LoadedConfig } from "../config/ConfigLive.js"
 import type { AppConfig } from "../config/schema.js"
@@ -9,7 +9,6 @@ import { AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
 import { LoggerLive } from "../observability/Logger.js"
-import { MetricsExporterLive } from "../observability/MetricsExporterLive.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
@@ -19,7 +18,7 @@ import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
-import { serverInfo } from "./info.js"
+import { LazyMetricsExporter } from "./metricsExporter.js"
 
 /** Circuit breakers open → degraded: the server works, one tool does not. */
 const breakerCheck: Effect.Effect<HealthCheck, never, CircuitBreakers> = Effect.map(CircuitBreakers, (breakers) => ({
@@ -67,7 +66,7 @@ export const isRoot = () => typeof process.getuid === "function" && process.getu
  * is read from `ConfigService` live.
  */
 export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
-  const base = Layer.mergeAll(Events.layer, NodeContext.layer)
+  const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer)
   const config = ConfigLive(source, loaded).pipe(Layer.provideMerge(base))
   const services = Layer.mergeAll(
     ProcessRunnerLive,
@@ -79,7 +78,7 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     AuditLog.layer,
     ExecutionGate.layer,
     LoggerLive(loaded.config),
-    MetricsExporterLive(serverInfo)
+    LazyMetricsExporter
   ).pipe(Layer.provideMerge(config))
   const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(services))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
