@@ -4,7 +4,7 @@
 // The bundle is minified (whitespace and syntax; names are kept, so stack traces stay readable): V8 keeps the
 // whole source in memory for lazy compilation, and comments with non-ASCII characters would make it a two-byte
 // string, twice the size. The HTTP program and OpenTelemetry are dynamic imports (src/main/http.ts,
-// src/main/metricsExporter.ts): esbuild wraps their modules in lazy initialisers, so a stdio server never
+// src/main/lazyMetrics.ts): esbuild wraps their modules in lazy initialisers, so a stdio server never
 // evaluates them.
 //
 // Everything is bundled except the packages that cannot be (native modules such as better-sqlite3). That list is

@@ -18,7 +18,7 @@ import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
-import { LazyMetricsExporter } from "./metricsExporter.js"
+import { LazyMetricsExporter } from "./lazyMetrics.js"
 
 /** Circuit breakers open → degraded: the server works, one tool does not. */
 const breakerCheck: Effect.Effect<HealthCheck, never, CircuitBreakers> = Effect.map(CircuitBreakers, (breakers) => ({

@@ -2,10 +2,10 @@ import { HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import type { ConfigSource, LoadedConfig } from "../config/ConfigLive.js"
 import { HttpServerLive } from "../http/HttpServerLive.js"
-import { PrometheusPortLive } from "../observability/PrometheusPort.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { coreLayer } from "./core.js"
 import { serverInfo } from "./info.js"
+import { LazyPrometheusPort } from "./lazyMetrics.js"
 import { drainOnShutdown } from "./Shutdown.js"
 
 /**
@@ -24,6 +24,6 @@ export const httpProgram = (source: ConfigSource, loaded: LoadedConfig, custom: 
     yield* drainOnShutdown
   }).pipe(
     Effect.provide(
-      Layer.mergeAll(HttpServerLive(serverInfo), PrometheusPortLive).pipe(Layer.provideMerge(coreLayer(source, loaded, "http", custom)))
+      Layer.mergeAll(HttpServerLive(serverInfo), LazyPrometheusPort).pipe(Layer.provideMerge(coreLayer(source, loaded, "http", custom)))
     )
   )

@@ -1,10 +1,10 @@
 import { Effect, Layer } from "effect"
 import type { ConfigSource, LoadedConfig } from "../config/ConfigLive.js"
 import { runStdio } from "../mcp/stdio.js"
-import { PrometheusPortLive } from "../observability/PrometheusPort.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { coreLayer } from "./core.js"
 import { serverInfo } from "./info.js"
+import { LazyPrometheusPort } from "./lazyMetrics.js"
 import { drainOnShutdown } from "./Shutdown.js"
 
 /**
@@ -17,4 +17,4 @@ export const stdioProgram = (source: ConfigSource, loaded: LoadedConfig, custom:
     yield* Effect.logInfo(`${serverInfo.name} ${serverInfo.version} serving MCP on stdio`)
     const reason = yield* Effect.raceFirst(runStdio({ info: serverInfo }).pipe(Effect.as("stdin closed")), drainOnShutdown)
     yield* Effect.logInfo(`shutting down: ${reason}`)
-  }).pipe(Effect.provide(PrometheusPortLive.pipe(Layer.provideMerge(coreLayer(source, loaded, "stdio", custom)))))
+  }).pipe(Effect.provide(LazyPrometheusPort.pipe(Layer.provideMerge(coreLayer(source, loaded, "stdio", custom)))))

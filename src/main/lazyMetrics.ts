@@ -1,5 +1,5 @@
 import { Context, Effect, Layer } from "effect"
-import type { ConfigService } from "../config/ConfigService.js"
+import { ConfigService } from "../config/ConfigService.js"
 import { MetricsExporter } from "../observability/MetricsExporter.js"
 import { serverInfo } from "./info.js"
 
@@ -22,5 +22,17 @@ export const LazyMetricsExporter: Layer.Layer<MetricsExporter, never, ConfigServ
       )
     )
     return { scrape: Effect.flatMap(exporter, (live) => live.scrape) }
+  })
+)
+
+/**
+ * The separate Prometheus port (`metrics.prometheus_enabled`), with node:http
+ * loaded only when it is on: a stdio server usually has no HTTP server at all.
+ */
+export const LazyPrometheusPort: Layer.Layer<never, never, ConfigService | MetricsExporter> = Layer.unwrapEffect(
+  Effect.gen(function*() {
+    const config = yield* (yield* ConfigService).get
+    if (!config.metrics.enabled || !config.metrics.prometheus_enabled) return Layer.empty
+    return (yield* Effect.promise(() => import("../observability/PrometheusPort.js"))).PrometheusPortLive
   })
 )
