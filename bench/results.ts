@@ -9,7 +9,7 @@ import { nmapSpec } from "../src/tools/nmap/spec.js"
 import { defaultResultLimits } from "../src/tools/stream.js"
 import { timeProcess } from "./children.js"
 import { BenchFailed } from "./errors.js"
-import type { Row } from "./report.js"
+import { type Row, spreadOf } from "./report.js"
 import { rounded, summarize } from "./stats.js"
 
 /**
@@ -132,6 +132,7 @@ export const resultsBench = Effect.scoped(
         baseline: r.direct.median,
         baselineLabel: "nmap spawned directly",
         target: { on: "ratio", max: 1.1 },
+        spread: { ours: spreadOf(r.ours), baseline: spreadOf(r.direct) },
         note: `complete: ${r.last.hosts} hosts, ${r.last.openPorts} open ports`
       },
       {

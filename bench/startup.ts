@@ -1,13 +1,14 @@
 import { Effect } from "effect"
 import { performance } from "node:perf_hooks"
 import { firstLine, managed, stopChild } from "./children.js"
-import type { Row } from "./report.js"
+import { type Row, spreadOf } from "./report.js"
 import { cleanEnv, serverScript } from "./servers.js"
-import { rounded, summarize, type Summary } from "./stats.js"
+import { alternate, paired, roundedPaired } from "./stats.js"
 
 /** 1. Spawn → `initialize` reply over stdio, against a node process that only echoes the reply. */
 
-const RUNS = 15
+const RUNS = 25
+const WARMUP = 2
 const REPLY_TIMEOUT_MS = 10_000
 
 const initialize = `${
@@ -40,7 +41,7 @@ const timeOnce = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
 
 export interface StartupResult {
   readonly rows: ReadonlyArray<Row>
-  readonly details: { readonly ours: Summary; readonly baseline: Summary; readonly runs: number }
+  readonly details: Record<string, unknown>
 }
 
 export const startupBench = Effect.gen(function*() {
@@ -49,25 +50,23 @@ export const startupBench = Effect.gen(function*() {
   // The first run warms the page cache for the bundle and hands the baseline the exact reply text.
   const warm = yield* timeOnce(ourArgs, ourEnv)
   const echoEnv = cleanEnv({ BENCH_REPLY: warm.line })
-  yield* timeOnce(["-e", echoSource], echoEnv)
-  const ours: Array<number> = []
-  const baseline: Array<number> = []
-  for (let i = 0; i < RUNS; i++) {
-    ours.push((yield* timeOnce(ourArgs, ourEnv)).ms)
-    baseline.push((yield* timeOnce(["-e", echoSource], echoEnv)).ms)
-  }
-  const o = summarize(ours)
-  const b = summarize(baseline)
+  const runs = yield* alternate(
+    RUNS,
+    WARMUP,
+    Effect.map(timeOnce(ourArgs, ourEnv), (r) => r.ms),
+    Effect.map(timeOnce(["-e", echoSource], echoEnv), (r) => r.ms)
+  )
+  const p = paired(runs.ours, runs.baseline)
   const rows: ReadonlyArray<Row> = [
     {
-      name: "stdio spawn→initialize, median",
+      name: "stdio spawn → initialize reply, median",
       unit: "ms",
-      ours: o.median,
-      baseline: b.median,
-      baselineLabel: "node -e echo",
-      target: { on: "ours", max: 300 }
-    },
-    { name: "stdio spawn→initialize, p90", unit: "ms", ours: o.p90, baseline: b.p90, baselineLabel: "node -e echo", target: null }
+      ours: p.ours.median,
+      baseline: p.baseline.median,
+      baselineLabel: "`node -e` echo",
+      target: { on: "ours", max: 150 },
+      spread: { ours: spreadOf(p.ours), baseline: spreadOf(p.baseline) }
+    }
   ]
-  return { rows, details: { ours: rounded(o), baseline: rounded(b), runs: RUNS } } satisfies StartupResult
+  return { rows, details: { runs: RUNS, ...roundedPaired(p) } } satisfies StartupResult
 })
