@@ -115,3 +115,16 @@ export const spreadOf = (s: { readonly n: number; readonly min: number; readonly
   median: s.median,
   max: s.max
 })
+
+/** A latency row from the summaries of runs made in alternation: their medians, with the spread of each. */
+export const latencyRow = (
+  fields: Pick<Row, "name" | "baselineLabel" | "target"> & Partial<Pick<Row, "note" | "difference">>,
+  ours: Spread,
+  baseline: Spread
+): Row => ({
+  unit: "ms",
+  ...fields,
+  ours: ours.median,
+  baseline: baseline.median,
+  spread: { ours: spreadOf(ours), baseline: spreadOf(baseline) }
+})

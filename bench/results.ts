@@ -9,7 +9,7 @@ import { nmapSpec } from "../src/tools/nmap/spec.js"
 import { defaultResultLimits } from "../src/tools/stream.js"
 import { timeProcess } from "./children.js"
 import { BenchFailed } from "./errors.js"
-import { type Row, spreadOf } from "./report.js"
+import { latencyRow, type Row } from "./report.js"
 import { rounded, summarize } from "./stats.js"
 
 /**
@@ -125,16 +125,16 @@ export const resultsBench = Effect.scoped(
     yield* listeners
     const results = yield* Effect.forEach(NETWORKS, ({ cidr, hosts }) => network(cidr, hosts))
     const rows: ReadonlyArray<Row> = results.flatMap((r): ReadonlyArray<Row> => [
-      {
-        name: `nmap ${r.cidr} × ${PORTS} ports, runner + stream parser, median`,
-        unit: "ms",
-        ours: r.ours.median,
-        baseline: r.direct.median,
-        baselineLabel: "nmap spawned directly",
-        target: { on: "ratio", max: 1.1 },
-        spread: { ours: spreadOf(r.ours), baseline: spreadOf(r.direct) },
-        note: `complete: ${r.last.hosts} hosts, ${r.last.openPorts} open ports`
-      },
+      latencyRow(
+        {
+          name: `nmap ${r.cidr} × ${PORTS} ports, runner + stream parser, median`,
+          baselineLabel: "nmap spawned directly",
+          target: { on: "ratio", max: 1.1 },
+          note: `complete: ${r.last.hosts} hosts, ${r.last.openPorts} open ports`
+        },
+        r.ours,
+        r.direct
+      ),
       {
         name: `summary of ${r.cidr} × ${PORTS} ports (o200k)`,
         unit: "tokens",

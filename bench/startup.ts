@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { performance } from "node:perf_hooks"
 import { firstLine, managed, stopChild } from "./children.js"
-import { type Row, spreadOf } from "./report.js"
+import { latencyRow, type Row } from "./report.js"
 import { cleanEnv, serverScript } from "./servers.js"
 import { alternate, type Paired, paired, roundedPaired } from "./stats.js"
 
@@ -72,15 +72,8 @@ const measure = (env: (extra?: Readonly<Record<string, string>>) => NodeJS.Proce
     return paired(runs.ours, runs.baseline)
   })
 
-const row = (name: string, p: Paired, target: Row["target"]): Row => ({
-  name,
-  unit: "ms",
-  ours: p.ours.median,
-  baseline: p.baseline.median,
-  baselineLabel: "`node -e` echo",
-  target,
-  spread: { ours: spreadOf(p.ours), baseline: spreadOf(p.baseline) }
-})
+const row = (name: string, p: Paired, target: Row["target"]): Row =>
+  latencyRow({ name, baselineLabel: "`node -e` echo", target }, p.ours, p.baseline)
 
 export const startupBench = Effect.gen(function*() {
   const client = yield* measure(clientEnv)

@@ -4,7 +4,7 @@ import net from "node:net"
 import { timeProcess } from "./children.js"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request } from "./http.js"
-import { type Row, spreadOf } from "./report.js"
+import { latencyRow, type Row } from "./report.js"
 import { type RunningServer, TRUE_TOOL } from "./servers.js"
 import { alternate, type Paired, paired, roundedPaired } from "./stats.js"
 import { type StdioServer, stdioServer } from "./stdio.js"
@@ -77,17 +77,18 @@ const stdioTrue = (server: StdioServer) =>
       : new BenchFailed({ step: "stdio TrueTool", message: JSON.stringify(reply).slice(0, 500) })
   })
 
-const fixedCostRow = (name: string, p: Paired): Row => ({
-  name,
-  unit: "ms",
-  ours: p.ours.median,
-  baseline: p.baseline.median,
-  baselineLabel: "the server's argv spawned directly",
-  target: { on: "difference", max: 2 },
-  spread: { ours: spreadOf(p.ours), baseline: spreadOf(p.baseline) },
-  difference: p.medianPairedDifference,
-  note: `fixed cost per call ${p.medianPairedDifference.toFixed(2)} ms (median of paired differences)`
-})
+const fixedCostRow = (name: string, p: Paired): Row =>
+  latencyRow(
+    {
+      name,
+      baselineLabel: "the server's argv spawned directly",
+      target: { on: "difference", max: 2 },
+      difference: p.medianPairedDifference,
+      note: `fixed cost per call ${p.medianPairedDifference.toFixed(2)} ms (median of paired differences)`
+    },
+    p.ours,
+    p.baseline
+  )
 
 /** 2. nmap through the server against nmap spawned directly: one port (3-way: also the server's exact argv) and all ports. */
 const nmapRuns = (agent: http.Agent, server: RunningServer, port: string) =>
@@ -147,48 +148,43 @@ export const toolsBench = (server: RunningServer) =>
     const nmap = yield* nmapRuns(agent, server, port)
     const trivial = yield* trivialRuns(agent, server)
     const wrappers = paired(trivial.wrappers.ours, trivial.wrappers.baseline)
-    const spread = (p: Paired) => ({ ours: spreadOf(p.ours), baseline: spreadOf(p.baseline) })
     const rows: ReadonlyArray<Row> = [
-      {
-        name: "nmap -sT all 65,535 loopback ports via REST, median",
-        unit: "ms",
-        ours: nmap.full.ours.median,
-        baseline: nmap.full.baseline.median,
-        baselineLabel: "nmap spawned directly",
-        target: { on: "ratio", max: 1.05 },
-        spread: spread(nmap.full),
-        note: `median of paired ratios ${nmap.full.medianPairedRatio.toFixed(3)} (nmap's own time is bimodal here)`
-      },
-      {
-        name: "nmap -sT one port via REST, median",
-        unit: "ms",
-        ours: nmap.plain.ours.median,
-        baseline: nmap.plain.baseline.median,
-        baselineLabel: "nmap spawned directly",
-        target: null,
-        spread: spread(nmap.plain)
-      },
-      {
-        name: "nmap -sT one port via REST vs its exact argv, median",
-        unit: "ms",
-        ours: nmap.sameArgv.ours.median,
-        baseline: nmap.sameArgv.baseline.median,
-        baselineLabel: "the server's argv spawned directly",
-        target: null,
-        spread: spread(nmap.sameArgv),
-        note: `the server adds ${nmap.sameArgv.medianPairedDifference.toFixed(2)} ms (median of paired differences)`
-      },
+      latencyRow(
+        {
+          name: "nmap -sT all 65,535 loopback ports via REST, median",
+          baselineLabel: "nmap spawned directly",
+          target: { on: "ratio", max: 1.05 },
+          note: `median of paired ratios ${nmap.full.medianPairedRatio.toFixed(3)} (nmap's own time is bimodal here)`
+        },
+        nmap.full.ours,
+        nmap.full.baseline
+      ),
+      latencyRow(
+        { name: "nmap -sT one port via REST, median", baselineLabel: "nmap spawned directly", target: null },
+        nmap.plain.ours,
+        nmap.plain.baseline
+      ),
+      latencyRow(
+        {
+          name: "nmap -sT one port via REST vs its exact argv, median",
+          baselineLabel: "the server's argv spawned directly",
+          target: null,
+          note: `the server adds ${nmap.sameArgv.medianPairedDifference.toFixed(2)} ms (median of paired differences)`
+        },
+        nmap.sameArgv.ours,
+        nmap.sameArgv.baseline
+      ),
       fixedCostRow("trivial tool (`/bin/true`) via REST, median", trivial.rest),
       fixedCostRow("trivial tool (`/bin/true`) via MCP stdio, median", trivial.stdio),
-      {
-        name: "`/bin/true` under setpriv and prlimit, spawned directly",
-        unit: "ms",
-        ours: wrappers.ours.median,
-        baseline: wrappers.baseline.median,
-        baselineLabel: "`/bin/true` spawned directly",
-        target: null,
-        spread: spread(wrappers)
-      }
+      latencyRow(
+        {
+          name: "`/bin/true` under setpriv and prlimit, spawned directly",
+          baselineLabel: "`/bin/true` spawned directly",
+          target: null
+        },
+        wrappers.ours,
+        wrappers.baseline
+      )
     ]
     const details = {
       nmapAllPorts: { runs: FULL_RUNS, argv: nmap.argv.full, ...roundedPaired(nmap.full) },

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ProcessRunner, type RunRequest } from "../../src/runner/ProcessRunner.js"
 import { processRunnerLayer } from "../../src/runner/ProcessRunnerLive.js"
-import { isAlive } from "./processes.js"
+import { isAlive, runRequest } from "./processes.js"
 
 /**
  * The spawner helper starts every tool and is the watchdog: these tests find
@@ -13,16 +13,7 @@ import { isAlive } from "./processes.js"
  * prlimit, which exec) and take it down.
  */
 
-const request = (script: string, overrides: Partial<RunRequest> = {}): RunRequest => ({
-  command: "/bin/sh",
-  args: ["-c", script],
-  timeout: "20 seconds",
-  killGrace: "300 millis",
-  limits: { addressSpaceBytes: 1024 * 1024 * 1024, openFiles: 256, cpuSeconds: 60 },
-  maxStdoutBytes: 1024 * 1024,
-  maxStderrBytes: 1024 * 1024,
-  ...overrides
-})
+const request = (script: string, overrides: Partial<RunRequest> = {}): RunRequest => runRequest("/bin/sh", ["-c", script], overrides)
 
 const run = (req: RunRequest) => Effect.flatMap(ProcessRunner, (runner) => runner.run(req))
 
