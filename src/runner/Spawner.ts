@@ -56,6 +56,10 @@ const start = (id, argv, env) => {
   // Nothing has been read yet (reads happen on the next turn of the loop): the pipes go to the server untouched.
   // Out of child.stdio, Node does not resume them when the child exits, which would read what the server must get.
   const { stdout, stderr } = child
+  if (!stdout._handle || typeof stdout._handle.readStop !== "function" || !stderr._handle) {
+    killGroup(pid)
+    return send({ t: "failed", id, message: "this Node cannot hand a child's pipes over unread (no readStop on the pipe handle)" })
+  }
   stdout._handle.readStop()
   stderr._handle.readStop()
   child.stdio[1] = null

@@ -71,7 +71,7 @@ export const protectionReport = (wrappers: Wrappers): ReadonlyArray<ProtectionLi
     onNone: () => ({ held: false, text: "kernel resource limits: prlimit (util-linux) not found" })
   }),
   Option.match(wrappers.setpriv, {
-    onSome: (path) => ({ held: true, text: `parent-death signal (SIGKILL when the server dies): ${path}` }),
+    onSome: (path) => ({ held: true, text: `parent-death signal (SIGKILL when the spawner dies, which it does with the server): ${path}` }),
     onNone: () => ({ held: false, text: "parent-death signal: setpriv (util-linux) not found" })
   }),
   {
