@@ -288,7 +288,7 @@ class SpawnerClient {
     if (run === undefined) return
     this.runs.delete(id)
     if (this.runs.size === 0) {
-      run.helper.child.channel?.unref()
+      this.helper?.child.channel?.unref()
       this.idleTimer = setTimeout(() => this.release(), this.idleMs)
       this.idleTimer.unref()
     }
