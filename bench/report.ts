@@ -1,6 +1,6 @@
 /** Result rows, their target check and the printed table. */
 
-export type Unit = "ms" | "req/s" | "MB" | "tokens" | "calls"
+export type Unit = "ms" | "req/s" | "MB" | "tokens" | "calls" | "B"
 
 export interface Target {
   /**
@@ -65,6 +65,8 @@ export const formatValue = (value: number, unit: Unit): string =>
       ? `${grouped(value, 0)} tokens`
       : unit === "calls"
       ? `${grouped(value, 0)} calls`
+      : unit === "B"
+      ? `${grouped(value, 0)} B`
       : `${grouped(value, value < 10 ? 2 : 1)} ms`
     : "n/a"
 
@@ -72,7 +74,7 @@ export const formatValue = (value: number, unit: Unit): string =>
 export const formatWithSpread = (value: number, unit: Unit, spread: Spread | undefined): string => {
   const main = formatValue(value, unit)
   if (spread === undefined || spread.n < 2) return main
-  const bare = (x: number) => formatValue(x, unit).replace(/ (ms|req\/s|MB|tokens|calls)$/, "")
+  const bare = (x: number) => formatValue(x, unit).replace(/ (ms|req\/s|MB|tokens|calls|B)$/, "")
   return `${main} (${bare(spread.min)}–${bare(spread.max)})`
 }
 

@@ -2,15 +2,19 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Effect } from "effect"
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { auditBench } from "./audit.js"
 import { burstBench } from "./burst.js"
 import { machineInfo, sampleLoad } from "./machine.js"
 import { memoryBench } from "./memory.js"
+import { overloadBench } from "./overload.js"
 import { renderBench, replaceBench, type Results } from "./readme.js"
 import { evaluate, type Row, table } from "./report.js"
 import { resultsBench } from "./results.js"
 import { ourHttpServer } from "./servers.js"
 import { startupBench } from "./startup.js"
+import { storeBench } from "./store.js"
 import { throughputBench } from "./throughput.js"
+import { toolListBench } from "./toolList.js"
 import { toolsBench } from "./tools.js"
 
 /**
@@ -35,6 +39,7 @@ const step = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
 const program = Effect.gen(function*() {
   const machine = machineInfo()
   const load = sampleLoad()
+  const toolList = yield* step("MCP tool list tokens", toolListBench)
   const startup = yield* step("stdio start-up", startupBench)
   const memory = yield* step("memory: idle, during a scan, after a 1 GiB flood (about a minute)", memoryBench)
   const { throughput, tools } = yield* Effect.scoped(
@@ -47,10 +52,22 @@ const program = Effect.gen(function*() {
   )
   const burst = yield* step("20 simultaneous calls under the shipped defaults", burstBench)
   const complete = yield* step("complete results of 127.0.0.0/24, /26, /28 × 50 ports", resultsBench)
+  const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
+  const store = yield* step("scan store writes", Effect.scoped(storeBench))
+  const overload = yield* step("overload: 1,000 concurrent REST calls, a rejected-call flood", Effect.scoped(overloadBench))
   const loadRecord = load.finish()
-  const rows = [...startup.rows, ...tools.rows, ...throughput.rows, ...burst.rows, ...memory.rows, ...complete.rows].map((row: Row) =>
-    evaluate(row)
-  )
+  const rows = [
+    ...toolList.rows,
+    ...startup.rows,
+    ...tools.rows,
+    ...throughput.rows,
+    ...burst.rows,
+    ...memory.rows,
+    ...complete.rows,
+    ...audit.rows,
+    ...store.rows,
+    ...overload.rows
+  ].map((row: Row) => evaluate(row))
   const results: Results & { readonly details: Record<string, unknown> } = {
     machine,
     load: loadRecord,
@@ -61,12 +78,16 @@ const program = Effect.gen(function*() {
       ratio: Number(row.ratio.toFixed(3))
     })),
     details: {
+      toolList: toolList.details,
       startup: startup.details,
       tools: tools.details,
       throughput: throughput.details,
       burst: burst.details,
       memory: memory.details,
-      results: complete.details
+      results: complete.details,
+      audit: audit.details,
+      store: store.details,
+      overload: overload.details
     }
   }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`)

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { Approval, ApprovalStatus } from "./Approval.js"
 import { JsonValue } from "./JsonValue.js"
 
 /**
@@ -90,6 +91,56 @@ export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
   message: Schema.String
 }) {}
 
+/** The audit log could not take a line that must be written before the operation goes on (fail closed). */
+export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("AuditUnavailable", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The engagement refuses the call: it may not act in it, or not now, or not with this tier of tool. */
+export class EngagementRejected extends Schema.TaggedError<EngagementRejected>()("EngagementRejected", {
+  engagement: Schema.String,
+  rule: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The call is valid but does not run until a second person approves it: it
+ * is now the pending approval `approval_id`, showing what the approver sees.
+ */
+export class ApprovalRequired extends Schema.TaggedError<ApprovalRequired>()("ApprovalRequired", {
+  approval_id: Schema.String,
+  status: ApprovalStatus,
+  expires_at: Schema.String,
+  approval: Approval,
+  message: Schema.String
+}) {}
+
+/** The call named an approval that does not cover it (denied, expired, used, another call, another key's). */
+export class ApprovalRefused extends Schema.TaggedError<ApprovalRefused>()("ApprovalRefused", {
+  approval_id: Schema.String,
+  rule: Schema.String,
+  message: Schema.String
+}) {}
+
+/** No approval with this id that the caller may see. */
+export class ApprovalNotFound extends Schema.TaggedError<ApprovalNotFound>()("ApprovalNotFound", {
+  approval_id: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The approval can no longer be decided: another approver decided it first, or it expired. */
+export class ApprovalConflict extends Schema.TaggedError<ApprovalConflict>()("ApprovalConflict", {
+  approval_id: Schema.String,
+  status: ApprovalStatus,
+  message: Schema.String
+}) {}
+
+/** The call needs an approval, and approvals cannot be stored now (storage disabled or not open). */
+export class ApprovalsUnavailable extends Schema.TaggedError<ApprovalsUnavailable>()("ApprovalsUnavailable", {
+  message: Schema.String
+}) {}
+
 /** Every failure a tool execution can end with, before or instead of a process result. */
 export type ExecutionError =
   | TargetRejected
@@ -104,7 +155,12 @@ export type ExecutionError =
   | ToolBusy
   | SpawnFailed
   | ResourceLimitsUnavailable
+  | AuditUnavailable
   | Forbidden
+  | EngagementRejected
+  | ApprovalRequired
+  | ApprovalRefused
+  | ApprovalsUnavailable
 
 /** A typed error as callers see it: its tag, message and fields (token, rule, retryAfterSeconds …). */
 export const ErrorBody = Schema.Struct(

@@ -3,7 +3,8 @@ import { Duration, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { ConfigInvalid } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ConfigService } from "./ConfigService.js"
-import { changedPaths, loadConfig, type Loaded } from "./load.js"
+import { changedPaths, type EngagementFiles, engagementsDir, isEngagementFile, loadConfig, type Loaded } from "./load.js"
+import { checkConfigPermissions } from "./permissions.js"
 import { type AppConfig, restartRequired } from "./schema.js"
 import { semanticProblems } from "./semantics.js"
 
@@ -19,12 +20,58 @@ const readText = (source: ConfigSource) =>
     : Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(source.file!)).pipe(
       Effect.mapError((error) =>
         new ConfigInvalid({ source: source.file!, message: `cannot read ${source.file}`, issues: [error.message] })
-      )
+      ),
+      Effect.zipLeft(checkConfigPermissions(source.file, source.env))
     )
 
-const loadText = (source: ConfigSource, text: string | undefined) =>
+/**
+ * The files of `engagements_dir`, each trusted like the config file (only
+ * its owner may change it, nor its directory), since they decide what may
+ * be scanned too.
+ */
+const readEngagementFiles = (dir: string, env: ConfigSource["env"]) =>
   Effect.gen(function*() {
-    const loaded = yield* loadConfig({ fileText: text, fileSource: source.file ?? "defaults", env: source.env })
+    const fs = yield* FileSystem.FileSystem
+    const names = (yield* fs.readDirectory(dir)).filter(isEngagementFile).sort()
+    const files = yield* Effect.forEach(names, (name) =>
+      fs.readFileString(`${dir}/${name}`).pipe(
+        Effect.zipLeft(checkConfigPermissions(`${dir}/${name}`, env)),
+        Effect.map((text) => ({ name, text }))
+      ))
+    return { dir, files } satisfies EngagementFiles
+  }).pipe(
+    Effect.mapError((error) =>
+      error instanceof ConfigInvalid
+        ? error
+        : new ConfigInvalid({ source: dir, message: `cannot read engagements_dir ${dir}`, issues: [error.message] })
+    )
+  )
+
+/** What a configuration is loaded from: the config file's text and the files of its engagements_dir. */
+interface Sources {
+  readonly text: string | undefined
+  readonly engagements: EngagementFiles | undefined
+}
+
+const readSources = (source: ConfigSource) =>
+  Effect.gen(function*() {
+    const text = yield* readText(source)
+    const dir = engagementsDir({ fileText: text, env: source.env }, source.file, process.cwd())
+    return { text, engagements: dir === undefined ? undefined : yield* readEngagementFiles(dir, source.env) } satisfies Sources
+  })
+
+/** Tells whether any source changed: the file's text alone, or with every engagement file's name and text. */
+const fingerprint = (sources: Sources): string | undefined =>
+  sources.engagements === undefined ? sources.text : `${sources.text ?? ""}\u0000${JSON.stringify(sources.engagements)}`
+
+const loadText = (source: ConfigSource, sources: Sources) =>
+  Effect.gen(function*() {
+    const loaded = yield* loadConfig({
+      fileText: sources.text,
+      fileSource: source.file ?? "defaults",
+      env: source.env,
+      ...(sources.engagements === undefined ? {} : { engagementFiles: sources.engagements })
+    })
     const problems = semanticProblems(loaded.config)
     if (problems.length > 0) {
       return yield* new ConfigInvalid({ source: source.file ?? "environment", message: "configuration is inconsistent", issues: problems })
@@ -32,13 +79,26 @@ const loadText = (source: ConfigSource, text: string | undefined) =>
     return loaded
   })
 
-/** The configuration as loaded at start-up, with the file text it came from (so a reload can tell whether the file changed). */
+/** The configuration as loaded at start-up, with the text it came from (so a reload can tell whether a source changed). */
 export interface LoadedConfig {
   readonly config: AppConfig
+  /** The config file's text, followed by the engagement files' when there are any. */
   readonly text: string | undefined
+  /** The warnings logged while loading it, so a reload does not log them again. */
+  readonly warnings?: ReadonlyArray<string>
 }
 
-const logWarnings = (loaded: Loaded) => Effect.forEach(loaded.warnings, (w) => Effect.logWarning(`config: ${w}`), { discard: true })
+/**
+ * Logs the warnings not logged before (`logged` remembers them): the
+ * environment does not change between reloads, so its warnings (an unknown
+ * MCP_* variable, a clamped value) are logged once, not on every reload.
+ */
+const logNewWarnings = (loaded: Loaded, logged: Set<string>) =>
+  Effect.forEach(
+    loaded.warnings.filter((w) => !logged.has(w)),
+    (w) => Effect.sync(() => logged.add(w)).pipe(Effect.zipRight(Effect.logWarning(`config: ${w}`))),
+    { discard: true }
+  )
 
 /**
  * Loads and validates the configuration once, logging its warnings; start-up
@@ -47,10 +107,10 @@ const logWarnings = (loaded: Loaded) => Effect.forEach(loaded.warnings, (w) => E
  */
 export const loadOnce = (source: ConfigSource) =>
   Effect.gen(function*() {
-    const text = yield* readText(source)
-    const loaded = yield* loadText(source, text)
-    yield* logWarnings(loaded)
-    return { config: loaded.config, text } satisfies LoadedConfig
+    const sources = yield* readSources(source)
+    const loaded = yield* loadText(source, sources)
+    yield* logNewWarnings(loaded, new Set())
+    return { config: loaded.config, text: fingerprint(sources), warnings: loaded.warnings } satisfies LoadedConfig
   })
 
 /**
@@ -68,14 +128,15 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
       const events = yield* Events
       const ref = yield* SubscriptionRef.make<AppConfig>(initial.config)
       let lastText = initial.text
+      const logged = new Set(initial.warnings ?? [])
 
-      // Only a changed file is parsed; an unreadable one counts as unchanged until it reads again.
+      // Only changed sources are parsed; unreadable ones count as unchanged until they read again.
       const check = Effect.gen(function*() {
-        const read = yield* readText(source).pipe(Effect.either)
-        const text = Either.getOrUndefined(read)
+        const read = yield* readSources(source).pipe(Effect.either)
+        const text = Either.isLeft(read) ? undefined : fingerprint(read.right)
         if (text === lastText) return
         lastText = text
-        const next = Either.isLeft(read) ? Either.left(read.left) : yield* loadText(source, text).pipe(Effect.either)
+        const next = Either.isLeft(read) ? Either.left(read.left) : yield* loadText(source, read.right).pipe(Effect.either)
         if (Either.isLeft(next)) {
           const error = next.left
           yield* Effect.logError(`config: reload rejected, keeping the previous configuration: ${error.message}`).pipe(
@@ -88,7 +149,7 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
         const before = yield* SubscriptionRef.get(ref)
         const changed = changedPaths(before, loaded.config)
         if (changed.length === 0) return
-        yield* logWarnings(loaded)
+        yield* logNewWarnings(loaded, logged)
         const needsRestart = changed.filter((path) => restartRequired.some((r) => path === r || path.startsWith(`${r}.`)))
         yield* SubscriptionRef.set(ref, loaded.config)
         yield* Effect.logInfo(`config: reloaded ${source.file}`).pipe(Effect.annotateLogs({ changed: changed.join(",") }))

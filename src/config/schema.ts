@@ -1,5 +1,6 @@
 import { Schema } from "effect"
 import { CallerScope } from "../identity/Caller.js"
+import { Engagement } from "../policy/Engagement.js"
 
 /**
  * The configuration schema: one source of truth for the defaults, the file
@@ -29,16 +30,64 @@ export const ServerConfig = Schema.Struct({
     600,
     "Seconds running executions may finish after SIGTERM/SIGINT before their process groups are killed"
   ),
-  max_connections: boundedInt(1, 100000, "Maximum concurrent HTTP connections"),
+  max_connections: boundedInt(
+    1,
+    100000,
+    "Maximum concurrent HTTP connections; a connection beyond it is answered 503 (TooManyConnections, Retry-After) and closed"
+  ),
+  max_connections_per_address: boundedInt(
+    1,
+    100000,
+    "Concurrent HTTP connections one source address (an IPv6 client's /64) may hold; beyond it answered 503 like max_connections. Behind a reverse proxy every connection comes from the proxy: raise it to max_connections there"
+  ),
+  headers_timeout: bounded(
+    0.5,
+    3600,
+    "Seconds a client may take to send its request headers before the server drops the connection (slow clients)"
+  ),
+  request_timeout: bounded(
+    1,
+    86400,
+    "Seconds a client may take to send its whole request, headers and body (at least headers_timeout); responses may stream longer"
+  ),
   config_watch_interval: bounded(0.1, 3600, "Seconds between checks of the config file for changes (hot reload)"),
-  mcp_session_idle_timeout: bounded(1, 86400, "Seconds after which an MCP HTTP session with no request is closed"),
-  mcp_sessions_per_client: boundedInt(1, 10000, "MCP HTTP sessions one client (API key or address) may hold open"),
+  mcp_session_idle_timeout: bounded(
+    1,
+    86400,
+    "Seconds after which an MCP HTTP session with no request, open stream or running task is closed"
+  ),
+  mcp_max_sessions: boundedInt(
+    1,
+    100000,
+    "MCP HTTP sessions the server holds at most; a new one replaces the least recently used idle session of any client"
+  ),
+  mcp_sessions_per_client: boundedInt(
+    1,
+    10000,
+    "MCP HTTP sessions one client (API key or address) may hold; a new one replaces the client's least recently used idle session"
+  ),
+  mcp_stateless: Schema.Boolean.annotations({
+    description: "Serve /mcp without sessions: every request is self-contained (no Mcp-Session-Id, no GET stream, no tasks)"
+  }),
+  mcp_event_buffer_bytes: boundedInt(
+    0,
+    256 * 1024 * 1024,
+    "Bytes of SSE events each MCP HTTP session keeps for replay after a dropped stream (Last-Event-ID); 0 turns resumability off"
+  ),
+  progress_interval: bounded(
+    1,
+    300,
+    "Seconds between MCP progress notifications (and task status updates) while a call runs, even when the tool reports nothing new"
+  ),
   max_body_bytes: boundedInt(1024, 10 * 1024 * 1024, "Maximum HTTP request body size in bytes"),
   allowed_hosts: Schema.Array(Schema.String).annotations({
     description: "Host header values accepted on /mcp (DNS-rebinding protection); empty means the bind host and loopback names"
   }),
   allowed_origins: Schema.Array(Schema.String).annotations({
     description: "Origin header values accepted on /mcp; requests without Origin are accepted"
+  }),
+  stdio_engagement: Schema.String.annotations({
+    description: "The engagement the stdio operator acts in (also serve --engagement NAME); empty: none by default, and a call may name any"
   })
 })
 
@@ -56,6 +105,17 @@ export const SecurityConfig = Schema.Struct({
   max_stderr_size: boundedInt(1024, 16 * 1024 * 1024, "stderr cap in bytes"),
   timeout_seconds: bounded(1, 86400, "Upper bound on any execution's timeout"),
   concurrency_limit: boundedInt(1, 64, "Upper bound on any tool's concurrent executions"),
+  dns_lookups_per_client: boundedInt(
+    1,
+    64,
+    "Host-name lookups one client may have in flight at once (a stalling resolver then holds only its own); more wait their turn within the lookup timeout"
+  ),
+  dns_cache_seconds: bounded(0, 3600, "Seconds a resolved host name's addresses are reused (0: no cache)"),
+  dns_negative_cache_seconds: bounded(
+    0,
+    3600,
+    "Seconds a name that failed to resolve (or timed out) fails again without a lookup (0: no cache)"
+  ),
   max_memory_mb: boundedInt(16, 65536, "Address-space limit per child process (prlimit --as)"),
   max_file_descriptors: boundedInt(16, 65536, "Open-file limit per child process (prlimit --nofile)"),
   resource_limits: Schema.Literal("enforce", "best_effort").annotations({
@@ -64,8 +124,18 @@ export const SecurityConfig = Schema.Struct({
   }),
   kill_grace_seconds: bounded(0, 60, "Seconds between SIGTERM and SIGKILL when a process group is stopped"),
   audit_log_path: Schema.String.annotations({
-    description: "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log)"
-  })
+    description:
+      "Append-only JSON-lines audit log of every execution attempt; empty disables the file (events still go to the log). Reopened on SIGHUP and after a rename or delete (logrotate)"
+  }),
+  audit_fail_closed: Schema.Literal("intrusive", "all").annotations({
+    description:
+      "Which calls fail when their audit line cannot be written (disk full, I/O error): intrusive (their lines go to the application log otherwise) or all"
+  }),
+  audit_rejections_interval: bounded(
+    1,
+    3600,
+    "Seconds over which the calls a client makes past its rate limit are counted and written as one rejections line per client, instead of a line each"
+  )
 })
 
 export const CircuitBreakerConfig = Schema.Struct({
@@ -78,8 +148,20 @@ export const CircuitBreakerConfig = Schema.Struct({
 export const RateLimitConfig = Schema.Struct({
   enabled: Schema.Boolean.annotations({ description: "Token-bucket rate limiting of executions" }),
   tool_requests_per_minute: bounded(1, 100000, "Executions per minute per tool, across all clients"),
-  client_requests_per_minute: bounded(1, 100000, "Executions per minute per client (API key or address)"),
-  burst: boundedInt(1, 10000, "Bucket size: calls allowed at once before the rate applies")
+  tool_burst: boundedInt(1, 10000, "A tool's bucket size: calls of it allowed at once, across all clients, before its rate applies"),
+  client_requests_per_minute: bounded(1, 100000, "Executions per minute per client (API key or address), all tools together"),
+  burst: boundedInt(1, 10000, "A client's bucket size: calls it may make at once before its rate applies"),
+  client_share: bounded(
+    0.01,
+    1,
+    "The part of each tool's bucket one client may take: every client also has a bucket per tool with this fraction of the tool's rate and burst"
+  ),
+  stdio_requests_per_minute: bounded(
+    1,
+    100000,
+    "Executions per minute of the local operator over stdio (the only client of a stdio server, so no per-tool bucket applies)"
+  ),
+  stdio_burst: boundedInt(1, 10000, "Bucket size of the stdio operator: calls allowed at once before its rate applies")
 })
 
 export const HealthConfig = Schema.Struct({
@@ -115,7 +197,22 @@ export const ToolDefaultsConfig = Schema.Struct({
     64,
     "Concurrent executions for custom tools that set none; built-in tools have their own, overridable under tools.<name>.concurrency"
   ),
-  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy")
+  queue_size: boundedInt(0, 10000, "Executions that may wait for a free slot per tool; beyond that callers get ToolBusy"),
+  client_share: bounded(
+    0.01,
+    1,
+    "The part of a tool's running slots (at least one) and of its queue one client may hold; past it that client gets ToolBusy, others do not"
+  ),
+  min_timeout: bounded(
+    1,
+    86400,
+    "Shortest timeout_sec a caller may ask for (shorter requests get this); per tool under tools.<name>.min_timeout"
+  ),
+  availability_check_interval: bounded(
+    1,
+    86400,
+    "Seconds between re-checks of every tool's binary (a removed one becomes unavailable, a restored one available); also re-checked after a spawn failure"
+  )
 })
 
 export const ToolOverride = Schema.Struct({
@@ -123,6 +220,9 @@ export const ToolOverride = Schema.Struct({
     Schema.Boolean.annotations({ description: "Offer the tool (default true); the API's enable/disable overrides it until restart" })
   ),
   timeout: Schema.optional(bounded(1, 86400, "Timeout in seconds for this tool")),
+  min_timeout: Schema.optional(
+    bounded(1, 86400, "Shortest timeout_sec a caller may ask for with this tool; tool.min_timeout when unset")
+  ),
   concurrency: Schema.optional(boundedInt(1, 64, "Concurrent executions of this tool"))
 })
 
@@ -170,6 +270,13 @@ export const CustomTool = Schema.Struct({
   intrusive: Schema.optionalWith(
     Schema.Boolean.annotations({ description: "Every call is intrusive (needs allow_intrusive and the intrusive scope)" }),
     { default: () => false }
+  ),
+  trusted_script: Schema.optionalWith(
+    Schema.Boolean.annotations({
+      description:
+        "The binary is a #! script the operator vouches for: it never runs its arguments as code. Scripts are refused otherwise, since their interpreter would run them"
+    }),
+    { default: () => false }
   )
 })
 export type CustomTool = typeof CustomTool.Type
@@ -183,12 +290,19 @@ export const ApiKey = Schema.Struct({
   }),
   scopes: Schema.optionalWith(
     Schema.Array(CallerScope).annotations({
-      description: "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events"
+      description:
+        "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events, approve decides other keys' pending approvals"
     }),
     { default: () => ["execute" as const] }
   ),
   allowed_targets: Schema.optional(
     Schema.Array(Schema.String).annotations({ description: "Narrows the server's allowed_targets for this key" })
+  ),
+  engagements: Schema.optional(
+    Schema.Array(Schema.String).annotations({
+      description:
+        "Engagements the key acts in (calls default to the only one) and, with approve, approves for; without it the key acts in none"
+    })
   )
 })
 export type ApiKey = typeof ApiKey.Type
@@ -217,6 +331,56 @@ export const AuthConfig = Schema.Struct({
   })
 })
 
+export const RetentionConfig = Schema.Struct({
+  max_age_days: bounded(0, 36500, "Stored scans older than this many days are deleted; 0 keeps them regardless of age"),
+  max_scans: boundedInt(0, 1e9, "Only the newest this many scans are kept; 0 for no limit"),
+  max_bytes: boundedInt(
+    0,
+    2 ** 50,
+    "Oldest scans are deleted while the stored scans take more bytes than this (compressed); 0 for no limit"
+  )
+})
+
+/** A PostgreSQL URL carries a password: any message about it must not quote it. */
+const StorageUrl = Schema.Redacted(
+  Schema.String.pipe(
+    Schema.filter((url) => url === "" || /^postgres(ql)?:\/\//.test(url), {
+      message: () => "must be empty (the embedded SQLite store) or a postgres:// URL"
+    })
+  )
+)
+
+export const StorageConfig = Schema.Struct({
+  enabled: Schema.Boolean.annotations({
+    description: "Store every execution that passed policy (results, raw output, timings) for later retrieval and diffs"
+  }),
+  path: Schema.String.annotations({
+    description:
+      "Directory of the embedded SQLite store (created 0700, files 0600); empty means data/ beside the config file, or under the working directory without one"
+  }),
+  url: StorageUrl.annotations({
+    description:
+      "postgres://user:password@host:port/database to store in PostgreSQL (shared by several instances) instead of SQLite; a secret, never logged"
+  }),
+  retention: RetentionConfig.annotations({
+    description: "Limits enforced by the background sweep: max_age_days (0 – 36500), max_scans and max_bytes (0 disables each)"
+  }),
+  sweep_interval: bounded(1, 86400, "Seconds between retention sweeps")
+})
+export type StorageConfig = typeof StorageConfig.Type
+
+export const ApprovalsConfig = Schema.Struct({
+  ttl: bounded(
+    10,
+    7 * 86400,
+    "Seconds a pending approval may wait for its decision, and an approved one for its run, before it expires"
+  ),
+  allow_self_approval_single_operator_lab: Schema.Boolean.annotations({
+    description:
+      "UNSAFE outside a one-person lab: lets a key approve its own requests, so a model holding that key can approve itself. Warned about at start-up and when turned on"
+  })
+})
+
 export const AppConfig = Schema.Struct({
   server: ServerConfig,
   security: SecurityConfig,
@@ -229,7 +393,16 @@ export const AppConfig = Schema.Struct({
   tools: Schema.Record({ key: Schema.String, value: ToolOverride }).annotations({ description: "Per-tool overrides keyed by tool name" }),
   custom_tools: Schema.Array(CustomTool).annotations({ description: "Operator-defined tools: binary plus a flag allow-list" }),
   results: ResultsConfig,
-  auth: AuthConfig
+  auth: AuthConfig,
+  storage: StorageConfig,
+  approvals: ApprovalsConfig,
+  engagements: Schema.Array(Engagement).annotations({
+    description: "Engagements (written scopes as code), inline; those in engagements_dir are added to them"
+  }),
+  engagements_dir: Schema.String.annotations({
+    description:
+      "Directory of engagement files (*.yaml, *.yml, *.json: one engagement or a list each), relative to the config file; reloaded with it"
+  })
 })
 export type AppConfig = typeof AppConfig.Type
 
@@ -240,12 +413,20 @@ export const defaults: typeof AppConfig.Encoded = {
     port: 8080,
     shutdown_grace_period: 30,
     max_connections: 100,
+    max_connections_per_address: 64,
+    headers_timeout: 10,
+    request_timeout: 30,
     config_watch_interval: 2,
-    mcp_session_idle_timeout: 1800,
+    mcp_session_idle_timeout: 300,
+    mcp_max_sessions: 256,
     mcp_sessions_per_client: 16,
+    mcp_stateless: false,
+    mcp_event_buffer_bytes: 4 * 1024 * 1024,
+    progress_interval: 5,
     max_body_bytes: 65536,
     allowed_hosts: [],
-    allowed_origins: []
+    allowed_origins: [],
+    stdio_engagement: ""
   },
   security: {
     allow_intrusive: false,
@@ -256,12 +437,17 @@ export const defaults: typeof AppConfig.Encoded = {
     max_output_size: 1048576,
     max_stderr_size: 262144,
     timeout_seconds: 300,
-    concurrency_limit: 2,
+    concurrency_limit: 4,
+    dns_lookups_per_client: 2,
+    dns_cache_seconds: 30,
+    dns_negative_cache_seconds: 5,
     max_memory_mb: 512,
     max_file_descriptors: 256,
     resource_limits: "enforce",
     kill_grace_seconds: 2,
-    audit_log_path: ""
+    audit_log_path: "",
+    audit_fail_closed: "intrusive",
+    audit_rejections_interval: 60
   },
   circuit_breaker: {
     failure_threshold: 5,
@@ -271,9 +457,13 @@ export const defaults: typeof AppConfig.Encoded = {
   },
   rate_limit: {
     enabled: true,
-    tool_requests_per_minute: 60,
-    client_requests_per_minute: 30,
-    burst: 10
+    tool_requests_per_minute: 120,
+    tool_burst: 60,
+    client_requests_per_minute: 60,
+    burst: 30,
+    client_share: 0.5,
+    stdio_requests_per_minute: 600,
+    stdio_burst: 100
   },
   health: {
     check_interval: 30,
@@ -297,7 +487,10 @@ export const defaults: typeof AppConfig.Encoded = {
   tool: {
     default_timeout: 300,
     default_concurrency: 2,
-    queue_size: 16
+    queue_size: 64,
+    client_share: 0.5,
+    min_timeout: 1,
+    availability_check_interval: 60
   },
   tools: {},
   custom_tools: [],
@@ -310,7 +503,20 @@ export const defaults: typeof AppConfig.Encoded = {
     api_keys: [],
     require_auth: false,
     allow_unauthenticated_non_loopback: false
-  }
+  },
+  storage: {
+    enabled: true,
+    path: "",
+    url: "",
+    retention: { max_age_days: 90, max_scans: 100000, max_bytes: 1073741824 },
+    sweep_interval: 3600
+  },
+  approvals: {
+    ttl: 900,
+    allow_self_approval_single_operator_lab: false
+  },
+  engagements: [],
+  engagements_dir: ""
 }
 
 /** Settings read once at start-up; a reload that changes them is applied only after a restart. */
@@ -319,9 +525,16 @@ export const restartRequired: ReadonlyArray<string> = [
   "server.host",
   "server.port",
   "server.max_connections",
+  "server.max_connections_per_address",
+  "server.headers_timeout",
+  "server.request_timeout",
+  "server.stdio_engagement",
   "metrics.prometheus_enabled",
   "metrics.prometheus_host",
   "metrics.prometheus_port",
   "logging.file_path",
-  "custom_tools"
+  "custom_tools",
+  "storage.enabled",
+  "storage.path",
+  "storage.url"
 ]

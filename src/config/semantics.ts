@@ -1,4 +1,5 @@
 import { validateAllowList } from "../policy/targets.js"
+import { engagementProblems } from "./engagements.js"
 import type { AppConfig } from "./schema.js"
 
 /**
@@ -30,5 +31,6 @@ export const semanticProblems = (config: AppConfig): ReadonlyArray<string> => {
     if (names.has(tool.name)) problems.push(`custom_tools: duplicate name ${tool.name}`)
     names.add(tool.name)
   }
+  problems.push(...engagementProblems(config))
   return problems
 }

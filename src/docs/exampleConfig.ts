@@ -28,6 +28,23 @@ export const settingExamples: Readonly<Record<string, SettingExample>> = {
       { id: "admin", sha256: "9d1f3c8b2a7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c", scopes: ["execute", "intrusive", "admin"] }
     ]
   },
+  engagements: {
+    note: "API keys name the engagements they act in (auth.api_keys[].engagements); see README, Engagements and approvals",
+    value: [
+      {
+        name: "acme-q3-internal",
+        description: "ACME internal network test, Q3",
+        targets: ["10.20.0.0/16", "*.acme.lab.internal"],
+        exclude: ["10.20.5.0/24", "payroll.acme.lab.internal"],
+        windows: [{ days: ["mon", "tue", "wed", "thu", "fri"], start: "08:00", end: "18:00" }],
+        from: "2025-07-01",
+        until: "2025-09-30",
+        tiers: ["passive", "safe", "intrusive"],
+        max_rate: { calls_per_minute: 20, packets_per_second: 500 },
+        approval: "intrusive"
+      }
+    ]
+  },
   "server.allowed_hosts": {
     value: ["mcp.example.internal", "mcp.example.internal:443"],
     note: "the names clients use behind a reverse proxy"

@@ -1,4 +1,5 @@
-import type { FlagSpec, FlagValue } from "../policy/flags.js"
+import type { FlagSpec } from "../policy/flags.js"
+import { flagValueText } from "../policy/flagText.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { code, table } from "./markdown.js"
 
@@ -6,39 +7,6 @@ import { code, table } from "./markdown.js"
  * The tool reference, rendered from the tool specs the argument policy
  * enforces: a flag is documented exactly when a caller may pass it.
  */
-
-const durationText = (ms: number): string =>
-  ms === 0
-    ? "0"
-    : ms % 3_600_000 === 0
-    ? `${ms / 3_600_000}h`
-    : ms % 60_000 === 0
-    ? `${ms / 60_000}m`
-    : ms % 1000 === 0
-    ? `${ms / 1000}s`
-    : `${ms}ms`
-
-/** What a caller may put after the flag. */
-export const flagValueText = (value: FlagValue): string => {
-  switch (value._tag) {
-    case "None":
-      return "—"
-    case "Int":
-      return `integer ${value.min} – ${value.max}`
-    case "Number":
-      return `number ${value.min} – ${value.max}`
-    case "Enum":
-      return `one of ${value.values.map(code).join(", ")}`
-    case "Ports":
-      return `port list, at most ${value.maxRanges} entries`
-    case "Duration":
-      return `time ${durationText(value.minMs)} – ${durationText(value.maxMs)}`
-    case "Scripts":
-      return "NSE scripts/categories from the allow-list"
-    case "Pattern":
-      return value.description
-  }
-}
 
 const marks = (flag: FlagSpec): string =>
   [
@@ -69,7 +37,7 @@ const toolSection = (tool: ToolSpec<unknown>): string => {
     ]
   const flags = tool.flags.map((flag) => [
     [flag.name, ...(flag.aliases ?? [])].map(code).join(", "),
-    flagValueText(flag.value),
+    flagValueText(flag.value, code),
     marks(flag),
     flag.description
   ])

@@ -41,7 +41,32 @@ const ConfigRejected = Schema.Struct({
 
 const HealthChanged = Schema.Struct({ type: Schema.Literal("health.changed"), from: Schema.String, to: Schema.String })
 
+const ApprovalRequested = Schema.Struct({
+  type: Schema.Literal("approval.requested"),
+  approvalId: Schema.String,
+  tool: Schema.String,
+  target: Schema.String,
+  resolvedTarget: Schema.String,
+  argv: Schema.Array(Schema.String),
+  engagement: Schema.String,
+  requestedBy: Schema.String,
+  expiresAt: Schema.String
+})
+
+const ApprovalDecided = Schema.Struct({
+  type: Schema.Literal("approval.decided"),
+  approvalId: Schema.String,
+  decision: Schema.Literal("approved", "denied"),
+  decidedBy: Schema.String,
+  requestedBy: Schema.String,
+  engagement: Schema.String,
+  reason: Schema.String
+})
+
 const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
+
+/** The last event of every `/events` stream: the server drains and will close it (e.g. `reason: "SIGTERM"`). */
+const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), reason: Schema.String })
 
 /** Everything operators may want to watch live: fed to `/events` (SSE) and the logs. */
 export const ServerEvent = Schema.Union(
@@ -51,7 +76,10 @@ export const ServerEvent = Schema.Union(
   ConfigReloaded,
   ConfigRejected,
   HealthChanged,
-  ToolSwitched
+  ToolSwitched,
+  ApprovalRequested,
+  ApprovalDecided,
+  ServerShutdown
 )
 export type ServerEvent = typeof ServerEvent.Type
 

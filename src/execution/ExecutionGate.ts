@@ -1,12 +1,35 @@
-import { Context, type Duration, Effect, Fiber, Layer } from "effect"
+import { Context, Deferred, type Duration, Effect, FiberId, Layer } from "effect"
 import { ToolUnavailable } from "../errors.js"
 
+/** The typed refusals of a draining server: each says what happened to the call and what to do. */
+export const shuttingDown = {
+  notAccepted: (tool: string) =>
+    new ToolUnavailable({
+      tool,
+      message: "the server is shutting down and accepts no new calls; retry against another instance or after the restart"
+    }),
+  notStarted: (tool: string) =>
+    new ToolUnavailable({
+      tool,
+      message:
+        "the server is shutting down: this call was still waiting for a free slot and was not started; retry against another instance or after the restart"
+    }),
+  killed: (tool: string) =>
+    new ToolUnavailable({
+      tool,
+      message:
+        "the server shut down: this call was still running when the shutdown grace period (server.shutdown_grace_period) ended, so its process was killed; retry against another instance or after the restart"
+    })
+}
+
 /**
- * Graceful shutdown: once draining, new executions are refused while running
- * ones get up to the grace period to finish; whatever still runs after that
- * is interrupted here, and awaited, so its process group is killed before the
- * server exits. Closing the transports alone does not wait for that: the
- * process would exit with the tools still running.
+ * Graceful shutdown: once draining, new executions are refused, calls still
+ * waiting for a slot are turned away rather than started, and running ones
+ * get up to the grace period to finish. Whatever still runs after that is
+ * interrupted here (its process group killed) and answers with a typed
+ * error, not an empty response; the drain waits for all of them. Closing the
+ * transports alone does not wait for that: the process would exit with the
+ * tools still running.
  */
 export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
   ExecutionGate,
@@ -19,51 +42,59 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
      */
     readonly drain: (grace: Duration.DurationInput) => Effect.Effect<number>
     readonly inFlight: Effect.Effect<number>
+    /** Whether the drain has begun (health answers `draining`, new sessions are refused). */
+    readonly draining: Effect.Effect<boolean>
+    /** Fails once the drain begins (at once when it has): what a call waiting for its slot races against. */
+    readonly whenDraining: (tool: string) => Effect.Effect<never, ToolUnavailable>
+    /** Fails when the drain has begun: checked right before a call's process starts. */
+    readonly mayStart: (tool: string) => Effect.Effect<void, ToolUnavailable>
   }
 >() {
   static readonly layer = Layer.sync(ExecutionGate, () => {
-    let draining = false
     let inFlight = 0
-    const running = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+    const draining = Deferred.unsafeMake<void>(FiberId.none)
+    const killed = Deferred.unsafeMake<void>(FiberId.none)
     /** Open exactly when nothing runs: every change of `inFlight` updates it in the same synchronous step, so the two never disagree. */
     const idle = Effect.unsafeMakeLatch(true)
+    const isDraining = Deferred.isDone(draining)
 
-    const admit = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
+    const admit = Effect.flatMap(isDraining, (closed) =>
       Effect.sync(() => {
-        if (draining) return false
+        if (closed) return false
         inFlight += 1
-        running.add(fiber)
         idle.unsafeClose()
         return true
-      })
+      }))
 
-    const leave = (fiber: Fiber.RuntimeFiber<unknown, unknown>) =>
-      Effect.sync(() => {
-        inFlight -= 1
-        running.delete(fiber)
-        if (inFlight === 0) idle.unsafeOpen()
-      })
+    const leave = Effect.sync(() => {
+      inFlight -= 1
+      if (inFlight === 0) idle.unsafeOpen()
+    })
+
+    /** The call, unless the grace period ends first: then it is interrupted and fails with why. */
+    const untilKilled = <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
+      Effect.raceFirst(effect, Effect.zipRight(Deferred.await(killed), Effect.fail(shuttingDown.killed(tool))))
 
     return {
       inFlight: Effect.sync(() => inFlight),
+      draining: isDraining,
+      whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.fail(shuttingDown.notStarted(tool))),
+      mayStart: (tool) => Effect.flatMap(isDraining, (closed) => (closed ? Effect.fail(shuttingDown.notStarted(tool)) : Effect.void)),
       track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-        Effect.withFiberRuntime<A, E | ToolUnavailable, R>((fiber) =>
-          Effect.acquireUseRelease(
-            admit(fiber),
-            (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
-              admitted ? effect : Effect.fail(new ToolUnavailable({ tool, message: "the server is shutting down" })),
-            (admitted) => (admitted ? leave(fiber) : Effect.void)
-          )
+        Effect.acquireUseRelease(
+          admit,
+          (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
+            admitted ? untilKilled(tool, effect) : Effect.fail(shuttingDown.notAccepted(tool)),
+          (admitted) => (admitted ? leave : Effect.void)
         ),
       drain: (grace) =>
         Effect.gen(function*() {
-          yield* Effect.sync(() => {
-            draining = true
-          })
+          yield* Deferred.succeed(draining, undefined)
           yield* idle.await.pipe(Effect.timeout(grace), Effect.ignore)
-          const left = [...running]
-          yield* Effect.forEach(left, Fiber.interrupt, { concurrency: "unbounded", discard: true })
-          return left.length
+          const left = inFlight
+          yield* Deferred.succeed(killed, undefined)
+          yield* idle.await
+          return left
         })
     }
   })

@@ -1,34 +1,63 @@
 import { Context, type Effect, Schema } from "effect"
 import { BreakerState } from "../BreakerState.js"
-import type { ExecutionError, ToolNotFound } from "../errors.js"
+import type { ApprovalsUnavailable, ExecutionError, ToolNotFound } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { JsonObject, jsonValue } from "../JsonValue.js"
+
+/** An optional field that may also be sent as `null` (strict function-calling clients send every field, null when unused). */
+const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true, nullable: true })
 
 /** What a caller sends to run a tool (REST body and MCP `arguments`). */
 export const ToolInput = Schema.Struct({
   target: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(253)).annotations({
     description: "One host, IPv4 address or CIDR inside the allowed ranges (e.g. 10.0.0.5, 192.168.1.0/28, web.lab.internal)"
   }),
-  args: Schema.optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512))).pipe(Schema.maxItems(128))).annotations({
+  args: optional(Schema.Array(Schema.String.pipe(Schema.maxLength(512))).pipe(Schema.maxItems(128))).annotations({
     description: "Arguments as separate tokens, e.g. [\"-sV\", \"-p\", \"22,80\"]. Only the tool's listed flags are accepted."
   }),
-  extra_args: Schema.optional(Schema.String.pipe(Schema.maxLength(4096))).annotations({
+  extra_args: optional(Schema.String.pipe(Schema.maxLength(4096))).annotations({
     description: "Arguments as one string, split on whitespace (no shell, no quoting). Use args or extra_args, not both."
   }),
-  template: Schema.optional(Schema.String).annotations({ description: "Named preset of arguments (see the tool description)" }),
-  timeout_sec: Schema.optional(Schema.Number.pipe(Schema.positive())).annotations({
+  template: optional(Schema.String).annotations({ description: "Named preset of arguments (see the tool description)" }),
+  timeout_sec: optional(Schema.Number.pipe(Schema.positive())).annotations({
     description: "Timeout in seconds, capped by the server"
   }),
-  correlation_id: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))).annotations({
+  correlation_id: optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._:-]{1,128}$/))).annotations({
     description: "Caller's id for this call, echoed in the result, logs and audit"
+  }),
+  engagement: optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/))).annotations({
+    description: "The engagement the call acts in; default: the key's only one"
+  }),
+  approval_id: optional(Schema.String.pipe(Schema.pattern(/^[0-9A-Za-z]{1,64}$/))).annotations({
+    description: "The approval this call runs under, once approved: the approval_id of its ApprovalRequired answer"
   })
 })
 export type ToolInput = typeof ToolInput.Type
 
+/** What a running scan has found so far, as far as the tool's output has been parsed. */
+export interface Found {
+  readonly hostsUp?: number
+  readonly openPorts?: number
+}
+
+/**
+ * One progress report of a running call: `progress` of `total` only ever
+ * grows (MCP requires it), `message` says in words where the tool is (task,
+ * percentage, ETA, what was found), and the fields say it as data.
+ */
 export interface Progress {
   readonly progress: number
   readonly total: number
-  readonly message?: string
+  readonly message: string
+  /** The tool's current phase, e.g. nmap's "Service scan". */
+  readonly task?: string
+  /** The tool's own percentage of that phase. */
+  readonly percent?: number
+  /** The tool's estimate of the seconds the phase still needs. */
+  readonly remainingSeconds?: number
+  readonly found?: Found
+  /** Seconds since the call arrived. */
+  readonly elapsedSeconds?: number
 }
 
 export const ExecutionErrorType = Schema.Literal("timeout", "exit_code", "signal")
@@ -38,7 +67,19 @@ export const ExecutionMetadata = Schema.Struct({
   resolved_target: Schema.String.annotations({ description: "The address the tool was pinned to" }),
   argv: Schema.Array(Schema.String).annotations({ description: "The command line that ran" }),
   intrusive: Schema.Boolean,
-  notes: Schema.Array(Schema.String)
+  notes: Schema.Array(Schema.String),
+  engagement: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "The engagement the call ran in; null outside one"
+  }),
+  engagement_hash: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "SHA-256 of the engagement's content when it ran"
+  }),
+  approval_id: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "The approval it ran under; null when it needed none"
+  }),
+  approved_by: Schema.optionalWith(Schema.NullOr(Schema.String), { exact: true }).annotations({
+    description: "The key that approved it"
+  })
 })
 
 /** The outcome of a process that ran, as REST returns it and MCP summarises it. */
@@ -76,8 +117,20 @@ export const ToolInfo = Schema.Struct({
   version: Schema.NullOr(Schema.String),
   binary: Schema.String,
   intrusive: Schema.Boolean,
+  target: Schema.Literal("host", "network", "url").annotations({
+    description: "host: one address or name; network: a CIDR as well; url: a host with optional scheme, port and path"
+  }),
   templates: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, args: Schema.Array(Schema.String) })),
-  flags: Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.String, intrusive: Schema.Boolean })),
+  flags: Schema.Array(Schema.Struct({
+    name: Schema.String,
+    aliases: Schema.Array(Schema.String),
+    value: Schema.String.annotations({ description: "What may follow the flag, in words; — for none" }),
+    description: Schema.String,
+    intrusive: Schema.Boolean,
+    intrusiveValues: Schema.Array(Schema.String).annotations({ description: "Values of the flag that make a call intrusive" }),
+    privileged: Schema.Boolean.annotations({ description: "Needs raw sockets (root); rewritten or dropped otherwise" })
+  })),
+  keyFlags: Schema.Array(Schema.String).annotations({ description: "The flags named first in the tool's one-line summary" }),
   timeoutSeconds: Schema.Number,
   concurrency: Schema.Number,
   circuitState: BreakerState,
@@ -102,8 +155,24 @@ export const ToolInfo = Schema.Struct({
 })
 export type ToolInfo = typeof ToolInfo.Type
 
+/** A call that passed every check, as it is about to wait for its slot and run. */
+export interface StartedCall {
+  readonly tool: string
+  readonly correlationId: string
+  readonly target: string
+  readonly resolvedTarget: string
+  /** The command line that will run (binary first). */
+  readonly argv: ReadonlyArray<string>
+  readonly intrusive: boolean
+  /** What the server changed on the caller's behalf (rewrites, resolution). */
+  readonly notes: ReadonlyArray<string>
+}
+
 export interface ExecuteOptions {
+  /** Progress while the call runs: the tool's reports, and at least one every `server.progress_interval`. */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
+  /** Told once the call passed every check, before it waits for its slot (MCP turns it into a log message). */
+  readonly onStarted?: (call: StartedCall) => Effect.Effect<void>
 }
 
 /**
@@ -123,5 +192,10 @@ export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
     readonly setEnabled: (tool: string, enabled: boolean) => Effect.Effect<ToolInfo, ToolNotFound>
     /** Operator override of a tool's circuit breaker: `open` holds it open until `closed`, which also forgets failures. */
     readonly setCircuit: (tool: string, state: "open" | "closed") => Effect.Effect<ToolInfo, ToolNotFound>
+    /**
+     * Waits until the approval `approvalId` (of an `ApprovalRequired` answer)
+     * is decided or expires; calling again with it then runs or is refused.
+     */
+    readonly awaitApproval: (approvalId: string) => Effect.Effect<void, ApprovalsUnavailable>
   }
 >() {}

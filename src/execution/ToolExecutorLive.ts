@@ -1,24 +1,63 @@
-import { Cause, Effect, Exit, Layer, Metric, Option } from "effect"
+import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
-import type { CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy } from "../errors.js"
+import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy, ToolUnavailable } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
-import { toolActive } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import type { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
-import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import type { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunner, type RunResult } from "../runner/ProcessRunner.js"
+import { Approvals } from "../storage/Approvals.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
-import { type Call, elapsedSeconds, receive } from "./call.js"
+import { type Call, elapsedSeconds, makeAdmission } from "./call.js"
+import { engage } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
+import { makeGuard } from "./guard.js"
 import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
-import { observeOutput, progressObserver } from "./progress.js"
-import { cancelled, failedEnding, makeRecorder } from "./record.js"
+import { makeProgressTracker, observeOutput, progressObserver, type ProgressTracker } from "./progress.js"
+import { cancelled, failedEnding, makeRecorder, type Recorder } from "./record.js"
 import { executionResult, judge, parseOutput } from "./result.js"
-import { type ExecuteOptions, ToolExecutor } from "./ToolExecutor.js"
+import { type ExecuteOptions, type StartedCall, ToolExecutor } from "./ToolExecutor.js"
 import { toolInfo } from "./toolInfo.js"
+
+/** What a caller learns when its call passed every check and is about to run. */
+const startedCall = (call: Call, plan: Plan): StartedCall => ({
+  tool: call.tool,
+  correlationId: call.correlationId,
+  target: plan.target.original,
+  resolvedTarget: plan.target.pinned,
+  argv: [plan.request.command, ...plan.request.args],
+  intrusive: plan.intrusive,
+  notes: plan.notes
+})
+
+/** Reports the call's progress while `run` runs, at least every `progress_interval`, when the caller asked for progress. */
+const withProgress = <A, E>(
+  call: Call,
+  c: AppConfig,
+  opts: ExecuteOptions | undefined,
+  run: (tracker: ProgressTracker | undefined) => Effect.Effect<A, E>
+) =>
+  opts?.onProgress === undefined ? run(undefined) : Effect.flatMap(
+    makeProgressTracker(call.tool, call.startedAt, opts.onProgress),
+    (tracker) => Effect.raceFirst(run(tracker), tracker.heartbeat(Duration.seconds(c.server.progress_interval)))
+  )
+
+/** A run that ended without a process result: recorded, then passed on as it is. */
+const unfinished = (
+  recorder: Recorder,
+  call: Call,
+  plan: Plan,
+  cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable | CircuitOpen | ToolBusy | ToolUnavailable>
+) =>
+  Effect.gen(function*() {
+    if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
+    const failure = Cause.failureOption(cause)
+    if (Option.isNone(failure)) return yield* Effect.failCause(cause)
+    yield* recorder.finished(call, plan, failedEnding(failure.value))
+    return yield* Effect.fail(failure.value)
+  })
 
 /**
  * The executor: a call is received, planned (every check, down to the exact
@@ -28,50 +67,24 @@ import { toolInfo } from "./toolInfo.js"
  * (result.ts) live apart, so this file is the story.
  */
 export const ToolExecutorLive = (options: ExecutorOptions) =>
-  Layer.effect(
+  Layer.scoped(
     ToolExecutor,
     Effect.gen(function*() {
       const config = yield* ConfigService
       const registry = yield* ToolRegistry
       const runner = yield* ProcessRunner
       const breakers = yield* CircuitBreakers
-      const limiter = yield* ConcurrencyLimiter
       const stats = yield* ToolStats
       const gate = yield* ExecutionGate
       const recorder = yield* makeRecorder
-      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver>()
+      const guarded = yield* makeGuard
+      const admit = yield* makeAdmission
+      const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals>()
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
           const c = yield* config.get
           return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
-        })
-
-      /**
-       * Waiting for a slot happens outside the breaker: a full queue says nothing about the tool's health,
-       * and a half-open trial must not be spent waiting. Only spawn failures and bad process outcomes count.
-       */
-      const guarded = (call: Call, plan: Plan, run: Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable>) => {
-        const active = Metric.tagged(toolActive, "tool", call.tool)
-        const counted = Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
-        return limiter.withPermit(call.tool, plan.concurrency, plan.queueSize)(
-          breakers.protect(call.tool, stats.trackActive(call.tool, counted), {
-            isFailure: Exit.match({
-              onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),
-              onSuccess: (result) => judge(plan.tool.spec, result).outcome !== "success"
-            })
-          })
-        )
-      }
-
-      /** A run that ended without a process result: recorded, then passed on as it is. */
-      const unfinished = (call: Call, plan: Plan, cause: Cause.Cause<SpawnFailed | ResourceLimitsUnavailable | CircuitOpen | ToolBusy>) =>
-        Effect.gen(function*() {
-          if (Cause.isInterruptedOnly(cause)) return yield* Effect.interrupt
-          const failure = Cause.failureOption(cause)
-          if (Option.isNone(failure)) return yield* Effect.failCause(cause)
-          yield* recorder.finished(call, plan, failedEnding(failure.value))
-          return yield* Effect.fail(failure.value)
         })
 
       /** A process that ran: judged, parsed and recorded as one step, so a cancellation now cannot leave it unrecorded. */
@@ -87,19 +100,31 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
-          const { call, input } = yield* receive(name, raw, caller)
+          const { call, input } = engage(yield* admit(name, raw, caller, c), c)
           const plan = yield* planCall(call, input, c, options).pipe(
             Effect.provide(planning),
             Effect.tapError((error) => recorder.refused(call, error))
           )
           yield* recorder.started(call, plan)
-          const onOutput = observeOutput([progressObserver(plan.tool.spec, opts?.onProgress)])
-          const exit = yield* guarded(call, plan, runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) })).pipe(
+          yield* opts?.onStarted?.(startedCall(call, plan)) ?? Effect.void
+          const exit = yield* withProgress(call, c, opts, (tracker) => {
+            const onOutput = observeOutput([progressObserver(plan.tool.spec, tracker)])
+            return guarded(
+              call,
+              plan,
+              Effect.zipRight(
+                recorder.spawning(call, plan),
+                runner.run({ ...plan.request, ...(onOutput === undefined ? {} : { onOutput }) })
+              )
+            )
+          }).pipe(
             // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
-            Effect.onInterrupt(() => recorder.finished(call, plan, cancelled)),
+            Effect.onInterrupt(() =>
+              recorder.finished(call, plan, cancelled(plan)).pipe(Effect.catchAll((error) => Effect.logError(error.message)))
+            ),
             Effect.exit
           )
-          return yield* Exit.isFailure(exit) ? unfinished(call, plan, exit.cause) : completed(call, plan, exit.value, c)
+          return yield* Exit.isFailure(exit) ? unfinished(recorder, call, plan, exit.cause) : completed(call, plan, exit.value, c)
         })
 
       return {
@@ -111,7 +136,8 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
             Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`)),
             Effect.flatMap(describe)
-          )
+          ),
+        awaitApproval: (id) => Effect.flatMap(Approvals, (approvals) => approvals.awaitDecision(id)).pipe(Effect.provide(planning))
       }
     })
   )

@@ -1,9 +1,17 @@
 import { Clock, Effect, Either } from "effect"
 import { randomUUID } from "node:crypto"
-import type { InvalidInput } from "../errors.js"
+import type { AppConfig } from "../config/schema.js"
+import type { InvalidInput, RateLimited } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
+import { AuditLog } from "../observability/AuditLog.js"
+import type { EngagementRef } from "../policy/Engagement.js"
+import { RateLimiter } from "../resilience/RateLimiter.js"
+import { ToolRegistry } from "../tools/ToolRegistry.js"
 import { claimedTarget, decodeToolInput } from "./input.js"
 import type { ToolInput } from "./ToolExecutor.js"
+
+/** What metrics call a tool nobody registered: a made-up name must never become a series of its own. */
+export const UNKNOWN_TOOL = "unknown"
 
 /**
  * One call as it arrived: who asked for which tool, under which correlation
@@ -13,12 +21,18 @@ import type { ToolInput } from "./ToolExecutor.js"
 export interface Call {
   /** The tool name as requested; not necessarily a registered one. */
   readonly tool: string
+  /** `tool` when a registered tool has that name, `UNKNOWN_TOOL` otherwise: the only tool label metrics may use. */
+  readonly toolLabel: string
   readonly caller: Caller
   readonly correlationId: string
   /** The target as the caller wrote it (for a malformed input, whatever short string it named). */
   readonly target: string
   /** `Clock.currentTimeNanos` when the call arrived (monotonic). */
   readonly startedAt: bigint
+  /** Names this execution alone (callers may reuse correlation ids): pairs its audit `started` line with its outcome line. */
+  readonly executionId: string
+  /** The engagement the call acts in, once chosen (see `engage` in engage.ts); absent outside one. */
+  readonly engagement?: EngagementRef
 }
 
 export interface Received {
@@ -27,12 +41,28 @@ export interface Received {
 }
 
 /** Decodes the raw input and names the call: the caller's correlation id when it gave a valid one, a new one otherwise. */
-export const receive = (tool: string, raw: unknown, caller: Caller): Effect.Effect<Received> =>
+export const receive = (tool: string, raw: unknown, caller: Caller, toolLabel: string): Effect.Effect<Received> =>
   Effect.map(Clock.currentTimeNanos, (startedAt) => {
     const input = decodeToolInput(raw)
     const call: Call = Either.match(input, {
-      onLeft: () => ({ tool, caller, correlationId: randomUUID(), target: claimedTarget(raw), startedAt }),
-      onRight: (i) => ({ tool, caller, correlationId: i.correlation_id ?? randomUUID(), target: i.target, startedAt })
+      onLeft: () => ({
+        tool,
+        toolLabel,
+        caller,
+        correlationId: randomUUID(),
+        target: claimedTarget(raw),
+        startedAt,
+        executionId: randomUUID()
+      }),
+      onRight: (i) => ({
+        tool,
+        toolLabel,
+        caller,
+        correlationId: i.correlation_id ?? randomUUID(),
+        target: i.target,
+        startedAt,
+        executionId: randomUUID()
+      })
     })
     return { call, input }
   })
@@ -40,3 +70,40 @@ export const receive = (tool: string, raw: unknown, caller: Caller): Effect.Effe
 /** Seconds since the call arrived, on the monotonic clock. */
 export const elapsedSeconds = (call: Call): Effect.Effect<number> =>
   Effect.map(Clock.currentTimeNanos, (now) => Number(now - call.startedAt) / 1e9)
+
+/**
+ * The bucket every call of a client takes first, whatever it asks for. A
+ * stdio server has one client, the local operator who started it, with its
+ * own, higher limits.
+ */
+const clientBucket = (rates: RateLimiter["Type"], caller: Caller, config: AppConfig): Effect.Effect<void, RateLimited> => {
+  const limits = config.rate_limit
+  if (!limits.enabled) return Effect.void
+  return caller.transport === "stdio"
+    ? rates.take(`stdio:${caller.id}`, limits.stdio_requests_per_minute, limits.stdio_burst)
+    : rates.take(`client:${caller.id}`, limits.client_requests_per_minute, limits.burst)
+}
+
+/**
+ * Admission, the first step of every call: the client's own bucket is taken
+ * before anything is spent on the call (decoding, the tool lookup, an audit
+ * line, metrics, an event), so a flood of malformed calls or made-up tool
+ * names costs as little as a rate limit can make it. A call past the limit
+ * is counted into its client's aggregated rejections line
+ * (`AuditLog.overLimit`) and refused; one within it is received.
+ */
+export const makeAdmission: Effect.Effect<
+  (tool: string, raw: unknown, caller: Caller, config: AppConfig) => Effect.Effect<Received, RateLimited>,
+  never,
+  RateLimiter | AuditLog | ToolRegistry
+> = Effect.gen(function*() {
+  const rates = yield* RateLimiter
+  const audit = yield* AuditLog
+  const registry = yield* ToolRegistry
+  const labelOf = (tool: string) => Effect.map(registry.all, (tools) => (tools.some((t) => t.spec.name === tool) ? tool : UNKNOWN_TOOL))
+  return (tool, raw, caller, config) =>
+    clientBucket(rates, caller, config).pipe(
+      Effect.tapError((error) => Effect.flatMap(labelOf(tool), (label) => audit.overLimit({ caller, tool: label, reason: error._tag }))),
+      Effect.zipRight(Effect.flatMap(labelOf(tool), (label) => receive(tool, raw, caller, label)))
+    )
+})

@@ -29,14 +29,62 @@ export const oversizedInput = (raw: unknown): string | undefined => {
 
 const decode = Schema.decodeUnknownEither(ToolInput, { onExcessProperty: "error", errors: "all" })
 
-const issuesOf = (error: ParseResult.ParseError) =>
-  ParseResult.ArrayFormatter.formatErrorSync(error).map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+type Field = keyof typeof ToolInput.fields
 
-/** The caller's input as a `ToolInput`, or `InvalidInput` naming every problem. */
+/** What each field takes, in words a model can act on (the Schema's own messages name refinements, not values). */
+const expected: Readonly<Record<Field, string>> = {
+  target: "one IP address, host name or CIDR network as a string of 1 to 253 characters",
+  args: "an array of at most 128 strings, one flag or value each (e.g. [\"-sV\", \"-p\", \"80\"]), or null",
+  extra_args: "one string of at most 4096 characters, split on whitespace, or null",
+  template: "a template name as a string, or null",
+  timeout_sec: "a positive number of seconds, or null",
+  correlation_id: "1 to 128 characters from A-Z a-z 0-9 . _ : -, or null",
+  engagement: "an engagement name (letters, digits, . _ -), or null",
+  approval_id: "the approval_id of an ApprovalRequired answer, or null"
+}
+
+const fields = Object.keys(expected) as ReadonlyArray<Field>
+
+/** A short rendering of what the caller sent, for the error text. */
+export const shown = (value: unknown): string => {
+  if (value === undefined) return "nothing"
+  const text = JSON.stringify(value) ?? String(value)
+  return text.length <= 80 ? text : `${text.slice(0, 77)}...`
+}
+
+/** One line per offending field: the field, what it takes and what was given. */
+const issuesOf = (raw: unknown, error: ParseResult.ParseError): ReadonlyArray<string> => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    return [`(root): expected an object such as {"target": "10.0.0.5"}, given ${shown(raw)}`]
+  }
+  const given = raw as Record<string, unknown>
+  const named = new Set<string>()
+  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(error)) named.add(String(issue.path[0] ?? "(root)"))
+  return [...named].map((name) =>
+    fields.includes(name as Field)
+      ? `${name}: expected ${expected[name as Field]}, given ${shown(given[name])}`
+      : `${name}: not a field of the tool input; the fields are ${fields.join(", ")}`
+  )
+}
+
+const invalid = (issues: ReadonlyArray<string>) =>
+  new InvalidInput({ message: `invalid tool input: ${issues.join("; ")}. Fix these fields and call again.`, issues })
+
+/**
+ * A request body that was not JSON at all, handed to the executor as the
+ * call's input so it meets the client's rate limit first and is audited
+ * like any other malformed input, rather than refused unaccounted for.
+ */
+export class MalformedBody {
+  constructor(readonly error: InvalidInput) {}
+}
+
+/** The caller's input as a `ToolInput`, or `InvalidInput` naming every problem: the field, what it takes, what was given. */
 export const decodeToolInput = (raw: unknown): Either.Either<ToolInput, InvalidInput> => {
+  if (raw instanceof MalformedBody) return Either.left(raw.error)
   const oversized = oversizedInput(raw)
-  if (oversized !== undefined) return Either.left(new InvalidInput({ message: "invalid tool input", issues: [`(root): ${oversized}`] }))
-  return Either.mapLeft(decode(raw), (error) => new InvalidInput({ message: "invalid tool input", issues: issuesOf(error) }))
+  if (oversized !== undefined) return Either.left(invalid([`(root): ${oversized}`]))
+  return Either.mapLeft(decode(raw), (error) => invalid(issuesOf(raw, error)))
 }
 
 /** The target a malformed input names, for its audit line: only a short string is taken as it is. */
@@ -56,7 +104,7 @@ export const toolInputFor = (spec: ToolSpec<any>) => {
   if (first === undefined) return Schema.Struct(fields)
   return Schema.Struct({
     ...ToolInput.fields,
-    template: Schema.optional(Schema.Literal(first, ...rest)).annotations({
+    template: Schema.optionalWith(Schema.Literal(first, ...rest), { exact: true, nullable: true }).annotations({
       description: spec.templates.map((t) => `${t.name}: ${t.description} (${t.args.join(" ")})`).join("; ")
     })
   })

@@ -1,17 +1,33 @@
 import { Duration, Effect, Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
-import { type ExecutionError, Forbidden, InvalidInput, TargetRejected, ToolDisabled, ToolUnavailable } from "../errors.js"
+import {
+  ArgumentRejected,
+  type EngagementRejected,
+  type ExecutionError,
+  Forbidden,
+  InvalidInput,
+  TargetRejected,
+  ToolDisabled,
+  ToolNotFound,
+  ToolUnavailable
+} from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
+import type { AuditApproval } from "../observability/AuditLog.js"
 import { validateArgs, type ValidatedArgs } from "../policy/args.js"
-import { type PinnedTarget, pinTarget } from "../policy/pin.js"
+import type { Engagement, EngagementRef } from "../policy/Engagement.js"
+import { pinInEngagement } from "../policy/engagementScope.js"
+import type { PinnedTarget } from "../policy/pin.js"
 import type { Resolver } from "../policy/Resolver.js"
 import type { TargetPolicyOptions } from "../policy/targets.js"
 import { tokenize } from "../policy/tokenize.js"
+import { effectiveTimeout, timeoutFloor } from "../resilience/CircuitBreaker.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import type { RunRequest } from "../runner/ProcessRunner.js"
+import type { Approvals } from "../storage/Approvals.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
-import { policyHost, type ToolSpec } from "../tools/ToolSpec.js"
+import { auditedTarget, policyHost, type ToolSpec } from "../tools/ToolSpec.js"
 import type { Call } from "./call.js"
+import { approvalGate, checkEngagementTime, engagementOf, throttleEngagement, withinTier } from "./engage.js"
 import type { ToolInput } from "./ToolExecutor.js"
 import { effectiveLimits } from "./toolInfo.js"
 
@@ -33,6 +49,8 @@ export type ReadyTool = RegisteredTool & { readonly path: string }
 export interface Plan {
   readonly tool: ReadyTool
   readonly target: PinnedTarget
+  /** The target as the audit log names it (a URL target in canonical form). */
+  readonly auditTarget: string
   readonly intrusive: boolean
   /** What made the call intrusive, for the log line that announces it. */
   readonly intrusiveReasons: ReadonlyArray<string>
@@ -40,50 +58,83 @@ export interface Plan {
   readonly notes: ReadonlyArray<string>
   /** The exact command, argv, timeout and limits; only the output observer is added at run time. */
   readonly request: Omit<RunRequest, "onOutput">
-  readonly concurrency: number
   readonly queueSize: number
+  /**
+   * Whether running out of time says anything about the tool: only with the
+   * timeout the operator configured, so a caller cannot open a tool's breaker
+   * for everyone by asking for short timeouts.
+   */
+  readonly timeoutCountsAgainstBreaker: boolean
+  /** The engagement the call acts in and the hash of its content; null outside one. */
+  readonly engagement: EngagementRef | null
+  /** The approval the call runs under, with requester and approver; null when it needed none. */
+  readonly approval: AuditApproval | null
 }
 
 export const mayExecute = (caller: Caller): Either.Either<void, Forbidden> =>
   caller.scopes.has("execute")
     ? Either.void
-    : Either.left(new Forbidden({ message: `caller ${caller.id} may not execute tools` }))
+    : Either.left(new Forbidden({ message: `caller ${caller.id} may not execute tools; use an API key with the execute scope` }))
 
 export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDisabled | ToolUnavailable> => {
   const name = tool.spec.name
-  if (!tool.enabled) return Either.left(new ToolDisabled({ tool: name, message: `${name} is disabled by the operator` }))
+  if (!tool.enabled) {
+    return Either.left(
+      new ToolDisabled({ tool: name, message: `${name} is disabled by the operator; use another tool or ask the operator to enable it` })
+    )
+  }
   if (tool.path === null) {
-    return Either.left(new ToolUnavailable({ tool: name, message: `${name} is unavailable: ${tool.unavailableReason}` }))
+    return Either.left(
+      new ToolUnavailable({
+        tool: name,
+        message: `${name} is unavailable: ${tool.unavailableReason}; ask the operator to install it, or use another tool`
+      })
+    )
   }
   return Either.right({ ...tool, path: tool.path })
 }
 
-/** The client's own bucket first: a client over its limit must not keep draining the tool's shared one. */
-const throttle = (call: Call, config: AppConfig) =>
+/**
+ * The tool's buckets, once the tool is known (the client's own bucket was
+ * taken when the call arrived, see call.ts): the client's share of this
+ * tool (`rate_limit.client_share` of its rate and burst), so that one client
+ * cannot drain the bucket every client shares, and that bucket; a token from
+ * both or from neither. A stdio server has one client, the local operator
+ * who started it: it shares no tool bucket with anyone.
+ */
+const throttle = (call: Call, tool: string, config: AppConfig) =>
   Effect.gen(function*() {
     const { rate_limit: limits } = config
-    if (!limits.enabled) return
+    if (!limits.enabled || call.caller.transport === "stdio") return
     const rates = yield* RateLimiter
-    yield* rates.take(`client:${call.caller.id}`, limits.client_requests_per_minute, limits.burst)
-    yield* rates.take(`tool:${call.tool}`, limits.tool_requests_per_minute, limits.burst)
+    const share = limits.client_share
+    yield* rates.takeAll([
+      {
+        key: `share:${tool}:${call.caller.id}`,
+        perMinute: limits.tool_requests_per_minute * share,
+        burst: Math.max(1, Math.floor(limits.tool_burst * share))
+      },
+      { key: `tool:${tool}`, perMinute: limits.tool_requests_per_minute, burst: limits.tool_burst }
+    ])
   })
 
 const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Either<ReadonlyArray<string>, InvalidInput> => {
   if (name === undefined) return Either.right([])
   const template = spec.templates.find((t) => t.name === name)
-  return template !== undefined ? Either.right(template.args) : Either.left(
-    new InvalidInput({
-      message: `unknown template ${name}; known: ${spec.templates.map((t) => t.name).join(", ") || "none"}`,
-      issues: ["template"]
-    })
-  )
+  if (template !== undefined) return Either.right(template.args)
+  const known = spec.templates.map((t) => t.name)
+  const issue = known.length === 0
+    ? `template: ${spec.name} has no templates, so send null or leave it out; given ${JSON.stringify(name)}`
+    : `template: expected one of ${known.join(", ")}, or null; given ${JSON.stringify(name)}`
+  return Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
 }
 
 /** The template's arguments and the caller's tokens, checked against the tool's flag table. */
 export const planArguments = (spec: ToolSpec<any>, input: ToolInput, config: AppConfig, caller: Caller) =>
   Either.gen(function*() {
     if (input.args !== undefined && input.extra_args !== undefined) {
-      return yield* Either.left(new InvalidInput({ message: "give args or extra_args, not both", issues: ["args", "extra_args"] }))
+      const issue = "args, extra_args: give the arguments one way, as the args array or as the extra_args string, not both"
+      return yield* Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
     }
     const template = yield* templateArgs(spec, input.template)
     const tokens = input.args ?? (input.extra_args === undefined ? [] : yield* tokenize(input.extra_args))
@@ -91,8 +142,18 @@ export const planArguments = (spec: ToolSpec<any>, input: ToolInput, config: App
       allowIntrusive: config.security.allow_intrusive,
       maxArgsLength: config.security.max_args_length,
       callerMayIntrude: caller.scopes.has("intrusive")
-    })
+    }).pipe(Either.mapLeft((error) => withAcceptedFlags(spec, error)))
   })
+
+/** A flag the tool does not take: the message lists the ones it does, so the caller can pick one. */
+const withAcceptedFlags = <E extends ExecutionError>(spec: ToolSpec<any>, error: E): E | ArgumentRejected =>
+  error._tag === "ArgumentRejected" && error.rule === "unknown_flag"
+    ? new ArgumentRejected({
+      token: error.token,
+      rule: error.rule,
+      message: `${error.message}; it accepts ${spec.flags.map((f) => f.name).join(" ")}`
+    })
+    : error
 
 const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
   allowed: config.security.allowed_targets,
@@ -100,13 +161,21 @@ const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
   maxNetworkSize: config.security.max_network_size
 })
 
-/** Check-then-pin under the server's policy and the caller's own allow-list; only network tools take a CIDR. */
-const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller: Caller) =>
+/**
+ * Check-then-pin under the server's policy and the caller's own allow-list,
+ * then inside the engagement's scope; only network tools take a CIDR.
+ */
+const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller: Caller, engagement: Engagement | undefined) =>
   Effect.gen(function*() {
     const host = yield* policyHost(spec.target, original)
     const policy = targetPolicy(config)
     const own = caller.allowedTargets === undefined ? undefined : { ...policy, allowed: caller.allowedTargets }
-    const pinned = yield* pinTarget(host, policy, own)
+    const pinned = yield* pinInEngagement(host, policy, own, engagement, {
+      client: caller.id,
+      perClient: config.security.dns_lookups_per_client,
+      cacheSeconds: config.security.dns_cache_seconds,
+      negativeCacheSeconds: config.security.dns_negative_cache_seconds
+    })
     if (pinned.kind === "cidr" && spec.target.kind !== "network") {
       return yield* new TargetRejected({
         target: original,
@@ -133,15 +202,22 @@ export const assemble = (
   const callerArgs = spec.expand?.(rewritten.args) ?? rewritten.args
   const targetArgs = spec.target.toArgs(target.pinned, target.original)
   const limits = effectiveLimits(spec, config)
-  const timeoutSeconds = Math.min(input.timeout_sec ?? limits.timeoutSeconds, config.security.timeout_seconds)
+  const timeout = effectiveTimeout(input.timeout_sec, {
+    configuredSeconds: limits.timeoutSeconds,
+    floorSeconds: timeoutFloor(config, spec.name),
+    capSeconds: config.security.timeout_seconds
+  })
+  const timeoutSeconds = timeout.seconds
   const { security } = config
   return {
     tool,
     target,
+    auditTarget: auditedTarget(spec.target, target.original),
     intrusive: spec.intrusive || args.intrusive,
     intrusiveReasons: spec.intrusive ? [`${spec.name} is intrusive`, ...args.intrusiveReasons] : args.intrusiveReasons,
     notes: [
       ...rewritten.notes,
+      ...(timeout.raised ? [`timeout_sec raised to ${timeoutSeconds} s, the shortest ${spec.name} accepts`] : []),
       ...(target.kind === "hostname" ? [`${target.original} resolved once to ${target.pinned}; the tool was given the address`] : [])
     ],
     request: {
@@ -160,27 +236,50 @@ export const assemble = (
       maxStdoutBytes: security.max_output_size,
       maxStderrBytes: security.max_stderr_size
     },
-    concurrency: limits.concurrency,
-    queueSize: config.tool.queue_size
+    queueSize: config.tool.queue_size,
+    timeoutCountsAgainstBreaker: timeout.countsAgainstBreaker,
+    engagement: null,
+    approval: null
   }
 }
 
+/** The tool by name; an unknown name lists the tools there are, so the caller can pick one. */
+const lookUp = (name: string) =>
+  Effect.flatMap(ToolRegistry, (registry) =>
+    registry.get(name).pipe(
+      Effect.catchTag("ToolNotFound", () =>
+        Effect.flatMap(registry.all, (tools) =>
+          new ToolNotFound({
+            tool: name,
+            message: `no tool named ${name}; the tools are ${tools.map((t) => t.spec.name).join(", ")}`
+          })))
+    ))
+
 /**
- * Plans one call, in the order its checks answer: the input, the caller's
- * scope, the tool, the rate limits, the arguments, the target.
+ * Plans one call admitted by its client's bucket (call.ts), in the order its
+ * checks answer: the caller's scope, the tool (an unknown or unusable one
+ * before its input, which could not help), the input and its engagement, the
+ * engagement's dates and windows, the tool's rate limits, the arguments and
+ * the engagement's tier, the target (inside the engagement's scope), and
+ * last, with the exact argv known, the approval.
  */
 export const planCall = (
   call: Call,
-  input: Either.Either<ToolInput, InvalidInput>,
+  input: Either.Either<ToolInput, InvalidInput | EngagementRejected>,
   config: AppConfig,
   options: ExecutorOptions
-): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver> =>
+): Effect.Effect<Plan, ExecutionError, ToolRegistry | RateLimiter | Resolver | Approvals> =>
   Effect.gen(function*() {
-    const accepted = yield* input
     yield* mayExecute(call.caller)
-    const tool = yield* readyTool(yield* Effect.flatMap(ToolRegistry, (registry) => registry.get(call.tool)))
-    yield* throttle(call, config)
-    const args = yield* planArguments(tool.spec, accepted, config, call.caller)
-    const target = yield* pinFor(tool.spec, accepted.target, config, call.caller)
-    return assemble(tool, accepted, args, target, config, options)
+    const tool = yield* readyTool(yield* lookUp(call.tool))
+    const accepted = yield* input
+    const engagement = engagementOf(call, config)
+    yield* checkEngagementTime(engagement)
+    yield* throttle(call, tool.spec.name, config)
+    yield* throttleEngagement(engagement, config)
+    const scoped = yield* withinTier(engagement, tool.spec.name, yield* planArguments(tool.spec, accepted, config, call.caller))
+    const target = yield* pinFor(tool.spec, accepted.target, config, call.caller, engagement)
+    const plan = assemble(tool, accepted, scoped.args, target, config, options)
+    const engaged = { ...plan, notes: [...scoped.notes, ...plan.notes], engagement: call.engagement ?? null }
+    return yield* approvalGate(call, engaged, engagement, accepted)
   })

@@ -1,5 +1,5 @@
 import { Effect, Metric, MetricLabel } from "effect"
-import type { ExecutionError } from "../errors.js"
+import type { AuditUnavailable, ExecutionError } from "../errors.js"
 import { Events } from "../events/Events.js"
 import type { ExecutionOutcome } from "../ExecutionOutcome.js"
 import { AuditLog } from "../observability/AuditLog.js"
@@ -41,14 +41,22 @@ export type CallRecord =
 export interface Sink {
   /** A planned call is about to wait for its slot and run. */
   readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
-  readonly finished: (record: CallRecord) => Effect.Effect<void>
+  /** Fails when the outcome must be audited (intrusive, or `audit_fail_closed: all`) and cannot be. */
+  readonly finished: (record: CallRecord) => Effect.Effect<void, AuditUnavailable>
 }
 
-export const cancelled: Ending = { outcome: "cancelled", errorType: "cancelled", error: null, argv: [] }
+/** The command line a plan runs, binary first (what a cancelled run had started). */
+export const planArgv = (plan: Plan): ReadonlyArray<string> => [plan.request.command, ...plan.request.args]
 
-/** A failure instead of a process result: the breaker or a full queue turned the call away (so the tool did not fail), or the spawn failed. */
+export const cancelled = (plan: Plan): Ending => ({ outcome: "cancelled", errorType: "cancelled", error: null, argv: planArgv(plan) })
+
+/**
+ * A failure instead of a process result: the breaker, a full queue or a
+ * draining server (ToolUnavailable) turned the call away, so the tool did
+ * not fail; or the spawn failed.
+ */
 export const failedEnding = (error: ExecutionError): Ending => ({
-  outcome: error._tag === "CircuitOpen" || error._tag === "ToolBusy" ? "rejected" : "failure",
+  outcome: error._tag === "CircuitOpen" || error._tag === "ToolBusy" || error._tag === "ToolUnavailable" ? "rejected" : "failure",
   errorType: error._tag,
   error: { tag: error._tag, message: error.message },
   argv: []
@@ -75,8 +83,8 @@ const metricsSink: Sink = {
       const { call } = record
       if (record._tag === "Refused") {
         const { error } = record
-        // Names from the request become labels only once known: otherwise every made-up name is a new series forever.
-        const tool = error._tag === "ToolNotFound" ? "unknown" : call.tool
+        // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
+        const tool = call.toolLabel
         return yield* Metric.increment(tagged(policyRejections, { tool, rule: "rule" in error ? String(error.rule) : error._tag }))
       }
       const { outcome, errorType } = record.ending
@@ -98,15 +106,40 @@ const statsSink = (stats: ToolStats["Type"]): Sink => ({
       : Effect.void
 })
 
+const auditBase = (call: Call) => ({
+  correlationId: call.correlationId,
+  executionId: call.executionId,
+  caller: call.caller,
+  tool: call.tool.slice(0, 64),
+  target: call.target,
+  engagement: call.engagement ?? null
+})
+
+/**
+ * The audit log's `started` line, written when a slot was granted and the
+ * process is about to be spawned (not before the queue, so a call turned away
+ * by its breaker or queue never reads as started); it fails when the call may
+ * not run unaudited.
+ */
+const auditSpawning = (audit: AuditLog["Type"]) => (call: Call, plan: Plan) =>
+  audit.started({
+    ...auditBase(call),
+    target: plan.auditTarget,
+    resolvedTarget: plan.target.pinned,
+    argv: planArgv(plan),
+    intrusive: plan.intrusive,
+    approval: plan.approval
+  })
+
 const auditSink = (audit: AuditLog["Type"]): Sink => ({
   started: () => Effect.void,
   finished: (record) => {
     const { call } = record
-    const base = { correlationId: call.correlationId, caller: call.caller, tool: call.tool.slice(0, 64), target: call.target }
+    const base = auditBase(call)
     const { durationSeconds } = record
     if (record._tag === "Refused") {
       const { error } = record
-      return audit.record({
+      return audit.write({
         ...base,
         resolvedTarget: null,
         argv: [],
@@ -118,15 +151,17 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
       })
     }
     const { ending, plan } = record
-    return audit.record({
+    return audit.write({
       ...base,
+      target: plan.auditTarget,
       resolvedTarget: plan.target.pinned,
       argv: ending.argv,
       decision: "allowed",
       outcome: ending.outcome,
       durationSeconds,
       intrusive: plan.intrusive,
-      error: ending.error
+      error: ending.error,
+      approval: plan.approval
     })
   }
 })
@@ -159,23 +194,27 @@ const eventSink = (events: Events["Type"]): Sink => ({
 
 export interface Recorder {
   readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
+  /** The process is about to be spawned: its audit `started` line, which must be written first. */
+  readonly spawning: (call: Call, plan: Plan) => Effect.Effect<void, AuditUnavailable>
   /** Records a call refused while planning. */
-  readonly refused: (call: Call, error: ExecutionError) => Effect.Effect<void>
+  readonly refused: (call: Call, error: ExecutionError) => Effect.Effect<void, AuditUnavailable>
   /** Records how a planned call ended: with the result and the duration it reports when a process ran, timed now otherwise. */
   readonly finished: (
     call: Call,
     plan: Plan,
     ending: Ending,
     ran?: { readonly result: ExecutionResult; readonly durationSeconds: number }
-  ) => Effect.Effect<void>
+  ) => Effect.Effect<void, AuditUnavailable>
 }
 
 /** The sinks in the order they are told: the log line, metrics, statistics, the audit line, the event. */
 export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog | Events> = Effect.gen(function*() {
-  const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(yield* AuditLog), eventSink(yield* Events)]
+  const audit = yield* AuditLog
+  const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(yield* Events)]
   const finished = (record: CallRecord) => Effect.forEach(sinks, (sink) => sink.finished(record), { discard: true })
   return {
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
+    spawning: auditSpawning(audit),
     refused: (call, error) =>
       Effect.flatMap(elapsedSeconds(call), (durationSeconds) => finished({ _tag: "Refused", call, error, durationSeconds })),
     finished: (call, plan, ending, ran) =>

@@ -74,7 +74,11 @@ export const executionResult = (
       resolved_target: plan.target.pinned,
       argv: run.argv,
       intrusive: plan.intrusive,
-      notes
+      notes,
+      engagement: plan.engagement?.name ?? null,
+      engagement_hash: plan.engagement?.hash ?? null,
+      approval_id: plan.approval?.id ?? null,
+      approved_by: plan.approval?.decidedBy ?? null
     },
     structured: parsed?.data ?? null,
     summary: notes.length > 0 ? `${summary}\nNotes: ${notes.join("; ")}` : summary

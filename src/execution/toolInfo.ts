@@ -2,6 +2,7 @@ import { JSONSchema, Schema } from "effect"
 import type { BreakerState } from "../BreakerState.js"
 import type { AppConfig } from "../config/schema.js"
 import type { ToolStatsSnapshot } from "../observability/ToolStats.js"
+import { flagValueText } from "../policy/flagText.js"
 import type { RegisteredTool } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { toolInputFor } from "./input.js"
@@ -35,8 +36,18 @@ export const toolInfo = (tool: RegisteredTool, config: AppConfig, circuitState: 
     version: tool.version,
     binary: tool.path ?? spec.binary,
     intrusive: spec.intrusive,
+    target: spec.target.kind,
     templates: spec.templates.map((t) => ({ name: t.name, description: t.description, args: t.args })),
-    flags: spec.flags.map((f) => ({ name: f.name, description: f.description, intrusive: f.intrusive === true })),
+    flags: spec.flags.map((f) => ({
+      name: f.name,
+      aliases: f.aliases ?? [],
+      value: flagValueText(f.value),
+      description: f.description,
+      intrusive: f.intrusive === true,
+      intrusiveValues: f.intrusiveValues ?? [],
+      privileged: f.privileged === true
+    })),
+    keyFlags: spec.keyFlags ?? [],
     ...effectiveLimits(spec, config),
     circuitState,
     stats: summary,

@@ -2,11 +2,11 @@ import { Either } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { type ApiKey, type AppConfig } from "../config/schema.js"
 import { ConfigInvalid, Forbidden, InvalidInput, Unauthorized } from "../errors.js"
-import { ALL_SCOPES, type CallerScope } from "../identity/Caller.js"
+import { type CallerScope, OPERATOR_SCOPES } from "../identity/Caller.js"
 import type { Caller } from "../identity/Caller.js"
 import { isLoopbackHost } from "../policy/ip.js"
 
-const EVERY_SCOPE: ReadonlySet<CallerScope> = new Set(ALL_SCOPES)
+const OPERATOR: ReadonlySet<CallerScope> = new Set(OPERATOR_SCOPES)
 
 /** Query parameters that would put a secret into access logs, proxies and browser history. */
 const SECRET_PARAMS = ["api_key", "apikey", "api-key", "token", "access_token", "key", "authorization", "bearer"]
@@ -77,7 +77,7 @@ const bearer = (header: string | undefined): string | undefined => {
 /**
  * Who is calling. A presented key is always checked (a wrong key is 401 even
  * when keys are optional). Without one the caller is the local operator with
- * every scope, but only when keys are not required and the request comes
+ * every scope but approve, free to name any engagement, but only when keys are not required and the request comes
  * straight from a loopback address with no proxy headers: a reverse proxy on
  * the same host must not turn the whole network into the local operator.
  * `allow_unauthenticated_non_loopback` waives the origin check for operators
@@ -105,7 +105,8 @@ export const authenticate = (
       : Either.right({
         id: `anonymous@${address ?? "unknown"}`,
         transport,
-        scopes: EVERY_SCOPE,
+        scopes: OPERATOR,
+        engagements: "any",
         ...(address === undefined ? {} : { address })
       })
   }
@@ -120,7 +121,8 @@ export const authenticate = (
     transport,
     scopes: new Set(key.scopes),
     ...(address === undefined ? {} : { address }),
-    ...(key.allowed_targets === undefined ? {} : { allowedTargets: key.allowed_targets })
+    ...(key.allowed_targets === undefined ? {} : { allowedTargets: key.allowed_targets }),
+    ...(key.engagements === undefined ? {} : { engagements: key.engagements })
   })
 }
 

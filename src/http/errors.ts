@@ -11,3 +11,19 @@ export class UnsupportedMediaType extends Schema.TaggedError<UnsupportedMediaTyp
   contentType: Schema.String,
   message: Schema.String
 }) {}
+
+/** The connection arrived while `server.max_connections` others were open: answered instead of reset, then closed. */
+export class TooManyConnections extends Schema.TaggedError<TooManyConnections>()("TooManyConnections", {
+  limit: Schema.Number,
+  message: Schema.String
+}) {}
+
+/** No route matches the method and path. */
+export class NotFound extends Schema.TaggedError<NotFound>()("NotFound", {
+  message: Schema.String
+}) {}
+
+/** A bug: the details go to the log, never to the client. */
+export class InternalError extends Schema.TaggedError<InternalError>()("InternalError", {
+  message: Schema.String
+}) {}

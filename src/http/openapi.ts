@@ -1,163 +1,156 @@
-import { JSONSchema, Schema } from "effect"
-import { ErrorBody } from "../errors.js"
-import { ExecutionResult, ToolInfo, ToolInput } from "../execution/ToolExecutor.js"
-import { ExecutionMeta } from "../mcp/toolResult.js"
-import { HealthReport } from "../observability/Health.js"
+import { HttpApi, type HttpApiGroup, OpenApi } from "@effect/platform"
+import { Context, Option } from "effect"
+import * as AST from "effect/SchemaAST"
+import type { ServerInfo } from "../mcp/McpServer.js"
+import { RequireScope } from "./api/security.js"
 
-/** REST wraps the error body in `detail` and adds the Retry-After seconds. */
-const ErrorResponseBody = Schema.Struct({
-  detail: Schema.Struct(
-    {
-      ...ErrorBody.fields,
-      retry_after: Schema.optionalWith(
-        Schema.Number.pipe(Schema.int()).annotations({ description: "Seconds to wait (also in Retry-After)" }),
-        {
-          exact: true
-        }
-      )
-    },
-    ...ErrorBody.records
-  )
-})
+/** OpenAPI's `{name}` for HttpApi's `:name`. */
+const openApiPath = (path: string) => path.replace(/:(\w+)\??/g, "{$1}")
 
-const SCHEMAS_PATH = "#/components/schemas/"
+/**
+ * HttpApi's own decoding error: no route of ours decodes a body, query or
+ * header through HttpApi (path parameters are plain strings), and the guard
+ * would answer one as InvalidInput, which every route documents.
+ */
+const DECODE_ERROR = "HttpApiDecodeError"
 
-/** Sub-schemas with an identifier become components of their own, so every `$ref` the generator writes resolves in this document. */
-const componentSchemas = (schemas: Readonly<Record<string, Schema.Schema.All>>) => {
-  const definitions: Record<string, JSONSchema.JsonSchema7> = {}
-  const named = Object.fromEntries(
-    Object.entries(schemas).map(([name, schema]) => [
-      name,
-      JSONSchema.fromAST(schema.ast, { definitions, definitionPath: SCHEMAS_PATH, target: "openApi3.1", topLevelReferenceStrategy: "skip" })
-    ])
-  )
-  return { ...definitions, ...named }
+const annotation = (ast: AST.AST, id: symbol): string | undefined => {
+  const value = ast.annotations[id]
+  return typeof value === "string" ? value : undefined
 }
 
-const schemas = componentSchemas({ ToolInput, ExecutionResult, ExecutionMeta, Error: ErrorResponseBody, HealthReport, ToolInfo })
+const members = (ast: AST.AST): ReadonlyArray<AST.AST> => (AST.isUnion(ast) ? ast.types.flatMap(members) : [ast])
 
-const ref = (name: string) => ({ $ref: `${SCHEMAS_PATH}${name}` })
+/** `Tag: what it means` for each error body a status can have; the description alone for a success. */
+const describe = (ast: AST.AST, isError: boolean): ReadonlyArray<string> =>
+  members(ast).flatMap((member) => {
+    const id = annotation(member, AST.IdentifierAnnotationId)
+    const description = annotation(member, AST.DescriptionAnnotationId)
+    if (id === DECODE_ERROR || description === undefined) return []
+    return [isError && id !== undefined ? `${id}: ${description}` : description]
+  })
 
-const json = (schema: unknown, description: string) => ({ description, content: { "application/json": { schema } } })
-
-const errors = (...codes: ReadonlyArray<number>) =>
-  Object.fromEntries(codes.map((code) => [String(code), json(ref("Error"), ERROR_DESCRIPTIONS[code] ?? "Error")]))
-
-const ERROR_DESCRIPTIONS: Record<number, string> = {
-  400: "Invalid input, target or argument rejected by policy",
-  401: "Missing or invalid API key",
-  403: "Scope or policy forbids the call (e.g. intrusive operation not allowed)",
-  404: "Unknown tool",
-  409: "Tool disabled by an operator",
-  413: "Body larger than server.max_body_bytes",
-  415: "Content-Type is not application/json",
-  429: "Rate limited (see Retry-After)",
-  500: "The tool process could not be started",
-  503: "Circuit open, tool busy or tool binary unavailable (see Retry-After)"
+interface OperationNotes {
+  /** The scope a key needs, as the role of the bearer requirement (OpenAPI 3.1 allows roles for any scheme). */
+  readonly scope: string | undefined
+  /** Status → a description naming every body it can have, instead of the first one's. */
+  readonly responses: ReadonlyMap<string, string>
 }
 
-const toolName = { name: "name", in: "path", required: true, schema: { type: "string" }, description: "Tool name, e.g. NmapTool" }
+const SCOPES = Object.entries(RequireScope) as ReadonlyArray<[string, unknown]>
 
-/** OpenAPI 3.1 description of the REST API; its schemas are generated from the same Effect Schemas the server decodes and returns. */
-export const openApiDocument = (info: { readonly name: string; readonly version: string }) => ({
-  openapi: "3.1.0",
-  info: {
-    title: info.name,
-    version: info.version,
-    description: "Run network security tools under a target/argument policy. MCP clients use the Streamable HTTP endpoint /mcp."
-  },
-  components: {
-    securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "API key; never accepted in the query string" } },
-    schemas
-  },
-  security: [{ bearer: [] }],
-  paths: {
-    "/": {
-      get: { summary: "Server information", security: [], responses: { "200": json({ type: "object" }, "Name, version, endpoints") } }
-    },
-    "/health": {
-      get: {
-        summary: "Health report",
-        security: [],
-        responses: {
-          "200": json(ref("HealthReport"), "Healthy"),
-          "207": json(ref("HealthReport"), "Degraded"),
-          "503": json(ref("HealthReport"), "Unhealthy")
+/** What the generated document leaves out, keyed by "path method", from the definition. */
+const operationNotes = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>
+) => {
+  const out = new Map<string, OperationNotes>()
+  HttpApi.reflect(api, {
+    onGroup: () => undefined,
+    onEndpoint: ({ endpoint, errors, middleware, successes }) => {
+      const responses = new Map<string, string>()
+      for (const [statuses, isError] of [[successes, false], [errors, true]] as const) {
+        for (const [status, { ast }] of statuses) {
+          const parts = Option.match(ast, { onNone: () => [], onSome: (member) => describe(member, isError) })
+          if (parts.length > 0) responses.set(String(status), parts.join("; "))
         }
       }
-    },
-    "/tools": {
-      get: { summary: "List tools", responses: { "200": json({ type: "array", items: ref("ToolInfo") }, "Tools"), ...errors(401) } }
-    },
-    "/tools/{name}/execute": {
-      post: {
-        summary: "Execute a tool",
-        description: "Needs the execute scope; intrusive operations also need the intrusive scope and security.allow_intrusive.",
-        parameters: [toolName],
-        requestBody: { required: true, content: { "application/json": { schema: ref("ToolInput") } } },
-        responses: {
-          "200": json(ref("ExecutionResult"), "The process ran (check error/timed_out for its outcome)"),
-          ...errors(400, 401, 403, 404, 409, 413, 415, 429, 500, 503)
-        }
-      }
-    },
-    "/tools/{name}/enable": {
-      post: {
-        summary: "Enable a tool (admin scope)",
-        parameters: [toolName],
-        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
-      }
-    },
-    "/tools/{name}/disable": {
-      post: {
-        summary: "Disable a tool (admin scope)",
-        parameters: [toolName],
-        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
-      }
-    },
-    "/tools/{name}/circuit/open": {
-      post: {
-        summary: "Hold a tool's circuit breaker open until closed again (admin scope)",
-        parameters: [toolName],
-        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
-      }
-    },
-    "/tools/{name}/circuit/close": {
-      post: {
-        summary: "Close a tool's circuit breaker and forget its failures (admin scope)",
-        parameters: [toolName],
-        responses: { "200": json(ref("ToolInfo"), "The tool"), ...errors(401, 403, 404) }
-      }
-    },
-    "/metrics": {
-      get: {
-        summary: "Prometheus metrics",
-        security: [],
-        responses: {
-          "200": { description: "Prometheus text format", content: { "text/plain; version=0.0.4": { schema: { type: "string" } } } }
-        }
-      }
-    },
-    "/events": {
-      get: {
-        summary: "Server-sent events (admin scope): executions, breaker transitions, config reloads, health changes",
-        responses: {
-          "200": { description: "event: <type> / data: <json>", content: { "text/event-stream": { schema: { type: "string" } } } },
-          ...errors(401, 403)
-        }
-      }
-    },
-    "/config": {
-      get: {
-        summary: "Effective configuration with secrets masked (admin scope)",
-        responses: { "200": json({ type: "object" }, "Configuration"), ...errors(401, 403) }
-      }
-    },
-    "/openapi.json": { get: { summary: "This document", security: [], responses: { "200": json({ type: "object" }, "OpenAPI 3.1") } } },
-    "/mcp": {
-      post: { summary: "MCP Streamable HTTP (JSON-RPC)", responses: { "200": { description: "JSON or SSE" }, ...errors(401, 403) } },
-      get: { summary: "MCP server-to-client SSE stream", responses: { "200": { description: "SSE" } } },
-      delete: { summary: "End an MCP session", responses: { "200": { description: "Closed" } } }
+      const scope = SCOPES.find(([, tag]) => middleware.has(tag as never))?.[0]
+      out.set(`${openApiPath(endpoint.path)} ${endpoint.method.toLowerCase()}`, { scope, responses })
+    }
+  })
+  return out
+}
+
+const isDecodeErrorRef = (schema: unknown) =>
+  typeof schema === "object" && schema !== null && (schema as { $ref?: unknown }).$ref === `#/components/schemas/${DECODE_ERROR}`
+
+/** A response body schema without the decode error. */
+const withoutDecodeError = (schema: any) => {
+  if (!Array.isArray(schema?.anyOf)) return schema
+  const rest = schema.anyOf.filter((member: unknown) => !isDecodeErrorRef(member))
+  return rest.length === 1 ? rest[0] : { ...schema, anyOf: rest }
+}
+
+const refsIn = (value: unknown, found: Set<string>): Set<string> => {
+  if (Array.isArray(value)) value.forEach((item) => refsIn(item, found))
+  else if (typeof value === "object" && value !== null) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === "$ref" && typeof item === "string") found.add(item.replace("#/components/schemas/", ""))
+      else refsIn(item, found)
     }
   }
+  return found
+}
+
+/** Components reachable from the paths or named in `roots`. */
+const reachable = (spec: OpenApi.OpenAPISpec, roots: ReadonlyArray<string>) => {
+  const seen = new Set<string>(roots)
+  const queue = [...refsIn(spec.paths, new Set()), ...roots]
+  while (queue.length > 0) {
+    const name = queue.pop()!
+    seen.add(name)
+    for (const ref of refsIn(spec.components.schemas[name], new Set())) if (!seen.has(ref)) queue.push(ref)
+  }
+  return seen
+}
+
+const polishResponses = (responses: Record<string, any>, notes: OperationNotes | undefined) =>
+  Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => [status, {
+      ...response,
+      description: notes?.responses.get(status) ?? response.description,
+      ...(response.content === undefined ? {} : {
+        content: Object.fromEntries(
+          Object.entries(response.content).map((
+            [type, media]: [string, any]
+          ) => [type, { ...media, schema: withoutDecodeError(media.schema) }])
+        )
+      })
+    }])
+  )
+
+const polishOperation = (operation: any, notes: OperationNotes | undefined) => ({
+  ...operation,
+  ...(notes?.scope === undefined ? {} : { security: [{ bearer: [notes.scope] }] }),
+  responses: polishResponses(operation.responses, notes)
 })
+
+const polish = (spec: OpenApi.OpenAPISpec, notes: ReadonlyMap<string, OperationNotes>, roots: ReadonlyArray<string>) => {
+  const paths = Object.fromEntries(
+    Object.entries(spec.paths).map(([path, operations]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(operations).map(([method, operation]) => [method, polishOperation(operation, notes.get(`${path} ${method}`))])
+      )
+    ])
+  ) as OpenApi.OpenAPISpec["paths"]
+  const cleaned = { ...spec, paths }
+  const keep = reachable(cleaned, roots)
+  const schemas = Object.fromEntries(Object.entries(spec.components.schemas).filter(([name]) => keep.has(name)))
+  return { ...cleaned, components: { ...spec.components, schemas } }
+}
+
+/** The OpenAPI 3.1 document of `api`: every path, status and body comes from its definition. */
+export const openApiDocument = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>,
+  info: ServerInfo
+): OpenApi.OpenAPISpec => {
+  const spec = OpenApi.fromApi(api.annotate(OpenApi.Title, info.name).annotate(OpenApi.Version, info.version))
+  const roots = Context.getOrElse(api.annotations, HttpApi.AdditionalSchemas, () => [])
+  return polish(spec, operationNotes(api), roots.flatMap((schema) => AST.getIdentifierAnnotation(schema.ast).pipe(Option.toArray)))
+}
+
+/** "METHOD /path" of every endpoint of `api`, the methods of one path joined by `|`, in definition order. */
+export const endpointList = <Id extends string, Groups extends HttpApiGroup.HttpApiGroup.Any, E, R>(
+  api: HttpApi.HttpApi<Id, Groups, E, R>
+): ReadonlyArray<string> => {
+  const methods = new Map<string, Array<string>>()
+  HttpApi.reflect(api, {
+    onGroup: () => undefined,
+    onEndpoint: ({ endpoint }) => {
+      const path = openApiPath(endpoint.path)
+      methods.set(path, [...(methods.get(path) ?? []), endpoint.method])
+    }
+  })
+  return [...methods].map(([path, verbs]) => `${verbs.join("|")} ${path}`)
+}

@@ -1,5 +1,6 @@
 import { Context, Deferred, Duration, Effect, Layer } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
+import { Events } from "../events/Events.js"
 import { ExecutionGate } from "../execution/ExecutionGate.js"
 
 /**
@@ -27,13 +28,17 @@ export class Shutdown extends Context.Tag("security-mcp/Shutdown")<
 }
 
 /**
- * Waits for the shutdown request, then drains: new executions are refused,
- * running ones get `server.shutdown_grace_period`, and those still running
- * after it are interrupted (their process groups killed). Returns the reason.
+ * Waits for the shutdown request, then drains: `/events` streams get their
+ * last event (`server.shutdown`) and end, `/health` answers 503 `draining`,
+ * new executions and MCP sessions are refused, calls waiting for a slot are
+ * turned away, running ones get `server.shutdown_grace_period`, and those
+ * still running after it are interrupted (their process groups killed) and
+ * answer 503 with the typed error. Returns the reason.
  */
-export const drainOnShutdown: Effect.Effect<string, never, Shutdown | ExecutionGate | ConfigService> = Effect.gen(function*() {
+export const drainOnShutdown: Effect.Effect<string, never, Shutdown | ExecutionGate | ConfigService | Events> = Effect.gen(function*() {
   const reason = yield* Effect.flatMap(Shutdown, (shutdown) => shutdown.requested)
   yield* Effect.logInfo(`${reason}: draining`)
+  yield* Effect.flatMap(Events, (events) => events.publish({ type: "server.shutdown", reason }))
   const gate = yield* ExecutionGate
   const config = yield* (yield* ConfigService).get
   const left = yield* gate.drain(Duration.seconds(config.server.shutdown_grace_period))

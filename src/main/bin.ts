@@ -74,7 +74,11 @@ const writeCache = (path: string, data: Buffer, mode: number): boolean => {
 const compile = () => {
   const fallback = userCache()
   const cachedData = readCache(fallback, false) ?? readCache(shippedCache, true)
-  const script = new Script(Module.wrap(readFileSync(file, "utf8")), { filename: file, cachedData })
+  // A fixed name, not the path: the cache is written at build time and must not carry the build machine's paths.
+  const script = new Script(Module.wrap(readFileSync(file, "utf8")), {
+    filename: "security-mcp-server/main.cjs",
+    cachedData
+  })
   return { script, fallback, rejected: script.cachedDataRejected !== false }
 }
 const { fallback, rejected, script } = compile()

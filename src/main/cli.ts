@@ -15,12 +15,13 @@ import { validate } from "./validate.js"
 const usage = `${serverInfo.name} ${serverInfo.version}
 
 Usage:
-  ${serverInfo.name} serve [--transport stdio|http] [--config FILE] [--host HOST] [--port PORT]
+  ${serverInfo.name} serve [--transport stdio|http] [--config FILE] [--host HOST] [--port PORT] [--engagement NAME]
   ${serverInfo.name} validate [--config FILE]
   ${serverInfo.name} hash-key [KEY]     print the sha256 to put in auth.api_keys (a new random key if none given)
   ${serverInfo.name} --version | --help
 
 Configuration: defaults < config file (--config or MCP_CONFIG_FILE) < environment < command-line options.
+--engagement NAME: the engagement a stdio operator acts in (server.stdio_engagement).
 Logs go to stderr (never stdout). See README.md for every setting.
 `
 
@@ -30,9 +31,11 @@ interface Parsed {
   readonly rest: ReadonlyArray<string>
 }
 
-const optionNames = new Set(["--transport", "--config", "--host", "--port"])
+const optionNames = new Set(["--transport", "--config", "--host", "--port", "--engagement"])
 
 const parseArgs = (argv: ReadonlyArray<string>): Either.Either<Parsed, string> => {
+  // `serve --help`, `validate -h` …: help wins wherever it is asked for
+  if (argv.includes("--help") || argv.includes("-h")) return Either.right({ command: "help", options: {}, rest: [] })
   const [command = "serve", ...tail] = argv
   const options: Record<string, string> = {}
   const rest: Array<string> = []
@@ -59,6 +62,7 @@ const sourceOf = (options: Readonly<Record<string, string>>): ConfigSource => {
   if (options["--transport"] !== undefined) env["MCP_SERVER_TRANSPORT"] = options["--transport"]
   if (options["--host"] !== undefined) env["MCP_SERVER_HOST"] = options["--host"]
   if (options["--port"] !== undefined) env["MCP_SERVER_PORT"] = options["--port"]
+  if (options["--engagement"] !== undefined) env["MCP_SERVER_STDIO_ENGAGEMENT"] = options["--engagement"]
   return { file: options["--config"] ?? (process.env["MCP_CONFIG_FILE"] || undefined), env }
 }
 

@@ -5,7 +5,7 @@ import type { AppConfig } from "../config/schema.js"
 import { Events } from "../events/Events.js"
 import { ExecutionGate } from "../execution/ExecutionGate.js"
 import { ToolExecutorLive } from "../execution/ToolExecutorLive.js"
-import { AuditLog } from "../observability/AuditLog.js"
+import { auditHealthCheck, AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
 import { LoggerLive } from "../observability/Logger.js"
@@ -15,6 +15,9 @@ import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
+import { Approvals } from "../storage/Approvals.js"
+import { Database } from "../storage/Database.js"
+import { StorageLive } from "../storage/StorageLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
@@ -80,11 +83,12 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     LoggerLive(loaded.config),
     LazyMetricsExporter
   ).pipe(Layer.provideMerge(config))
-  const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(services))
+  const storage = Approvals.layer.pipe(Layer.provideMerge(StorageLive({ configFile: source.file })), Layer.provideMerge(services))
+  const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(storage))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
   const health = HealthLive({
     transport,
-    extraChecks: Effect.all([breakerCheck, toolsCheck])
+    extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck, Effect.map(Database, (db) => db.health)])
   }).pipe(Layer.provideMerge(executor))
   return health
 }

@@ -1,5 +1,20 @@
-import { Cause, Effect, Exit, Fiber, RuntimeFlags, RuntimeFlagsPatch } from "effect"
+import { Cause, Effect, Exit, Fiber, Option, RuntimeFlags, RuntimeFlagsPatch } from "effect"
 import { Shutdown } from "./Shutdown.js"
+
+/**
+ * What a failed start-up prints: a typed failure (the configuration is
+ * invalid, the port is taken) as its message and, like `validate`, one line
+ * per issue naming the key and the reason, without a stack trace; only a
+ * defect (a bug) gets the full cause.
+ */
+export const failureText = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isNone(failure)) return Cause.pretty(cause)
+  const error = failure.value as { readonly message?: unknown; readonly issues?: unknown }
+  const message = typeof error?.message === "string" ? error.message : String(failure.value)
+  const issues = Array.isArray(error?.issues) ? error.issues.map((issue) => `  ${String(issue)}`) : []
+  return [message, ...issues].join("\n")
+}
 
 /**
  * Runs a program to its end and exits the process with its outcome. The
@@ -25,7 +40,7 @@ export const runMain = <E>(program: Effect.Effect<void, E, Shutdown>): void => {
   process.on("SIGINT", onSignal)
   fiber.addObserver((exit) => {
     if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) {
-      process.stderr.write(`fatal: ${Cause.pretty(exit.cause)}\n`)
+      process.stderr.write(`fatal: ${failureText(exit.cause)}\n`)
       process.exit(1)
     }
     process.exit(0)

@@ -1,6 +1,6 @@
 import { Effect, Layer } from "effect"
 import type { ConfigSource, LoadedConfig } from "../config/ConfigLive.js"
-import { runStdio } from "../mcp/stdio.js"
+import { runStdio, stdioCallerIn } from "../mcp/stdio.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { coreLayer } from "./core.js"
 import { serverInfo } from "./info.js"
@@ -15,6 +15,9 @@ import { drainOnShutdown } from "./Shutdown.js"
 export const stdioProgram = (source: ConfigSource, loaded: LoadedConfig, custom: ReadonlyArray<ToolSpec<any>>) =>
   Effect.gen(function*() {
     yield* Effect.logInfo(`${serverInfo.name} ${serverInfo.version} serving MCP on stdio`)
-    const reason = yield* Effect.raceFirst(runStdio({ info: serverInfo }).pipe(Effect.as("stdin closed")), drainOnShutdown)
+    const reason = yield* Effect.raceFirst(
+      runStdio({ info: serverInfo, caller: stdioCallerIn(loaded.config.server.stdio_engagement) }).pipe(Effect.as("stdin closed")),
+      drainOnShutdown
+    )
     yield* Effect.logInfo(`shutting down: ${reason}`)
   }).pipe(Effect.provide(LazyPrometheusPort.pipe(Layer.provideMerge(coreLayer(source, loaded, "stdio", custom)))))

@@ -4,7 +4,7 @@ import { checkBindSafety } from "../http/auth.js"
 import { findWrappers, fixFor, missingProtections, protectionReport, type ResourceLimitsMode } from "../runner/protections.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
 import { builtinTools } from "../tools/builtins.js"
-import { customToolSpecs } from "../tools/custom.js"
+import { customToolSpecs, vetCustomBinary } from "../tools/custom.js"
 import { customOptions, isRoot } from "./core.js"
 
 type Verdict = "PASS" | "WARN" | "FAIL"
@@ -54,6 +54,13 @@ export const validate = (source: ConfigSource) =>
       )
       const custom = customToolSpecs(c.custom_tools, customOptions(c))
       if (Either.isLeft(custom)) { for (const issue of custom.left.issues) yield* add("FAIL", `custom tool ${issue}`) }
+      for (const tool of c.custom_tools) {
+        const vetted = yield* vetCustomBinary(tool.binary, undefined, tool.trusted_script).pipe(Effect.either)
+        yield* add(
+          Either.isRight(vetted) ? "PASS" : "FAIL",
+          Either.isRight(vetted) ? `custom tool ${tool.name}: ${vetted.right}` : `custom tool ${tool.name}: ${vetted.left.message}`
+        )
+      }
       if (c.server.transport === "http") {
         const safety = checkBindSafety(c)
         yield* add(

@@ -1,249 +1,250 @@
-import { isTerminal } from "@modelcontextprotocol/sdk/experimental/tasks"
 import { Server } from "@modelcontextprotocol/sdk/server/index.js"
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js"
 import {
-  type CallToolRequest,
   CallToolRequestSchema,
-  type CallToolResult,
-  type CancelTaskRequest,
   CancelTaskRequestSchema,
-  type CreateTaskResult,
-  ErrorCode,
-  type GetTaskResult,
+  CompleteRequestSchema,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
-  type ProgressToken,
-  RELATED_TASK_META_KEY,
-  type ServerNotification,
-  type ServerRequest,
-  type Tool
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, FiberMap, Queue, Runtime, type Scope } from "effect"
+import { Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
+import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
-import { type Progress, ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
-import { type Caller } from "../identity/Caller.js"
+import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
+import type { Caller } from "../identity/Caller.js"
+import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
+import { engagementChoices, engagementResources } from "./engagementResources.js"
+import { makeSessionLog, type SessionLog } from "./logging.js"
+import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
+import {
+  composeResources,
+  invalidParams,
+  type ResourceEnv,
+  resourceNotFound,
+  type ResourceProvider,
+  toolFlagResources
+} from "./resources.js"
 import { BoundedTaskStore, defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
-import { errorToolResult, executionToolResult, outputSchemaFor } from "./toolResult.js"
+import { type CallContext, callTool, cancelTask, type HandlerExtra } from "./toolCalls.js"
+import { isListed, type ListContext, toMcpTool } from "./toolList.js"
+
+export type { HandlerExtra } from "./toolCalls.js"
 
 export interface ServerInfo {
   readonly name: string
   readonly version: string
 }
 
-export type HandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>
-
 export interface McpServerOptions {
   readonly info: ServerInfo
   /** Who is calling: fixed for stdio, taken from the request's auth info over HTTP. */
   readonly callerOf: (extra: HandlerExtra) => Caller
-  /** Bounds of this server's task store (task-augmented `tools/call`). */
-  readonly tasks?: Partial<TaskLimits>
+  /** Who the session belongs to, for what the server pushes without a request (list changes). */
+  readonly sessionCaller: Caller
+  /** Bounds of this server's task store (task-augmented `tools/call`); `false` for a server without tasks (stateless HTTP). */
+  readonly tasks?: Partial<TaskLimits> | false
+  /** Resource families besides the built-in ones (the scan store adds `scan://` and friends). */
+  readonly resources?: ReadonlyArray<ResourceProvider>
+  /** Completion sources tried before the built-in ones. */
+  readonly completions?: ReadonlyArray<CompletionSource>
 }
 
-/** Disabled tools and tools whose binary is missing are not offered to agents. */
-export const isListed = (tool: ToolInfo): boolean => tool.enabled && tool.available
-
-/** Every tool may run as a task, so a long scan need not hold a request open past the client's timeout. */
-export const toMcpTool = (tool: ToolInfo): Tool => ({
-  name: tool.name,
-  title: tool.title,
-  description: tool.description,
-  inputSchema: tool.inputSchema as Tool["inputSchema"],
-  outputSchema: outputSchemaFor(tool.outputSchema) as Tool["outputSchema"],
-  annotations: tool.annotations,
-  execution: { taskSupport: "optional" }
-})
+/** One MCP server and what its HTTP session needs to know about it. */
+export interface McpSession {
+  readonly server: Server
+  /** Tasks still running: a session with one is not idle. */
+  readonly runningTasks: () => number
+}
 
 const INSTRUCTIONS =
   "Runs network security tools (nmap first) against allowed lab targets. Each call is validated against the server's target and argument policy; " +
-  "a rejected call returns isError with a structured error (_tag, message, rule/token) explaining what to change. " +
+  "a rejected call returns isError with text saying what to change. Each tool's description links its full flag table (tools://NAME/flags). " +
+  "Prompts give ready plans (discover-network, audit-web-service, compare-with-last-scan). " +
   "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result."
 
-const STATUS_MESSAGE_MAX = 200
-
-/** A task's status line: the first line of the result text, which is the summary or the error. */
-export const finalStatusMessage = (result: CallToolResult): string | undefined => {
-  const first = result.content[0]
-  if (first?.type !== "text") return undefined
-  const line = first.text.split("\n", 1)[0] ?? ""
-  return line.length <= STATUS_MESSAGE_MAX ? line : `${line.slice(0, STATUS_MESSAGE_MAX - 1)}…`
+/** What the handlers of one MCP server share. */
+interface Session extends CallContext {
+  readonly config: ConfigService["Type"]
+  readonly resources: ReturnType<typeof composeResources>
+  readonly completions: ReadonlyArray<CompletionSource>
+  readonly recentTargets: Array<string>
 }
 
-export const progressStatusMessage = (progress: Progress): string =>
-  `${progress.progress}/${progress.total}${progress.message === undefined ? "" : `: ${progress.message}`}`
+const RECENT_TARGETS = 20
 
-const progressParams = (progressToken: ProgressToken, progress: Progress) => ({
-  progressToken,
-  progress: progress.progress,
-  total: progress.total,
-  ...(progress.message === undefined ? {} : { message: progress.message })
-})
+/** The tools listed to `caller` now, with the context they are listed under. */
+const listed = (s: Session, caller: Caller) =>
+  Effect.gen(function*() {
+    const config = yield* s.config.get
+    const context: ListContext = { allowIntrusive: config.security.allow_intrusive, caller, ...engagementChoices(config, caller) }
+    const tools = (yield* s.executor.list).filter((tool) => isListed(tool, context))
+    return { tools, context, config }
+  })
 
-/** What the request handlers of one MCP server share. */
-interface Handlers {
-  readonly server: Server
-  readonly executor: ToolExecutor["Type"]
-  readonly taskStore: BoundedTaskStore
-  readonly taskFibers: FiberMap.FiberMap<string>
-  readonly callerOf: (extra: HandlerExtra) => Caller
-  /** Runs an effect on the server's runtime; an aborted `signal` interrupts it. */
-  readonly run: <A>(effect: Effect.Effect<A>, signal?: AbortSignal) => Promise<A>
+const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({ tools, resourceTemplates: s.resources.templates })
+
+const registerTools = (s: Session, tasks: boolean) => {
+  s.server.setRequestHandler(
+    ListToolsRequestSchema,
+    (_request, extra) =>
+      s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => ({
+        tools: tools.map((tool) => toMcpTool(tool, context, tasks))
+      })))
+  )
+  s.server.setRequestHandler(CallToolRequestSchema, callTool(s))
+  if (s.tasks !== undefined) s.server.setRequestHandler(CancelTaskRequestSchema, cancelTask(s, s.tasks))
 }
 
-const notify = (h: Handlers, notification: ServerNotification) =>
-  Effect.tryPromise(() => h.server.notification(notification)).pipe(Effect.ignore)
-
-const execute = (
-  h: Handlers,
-  name: string,
-  args: Record<string, unknown>,
-  caller: Caller,
-  onProgress: ((progress: Progress) => Effect.Effect<void>) | undefined
-): Effect.Effect<CallToolResult> =>
-  h.executor
-    .execute(name, args, caller, onProgress ? { onProgress } : {})
-    .pipe(Effect.match({ onFailure: errorToolResult, onSuccess: executionToolResult }))
-
-type TaskRequest = {
-  readonly method: string
-  readonly params: Record<string, unknown> & { readonly task?: { readonly ttl?: number | null } }
+const registerResources = (s: Session) => {
+  const env = (extra: HandlerExtra) => Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }): ResourceEnv => ({ tools, context }))
+  s.server.setRequestHandler(
+    ListResourcesRequestSchema,
+    (_request, extra) => s.run(Effect.map(Effect.flatMap(env(extra), s.resources.list), (resources) => ({ resources: [...resources] })))
+  )
+  s.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [...s.resources.templates] }))
+  s.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
+    const found = await s.run(Effect.flatMap(env(extra), (e) => s.resources.read(request.params.uri, e)))
+    if (Option.isNone(found)) throw resourceNotFound(request.params.uri)
+    return found.value
+  })
 }
+
+const registerPrompts = (s: Session) => {
+  s.server.setRequestHandler(ListPromptsRequestSchema, (_request, extra) =>
+    s.run(Effect.map(listed(s, s.callerOf(extra)), ({ tools }) => ({
+      prompts: offeredPrompts(promptEnv(s, tools)).map((p) => p.prompt)
+    }))))
+  s.server.setRequestHandler(GetPromptRequestSchema, async (request, extra) => {
+    const { tools } = await s.run(listed(s, s.callerOf(extra)))
+    const env = promptEnv(s, tools)
+    const spec = offeredPrompts(env).find((p) => p.prompt.name === request.params.name)
+    if (spec === undefined) {
+      const names = offeredPrompts(env).map((p) => p.prompt.name).join(", ")
+      throw invalidParams(`Unknown prompt ${request.params.name}; the prompts are ${names || "none right now"}`)
+    }
+    const args = request.params.arguments ?? {}
+    const missing = (spec.prompt.arguments ?? []).filter((a) => a.required === true && (args[a.name] ?? "") === "")
+    if (missing.length > 0) throw invalidParams(`Prompt ${spec.prompt.name} needs ${missing.map((a) => a.name).join(", ")}`)
+    return renderPrompt(spec, args, env)
+  })
+}
+
+const registerCompletions = (s: Session) =>
+  s.server.setRequestHandler(CompleteRequestSchema, async (request, extra) => {
+    const result = await s.run(Effect.gen(function*() {
+      const { config, tools } = yield* listed(s, s.callerOf(extra))
+      const env: CompletionEnv = {
+        tools,
+        allowedTargets: config.security.allowed_targets,
+        allowIpv6: config.security.allow_ipv6,
+        recentTargets: [...s.recentTargets].reverse()
+      }
+      const { argument, context, ref } = request.params
+      return yield* complete(s.completions, { ref, argument: argument.name, value: argument.value, context: context?.arguments ?? {} }, env)
+    }))
+    if (result === undefined) {
+      const what = request.params.ref.type === "ref/prompt" ? `prompt ${request.params.ref.name}` : `resource ${request.params.ref.uri}`
+      throw invalidParams(`No completions for ${what} argument ${request.params.argument.name}: no such prompt, template or argument`)
+    }
+    return result
+  })
+
+const registerLogging = (log: SessionLog, server: Server) =>
+  server.setRequestHandler(SetLevelRequestSchema, (request) => {
+    log.setLevel(request.params.level)
+    return {}
+  })
 
 /**
- * The task outlives its request, so its progress goes out unrelated to
- * the request (over HTTP: on the session's GET stream) with the
- * related-task key, and the latest step is the task's status message.
+ * Tells the client when what it was listed changed — an operator switched a
+ * tool, or a config reload changed which tools, flags and prompts this
+ * session may use — for the server's lifetime.
  */
-const startTask = async (
-  h: Handlers,
-  request: TaskRequest,
-  name: string,
-  args: Record<string, unknown>,
-  extra: HandlerExtra
-): Promise<CreateTaskResult> => {
-  const { taskStore } = h
-  const sessionId = extra.sessionId
-  const task = await taskStore.createTask(request.params.task ?? {}, extra.requestId, request, sessionId)
-  const taskId = task.taskId
-  const progressToken = extra._meta?.progressToken
-  const onProgress = (progress: Progress) =>
-    Effect.sync(() => taskStore.describe(taskId, sessionId, progressStatusMessage(progress))).pipe(
-      Effect.zipRight(
-        progressToken === undefined ? Effect.void : notify(h, {
-          method: "notifications/progress",
-          params: { ...progressParams(progressToken, progress), _meta: { [RELATED_TASK_META_KEY]: { taskId } } }
-        })
-      )
+const followListChanges = (s: Session, caller: Caller) =>
+  Effect.gen(function*() {
+    const fingerprint = Effect.map(listed(s, caller), ({ context, tools }) => JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
+    let last = yield* fingerprint
+    const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
+    const notifyAll = Effect.tryPromise(async () => {
+      await s.server.sendToolListChanged()
+      await s.server.sendResourceListChanged()
+      await s.server.sendPromptListChanged()
+    }).pipe(Effect.ignore)
+    yield* Queue.take(subscription).pipe(
+      Effect.flatMap((event) =>
+        event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded"
+          ? Effect.flatMap(fingerprint, (now) => {
+            if (now === last) return Effect.void
+            last = now
+            return notifyAll
+          })
+          : Effect.void
+      ),
+      Effect.forever,
+      Effect.forkScoped
     )
-  const body = execute(h, name, args, h.callerOf(extra), onProgress).pipe(
-    Effect.flatMap((result) => {
-      const status = result.isError === true ? "failed" : "completed"
-      const stored = taskStore.finish(taskId, sessionId, status, result, finalStatusMessage(result))
-      return stored ? Effect.promise(() => taskStore.getTask(taskId, sessionId)) : Effect.succeed(null)
-    }),
-    Effect.flatMap((finished) => finished === null ? Effect.void : notify(h, { method: "notifications/tasks/status", params: finished }))
-  )
-  await h.run(FiberMap.run(h.taskFibers, taskId, body))
-  return {
-    task,
-    _meta: {
-      "io.modelcontextprotocol/model-immediate-response":
-        `${name} is running as task ${taskId}; its result will be available through tasks/result when it finishes.`
-    }
-  }
-}
+  })
 
-const callTool = (h: Handlers) => (request: CallToolRequest, extra: HandlerExtra) => {
-  const name = request.params.name
-  const args = request.params.arguments ?? {}
-  if (request.params.task !== undefined) return startTask(h, request, name, args, extra)
-  const progressToken = request.params._meta?.progressToken
-  const onProgress = progressToken === undefined ?
-    undefined :
-    (progress: Progress) =>
-      Effect.tryPromise(() => extra.sendNotification({ method: "notifications/progress", params: progressParams(progressToken, progress) }))
-        .pipe(Effect.ignore)
-  return h.run(execute(h, name, args, h.callerOf(extra), onProgress), extra.signal)
-}
-
-/** Marks the task cancelled first (so its fiber cannot store a result), then waits until the fiber, and so the tool's process group, is gone. */
-const cancelTask = (h: Handlers) => async (request: CancelTaskRequest, extra: HandlerExtra): Promise<GetTaskResult> => {
-  const { taskId } = request.params
-  const task = await h.taskStore.getTask(taskId, extra.sessionId)
-  if (task === null) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`)
-  if (isTerminal(task.status)) {
-    throw new McpError(ErrorCode.InvalidParams, `Cannot cancel task in terminal status: ${task.status}`)
-  }
-  await h.taskStore.updateTaskStatus(taskId, "cancelled", "Cancelled by request; the tool's processes were stopped.", extra.sessionId)
-  await h.run(FiberMap.remove(h.taskFibers, taskId))
-  const cancelled = await h.taskStore.getTask(taskId, extra.sessionId)
-  if (cancelled === null) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`)
-  return cancelled
-}
-
-/** Tells the client when the tool list changed (an operator enabled or disabled a tool), for the server's lifetime. */
-const followToolSwitches = (server: Server) =>
-  Effect.flatMap(Events, (events) => events.subscribe).pipe(
-    Effect.flatMap((subscription) =>
-      Queue.take(subscription).pipe(
-        Effect.flatMap((event) =>
-          event.type === "tool.enabled" || event.type === "tool.disabled"
-            ? Effect.tryPromise(() => server.sendToolListChanged()).pipe(Effect.ignore)
-            : Effect.void
-        ),
-        Effect.forever,
-        Effect.forkScoped
-      )
-    )
-  )
+const capabilities = (tasks: boolean) => ({
+  tools: { listChanged: true },
+  resources: { listChanged: true },
+  prompts: { listChanged: true },
+  completions: {},
+  logging: {},
+  ...(tasks ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {})
+})
 
 /**
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
  * fibers on the runtime captured here; an aborted request (client
  * `notifications/cancelled`, session close) interrupts its fiber, which kills
- * the tool's process group.
- *
- * A task-augmented `tools/call` instead forks the execution into this
- * server's scope and answers at once with the task; the SDK serves
- * `tasks/get`, `tasks/result` (blocking until the task ends) and `tasks/list`
- * from the task store, while `tasks/cancel` is ours because it must interrupt
- * the fiber. Tasks live and die with the server: another session never sees
- * them, and closing the session stops them. The server closes with the scope.
+ * the tool's process group. Tasks live and die with the server: another
+ * session never sees them, and closing the session stops them. The server
+ * closes with the scope.
  */
 export const makeMcpServer = (
   options: McpServerOptions
-): Effect.Effect<Server, never, ToolExecutor | Events | Scope.Scope> =>
+): Effect.Effect<McpSession, never, ToolExecutor | Events | ConfigService | Scope.Scope> =>
   Effect.gen(function*() {
-    const executor = yield* ToolExecutor
     const runtime = yield* Effect.runtime<never>()
     const clock = yield* Effect.clock
-    const taskStore = new BoundedTaskStore({ ...defaultTaskLimits, ...options.tasks }, () => clock.unsafeCurrentTimeMillis())
+    const tasks = options.tasks !== false
+    const taskStore = tasks
+      ? new BoundedTaskStore({ ...defaultTaskLimits, ...(options.tasks || {}) }, () => clock.unsafeCurrentTimeMillis())
+      : undefined
     const server = new Server(
       { name: options.info.name, version: options.info.version },
-      {
-        capabilities: {
-          tools: { listChanged: true },
-          tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } }
-        },
-        instructions: INSTRUCTIONS,
-        taskStore
-      }
+      { capabilities: capabilities(tasks), instructions: INSTRUCTIONS, ...(taskStore === undefined ? {} : { taskStore }) }
     )
-    const h: Handlers = {
+    const recentTargets: Array<string> = []
+    const s: Session = {
       server,
-      executor,
-      taskStore,
-      taskFibers: yield* FiberMap.make<string>(),
+      executor: yield* ToolExecutor,
+      config: yield* ConfigService,
+      tasks: taskStore === undefined ? undefined : { store: taskStore, fibers: yield* FiberMap.make<string>() },
       callerOf: options.callerOf,
+      log: makeSessionLog(),
+      recentTargets,
+      noteTarget: (target) => {
+        const known = recentTargets.indexOf(target)
+        if (known >= 0) recentTargets.splice(known, 1)
+        recentTargets.push(target.slice(0, 253))
+        if (recentTargets.length > RECENT_TARGETS) recentTargets.shift()
+      },
+      resources: composeResources([...(options.resources ?? []), toolFlagResources, engagementResources(yield* ConfigService)]),
+      completions: [...(options.completions ?? []), ...defaultSources],
       run: (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
     }
-    server.setRequestHandler(ListToolsRequestSchema, () =>
-      h.run(executor.list.pipe(Effect.map((tools) => ({ tools: tools.filter(isListed).map(toMcpTool) })))))
-    server.setRequestHandler(CallToolRequestSchema, callTool(h))
-    server.setRequestHandler(CancelTaskRequestSchema, cancelTask(h))
-    yield* followToolSwitches(server)
-    yield* Effect.addFinalizer(() =>
-      Effect.promise(() => server.close())
-    )
-    return server
+    registerTools(s, tasks)
+    registerResources(s)
+    registerPrompts(s)
+    registerCompletions(s)
+    registerLogging(s.log, server)
+    if (tasks) yield* followListChanges(s, options.sessionCaller)
+    yield* Effect.addFinalizer(() => Effect.promise(() => server.close()))
+    return { server, runningTasks: () => taskStore?.running ?? 0 }
   })

@@ -1,21 +1,28 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import { Effect } from "effect"
 import type { Readable, Writable } from "node:stream"
+import type { ConfigService } from "../config/ConfigService.js"
 import type { Events } from "../events/Events.js"
 import type { ToolExecutor } from "../execution/ToolExecutor.js"
-import { ALL_SCOPES } from "../identity/Caller.js"
+import { OPERATOR_SCOPES } from "../identity/Caller.js"
 import type { Caller } from "../identity/Caller.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
+import { LineStdioTransport } from "./stdioTransport.js"
 
-/** A local client launched us: it is the operator, with every scope. */
+/** A local client launched us: it is the operator, with every scope but approve, free to name any engagement. */
 export const stdioCaller: Caller = {
   id: "stdio",
   transport: "stdio",
-  scopes: new Set(ALL_SCOPES)
+  scopes: new Set(OPERATOR_SCOPES),
+  engagements: "any"
 }
+
+/** The stdio operator bound to one engagement (`server.stdio_engagement`, `serve --engagement`), or free when empty. */
+export const stdioCallerIn = (engagement: string): Caller => engagement === "" ? stdioCaller : { ...stdioCaller, engagements: [engagement] }
 
 export interface StdioOptions {
   readonly info: ServerInfo
+  /** Who the operator is; `stdioCaller` by default. */
+  readonly caller?: Caller
   readonly stdin?: Readable
   readonly stdout?: Writable
 }
@@ -26,13 +33,14 @@ export interface StdioOptions {
  * logs must go elsewhere. On exit the server closes, which aborts in-flight
  * calls and so kills their processes.
  */
-export const runStdio = (options: StdioOptions): Effect.Effect<void, never, ToolExecutor | Events> =>
+export const runStdio = (options: StdioOptions): Effect.Effect<void, never, ToolExecutor | Events | ConfigService> =>
   Effect.scoped(
     Effect.gen(function*() {
       const stdin = options.stdin ?? process.stdin
       const stdout = options.stdout ?? process.stdout
-      const server = yield* makeMcpServer({ info: options.info, callerOf: () => stdioCaller })
-      const transport = new StdioServerTransport(stdin, stdout)
+      const caller = options.caller ?? stdioCaller
+      const { server } = yield* makeMcpServer({ info: options.info, callerOf: () => caller, sessionCaller: caller })
+      const transport = new LineStdioTransport(stdin, stdout)
       yield* Effect.promise(() => server.connect(transport))
       yield* Effect.async<void>((resume) => {
         const done = () => resume(Effect.void)

@@ -77,10 +77,16 @@ export const executionToolResult = (result: ExecutionResult): CallToolResult => 
   }
 }
 
+/** What to do about an error whose message cannot say it (it comes from below the policy). */
+const nextStep = (error: ExecutionError): string =>
+  error._tag === "SpawnFailed"
+    ? " The server could not start the tool, which no other arguments will fix: tell the operator (the server log has the details)."
+    : ""
+
 export const errorToolResult = (error: ExecutionError): CallToolResult => {
   const body = errorBody(error)
   return {
-    content: [{ type: "text", text: `${body._tag}: ${body.message}` }],
+    content: [{ type: "text", text: `${body._tag}: ${body.message}${nextStep(error)}` }],
     structuredContent: { error: body },
     isError: true
   }

@@ -1,10 +1,13 @@
-import { Clock, Context, Effect, Layer, Ref, Schema } from "effect"
-import { mkdir, open } from "node:fs/promises"
-import type { FileHandle } from "node:fs/promises"
-import { dirname } from "node:path"
+import { Clock, Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
+import { AuditUnavailable } from "../errors.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
+import type { EngagementRef } from "../policy/Engagement.js"
+import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
+import { makeAuditWriter } from "./AuditWriter.js"
+import type { CheckResult, HealthCheck } from "./Health.js"
+import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
 
 /**
  * One execution attempt, allowed or not. There is deliberately no field for
@@ -18,13 +21,34 @@ export interface AuditEntry {
   readonly resolvedTarget: string | null
   /** The command line exactly as executed (binary first); empty when rejected before building it. */
   readonly argv: ReadonlyArray<string>
-  readonly decision: AuditLine["decision"]
-  readonly outcome: ExecutionOutcome
+  readonly decision: ExecutionLine["decision"]
+  readonly outcome: AuditOutcome
   readonly durationSeconds: number
   readonly intrusive: boolean
   readonly correlationId: string
   readonly error: { readonly tag: string; readonly message: string } | null
+  /** Pairs an execution's `started` line with its outcome line (callers may reuse correlation ids). */
+  readonly executionId?: string
+  /** The engagement the call acts in, with its content hash. */
+  readonly engagement?: EngagementRef | null
+  /** The approval the line is about or runs under, with both identities. */
+  readonly approval?: AuditApproval | null
 }
+
+export interface AuditApproval {
+  readonly id: string
+  readonly requestedBy: string
+  /** The approver (or denier); null while pending. */
+  readonly decidedBy: string | null
+}
+
+/** What is known of an execution just before its process is spawned. */
+export type StartedEntry = Omit<AuditEntry, "decision" | "outcome" | "durationSeconds" | "error" | "executionId"> & {
+  readonly executionId: string
+}
+
+/** A `started` line found at start-up with no outcome: the previous server died while it ran. */
+export type InterruptedExecution = StartedLine
 
 const credential = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi
 
@@ -33,8 +57,18 @@ export const redact = (text: string): string => text.replace(credential, "$1 [RE
 
 const nullable = (description: string) => Schema.NullOr(Schema.String).annotations({ description })
 
-/** One line of the audit log (JSON Lines), as operators and log shippers read it. */
-export const AuditLine = Schema.Struct({
+/**
+ * An execution's outcome, or `started` (written before the spawn) and
+ * `interrupted` (written at start-up for a `started` line with no outcome);
+ * an approval's line says `pending`, `approved` or `denied`.
+ */
+export const AuditOutcome = Schema.Union(ExecutionOutcome, Schema.Literal("started", "interrupted", "pending", "approved", "denied"))
+export type AuditOutcome = typeof AuditOutcome.Type
+
+/** One execution attempt, allowed or not: the audit log's usual line. */
+export type ExecutionLine = typeof ExecutionLine.Type
+export const ExecutionLine = Schema.Struct({
+  kind: Schema.Literal("execution"),
   timestamp: Schema.String.annotations({ description: "When the attempt was recorded (ISO 8601)" }),
   caller_id: Schema.String.annotations({ description: "The caller's key id (never the key)" }),
   caller_transport: Schema.String,
@@ -43,21 +77,72 @@ export const AuditLine = Schema.Struct({
   target: Schema.String.annotations({ description: "The target as the caller wrote it" }),
   resolved_target: nullable("The address actually scanned, when the target was resolved"),
   argv: Schema.Array(Schema.String).annotations({ description: "The command line exactly as executed; empty when none ran" }),
-  decision: Schema.Union(Schema.Literal("allowed"), Schema.TemplateLiteral("rejected:", Schema.String)),
-  outcome: ExecutionOutcome,
+  decision: Schema.Union(
+    Schema.Literal("allowed", "approval:requested", "approval:approved", "approval:denied"),
+    Schema.TemplateLiteral("rejected:", Schema.String)
+  ).annotations({ description: "allowed, rejected:<error tag>, or an approval's request or decision" }),
+  outcome: AuditOutcome,
   duration_seconds: Schema.Number,
   intrusive: Schema.Boolean,
   correlation_id: Schema.String,
+  execution_id: nullable("Pairs an execution's started line with its outcome line"),
   error_tag: nullable("The error's _tag"),
-  error_message: Schema.NullOr(Schema.String)
+  error_message: Schema.NullOr(Schema.String),
+  engagement: nullable("The engagement the call acts in"),
+  engagement_hash: nullable("SHA-256 of the engagement's content at the time"),
+  approval_id: nullable("The approval the line is about, or that the run was approved under"),
+  requested_by: nullable("The key that requested the approval"),
+  decided_by: nullable("The key that approved or denied it")
 })
+
+const Counts = Schema.Record({ key: Schema.String, value: Schema.Int })
+
+/**
+ * The calls one client made past its rate limit in one interval, counted
+ * rather than written one by one (`security.audit_rejections_interval`):
+ * `by_tool` and `by_reason` each add up to `count`.
+ */
+export const RejectionsLine = Schema.Struct({
+  kind: Schema.Literal("rejections"),
+  timestamp: Schema.String.annotations({ description: "When the line was written (ISO 8601)" }),
+  caller_id: Schema.String,
+  caller_transport: Schema.String,
+  caller_address: nullable("The client's address, over HTTP"),
+  decision: Schema.Literal("rejected"),
+  count: Schema.Int.annotations({ description: "Calls refused past the client's limit in this interval" }),
+  by_tool: Counts.annotations({ description: "The counts by tool: registered names, or unknown" }),
+  by_reason: Counts.annotations({ description: "The counts by error tag" }),
+  first_at: Schema.String.annotations({ description: "When the first of them arrived (ISO 8601)" }),
+  last_at: Schema.String.annotations({ description: "When the last of them arrived (ISO 8601)" })
+})
+
+/** One line of the audit log (JSON Lines), as operators and log shippers read it; `kind` tells which. */
+export const AuditLine = Schema.Union(ExecutionLine, RejectionsLine)
 export type AuditLine = typeof AuditLine.Type
 
-const lineJson = Schema.encodeSync(Schema.parseJson(AuditLine))
+const lineJson = Schema.encodeSync(Schema.parseJson(ExecutionLine))
+const rejectionsJson = Schema.encodeSync(Schema.parseJson(RejectionsLine))
+
+/** The rejections line of a client's tally, newline included. */
+export const rejectionsLine = (tally: Tally, timestamp: string): string =>
+  redact(rejectionsJson({
+    kind: "rejections",
+    timestamp,
+    caller_id: tally.caller.id,
+    caller_transport: tally.caller.transport,
+    caller_address: tally.caller.address ?? null,
+    decision: "rejected",
+    count: tally.count,
+    by_tool: tally.byTool,
+    by_reason: tally.byReason,
+    first_at: new Date(tally.first).toISOString(),
+    last_at: new Date(tally.last).toISOString()
+  })) + "\n"
 
 /** The JSON line for an entry, newline included. */
 export const auditLine = (entry: AuditEntry, timestamp: string): string =>
   redact(lineJson({
+    kind: "execution",
     timestamp,
     caller_id: entry.caller.id,
     caller_transport: entry.caller.transport,
@@ -71,72 +156,156 @@ export const auditLine = (entry: AuditEntry, timestamp: string): string =>
     duration_seconds: entry.durationSeconds,
     intrusive: entry.intrusive,
     correlation_id: entry.correlationId,
+    execution_id: entry.executionId ?? null,
     error_tag: entry.error?.tag ?? null,
-    error_message: entry.error?.message ?? null
+    error_message: entry.error?.message ?? null,
+    engagement: entry.engagement?.name ?? null,
+    engagement_hash: entry.engagement?.hash ?? null,
+    approval_id: entry.approval?.id ?? null,
+    requested_by: entry.approval?.requestedBy ?? null,
+    decided_by: entry.approval?.decidedBy ?? null
   })) + "\n"
 
-export class AuditLog extends Context.Tag("security-mcp/AuditLog")<
-  AuditLog,
-  { readonly record: (entry: AuditEntry) => Effect.Effect<void> }
->() {
+/** The outcome line recorded for an execution whose server died while it ran. */
+export const interruptedEntry = (started: StartedLine): AuditEntry => ({
+  caller: { id: started.caller_id, transport: started.caller_transport, address: started.caller_address ?? undefined },
+  tool: started.tool,
+  target: started.target,
+  resolvedTarget: started.resolved_target,
+  argv: started.argv,
+  decision: "allowed",
+  outcome: "interrupted",
+  durationSeconds: 0,
+  intrusive: started.intrusive,
+  correlationId: started.correlation_id,
+  executionId: started.execution_id,
+  engagement: started.engagement != null && started.engagement_hash != null
+    ? { name: started.engagement, hash: started.engagement_hash }
+    : null,
+  approval: started.approval_id != null && started.requested_by != null
+    ? { id: started.approval_id, requestedBy: started.requested_by, decidedBy: started.decided_by ?? null }
+    : null,
+  error: {
+    tag: "Interrupted",
+    message:
+      `no outcome was recorded: the server stopped (killed, crashed or out of memory) while this execution ran; it started at ${started.timestamp}`
+  }
+})
+
+export interface AuditLogService {
   /**
-   * Appends to `security.audit_log_path`, read on every record so a reload
-   * moves the log at the next entry. Writes are serialized so lines never
-   * interleave; intrusive entries are fsync'ed before `record` returns. An
-   * empty path, or a write that fails, sends the line to the application log
-   * instead, so an attempt is never silently unaudited.
+   * The original shape: never fails. An entry that must be written (see
+   * `write`) but cannot be dies with `AuditUnavailable`, so the operation
+   * fails closed even for callers that handle no audit error.
+   */
+  readonly record: (entry: AuditEntry) => Effect.Effect<void>
+  /**
+   * Appends the entry. Intrusive entries are fsync'ed before this returns and
+   * fail with `AuditUnavailable` when they cannot be written; so do all
+   * entries under `security.audit_fail_closed: all`. Any other entry that
+   * cannot be written goes to the application log instead. Every failure is
+   * logged and counted (`mcp_audit_failures_total`).
+   */
+  readonly write: (entry: AuditEntry) => Effect.Effect<void, AuditUnavailable>
+  /** Writes the `started` line of an execution, before its process is spawned; fails like `write`. */
+  readonly started: (entry: StartedEntry) => Effect.Effect<void, AuditUnavailable>
+  /**
+   * Counts a call refused past its client's rate limit, at the cost of a
+   * counter: each client's counts are written as one `rejections` line per
+   * `security.audit_rejections_interval`, and when the log closes.
+   */
+  readonly overLimit: (rejection: OverLimit) => Effect.Effect<void>
+  /**
+   * Finds the `started` lines of the log as it was at start-up that have no
+   * outcome, records each as `interrupted` and logs it. Runs once per
+   * process (the layer starts it); later calls return the same result.
+   */
+  readonly recoverInterrupted: Effect.Effect<ReadonlyArray<InterruptedExecution>>
+  /** Degraded while the last write failed. */
+  readonly health: Effect.Effect<CheckResult>
+  /** Reopens the file before the next line, as SIGHUP does. */
+  readonly reopen: Effect.Effect<void>
+}
+
+export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, AuditLogService>() {
+  /**
+   * Appends to `security.audit_log_path`, read before every batch so a reload
+   * moves the log; the writing itself is `AuditWriter`'s (one writer, group
+   * commit, rotation, disk-full safety). An empty path sends every line to
+   * the application log instead, so an attempt is never silently unaudited.
    */
   static readonly layer = Layer.scoped(
     AuditLog,
     Effect.gen(function*() {
       const config = yield* ConfigService
-      const current = yield* Ref.make<{ readonly path: string; readonly handle: FileHandle } | null>(null)
-      const lock = yield* Effect.makeSemaphore(1)
-
-      const close = Effect.flatMap(
-        Ref.getAndSet(current, null),
-        (file) => file === null ? Effect.void : Effect.promise(() => file.handle.close().catch(() => undefined))
-      )
-      yield* Effect.addFinalizer(() => close)
-
-      const handleFor = (path: string) =>
-        Effect.flatMap(Ref.get(current), (file) =>
-          file !== null && file.path === path
-            ? Effect.succeed(file.handle)
-            : Effect.zipRight(
-              close,
-              Effect.tryPromise(async () => {
-                await mkdir(dirname(path), { recursive: true })
-                return open(path, "a", 0o600)
-              }).pipe(Effect.tap((handle) => Ref.set(current, { path, handle })))
-            ))
+      const path = Effect.map(config.get, (c) => c.security.audit_log_path)
+      const writer = yield* makeAuditWriter({ path })
 
       const logOnly = (line: string) => Effect.logInfo(line.trimEnd()).pipe(Effect.annotateLogs("audit", true))
 
-      const write = (path: string, line: string, durable: boolean) =>
-        handleFor(path).pipe(
-          Effect.flatMap((handle) =>
-            Effect.tryPromise(async () => {
-              await handle.write(line)
-              if (durable) await handle.sync()
-            })
-          ),
-          Effect.catchAll((error) =>
-            Effect.logError(`audit log write to ${path} failed: ${String(error.error)}`).pipe(
-              Effect.zipRight(close),
-              Effect.zipRight(logOnly(line))
-            )
+      const write = (entry: AuditEntry) =>
+        Effect.gen(function*() {
+          const line = auditLine(entry, new Date(yield* Clock.currentTimeMillis).toISOString())
+          const c = yield* config.get
+          if (c.security.audit_log_path === "") return yield* logOnly(line)
+          const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
+          yield* writer.append(line, entry.intrusive).pipe(
+            Effect.catchAll((error) => Effect.zipRight(logOnly(line), failClosed ? Effect.fail(error) : Effect.void))
           )
-        )
+        })
+
+      const tallies = makeRejectionTallies()
+      const flushRejections = Effect.gen(function*() {
+        const taken = tallies.take()
+        if (taken.length === 0) return
+        const timestamp = new Date(yield* Clock.currentTimeMillis).toISOString()
+        const text = taken.map((tally) => rejectionsLine(tally, timestamp)).join("")
+        const c = yield* config.get
+        if (c.security.audit_log_path === "") return yield* logOnly(text)
+        yield* writer.append(text, false).pipe(Effect.catchAll(() => logOnly(text)))
+      })
+      const interval = Effect.map(config.get, (c) => Duration.seconds(c.security.audit_rejections_interval))
+      yield* Effect.addFinalizer(() => flushRejections)
+      yield* flushRejections.pipe(
+        Effect.zipLeft(Effect.flatMap(interval, Effect.sleep)),
+        Effect.repeat(Schedule.forever),
+        Effect.forkScoped
+      )
+
+      const initialPath = yield* path
+      const sizeAtStart = initialPath === "" ? 0 : yield* Effect.promise(() => fileSize(initialPath))
+      const recover = Effect.gen(function*() {
+        const found = yield* Effect.promise(() => unfinishedExecutions(initialPath, sizeAtStart))
+        for (const started of found) {
+          yield* Effect.logWarning(
+            `audit: execution ${started.execution_id} of ${started.tool} against ${started.target}, started at ${started.timestamp}, has no outcome; recorded as interrupted`
+          ).pipe(Effect.annotateLogs({ argv: started.argv.join(" "), caller: started.caller_id }))
+          yield* write(interruptedEntry(started)).pipe(Effect.catchAll((error) => Effect.logError(error.message)))
+        }
+        return found
+      })
+      const recoverInterrupted = yield* Effect.cached(recover)
+      yield* Effect.forkScoped(recoverInterrupted)
 
       return {
-        record: (entry) =>
-          Effect.gen(function*() {
-            const line = auditLine(entry, new Date(yield* Clock.currentTimeMillis).toISOString())
-            const path = (yield* config.get).security.audit_log_path
-            yield* path === "" ? logOnly(line) : write(path, line, entry.intrusive)
-          }).pipe(lock.withPermits(1), Effect.uninterruptible)
+        record: (entry) => write(entry).pipe(Effect.orDie),
+        write,
+        started: (entry) => write({ ...entry, decision: "allowed", outcome: "started", durationSeconds: 0, error: null }),
+        overLimit: (rejection) => Effect.map(Clock.currentTimeMillis, (now) => tallies.add(rejection, now)),
+        recoverInterrupted,
+        health: Effect.map(writer.status, (s): CheckResult =>
+          s.lastError === null
+            ? { status: "healthy", message: `${s.linesWritten} lines written`, metadata: { ...s } }
+            : { status: "degraded", message: s.lastError, metadata: { ...s } }),
+        reopen: writer.reopen
       }
     })
   )
 }
+
+/** The audit log's health check: IMPORTANT, so a log that cannot be written makes the server degraded. */
+export const auditHealthCheck: Effect.Effect<HealthCheck, never, AuditLog> = Effect.map(AuditLog, (audit) => ({
+  name: "audit_log",
+  priority: "IMPORTANT",
+  run: audit.health
+}))

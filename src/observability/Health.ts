@@ -30,8 +30,12 @@ export const CheckReport = Schema.Struct({
 })
 export type CheckReport = typeof CheckReport.Type
 
+/** The server's status: its checks' worst, or `draining` once it is shutting down (so load balancers stop sending). */
+export const ReportStatus = Schema.Literal(...HealthStatus.literals, "draining")
+export type ReportStatus = typeof ReportStatus.Type
+
 export const HealthReport = Schema.Struct({
-  status: HealthStatus,
+  status: ReportStatus,
   timestamp: Schema.String.annotations({ jsonSchema: { format: "date-time" } }),
   transport: Schema.String,
   checks: Schema.Record({ key: Schema.String, value: CheckReport }),
@@ -54,4 +58,4 @@ export class Health extends Context.Tag("security-mcp/Health")<
   }
 >() {}
 
-export const statusCode = (status: HealthStatus): 200 | 207 | 503 => status === "healthy" ? 200 : status === "degraded" ? 207 : 503
+export const statusCode = (status: ReportStatus): 200 | 207 | 503 => status === "healthy" ? 200 : status === "degraded" ? 207 : 503

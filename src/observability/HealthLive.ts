@@ -78,7 +78,7 @@ export const makeHealth = (options: HealthOptions): Effect.Effect<Health["Type"]
     const events = yield* Events
     const timeout = Duration.decode(options.checkTimeout ?? DEFAULT_CHECK_TIMEOUT)
     const results = yield* Ref.make<ReadonlyMap<string, StoredResult>>(new Map())
-    const lastStatus = yield* Ref.make<HealthStatus | "starting">("starting")
+    const lastStatus = yield* Ref.make<HealthReport["status"] | "starting">("starting")
     const firstRound = yield* Deferred.make<void>()
     const roundLock = yield* Effect.makeSemaphore(1)
 

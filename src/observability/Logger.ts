@@ -1,7 +1,7 @@
 import { PlatformLogger } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, Layer, Logger, LogLevel, type Scope, Stream } from "effect"
+import { Effect, HashMap, Layer, Logger, LogLevel, type Scope, Stream } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 
@@ -29,6 +29,35 @@ export const toLogLevel = (name: AppConfig["logging"]["level"]): LogLevel.LogLev
 
 const bootstrapConsole = Logger.withConsoleError(Logger.logfmtLogger)
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * An audit line that goes to the log (no audit file, or its write failed)
+ * arrives as its JSON text annotated `audit`. Logged as it is, logfmt would
+ * quote the JSON inside `message="{\"timestamp\":…}"` (and the JSON format
+ * would nest it as a string): instead its fields become the entry's own
+ * annotations, `message="audit" caller_id=… tool=… argv=…`.
+ */
+export const auditFieldsAsAnnotations = <Output>(
+  logger: Logger.Logger<unknown, Output>,
+  /** For logfmt: lists (argv) as their words joined by spaces, which logfmt quotes once. */
+  flat = false
+): Logger.Logger<unknown, Output> =>
+  Logger.mapInputOptions(logger, (options) => {
+    if (!HashMap.has(options.annotations, "audit")) return options
+    const text = Array.isArray(options.message) ? options.message[0] : options.message
+    if (typeof text !== "string" || !text.startsWith("{")) return options
+    let fields: unknown
+    try {
+      fields = JSON.parse(text)
+    } catch {
+      return options
+    }
+    if (!isRecord(fields)) return options
+    const entries = Object.entries(fields).map(([key, value]) => [key, flat && Array.isArray(value) ? value.join(" ") : value] as const)
+    return { ...options, message: "audit", annotations: HashMap.union(options.annotations, HashMap.fromIterable(entries)) }
+  })
+
 /**
  * Logs go to stderr (and optionally a file), never stdout: in stdio mode
  * stdout carries only MCP protocol messages. The level follows hot reloads;
@@ -47,7 +76,8 @@ export const LoggerLive = (initial: AppConfig) =>
         ),
         Effect.forkScoped
       )
-      const format = initial.logging.format === "json" ? Logger.jsonLogger : Logger.logfmtLogger
+      const json = initial.logging.format === "json"
+      const format = auditFieldsAsAnnotations(json ? Logger.jsonLogger : Logger.logfmtLogger, !json)
       const enabled = (l: LogLevel.LogLevel) => LogLevel.greaterThanEqual(l, level)
       const console = Logger.filterLogLevel(Logger.withConsoleError(format), enabled)
       const loggers: Effect.Effect<Logger.Logger<unknown, unknown>, PlatformError, Scope.Scope> = initial.logging.file_path === ""

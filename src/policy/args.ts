@@ -112,20 +112,45 @@ const forbiddenIndex = (forbidden: ReadonlyArray<ForbiddenFlag>): ReadonlyMap<st
 
 const forbiddenMessage = (entry: ForbiddenFlag, how = "") => `${entry.flag}${how} is not accepted: it ${entry.reason}`
 
+export interface ForbiddenUse {
+  readonly entry: ForbiddenFlag
+  /** How the token spells it, e.g. ` (written as -datadir)`; empty when exact. */
+  readonly how: string
+}
+
 /**
  * Finds the forbidden flag an unknown token stands for: a glued value
  * (`-oN/tmp/x`), or an abbreviated or single-dash long option, which nmap's
  * getopt_long_only would expand (`--datad`, `-datadir`).
  */
-const forbiddenVariant = (token: string, forbidden: ReadonlyArray<ForbiddenFlag>): ArgumentRejected | undefined => {
+const forbiddenVariantOf = (token: string, forbidden: ReadonlyArray<ForbiddenFlag>): ForbiddenUse | undefined => {
   const name = token.split("=")[0] ?? token
   const long = name.startsWith("--") ? name : name.length > 2 ? `-${name}` : undefined
   const expanded = long === undefined || long.length < 4
     ? undefined
     : forbidden.find((entry) => entry.flag.startsWith("--") && entry.flag.startsWith(long))
-  if (expanded !== undefined) return rejected(token, "forbidden_flag", forbiddenMessage(expanded, ` (written as ${token})`))
+  if (expanded !== undefined) return { entry: expanded, how: ` (written as ${token})` }
   const glued = forbidden.find((entry) => entry.attached === true && token.startsWith(entry.flag) && token.length > entry.flag.length)
-  return glued === undefined ? undefined : rejected(token, "forbidden_flag", forbiddenMessage(glued, " (with a value attached)"))
+  return glued === undefined ? undefined : { entry: glued, how: " (with a value attached)" }
+}
+
+const forbiddenVariant = (token: string, forbidden: ReadonlyArray<ForbiddenFlag>): ArgumentRejected | undefined => {
+  const use = forbiddenVariantOf(token, forbidden)
+  return use === undefined ? undefined : rejected(token, "forbidden_flag", forbiddenMessage(use.entry, use.how))
+}
+
+/**
+ * The forbidden flag a token stands for, however it is written: exactly, with
+ * `=value`, with a value glued on, or as a single-dash or abbreviated long
+ * option. For flags whose binary's option table is unknown (custom tools).
+ */
+export const forbiddenFlagUse = (
+  token: string,
+  forbidden: ReadonlyArray<ForbiddenFlag> = forbiddenFlags
+): ForbiddenUse | undefined => {
+  const name = token.startsWith("--") ? token.split("=")[0] ?? token : token
+  const exact = forbidden.find((entry) => entry.flag === name)
+  return exact !== undefined ? { entry: exact, how: "" } : forbiddenVariantOf(token, forbidden)
 }
 
 const wholeMatch = (pattern: RegExp, value: string): boolean =>
@@ -168,10 +193,11 @@ const checkValue = (flag: FlagSpec, kind: FlagValue, value: string): Either.Eith
     case "Int":
     case "Number": {
       const syntax = kind._tag === "Int" ? (kind.min < 0 ? sint : uint) : decimal
-      if (!syntax.test(value) || (kind.min >= 0 && value.startsWith("-"))) {
+      const n = Number(value)
+      // `-0` or `-1` where the range has no negatives would reach the binary as an option, not a number.
+      if (!syntax.test(value) || (value.startsWith("-") && !(kind.min < 0 && n < 0))) {
         return invalid(`expected ${kind._tag === "Int" ? "an integer" : "a number"} between ${kind.min} and ${kind.max}`)
       }
-      const n = Number(value)
       return n < kind.min || n > kind.max ? invalid(`must be between ${kind.min} and ${kind.max}`) : plain()
     }
     case "Enum":

@@ -4,65 +4,28 @@
  * and directory paths, globs, boolean expressions, `+` forcing) loads or
  * selects Lua code the operator never vetted, so it is refused.
  *
- * Categories are judged by everything they select (checked against nmap
- * 7.93's script.db), not by their name. Even the tame ones hold a few scripts
- * that reach past the target: `default` has http-open-proxy and
- * socks-open-proxy (external: they look up and connect to www.google.com),
- * `safe` and `discovery` have broadcast-* scripts and fcrdns (which asks the
- * host's resolver despite `-n`), `brute`, `auth` and `exploit` have external
- * or dos members. So a category is never passed to nmap bare: the server
- * turns it into an expression that excludes broadcast, external, dos and
- * fcrdns (see `scopedCategories`), which callers cannot write themselves.
- * - `default`, `version`, `safe` and `discovery` (minus its intrusive
- *   scripts) are allowed.
- * - `vuln`, `exploit`, `fuzzer`, `brute` and `auth` attack or log in to the
- *   target: allowed only when intrusive operations are.
+ * Categories are judged by everything they select, not by their name: a
+ * script has several categories, and nmap files many checks under a tame one
+ * and a gated one at once (ssl-heartbleed is `safe vuln`, ftp-anon is
+ * `default auth safe`, http-git is `default safe vuln`). So a category is
+ * never passed to nmap bare: the server turns it into an expression callers
+ * cannot write themselves (see `scopedCategories`).
+ * - The tame categories (`default`, `version`, `safe`, `discovery`) exclude
+ *   every script that also carries a gated category, and every script that
+ *   reaches past the target (broadcast, external, fcrdns, which asks the
+ *   host's resolver despite `-n`). What they select is therefore never
+ *   intrusive; a gated check is run by naming it or its category.
+ * - The gated categories (`vuln`, `exploit`, `fuzzer`, `brute`, `auth`)
+ *   attack or log in to the target: allowed only when intrusive operations
+ *   are, and still without broadcast, external, dos and fcrdns scripts.
  * - `intrusive`, `dos`, `malware`, `external`, `broadcast` and `all` are
  *   refused outright. Scripts from them are available by name.
+ * Every lookup here is keyed by caller text, so the tables are Maps: a name
+ * such as `constructor` or `__proto__` finds nothing.
  */
 
-const beyondTheTarget = "broadcast or external or dos or fcrdns"
-
-const scoped = (category: string, intrusive: boolean, alsoExclude: ReadonlyArray<string> = []) => ({
-  expression: `(${category} and not (${[beyondTheTarget, ...alsoExclude].join(" or ")}))`,
-  intrusive
-})
-
-/** Every category callers may name, with the expression nmap receives instead of it. */
-export const scopedCategories: Readonly<Record<string, { readonly expression: string; readonly intrusive: boolean }>> = {
-  default: scoped("default", false),
-  version: scoped("version", false),
-  safe: scoped("safe", false),
-  discovery: scoped("discovery", false, ["intrusive"]),
-  vuln: scoped("vuln", true),
-  exploit: scoped("exploit", true),
-  fuzzer: scoped("fuzzer", true),
-  brute: scoped("brute", true),
-  auth: scoped("auth", true)
-}
-
-export const safeCategories: ReadonlyArray<string> = Object.keys(scopedCategories).filter((c) => !scopedCategories[c]!.intrusive)
-
-export const intrusiveCategories: ReadonlyArray<string> = Object.keys(scopedCategories).filter((c) => scopedCategories[c]!.intrusive)
-
-/**
- * The `--script` value nmap receives for an accepted list: a plain comma list
- * of script names, or, when a category is present, one boolean expression
- * joined by `or`.
- */
-export const scriptArgument = (items: ReadonlyArray<string>): string =>
-  items.some((item) => Object.hasOwn(scopedCategories, item))
-    ? items.map((item) => scopedCategories[item]?.expression ?? item).join(" or ")
-    : items.join(",")
-
-export const refusedCategories: Readonly<Record<string, string>> = {
-  all: "selects every script, including broadcast, external and denial-of-service ones",
-  intrusive: "includes broadcast and local-network flooding scripts",
-  dos: "includes broadcast-avahi-dos and ipv6-ra-flood, which hit hosts other than the target",
-  malware: "includes scripts that send the target to third-party services",
-  external: "sends the target or its data to third-party services",
-  broadcast: "sends packets to every host on the local network, not to the target"
-}
+/** Scripts that reach hosts other than the target, and dos; never selected through a category. */
+const beyondTheTarget: ReadonlyArray<string> = ["broadcast", "external", "dos", "fcrdns"]
 
 /** Categories of a script that make running it an intrusive operation. */
 export const intrusiveScriptCategories: ReadonlyArray<string> = [
@@ -76,11 +39,62 @@ export const intrusiveScriptCategories: ReadonlyArray<string> = [
   "auth"
 ]
 
+export interface ScopedCategory {
+  /** The boolean expression nmap receives instead of the category's name. */
+  readonly expression: string
+  readonly intrusive: boolean
+  /** Categories and script names the expression excludes. */
+  readonly excluded: ReadonlyArray<string>
+}
+
+const scoped = (category: string, intrusive: boolean): readonly [string, ScopedCategory] => {
+  const excluded = intrusive
+    ? beyondTheTarget
+    : [...beyondTheTarget, ...intrusiveScriptCategories.filter((c) => !beyondTheTarget.includes(c))]
+  return [category, { expression: `(${category} and not (${excluded.join(" or ")}))`, intrusive, excluded }]
+}
+
+/** Every category callers may name, with the expression nmap receives instead of it. */
+export const scopedCategories: ReadonlyMap<string, ScopedCategory> = new Map([
+  scoped("default", false),
+  scoped("version", false),
+  scoped("safe", false),
+  scoped("discovery", false),
+  scoped("vuln", true),
+  scoped("exploit", true),
+  scoped("fuzzer", true),
+  scoped("brute", true),
+  scoped("auth", true)
+])
+
+export const safeCategories: ReadonlyArray<string> = [...scopedCategories].filter(([, c]) => !c.intrusive).map(([name]) => name)
+
+export const intrusiveCategories: ReadonlyArray<string> = [...scopedCategories].filter(([, c]) => c.intrusive).map(([name]) => name)
+
+/**
+ * The `--script` value nmap receives for an accepted list: a plain comma list
+ * of script names, or, when a category is present, one boolean expression
+ * joined by `or`.
+ */
+export const scriptArgument = (items: ReadonlyArray<string>): string =>
+  items.some((item) => scopedCategories.has(item))
+    ? items.map((item) => scopedCategories.get(item)?.expression ?? item).join(" or ")
+    : items.join(",")
+
+export const refusedCategories: ReadonlyMap<string, string> = new Map([
+  ["all", "selects every script, including broadcast, external and denial-of-service ones"],
+  ["intrusive", "includes broadcast and local-network flooding scripts"],
+  ["dos", "includes broadcast-avahi-dos and ipv6-ra-flood, which hit hosts other than the target"],
+  ["malware", "includes scripts that send the target to third-party services"],
+  ["external", "sends the target or its data to third-party services"],
+  ["broadcast", "sends packets to every host on the local network, not to the target"]
+])
+
 /**
  * Curated scripts with their nmap 7.93 categories. None is in `broadcast` or
  * `external` and none has a prerule (which could add targets).
  */
-export const knownScripts: Readonly<Record<string, ReadonlyArray<string>>> = {
+export const knownScripts: ReadonlyMap<string, ReadonlyArray<string>> = new Map(Object.entries({
   "banner": ["discovery", "safe"],
   "fingerprint-strings": ["version"],
   "ftp-anon": ["auth", "default", "safe"],
@@ -162,13 +176,14 @@ export const knownScripts: Readonly<Record<string, ReadonlyArray<string>>> = {
   "ssl-enum-ciphers": ["discovery", "intrusive"],
   "ssl-heartbleed": ["safe", "vuln"],
   "ssl-poodle": ["safe", "vuln"]
-}
+}))
 
-/** Scripts in `default` run under `-sC` anyway, so naming one is never more intrusive than `-sC`. */
-export const isIntrusiveScript = (name: string): boolean => {
-  const categories = knownScripts[name] ?? []
-  return !categories.includes("default") && categories.some((category) => intrusiveScriptCategories.includes(category))
-}
+/**
+ * A script with any gated category is intrusive, whatever else it is filed
+ * under: `default` or `safe` next to `auth` or `vuln` does not make it tame.
+ */
+export const isIntrusiveScript = (name: string): boolean =>
+  (knownScripts.get(name) ?? []).some((category) => intrusiveScriptCategories.includes(category))
 
 export type ScriptItem =
   | { readonly _tag: "Accepted"; readonly item: string; readonly intrusive: boolean }
@@ -191,16 +206,16 @@ export const classifyScriptItem = (item: string): ScriptItem => {
   if (expressionWords.has(item) || /[() ]/.test(item)) {
     return refuse("forbidden_value", `'${item}': boolean script expressions are not accepted; list names or categories`)
   }
-  const refused = refusedCategories[item]
+  const refused = refusedCategories.get(item)
   if (refused !== undefined) {
     return refuse("script_not_allowed", `Script category '${item}' is not accepted: it ${refused}. Name the scripts you need.`)
   }
-  const category = scopedCategories[item]
+  const category = scopedCategories.get(item)
   if (category !== undefined) return { _tag: "Accepted", item, intrusive: category.intrusive }
-  if (Object.hasOwn(knownScripts, item)) return { _tag: "Accepted", item, intrusive: isIntrusiveScript(item) }
+  if (knownScripts.has(item)) return { _tag: "Accepted", item, intrusive: isIntrusiveScript(item) }
   return refuse(
     "script_not_allowed",
-    `Script '${item}' is not in the allow-list (categories: ${Object.keys(scopedCategories).join(", ")}; or a listed script name)`
+    `Script '${item}' is not in the allow-list (categories: ${[...scopedCategories.keys()].join(", ")}; or a listed script name)`
   )
 }
 

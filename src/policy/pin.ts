@@ -1,7 +1,7 @@
 import { Effect, Either } from "effect"
 import { TargetRejected } from "../errors.js"
 import type { Family } from "./ip.js"
-import { Resolver } from "./Resolver.js"
+import { type LookupOptions, Resolver } from "./Resolver.js"
 import { addressFamily, checkAddress, checkTarget, type ParsedTarget, parseTarget, type TargetPolicyOptions } from "./targets.js"
 
 /**
@@ -32,12 +32,14 @@ const andCaller = (
 
 /**
  * Validates `raw` against the server policy and, when given, the caller's own
- * allow-list (both must pass), resolving host names through `Resolver`.
+ * allow-list (both must pass), resolving host names through `Resolver`
+ * (on behalf of `lookup.client`, which bounds that client's share of it).
  */
 export const pinTarget = (
   raw: string,
   options: TargetPolicyOptions,
-  callerOptions?: TargetPolicyOptions
+  callerOptions?: TargetPolicyOptions,
+  lookup?: LookupOptions
 ): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
   Effect.gen(function*() {
     const parsed = yield* andCaller(Either.flatMap(parseTarget(raw), (target) => checkTarget(target, options)), callerOptions)
@@ -48,7 +50,7 @@ export const pinTarget = (
         return { original: raw, pinned: parsed.text, addresses: [parsed.text], kind: "cidr", family: parsed.network.family } as const
       case "hostname": {
         const resolver = yield* Resolver
-        const resolved = yield* resolver.lookup(parsed.name)
+        const resolved = yield* resolver.lookup(parsed.name, lookup)
         const ipv6 = options.allowIpv6 && (callerOptions?.allowIpv6 ?? true)
         // Without IPv6 the tool never uses AAAA answers, so they are not what gets scanned.
         const usable = ipv6 ? resolved : resolved.filter((address) => addressFamily(address) !== 6)

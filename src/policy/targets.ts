@@ -138,6 +138,42 @@ interface Blocked {
   readonly except?: bigint
 }
 
+const v6 = (...words: ReadonlyArray<number>): bigint => words.reduce((acc, w, i) => acc | (BigInt(w) << BigInt(112 - 16 * i)), 0n)
+
+/**
+ * Cloud instance-metadata and host services (credentials, user data) outside
+ * the ranges denied below, as each provider documents them. The IPv4 ones of
+ * most clouds (169.254.169.254, Tencent's 169.254.0.23, Scaleway's
+ * 169.254.42.42) are link-local and Alibaba's 100.100.100.200 is in shared
+ * space, all denied as ranges; OpenStack's IPv6 one (fe80::a9fe:a9fe) is link-local.
+ */
+const cloudMetadata: ReadonlyArray<Blocked> = [
+  { network: v6net(v6(0xfd00, 0x0ec2), 64), label: "fd00:ec2::/64 (AWS instance metadata, DNS and time services over IPv6)" },
+  { network: v6net(v6(0xfd20, 0x00ce, 0, 0, 0, 0, 0, 0x0254), 128), label: "fd20:ce::254 (Google Cloud metadata server over IPv6)" },
+  { network: v6net(v6(0xfd00, 0x00c1, 0, 0, 0, 0, 0xa9fe, 0xa9fe), 128), label: "fd00:c1::a9fe:a9fe (Oracle Cloud metadata over IPv6)" },
+  { network: v6net(v6(0xfd00, 0xa9fe, 0xa9fe, 0, 0, 0, 0, 1), 128), label: "fd00:a9fe:a9fe::1 (Akamai/Linode metadata over IPv6)" },
+  { network: v6net(v6(0xfd00, 0x0042, 0, 0, 0, 0, 0, 0x0042), 128), label: "fd00:42::42 (Scaleway metadata over IPv6)" },
+  { network: v4net(168, 63, 129, 16, 32), label: "168.63.129.16 (Azure WireServer and host services)" }
+]
+
+/**
+ * IPv6 prefixes whose addresses embed an IPv4 address and reach it through a
+ * translator, a tunnel or the local stack: judged as IPv6 they would carry
+ * any IPv4 address (metadata, loopback, public) past the IPv4 rules.
+ */
+const embeddingIPv4: ReadonlyArray<Blocked> = [
+  { network: v6net(0n, 96), label: "::/96 (unspecified and IPv4-compatible)", except: 1n },
+  { network: v6net(0xffffn << 32n, 96), label: "::ffff:0:0/96 (IPv4-mapped; give the IPv4 address)" },
+  { network: v6net(0xffffn << 48n, 96), label: "::ffff:0:0:0/96 (IPv4-translated; give the IPv4 address)" },
+  { network: v6net(v6(0x64, 0xff9b), 96), label: "64:ff9b::/96 (NAT64, reaches IPv4 hosts)" },
+  { network: v6net(v6(0x64, 0xff9b, 1), 48), label: "64:ff9b:1::/48 (local-use NAT64, reaches IPv4 hosts)" },
+  {
+    network: v6net(v6(0x2001), 23),
+    label: "2001::/23 (IETF protocol assignments, includes Teredo 2001::/32, which embeds IPv4 addresses)"
+  },
+  { network: v6net(v6(0x2002), 16), label: "2002::/16 (6to4, reaches IPv4 hosts)" }
+]
+
 /** Never scanned, whatever the allow-list says. */
 const deniedRanges: ReadonlyArray<Blocked> = [
   { network: v4net(0, 0, 0, 0, 8), label: "0.0.0.0/8 (\"this network\"; 0.0.0.0 reaches the local host)" },
@@ -149,17 +185,16 @@ const deniedRanges: ReadonlyArray<Blocked> = [
   { network: v4net(198, 51, 100, 0, 24), label: "198.51.100.0/24 (documentation)" },
   { network: v4net(203, 0, 113, 0, 24), label: "203.0.113.0/24 (documentation)" },
   { network: v4net(198, 18, 0, 0, 15), label: "198.18.0.0/15 (benchmarking)" },
-  { network: v4net(100, 64, 0, 0, 10), label: "100.64.0.0/10 (carrier-grade NAT shared space)" },
+  { network: v4net(100, 64, 0, 0, 10), label: "100.64.0.0/10 (carrier-grade NAT shared space, includes Alibaba Cloud metadata)" },
   { network: v4net(192, 88, 99, 0, 24), label: "192.88.99.0/24 (6to4 relay anycast)" },
-  { network: v6net(0n, 96), label: "::/96 (unspecified and IPv4-compatible)", except: 1n },
-  { network: v6net(0xffffn << 32n, 96), label: "::ffff:0:0/96 (IPv4-mapped; give the IPv4 address)" },
-  { network: v6net(0x64ff9bn << 96n, 96), label: "64:ff9b::/96 (NAT64, reaches IPv4 hosts)" },
-  { network: v6net(0x0100n << 112n, 64), label: "100::/64 (discard-only)" },
-  { network: v6net(0x20010db8n << 96n, 32), label: "2001:db8::/32 (documentation)" },
-  { network: v6net(0x2002n << 112n, 16), label: "2002::/16 (6to4, reaches IPv4 hosts)" },
-  { network: v6net(0xfe80n << 112n, 10), label: "fe80::/10 (link-local)" },
-  { network: v6net(0xfec0n << 112n, 10), label: "fec0::/10 (site-local, deprecated)" },
-  { network: v6net(0xff00n << 112n, 8), label: "ff00::/8 (multicast)" }
+  ...cloudMetadata,
+  ...embeddingIPv4,
+  { network: v6net(v6(0x0100), 64), label: "100::/64 (discard-only)" },
+  { network: v6net(v6(0x2001, 0x0db8), 32), label: "2001:db8::/32 (documentation)" },
+  { network: v6net(v6(0x3fff), 20), label: "3fff::/20 (documentation)" },
+  { network: v6net(v6(0xfe80), 10), label: "fe80::/10 (link-local)" },
+  { network: v6net(v6(0xfec0), 10), label: "fec0::/10 (site-local, deprecated)" },
+  { network: v6net(v6(0xff00), 8), label: "ff00::/8 (multicast)" }
 ]
 
 const rfc1918 = [v4net(10, 0, 0, 0, 8), v4net(172, 16, 0, 0, 12), v4net(192, 168, 0, 0, 16)]
@@ -225,6 +260,24 @@ const compile = (allowed: ReadonlyArray<string>, allowIpv6: boolean): CompiledAl
   return compiled
 }
 
+/**
+ * An IPv4 address that is the first or last address of every allowed network
+ * holding it: the directed broadcast (and the old all-zeros broadcast) of that
+ * network, which a router may deliver to every host there. /31 and /32 have
+ * no broadcast address.
+ */
+const broadcastEdge = (
+  value: bigint,
+  containing: ReadonlyArray<Network>
+): { readonly what: "broadcast" | "network"; readonly network: Network } | undefined => {
+  const edges = containing.map((net) => {
+    if (net.family !== 4 || net.prefix > 30) return undefined
+    if (value === net.base) return { what: "network" as const, network: net }
+    return value === net.base + networkSize(net) - 1n ? { what: "broadcast" as const, network: net } : undefined
+  })
+  return edges.every((edge) => edge !== undefined) ? edges[0] : undefined
+}
+
 const checkNetwork = (
   parsed: ParsedTarget,
   net: Network,
@@ -249,7 +302,17 @@ const checkNetwork = (
     )
   }
   const { networks } = compile(options.allowed, options.allowIpv6)
-  if (networks.some((allowed) => contains(allowed, net))) return Either.right(parsed)
+  const containing = networks.filter((allowed) => contains(allowed, net))
+  if (containing.length > 0) {
+    const edge = single ? broadcastEdge(net.base, containing) : undefined
+    return edge === undefined ? Either.right(parsed) : reject(
+      text,
+      "broadcast_address",
+      `${text} is the ${edge.what} address of the allowed network ${
+        formatNetwork(edge.network)
+      }, which reaches every host on it; give a host address or the network as a CIDR`
+    )
+  }
   if (nonPublic.some((range) => contains(range, net))) {
     return reject(text, "target_not_allowed", `${text} is not inside the allowed targets (security.allowed_targets)`)
   }

@@ -1,4 +1,4 @@
-import { Cause, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
+import { Cause, Clock, Context, Effect, Exit, HashMap, Layer, Metric, Option, Random, Ref } from "effect"
 import type { BreakerState } from "../BreakerState.js"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
@@ -196,25 +196,79 @@ export const forceClose = (b: Breaker): Step<void> =>
 
 const stateValue: Record<BreakerState, number> = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 }
 
-/** Times are the monotonic reading (see monotonic.ts): a wall-clock step cannot hold a circuit open or reopen it early. */
-const iso = (millis: number | null) => (millis === null ? null : new Date(millis).toISOString())
+/**
+ * Breaker times are monotonic milliseconds (`Clock.currentTimeNanos`), so a
+ * wall-clock step can neither hold a circuit open nor close it early; they
+ * become wall-clock dates only for display, relative to the current instant.
+ */
+export interface Instant {
+  readonly monotonic: number
+  readonly wall: number
+}
 
-export const toSnapshot = (tool: string, b: Breaker): BreakerSnapshot => ({
+const iso = (millis: number | null, at: Instant) => (millis === null ? null : new Date(at.wall + millis - at.monotonic).toISOString())
+
+export const toSnapshot = (tool: string, b: Breaker, at: Instant = { monotonic: 0, wall: 0 }): BreakerSnapshot => ({
   tool,
   state: b.state,
   consecutiveFailures: b.consecutiveFailures,
   forced: b.forced,
-  openedAt: iso(b.openedAt),
-  retryAt: iso(b.retryAt),
+  openedAt: iso(b.openedAt, at),
+  retryAt: iso(b.retryAt, at),
   recoveryTimeoutSeconds: b.recoveryTimeoutSeconds,
   halfOpenInFlight: b.halfOpenInFlight,
   totals: b.totals
 })
 
-/** Reports a breaker's new state and each transition: the state gauge, the transition counter, an event and a log line. */
-const announce = (events: Events["Type"], tool: string, b: Breaker, transitions: ReadonlyArray<Transition>) =>
+/** A caller's `timeout_sec` turned into the execution's timeout, and what running out of it means. */
+export interface TimeoutDecision {
+  readonly seconds: number
+  /** The caller asked for less than the tool's floor and got the floor. */
+  readonly raised: boolean
+  /** Whether a timeout counts against the tool's breaker (see `timeoutCountsAgainstBreaker`). */
+  readonly countsAgainstBreaker: boolean
+}
+
+export interface TimeoutLimits {
+  /** The tool's configured timeout (`tools.<name>.timeout` or its default), already within `security.timeout_seconds`. */
+  readonly configuredSeconds: number
+  /** The shortest timeout a caller may ask for (`timeoutFloor`). */
+  readonly floorSeconds: number
+  /** `security.timeout_seconds`. */
+  readonly capSeconds: number
+}
+
+/**
+ * A timeout says the tool is unhealthy only when the tool had the time the
+ * operator gave it: a caller who shortens the timeout and then sees it run
+ * out learned nothing about the tool, and must not be able to open its
+ * breaker for everyone that way.
+ */
+export const timeoutCountsAgainstBreaker = (effectiveSeconds: number, configuredSeconds: number): boolean =>
+  effectiveSeconds >= configuredSeconds
+
+/** The timeout an execution runs with: the caller's (or the configured one), at least the floor, at most the cap. */
+export const effectiveTimeout = (requested: number | undefined, limits: TimeoutLimits): TimeoutDecision => {
+  const floor = Math.min(limits.floorSeconds, limits.configuredSeconds, limits.capSeconds)
+  const wanted = requested ?? limits.configuredSeconds
+  const seconds = Math.min(Math.max(wanted, floor), limits.capSeconds)
+  return { seconds, raised: wanted < floor, countsAgainstBreaker: timeoutCountsAgainstBreaker(seconds, limits.configuredSeconds) }
+}
+
+/** The shortest caller timeout for a tool: `tools.<name>.min_timeout`, else `tool.min_timeout`. */
+export const timeoutFloor = (config: AppConfig, tool: string): number =>
+  (Object.hasOwn(config.tools, tool) ? config.tools[tool]?.min_timeout : undefined) ?? config.tool.min_timeout
+
+const currentInstant: Effect.Effect<Instant> = Effect.zipWith(monotonicMillis, Clock.currentTimeMillis, (monotonic, wall) => ({
+  monotonic,
+  wall
+}))
+
+/** Reports a breaker's new state: the state gauge, and per transition a counter, an event and a log line. */
+const announcer = (events: Events["Type"]) => (tool: string, b: Breaker, transitions: ReadonlyArray<Transition>) =>
   Effect.gen(function*() {
     yield* Metric.set(Metric.tagged(breakerState, "name", tool), stateValue[b.state])
+    const at = yield* currentInstant
     for (const { from, to } of transitions) {
       yield* Metric.increment(
         Metric.tagged(Metric.tagged(Metric.tagged(breakerTransitions, "name", tool), "from_state", from), "to_state", to)
@@ -222,7 +276,7 @@ const announce = (events: Events["Type"], tool: string, b: Breaker, transitions:
       yield* events.publish({ type: "breaker.transition", tool, from, to })
       const message = `circuit breaker ${from} -> ${to}`
       const log = to === "OPEN"
-        ? Effect.logWarning(message, { retryAt: iso(b.retryAt), consecutiveFailures: b.consecutiveFailures, forced: b.forced })
+        ? Effect.logWarning(message, { retryAt: iso(b.retryAt, at), consecutiveFailures: b.consecutiveFailures, forced: b.forced })
         : Effect.logInfo(message)
       yield* Effect.annotateLogs(log, { tool })
     }
@@ -252,6 +306,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
   static readonly make = Effect.gen(function*() {
     const config = yield* ConfigService
     const events = yield* Events
+    const announce = announcer(events)
     const breakers = yield* Ref.make(HashMap.empty<string, Breaker>())
 
     const settingsFor = (override: Partial<BreakerSettings> | undefined) =>
@@ -262,7 +317,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
       Ref.modify(breakers, (map): readonly [readonly [A, Breaker, ReadonlyArray<Transition>], HashMap.HashMap<string, Breaker>] => {
         const [a, next, transitions] = f(Option.getOrElse(HashMap.get(map, tool), () => initialBreaker))
         return [[a, next, transitions], HashMap.set(map, tool, next)]
-      }).pipe(Effect.tap(([, b, transitions]) => announce(events, tool, b, transitions)), Effect.map(([a]) => a))
+      }).pipe(Effect.tap(([, b, transitions]) => announce(tool, b, transitions)), Effect.map(([a]) => a))
 
     const countCall = (tool: string, result: "success" | "failure" | "rejected") =>
       Metric.increment(Metric.tagged(Metric.tagged(breakerCalls, "name", tool), "result", result))
@@ -308,14 +363,15 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
         }))
 
     const snapshot = Effect.gen(function*() {
-      const now = yield* monotonicMillis
+      const at = yield* currentInstant
+      const now = at.monotonic
       const tools = HashMap.keys(yield* Ref.get(breakers))
       const out: Array<BreakerSnapshot> = []
       for (const tool of tools) {
         out.push(
           yield* step(tool, (b) => {
             const [, next, transitions] = advance(b, now)
-            return [toSnapshot(tool, next), next, transitions] as const
+            return [toSnapshot(tool, next, at), next, transitions] as const
           })
         )
       }

@@ -39,6 +39,12 @@ export const isIdle = (bucket: Bucket, now: number): boolean => refill(bucket, n
 /** How often (clock milliseconds) the idle buckets are swept, at the next `take` after the interval. */
 export const SWEEP_INTERVAL_MS = 60_000
 
+export interface BucketSpec {
+  readonly key: string
+  readonly perMinute: number
+  readonly burst: number
+}
+
 interface Buckets {
   readonly map: HashMap.HashMap<string, Bucket>
   readonly sweptAt: number
@@ -59,6 +65,12 @@ export class RateLimiter extends Context.Tag("security-mcp/RateLimiter")<
   RateLimiter,
   {
     readonly take: (key: string, perMinute: number, burst: number) => Effect.Effect<void, RateLimited>
+    /**
+     * Takes a token from each bucket, or from none: refused by one, the call
+     * costs the others nothing (a client's share of a tool is not spent on a
+     * call the tool's own bucket refuses).
+     */
+    readonly takeAll: (buckets: ReadonlyArray<BucketSpec>) => Effect.Effect<void, RateLimited>
     /** Buckets held in memory now. */
     readonly size: Effect.Effect<number>
   }
@@ -66,26 +78,36 @@ export class RateLimiter extends Context.Tag("security-mcp/RateLimiter")<
   static readonly make = Effect.gen(function*() {
     const state = yield* Ref.make<Buckets>({ map: HashMap.empty(), sweptAt: yield* monotonicMillis })
 
-    const take = (key: string, perMinute: number, burst: number) =>
+    const takeAll = (specs: ReadonlyArray<BucketSpec>) =>
       Effect.gen(function*() {
         const now = yield* monotonicMillis
-        const result = yield* Ref.modify(state, (s): readonly [TakeResult, Buckets] => {
+        const refused = yield* Ref.modify(state, (s): readonly [readonly [BucketSpec, number] | undefined, Buckets] => {
           const swept = now - s.sweptAt >= SWEEP_INTERVAL_MS
             ? { map: HashMap.filter(s.map, (b) => !isIdle(b, now)), sweptAt: now }
             : s
-          const r = takeToken(Option.getOrUndefined(HashMap.get(swept.map, key)), now, perMinute, burst)
-          return [r, { ...swept, map: HashMap.set(swept.map, key, r.bucket) }]
+          let map = swept.map
+          for (const spec of specs) {
+            const r = takeToken(Option.getOrUndefined(HashMap.get(swept.map, spec.key)), now, spec.perMinute, spec.burst)
+            if (r._tag === "Rejected") return [[spec, r.retryAfterSeconds], swept]
+            map = HashMap.set(map, spec.key, r.bucket)
+          }
+          return [undefined, { ...swept, map }]
         })
-        if (result._tag === "Taken") return
+        if (refused === undefined) return
+        const [{ key, perMinute }, retryAfterSeconds] = refused
         yield* Metric.increment(Metric.tagged(rateLimited, "scope", scopeOf(key)))
         return yield* new RateLimited({
           scope: key,
-          retryAfterSeconds: result.retryAfterSeconds,
-          message: `Rate limit of ${perMinute} calls per minute exceeded for ${key}; retry in ${result.retryAfterSeconds} s`
+          retryAfterSeconds,
+          message: `Rate limit of ${perMinute} calls per minute exceeded for ${key}; retry in ${retryAfterSeconds} s`
         })
       })
 
-    return RateLimiter.of({ take, size: Effect.map(Ref.get(state), (s) => HashMap.size(s.map)) })
+    return RateLimiter.of({
+      take: (key, perMinute, burst) => takeAll([{ key, perMinute, burst }]),
+      takeAll,
+      size: Effect.map(Ref.get(state), (s) => HashMap.size(s.map))
+    })
   })
 
   static readonly layer = Layer.effect(RateLimiter, RateLimiter.make)

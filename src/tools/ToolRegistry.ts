@@ -1,4 +1,4 @@
-import { Context, Duration, Effect, Layer, Ref } from "effect"
+import { Context, Duration, Effect, Layer, Queue, Ref } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { ToolNotFound } from "../errors.js"
 import { Events } from "../events/Events.js"
@@ -8,17 +8,21 @@ import type { ToolSpec } from "./ToolSpec.js"
 
 export interface RegisteredTool {
   readonly spec: ToolSpec<any>
-  /** Absolute path resolved at start-up; `null` when the binary is missing. */
+  /** Absolute path found by the last check; `null` when the binary is missing (or refused). */
   readonly path: string | null
   readonly version: string | null
   readonly unavailableReason: string | null
   readonly enabled: boolean
 }
 
+type Located = Omit<RegisteredTool, "enabled">
+
 /**
- * The tools this server offers. Binaries are resolved once at start-up so a
- * later change of PATH cannot swap what runs; a missing binary makes its tool
- * unavailable, never the server fail.
+ * The tools this server offers. Binaries are resolved at start-up and then
+ * re-checked every `tool.availability_check_interval` seconds and after a
+ * spawn failure: a binary removed later makes its tool unavailable (callers
+ * get ToolUnavailable, which does not count against the breaker), a restored
+ * one makes it available again. A missing binary never makes the server fail.
  */
 export class ToolRegistry extends Context.Tag("security-mcp/ToolRegistry")<
   ToolRegistry,
@@ -26,13 +30,16 @@ export class ToolRegistry extends Context.Tag("security-mcp/ToolRegistry")<
     readonly all: Effect.Effect<ReadonlyArray<RegisteredTool>>
     readonly get: (name: string) => Effect.Effect<RegisteredTool, ToolNotFound>
     readonly setEnabled: (name: string, enabled: boolean) => Effect.Effect<RegisteredTool, ToolNotFound>
+    /** Locates the tool's binary again (resolve and vet) and returns the tool as now registered. */
+    readonly recheck: (name: string) => Effect.Effect<RegisteredTool, ToolNotFound>
   }
 >() {}
 
 const firstLine = (text: string) => text.replace(/\u001b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? null
 
-const locate = (spec: ToolSpec<any>) =>
+const locate = (spec: ToolSpec<any>): Effect.Effect<Located> =>
   resolveBinary(spec.binary).pipe(
+    Effect.tap((path) => spec.vetBinary?.(path) ?? Effect.void),
     Effect.match({
       onFailure: (error) => ({ spec, path: null, version: null, unavailableReason: error.message }),
       onSuccess: (path) => ({ spec, path, version: null as string | null, unavailableReason: null })
@@ -54,6 +61,37 @@ const versionOf = (path: string, spec: ToolSpec<any>) =>
       Effect.orElseSucceed(() => null)
     )
 
+/** Lookups keyed by a name from a request or the config never read Object.prototype. */
+const ownEntry = <A>(record: Readonly<Record<string, A>>, key: string): A | undefined =>
+  Object.hasOwn(record, key) ? record[key] : undefined
+
+/**
+ * Re-checks every tool each `tool.availability_check_interval` seconds, and a
+ * tool at once when one of its executions failed to spawn: the first sign
+ * that its binary went away.
+ */
+const watch = (
+  specs: ReadonlyArray<ToolSpec<any>>,
+  recheckSpec: (spec: ToolSpec<any>) => Effect.Effect<void>,
+  recheck: (name: string) => Effect.Effect<void>
+) =>
+  Effect.gen(function*() {
+    const config = yield* ConfigService
+    const everyInterval = config.get.pipe(
+      Effect.flatMap((c) => Effect.sleep(Duration.seconds(c.tool.availability_check_interval))),
+      Effect.zipRight(Effect.forEach(specs, recheckSpec, { discard: true }))
+    )
+    yield* Effect.forkScoped(Effect.forever(everyInterval))
+    const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
+    yield* Effect.forkScoped(Effect.forever(
+      Queue.take(subscription).pipe(
+        Effect.flatMap((event) =>
+          event.type === "execution.finished" && event.errorType === "SpawnFailed" ? recheck(event.tool) : Effect.void
+        )
+      )
+    ))
+  })
+
 export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
   Layer.scoped(
     ToolRegistry,
@@ -61,36 +99,66 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       const config = yield* ConfigService
       const events = yield* Events
       const runner = yield* ProcessRunner
-      const located = yield* Effect.forEach(specs, locate, { concurrency: 4 })
-      for (const tool of located) {
+      const scope = yield* Effect.scope
+      const initial = yield* Effect.forEach(specs, locate, { concurrency: 4 })
+      for (const tool of initial) {
         if (tool.unavailableReason !== null) yield* Effect.logWarning(`tool ${tool.spec.name} unavailable: ${tool.unavailableReason}`)
       }
-      const byName = new Map(located.map((t) => [t.spec.name, t]))
-      // Versions are informational: asking each binary runs in the background so start-up does not wait for it.
-      yield* Effect.forEach(
-        located.filter((t) => t.path !== null),
-        (tool) =>
-          versionOf(tool.path!, tool.spec).pipe(
-            Effect.tap((version) => Effect.sync(() => byName.set(tool.spec.name, { ...tool, version }))),
-            Effect.tap((version) => Effect.logInfo(`tool ${tool.spec.name} ready`).pipe(Effect.annotateLogs({ path: tool.path, version })))
-          ),
-        { concurrency: 2, discard: true }
-      ).pipe(Effect.provideService(ProcessRunner, runner), Effect.forkScoped)
+      const located = yield* Ref.make<ReadonlyMap<string, Located>>(new Map(initial.map((t) => [t.spec.name, t])))
       /** Operator switches from the API win over the config file until the next restart. */
       const switches = yield* Ref.make(new Map<string, boolean>())
+      /** One re-check at a time: a burst of spawn failures does not fan out into parallel file-system scans. */
+      const checking = yield* Effect.makeSemaphore(1)
+
+      // Versions are informational: asking a binary runs in the background so start-up (or a re-check) does not wait for it.
+      const learnVersion = (tool: Located) =>
+        tool.path === null ? Effect.void : versionOf(tool.path, tool.spec).pipe(
+          Effect.tap((version) =>
+            Ref.update(located, (m) => {
+              const current = m.get(tool.spec.name)
+              return current?.path === tool.path ? new Map(m).set(tool.spec.name, { ...current, version }) : m
+            })
+          ),
+          Effect.tap((version) => Effect.logInfo(`tool ${tool.spec.name} ready`).pipe(Effect.annotateLogs({ path: tool.path, version }))),
+          Effect.provideService(ProcessRunner, runner),
+          Effect.asVoid
+        )
+      yield* Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true }).pipe(Effect.forkScoped)
 
       const view = (name: string) =>
         Effect.gen(function*() {
-          const tool = byName.get(name)
+          const tool = (yield* Ref.get(located)).get(name)
           if (tool === undefined) return yield* new ToolNotFound({ tool: name, message: `no tool named ${name}` })
           const c = yield* config.get
           const switched = (yield* Ref.get(switches)).get(name)
-          return { ...tool, enabled: switched ?? c.tools[name]?.enabled ?? true }
+          return { ...tool, enabled: switched ?? ownEntry(c.tools, name)?.enabled ?? true }
         })
 
+      const recheckSpec = (spec: ToolSpec<any>) =>
+        checking.withPermits(1)(Effect.gen(function*() {
+          const before = (yield* Ref.get(located)).get(spec.name)
+          const after = yield* locate(spec)
+          if (before !== undefined && before.path === after.path && before.unavailableReason === after.unavailableReason) return
+          yield* Ref.update(located, (m) => new Map(m).set(spec.name, after))
+          if (after.path === null) yield* Effect.logWarning(`tool ${spec.name} is no longer available: ${after.unavailableReason}`)
+          else yield* Effect.logInfo(`tool ${spec.name} is available again at ${after.path}`)
+          yield* Effect.forkIn(learnVersion(after), scope)
+        }))
+
+      const recheck = (name: string) =>
+        Effect.gen(function*() {
+          const spec = specs.find((s) => s.name === name)
+          if (spec === undefined) return yield* new ToolNotFound({ tool: name, message: `no tool named ${name}` })
+          yield* recheckSpec(spec)
+          return yield* view(name)
+        })
+
+      yield* watch(specs, recheckSpec, (name) => Effect.ignore(recheck(name)))
+
       return {
-        all: Effect.forEach(located, (t) => Effect.orDie(view(t.spec.name))),
+        all: Effect.forEach(specs, (s) => Effect.orDie(view(s.name))),
         get: view,
+        recheck,
         setEnabled: (name, enabled) =>
           Effect.gen(function*() {
             yield* view(name)

@@ -1,7 +1,7 @@
-import { Either, type Schema } from "effect"
-import { InvalidInput } from "../errors.js"
+import { type Effect, Either, type Schema } from "effect"
+import type { SpawnFailed, TargetRejected } from "../errors.js"
 import type { FlagSpec } from "../policy/flags.js"
-import { urlTargetHost } from "./urlTarget.js"
+import { canonicalUrlTarget, checkUrlTarget } from "./urlTarget.js"
 
 /**
  * A tool is data: the binary, the flags a caller may pass with the type of
@@ -14,6 +14,16 @@ export interface Template {
   readonly name: string
   readonly description: string
   readonly args: ReadonlyArray<string>
+}
+
+/** One progress report of a tool: its percentage of the current phase, and what it says about the phase. */
+export interface ToolProgress {
+  /** 0..100 within the current phase; phases restart at 0. */
+  readonly percent: number
+  /** The tool's name for the phase, e.g. nmap's "Service scan". */
+  readonly task?: string
+  /** The tool's estimate of the seconds the phase still needs. */
+  readonly remainingSeconds?: number
 }
 
 export interface ParsedOutput<A> {
@@ -44,13 +54,12 @@ export interface ToolTarget {
  * the host of a URL target (its scheme, port and path are the tool's
  * business), the whole target otherwise.
  */
-export const policyHost = (target: ToolTarget, original: string): Either.Either<string, InvalidInput> => {
-  if (target.kind !== "url") return Either.right(original)
-  const host = urlTargetHost(original)
-  return host === undefined
-    ? Either.left(new InvalidInput({ message: `${original} is not a valid http(s) URL or host[:port]`, issues: ["target"] }))
-    : Either.right(host)
-}
+export const policyHost = (target: ToolTarget, original: string): Either.Either<string, TargetRejected> =>
+  target.kind === "url" ? Either.map(checkUrlTarget(original), (url) => url.host) : Either.right(original)
+
+/** The target as the audit log names it: a URL target in its canonical form, any other as written. */
+export const auditedTarget = (target: ToolTarget, original: string): string =>
+  target.kind === "url" ? Either.match(checkUrlTarget(original), { onLeft: () => original, onRight: canonicalUrlTarget }) : original
 
 /** Bounds of one structured result and its summary (config section `results`). */
 export interface ResultLimits {
@@ -108,9 +117,17 @@ export interface ToolSpec<A = unknown> {
   readonly description: string
   /** Binary name looked up on PATH at start-up (or an absolute path). */
   readonly binary: string
+  /**
+   * Checks the resolved binary each time the registry (re)locates it; a failure
+   * makes the tool unavailable with its message. Custom tools refuse shells,
+   * interpreters and launchers by what the file is.
+   */
+  readonly vetBinary?: (path: string) => Effect.Effect<void, SpawnFailed>
   /** Arguments to print the version, for the registry's availability check. */
   readonly versionArgs: ReadonlyArray<string>
   readonly flags: ReadonlyArray<FlagSpec>
+  /** The flags agents most often need, named first in the tool's one-line summary (the rest follow as room allows). */
+  readonly keyFlags?: ReadonlyArray<string>
   readonly templates: ReadonlyArray<Template>
   /** Arguments the server always adds before the caller's (e.g. `-oX -`, `-n`). */
   readonly fixedArgs: ReadonlyArray<string>
@@ -144,6 +161,6 @@ export interface ToolSpec<A = unknown> {
    * with spaces and parentheses, which callers' tokens can never contain).
    */
   readonly expand?: (args: ReadonlyArray<string>) => ReadonlyArray<string>
-  /** Extracts a 0..100 progress value from a chunk of output, for progress notifications. */
-  readonly progress?: (chunk: string) => number | undefined
+  /** Extracts the latest progress report from a chunk of output, for progress notifications. */
+  readonly progress?: (chunk: string) => ToolProgress | undefined
 }

@@ -53,7 +53,12 @@ const targetAttacks: ReadonlyArray<[string, string]> = [
   ["IPv6 loopback (IPv6 off)", "::1"],
   ["IPv4-mapped IPv6", "::ffff:8.8.8.8"],
   ["target with port", "127.0.0.1:22"],
-  ["unknown CIDR", "127.0.0.0/33"]
+  ["unknown CIDR", "127.0.0.0/33"],
+  ["broadcast address of the allowed network", "127.255.255.255"],
+  ["network address of the allowed network", "127.0.0.0"],
+  ["IPv4-translated IPv6", "::ffff:0:127.0.0.1"],
+  ["NAT64 of the loopback", "64:ff9b::127.0.0.1"],
+  ["AWS metadata over IPv6", "fd00:ec2::254"]
 ]
 
 const argAttacks: ReadonlyArray<[string, Record<string, unknown>, string]> = [
@@ -96,6 +101,15 @@ const argAttacks: ReadonlyArray<[string, Record<string, unknown>, string]> = [
   ["array: newline token", { args: ["-sV\nid"] }, "ArgumentRejected"],
   ["intrusive without allow_intrusive", { extra_args: "-A" }, "IntrusiveNotAllowed"],
   ["intrusive script", { extra_args: "--script brute" }, "IntrusiveNotAllowed"],
+  ["gated script filed as default and safe", { extra_args: "--script ftp-anon" }, "IntrusiveNotAllowed"],
+  ["gated script filed as safe", { extra_args: "--script ssl-heartbleed" }, "IntrusiveNotAllowed"],
+  ["prototype name as a script", { extra_args: "--script constructor" }, "ArgumentRejected"],
+  ["prototype name as a category", { extra_args: "--script __proto__" }, "ArgumentRejected"],
+  ["prototype method as a script", { args: ["--script", "toString"] }, "ArgumentRejected"],
+  ["prototype name as a template", { template: "constructor" }, "InvalidInput"],
+  ["prototype key as a template", { template: "__proto__" }, "InvalidInput"],
+  ["data dir, single dash", { extra_args: "-datadir /tmp" }, "ArgumentRejected"],
+  ["negative-looking number", { args: ["--max-retries", "-0"] }, "ArgumentRejected"],
   ["args and extra_args at once", { args: ["-sV"], extra_args: "-sT" }, "InvalidInput"],
   ["unknown field", { shell: "id" }, "InvalidInput"],
   ["unknown template", { template: "../../etc/passwd" }, "InvalidInput"],
@@ -114,15 +128,32 @@ export const attacks: ReadonlyArray<Attack> = [
   nmap("input: oversized target", { target: `${"a".repeat(300)}.example` }, "InvalidInput"),
   { name: "tool: path traversal in the name", tool: "../NmapTool", input: { target: "127.0.0.1" }, tag: "ToolNotFound" },
   { name: "tool: unknown", tool: "bash", input: { target: "127.0.0.1" }, tag: "ToolNotFound" },
-  { name: "http probe: userinfo smuggling", tool: "HttpProbeTool", input: { target: "http://127.0.0.1@8.8.8.8/" }, tag: "InvalidInput" },
+  ...["constructor", "__proto__", "toString", "hasOwnProperty"].map((tool): Attack => ({
+    name: `tool: prototype name ${tool}`,
+    tool,
+    input: { target: "127.0.0.1" },
+    tag: "ToolNotFound"
+  })),
+  ...[
+    ["hex host", "http://0x7f.1/"],
+    ["short host", "http://127.1:8080/"],
+    ["integer host", "http://2130706433/"],
+    ["ideographic full stop", "http://127\u30020.0.1/"],
+    ["zero-width space", "http://127.0.0.1\u200b/"],
+    ["percent-encoded host", "http://%31%32%37.0.0.1/"],
+    ["backslash authority", "http://127.0.0.1\\@8.8.8.8/"],
+    ["leading-zero port", "http://127.0.0.1:080/"]
+  ].map(([label, target]): Attack => ({ name: `http probe: ${label}`, tool: "HttpProbeTool", input: { target }, tag: "TargetRejected" })),
+  { name: "tls probe: hex host", tool: "TlsProbeTool", input: { target: "0x7f.1:443" }, tag: "TargetRejected" },
+  { name: "http probe: userinfo smuggling", tool: "HttpProbeTool", input: { target: "http://127.0.0.1@8.8.8.8/" }, tag: "TargetRejected" },
   {
     name: "http probe: metadata service",
     tool: "HttpProbeTool",
     input: { target: "http://169.254.169.254/latest/meta-data/" },
     tag: "TargetRejected"
   },
-  { name: "http probe: file URL", tool: "HttpProbeTool", input: { target: "file:///etc/passwd" }, tag: "InvalidInput" },
-  { name: "http probe: gopher URL", tool: "HttpProbeTool", input: { target: "gopher://127.0.0.1:25/_HELO" }, tag: "InvalidInput" },
+  { name: "http probe: file URL", tool: "HttpProbeTool", input: { target: "file:///etc/passwd" }, tag: "TargetRejected" },
+  { name: "http probe: gopher URL", tool: "HttpProbeTool", input: { target: "gopher://127.0.0.1:25/_HELO" }, tag: "TargetRejected" },
   { name: "ping: public address", tool: "PingTool", input: { target: "8.8.8.8" }, tag: "TargetRejected" },
   { name: "dig: server smuggled in target", tool: "DigTool", input: { target: "@8.8.8.8" }, tag: "TargetRejected" },
   { name: "masscan: intrusive tool", tool: "MasscanTool", input: { target: "127.0.0.1" }, tag: "IntrusiveNotAllowed" }

@@ -82,7 +82,9 @@ describe("malformed JSON-RPC on stdio", () => {
       expect(responseTo(4).result.structuredContent.error._tag).toBe("TargetRejected")
 
       for (const line of server.lines()) expect(JSON.parse(line).jsonrpc).toBe("2.0")
-      expect(responseTo(100)).toBeUndefined()
+      // not served: a wrong version is answered as an Invalid Request, not as tools/list
+      expect(responseTo(100)).toMatchObject({ error: { code: -32600 } })
+      expect(responseTo(100)?.result).toBeUndefined()
       expect(responseTo(102)?.result?.isError ?? true).toBe(true)
       expect(memoryOf(server.pid).hwm).toBeLessThan(400 * 1024 * 1024)
       expect(readShimLog(log).filter((call) => !["--version", "-V", "-v"].includes(call.argv[0] ?? ""))).toEqual([])

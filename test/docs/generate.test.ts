@@ -84,7 +84,9 @@ describe("configuration reference", () => {
     expect(reference).toContain("`MCP_LOGGING_LEVEL`, `LOG_LEVEL`")
     expect(reference).toContain("\"stdio\" \\| \"http\"")
     expect(reference).toContain("#### Fields of each `auth.api_keys` entry")
-    expect(reference).toContain("| `scopes` | list of \"execute\" \\| \"intrusive\" \\| \"admin\" | optional, default `[\"execute\"]` |")
+    expect(reference).toContain(
+      "| `scopes` | list of \"execute\" \\| \"intrusive\" \\| \"admin\" \\| \"approve\" | optional, default `[\"execute\"]` |"
+    )
   })
 
   it("has one row per documented setting and every row has the table's column count", () => {

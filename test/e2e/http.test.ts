@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { execFileSync } from "node:child_process"
 import { randomBytes } from "node:crypto"
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type ConfigFile, makeConfigFile } from "./support/config.js"
 import { fetchNpxPackage, runNpxPackage } from "./support/npx.js"
@@ -20,6 +23,7 @@ import {
   serverEnv,
   startHttpServer,
   startListener,
+  startSilentListener,
   waitFor
 } from "./support/processes.js"
 
@@ -223,7 +227,10 @@ describe("HTTP transport: malformed input", () => {
   /** The JSON-RPC answer of a POST to /mcp, whether it came as JSON or as one SSE event. */
   const rpcAnswer = async (response: Response) => {
     const text = await response.text()
-    const data = text.trimStart().startsWith("{") ? text : /^data: (.*)$/m.exec(text)?.[1] ?? "null"
+    // a stream also carries log messages: the answer is the event with a result or an error
+    const data = text.trimStart().startsWith("{")
+      ? text
+      : [...text.matchAll(/^data: (.*)$/gm)].map((m) => m[1]!).find((d) => /"(result|error)":/.test(d)) ?? "null"
     return JSON.parse(data) as { result?: { isError?: boolean; structuredContent?: { error?: { _tag: string } } } }
   }
 
@@ -355,27 +362,146 @@ describe("HTTP transport: shutdown", () => {
 })
 
 describe("MCP conformance suite", () => {
-  /**
-   * The generic server scenarios. The other tools-call-* scenarios need the
-   * suite's own demo tools (test_image_content, test_tool_with_progress …),
-   * which a security server does not offer; `tools-call-simple-text` and
-   * `tools-call-error` check the result shape of a call to a tool the server
-   * does not have (text content, isError), which applies to any server.
-   */
-  const scenarios = ["server-initialize", "ping", "tools-list", "tools-call-simple-text", "tools-call-error", "dns-rebinding-protection"]
-
   const conformance = "@modelcontextprotocol/conformance@0.1.13"
 
-  it("passes the scenarios that apply to this server", async (ctx) => {
-    const unavailable = await fetchNpxPackage(conformance, serverEnv())
+  /**
+   * Scenarios that test the suite's own demo server, not MCP: each calls a
+   * tool, prompt or resource only that demo has (read in the scenario's
+   * source, src/scenarios/server/*.ts at v0.1.13).
+   */
+  const notApplicable: Readonly<Record<string, string>> = {
+    "tools-call-image": "calls the demo tool test_image_content",
+    "tools-call-audio": "calls the demo tool test_audio_content",
+    "tools-call-embedded-resource": "calls the demo tool test_embedded_resource",
+    "tools-call-mixed-content": "calls the demo tool test_multiple_content_types",
+    "tools-call-with-logging":
+      "calls the demo tool test_tool_with_logging (our call lifecycle logging is tested in test/mcp/capabilities.test.ts)",
+    "tools-call-with-progress": "calls the demo tool test_tool_with_progress (our progress is tested with a real -sV scan below)",
+    "tools-call-sampling": "calls the demo tool test_sampling",
+    "tools-call-elicitation": "calls the demo tool test_elicitation",
+    "elicitation-sep1034-defaults": "calls the demo tool test_elicitation_sep1034_defaults",
+    "elicitation-sep1330-enums": "calls the demo tool test_elicitation_sep1330_enums",
+    "json-schema-2020-12": "looks for the demo tool json_schema_2020_12_tool",
+    "server-sse-polling":
+      "calls the demo tool test_reconnection, which closes its stream mid-call (our resumability is tested in test/mcp/mcpHttp.test.ts)",
+    "completion-complete":
+      "completes the demo prompt test_prompt_with_arguments, which we answer -32602 as the spec asks for an unknown prompt",
+    "resources-read-text": "reads the demo resource test://static-text",
+    "resources-read-binary": "reads the demo resource test://static-binary",
+    "resources-templates-read": "reads the demo resource template test://template/{id}/data",
+    "prompts-get-simple": "gets the demo prompt test_simple_prompt",
+    "prompts-get-with-args": "gets the demo prompt test_prompt_with_arguments",
+    "prompts-get-embedded-resource": "gets the demo prompt test_prompt_with_embedded_resource",
+    "prompts-get-with-image": "gets the demo prompt test_prompt_with_image"
+  }
+
+  /**
+   * Scenarios that apply once the scan store's resources land (issue 12):
+   * they need `resources.subscribe`. The engineer who adds subscriptions
+   * moves them out of this list; the test fails while one passes here.
+   */
+  const pendingResources: Readonly<Record<string, string>> = {
+    "resources-subscribe": "needs resources/subscribe (scan resources that update while a scan runs)",
+    "resources-unsubscribe": "needs resources/subscribe and resources/unsubscribe"
+  }
+
+  const listScenarios = async (env: Record<string, string>) => {
+    const listed = await runNpxPackage(conformance, ["list"], env)
+    const server = listed.stdout.split(/Client scenarios/)[0] ?? ""
+    return [...server.matchAll(/^\s+- (\S+)$/gm)].map((m) => m[1]!)
+  }
+
+  /** Each scenario's checks, from the result directories of one `--suite all` run. */
+  const checksIn = (dir: string): Record<string, ReadonlyArray<{ status: string; name: string; errorMessage?: string }>> =>
+    Object.fromEntries(
+      readdirSync(dir).map((entry) => [
+        entry.replace(/^server-/, "").replace(/-\d{4}-\d\d-\d\dT.*$/, ""),
+        JSON.parse(readFileSync(join(dir, entry, "checks.json"), "utf8"))
+      ])
+    )
+
+  it("passes every scenario that applies, in one run of the whole suite against a default server", async (ctx) => {
+    const env = serverEnv()
+    const unavailable = await fetchNpxPackage(conformance, env)
     if (unavailable !== undefined) ctx.skip(unavailable)
-    const results = await Promise.all(scenarios.map(async (scenario) => {
-      const outcome = await runNpxPackage(conformance, ["server", "--url", `${server.base}/mcp`, "--scenario", scenario], serverEnv())
-      return { scenario, code: outcome.code, output: `${outcome.stdout}\n${outcome.stderr}` }
-    }))
-    for (const r of results) {
-      expect(r.output, r.scenario).toMatch(/Passed: (\d+)\/\1, 0 failed/)
-      expect(r.code, `${r.scenario}:\n${r.output}`).toBe(0)
+    const defaultServer = await startHttpServer([], env)
+    const out = mkdtempSync(join(tmpdir(), "conformance-"))
+    try {
+      const scenarios = await listScenarios(env)
+      expect(scenarios.length).toBeGreaterThan(20)
+      const outcome = await runNpxPackage(
+        conformance,
+        ["server", "--url", `${defaultServer.base}/mcp`, "--suite", "all", "-o", out],
+        env,
+        240_000
+      )
+      const checks = checksIn(out)
+      expect(Object.keys(checks).sort(), outcome.stdout.slice(-2000)).toEqual([...scenarios].sort())
+      const failed = (name: string) => checks[name]!.filter((c) => c.status === "FAILURE")
+      const applicable = scenarios.filter((name) => !(name in notApplicable) && !(name in pendingResources))
+      expect(applicable).toEqual(
+        expect.arrayContaining(["server-initialize", "ping", "tools-list", "logging-set-level", "resources-list", "prompts-list"])
+      )
+      for (const name of applicable) {
+        expect(failed(name), `${name}: ${JSON.stringify(failed(name))}`).toEqual([])
+        expect(checks[name]!.some((c) => c.status === "SUCCESS"), name).toBe(true)
+      }
+      const pendingPassing = Object.keys(pendingResources).filter((name) => failed(name).length === 0)
+      expect(pendingPassing, "these pass now: move them from pendingResources to the applicable scenarios").toEqual([])
+    } finally {
+      rmSync(out, { recursive: true, force: true })
     }
+  }, 300_000)
+})
+
+describe("real MCP clients against a default HTTP server", () => {
+  const inspector = "@modelcontextprotocol/inspector@0.15.0"
+
+  it("30 Inspector CLI connections in a row all succeed: sessions that are never closed do not lock a client out", async (ctx) => {
+    const env = serverEnv()
+    const unavailable = await fetchNpxPackage(inspector, env)
+    if (unavailable !== undefined) ctx.skip(unavailable)
+    const defaultServer = await startHttpServer([], env)
+    for (let i = 0; i < 30; i++) {
+      const outcome = await runNpxPackage(inspector, [
+        "--cli",
+        `${defaultServer.base}/mcp`,
+        "--transport",
+        "http",
+        "--method",
+        "tools/list"
+      ], env)
+      expect(outcome.code, `connection ${i + 1}: ${outcome.stderr}${outcome.stdout}`).toBe(0)
+      expect((JSON.parse(outcome.stdout) as { tools: ReadonlyArray<{ name: string }> }).tools.map((t) => t.name)).toContain("NmapTool")
+    }
+    expect(defaultServer.stderr()).toContain("closed idle MCP session")
+  }, 300_000)
+
+  it("a 60-second -sV scan completes through an SDK client with a 20 s timeout that resets on progress", async () => {
+    const silent = await startSilentListener()
+    const client = await connect(server.base)
+    const seen: Array<{ progress: number; message?: string }> = []
+    const result = await client.callTool(
+      { name: "NmapTool", arguments: { target: "127.0.0.1", args: ["-sT", "-sV", "--version-intensity", "5", "-p", String(silent)] } },
+      undefined,
+      { timeout: 20_000, resetTimeoutOnProgress: true, onprogress: (p) => seen.push(p) }
+    )
+    expect(result.isError, JSON.stringify(result.content)).toBe(false)
+    expect(seen.length).toBeGreaterThan(3)
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress)
+    expect(seen.some((p) => /^NmapTool: Service scan \d+\.\d%/.test(p.message ?? ""))).toBe(true)
   }, 150_000)
+
+  it("a config reload that changes the tool list sends notifications/tools/list_changed", async () => {
+    const client = await connect(server.base)
+    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()))
+    await client.listTools()
+    try {
+      config.write({ ...baseConfig, tools: { PingTool: { enabled: false } } })
+      await changed
+      expect((await client.listTools()).tools.map((t) => t.name)).not.toContain("PingTool")
+    } finally {
+      config.write(baseConfig)
+    }
+  }, 30_000)
 })

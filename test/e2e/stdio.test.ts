@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import type { Progress } from "@modelcontextprotocol/sdk/types.js"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fetchNpxPackage, runNpxPackage } from "./support/npx.js"
@@ -82,7 +82,7 @@ describe("stdio transport, SDK client", () => {
     expect(nmap).toBeDefined()
     expect(nmap!.inputSchema.type).toBe("object")
     expect(nmap!.inputSchema.required).toContain("target")
-    expect(Object.keys(nmap!.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(["target", "args", "extra_args", "template"]))
+    expect(Object.keys(nmap!.inputSchema.properties ?? {})).toEqual(["target", "args", "template"])
     expect(nmap!.outputSchema?.type).toBe("object")
     expect(nmap!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: true })
   }, 10_000)
@@ -167,7 +167,17 @@ describe("stdio transport, raw process", () => {
   }, 30_000)
 
   it("loads the configuration once: each start-up warning is logged once", async () => {
-    const server = spawnServer(["serve", "--transport", "stdio"], serverEnv({ MCP_NOT_A_SETTING: "1", MCP_SECURITY_MAX_MEMORY_MB: "1" }))
+    const server = spawnServer(
+      ["serve", "--transport", "stdio"],
+      serverEnv({
+        MCP_NOT_A_SETTING: "1",
+        MCP_SECURITY_MAX_MEMORY_MB: "1",
+        MCP_USE_ANONYMIZED_TELEMETRY: "false",
+        MCP_INSPECTOR_PORT: "6274",
+        MCP_PROXY_AUTH_TOKEN: "x",
+        MCP_SERVER_REQUEST_TIMEOUT: "20000"
+      })
+    )
     const raw = new RawStdio(server)
     await raw.initialize()
     server.child.stdin!.end()
@@ -175,6 +185,43 @@ describe("stdio transport, raw process", () => {
     const log = server.stderr()
     expect(log.split("MCP_NOT_A_SETTING is not a known setting").length - 1).toBe(1)
     expect(log.split("security.max_memory_mb: 1 is out of range").length - 1).toBe(1)
+    // variables of other MCP software (mcp-use, the Inspector and its proxy) are none of this server's business
+    expect(log).not.toMatch(/MCP_USE_|MCP_INSPECTOR_|MCP_PROXY_|MCP_SERVER_REQUEST_TIMEOUT/)
+  }, 20_000)
+
+  it("answers a line that is not JSON with a -32700 error and keeps serving", async () => {
+    const server = spawnServer(["serve", "--transport", "stdio"])
+    const raw = new RawStdio(server)
+    await raw.initialize()
+    server.child.stdin!.write("{not json\n")
+    const alive = await raw.request("tools/list")
+    expect(alive.result.tools.length).toBeGreaterThan(0)
+    const errors = raw.lines.map((line) => JSON.parse(line) as { error?: { code: number } }).filter((m) => m.error !== undefined)
+    expect(errors.map((m) => m.error!.code)).toEqual([-32700])
+    server.child.stdin!.end()
+    expect(await exitWithin(server, 10_000)).toBe(0)
+  }, 20_000)
+
+  it("serve --help prints the usage; a bad config file names each key and reason, without a stack trace", async () => {
+    const help = spawnServer(["serve", "--help"])
+    let out = ""
+    help.child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")))
+    expect(await exitWithin(help, 10_000)).toBe(0)
+    expect(out).toContain("Usage:")
+    const dir = mkdtempSync(join(tmpdir(), "e2e-bad-config-"))
+    try {
+      const file = join(dir, "config.yaml")
+      writeFileSync(file, "security:\n  allowed_targets: nope\n  bogus: 1\n")
+      const bad = spawnServer(["serve", "--transport", "stdio", "--config", file])
+      expect(await exitWithin(bad, 10_000)).toBe(1)
+      const log = bad.stderr()
+      expect(log).toContain(`fatal: ${file} has invalid settings`)
+      expect(log).toMatch(/^ {2}security\.bogus: is unexpected/m)
+      expect(log).toMatch(/^ {2}security\.allowed_targets: .*actual "nope"/m)
+      expect(log).not.toMatch(/\bat \S+ \(|main\.cjs:\d+/)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   }, 20_000)
 
   it("answers deeply nested arguments with a typed InvalidInput, and audits it", async () => {

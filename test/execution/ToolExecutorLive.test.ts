@@ -178,7 +178,7 @@ describe("ToolExecutorLive", () => {
         Effect.gen(function*() {
           const h = yield* makeHarness()
           const exit = yield* h.executor.execute("NmapTool", c.input, caller).pipe(Effect.exit)
-          expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", message: "invalid tool input" })
+          expect(errorOf(exit)).toMatchObject({ _tag: "InvalidInput", message: expect.stringContaining("invalid tool input: (root): ") })
           expect(JSON.stringify(errorOf(exit))).toMatch(/nests deeper than|more than \d+ values/)
           expect(yield* h.fake.requests).toEqual([])
           const [line, ...more] = yield* h.audit
@@ -193,7 +193,7 @@ describe("ToolExecutorLive", () => {
         const input = { target: "127.0.0.1", args: nested(MAX_INPUT_DEPTH - 3) }
         const error = errorOf(yield* h.executor.execute("NmapTool", input, caller).pipe(Effect.exit))
         expect(error?._tag).toBe("InvalidInput")
-        expect(error && "issues" in error && error.issues.join()).toMatch(/^args\.0: Expected string/)
+        expect(error && "issues" in error && error.issues.join()).toMatch(/^args: expected an array of at most 128 strings.*, given \[\[\[/)
       }))
   })
 
@@ -250,7 +250,20 @@ describe("ToolExecutorLive", () => {
       expect(errorOf(exit)?._tag).toBe("CircuitOpen")
       expect(yield* h.fake.requests).toHaveLength(2)
       const outcomes = (yield* h.audit).map((line) => line["outcome"])
-      expect(outcomes).toEqual(["timeout", "failure", "rejected"])
+      expect(outcomes).toEqual(["started", "timeout", "started", "failure", "rejected"])
+    }))
+
+  it.scoped("a timeout the caller chose shorter than the tool's own does not count against the breaker", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ circuit_breaker: { failure_threshold: 1 } })
+      yield* h.fake.behave({ _tag: "Finish", result: { timedOut: true, exitCode: null, signal: "SIGKILL", stdout: "" } })
+      for (let i = 0; i < 3; i++) {
+        const result = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", timeout_sec: 5 }, caller)
+        expect(result).toMatchObject({ timed_out: true, error_type: "timeout" })
+      }
+      expect(yield* h.breakers.state("NmapTool")).toBe("CLOSED")
+      yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
+      expect(yield* h.breakers.state("NmapTool")).toBe("OPEN")
     }))
 
   it.scoped("spawn failures count against the breaker; policy rejections do not", () =>
@@ -337,7 +350,7 @@ describe("ToolExecutorLive", () => {
 
   it.scoped("RateLimited once the tool's bucket is empty", () =>
     Effect.gen(function*() {
-      const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 1, burst: 1 } })
+      const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 1, tool_burst: 1 } })
       const other = { ...caller, id: "other" }
       yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller)
       const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, other).pipe(Effect.exit)
@@ -361,13 +374,50 @@ describe("ToolExecutorLive", () => {
       expect(yield* h.fake.requests).toHaveLength(2)
     }))
 
-  it.scoped("writes one audit line per allowed execution with the exact argv and the resolved target", () =>
+  it.scoped("the stdio operator has its own, higher limit and no shared tool bucket", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ rate_limit: { enabled: true, tool_requests_per_minute: 1, burst: 1, stdio_burst: 20 } })
+      const operator = { ...caller, id: "stdio", transport: "stdio" as const }
+      for (let i = 0; i < 20; i++) yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, operator)
+      const exit = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, operator).pipe(Effect.exit)
+      expect(errorOf(exit)).toMatchObject({ _tag: "RateLimited", scope: "stdio:stdio" })
+      expect(yield* h.fake.requests).toHaveLength(20)
+    }))
+
+  it.scoped("an unknown tool is ToolNotFound before its input is looked at, and the message lists the tools", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const exit = yield* h.executor.execute("NoSuchTool", { target: 42, junk: true }, caller).pipe(Effect.exit)
+      expect(errorOf(exit)).toMatchObject({
+        _tag: "ToolNotFound",
+        message: expect.stringMatching(/^no tool named NoSuchTool; the tools are NmapTool, /)
+      })
+    }))
+
+  it.scoped("null optional fields are accepted as absent; an unknown flag's error lists the accepted ones", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness()
+      const input = { target: "127.0.0.1", args: ["-p", "80"], extra_args: null, template: null, timeout_sec: null, correlation_id: null }
+      const result = yield* h.executor.execute("NmapTool", input, caller)
+      expect(result.metadata.argv).toEqual(expect.arrayContaining(["-p", "80", "127.0.0.1"]))
+      const refused = yield* h.executor.execute("NmapTool", { target: "127.0.0.1", args: ["--bogus"] }, caller).pipe(Effect.exit)
+      expect(errorOf(refused)).toMatchObject({
+        _tag: "ArgumentRejected",
+        rule: "unknown_flag",
+        message: expect.stringContaining("it accepts -sT -sS")
+      })
+    }))
+
+  it.scoped("writes a started line before the spawn and one outcome line per allowed execution, with the exact argv and the resolved target", () =>
     Effect.gen(function*() {
       const h = yield* makeHarness()
       yield* h.executor.execute("NmapTool", { target: "web.lab.internal", args: ["-p", "80"], correlation_id: "audit-1" }, caller)
       const lines = yield* h.audit
-      expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatchObject({
+      expect(lines).toHaveLength(2)
+      const argv = [yield* nmapPath, ...FIXED, "-p", "80", "10.0.0.5"]
+      expect(lines[0]).toMatchObject({ outcome: "started", argv, correlation_id: "audit-1", resolved_target: "10.0.0.5" })
+      expect(lines[1]!["execution_id"]).toBe(lines[0]!["execution_id"])
+      expect(lines[1]).toMatchObject({
         caller_id: "tester",
         caller_transport: "http",
         caller_address: "127.0.0.1",
@@ -420,9 +470,26 @@ describe("ToolExecutorLive", () => {
       yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
         onProgress: (p) => Effect.sync(() => seen.push(p))
       })
-      expect(seen).toHaveLength(2)
+      // a repeated report is a sign of life: it goes out too, a little higher
+      expect(seen).toHaveLength(3)
       expect(seen[0]!.progress).toBeLessThan(seen[1]!.progress)
+      expect(seen[1]!.progress).toBeLessThan(seen[2]!.progress)
       expect(seen.every((p) => p.total === 100)).toBe(true)
+      expect(seen[2]!.message).toMatch(/^NmapTool: Connect Scan 60\.0%, about 4 s left; \d+ s elapsed$/)
+    }))
+
+  it.scoped("while the tool reports nothing, progress still goes out every server.progress_interval", () =>
+    Effect.gen(function*() {
+      const h = yield* makeHarness({ server: { progress_interval: 5 } })
+      const seen: Array<Progress> = []
+      yield* h.fake.behave({ _tag: "Hang" })
+      const running = yield* Effect.fork(h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller, {
+        onProgress: (p) => Effect.sync(() => seen.push(p))
+      }))
+      yield* Queue.take(h.fake.started)
+      for (let i = 0; i < 4; i++) yield* TestClock.adjust("5 seconds")
+      expect(seen.map((p) => p.message)).toEqual([5, 10, 15, 20].map((s) => `NmapTool: running; ${s} s elapsed`))
+      yield* Fiber.interrupt(running)
     }))
 
   it.scoped("interrupting an execution interrupts the runner and records it as cancelled", () =>
@@ -435,7 +502,10 @@ describe("ToolExecutorLive", () => {
       const exit = yield* Fiber.interrupt(fiber)
       expect(Exit.isInterrupted(exit)).toBe(true)
       expect(yield* Queue.take(h.fake.interrupted)).toBe(request)
-      expect((yield* h.audit)[0]).toMatchObject({ correlation_id: "cancel-1", decision: "allowed", outcome: "cancelled" })
+      const [started, outcome] = yield* h.audit
+      expect(started).toMatchObject({ correlation_id: "cancel-1", outcome: "started" })
+      // The cancelled line names the command line that had started, not an empty one.
+      expect(outcome).toMatchObject({ correlation_id: "cancel-1", decision: "allowed", outcome: "cancelled", argv: started!["argv"] })
       const finished = Chunk.toReadonlyArray(yield* Queue.takeAll(h.events)).filter((e) => e.type === "execution.finished")
       expect(finished).toMatchObject([{ correlationId: "cancel-1", outcome: "cancelled" }])
       expect((yield* executions("cancelled", "cancelled")) - before).toBe(1)
@@ -451,13 +521,14 @@ describe("ToolExecutorLive", () => {
       const drain = yield* Effect.fork(h.gate.drain(Duration.seconds(5)))
       yield* TestClock.adjust(Duration.seconds(1))
       const refused = yield* h.executor.execute("NmapTool", { target: "127.0.0.1" }, caller).pipe(Effect.exit)
-      expect(errorOf(refused)).toMatchObject({ _tag: "ToolUnavailable", message: "the server is shutting down" })
+      expect(errorOf(refused)).toMatchObject({ _tag: "ToolUnavailable", message: expect.stringMatching(/^the server is shutting down/) })
       expect(yield* h.fake.requests).toHaveLength(1)
       expect(Option.isNone(yield* Fiber.poll(running))).toBe(true)
       yield* TestClock.adjust(Duration.seconds(5))
       expect(yield* Fiber.join(drain)).toBe(1)
       expect(yield* Queue.take(h.fake.interrupted)).toBe(request)
-      expect(Exit.isInterrupted(yield* Fiber.await(running))).toBe(true)
+      // Killed, it answers with the typed error (a 503 over HTTP), not an interruption (an empty response).
+      expect(errorOf(yield* Fiber.await(running))).toMatchObject({ _tag: "ToolUnavailable", message: expect.stringMatching(/killed/) })
       expect((yield* h.audit).at(-1)).toMatchObject({ correlation_id: "drain-1", outcome: "cancelled" })
       expect(yield* h.gate.inFlight).toBe(0)
     }))

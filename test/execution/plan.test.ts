@@ -28,7 +28,7 @@ describe("planning", () => {
     expect(Either.isRight(mayExecute(caller))).toBe(true)
     expect(readyTool({ ...tool(nmapSpec), enabled: false })).toMatchObject({ left: { _tag: "ToolDisabled" } })
     expect(readyTool({ ...tool(nmapSpec), path: null, unavailableReason: "nmap not found" })).toMatchObject({
-      left: { _tag: "ToolUnavailable", message: "NmapTool is unavailable: nmap not found" }
+      left: { _tag: "ToolUnavailable", message: expect.stringMatching(/^NmapTool is unavailable: nmap not found; ask the operator/) }
     })
   })
 
@@ -36,9 +36,13 @@ describe("planning", () => {
     const ok = planArguments(nmapSpec, input({ target: "127.0.0.1", template: "quick", extra_args: "-p 80" }), config, caller)
     expect(ok).toMatchObject({ right: { tokens: ["-T4", "-F", "-p", "80"], intrusive: false } })
     const both = planArguments(nmapSpec, input({ target: "x", args: ["-sT"], extra_args: "-sT" }), config, caller)
-    expect(both).toMatchObject({ left: { _tag: "InvalidInput", issues: ["args", "extra_args"] } })
+    expect(both).toMatchObject({
+      left: { _tag: "InvalidInput", issues: [expect.stringMatching(/^args, extra_args: give the arguments one way/)] }
+    })
     const unknown = planArguments(nmapSpec, input({ target: "x", template: "nope" }), config, caller)
-    expect(unknown).toMatchObject({ left: { _tag: "InvalidInput", issues: ["template"] } })
+    expect(unknown).toMatchObject({
+      left: { _tag: "InvalidInput", issues: ["template: expected one of quick, standard, thorough, discovery, or null; given \"nope\""] }
+    })
     expect(planArguments(nmapSpec, input({ target: "x", args: ["-iL", "/etc/passwd"] }), config, caller)).toMatchObject({
       left: { _tag: "ArgumentRejected" }
     })
@@ -58,8 +62,29 @@ describe("planning", () => {
 
   it("judges only the host of a URL target", () => {
     expect(policyHost({ kind: "url", toArgs: () => [] }, "https://web.lab.internal:8443/a")).toEqual(Either.right("web.lab.internal"))
-    expect(policyHost({ kind: "url", toArgs: () => [] }, "ftp://web.lab.internal/")).toMatchObject({ left: { _tag: "InvalidInput" } })
+    expect(policyHost({ kind: "url", toArgs: () => [] }, "ftp://web.lab.internal/")).toMatchObject({
+      left: { _tag: "TargetRejected", rule: "url_not_allowed" }
+    })
     expect(policyHost({ kind: "host", toArgs: () => [] }, "web.lab.internal:80")).toEqual(Either.right("web.lab.internal:80"))
+  })
+
+  it("names each bad field, what it takes and what was given; null stands for an absent optional field", () => {
+    expect(decodeToolInput({ target: "a", args: null, extra_args: null, template: null, timeout_sec: null, correlation_id: null }))
+      .toEqual(Either.right({ target: "a" }))
+    const bad = decodeToolInput({ target: 42, args: "-sV", junk: 1 })
+    expect(bad).toMatchObject({
+      left: {
+        _tag: "InvalidInput",
+        issues: [
+          "junk: not a field of the tool input; the fields are target, args, extra_args, template, timeout_sec, correlation_id, engagement, approval_id",
+          "target: expected one IP address, host name or CIDR network as a string of 1 to 253 characters, given 42",
+          expect.stringMatching(/^args: expected an array of at most 128 strings.*, given "-sV"$/)
+        ]
+      }
+    })
+    expect(Either.isLeft(bad) && bad.left.message).toMatch(/^invalid tool input: junk: .*Fix these fields and call again\.$/)
+    expect(decodeToolInput({})).toMatchObject({ left: { issues: [expect.stringMatching(/^target: expected .*, given nothing$/)] } })
+    expect(decodeToolInput("127.0.0.1")).toMatchObject({ left: { issues: [expect.stringMatching(/^\(root\): expected an object/)] } })
   })
 
   it("bounds the depth and size of raw input before decoding", () => {

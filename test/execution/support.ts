@@ -17,6 +17,9 @@ import { CircuitBreakers } from "../../src/resilience/CircuitBreaker.js"
 import { ConcurrencyLimiter } from "../../src/resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../../src/resilience/RateLimiter.js"
 import { ProcessRunner, type RunRequest, type RunResult } from "../../src/runner/ProcessRunner.js"
+import { Approvals } from "../../src/storage/Approvals.js"
+import { DATABASE_FILE } from "../../src/storage/backend.js"
+import { Database } from "../../src/storage/Database.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 import { ToolRegistryLive } from "../../src/tools/ToolRegistry.js"
 
@@ -108,6 +111,7 @@ export interface Harness {
   readonly gate: Context.Tag.Service<ExecutionGate>
   readonly breakers: Context.Tag.Service<CircuitBreakers>
   readonly limiter: Context.Tag.Service<ConcurrencyLimiter>
+  readonly approvals: Context.Tag.Service<Approvals>
   readonly fake: FakeRunner
   /** Events published from the moment the harness was built. */
   readonly events: Queue.Dequeue<TimedEvent>
@@ -116,9 +120,14 @@ export interface Harness {
   readonly audit: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
 }
 
+/** A SQLite store in `dir`, as the server opens one (the approvals live there). */
+export const sqliteDatabase = (dir: string) =>
+  Database.layer({ _tag: "sqlite", directory: join(dir, "data"), file: join(dir, "data", DATABASE_FILE) })
+
 /**
  * The real executor with every real service around it except the process
- * runner; `patch` is applied to the default configuration. The registry's
+ * runner, approvals in a SQLite store of its own; `patch` is applied to the
+ * default configuration. The registry's
  * start-up version probes go through the fake too but are not recorded, so
  * `fake.requests` holds only executions.
  */
@@ -139,14 +148,18 @@ export const makeHarness = (
       fake.layer,
       Resolver.layerStatic(staticNames)
     )
-    const services = Layer.mergeAll(
-      CircuitBreakers.layer,
-      ConcurrencyLimiter.layer,
-      RateLimiter.layer,
-      ToolStats.layer,
-      AuditLog.layer,
-      ExecutionGate.layer
-    ).pipe(Layer.provideMerge(base))
+    const services = Approvals.layer.pipe(
+      Layer.provideMerge(sqliteDatabase(dir)),
+      Layer.provideMerge(Layer.mergeAll(
+        CircuitBreakers.layer,
+        ConcurrencyLimiter.layer,
+        RateLimiter.layer,
+        ToolStats.layer,
+        AuditLog.layer,
+        ExecutionGate.layer
+      )),
+      Layer.provideMerge(base)
+    )
     const layer = ToolExecutorLive({ privileged: options.privileged ?? true }).pipe(
       Layer.provideMerge(ToolRegistryLive(builtinTools).pipe(Layer.provideMerge(services)))
     )
@@ -158,6 +171,7 @@ export const makeHarness = (
       gate: Context.get(context, ExecutionGate),
       breakers: Context.get(context, CircuitBreakers),
       limiter: Context.get(context, ConcurrencyLimiter),
+      approvals: Context.get(context, Approvals),
       fake,
       events,
       auditPath,

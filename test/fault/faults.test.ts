@@ -33,6 +33,7 @@ const fixture = Effect.gen(function*() {
   loggingShims(dir, shimmedBinaries)
   const hangPid = join(dir, "hang.pid")
   const crashFlag = join(dir, "crash")
+  // The shims are sh scripts: the operator's explicit trust (trusted_script) lets them pass the custom-tool binary check.
   const tools = [
     { name: "Hang", binary: writeShim(dir, "hang", `${version("hang")}\necho $$ > '${hangPid}'\ntrap '' TERM\nsleep 300`), timeout: 60 },
     { name: "Flood", binary: writeShim(dir, "flood", `${version("flood")}\nhead -c 1073741824 /dev/zero`), timeout: 60 },
@@ -42,7 +43,7 @@ const fixture = Effect.gen(function*() {
     },
     { name: "Sleepy", binary: writeShim(dir, "sleepy", `${version("sleepy")}\nsleep 0.05\necho rested`), concurrency: 2 },
     { name: "Missing", binary: join(dir, "not-installed") }
-  ].map((tool) => ({ description: `${tool.name} shim`, flags: [], ...tool }))
+  ].map((tool) => ({ description: `${tool.name} shim`, flags: [], trusted_script: true, ...tool }))
   const options = (env: Record<string, string> = {}): ServerOptions => ({
     path: dir,
     env: {
@@ -153,7 +154,8 @@ describe("tool faults", () => {
     () =>
       Effect.gen(function*() {
         const { options } = yield* fixture
-        const server = yield* startHttpServer(options({ MCP_SERVER_MAX_CONNECTIONS: "200" }))
+        // 100 sockets from one address: the per-address cap (item 11) would answer some of them first.
+        const server = yield* startHttpServer(options({ MCP_SERVER_MAX_CONNECTIONS: "200", MCP_SERVER_MAX_CONNECTIONS_PER_ADDRESS: "200" }))
         const agent = new Agent({ keepAlive: true, maxSockets: 100 })
         yield* Effect.addFinalizer(() => Effect.sync(() => agent.destroy()))
         const replies = yield* Effect.forEach(
@@ -239,7 +241,9 @@ describe("server termination mid-scan", () => {
       yield* eventually("the hang shim's process group is gone", Effect.sync(() => groupMembers(pid).length === 0), Duration.seconds(5))
       expect(entries.map((e) => `${e.tool} ${e.target} ${e.outcome}`)).toEqual([
         "Sleepy 8.8.8.8 rejected",
+        "Sleepy 127.0.0.1 started",
         "Sleepy 127.0.0.1 success",
+        "Hang 127.0.0.1 started",
         "Hang 127.0.0.1 cancelled"
       ])
     }), TIMEOUT)
@@ -253,7 +257,13 @@ describe("server termination mid-scan", () => {
         expect(exit.signal).toBe("SIGKILL")
         // The shim's sh forks its sleep: only a group kill (not the parent-death signal alone) reaches it.
         yield* eventually("the hang shim's process group is gone", Effect.sync(() => groupMembers(pid).length === 0), Duration.seconds(5))
-        expect(entries.map((e) => `${e.tool} ${e.outcome}`)).toEqual(["Sleepy rejected", "Sleepy success"])
+        // The hang's started line stays without an outcome: the next start-up records it as interrupted.
+        expect(entries.map((e) => `${e.tool} ${e.outcome}`)).toEqual([
+          "Sleepy rejected",
+          "Sleepy started",
+          "Sleepy success",
+          "Hang started"
+        ])
       }),
     TIMEOUT
   )

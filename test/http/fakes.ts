@@ -1,5 +1,7 @@
 import { HttpServer } from "@effect/platform"
-import { Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { Context, Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { connect, type Socket } from "node:net"
+import { join } from "node:path"
 import { ConfigService, type DeepPartial } from "../../src/config/ConfigService.js"
 import type { AppConfig } from "../../src/config/schema.js"
 import {
@@ -16,12 +18,19 @@ import {
   ToolNotFound
 } from "../../src/errors.js"
 import { Events } from "../../src/events/Events.js"
+import { ExecutionGate } from "../../src/execution/ExecutionGate.js"
+import { MalformedBody } from "../../src/execution/input.js"
 import { type ExecutionResult, ToolExecutor, type ToolInfo } from "../../src/execution/ToolExecutor.js"
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
 import { type Caller } from "../../src/identity/Caller.js"
+import { AuditLog } from "../../src/observability/AuditLog.js"
 import { Health, type HealthReport, type HealthStatus } from "../../src/observability/Health.js"
 import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
+import { Approvals } from "../../src/storage/Approvals.js"
+import { DATABASE_FILE } from "../../src/storage/backend.js"
+import { Database } from "../../src/storage/Database.js"
+import { tempDir } from "../support/shims.js"
 
 /**
  * A fake executor whose NmapTool answers by cue in `target`: `ok` (or any
@@ -52,8 +61,10 @@ const toolInfo = (name: string, enabled: boolean): ToolInfo => ({
   version: "7.93",
   binary: "nmap",
   intrusive: false,
+  target: "network",
   templates: [],
   flags: [],
+  keyFlags: [],
   timeoutSeconds: 300,
   concurrency: 2,
   circuitState: "CLOSED",
@@ -147,6 +158,8 @@ export const makeFake = Effect.gen(function*() {
             const known = (yield* Ref.get(tools)).get(tool)
             if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
             if (!known.enabled) return yield* new ToolDisabled({ tool, message: `${tool} is disabled` })
+            // Like the real executor: a body that was not JSON is malformed input.
+            if (input instanceof MalformedBody) return yield* input.error
             const target = typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
             const error = failure(target)
             if (error !== undefined) return yield* error
@@ -188,7 +201,8 @@ export const makeFake = Effect.gen(function*() {
             const updated: ToolInfo = { ...known, circuitState: state === "open" ? "OPEN" : "CLOSED" }
             yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
             return updated
-          })
+          }),
+        awaitApproval: () => Effect.void
       }
     })
   )
@@ -202,7 +216,14 @@ export const makeFake = Effect.gen(function*() {
       "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
     )
   })
-  return { fake, layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer).pipe(Layer.provideMerge(Events.layer)) }
+  // Approvals are not stored here (REST approvals are tested against the real executor and store).
+  const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
+  return {
+    fake,
+    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, approvalsLayer, ExecutionGate.layer).pipe(
+      Layer.provideMerge(Events.layer)
+    )
+  }
 })
 
 const reportFor = (status: HealthStatus): HealthReport => ({
@@ -237,7 +258,7 @@ export const authPatch = {
   auth: {
     require_auth: true,
     api_keys: [
-      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin"] as const },
+      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin", "approve"] as const, engagements: ["lab"] },
       { id: "exec", sha256: sha256Hex(keys.executor), scopes: ["execute"] as const }
     ]
   }
@@ -248,6 +269,10 @@ export interface Started {
   readonly port: number
   readonly base: string
   readonly events: Events["Type"]
+  /** The server's approvals, in a SQLite store of the test's own. */
+  readonly approvals: Approvals["Type"]
+  /** The server's drain switch: `gate.drain(…)` makes it behave as after SIGTERM. */
+  readonly gate: ExecutionGate["Type"]
 }
 
 /** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
@@ -255,11 +280,30 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
   Effect.gen(function*() {
     const { fake, layer } = yield* makeFake
     const config = ConfigService.layerWith({ ...patch, server: { host: "127.0.0.1", port: 0, ...patch.server } })
+    const dir = yield* tempDir("rest-approvals")
+    const database = Database.layer({ _tag: "sqlite", directory: join(dir, "data"), file: join(dir, "data", DATABASE_FILE) })
+    const stored = yield* Layer.build(
+      Approvals.layer.pipe(Layer.provide(Layer.mergeAll(database, AuditLog.layer, Events.layer)), Layer.provide(config))
+    )
     const context = yield* Layer.build(
-      HttpServerLive(info).pipe(Layer.provideMerge(layer), Layer.provide(config))
+      HttpServerLive(info).pipe(Layer.provideMerge(Layer.succeedContext(stored)), Layer.provideMerge(layer), Layer.provide(config))
     ).pipe(Effect.orDie)
     const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
     const events = yield* Events.pipe(Effect.provide(context))
+    const gate = yield* ExecutionGate.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events }
+    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals), gate }
   })
+
+/** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */
+export const idleConnections = (port: number, count: number): Effect.Effect<ReadonlyArray<Socket>, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.promise(() =>
+      Promise.all(Array.from({ length: count }, () =>
+        new Promise<Socket>((resolve) => {
+          const socket = connect(port, "127.0.0.1", () => resolve(socket))
+          socket.on("error", () => undefined)
+        })))
+    ),
+    (sockets) => Effect.sync(() => sockets.forEach((socket) => socket.destroy()))
+  )

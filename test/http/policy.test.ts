@@ -4,7 +4,7 @@ import { mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import * as Errors from "../../src/errors.js"
 import { authenticate, authRequired, checkBindSafety, findKey, sha256Hex } from "../../src/http/auth.js"
-import { PayloadTooLarge, UnsupportedMediaType } from "../../src/http/errors.js"
+import { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "../../src/http/errors.js"
 import { errorResponse, errorStatus } from "../../src/http/errorStatus.js"
 import { allowedHosts, checkHostOrigin, isHostAllowed } from "../../src/http/hostCheck.js"
 import { redactConfig, REDACTED } from "../../src/http/redact.js"
@@ -141,9 +141,12 @@ describe("error status mapping", () => {
       [new Errors.SpawnFailed({ command: "nmap", message: "m" }), 500],
       [new Errors.ToolUnavailable({ tool: "x", message: "m" }), 503],
       [new Errors.CircuitOpen({ tool: "x", retryAfterSeconds: 1, message: "m" }), 503],
-      [new Errors.ToolBusy({ tool: "x", message: "m" }), 503]
+      [new Errors.ToolBusy({ tool: "x", message: "m" }), 503],
+      [new TooManyConnections({ limit: 1, message: "m" }), 503],
+      [new NotFound({ message: "m" }), 404],
+      [new InternalError({ message: "m" }), 500]
     ] as const
-    for (const [error, status] of cases) expect([error._tag, errorStatus(error)]).toEqual([error._tag, status])
+    for (const [error, status] of cases) expect([error._tag, errorStatus(error._tag)]).toEqual([error._tag, status])
   })
 
   it("puts fields and retry hints in the body, never the stack", () => {

@@ -100,6 +100,15 @@ describe("REST API", () => {
       expect(call?.caller.id).toBe("anonymous@127.0.0.1")
     }))
 
+  it.scopedLive("the executor gets the body as sent, so input the schema refuses is still audited there", () =>
+    Effect.gen(function*() {
+      const { base, fake } = yield* startServer()
+      const input = { target: 42, args: "-sV", unknown_field: { nested: [1, 2] } }
+      yield* post(`${base}/tools/NmapTool/execute`, input)
+      const [call] = yield* Ref.get(fake.calls)
+      expect(call?.input).toEqual(input)
+    }))
+
   it.scopedLive("a process that timed out is still a 200 result carrying the error", () =>
     Effect.gen(function*() {
       const { base } = yield* startServer()

@@ -1,3 +1,4 @@
+import { HttpServerResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
@@ -32,7 +33,7 @@ describe("MCP over Streamable HTTP (real SDK client, real server)", () => {
       expect(tools.map((tool) => tool.name)).toEqual(["NmapTool"])
       const [nmap] = tools
       expect(nmap?.title).toBe("NmapTool title")
-      expect(nmap?.inputSchema.required).toEqual(["target"])
+      expect(nmap?.inputSchema.required).toEqual(["target", "args"])
       expect(nmap?.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: true })
       expect(nmap?.outputSchema?.type).toBe("object")
     }), 20_000)
@@ -244,7 +245,7 @@ describe("MCP HTTP session limits", () => {
         }).then(async (response) => ({ status: response.status, text: await response.text() }))
       )
       expect(third.status).toBe(429)
-      expect(third.text).toContain("Too many MCP sessions")
+      expect(third.text).toContain("MCP sessions of anonymous@127.0.0.1 are busy")
     }), 20_000)
 
   it.scoped(
@@ -280,7 +281,7 @@ describe("MCP HTTP session table", () => {
       const scope = yield* Scope.make()
       const closed = yield* Deferred.make<void>()
       yield* Scope.addFinalizer(scope, Deferred.succeed(closed, undefined))
-      return { session: { transport: {} as never, scope, owner }, closed }
+      return { session: { transport: {} as never, scope, owner, runningTasks: () => 0 }, closed }
     })
 
   it.scoped("the scheduled sweep closes idle sessions with no request arriving; a busy one stays", () =>
@@ -292,7 +293,7 @@ describe("MCP HTTP session table", () => {
       table.add("busy", busy.session)
       yield* table.sweep(60_000)
       // A response still streaming: in flight until its body ends, which it never does here.
-      yield* table.serve(table.get("busy")!, () => Promise.resolve(new Response(new ReadableStream())))
+      yield* table.serve(table.get("busy")!, () => Effect.succeed(HttpServerResponse.empty()))
       yield* TestClock.adjust("59 seconds")
       expect(table.size()).toBe(2)
       yield* TestClock.adjust(Duration.toMillis(sweepInterval(60_000)) + 2_000)
@@ -307,4 +308,151 @@ describe("MCP HTTP session table", () => {
     expect(Duration.toMillis(sweepInterval(1_800_000))).toBe(60_000)
     expect(Duration.toMillis(sweepInterval(60_000))).toBe(15_000)
   })
+})
+
+const post = (base: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${base}/mcp`, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+    body: JSON.stringify(body)
+  })
+
+const initializeBody = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: LATEST_PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+}
+
+const ping = (base: string, session: string) =>
+  post(base, { jsonrpc: "2.0", id: 2, method: "ping" }, { "mcp-session-id": session, "mcp-protocol-version": LATEST_PROTOCOL_VERSION })
+    .then(async (r) => ({ status: r.status, text: await r.text() }))
+
+describe("MCP HTTP: clients that never DELETE are not locked out", () => {
+  it.scopedLive("a client over its limit replaces its least recently used idle session", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 3 } })
+      const ids: Array<string> = []
+      for (let i = 0; i < 3; i++) ids.push(yield* Effect.promise(() => initializeRaw(base)))
+      // the first one was used last, so the second is the least recently used
+      expect((yield* Effect.promise(() => ping(base, ids[0]!))).status).toBe(200)
+      for (let i = 0; i < 2; i++) ids.push(yield* Effect.promise(() => initializeRaw(base)))
+      const statuses = yield* Effect.forEach(ids, (id) => Effect.promise(() => ping(base, id)).pipe(Effect.map((r) => r.status)))
+      expect(statuses).toEqual([200, 404, 404, 200, 200])
+      const gone = yield* Effect.promise(() => ping(base, ids[1]!))
+      expect(gone.text).toContain("send initialize again without Mcp-Session-Id")
+    }), 20_000)
+
+  it.scopedLive("when every session of the client is busy the new one gets 429 with Retry-After", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer({ server: { mcp_sessions_per_client: 1 } })
+      yield* connect(base) // the SDK client keeps its GET stream open: busy
+      const refused = yield* Effect.promise(() => post(base, initializeBody))
+      expect(refused.status).toBe(429)
+      expect(refused.headers.get("retry-after")).toBe("5")
+      expect(yield* Effect.promise(() => refused.text())).toContain("are busy; retry later or close one")
+    }), 20_000)
+
+  it.scoped("at the server-wide limit the least recently used idle session of anybody goes; with none idle, no room", () =>
+    Effect.gen(function*() {
+      const table = yield* makeSessionTable
+      const fake = (owner: string, running = 0) =>
+        Effect.map(Scope.make(), (scope) => ({ transport: {} as never, scope, owner, runningTasks: () => running }))
+      table.add("a-old", yield* fake("a"))
+      yield* TestClock.adjust("1 second")
+      table.add("b-new", yield* fake("b"))
+      table.add("c-task", yield* fake("c", 1))
+      const limits = { maxSessions: 3, maxPerClient: 10, idleTimeoutMs: 60_000 }
+      expect(yield* table.makeRoom("d", limits)).toBe("ok")
+      expect(table.get("a-old")).toBeUndefined()
+      table.add("d", yield* fake("d"))
+      yield* table.serve(table.get("b-new")!, () => Effect.succeed(HttpServerResponse.empty()))
+      yield* table.serve(table.get("d")!, () => Effect.succeed(HttpServerResponse.empty()))
+      // b and d have a response in flight, c runs a task: nobody is idle
+      expect(yield* table.makeRoom("e", limits)).toBe("server")
+      expect(table.size()).toBe(3)
+    }))
+})
+
+describe("MCP HTTP modes", () => {
+  it.scopedLive("stateless: no session id, every POST self-contained, GET refused", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer({ server: { mcp_stateless: true } })
+      const init = yield* Effect.promise(() => post(base, initializeBody))
+      expect(init.status).toBe(200)
+      expect(init.headers.get("mcp-session-id")).toBeNull()
+      yield* Effect.promise(() => init.text())
+      const list = yield* Effect.promise(() => post(base, { jsonrpc: "2.0", id: 7, method: "tools/list" }, { accept: "application/json" }))
+      const body = (yield* Effect.promise(() => list.json())) as {
+        id: number
+        result: { tools: Array<{ name: string; execution?: unknown }> }
+      }
+      expect(body.id).toBe(7)
+      expect(body.result.tools.map((t) => t.name)).toEqual(["NmapTool"])
+      expect(body.result.tools[0]?.execution).toBeUndefined()
+      const call = yield* Effect.promise(() =>
+        post(base, { jsonrpc: "2.0", id: 8, method: "tools/call", params: { name: "NmapTool", arguments: { target: "127.0.0.1" } } }, {
+          accept: "application/json"
+        })
+      )
+      expect(((yield* Effect.promise(() => call.json())) as { result: { isError: boolean } }).result.isError).toBe(false)
+      const get = yield* Effect.promise(() => fetch(`${base}/mcp`, { headers: { accept: "text/event-stream" } }))
+      expect(get.status).toBe(405)
+      // a real client works too
+      const client = yield* connect(base)
+      expect((yield* Effect.promise(() => client.client.listTools())).tools.length).toBe(1)
+    }), 20_000)
+
+  it.scopedLive("a client that accepts only application/json gets a JSON body, not 406", () =>
+    Effect.gen(function*() {
+      const { base } = yield* startServer()
+      const init = yield* Effect.promise(() => post(base, initializeBody, { accept: "application/json" }))
+      expect(init.status).toBe(200)
+      expect(init.headers.get("content-type")).toContain("application/json")
+      const session = init.headers.get("mcp-session-id") ?? ""
+      expect(((yield* Effect.promise(() => init.json())) as { result: { serverInfo: unknown } }).result.serverInfo).toBeDefined()
+      const headers = { accept: "application/json", "mcp-session-id": session, "mcp-protocol-version": LATEST_PROTOCOL_VERSION }
+      const call = yield* Effect.promise(() =>
+        post(
+          base,
+          { jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "NmapTool", arguments: { target: "progress" } } },
+          headers
+        )
+      )
+      expect(call.headers.get("content-type")).toContain("application/json")
+      expect(yield* Effect.promise(() => call.json())).toMatchObject({ id: 3, result: { isError: false } })
+    }), 20_000)
+
+  it.scopedLive(
+    "resumable streams: events carry ids, a priming event with retry comes first, Last-Event-ID replays what was missed",
+    () =>
+      Effect.gen(function*() {
+        const { base } = yield* startServer()
+        const init = yield* Effect.promise(() =>
+          post(base, { ...initializeBody, params: { ...initializeBody.params, protocolVersion: "2025-11-25" } })
+        )
+        const session = init.headers.get("mcp-session-id") ?? ""
+        yield* Effect.promise(() => init.text())
+        const headers = { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" }
+        const call = yield* Effect.promise(() =>
+          post(base, { jsonrpc: "2.0", id: 5, method: "tools/call", params: { name: "NmapTool", arguments: { target: "ok" } } }, headers)
+        )
+        const text = yield* Effect.promise(() => call.text())
+        const events = text.split("\n\n").filter((e) => e.trim() !== "")
+        expect(events[0]).toMatch(/^id: \S+\nretry: 2000\ndata: ?$/m)
+        const ids = events.map((e) => /^id: (\S+)$/m.exec(e)?.[1])
+        expect(ids.every((id) => id !== undefined)).toBe(true)
+        // as if the stream had dropped right after the priming event: the result comes back on a GET with Last-Event-ID
+        const replay = yield* Effect.promise(() =>
+          fetch(`${base}/mcp`, { headers: { ...headers, accept: "text/event-stream", "last-event-id": ids[0]! } })
+        )
+        expect(replay.status).toBe(200)
+        const reader = replay.body!.pipeThrough(new TextDecoderStream()).getReader()
+        let replayed = ""
+        while (!replayed.includes("\"id\":5")) replayed += (yield* Effect.promise(() => reader.read())).value ?? ""
+        yield* Effect.promise(() => reader.cancel())
+        expect(replayed).toContain("\"isError\":false")
+      }),
+    20_000
+  )
 })

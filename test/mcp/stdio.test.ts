@@ -5,6 +5,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
 import { CallToolResultSchema, CreateTaskResultSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js"
 import { Deferred, Effect, Fiber, Layer, Ref } from "effect"
 import { PassThrough } from "node:stream"
+import { ConfigService } from "../../src/config/ConfigService.js"
 import { runStdio } from "../../src/mcp/stdio.js"
 import { info, makeFake } from "../http/fakes.js"
 
@@ -38,7 +39,7 @@ const setup = Effect.gen(function*() {
   const { fake, layer } = yield* makeFake
   const stdin = new PassThrough()
   const stdout = new PassThrough()
-  const context = yield* Layer.build(layer)
+  const context = yield* Layer.build(layer.pipe(Layer.provideMerge(ConfigService.layerWith())))
   const server = yield* runStdio({ info, stdin, stdout }).pipe(Effect.provide(context), Effect.fork)
   const transport = new PipeClientTransport(stdin, stdout)
   const client = new Client({ name: "vitest", version: "1.0.0" })
@@ -61,6 +62,25 @@ describe("MCP over stdio", () => {
       stdin.end()
       yield* Fiber.join(server).pipe(Effect.timeout("10 seconds"))
     }), 20_000)
+
+  it.scopedLive(
+    "a line that is not JSON gets a -32700 reply, JSON that is not JSON-RPC a -32600 with its id; the server goes on",
+    () =>
+      Effect.gen(function*() {
+        const { client, stdin, transport } = yield* setup
+        stdin.write("this is not json\n")
+        stdin.write("{\"id\": 41, \"hello\": true}\n\n")
+        const replies = () => transport.lines.map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number; message: string } })
+        yield* Effect.promise(() => client.ping())
+        const errors = replies().filter((r) => r.error !== undefined)
+        expect(errors).toEqual([
+          { jsonrpc: "2.0", error: { code: -32700, message: expect.stringMatching(/^Parse error: the line is not JSON/) } },
+          { jsonrpc: "2.0", id: 41, error: { code: -32600, message: expect.stringMatching(/^Invalid Request/) } }
+        ])
+        expect((yield* Effect.promise(() => client.listTools())).tools.length).toBe(1)
+      }),
+    20_000
+  )
 
   it.scopedLive("stdin closing ends the server and interrupts running calls", () =>
     Effect.gen(function*() {

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
-import { type AuditEntry, auditLine, AuditLog, redact } from "../../src/observability/AuditLog.js"
+import { type AuditEntry, AuditLine, auditLine, AuditLog, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
+import { makeRejectionTallies, OTHER_CLIENTS } from "../../src/observability/rejections.js"
 
 const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -46,6 +47,7 @@ describe("audit lines", () => {
     )
     expect(line.endsWith("\n")).toBe(true)
     expect(JSON.parse(line)).toEqual({
+      kind: "execution",
       timestamp: "2024-01-15T10:30:00.000Z",
       caller_id: "key-1",
       caller_transport: "http",
@@ -59,8 +61,14 @@ describe("audit lines", () => {
       duration_seconds: 0.05,
       intrusive: false,
       correlation_id: "c-1",
+      execution_id: null,
       error_tag: "TargetRejected",
-      error_message: "8.8.8.8 not allowed"
+      error_message: "8.8.8.8 not allowed",
+      engagement: null,
+      engagement_hash: null,
+      approval_id: null,
+      requested_by: null,
+      decided_by: null
     })
   })
 
@@ -134,4 +142,38 @@ describe("AuditLog", () => {
       expect(message).toContain("logged")
       expect(message).not.toContain("leak")
     }))
+})
+
+describe("rejections lines (issue 13 item 5)", () => {
+  it("count one client's rejections past its limit by tool and by reason, each adding up to the count", () => {
+    const tallies = makeRejectionTallies()
+    const who = { id: "key-1", transport: "http" as const, address: "127.0.0.1" }
+    for (let i = 0; i < 5; i++) {
+      tallies.add({ caller: who, tool: i < 3 ? "unknown" : "NmapTool", reason: "RateLimited" }, 1_700_000_000_000 + i)
+    }
+    const [tally] = tallies.take()
+    const line = JSON.parse(rejectionsLine(tally!, "2024-01-15T10:30:00.000Z"))
+    expect(line).toEqual({
+      kind: "rejections",
+      timestamp: "2024-01-15T10:30:00.000Z",
+      caller_id: "key-1",
+      caller_transport: "http",
+      caller_address: "127.0.0.1",
+      decision: "rejected",
+      count: 5,
+      by_tool: { unknown: 3, NmapTool: 2 },
+      by_reason: { RateLimited: 5 },
+      first_at: new Date(1_700_000_000_000).toISOString(),
+      last_at: new Date(1_700_000_000_004).toISOString()
+    })
+    expect(Schema.decodeUnknownEither(AuditLine)(line)._tag).toBe("Right")
+    expect(tallies.take()).toEqual([])
+  })
+
+  it("keep memory bounded: past maxClients in one interval, the rest share one entry", () => {
+    const tallies = makeRejectionTallies(3)
+    for (let i = 0; i < 10; i++) tallies.add({ caller: { id: `c${i}`, transport: "http" }, tool: "unknown", reason: "RateLimited" }, 0)
+    const taken = tallies.take()
+    expect(taken.map((t) => [t.caller.id, t.count])).toEqual([["c0", 1], ["c1", 1], ["c2", 1], [OTHER_CLIENTS, 7]])
+  })
 })

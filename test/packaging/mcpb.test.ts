@@ -81,7 +81,7 @@ let port = 0
 beforeAll(async () => {
   work = tempDir("mcp-mcpb-")
   const copy = sourceCopy()
-  built = npm(["run", "--silent", "mcpb"], copy).trim().split("\n").pop()!
+  built = (await npm(["run", "--silent", "mcpb"], copy)).trim().split("\n").pop()!
   unpacked = join(work, "extension")
   execFileSync("python3", ["-m", "zipfile", "-e", join(copy, built), unpacked])
   manifest = readJson(join(unpacked, "manifest.json"))

@@ -8,7 +8,8 @@ import { cleanEnv, close, connect, expectWorkingServer, npm, packageJson, readJs
 /**
  * The package as users get it: `npm pack` (its prepack build) in a copy of
  * the sources, then ONE `npm install -g` of the tarball into an empty prefix,
- * offline, from a temporary directory with a clean environment. Everything
+ * from the local npm cache where it can (the registry for what npm ci did not cache), from a temporary directory
+ * with a clean environment. Everything
  * after that runs the installed bin. A native runtime dependency (the SQLite
  * driver) compiles from source during that install: the generous timeout is
  * for it.
@@ -23,14 +24,14 @@ let installed = ""
 let bin = ""
 let port = 0
 
-beforeAll(() => {
+beforeAll(async () => {
   work = tempDir("mcp-pkg-")
-  const [packed] = JSON.parse(npm(["pack", "--json", "--pack-destination", work], sourceCopy())) as Array<{ filename: string }>
+  const [packed] = JSON.parse(await npm(["pack", "--json", "--pack-destination", work], sourceCopy())) as Array<{ filename: string }>
   tarball = join(work, packed!.filename)
   prefix = join(work, "prefix")
   const empty = join(work, "empty")
   mkdirSync(empty)
-  npm(["install", "--global", "--prefix", prefix, "--offline", tarball], empty)
+  await npm(["install", "--global", "--prefix", prefix, "--prefer-offline", tarball], empty)
   installed = join(prefix, "lib/node_modules", packageJson.name)
   bin = join(prefix, "bin", packageJson.name)
 }, INSTALL_TIMEOUT)
@@ -92,7 +93,7 @@ describe("npm package", () => {
   it("runs with npx -y ./<tarball>", () => {
     const npxCache = tempDir("mcp-npx-")
     try {
-      const out = execFileSync("npx", ["--offline", "--ignore-scripts", "-y", `./${tarball.split("/").pop()}`, "--version"], {
+      const out = execFileSync("npx", ["--prefer-offline", "--ignore-scripts", "-y", `./${tarball.split("/").pop()}`, "--version"], {
         cwd: work,
         env: cleanEnv({ npm_config_cache: npxCache }),
         encoding: "utf8"

@@ -1,10 +1,11 @@
 import { expect } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
+import { promisify } from "node:util"
 
 /**
  * Helpers for the distribution tests: they run the server the way users get
@@ -27,11 +28,18 @@ export const tempDir = (prefix: string): string => mkdtempSync(join(tmpdir(), pr
  * variables would point back into the repository or change the server's
  * settings. npm keeps using this user's cache (offline installs read from it).
  */
+/**
+ * The machine's global npm configuration (registry, CA file, proxy). A global install into another prefix would
+ * otherwise look for it under that prefix and lose, for example, the CA that reaches the registry here.
+ */
+const globalNpmConfig = execFileSync("npm", ["config", "get", "globalconfig"], { encoding: "utf8" }).trim()
+
 export const cleanEnv = (extra: Readonly<Record<string, string>> = {}): Record<string, string> => ({
   PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
   HOME: process.env["HOME"] ?? "/tmp",
   LANG: "C",
   npm_config_cache: process.env["npm_config_cache"] ?? join(process.env["HOME"] ?? "/tmp", ".npm"),
+  npm_config_globalconfig: globalNpmConfig,
   npm_config_update_notifier: "false",
   npm_config_fund: "false",
   npm_config_audit: "false",
@@ -54,8 +62,12 @@ export const sourceCopy = (): string => {
   return copy
 }
 
-export const npm = (args: ReadonlyArray<string>, cwd: string, env: Record<string, string> = cleanEnv()): string =>
-  execFileSync("npm", args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+/**
+ * Runs npm without blocking the test worker: a pack or install takes minutes on a loaded machine, and a worker
+ * that cannot answer vitest for 60 s fails the whole run.
+ */
+export const npm = async (args: ReadonlyArray<string>, cwd: string, env: Record<string, string> = cleanEnv()): Promise<string> =>
+  (await promisify(execFile)("npm", args, { cwd, env, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 })).stdout
 
 /** An SDK client connected over stdio to `command args…`, as an MCP host starts a server. */
 export const connect = async (

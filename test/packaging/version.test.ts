@@ -5,7 +5,7 @@ import { cleanEnv, npm, packageJson, readJson, root, tempDir } from "./support.j
 
 /** `npm version` moves every pinned copy of the version along with package.json (the "version" script). */
 describe("npm version", () => {
-  it("updates server.json, the extension manifest, the Claude Desktop entry and the README", () => {
+  it("updates server.json, the extension manifest, the Claude Desktop entry and the README", async () => {
     const copy = tempDir("mcp-version-")
     try {
       const pinned = [
@@ -18,7 +18,7 @@ describe("npm version", () => {
         mkdirSync(dirname(join(copy, path)), { recursive: true })
         cpSync(join(root, path), join(copy, path))
       }
-      npm(["version", "7.8.9", "--no-git-tag-version"], copy, cleanEnv())
+      await npm(["version", "7.8.9", "--no-git-tag-version"], copy, cleanEnv())
       const server = readJson(join(copy, "config/deploy/server.json"))
       expect([server.version, server.packages[0].version]).toEqual(["7.8.9", "7.8.9"])
       expect(readJson(join(copy, "config/deploy/mcpb/manifest.json")).version).toBe("7.8.9")

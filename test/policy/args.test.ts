@@ -134,7 +134,7 @@ describe("argument policy: accepted calls", () => {
     ["--max-rate 1.5 --min-rate 100", "--max-rate 1.5 --min-rate 100"],
     ["-sC -sV --script default,http-title,ssl-cert", "-sC -sV --script default,http-title,ssl-cert"],
     ["--script=banner", "--script banner"],
-    ["--script ftp-anon", "--script ftp-anon"],
+    ["--script ssh-hostkey", "--script ssh-hostkey"],
     ["-T aggressive", "-T aggressive"],
     ["--version-intensity 0 --open --reason", "--version-intensity 0 --open --reason"]
   ]
@@ -226,6 +226,17 @@ const fakeOk = (tokens: ReadonlyArray<string>, options = safe) => {
 }
 
 describe("argument policy: a fake tool spec", () => {
+  it("item 4: a value starting with '-' is a number only where the range is negative, and then only a negative one", () => {
+    expect(fakeOk(["--count", "-0"])).toBe("invalid_value")
+    expect(fakeOk(["--ratio", "-0"])).toBe("invalid_value")
+    expect(fakeOk(["--ratio", "-0.0"])).toBe("invalid_value")
+    expect(fakeOk(["--offset", "-0"])).toBe("invalid_value")
+    expect(fakeOk(["--offset", "-3"])).toEqual(["--offset", "-3"])
+    expect(fakeOk(["--offset=-3"])).toEqual(["--offset", "-3"])
+    expect(fakeOk(["--offset", "-a"])).toBe("missing_value")
+    expect(fakeOk(["--offset", "-datadir"])).toBe("invalid_value")
+  })
+
   it("validates each value type", () => {
     expect(fakeOk(["-a", "-B", "--count", "10", "--offset", "-5", "--ratio", "0.25"])).toEqual([
       "-a",

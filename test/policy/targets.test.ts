@@ -172,6 +172,8 @@ describe("target policy: properties", () => {
   })
 
   it.prop("random addresses inside 10/8 are always accepted and unchanged", [octet, octet, octet], ([b, c, d]) => {
+    // 10.0.0.0 and 10.255.255.255 are the network and broadcast addresses of the RFC1918 alias's 10.0.0.0/8.
+    fc.pre(!(b === 0 && c === 0 && d === 0) && !(b === 255 && c === 255 && d === 255))
     expect(ruleOf(`10.${b}.${c}.${d}`)).toBe(`accepted:10.${b}.${c}.${d}`)
   })
 
@@ -209,5 +211,108 @@ describe("target policy: properties", () => {
 describe("allow-list entries", () => {
   it("are never looked up on the prototype", () => {
     expect(validateAllowList(["constructor", "toString"]).length).toBe(2)
+  })
+})
+
+describe("item 3: addresses the deny-list used to miss", () => {
+  /** Everything allowed, IPv6 on: only the always-denied ranges can refuse. */
+  const everything: TargetPolicyOptions = { allowed: ["0.0.0.0/0", "::/0"], allowIpv6: true, maxNetworkSize: 65536 }
+
+  it.each([
+    ["fd00:ec2::254", "AWS"],
+    ["fd00:ec2::253", "AWS"],
+    ["fd00:ec2::123", "AWS"],
+    ["fd00:ec2::23", "AWS"],
+    ["fd20:ce::254", "Google"],
+    ["fd00:c1::a9fe:a9fe", "Oracle"],
+    ["fd00:a9fe:a9fe::1", "Linode"],
+    ["fd00:42::42", "Scaleway"],
+    ["fe80::a9fe:a9fe", "link-local"],
+    ["168.63.129.16", "Azure"],
+    ["169.254.169.254", "link-local"],
+    ["169.254.170.2", "link-local"],
+    ["169.254.0.23", "link-local"],
+    ["169.254.42.42", "link-local"],
+    ["100.100.100.200", "Alibaba"]
+  ])("cloud metadata %s is refused whatever the allow-list says (%s)", (address, label) => {
+    for (const options of [everything, withV6]) {
+      const result = validateTarget(address, options)
+      expect(Either.isLeft(result) && result.left.rule, address).toBe("reserved_range")
+      if (Either.isLeft(result)) expect(result.left.message).toContain(label)
+    }
+  })
+
+  it("a network holding a metadata address is refused", () => {
+    expect(ruleOf("fd00:ec2::/120", everything)).toBe("reserved_range")
+    expect(ruleOf("fd20:ce::200/120", everything)).toBe("reserved_range")
+    expect(ruleOf("168.63.129.0/24", everything)).toBe("reserved_range")
+  })
+
+  const octet = fc.integer({ min: 0, max: 255 })
+  const hex = (n: number) => n.toString(16)
+  /** Every IPv6 spelling that embeds `a.b.c.d` and reaches it through a translator, a tunnel or the stack. */
+  const embeddings = (a: number, b: number, c: number, d: number): ReadonlyArray<string> => [
+    `::ffff:${a}.${b}.${c}.${d}`,
+    `::ffff:0:${a}.${b}.${c}.${d}`,
+    `::${a}.${b}.${c}.${d}`,
+    `64:ff9b::${a}.${b}.${c}.${d}`,
+    `64:ff9b:1::${a}.${b}.${c}.${d}`,
+    `64:ff9b:1:ffff::${a}.${b}.${c}.${d}`,
+    `2002:${hex(a * 256 + b)}:${hex(c * 256 + d)}::1`,
+    `2001:0:${hex(a * 256 + b)}:${hex(c * 256 + d)}::1`,
+    `2001:0:4136:e378:8000:63bf:${hex((255 - a) * 256 + 255 - b)}:${hex((255 - c) * 256 + 255 - d)}`
+  ]
+
+  it.prop("IPv6 addresses embedding any IPv4 address are refused, whatever the allow-list says", [octet, octet, octet, octet], (
+    [a, b, c, d]
+  ) => {
+    fc.pre(a !== 0 || b !== 0 || c !== 0 || d > 1)
+    for (const text of embeddings(a, b, c, d)) {
+      const result = validateTarget(text, everything)
+      expect(Either.isLeft(result) && result.left.rule, text).toBe("reserved_range")
+    }
+  })
+
+  it("the embedding prefixes are refused as networks too", () => {
+    for (const net of ["64:ff9b::/120", "64:ff9b:1::/120", "2001::/120", "2002:a9fe:a9fe::/120", "::ffff:0:0:0/120", "::ffff:0:0/120"]) {
+      expect(ruleOf(net, everything), net).toBe("reserved_range")
+    }
+    expect(ruleOf("::1", everything)).toBe("accepted:::1")
+    expect(ruleOf("2001:4860:4860::8888", everything)).toBe("accepted:2001:4860:4860::8888")
+  })
+
+  it("the broadcast and network addresses of an allowed network are not single targets", () => {
+    const lab: TargetPolicyOptions = { ...policy, allowed: ["192.168.10.0/24", "10.0.0.0/8", "10.9.9.255/32", "172.16.0.0/31"] }
+    expect(ruleOf("192.168.10.255", lab)).toBe("broadcast_address")
+    expect(ruleOf("192.168.10.0", lab)).toBe("broadcast_address")
+    expect(ruleOf("192.168.10.0/32", lab)).toBe("broadcast_address")
+    expect(ruleOf("10.255.255.255", lab)).toBe("broadcast_address")
+    expect(ruleOf("127.255.255.255")).toBe("broadcast_address")
+    expect(ruleOf("192.168.10.1", lab)).toBe("accepted:192.168.10.1")
+    expect(ruleOf("192.168.10.254", lab)).toBe("accepted:192.168.10.254")
+    expect(ruleOf("192.168.10.0/24", lab)).toBe("accepted:192.168.10.0/24")
+    // Interior to 10.0.0.0/8, and allowed on its own: the operator said so.
+    expect(ruleOf("10.1.2.255", lab)).toBe("accepted:10.1.2.255")
+    expect(ruleOf("10.9.9.255", lab)).toBe("accepted:10.9.9.255")
+    // A /31 has no broadcast address (RFC 3021).
+    expect(ruleOf("172.16.0.1", lab)).toBe("accepted:172.16.0.1")
+    const message = validateTarget("192.168.10.255", lab)
+    expect(Either.isLeft(message) && message.left.message).toContain("broadcast address of the allowed network 192.168.10.0/24")
+  })
+
+  it.prop("every allowed /8../30 network refuses its first and last address and accepts the others", [
+    octet,
+    octet,
+    fc.integer({ min: 8, max: 30 }),
+    fc.integer({ min: 1, max: 1000 })
+  ], ([b, c, prefix, offset]) => {
+    const size = 2 ** (32 - prefix)
+    const base = (10 * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8) - ((10 * 2 ** 24 + b * 2 ** 16 + c * 2 ** 8) % size)
+    const text = (n: number) => [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join(".")
+    const lab: TargetPolicyOptions = { ...policy, allowed: [`${text(base)}/${prefix}`] }
+    expect(ruleOf(text(base), lab)).toBe("broadcast_address")
+    expect(ruleOf(text(base + size - 1), lab)).toBe("broadcast_address")
+    const inner = base + 1 + (offset % (size - 2))
+    expect(ruleOf(text(inner), lab)).toBe(`accepted:${text(inner)}`)
   })
 })

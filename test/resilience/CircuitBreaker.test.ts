@@ -1,10 +1,33 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Either, Exit, Fiber, Layer, Metric, Queue, Random, Ref, Schema, SubscriptionRef, TestClock } from "effect"
+import {
+  Clock,
+  Deferred,
+  Effect,
+  Either,
+  Exit,
+  FastCheck as fc,
+  Fiber,
+  Layer,
+  Metric,
+  Queue,
+  Random,
+  Ref,
+  Schema,
+  SubscriptionRef,
+  TestClock
+} from "effect"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { Events } from "../../src/events/Events.js"
 import { breakerCalls, breakerState, breakerTransitions } from "../../src/observability/metrics.js"
-import { type BreakerSettings, CircuitBreakers, recoveryTimeout } from "../../src/resilience/CircuitBreaker.js"
+import {
+  type BreakerSettings,
+  CircuitBreakers,
+  effectiveTimeout,
+  recoveryTimeout,
+  timeoutCountsAgainstBreaker,
+  timeoutFloor
+} from "../../src/resilience/CircuitBreaker.js"
 
 const settings = (patch: Partial<BreakerSettings> = {}) =>
   Schema.decodeUnknownSync(AppConfig)(mergeDeep(defaults, { circuit_breaker: patch }))
@@ -302,4 +325,92 @@ describe("CircuitBreakers", () => {
         `${tool}:HALF_OPEN->CLOSED`
       ])
     }).pipe(Effect.provide(Events.layer)))
+})
+
+/** A clock whose wall time the test steps at will while monotonic time only moves forward. */
+const steppedClock = Effect.gen(function*() {
+  const monotonic = yield* Ref.make(1_000_000)
+  const wallOffset = yield* Ref.make(1_700_000_000_000 - 1_000_000)
+  const clock: Clock.Clock = {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: () => Effect.runSync(Ref.get(monotonic)) + Effect.runSync(Ref.get(wallOffset)),
+    unsafeCurrentTimeNanos: () => BigInt(Effect.runSync(Ref.get(monotonic))) * 1_000_000n,
+    currentTimeMillis: Effect.zipWith(Ref.get(monotonic), Ref.get(wallOffset), (m, o) => m + o),
+    currentTimeNanos: Effect.map(Ref.get(monotonic), (m) => BigInt(m) * 1_000_000n),
+    sleep: () => Effect.void
+  }
+  return {
+    clock,
+    elapse: (ms: number) => Ref.update(monotonic, (m) => m + ms),
+    stepWall: (ms: number) => Ref.update(wallOffset, (o) => o + ms)
+  }
+})
+
+describe("item 10: breaker abuse", () => {
+  it.effect("a backward wall-clock step does not hold an open circuit open", () =>
+    Effect.gen(function*() {
+      const { clock, elapse, stepWall } = yield* steppedClock
+      yield* Effect.gen(function*() {
+        const breakers = yield* makeBreakers({ failure_threshold: 1, recovery_timeout: 60 })
+        yield* fail(breakers, "t")
+        expect(yield* breakers.state("t")).toBe("OPEN")
+        yield* stepWall(-3_600_000)
+        yield* elapse(61_000)
+        expect(yield* breakers.state("t")).toBe("HALF_OPEN")
+        expect(Either.isRight(yield* succeed(breakers, "t"))).toBe(true)
+        expect(yield* breakers.state("t")).toBe("CLOSED")
+      }).pipe(Effect.withClock(clock))
+    }))
+
+  it.effect("a forward wall-clock step does not close it early, and snapshots show wall-clock dates", () =>
+    Effect.gen(function*() {
+      const { clock, elapse, stepWall } = yield* steppedClock
+      yield* Effect.gen(function*() {
+        const breakers = yield* makeBreakers({ failure_threshold: 1, recovery_timeout: 60 })
+        yield* fail(breakers, "t")
+        const opened = yield* snapshotOf(breakers, "t")
+        expect(opened.openedAt).toBe(new Date(1_700_000_000_000).toISOString())
+        expect(opened.retryAt).toBe(new Date(1_700_000_060_000).toISOString())
+        yield* stepWall(3_600_000)
+        yield* elapse(1_000)
+        expect(yield* breakers.state("t")).toBe("OPEN")
+        expect(rejection(yield* succeed(breakers, "t")).retryAfterSeconds).toBe(59)
+      }).pipe(Effect.withClock(clock))
+    }))
+
+  it("a timeout counts against the breaker only when the tool had its configured time", () => {
+    expect(timeoutCountsAgainstBreaker(300, 300)).toBe(true)
+    expect(timeoutCountsAgainstBreaker(600, 300)).toBe(true)
+    expect(timeoutCountsAgainstBreaker(1, 300)).toBe(false)
+    const limits = { configuredSeconds: 300, floorSeconds: 10, capSeconds: 600 }
+    expect(effectiveTimeout(undefined, limits)).toEqual({ seconds: 300, raised: false, countsAgainstBreaker: true })
+    expect(effectiveTimeout(1, limits)).toEqual({ seconds: 10, raised: true, countsAgainstBreaker: false })
+    expect(effectiveTimeout(120, limits)).toEqual({ seconds: 120, raised: false, countsAgainstBreaker: false })
+    expect(effectiveTimeout(5000, limits)).toEqual({ seconds: 600, raised: false, countsAgainstBreaker: true })
+    // A floor above the tool's own timeout is the tool's timeout.
+    expect(effectiveTimeout(1, { ...limits, floorSeconds: 1000 })).toEqual({ seconds: 300, raised: true, countsAgainstBreaker: true })
+  })
+
+  it.prop("the effective timeout lies between the floor and the cap, and only a full one counts", [
+    fc.option(fc.double({ min: 0, max: 100_000, noNaN: true }), { nil: undefined }),
+    fc.double({ min: 1, max: 86_400, noNaN: true }),
+    fc.double({ min: 1, max: 86_400, noNaN: true }),
+    fc.double({ min: 1, max: 86_400, noNaN: true })
+  ], ([requested, configured, floor, cap]) => {
+    const configuredSeconds = Math.min(configured, cap)
+    const decision = effectiveTimeout(requested, { configuredSeconds, floorSeconds: floor, capSeconds: cap })
+    expect(decision.seconds).toBeLessThanOrEqual(cap)
+    expect(decision.seconds).toBeGreaterThanOrEqual(Math.min(floor, configuredSeconds))
+    expect(decision.countsAgainstBreaker).toBe(decision.seconds >= configuredSeconds)
+    if (requested !== undefined && requested < configuredSeconds && requested >= floor) expect(decision.countsAgainstBreaker).toBe(false)
+  })
+
+  it("the floor is per tool, falling back to tool.min_timeout, and never read from the prototype", () => {
+    const config = Schema.decodeUnknownSync(AppConfig)(
+      mergeDeep(defaults, { tool: { min_timeout: 5 }, tools: { NmapTool: { min_timeout: 30 } } })
+    )
+    expect(timeoutFloor(config, "NmapTool")).toBe(30)
+    expect(timeoutFloor(config, "PingTool")).toBe(5)
+    for (const name of ["constructor", "__proto__", "toString"]) expect(timeoutFloor(config, name)).toBe(5)
+  })
 })

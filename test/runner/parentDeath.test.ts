@@ -24,7 +24,7 @@ describe("tools die with a SIGKILLed server", () => {
           ...process.env,
           MCP_SECURITY_ALLOWED_TARGETS: "loopback",
           MCP_RATE_LIMIT_ENABLED: "false",
-          MCP_CUSTOM_TOOLS: JSON.stringify([{ name: "Hang", description: "hangs", binary: shim, flags: [] }])
+          MCP_CUSTOM_TOOLS: JSON.stringify([{ name: "Hang", description: "hangs", binary: shim, flags: [], trusted_script: true }])
         },
         stdio: ["ignore", "ignore", "pipe"]
       })

@@ -19,7 +19,12 @@ describe("masscanSpec", () => {
   })
 
   it("reads progress from its status line", () => {
-    expect(masscanSpec.progress!("rate:  0.10-kpps, 12.50% done,   0:00:07 remaining, found=0   rate:  0.10-kpps, 50.00% done")).toBe(50)
+    expect(
+      masscanSpec.progress!(
+        "rate:  0.10-kpps, 12.50% done,   0:00:07 remaining, found=0   rate:  0.10-kpps, 50.00% done,   0:01:02 remaining"
+      )
+    )
+      .toEqual({ percent: 50, remainingSeconds: 62 })
     expect(masscanSpec.progress!("Starting masscan 1.3.2")).toBeUndefined()
   })
 })

@@ -57,6 +57,7 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   binary: "nmap",
   versionArgs: ["--version"],
   flags: nmapFlags,
+  keyFlags: ["-sT", "-sV", "-sC", "-sn", "-Pn", "-p", "--top-ports", "-F", "-T4", "--script", "--open", "--version-intensity"],
   templates: [
     { name: "quick", description: "Fast scan of the 100 most common ports", args: ["-T4", "-F"] },
     { name: "standard", description: "Top 1000 ports with service/version detection", args: ["-T4", "--top-ports", "1000", "-sV"] },
@@ -75,7 +76,8 @@ export const nmapSpec: ToolSpec<NmapRun> = {
   target: { kind: "network", toArgs: (pinned) => (pinned.includes(":") ? ["-6", pinned] : [pinned]) },
   intrusive: false,
   defaultTimeoutSeconds: 300,
-  defaultConcurrency: 2,
+  // Four at once, so one agent's burst runs two at a time (its share, tool.client_share) and another agent still gets two.
+  defaultConcurrency: 4,
   okExitCodes: [],
   annotations: readOnlyProbe,
   outputSchema: NmapRun,

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
-import { createServer, type Server } from "node:net"
+import { createServer, type Server, type Socket } from "node:net"
 import { join } from "node:path"
 
 /**
@@ -21,6 +21,8 @@ export const requireBuild = (): string => {
 
 const children = new Set<ChildProcess>()
 const listeners = new Set<Server>()
+/** Connections the silent listeners hold open; destroyed at cleanup so closing the listeners does not wait for them. */
+const held = new Set<Socket>()
 
 /**
  * A minimal environment: the test runner's own MCP_* variables must not leak
@@ -74,9 +76,8 @@ export const waitFor = async <A>(what: string, probe: () => A | undefined | Prom
 export const exitWithin = (spawned: Spawned, timeoutMs: number): Promise<number | string> =>
   Promise.race([spawned.exited, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), timeoutMs))])
 
-/** A TCP listener on 127.0.0.1 (the only kind of host these tests scan). */
-export const startListener = async (): Promise<number> => {
-  const server = createServer((socket) => socket.destroy())
+/** Listens on 127.0.0.1 (the only kind of host these tests scan) on a free port, closed at cleanup; returns the port. */
+const listenOnLoopback = async (server: Server): Promise<number> => {
   listeners.add(server)
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
@@ -86,6 +87,21 @@ export const startListener = async (): Promise<number> => {
   if (address === null || typeof address === "string") throw new Error("listener has no TCP address")
   return address.port
 }
+
+/** A TCP listener that accepts and closes each connection: an open port. */
+export const startListener = (): Promise<number> => listenOnLoopback(createServer((socket) => socket.destroy()))
+
+/**
+ * A TCP listener that accepts and never says a word: nmap's version
+ * detection waits out each of its probes on it, so a `-sV` scan of it runs
+ * for a long time while its percentage stands still.
+ */
+export const startSilentListener = (): Promise<number> =>
+  listenOnLoopback(createServer((socket) => {
+    held.add(socket)
+    socket.on("error", () => undefined)
+    socket.on("close", () => held.delete(socket))
+  }))
 
 export interface ProcessEntry {
   readonly pid: number
@@ -142,6 +158,7 @@ export const cleanup = async (markers: ReadonlyArray<string> = []): Promise<void
       }
     }
   }
+  for (const socket of held) socket.destroy()
   await Promise.all([...listeners].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))))
   listeners.clear()
 }

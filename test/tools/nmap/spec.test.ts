@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import { scopedCategories } from "../../../src/policy/nse.js"
 import { nmapProgress } from "../../../src/tools/nmap/progress.js"
 import { nmapSpec, nmapUnprivileged } from "../../../src/tools/nmap/spec.js"
 import { fixture } from "../support.js"
@@ -42,12 +43,16 @@ describe("nmapUnprivileged", () => {
 })
 
 describe("nmapProgress", () => {
-  it("reads the last taskprogress percentage in a chunk", () => {
+  it("reads the last taskprogress in a chunk: task, percentage and the seconds nmap expects it still needs", () => {
     expect(
       nmapProgress(
-        "<taskprogress task=\"Connect Scan\" time=\"1\" percent=\"2.07\" remaining=\"0\"/>\n<taskprogress task=\"Connect Scan\" time=\"2\" percent=\"12.34\"/>"
+        "<taskprogress task=\"Connect Scan\" time=\"1\" percent=\"2.07\" remaining=\"0\"/>\n<taskprogress task=\"Connect Scan\" time=\"2\" percent=\"12.34\" remaining=\"36\" etc=\"38\"/>"
       )
-    ).toBe(12.34)
+    ).toEqual({ task: "Connect Scan", percent: 12.34, remainingSeconds: 36 })
+    expect(nmapProgress("<taskprogress task=\"Connect Scan\" percent=\"99\"/><taskbegin task=\"Service scan\" time=\"3\"/>")).toEqual({
+      task: "Service scan",
+      percent: 0
+    })
   })
 
   it("returns undefined without progress and for a tag split across chunks", () => {
@@ -56,7 +61,7 @@ describe("nmapProgress", () => {
   })
 
   it("follows a real scan's progress upwards within a phase", () => {
-    const values = fixture("nmap/progress.xml").split("\n").map(nmapProgress).filter((v) => v !== undefined)
+    const values = fixture("nmap/progress.xml").split("\n").map((line) => nmapProgress(line)?.percent).filter((v) => v !== undefined)
     expect(values.length).toBeGreaterThan(10)
     expect(values.every((v) => v >= 0 && v <= 100)).toBe(true)
     expect(values[values.length - 1]!).toBeGreaterThan(values[0]!)
@@ -79,7 +84,7 @@ describe("nmapSpec", () => {
 })
 
 describe("nmap argument expansion", () => {
-  const scoped = (category: string) => `(${category} and not (broadcast or external or dos or fcrdns))`
+  const scoped = (category: string) => scopedCategories.get(category)!.expression
 
   it("turns categories into scoped expressions, keeps script names, and moves --script last", () => {
     expect(nmapSpec.expand?.(["-sV", "--script", "safe,http-title", "-p", "80"])).toEqual([

@@ -1,0 +1,63 @@
+import { HttpApiEndpoint, HttpApiGroup, OpenApi } from "@effect/platform"
+import { Schema } from "effect"
+import { Approval as ApprovalSchema, ApprovalStatus } from "../../Approval.js"
+import { apiErrors } from "./errors.js"
+import { Authenticated, RequireScope } from "./security.js"
+
+const Approval = ApprovalSchema.annotations({
+  identifier: "Approval",
+  description: "One call waiting for (or past) a second person's approval, exactly as it would run"
+})
+
+const ApprovalPath = Schema.Struct({ id: Schema.String.annotations({ description: "The approval_id" }) })
+
+/** What an approver sends: the reason, kept in the approval and the audit log. */
+export const DecisionBody = Schema.Struct({
+  reason: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(1000)).annotations({
+    description: "Why the call is approved or denied; recorded in the approval and the audit log"
+  })
+}).annotations({ identifier: "ApprovalDecision" })
+
+const decision = <const Name extends "approve" | "deny">(name: Name, summary: string) =>
+  HttpApiEndpoint.post(name, `/approvals/:id/${name}`)
+    .setPath(ApprovalPath)
+    .setPayload(DecisionBody)
+    .addSuccess(Approval)
+    .addError(
+      apiErrors(
+        "ApprovalNotFound",
+        "ApprovalConflict",
+        "ApprovalsUnavailable",
+        "AuditUnavailable",
+        "PayloadTooLarge",
+        "UnsupportedMediaType"
+      )
+    )
+    .middleware(RequireScope.approve)
+    .annotate(OpenApi.Summary, `${summary} (approve scope; never the requesting key)`)
+
+/**
+ * Approvals: requesters follow their own, approvers (the approve scope, in
+ * the approval's engagement) decide other keys' pending ones, admins see all.
+ */
+export const Approvals = HttpApiGroup.make("approvals")
+  .add(
+    HttpApiEndpoint.get("list", "/approvals")
+      .setUrlParams(Schema.Struct({ status: Schema.optional(ApprovalStatus) }))
+      .addSuccess(Schema.Array(Approval).annotations({ description: "Newest first: the approvals this key may see" }))
+      .addError(apiErrors("ApprovalsUnavailable"))
+      .middleware(Authenticated)
+      .annotate(OpenApi.Summary, "Approvals this key may see, optionally with one status (pending, approved, denied, used, expired)")
+  )
+  .add(
+    HttpApiEndpoint.get("get", "/approvals/:id")
+      .setPath(ApprovalPath)
+      .addSuccess(Approval)
+      .addError(apiErrors("ApprovalNotFound", "ApprovalsUnavailable"))
+      .middleware(Authenticated)
+      .annotate(OpenApi.Summary, "One approval: what exactly would run, who asked, and its state")
+  )
+  .add(decision("approve", "Approve a pending call"))
+  .add(decision("deny", "Deny a pending call"))
+  .addError(apiErrors("Forbidden"))
+  .annotate(OpenApi.Description, "Approvals of calls that need a second person (engagements with approval: intrusive or all)")

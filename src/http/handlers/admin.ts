@@ -1,0 +1,26 @@
+import { HttpApiBuilder, HttpServerResponse } from "@effect/platform"
+import { Effect, Stream } from "effect"
+import { ConfigService } from "../../config/ConfigService.js"
+import { Events } from "../../events/Events.js"
+import { ExecutionGate } from "../../execution/ExecutionGate.js"
+import { Admin } from "../api/Admin.js"
+import { apiOf } from "../api/group.js"
+import { redactConfig } from "../redact.js"
+import { eventStream } from "../sse.js"
+import { json } from "./json.js"
+
+export const AdminLive = HttpApiBuilder.group(apiOf(Admin), "admin", (handlers) =>
+  Effect.gen(function*() {
+    const config = yield* ConfigService
+    const events = yield* Events
+    const gate = yield* ExecutionGate
+    return handlers
+      .handle("config", () => Effect.map(config.get, (current) => json(redactConfig(current))))
+      .handle("events", () =>
+        Effect.succeed(
+          HttpServerResponse.stream(eventStream(gate.draining).pipe(Stream.provideService(Events, events)), {
+            contentType: "text/event-stream",
+            headers: { "cache-control": "no-cache", "x-accel-buffering": "no" }
+          })
+        ))
+  }))

@@ -1,0 +1,32 @@
+import { HttpApiBuilder } from "@effect/platform"
+import { Effect } from "effect"
+import { ConfigService } from "../../config/ConfigService.js"
+import { MalformedBody } from "../../execution/input.js"
+import { ToolExecutor } from "../../execution/ToolExecutor.js"
+import { apiOf } from "../api/group.js"
+import { CurrentCaller } from "../api/security.js"
+import { Tools } from "../api/Tools.js"
+import { readJsonBody } from "../body.js"
+import { json } from "./json.js"
+
+export const ToolsLive = HttpApiBuilder.group(apiOf(Tools), "tools", (handlers) =>
+  Effect.gen(function*() {
+    const executor = yield* ToolExecutor
+    const config = yield* ConfigService
+    return handlers
+      .handle("list", () => Effect.map(executor.list, (tools) => json(tools)))
+      // Raw: the body goes to the executor as parsed JSON, or as a MalformedBody when it is not JSON, so malformed input
+      // meets the client's rate limit and is audited there before it is refused.
+      .handleRaw("execute", ({ path, request }) =>
+        Effect.gen(function*() {
+          const caller = yield* CurrentCaller
+          const body = yield* readJsonBody(request, (yield* config.get).server.max_body_bytes).pipe(
+            Effect.catchTag("InvalidInput", (error) => Effect.succeed(new MalformedBody(error)))
+          )
+          return json(yield* executor.execute(path.name, body, caller))
+        }))
+      .handle("enable", ({ path }) => Effect.map(executor.setEnabled(path.name, true), (tool) => json(tool)))
+      .handle("disable", ({ path }) => Effect.map(executor.setEnabled(path.name, false), (tool) => json(tool)))
+      .handle("openCircuit", ({ path }) => Effect.map(executor.setCircuit(path.name, "open"), (tool) => json(tool)))
+      .handle("closeCircuit", ({ path }) => Effect.map(executor.setCircuit(path.name, "closed"), (tool) => json(tool)))
+  }))

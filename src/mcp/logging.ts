@@ -1,0 +1,56 @@
+import type { CallToolResult, LoggingLevel, LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js"
+import { LoggingLevelSchema } from "@modelcontextprotocol/sdk/types.js"
+import type { StartedCall } from "../execution/ToolExecutor.js"
+
+/**
+ * MCP logging: `logging/setLevel` sets this session's level (info until the
+ * client says otherwise), and a call's lifecycle — started (with the exact
+ * command line), the server's notes (rewrites, name resolution), intrusive
+ * warnings, how it ended — goes to the client as `notifications/message`,
+ * each only when its level is at or above the session's.
+ */
+
+const LEVELS: ReadonlyArray<LoggingLevel> = LoggingLevelSchema.options
+
+export const LOGGER = "security-mcp-server"
+
+export interface SessionLog {
+  readonly level: () => LoggingLevel
+  readonly setLevel: (level: LoggingLevel) => void
+  readonly enabled: (level: LoggingLevel) => boolean
+}
+
+export const makeSessionLog = (initial: LoggingLevel = "info"): SessionLog => {
+  let current = initial
+  return {
+    level: () => current,
+    setLevel: (level) => {
+      current = level
+    },
+    enabled: (level) => LEVELS.indexOf(level) >= LEVELS.indexOf(current)
+  }
+}
+
+export type LogMessage = LoggingMessageNotification["params"]
+
+const message = (level: LoggingLevel, data: string): LogMessage => ({ level, logger: LOGGER, data })
+
+/** What a client hears when its call passed every check and is about to run. */
+export const startedMessages = (call: StartedCall): ReadonlyArray<LogMessage> => [
+  message("info", `${call.tool} started on ${call.target} (correlation_id ${call.correlationId}): ${call.argv.join(" ")}`),
+  ...(call.intrusive
+    ? [message("warning", `${call.tool} on ${call.target} is an intrusive operation; it is audited (correlation_id ${call.correlationId})`)]
+    : []),
+  ...call.notes.map((note) => message("notice", `${call.tool}: ${note}`))
+]
+
+const firstLine = (result: CallToolResult) => {
+  const first = result.content[0]
+  return first?.type === "text" ? first.text.split("\n", 1)[0] ?? "" : ""
+}
+
+/** How a call ended, as one message: info when it succeeded, a warning with the reason otherwise. */
+export const finishedMessage = (tool: string, result: CallToolResult): LogMessage =>
+  result.isError === true
+    ? message("warning", `${tool} did not succeed: ${firstLine(result)}`)
+    : message("info", `${tool} finished: ${firstLine(result)}`)

@@ -1,0 +1,17 @@
+import * as Migrator from "@effect/sql/Migrator"
+import scans from "./0001_scans.js"
+import operatorSwitches from "./0002_operator_switches.js"
+import approvals from "./0003_approvals.js"
+
+/**
+ * Every migration, keyed `<id>_<name>`, applied in id order by `@effect/sql`'s
+ * Migrator on SQLite and PostgreSQL alike. A migration never changes once
+ * released: a later feature adds a file and a line here.
+ */
+export const migrations = Migrator.fromRecord({
+  "0001_scans": scans,
+  "0002_operator_switches": operatorSwitches,
+  "0003_approvals": approvals
+})
+
+export const MIGRATIONS_TABLE = "schema_migrations"

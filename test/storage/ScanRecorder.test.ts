@@ -1,0 +1,106 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Deferred, Effect, Exit, Layer, Metric, Option, Scope } from "effect"
+import { ConfigService } from "../../src/config/ConfigService.js"
+import { Database } from "../../src/storage/Database.js"
+import { storeFailures } from "../../src/storage/metrics.js"
+import { OperatorState } from "../../src/storage/OperatorState.js"
+import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
+import { ScanStore, type ScanStoreService } from "../../src/storage/ScanStore.js"
+import { StorageLive } from "../../src/storage/StorageLive.js"
+import { endOf, startOf, storageLayer, testConfig, testDatabases } from "./support.js"
+
+const sqlite = testDatabases.find((d) => d.name === "sqlite")!.make
+const admin = { callerId: "ops", admin: true }
+const { scan_id: _id, started_at_ms: _at, ...input } = startOf({ scan_id: "" })
+
+const build = <A, E>(layer: Layer.Layer<A, E>) => Effect.map(Layer.build(layer), (context) => context)
+
+describe("ScanRecorder", { timeout: 20_000 }, () => {
+  it.scoped("writes in the background, in order: the id at once, the result once flushed", () =>
+    Effect.gen(function*() {
+      const config = yield* testConfig(yield* sqlite)
+      const context = yield* build(storageLayer(config.layer))
+      const recorder = Context.get(context, ScanRecorder)
+      const store = Context.get(context, ScanStore)
+      yield* Context.get(context, Database).ready
+      const scanId = Option.getOrThrow(yield* recorder.begin({ ...input, target: "127.0.0.7" }))
+      yield* recorder.finish(scanId, endOf({ summary: "done" }))
+      yield* recorder.flush
+      const record = yield* store.get(scanId, admin)
+      expect(record).toMatchObject({ scan_id: scanId, target: "127.0.0.7", outcome: "succeeded", summary: "done" })
+      // A second finish of the same scan is ignored, not written over the first.
+      yield* recorder.finish(scanId, endOf({ summary: "again" }))
+      yield* recorder.flush
+      expect((yield* store.get(scanId, admin)).summary).toBe("done")
+    }))
+
+  it.scoped("drains its queue when the server stops", () =>
+    Effect.gen(function*() {
+      const db = yield* sqlite
+      const config = yield* testConfig(db)
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(storageLayer(config.layer), scope)
+      yield* Context.get(context, Database).ready
+      const recorder = Context.get(context, ScanRecorder)
+      const scanId = Option.getOrThrow(yield* recorder.begin(input))
+      yield* recorder.finish(scanId, endOf())
+      yield* Scope.close(scope, Exit.void)
+      const reopened = yield* build(storageLayer((yield* testConfig(db)).layer))
+      expect((yield* Context.get(reopened, ScanStore).get(scanId, admin)).outcome).toBe("succeeded")
+    }))
+
+  it.scoped("drops what does not fit in its queue, counts it and degrades health, without ever waiting", () =>
+    Effect.gen(function*() {
+      const config = yield* testConfig(yield* sqlite)
+      const real = yield* build(storageLayer(config.layer))
+      const database = Context.get(real, Database)
+      yield* database.ready
+      const entered = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const stuck: ScanStoreService = {
+        ...Context.get(real, ScanStore),
+        begin: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(release))
+      }
+      const recorder = Context.get(
+        yield* build(
+          ScanRecorder.layer({ capacity: 2 }).pipe(
+            Layer.provide(Layer.succeed(ScanStore, stuck)),
+            Layer.provide(Layer.succeed(Database, database))
+          )
+        ),
+        ScanRecorder
+      )
+      const dropped = Effect.map(Metric.value(Metric.tagged(storeFailures, "operation", "queue_full")), (s) => s.count)
+      const before = yield* dropped
+      yield* database.health.run
+      // One job being written, two waiting: the fourth and fifth begin are dropped.
+      yield* recorder.begin(input)
+      yield* Deferred.await(entered)
+      for (let i = 0; i < 4; i++) yield* recorder.begin(input)
+      expect(yield* dropped).toBe(before + 2)
+      const health = yield* database.health.run
+      expect(health.status).toBe("degraded")
+      expect(health.message).toContain("write queue is full")
+      yield* Deferred.succeed(release, undefined)
+      yield* recorder.flush
+    }))
+})
+
+describe("storage disabled", () => {
+  it.scoped("keeps nothing: no scan ids, store calls say it is disabled, health is fine", () =>
+    Effect.gen(function*() {
+      const context = yield* build(
+        StorageLive({ configFile: undefined }).pipe(Layer.provideMerge(ConfigService.layerWith({ storage: { enabled: false } })))
+      )
+      const database = Context.get(context, Database)
+      expect(database.enabled).toBe(false)
+      expect(Option.isNone(yield* Context.get(context, ScanRecorder).begin(input))).toBe(true)
+      const error = yield* Effect.flip(Context.get(context, ScanStore).list({}, admin))
+      expect(error._tag).toBe("StoreUnavailable")
+      expect(error.message).toContain("storage.enabled: false")
+      expect((yield* database.health.run).status).toBe("healthy")
+      const operator = Context.get(context, OperatorState)
+      yield* operator.set("NmapTool", { enabled: false }, "ops")
+      expect(yield* operator.list).toEqual([])
+    }))
+})
