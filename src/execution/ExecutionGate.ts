@@ -34,7 +34,15 @@ export const shuttingDown = {
 export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
   ExecutionGate,
   {
+    /** Counts the call in flight while it runs (the drain waits for it); refused once the drain has begun. */
     readonly track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
+    /**
+     * The part of a tracked call that runs its process: interrupted when the
+     * grace period ends, and then failing with why. Only this part races the
+     * kill (a race forks two fibers): a call refused while planning, as most
+     * refused calls are, never pays for it.
+     */
+    readonly untilKilled: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
     /**
      * Stops admitting executions and waits until none run or `grace` has
      * passed, then interrupts those still running and waits for them to end;
@@ -73,18 +81,18 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
 
     /** The call, unless the grace period ends first: then it is interrupted and fails with why. */
     const untilKilled = <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-      Effect.raceFirst(effect, Effect.zipRight(Deferred.await(killed), Effect.fail(shuttingDown.killed(tool))))
+      Effect.raceFirst(effect, Effect.zipRight(Deferred.await(killed), Effect.failSync(() => shuttingDown.killed(tool))))
 
     return {
       inFlight: Effect.sync(() => inFlight),
       draining: isDraining,
-      whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.fail(shuttingDown.notStarted(tool))),
+      whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.failSync(() => shuttingDown.notStarted(tool))),
       mayStart: (tool) => Effect.flatMap(isDraining, (closed) => (closed ? Effect.fail(shuttingDown.notStarted(tool)) : Effect.void)),
+      untilKilled,
       track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
         Effect.acquireUseRelease(
           admit,
-          (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
-            admitted ? untilKilled(tool, effect) : Effect.fail(shuttingDown.notAccepted(tool)),
+          (admitted): Effect.Effect<A, E | ToolUnavailable, R> => admitted ? effect : Effect.fail(shuttingDown.notAccepted(tool)),
           (admitted) => (admitted ? leave : Effect.void)
         ),
       drain: (grace) =>

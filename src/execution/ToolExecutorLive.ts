@@ -97,14 +97,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           return result
         }).pipe(Effect.uninterruptible)
 
-      const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
+      /** A planned call: started, queued, run and recorded; what the end of the shutdown grace period interrupts. */
+      const run = (call: Call, plan: Plan, c: AppConfig, opts: ExecuteOptions | undefined) =>
         Effect.gen(function*() {
-          const c = yield* config.get
-          const { call, input } = engage(yield* admit(name, raw, caller, c), c)
-          const plan = yield* planCall(call, input, c, options).pipe(
-            Effect.provide(planning),
-            Effect.tapError((error) => recorder.refused(call, error))
-          )
           yield* recorder.started(call, plan)
           yield* opts?.onStarted?.(startedCall(call, plan)) ?? Effect.void
           const exit = yield* withProgress(call, c, opts, (tracker) => {
@@ -125,6 +120,17 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             Effect.exit
           )
           return yield* Exit.isFailure(exit) ? unfinished(recorder, call, plan, exit.cause) : completed(call, plan, exit.value, c)
+        })
+
+      const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
+        Effect.gen(function*() {
+          const c = yield* config.get
+          const { call, input } = engage(yield* admit(name, raw, caller, c), c)
+          const plan = yield* planCall(call, input, c, options).pipe(
+            Effect.provide(planning),
+            Effect.tapError((error) => recorder.refused(call, error))
+          )
+          return yield* gate.untilKilled(name, run(call, plan, c, opts))
         })
 
       return {
