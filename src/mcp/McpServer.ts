@@ -11,7 +11,7 @@ import {
   ReadResourceRequestSchema,
   SetLevelRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
+import { Chunk, Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
@@ -174,9 +174,10 @@ const followListChanges = (s: Session, caller: Caller) =>
       await s.server.sendResourceListChanged()
       await s.server.sendPromptListChanged()
     }).pipe(Effect.ignore)
-    yield* Queue.take(subscription).pipe(
-      Effect.flatMap((event) =>
-        event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded"
+    // Whatever arrived since the last look, at once: every call publishes an event, and waking per event would cost each one.
+    yield* Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
+      Effect.flatMap((events) =>
+        Chunk.some(events, (event) => event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded")
           ? Effect.flatMap(fingerprint, (now) => {
             if (now === last) return Effect.void
             last = now

@@ -28,6 +28,8 @@ export class ToolRegistry extends Context.Tag("security-mcp/ToolRegistry")<
   ToolRegistry,
   {
     readonly all: Effect.Effect<ReadonlyArray<RegisteredTool>>
+    /** The registered names, fixed when the registry is built: whether a name is a tool costs no lookup. */
+    readonly names: ReadonlySet<string>
     readonly get: (name: string) => Effect.Effect<RegisteredTool, ToolNotFound>
     readonly setEnabled: (name: string, enabled: boolean) => Effect.Effect<RegisteredTool, ToolNotFound>
     /** Locates the tool's binary again (resolve and vet) and returns the tool as now registered. */
@@ -83,11 +85,16 @@ const watch = (
     )
     yield* Effect.forkScoped(Effect.forever(everyInterval))
     const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
+    // Whatever arrived since the last look, at once: every call publishes an event, and waking per event would cost each one.
     yield* Effect.forkScoped(Effect.forever(
-      Queue.take(subscription).pipe(
-        Effect.flatMap((event) =>
-          event.type === "execution.finished" && event.errorType === "SpawnFailed" ? recheck(event.tool) : Effect.void
-        )
+      Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
+        Effect.flatMap((events) => {
+          const failed = new Set<string>()
+          for (const event of events) {
+            if (event.type === "execution.finished" && event.errorType === "SpawnFailed") failed.add(event.tool)
+          }
+          return Effect.forEach(failed, recheck, { discard: true })
+        })
       )
     ))
   })
@@ -157,6 +164,7 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
 
       return {
         all: Effect.forEach(specs, (s) => Effect.orDie(view(s.name))),
+        names: new Set(specs.map((s) => s.name)),
         get: view,
         recheck,
         setEnabled: (name, enabled) =>
