@@ -1,8 +1,9 @@
-import { Effect, Metric, MetricLabel } from "effect"
+import { Effect } from "effect"
 import type { AuditUnavailable, ExecutionError } from "../errors.js"
 import { Events } from "../events/Events.js"
 import type { ExecutionOutcome } from "../ExecutionOutcome.js"
 import { AuditLog } from "../observability/AuditLog.js"
+import { labelled } from "../observability/labelled.js"
 import { policyRejections, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { type Call, elapsedSeconds } from "./call.js"
@@ -72,26 +73,28 @@ const logSink: Sink = {
   finished: () => Effect.void
 }
 
-/** `metric` with `tags` as labels, in the order given (the order is part of a series' identity). */
-const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, tags: Readonly<Record<string, string>>) =>
-  Metric.taggedWithLabels(metric, Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value)))
+// Labels in this order (the order is part of a series' identity).
+const rejections = labelled(policyRejections, ["tool", "rule"])
+const executions = labelled(toolExecutions, ["tool", "status", "error_type"])
+const executionSeconds = labelled(toolExecutionSeconds, ["tool"])
+const errors = labelled(toolErrors, ["tool", "error_type"])
 
 const metricsSink: Sink = {
   started: () => Effect.void,
-  finished: (record) =>
-    Effect.gen(function*() {
-      const { call } = record
-      if (record._tag === "Refused") {
-        const { error } = record
-        // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
-        const tool = call.toolLabel
-        return yield* Metric.increment(tagged(policyRejections, { tool, rule: "rule" in error ? String(error.rule) : error._tag }))
-      }
-      const { outcome, errorType } = record.ending
-      yield* Metric.increment(tagged(toolExecutions, { tool: call.tool, status: outcome, error_type: errorType ?? "none" }))
-      yield* Metric.update(tagged(toolExecutionSeconds, { tool: call.tool }), record.durationSeconds)
-      if (errorType !== null) yield* Metric.increment(tagged(toolErrors, { tool: call.tool, error_type: errorType }))
-    })
+  finished: (record) => {
+    const { call } = record
+    if (record._tag === "Refused") {
+      const { error } = record
+      // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
+      return rejections.update([call.toolLabel, "rule" in error ? String(error.rule) : error._tag], 1)
+    }
+    const { outcome, errorType } = record.ending
+    return Effect.all([
+      executions.update([call.tool, outcome, errorType ?? "none"], 1),
+      executionSeconds.update([call.tool], record.durationSeconds),
+      errorType === null ? Effect.void : errors.update([call.tool, errorType], 1)
+    ], { discard: true })
+  }
 }
 
 const statsSink = (stats: ToolStats["Type"]): Sink => ({
