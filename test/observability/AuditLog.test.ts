@@ -1,11 +1,11 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
+import { Context, Effect, FastCheck, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
-import { type AuditEntry, AuditLine, auditLine, AuditLog, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
+import { type AuditEntry, AuditLine, auditLine, AuditLog, ExecutionLine, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
 import { makeRejectionTallies, OTHER_CLIENTS } from "../../src/observability/rejections.js"
 
 const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
@@ -70,6 +70,33 @@ describe("audit lines", () => {
       requested_by: null,
       decided_by: null
     })
+  })
+
+  it.prop("are the schema's own encoding of the line, field by field in its order", {
+    text: FastCheck.string({ unit: "binary" }),
+    maybe: FastCheck.option(FastCheck.string(), { nil: null }),
+    argv: FastCheck.array(FastCheck.string({ unit: "grapheme" }), { maxLength: 4 }),
+    seconds: FastCheck.double({ noNaN: true, noDefaultInfinity: true }),
+    flag: FastCheck.boolean()
+  }, ({ argv, flag, maybe, seconds, text }) => {
+    const line = auditLine(
+      entry({
+        caller: { id: text, transport: "http", ...(maybe === null ? {} : { address: maybe }) },
+        target: text,
+        resolvedTarget: maybe,
+        argv,
+        decision: flag ? "allowed" : `rejected:${text}`,
+        durationSeconds: seconds,
+        intrusive: flag,
+        executionId: maybe ?? undefined,
+        error: maybe === null ? null : { tag: text, message: maybe },
+        engagement: maybe === null ? null : { name: maybe, hash: text },
+        approval: flag ? { id: text, requestedBy: text, decidedBy: maybe } : null
+      }),
+      "2024-01-15T10:30:00.000Z"
+    )
+    const schemaText = Schema.parseJson(ExecutionLine)
+    expect(Schema.encodeSync(schemaText)(Schema.decodeUnknownSync(schemaText)(line.trimEnd()))).toBe(line.trimEnd())
   })
 
   it("redact bearer and basic credentials wherever they appear", () => {
