@@ -11,7 +11,7 @@ import {
   ReadResourceRequestSchema,
   SetLevelRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { Chunk, Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
+import { Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
@@ -168,23 +168,24 @@ const followListChanges = (s: Session, caller: Caller) =>
   Effect.gen(function*() {
     const fingerprint = Effect.map(listed(s, caller), ({ context, tools }) => JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
     let last = yield* fingerprint
-    const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
+    const subscription = yield* Effect.flatMap(
+      Events,
+      (events) =>
+        events.subscribeTo((event) => event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded")
+    )
     const notifyAll = Effect.tryPromise(async () => {
       await s.server.sendToolListChanged()
       await s.server.sendResourceListChanged()
       await s.server.sendPromptListChanged()
     }).pipe(Effect.ignore)
-    // Whatever arrived since the last look, at once: every call publishes an event, and waking per event would cost each one.
+    // A burst of switches is one look at what changed.
     yield* Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
-      Effect.flatMap((events) =>
-        Chunk.some(events, (event) => event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded")
-          ? Effect.flatMap(fingerprint, (now) => {
-            if (now === last) return Effect.void
-            last = now
-            return notifyAll
-          })
-          : Effect.void
-      ),
+      Effect.zipRight(fingerprint),
+      Effect.flatMap((now) => {
+        if (now === last) return Effect.void
+        last = now
+        return notifyAll
+      }),
       Effect.forever,
       Effect.forkScoped
     )

@@ -84,18 +84,12 @@ const watch = (
       Effect.zipRight(Effect.forEach(specs, recheckSpec, { discard: true }))
     )
     yield* Effect.forkScoped(Effect.forever(everyInterval))
-    const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
-    // Whatever arrived since the last look, at once: every call publishes an event, and waking per event would cost each one.
+    const subscription = yield* Effect.flatMap(
+      Events,
+      (events) => events.subscribeTo((event) => event.type === "execution.finished" && event.errorType === "SpawnFailed")
+    )
     yield* Effect.forkScoped(Effect.forever(
-      Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
-        Effect.flatMap((events) => {
-          const failed = new Set<string>()
-          for (const event of events) {
-            if (event.type === "execution.finished" && event.errorType === "SpawnFailed") failed.add(event.tool)
-          }
-          return Effect.forEach(failed, recheck, { discard: true })
-        })
-      )
+      Queue.take(subscription).pipe(Effect.flatMap((event) => (event.type === "execution.finished" ? recheck(event.tool) : Effect.void)))
     ))
   })
 
@@ -132,13 +126,15 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
         )
       yield* Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true }).pipe(Effect.forkScoped)
 
-      const view = (name: string) =>
-        Effect.gen(function*() {
-          const tool = (yield* Ref.get(located)).get(name)
-          if (tool === undefined) return yield* new ToolNotFound({ tool: name, message: `no tool named ${name}` })
-          const c = yield* config.get
-          const switched = (yield* Ref.get(switches)).get(name)
-          return { ...tool, enabled: switched ?? ownEntry(c.tools, name)?.enabled ?? true }
+      // Every call looks its tool up: one read of each piece of state, no generator.
+      const view = (name: string): Effect.Effect<RegisteredTool, ToolNotFound> =>
+        Effect.flatMap(Ref.get(located), (all) => {
+          const tool = all.get(name)
+          if (tool === undefined) return Effect.fail(new ToolNotFound({ tool: name, message: `no tool named ${name}` }))
+          return Effect.zipWith(config.get, Ref.get(switches), (c, switched) => ({
+            ...tool,
+            enabled: switched.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true
+          }))
         })
 
       const recheckSpec = (spec: ToolSpec<any>) =>
