@@ -7,6 +7,7 @@ import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
 import { makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
+import { logAudit } from "./Logger.js"
 import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
 
 /**
@@ -248,7 +249,7 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const path = Effect.map(config.get, (c) => c.security.audit_log_path)
       const writer = yield* makeAuditWriter({ path })
 
-      const logOnly = (line: string) => Effect.logInfo(line.trimEnd()).pipe(Effect.annotateLogs("audit", true))
+      const logOnly = logAudit
 
       const write = (entry: AuditEntry) =>
         Effect.gen(function*() {

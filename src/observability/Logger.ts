@@ -44,13 +44,31 @@ const labelOf = (label: string): string => {
 }
 const pair = (label: string, value: string) => labelOf(label) + (textOnly.test(value) ? value : JSON.stringify(value))
 
-/** An audit line's fields, in their order, when the entry is one (its JSON text annotated `audit`). */
+/**
+ * An audit line on its way to the application log (no audit file, or its
+ * write failed): its JSON text, marked as such by its type rather than by a
+ * log annotation, which would cost a fiber-local update on every line of a flood.
+ */
+export class AuditMessage {
+  constructor(readonly line: string) {}
+  toString(): string {
+    return this.line
+  }
+}
+
+/** Logs an audit line (JSON text, newline or not) at info level. */
+export const logAudit = (line: string): Effect.Effect<void> => Effect.logInfo(new AuditMessage(line.trimEnd()))
+
+/** Whether a logged message is an audit line. */
+export const isAuditMessage = (message: unknown): boolean =>
+  message instanceof AuditMessage || (Array.isArray(message) && message[0] instanceof AuditMessage)
+
+/** An audit line's fields, in their order, when the entry is one. */
 const auditFields = (options: Logger.Logger.Options<unknown>): Record<string, unknown> | undefined => {
-  if (!HashMap.has(options.annotations, "audit")) return undefined
-  const text = Array.isArray(options.message) ? options.message[0] : options.message
-  if (typeof text !== "string" || !text.startsWith("{")) return undefined
+  const message = Array.isArray(options.message) ? options.message[0] : options.message
+  if (!(message instanceof AuditMessage)) return undefined
   try {
-    const fields: unknown = JSON.parse(text)
+    const fields: unknown = JSON.parse(message.line)
     return isRecord(fields) ? fields : undefined
   } catch {
     return undefined
@@ -58,18 +76,18 @@ const auditFields = (options: Logger.Logger.Options<unknown>): Record<string, un
 }
 
 /**
- * An audit line that goes to the log (no audit file, or its write failed)
- * arrives as its JSON text annotated `audit`. Logged as it is, the JSON
- * format would nest it as a string (and logfmt would quote the JSON inside
- * `message="{\"timestamp\":…}"`): instead its fields become the entry's own
- * annotations, `"message": "audit", "annotations": {"caller_id": …}`
- * (`logfmtLine` does the same for logfmt).
+ * An audit line that goes to the log arrives as an `AuditMessage`. Logged as
+ * it is, the JSON format would nest its text as a string (and logfmt would
+ * quote the JSON inside `message="{\"timestamp\":…}"`): instead its fields
+ * become the entry's own annotations, `"message": "audit", "annotations":
+ * {"audit": true, "caller_id": …}` (`logfmtLine` does the same for logfmt).
  */
 export const auditFieldsAsAnnotations = <Output>(logger: Logger.Logger<unknown, Output>): Logger.Logger<unknown, Output> =>
   Logger.mapInputOptions(logger, (options) => {
     const fields = auditFields(options)
     if (fields === undefined) return options
-    return { ...options, message: "audit", annotations: HashMap.union(options.annotations, HashMap.fromIterable(Object.entries(fields))) }
+    const annotations = HashMap.union(options.annotations, HashMap.fromIterable([["audit", true], ...Object.entries(fields)]))
+    return { ...options, message: "audit", annotations }
   })
 
 /**
@@ -92,6 +110,7 @@ export const logfmtLine = (options: Logger.Logger.Options<unknown>): string => {
   for (const span of options.spans) out += ` ${LogSpan.render(now)(span)}`
   for (const [label, value] of options.annotations) out += pair(label, Inspectable.toStringUnknown(value, 0))
   if (audit !== undefined) {
+    out += " audit=true"
     for (const key in audit) {
       const value = audit[key]
       out += pair(key, Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0))

@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, FastCheck, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
+import { Context, Effect, FastCheck, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { type AuditEntry, AuditLine, auditLine, AuditLog, ExecutionLine, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
+import { isAuditMessage } from "../../src/observability/Logger.js"
 import { makeRejectionTallies, OTHER_CLIENTS } from "../../src/observability/rejections.js"
 
 const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
@@ -154,8 +155,8 @@ describe("AuditLog", () => {
   it.scoped("logs the line with an audit annotation when no path is configured", () =>
     Effect.gen(function*() {
       const captured = yield* Ref.make<ReadonlyArray<{ message: unknown; audit: boolean }>>([])
-      const capture = Logger.make(({ annotations, message }) => {
-        Effect.runSync(Ref.update(captured, (xs) => [...xs, { message, audit: HashMap.has(annotations, "audit") }]))
+      const capture = Logger.make(({ message }) => {
+        Effect.runSync(Ref.update(captured, (xs) => [...xs, { message: String(message), audit: isAuditMessage(message) }]))
       })
       const { layer } = yield* mutableConfig("")
       yield* Effect.flatMap(AuditLog, (a) => a.record(entry({ correlationId: "logged", target: "Bearer leak" }))).pipe(

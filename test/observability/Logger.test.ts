@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, FiberId, FiberRefs, HashMap, List, Logger, LogLevel, LogSpan } from "effect"
-import { auditFieldsAsAnnotations, logfmtLine } from "../../src/observability/Logger.js"
+import { auditFieldsAsAnnotations, logAudit, logfmtLine } from "../../src/observability/Logger.js"
 
 const logfmt = Logger.make(logfmtLine)
 
@@ -19,8 +19,8 @@ const auditLine = JSON.stringify({ caller_id: "stdio", tool: "NmapTool", argv: [
 describe("the log's audit lines", () => {
   it.effect("logfmt: the audit fields are the entry's own keys, not JSON quoted inside message", () =>
     Effect.gen(function*() {
-      const [line] = yield* capture(logfmt, Effect.logInfo(auditLine).pipe(Effect.annotateLogs("audit", true)))
-      expect(line).toContain("message=audit")
+      const [line] = yield* capture(logfmt, logAudit(auditLine))
+      expect(line).toContain("message=audit audit=true")
       expect(line).toContain("caller_id=stdio")
       expect(line).toContain("tool=NmapTool")
       expect(line).toContain("decision=allowed")
@@ -30,7 +30,7 @@ describe("the log's audit lines", () => {
 
   it.effect("json: the audit fields are members, not a string", () =>
     Effect.gen(function*() {
-      const [line] = yield* capture(Logger.jsonLogger, Effect.logInfo(auditLine).pipe(Effect.annotateLogs("audit", true)))
+      const [line] = yield* capture(Logger.jsonLogger, logAudit(auditLine))
       const entry = JSON.parse(line!) as { message: unknown; annotations: Record<string, unknown> }
       expect(entry.message).toBe("audit")
       expect(entry.annotations).toMatchObject({ audit: true, tool: "NmapTool", argv: ["nmap", "-n", "127.0.0.1"] })
