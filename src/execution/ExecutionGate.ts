@@ -65,14 +65,8 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
     /** Open exactly when nothing runs: every change of `inFlight` updates it in the same synchronous step, so the two never disagree. */
     const idle = Effect.unsafeMakeLatch(true)
     const isDraining = Deferred.isDone(draining)
-
-    const admit = Effect.flatMap(isDraining, (closed) =>
-      Effect.sync(() => {
-        if (closed) return false
-        inFlight += 1
-        idle.unsafeClose()
-        return true
-      }))
+    /** Set in the same step as `draining` completes: admission reads it without an effect. */
+    let closed = false
 
     const leave = Effect.sync(() => {
       inFlight -= 1
@@ -89,14 +83,19 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
       whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.failSync(() => shuttingDown.notStarted(tool))),
       mayStart: (tool) => Effect.flatMap(isDraining, (closed) => (closed ? Effect.fail(shuttingDown.notStarted(tool)) : Effect.void)),
       untilKilled,
+      // Counted and uncounted in one uninterruptible step each, so an interruption can never leave the count wrong.
       track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-        Effect.acquireUseRelease(
-          admit,
-          (admitted): Effect.Effect<A, E | ToolUnavailable, R> => admitted ? effect : Effect.fail(shuttingDown.notAccepted(tool)),
-          (admitted) => (admitted ? leave : Effect.void)
+        Effect.uninterruptibleMask((restore) =>
+          Effect.suspend((): Effect.Effect<A, E | ToolUnavailable, R> => {
+            if (closed) return Effect.fail(shuttingDown.notAccepted(tool))
+            inFlight += 1
+            idle.unsafeClose()
+            return Effect.ensuring(restore(effect), leave)
+          })
         ),
       drain: (grace) =>
         Effect.gen(function*() {
+          closed = true
           yield* Deferred.succeed(draining, undefined)
           yield* idle.await.pipe(Effect.timeout(grace), Effect.ignore)
           const left = inFlight

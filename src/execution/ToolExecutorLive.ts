@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, Exit, Layer, Option } from "effect"
+import { Cause, type Context, Duration, Effect, Exit, Layer, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import type { AuditUnavailable, CircuitOpen, ResourceLimitsUnavailable, SpawnFailed, ToolBusy, ToolUnavailable } from "../errors.js"
@@ -80,6 +80,19 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const guarded = yield* makeGuard
       const admit = yield* makeAdmission
       const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals>()
+      /**
+       * Planning with its services. A server's callers run on the layers this
+       * executor was built from, so their context holds these very services
+       * already, and providing them again would cost a fiber-local update on
+       * every call; only a caller without them gets them provided.
+       */
+      const withPlanning = <A, E>(effect: Effect.Effect<A, E, ToolRegistry | RateLimiter | Resolver | Approvals>) =>
+        Effect.contextWithEffect((current: Context.Context<never>) => {
+          for (const [key, service] of planning.unsafeMap) {
+            if (current.unsafeMap.get(key) !== service) return Effect.provide(effect, planning)
+          }
+          return effect as Effect.Effect<A, E>
+        })
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
@@ -126,8 +139,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
         Effect.gen(function*() {
           const c = yield* config.get
           const { call, input } = engage(yield* admit(name, raw, caller, c), c)
-          const plan = yield* planCall(call, input, c, options).pipe(
-            Effect.provide(planning),
+          const plan = yield* withPlanning(planCall(call, input, c, options)).pipe(
             Effect.tapError((error) => recorder.refused(call, error))
           )
           return yield* gate.untilKilled(name, run(call, plan, c, opts))

@@ -102,21 +102,20 @@ export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDi
  * both or from neither. A stdio server has one client, the local operator
  * who started it: it shares no tool bucket with anyone.
  */
-const throttle = (call: Call, tool: string, config: AppConfig) =>
-  Effect.gen(function*() {
-    const { rate_limit: limits } = config
-    if (!limits.enabled || call.caller.transport === "stdio") return
-    const rates = yield* RateLimiter
-    const share = limits.client_share
-    yield* rates.takeAll([
+const throttle = (call: Call, tool: string, config: AppConfig) => {
+  const { rate_limit: limits } = config
+  if (!limits.enabled || call.caller.transport === "stdio") return Effect.void
+  const share = limits.client_share
+  return Effect.flatMap(RateLimiter, (rates) =>
+    rates.takeAll([
       {
         key: `share:${tool}:${call.caller.id}`,
         perMinute: limits.tool_requests_per_minute * share,
         burst: Math.max(1, Math.floor(limits.tool_burst * share))
       },
       { key: `tool:${tool}`, perMinute: limits.tool_requests_per_minute, burst: limits.tool_burst }
-    ])
-  })
+    ]))
+}
 
 const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Either<ReadonlyArray<string>, InvalidInput> => {
   if (name === undefined) return Either.right([])

@@ -44,6 +44,8 @@ export interface Sink {
   readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
   /** Fails when the outcome must be audited (intrusive, or `audit_fail_closed: all`) and cannot be. */
   readonly finished: (record: CallRecord) => Effect.Effect<void, AuditUnavailable>
+  /** Whether a `Refused` record means anything to the sink (a refused call is the commonest record in a flood). */
+  readonly refusals: boolean
 }
 
 /** The command line a plan runs, binary first (what a cancelled run had started). */
@@ -70,7 +72,8 @@ const logSink: Sink = {
         Effect.annotateLogs({ caller: call.caller.id, target: call.target, reasons: plan.intrusiveReasons.join("; ") })
       )
       : Effect.void,
-  finished: () => Effect.void
+  finished: () => Effect.void,
+  refusals: false
 }
 
 // Labels in this order (the order is part of a series' identity).
@@ -81,6 +84,7 @@ const errors = labelled(toolErrors, ["tool", "error_type"])
 
 const metricsSink: Sink = {
   started: () => Effect.void,
+  refusals: true,
   finished: (record) => {
     const { call } = record
     if (record._tag === "Refused") {
@@ -99,6 +103,7 @@ const metricsSink: Sink = {
 
 const statsSink = (stats: ToolStats["Type"]): Sink => ({
   started: () => Effect.void,
+  refusals: false,
   finished: (record) =>
     record._tag === "Finished" && record.ending.outcome !== "rejected"
       ? stats.record(record.call.tool, {
@@ -136,6 +141,7 @@ const auditSpawning = (audit: AuditLog["Type"]) => (call: Call, plan: Plan) =>
 
 const auditSink = (audit: AuditLog["Type"]): Sink => ({
   started: () => Effect.void,
+  refusals: true,
   finished: (record) => {
     const { call } = record
     const base = auditBase(call)
@@ -170,6 +176,7 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
 })
 
 const eventSink = (events: Events["Type"]): Sink => ({
+  refusals: true,
   started: (call) =>
     events.publish({
       type: "execution.started",
@@ -214,7 +221,9 @@ export interface Recorder {
 export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog | Events> = Effect.gen(function*() {
   const audit = yield* AuditLog
   const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(yield* Events)]
-  const finished = (record: CallRecord) => Effect.forEach(sinks, (sink) => sink.finished(record), { discard: true })
+  const refusing = sinks.filter((sink) => sink.refusals)
+  const finished = (record: CallRecord) =>
+    Effect.forEach(record._tag === "Refused" ? refusing : sinks, (sink) => sink.finished(record), { discard: true })
   return {
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
     spawning: auditSpawning(audit),

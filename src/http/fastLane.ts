@@ -1,7 +1,6 @@
 import { type HttpApp, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
-import { CurrentCaller } from "./api/security.js"
 import { guard } from "./guard.js"
 import { makeHealthAnswer } from "./handlers/probes.js"
 import { authorize } from "./handlers/security.js"
@@ -39,7 +38,7 @@ export const makeFastLane = (port: number) =>
     const executeLane = (name: string) =>
       Effect.interruptible(guarded(Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
         Effect.flatMap(authorized(), (caller) =>
-          Effect.provideService(execute(request, name), CurrentCaller, caller)))))
+          execute(request, name, caller)))))
     return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
       Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
         const url = request.url

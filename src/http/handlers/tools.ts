@@ -4,6 +4,7 @@ import { ConfigService } from "../../config/ConfigService.js"
 import type { ExecutionError } from "../../errors.js"
 import { MalformedBody } from "../../execution/input.js"
 import { ToolExecutor } from "../../execution/ToolExecutor.js"
+import type { Caller } from "../../identity/Caller.js"
 import { apiOf } from "../api/group.js"
 import { CurrentCaller } from "../api/security.js"
 import { Tools } from "../api/Tools.js"
@@ -22,15 +23,15 @@ export const makeExecute = Effect.gen(function*() {
   const config = yield* ConfigService
   return (
     request: HttpServerRequest.HttpServerRequest,
-    name: string
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, ExecutionError | PayloadTooLarge | UnsupportedMediaType, CurrentCaller> =>
-    Effect.gen(function*() {
-      const caller = yield* CurrentCaller
-      const body = yield* readJsonBody(request, (yield* config.get).server.max_body_bytes).pipe(
-        Effect.catchTag("InvalidInput", (error) => Effect.succeed(new MalformedBody(error)))
-      )
-      return json(yield* executor.execute(name, body, caller))
-    })
+    name: string,
+    caller: Caller
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, ExecutionError | PayloadTooLarge | UnsupportedMediaType> =>
+    config.get.pipe(
+      Effect.flatMap((c) => readJsonBody(request, c.server.max_body_bytes)),
+      Effect.catchTag("InvalidInput", (error) => Effect.succeed(new MalformedBody(error))),
+      Effect.flatMap((body) => executor.execute(name, body, caller)),
+      Effect.map((result) => json(result))
+    )
 })
 
 export const ToolsLive = HttpApiBuilder.group(apiOf(Tools), "tools", (handlers) =>
@@ -40,7 +41,7 @@ export const ToolsLive = HttpApiBuilder.group(apiOf(Tools), "tools", (handlers) 
     return handlers
       .handle("list", () => Effect.map(executor.list, (tools) => json(tools)))
       // Raw: the executor reads the body itself (see makeExecute).
-      .handleRaw("execute", ({ path, request }) => execute(request, path.name))
+      .handleRaw("execute", ({ path, request }) => Effect.flatMap(CurrentCaller, (caller) => execute(request, path.name, caller)))
       .handle("enable", ({ path }) => Effect.map(executor.setEnabled(path.name, true), (tool) => json(tool)))
       .handle("disable", ({ path }) => Effect.map(executor.setEnabled(path.name, false), (tool) => json(tool)))
       .handle("openCircuit", ({ path }) => Effect.map(executor.setCircuit(path.name, "open"), (tool) => json(tool)))
