@@ -15,6 +15,7 @@ import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
+import { Startup } from "../startup.js"
 import { Approvals } from "../storage/Approvals.js"
 import { Database } from "../storage/Database.js"
 import { StorageLive } from "../storage/StorageLive.js"
@@ -69,7 +70,7 @@ export const isRoot = () => typeof process.getuid === "function" && process.getu
  * is read from `ConfigService` live.
  */
 export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
-  const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer)
+  const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer, Startup.layer)
   const config = ConfigLive(source, loaded).pipe(Layer.provideMerge(base))
   const services = Layer.mergeAll(
     ProcessRunnerLive,

@@ -2,6 +2,7 @@ import { HttpServer } from "@effect/platform"
 import { Effect, Layer } from "effect"
 import type { ConfigSource, LoadedConfig } from "../config/ConfigLive.js"
 import { HttpServerLive } from "../http/HttpServerLive.js"
+import { Startup } from "../startup.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { coreLayer } from "./core.js"
 import { serverInfo } from "./info.js"
@@ -21,6 +22,7 @@ export const httpProgram = (source: ConfigSource, loaded: LoadedConfig, custom: 
     yield* Effect.logInfo(`${serverInfo.name} ${serverInfo.version} listening on ${where}`).pipe(
       Effect.annotateLogs({ mcp: `${where}/mcp`, health: `${where}/health` })
     )
+    yield* Effect.flatMap(Startup, (startup) => startup.serving)
     yield* drainOnShutdown
   }).pipe(
     Effect.provide(

@@ -11,11 +11,14 @@ import {
   ReadResourceRequestSchema,
   SetLevelRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
 import { Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import { Startup } from "../startup.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
@@ -167,26 +170,35 @@ const registerLogging = (log: SessionLog, server: Server) =>
 const followListChanges = (s: Session, caller: Caller) =>
   Effect.gen(function*() {
     const fingerprint = Effect.map(listed(s, caller), ({ context, tools }) => JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
-    let last = yield* fingerprint
     const subscription = yield* Effect.flatMap(
       Events,
       (events) =>
         events.subscribeTo((event) => event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded")
     )
+    // What the session starts with, taken once subscribed (no change can slip between), after the requests already
+    // waiting (see Startup): a new session's first answer does not wait for it.
+    let last = ""
     const notifyAll = Effect.tryPromise(async () => {
       await s.server.sendToolListChanged()
       await s.server.sendResourceListChanged()
       await s.server.sendPromptListChanged()
     }).pipe(Effect.ignore)
     // A burst of switches is one look at what changed.
-    yield* Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
+    const follow = Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
       Effect.zipRight(fingerprint),
       Effect.flatMap((now) => {
         if (now === last) return Effect.void
         last = now
         return notifyAll
       }),
-      Effect.forever,
+      Effect.forever
+    )
+    const startup = yield* Startup
+    yield* startup.background(fingerprint).pipe(
+      Effect.tap((first) => {
+        last = first
+      }),
+      Effect.zipRight(follow),
       Effect.forkScoped
     )
   })
@@ -199,6 +211,16 @@ const capabilities = (tasks: boolean) => ({
   logging: {},
   ...(tasks ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {})
 })
+
+/**
+ * The SDK's Ajv validator, made on first use: the SDK would build one for
+ * every server (a few milliseconds of a stdio start-up and of every HTTP
+ * session) to check elicitation answers, which this server never asks for.
+ */
+const lazyValidator = (): jsonSchemaValidator => {
+  let ajv: AjvJsonSchemaValidator | undefined
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) }
+}
 
 /**
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
@@ -220,7 +242,12 @@ export const makeMcpServer = (
       : undefined
     const server = new Server(
       { name: options.info.name, version: options.info.version },
-      { capabilities: capabilities(tasks), instructions: INSTRUCTIONS, ...(taskStore === undefined ? {} : { taskStore }) }
+      {
+        capabilities: capabilities(tasks),
+        instructions: INSTRUCTIONS,
+        jsonSchemaValidator: lazyValidator(),
+        ...(taskStore === undefined ? {} : { taskStore })
+      }
     )
     const recentTargets: Array<string> = []
     const s: Session = {

@@ -2,6 +2,7 @@ import { Deferred, Duration, Effect, Layer, Ref, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { monotonicMillis } from "../monotonic.js"
+import { Startup } from "../startup.js"
 import { type CheckReport, type CheckResult, Health, type HealthCheck, type HealthReport, type HealthStatus } from "./Health.js"
 import { builtinChecks, worst } from "./systemChecks.js"
 
@@ -155,7 +156,8 @@ export const makeHealth = (options: HealthOptions): Effect.Effect<Health["Type"]
       Effect.zipRight(Effect.flatMap(config.get, (c) => Effect.sleep(Duration.seconds(c.health.check_interval)))),
       Effect.forever
     )
-    yield* Effect.forkScoped(loop)
+    // A report waits for the first round; that round waits for the first requests (see Startup).
+    yield* Effect.forkScoped((yield* Startup).background(loop))
 
     return {
       report: Effect.zipRight(Deferred.await(firstRound), currentReport),

@@ -4,6 +4,7 @@ import { ToolNotFound } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ProcessRunner } from "../runner/ProcessRunner.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
+import { Startup } from "../startup.js"
 import type { ToolSpec } from "./ToolSpec.js"
 
 export interface RegisteredTool {
@@ -111,7 +112,8 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       /** One re-check at a time: a burst of spawn failures does not fan out into parallel file-system scans. */
       const checking = yield* Effect.makeSemaphore(1)
 
-      // Versions are informational: asking a binary runs in the background so start-up (or a re-check) does not wait for it.
+      // Versions are informational: asking a binary runs in the background so start-up (or a re-check) does not wait for
+      // it, and at start-up not before the first requests either (see Startup).
       const learnVersion = (tool: Located) =>
         tool.path === null ? Effect.void : versionOf(tool.path, tool.spec).pipe(
           Effect.tap((version) =>
@@ -124,7 +126,8 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
           Effect.provideService(ProcessRunner, runner),
           Effect.asVoid
         )
-      yield* Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true }).pipe(Effect.forkScoped)
+      const startup = yield* Startup
+      yield* startup.background(Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true })).pipe(Effect.forkScoped)
 
       // Every call looks its tool up: one read of each piece of state, no generator.
       const view = (name: string): Effect.Effect<RegisteredTool, ToolNotFound> =>
