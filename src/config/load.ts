@@ -97,8 +97,14 @@ export const engagementsDir = (
   options: { readonly fileText?: string; readonly env: Readonly<Record<string, string | undefined>> },
   configFile: string | undefined,
   cwd: string
+): string | undefined => engagementsDirOf(loadConfig(options), configFile, cwd)
+
+/** `engagementsDir` of a configuration already loaded without its engagement files. */
+export const engagementsDirOf = (
+  loaded: Either.Either<Loaded, ConfigInvalid>,
+  configFile: string | undefined,
+  cwd: string
 ): string | undefined => {
-  const loaded = loadConfig(options)
   if (Either.isLeft(loaded) || loaded.right.config.engagements_dir === "") return undefined
   return resolve(configFile === undefined ? cwd : dirname(resolve(cwd, configFile)), loaded.right.config.engagements_dir)
 }
