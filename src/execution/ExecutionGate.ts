@@ -1,4 +1,4 @@
-import { Context, Deferred, type Duration, Effect, FiberId, Layer } from "effect"
+import { Cause, Context, Deferred, type Duration, Effect, Exit, Fiber, FiberId, Layer } from "effect"
 import { ToolUnavailable } from "../errors.js"
 
 /** The typed refusals of a draining server: each says what happened to the call and what to do. */
@@ -38,9 +38,9 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
     readonly track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
     /**
      * The part of a tracked call that runs its process: interrupted when the
-     * grace period ends, and then failing with why. Only this part races the
-     * kill (a race forks two fibers): a call refused while planning, as most
-     * refused calls are, never pays for it.
+     * grace period ends, and then failing with why. Only this part runs in a
+     * fiber of its own, which the end of the grace period interrupts: a call
+     * refused while planning, as most refused calls are, never pays for one.
      */
     readonly untilKilled: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
     /**
@@ -61,7 +61,9 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
   static readonly layer = Layer.sync(ExecutionGate, () => {
     let inFlight = 0
     const draining = Deferred.unsafeMake<void>(FiberId.none)
-    const killed = Deferred.unsafeMake<void>(FiberId.none)
+    /** The runs under way, each in its own fiber; set once the grace period has ended. */
+    const runs = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+    let killing = false
     /** Open exactly when nothing runs: every change of `inFlight` updates it in the same synchronous step, so the two never disagree. */
     const idle = Effect.unsafeMakeLatch(true)
     const isDraining = Deferred.isDone(draining)
@@ -73,9 +75,28 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
       if (inFlight === 0) idle.unsafeOpen()
     })
 
-    /** The call, unless the grace period ends first: then it is interrupted and fails with why. */
-    const untilKilled = <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-      Effect.raceFirst(effect, Effect.zipRight(Deferred.await(killed), Effect.failSync(() => shuttingDown.killed(tool))))
+    /**
+     * The run in a fiber of its own, registered before it can be interrupted.
+     * The end of the grace period interrupts it (its finalizers kill its
+     * process group) and the call fails with why; a caller that goes away
+     * interrupts it too, and waits for it. One fiber, not a race's two.
+     */
+    const untilKilled = <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ToolUnavailable, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.fork(restore(effect)), (fiber) => {
+          runs.add(fiber)
+          if (killing) fiber.unsafeInterruptAsFork(FiberId.none)
+          return restore(Fiber.await(fiber)).pipe(
+            Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+            Effect.ensuring(Effect.sync(() => runs.delete(fiber))),
+            Effect.flatMap((exit): Effect.Effect<A, E | ToolUnavailable> =>
+              killing && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+                ? Effect.fail(shuttingDown.killed(tool))
+                : exit
+            )
+          )
+        })
+      )
 
     return {
       inFlight: Effect.sync(() => inFlight),
@@ -99,7 +120,8 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
           yield* Deferred.succeed(draining, undefined)
           yield* idle.await.pipe(Effect.timeout(grace), Effect.ignore)
           const left = inFlight
-          yield* Deferred.succeed(killed, undefined)
+          killing = true
+          yield* Effect.forEach([...runs], Fiber.interruptFork, { discard: true })
           yield* idle.await
           return left
         })
