@@ -280,7 +280,9 @@ export const loadConfig = (options: {
   }
 
   const known = new Map(environmentNames().map((e) => [e.name, e.path]))
-  for (const [name, raw] of Object.entries(options.env).sort(([a], [b]) => a.localeCompare(b))) {
+  // In code-unit order: the same on every machine (localeCompare follows the locale) and without loading ICU's
+  // collation data, 3 MB of resident memory for the whole life of the process.
+  for (const [name, raw] of Object.entries(options.env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (raw === undefined) continue
     if (Object.hasOwn(notSettings, name)) {
       const why = notSettings[name]
