@@ -18,12 +18,12 @@ const EXECUTE = /^\/tools\/([A-Za-z0-9_-]{1,128})\/execute$/
  * call. Only the plainest spelling takes the lane: the exact path with no
  * query string; everything else, and every other route, is `app`.
  *
- * Nothing is skipped: the lane runs the same guard as the HttpApi app
- * (normal form, secrets in the query, Host/Origin, the typed error body for
- * every failure), the same authentication and scope check as the route's
- * `RequireScope.execute`, and the same handlers (`makeExecute`,
- * `makeHealthAnswer`), so it answers exactly as the declared route would
- * (test/http/fastLane.test.ts compares the two).
+ * Nothing is skipped: an execute call passes the same guard as the HttpApi
+ * app (normal form, secrets in the query, Host/Origin, the typed error body
+ * for every failure) and the same authentication and scope check as the
+ * route's `RequireScope.execute`; both routes have the same handlers
+ * (`makeExecute`, `makeHealthAnswer`), so the lane answers exactly as the
+ * declared route would (test/http/fastLane.test.ts compares the two).
  */
 export const makeFastLane = (port: number) =>
   Effect.gen(function*() {
@@ -32,9 +32,11 @@ export const makeFastLane = (port: number) =>
     const execute = yield* makeExecute
     const authorized = authorize(config, "execute")
     const guarded = guard({ config: config.get, port, exempt: HOST_CHECK_EXEMPT })
+    // The exact target `/health` is in normal form, has no query string and is exempt from the Host/Origin check:
+    // the guard would hand it on unchanged, and its answer cannot fail.
+    const healthLane = health
     // The platform serves a request uninterruptibly and its router lets a route be interrupted (a client that goes
     // away cancels its call): so does the lane.
-    const healthLane = Effect.interruptible(guarded(health))
     const executeLane = (name: string) =>
       Effect.interruptible(guarded(Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
         Effect.flatMap(authorized(), (caller) =>
