@@ -74,3 +74,20 @@ export const treeMemory = (pid: number): TreeMemory => {
     pssMb: processes.reduce((sum, p) => sum + p.pssMb, 0)
   }
 }
+
+/** Clock ticks of CPU a process has used so far, all its threads, user and system (`/proc/PID/stat` fields 14 and 15). */
+const cpuTicks = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+  return Number(fields[11]) + Number(fields[12])
+}
+
+/** Linux reports CPU time in USER_HZ ticks, 100 per second on every architecture Node runs on. */
+const TICKS_PER_SECOND = 100
+
+/** Milliseconds of CPU the process uses while `run` runs. */
+export const cpuMillisDuring = async <A>(pid: number, run: () => Promise<A>): Promise<{ readonly result: A; readonly cpuMs: number }> => {
+  const before = cpuTicks(pid)
+  const result = await run()
+  return { result, cpuMs: ((cpuTicks(pid) - before) * 1000) / TICKS_PER_SECOND }
+}

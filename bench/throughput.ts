@@ -3,6 +3,7 @@ import http from "node:http"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request, type RequestSpec } from "./http.js"
 import { type LoadResult, runLoad } from "./load.js"
+import { cpuMillisDuring } from "./procfs.js"
 import { type Row, spreadOf, type Target } from "./report.js"
 import { baselineHttpServer, type RunningServer, TRUE_TOOL } from "./servers.js"
 import { summarize } from "./stats.js"
@@ -48,23 +49,35 @@ const roundedLoad = (r: LoadResult) => ({
   }
 })
 
-/** Alternating rounds on both servers, each warmed first; the figure is the median round. */
-const rounds = (ours: number, bare: number, spec: RequestSpec, connections: number) =>
+/**
+ * Alternating rounds on both servers, each warmed first; the figure is the
+ * median round. Our server's CPU time over its rounds (all its threads, GC
+ * included) says what one request costs it, and so what bounds the figure:
+ * one event loop serves at most 1 s / that cost.
+ */
+const rounds = (ours: RunningServer, bare: number, spec: RequestSpec, connections: number) =>
   Effect.promise(async () => {
-    await runLoad(ours, spec, connections, WARMUP_MS)
+    await runLoad(ours.port, spec, connections, WARMUP_MS)
     await runLoad(bare, spec, connections, WARMUP_MS)
     const o: Array<LoadResult> = []
     const b: Array<LoadResult> = []
+    let cpuMs = 0
+    const ourRound = async () => {
+      const { cpuMs: used, result } = await cpuMillisDuring(ours.pid, () => runLoad(ours.port, spec, connections, ROUND_MS))
+      cpuMs += used
+      o.push(result)
+    }
     for (let i = 0; i < ROUNDS; i++) {
       if (i % 2 === 0) {
-        o.push(await runLoad(ours, spec, connections, ROUND_MS))
+        await ourRound()
         b.push(await runLoad(bare, spec, connections, ROUND_MS))
       } else {
         b.push(await runLoad(bare, spec, connections, ROUND_MS))
-        o.push(await runLoad(ours, spec, connections, ROUND_MS))
+        await ourRound()
       }
     }
-    return { ours: o, bare: b }
+    const requests = o.reduce((sum, r) => sum + r.requests, 0)
+    return { ours: o, bare: b, cpuMicrosPerRequest: requests === 0 ? Number.NaN : (cpuMs * 1000) / requests }
   })
 
 export const throughputBench = (server: RunningServer) =>
@@ -80,7 +93,7 @@ export const throughputBench = (server: RunningServer) =>
     const details: Record<string, unknown> = {}
     for (const [kind, label, spec] of [["health", "`/health`", health], ["rejected", "rejected execute (policy 400)", rejected]] as const) {
       for (const connections of CONNECTIONS) {
-        const result = yield* rounds(server.port, baseline.port, spec, connections)
+        const result = yield* rounds(server, baseline.port, spec, connections)
         const ours = summarize(result.ours.map((r) => r.rps))
         const bare = summarize(result.bare.map((r) => r.rps))
         const unexpected = result.ours.flatMap((r) => Object.keys(r.statuses)).filter((status) =>
@@ -94,9 +107,16 @@ export const throughputBench = (server: RunningServer) =>
           baselineLabel: "bare node:http",
           target: targetOf(kind, connections),
           spread: { ours: spreadOf(ours), baseline: spreadOf(bare) },
-          ...(unexpected.length === 0 ? {} : { note: `statuses other than expected: ${[...new Set(unexpected)].join(", ")}` })
+          note: [
+            `server CPU ${Math.round(result.cpuMicrosPerRequest)} µs per request (all its threads)`,
+            ...(unexpected.length === 0 ? [] : [`statuses other than expected: ${[...new Set(unexpected)].join(", ")}`])
+          ].join("; ")
         })
-        details[`${kind} c=${connections}`] = { ours: result.ours.map(roundedLoad), baseline: result.bare.map(roundedLoad) }
+        details[`${kind} c=${connections}`] = {
+          ours: result.ours.map(roundedLoad),
+          baseline: result.bare.map(roundedLoad),
+          serverCpuMicrosPerRequest: Math.round(result.cpuMicrosPerRequest)
+        }
       }
     }
     return { rows, details: { roundSeconds: ROUND_MS / 1000, rounds: ROUNDS, pythonReference, runs: details } }
