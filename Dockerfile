@@ -71,6 +71,7 @@ ENV MCP_SERVER_TRANSPORT=http \
     MCP_SERVER_HOST=0.0.0.0 \
     MCP_SERVER_PORT=8080 \
     MCP_SECURITY_AUDIT_LOG_PATH=/var/lib/security-mcp-server/audit.jsonl \
+    MCP_STORAGE_PATH=/var/lib/security-mcp-server/data \
     MCP_HEALTH_DISK_PATH=/var/lib/security-mcp-server \
     HOME=/tmp
 

@@ -16,6 +16,7 @@ import { storeBench } from "./store.js"
 import { throughputBench } from "./throughput.js"
 import { toolListBench } from "./toolList.js"
 import { toolsBench } from "./tools.js"
+import { watchBench } from "./watch.js"
 
 /**
  * `npm run bench`: every figure of ours next to a baseline measured in the
@@ -55,6 +56,7 @@ const program = Effect.gen(function*() {
   const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
   const store = yield* step("scan store writes", Effect.scoped(storeBench))
   const overload = yield* step("overload: 1,000 concurrent REST calls, a rejected-call flood", Effect.scoped(overloadBench))
+  const watch = yield* step("scheduled targets on PostgreSQL", Effect.scoped(watchBench))
   const loadRecord = load.finish()
   const rows = [
     ...toolList.rows,
@@ -66,7 +68,8 @@ const program = Effect.gen(function*() {
     ...complete.rows,
     ...audit.rows,
     ...store.rows,
-    ...overload.rows
+    ...overload.rows,
+    ...watch.rows
   ].map((row: Row) => evaluate(row))
   const results: Results & { readonly details: Record<string, unknown> } = {
     machine,

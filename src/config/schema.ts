@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { CallerScope } from "../identity/Caller.js"
 import { Engagement } from "../policy/Engagement.js"
+import { WatchConfig, watchDefaults } from "./watch.js"
 
 /**
  * The configuration schema: one source of truth for the defaults, the file
@@ -291,7 +292,7 @@ export const ApiKey = Schema.Struct({
   scopes: Schema.optionalWith(
     Schema.Array(CallerScope).annotations({
       description:
-        "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events, approve decides other keys' pending approvals"
+        "execute runs tools, intrusive allows intrusive operations, admin enables/disables tools and reads /config and /events, approve decides other keys' pending approvals, schedule creates and removes the key's scheduled rescans"
     }),
     { default: () => ["execute" as const] }
   ),
@@ -402,7 +403,8 @@ export const AppConfig = Schema.Struct({
   engagements_dir: Schema.String.annotations({
     description:
       "Directory of engagement files (*.yaml, *.yml, *.json: one engagement or a list each), relative to the config file; reloaded with it"
-  })
+  }),
+  watch: WatchConfig.annotations({ description: "Scheduled rescans, their change alerts (webhooks) and how instances share them" })
 })
 export type AppConfig = typeof AppConfig.Type
 
@@ -516,7 +518,8 @@ export const defaults: typeof AppConfig.Encoded = {
     allow_self_approval_single_operator_lab: false
   },
   engagements: [],
-  engagements_dir: ""
+  engagements_dir: "",
+  watch: watchDefaults
 }
 
 /** Settings read once at start-up; a reload that changes them is applied only after a restart. */

@@ -20,6 +20,18 @@ const ExecutionFinished = Schema.Struct({
   durationSeconds: Schema.Number
 })
 
+/** What a running scan's stream parser has counted so far (nmap, masscan): sent as it grows, at most once per change. */
+const ScanProgress = Schema.Struct({
+  type: Schema.Literal("scan.progress"),
+  scanId: Schema.String,
+  caller: Schema.String,
+  target: Schema.String,
+  hostsSeen: Schema.Number,
+  hostsUp: Schema.Number,
+  openPorts: Schema.Number,
+  percent: Schema.optional(Schema.Number)
+})
+
 const BreakerTransition = Schema.Struct({
   type: Schema.Literal("breaker.transition"),
   tool: Schema.String,
@@ -65,6 +77,29 @@ const ApprovalDecided = Schema.Struct({
 
 const ToolSwitched = Schema.Struct({ type: Schema.Literal("tool.enabled", "tool.disabled"), tool: Schema.String })
 
+const ScheduleRunFinished = Schema.Struct({
+  type: Schema.Literal("schedule.run"),
+  scheduleId: Schema.String,
+  runId: Schema.String,
+  owner: Schema.String,
+  status: Schema.String,
+  scanId: Schema.NullOr(Schema.String),
+  reason: Schema.NullOr(Schema.String)
+})
+
+/** A scheduled scan found changes its alert rule matches (also sent to the schedule's webhooks). */
+const ScheduleChanged = Schema.Struct({
+  type: Schema.Literal("schedule.changed"),
+  scheduleId: Schema.String,
+  runId: Schema.String,
+  owner: Schema.String,
+  target: Schema.String,
+  changes: Schema.Number,
+  fromScanId: Schema.String,
+  toScanId: Schema.String,
+  summary: Schema.String
+})
+
 /** The last event of every `/events` stream: the server drains and will close it (e.g. `reason: "SIGTERM"`). */
 const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), reason: Schema.String })
 
@@ -72,6 +107,7 @@ const ServerShutdown = Schema.Struct({ type: Schema.Literal("server.shutdown"), 
 export const ServerEvent = Schema.Union(
   ExecutionStarted,
   ExecutionFinished,
+  ScanProgress,
   BreakerTransition,
   ConfigReloaded,
   ConfigRejected,
@@ -79,6 +115,8 @@ export const ServerEvent = Schema.Union(
   ToolSwitched,
   ApprovalRequested,
   ApprovalDecided,
+  ScheduleRunFinished,
+  ScheduleChanged,
   ServerShutdown
 )
 export type ServerEvent = typeof ServerEvent.Type

@@ -3,6 +3,7 @@ import { BreakerState } from "../BreakerState.js"
 import type { ApprovalsUnavailable, ExecutionError, ToolNotFound } from "../errors.js"
 import type { Caller } from "../identity/Caller.js"
 import { JsonObject, jsonValue } from "../JsonValue.js"
+import { ScanId } from "../storage/ScanRecord.js"
 
 /** An optional field that may also be sent as `null` (strict function-calling clients send every field, null when unused). */
 const optional = <S extends Schema.Schema.Any>(schema: S) => Schema.optionalWith(schema, { exact: true, nullable: true })
@@ -100,7 +101,10 @@ export const ExecutionResult = Schema.Struct({
   correlation_id: Schema.String,
   metadata: ExecutionMetadata,
   structured: jsonValue("Parsed output (e.g. nmap hosts and ports) when the tool has a parser, else null"),
-  summary: Schema.String.annotations({ description: "Compact text summary of structured, or of the raw output" })
+  summary: Schema.String.annotations({ description: "Compact text summary of structured, or of the raw output" }),
+  scan_id: Schema.NullOr(ScanId).annotations({
+    description: "The stored scan (GET /scans/{id}, MCP resource scan://{id}); null when storage is disabled"
+  })
 })
 export type ExecutionResult = typeof ExecutionResult.Type
 
@@ -166,6 +170,8 @@ export interface StartedCall {
   readonly intrusive: boolean
   /** What the server changed on the caller's behalf (rewrites, resolution). */
   readonly notes: ReadonlyArray<string>
+  /** The stored scan this call records into; null when storage is disabled. */
+  readonly scanId: string | null
 }
 
 export interface ExecuteOptions {
@@ -173,6 +179,11 @@ export interface ExecuteOptions {
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
   /** Told once the call passed every check, before it waits for its slot (MCP turns it into a log message). */
   readonly onStarted?: (call: StartedCall) => Effect.Effect<void>
+  /**
+   * The id the call's stored scan gets (from `ScanRecorder.newId`), when the
+   * caller named it before the call (an MCP task is that scan's id).
+   */
+  readonly scanId?: string
 }
 
 /**
@@ -189,9 +200,13 @@ export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
       caller: Caller,
       options?: ExecuteOptions
     ) => Effect.Effect<ExecutionResult, ExecutionError>
-    readonly setEnabled: (tool: string, enabled: boolean) => Effect.Effect<ToolInfo, ToolNotFound>
-    /** Operator override of a tool's circuit breaker: `open` holds it open until `closed`, which also forgets failures. */
-    readonly setCircuit: (tool: string, state: "open" | "closed") => Effect.Effect<ToolInfo, ToolNotFound>
+    /** Operator switch, kept in the store across restarts; `by` names the operator (an API key id). */
+    readonly setEnabled: (tool: string, enabled: boolean, by?: string) => Effect.Effect<ToolInfo, ToolNotFound>
+    /**
+     * Operator override of a tool's circuit breaker: `open` holds it open until
+     * `closed`, which also forgets failures; kept in the store across restarts.
+     */
+    readonly setCircuit: (tool: string, state: "open" | "closed", by?: string) => Effect.Effect<ToolInfo, ToolNotFound>
     /**
      * Waits until the approval `approvalId` (of an `ApprovalRequired` answer)
      * is decided or expires; calling again with it then runs or is refused.

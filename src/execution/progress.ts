@@ -91,8 +91,15 @@ export const makeProgressTracker = (
         yield* onProgress({ progress: s.value, total: 100, message: progressMessage(tool, fields), ...fields })
       }))
 
-    /** A step that keeps the value growing without reaching the end of the current phase. */
-    const nudge = (s: State) => ({ ...s, value: s.value + (phaseCeiling(s.phase) - s.value) / 100 })
+    /**
+     * A step that keeps the value growing without reaching the end of the
+     * current phase; a phase the tool reported at 100% has no room left, so
+     * the step is taken from the next one's.
+     */
+    const nudge = (s: State) => {
+      const ceiling = phaseCeiling(s.phase) - s.value > 1e-9 ? phaseCeiling(s.phase) : phaseCeiling(s.phase + 1)
+      return { ...s, value: s.value + (ceiling - s.value) / 100 }
+    }
 
     const report = (progress: ToolProgress) =>
       Effect.suspend(() => {

@@ -1,10 +1,11 @@
-import { Effect, Option } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import type { RunResult } from "../runner/ProcessRunner.js"
+import { fenceLines } from "../tools/summary/fence.js"
 import type { ParsedOutput, ToolSpec } from "../tools/ToolSpec.js"
 import type { Call } from "./call.js"
 import type { Plan } from "./plan.js"
 import type { Ending } from "./record.js"
+import { scanUri } from "./scan.js"
 import type { ExecutionResult } from "./ToolExecutor.js"
 
 /** What a finished process means for the caller, the breaker and the metrics. */
@@ -27,17 +28,6 @@ export const judge = (spec: ToolSpec<any>, run: RunResult): Verdict => {
   return failed("exit_code", `exited with code ${run.exitCode}`)
 }
 
-/** The tool's parser over the output, when it has one; a parser that throws costs the structured result, never the call. */
-export const parseOutput = (spec: ToolSpec<any>, run: RunResult): Effect.Effect<ParsedOutput<unknown> | undefined> => {
-  const parse = spec.parse
-  if (parse === undefined || run.stdout.length === 0) return Effect.succeed(undefined)
-  return Effect.try(() => parse(run.stdout, run.stderr)).pipe(
-    Effect.tapError((e) => Effect.logWarning(`parser of ${spec.name} failed`, e)),
-    Effect.option,
-    Effect.map(Option.getOrUndefined)
-  )
-}
-
 /** The REST body of a process that ran; MCP summarises the same value. */
 export const executionResult = (
   call: Call,
@@ -46,16 +36,25 @@ export const executionResult = (
   verdict: Verdict,
   parsed: ParsedOutput<unknown> | undefined,
   durationSeconds: number,
-  config: AppConfig
+  config: AppConfig,
+  scanId: string | null
 ): ExecutionResult => {
   const error = verdict.error?.message ?? null
   const notes = [
     ...plan.notes,
     ...(run.notes ?? []),
-    ...(run.truncatedStdout ? [`stdout truncated at ${config.security.max_output_size} bytes`] : []),
+    ...(run.truncatedStdout
+      ? [
+        `stdout truncated at ${config.security.max_output_size} bytes${
+          scanId === null ? "" : `; the stored scan keeps it whole (${scanUri(scanId)}/raw)`
+        }`
+      ]
+      : []),
     ...(run.truncatedStderr ? [`stderr truncated at ${config.security.max_stderr_size} bytes`] : [])
   ]
-  const summary = parsed?.summary ?? (error === null ? run.stdout.slice(0, 4000) : `${error}\n${run.stderr.slice(0, 2000)}`)
+  // Output no parser read is the host's (or the tool's) text, not ours: fenced like every summary's.
+  const summary = parsed?.summary ??
+    (error === null ? fenceLines(run.stdout.slice(0, 4000)) : `${error}\n${fenceLines(run.stderr.slice(0, 2000))}`)
   return {
     tool: call.tool,
     stdout: run.stdout,
@@ -81,6 +80,7 @@ export const executionResult = (
       approved_by: plan.approval?.decidedBy ?? null
     },
     structured: parsed?.data ?? null,
-    summary: notes.length > 0 ? `${summary}\nNotes: ${notes.join("; ")}` : summary
+    summary: notes.length > 0 ? `${summary}\nNotes: ${notes.join("; ")}` : summary,
+    scan_id: scanId
   }
 }

@@ -4,19 +4,27 @@ import { ConfigService } from "../config/ConfigService.js"
 import type { ServerInfo } from "../mcp/McpServer.js"
 import { Admin } from "./api/Admin.js"
 import { Approvals } from "./api/Approvals.js"
+import { Console } from "./api/Console.js"
 import { Engagements } from "./api/Engagements.js"
 import { AnyApiError, apiErrors } from "./api/errors.js"
 import { API_ID } from "./api/group.js"
 import { Mcp } from "./api/Mcp.js"
 import { Probes } from "./api/Probes.js"
+import { Reports } from "./api/Reports.js"
+import { Scans } from "./api/Scans.js"
+import { Schedules } from "./api/Schedules.js"
 import { Server } from "./api/Server.js"
 import { Tools } from "./api/Tools.js"
 import { guard } from "./guard.js"
 import { AdminLive } from "./handlers/admin.js"
 import { ApprovalsLive } from "./handlers/approvals.js"
+import { ConsoleLive } from "./handlers/console.js"
 import { EngagementsLive } from "./handlers/engagements.js"
 import { McpLive } from "./handlers/mcp.js"
 import { ProbesLive } from "./handlers/probes.js"
+import { ReportsLive } from "./handlers/reports.js"
+import { ScansLive } from "./handlers/scans.js"
+import { SchedulesLive } from "./handlers/schedules.js"
 import { SecurityLive } from "./handlers/security.js"
 import { ServerLive } from "./handlers/server.js"
 import { ToolsLive } from "./handlers/tools.js"
@@ -43,14 +51,30 @@ export const Api = HttpApi.make(API_ID)
   .add(Admin)
   .add(Engagements)
   .add(Approvals)
+  .add(Scans)
+  .add(Reports)
+  .add(Schedules)
   .add(Mcp)
+  .add(Console)
   // Any route: a key in the query string, a connection over server.max_connections, a bug.
   .addError(apiErrors("InvalidInput", "TooManyConnections", "InternalError"))
   .annotate(OpenApi.Description, "Run network security tools under a target/argument policy. MCP clients use /mcp.")
   .annotate(HttpApi.AdditionalSchemas, [AnyApiError])
 
 const handlers = (info: ServerInfo) =>
-  Layer.mergeAll(ProbesLive, ServerLive(Api, info), ToolsLive, AdminLive, EngagementsLive, ApprovalsLive, McpLive(info))
+  Layer.mergeAll(
+    ProbesLive,
+    ServerLive(Api, info),
+    ToolsLive,
+    AdminLive,
+    EngagementsLive,
+    ApprovalsLive,
+    ScansLive,
+    ReportsLive,
+    SchedulesLive,
+    McpLive(info),
+    ConsoleLive
+  )
 
 /** The probes are the routes without the Host/Origin check. */
 export const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set(Object.values(Probes.endpoints).map((endpoint) => endpoint.path))

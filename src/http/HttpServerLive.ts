@@ -16,6 +16,8 @@ import type { Health } from "../observability/Health.js"
 import type { MetricsExporter } from "../observability/MetricsExporter.js"
 import { formatAddress, formatNetwork, network, parseAddress } from "../policy/ip.js"
 import type { Approvals } from "../storage/Approvals.js"
+import type { ScanStore } from "../storage/ScanStore.js"
+import type { Schedules } from "../watch/Schedules.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
 import { makeFastLane } from "./fastLane.js"
@@ -179,5 +181,5 @@ export const HttpServerLive = (
 ): Layer.Layer<
   HttpServer.HttpServer,
   ServeError | ConfigInvalid,
-  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate
+  ToolExecutor | ConfigService | Health | MetricsExporter | Events | Approvals | ExecutionGate | ScanStore | Schedules
 > => ServeLive(info)

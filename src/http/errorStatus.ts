@@ -1,5 +1,7 @@
 import type { ApprovalConflict, ApprovalNotFound, ExecutionError, InvalidInput, Unauthorized } from "../errors.js"
 import { type ErrorBody, errorBody } from "../errors.js"
+import type { ScanNotFound, StoreUnavailable } from "../storage/errors.js"
+import type { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../watch/errors.js"
 import type { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "./errors.js"
 
 export type HttpError =
@@ -13,6 +15,11 @@ export type HttpError =
   | InternalError
   | ApprovalNotFound
   | ApprovalConflict
+  | ScanNotFound
+  | StoreUnavailable
+  | ScheduleNotFound
+  | ScheduleInvalid
+  | ScheduleConflict
 
 export type HttpErrorTag = HttpError["_tag"]
 
@@ -29,12 +36,13 @@ export interface ErrorResponse {
 
 /**
  * Status codes: the caller's fault is 4xx (400 fix the input, 401 send a key,
- * 403 the key, policy or engagement forbids it, 404 no such tool, route or
- * approval, 409 the tool is switched off by an operator or the approval was
- * decided already, 413/415 fix the body, 428 the call waits for a second
+ * 403 the key, policy or engagement forbids it, 404 no such tool, scan, route
+ * or approval, 409 the tool is switched off by an operator or the approval was
+ * decided already (or the schedule exists or is the configuration's), 413/415 fix the body, 428 the call waits for a second
  * person's approval, 429 slow down), the
  * server's state is 5xx with Retry-After when waiting helps (503 breaker open,
- * all slots busy or too many connections, 503 the binary is missing, 500 the
+ * all slots busy or too many connections, 503 the binary is missing or the
+ * scan store cannot be read, 500 the
  * process could not be started or a bug). The OpenAPI document takes every
  * status from here.
  */
@@ -43,6 +51,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "InvalidInput":
     case "TargetRejected":
     case "ArgumentRejected":
+    case "ScheduleInvalid":
       return 400
     case "Unauthorized":
       return 401
@@ -52,11 +61,14 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "ApprovalRefused":
       return 403
     case "ToolNotFound":
+    case "ScanNotFound":
     case "NotFound":
     case "ApprovalNotFound":
+    case "ScheduleNotFound":
       return 404
     case "ToolDisabled":
     case "ApprovalConflict":
+    case "ScheduleConflict":
       return 409
     case "PayloadTooLarge":
       return 413
@@ -78,6 +90,7 @@ export const errorStatus = (tag: HttpErrorTag): number => {
     case "CircuitOpen":
     case "ToolBusy":
     case "TooManyConnections":
+    case "StoreUnavailable":
       return 503
   }
 }

@@ -18,6 +18,8 @@ interface Session {
   readonly scope: Scope.CloseableScope
   /** The caller that opened the session; nobody else may use its id. */
   readonly owner: string
+  /** The owner as of its latest request: its key's scopes now, for what the session does on its own. */
+  readonly current: { caller: Caller }
   /** Tasks the session's server is running: they die with the session, so it is not idle while they run. */
   readonly runningTasks: () => number
   /** Monotonic clock milliseconds of the last request or response end. */
@@ -314,13 +316,19 @@ export const makeMcpHttpHandler = (
     const open = (caller: Caller, c: AppConfig, stateless: boolean) =>
       Effect.gen(function*() {
         const scope = yield* Scope.make()
-        const mcp = yield* makeMcpServer({ info, callerOf, sessionCaller: caller, ...(stateless ? { tasks: false } : {}) }).pipe(
+        const current = { caller }
+        const mcp = yield* makeMcpServer({
+          info,
+          callerOf,
+          sessionCaller: () => current.caller,
+          ...(stateless ? { tasks: false } : {})
+        }).pipe(
           Scope.extend(scope),
           Effect.provide(context)
         )
         const transport = newTransport(c, stateless)
         yield* Effect.promise(() => mcp.server.connect(transport))
-        return { transport, scope, runningTasks: mcp.runningTasks }
+        return { transport, scope, runningTasks: mcp.runningTasks, current }
       })
 
     const stateless = (request: HttpServerRequest.HttpServerRequest, caller: Caller, body: unknown, c: AppConfig) =>
@@ -342,12 +350,12 @@ export const makeMcpHttpHandler = (
           return busy(429, `All ${limits.maxPerClient} MCP sessions of ${caller.id} are busy; retry later or close one (DELETE /mcp)`)
         }
         if (room === "server") return busy(503, `All ${limits.maxSessions} MCP sessions of this server are busy; retry later`)
-        const { runningTasks, scope, transport } = yield* open(caller, c, false)
+        const { current, runningTasks, scope, transport } = yield* open(caller, c, false)
         const response = yield* Effect.promise(() =>
           transport.handleRequest(toWebRequest(request), { parsedBody: body, authInfo: authInfoOf(caller) })
         )
         if (transport.sessionId === undefined) yield* Scope.close(scope, Exit.void)
-        else sessions.add(transport.sessionId, { transport, scope, owner: caller.id, runningTasks })
+        else sessions.add(transport.sessionId, { transport, scope, owner: caller.id, current, runningTasks })
         whenClosed(transport, (id) => Runtime.runFork(runtime)(sessions.close(id)))
         return HttpServerResponse.fromWeb(wantsJsonOnly(request) ? yield* Effect.promise(() => asJson(response, false)) : response)
       })
@@ -364,6 +372,7 @@ export const makeMcpHttpHandler = (
           if (session === undefined || session.owner !== caller.id) {
             return rpcError(404, -32001, "Session not found: it ended or was replaced; send initialize again without Mcp-Session-Id")
           }
+          session.current.caller = caller
           return yield* sessions.serve(
             session,
             (end) => answer(session.transport, request, { parsedBody: body ?? undefined, authInfo: authInfoOf(caller) }, end)

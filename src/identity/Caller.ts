@@ -2,9 +2,9 @@ import { Schema } from "effect"
 
 /**
  * What a caller may do: execute runs tools, intrusive allows intrusive operations, admin manages tools and reads /config and
- * /events, approve decides other callers' pending approvals.
+ * /events, approve decides other callers' pending approvals, schedule creates and removes standing rescans that run as the key.
  */
-export const CallerScope = Schema.Literal("execute", "intrusive", "admin", "approve")
+export const CallerScope = Schema.Literal("execute", "intrusive", "admin", "approve", "schedule")
 export type CallerScope = typeof CallerScope.Type
 
 export const ALL_SCOPES: ReadonlyArray<CallerScope> = CallerScope.literals

@@ -22,6 +22,7 @@ import { StorageLive } from "../storage/StorageLive.js"
 import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
+import { WatchLive } from "../watch/WatchLive.js"
 import { LazyMetricsExporter } from "./lazyMetrics.js"
 
 /** Circuit breakers open → degraded: the server works, one tool does not. */
@@ -54,6 +55,9 @@ const toolsCheck: Effect.Effect<HealthCheck, never, ToolRegistry> = Effect.map(T
   })
 }))
 
+/** The scan store: IMPORTANT, since a store that cannot be written loses scans (the calls still return their results). */
+const storageCheck: Effect.Effect<HealthCheck, never, Database> = Effect.map(Database, (db) => db.health)
+
 /** Custom tools may not reuse a built-in name; those that set no limits get `tool.default_*`. */
 export const customOptions = (config: AppConfig) => ({
   reservedNames: builtinTools.map((t) => t.name),
@@ -67,7 +71,8 @@ export const isRoot = () => typeof process.getuid === "function" && process.getu
  * Every service both programs share, composed once. The configuration
  * loaded at start-up decides what cannot change at run time (log format and
  * file, custom tools) and is where `ConfigService` starts; everything else
- * is read from `ConfigService` live.
+ * is read from `ConfigService` live. The scan store's default directory is
+ * `data/` beside the config file (or under the working directory).
  */
 export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
   const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer, Startup.layer)
@@ -82,14 +87,16 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     AuditLog.layer,
     ExecutionGate.layer,
     LoggerLive(loaded.config),
-    LazyMetricsExporter
+    LazyMetricsExporter,
+    StorageLive({ configFile: source.file })
   ).pipe(Layer.provideMerge(config))
-  const storage = Approvals.layer.pipe(Layer.provideMerge(StorageLive({ configFile: source.file })), Layer.provideMerge(services))
+  const storage = Approvals.layer.pipe(Layer.provideMerge(services))
   const registry = ToolRegistryLive([...builtinTools, ...custom]).pipe(Layer.provideMerge(storage))
   const executor = ToolExecutorLive({ privileged: isRoot() }).pipe(Layer.provideMerge(registry))
+  const watch = WatchLive.pipe(Layer.provideMerge(executor))
   const health = HealthLive({
     transport,
-    extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck, Effect.map(Database, (db) => db.health)])
-  }).pipe(Layer.provideMerge(executor))
+    extraChecks: Effect.all([breakerCheck, toolsCheck, auditHealthCheck, storageCheck])
+  }).pipe(Layer.provideMerge(watch))
   return health
 }

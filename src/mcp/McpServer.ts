@@ -8,21 +8,27 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
+  type McpError,
   ReadResourceRequestSchema,
-  SetLevelRequestSchema
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
-import { Effect, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
+import { Effect, Either, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { Startup } from "../startup.js"
+import { Schedules } from "../watch/Schedules.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
+import { bundledScanViewer, scanViewerResources, supportsApps, withViewer } from "./mcpApp.js"
 import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
+import { reportResources, scanReportTool } from "./reports.js"
 import {
   composeResources,
   invalidParams,
@@ -31,6 +37,11 @@ import {
   type ResourceProvider,
   toolFlagResources
 } from "./resources.js"
+import { scanCompletions } from "./scanCompletions.js"
+import { scanDiffTool } from "./scanDiff.js"
+import { durableTasks, type ScanAccess, scanAccess, scanResources } from "./scans.js"
+import { schedulesTool } from "./schedules.js"
+import { followScanUpdates, makeSubscriptions, MAX_SUBSCRIPTIONS, MAX_URI_LENGTH, type Subscriptions } from "./subscriptions.js"
 import { BoundedTaskStore, defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
 import { type CallContext, callTool, cancelTask, type HandlerExtra } from "./toolCalls.js"
 import { isListed, type ListContext, toMcpTool } from "./toolList.js"
@@ -46,8 +57,13 @@ export interface McpServerOptions {
   readonly info: ServerInfo
   /** Who is calling: fixed for stdio, taken from the request's auth info over HTTP. */
   readonly callerOf: (extra: HandlerExtra) => Caller
-  /** Who the session belongs to, for what the server pushes without a request (list changes). */
-  readonly sessionCaller: Caller
+  /**
+   * Who the session belongs to as configured now, for what the server does
+   * without a caller's request of its own: list changes, scan updates, and
+   * tasks read back from the store. Over HTTP, the caller of the session's
+   * latest request, so a key whose scopes were cut keeps none of them here.
+   */
+  readonly sessionCaller: () => Caller
   /** Bounds of this server's task store (task-augmented `tools/call`); `false` for a server without tasks (stateless HTTP). */
   readonly tasks?: Partial<TaskLimits> | false
   /** Resource families besides the built-in ones (the scan store adds `scan://` and friends). */
@@ -67,7 +83,9 @@ const INSTRUCTIONS =
   "Runs network security tools (nmap first) against allowed lab targets. Each call is validated against the server's target and argument policy; " +
   "a rejected call returns isError with text saying what to change. Each tool's description links its full flag table (tools://NAME/flags). " +
   "Prompts give ready plans (discover-network, audit-web-service, compare-with-last-scan). " +
-  "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result."
+  "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result. " +
+  "Every scan is stored: its result links scan://ID (whole result, raw output, hosts); history://TARGET lists a target's scans, " +
+  "ScanDiff and diff://A/B compare two; ScanReport and report://scan/ID.md (or .html) write reports."
 
 /** What the handlers of one MCP server share. */
 interface Session extends CallContext {
@@ -75,6 +93,9 @@ interface Session extends CallContext {
   readonly resources: ReturnType<typeof composeResources>
   readonly completions: ReadonlyArray<CompletionSource>
   readonly recentTargets: Array<string>
+  readonly subscriptions: Subscriptions
+  /** Whether this session's client negotiated MCP Apps (and the server has the viewer). */
+  readonly apps: () => boolean
 }
 
 const RECENT_TARGETS = 20
@@ -88,31 +109,67 @@ const listed = (s: Session, caller: Caller) =>
     return { tools, context, config }
   })
 
-const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({ tools, resourceTemplates: s.resources.templates })
+const promptEnv = (s: Session, tools: ReadonlyArray<ToolInfo>): PromptEnv => ({
+  tools,
+  resourceTemplates: s.resources.templates,
+  serverTools: s.scans === undefined ? [] : [scanDiffTool.name, scanReportTool.name]
+})
 
+/** The server's own tools for `caller`: ScanDiff while the store is enabled, Schedules too for the schedule scope. */
+const serverTools = (s: Session, caller: Caller) => [
+  ...(s.scans === undefined ? [] : [scanDiffTool, scanReportTool]),
+  ...(s.schedules === undefined || !caller.scopes.has("schedule") ? [] : [schedulesTool])
+]
+
+/** The process tools listed to the caller, then the server's own. */
 const registerTools = (s: Session, tasks: boolean) => {
   s.server.setRequestHandler(
     ListToolsRequestSchema,
     (_request, extra) =>
-      s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => ({
-        tools: tools.map((tool) => toMcpTool(tool, context, tasks))
-      })))
+      s.run(Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }) => {
+        const all = [...tools.map((tool) => toMcpTool(tool, context, tasks)), ...serverTools(s, s.callerOf(extra))]
+        return { tools: s.apps() ? all.map(withViewer) : all }
+      }))
   )
   s.server.setRequestHandler(CallToolRequestSchema, callTool(s))
   if (s.tasks !== undefined) s.server.setRequestHandler(CancelTaskRequestSchema, cancelTask(s, s.tasks))
 }
 
-const registerResources = (s: Session) => {
+/** Runs a resource effect; its JSON-RPC error is thrown for the SDK to answer with. */
+const answer = async <A>(s: Session, effect: Effect.Effect<A, McpError>): Promise<A> => {
+  const outcome = await s.run(Effect.either(effect))
+  if (Either.isLeft(outcome)) throw outcome.left
+  return outcome.right
+}
+
+const registerResources = (s: Session, subscribe: boolean) => {
   const env = (extra: HandlerExtra) => Effect.map(listed(s, s.callerOf(extra)), ({ context, tools }): ResourceEnv => ({ tools, context }))
-  s.server.setRequestHandler(
-    ListResourcesRequestSchema,
-    (_request, extra) => s.run(Effect.map(Effect.flatMap(env(extra), s.resources.list), (resources) => ({ resources: [...resources] })))
-  )
+  s.server.setRequestHandler(ListResourcesRequestSchema, (request, extra) =>
+    answer(
+      s,
+      Effect.flatMap(env(extra), (e) => s.resources.list(e, request.params?.cursor)).pipe(
+        Effect.map((page) => ({
+          resources: [...page.resources],
+          ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor })
+        }))
+      )
+    ))
   s.server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({ resourceTemplates: [...s.resources.templates] }))
   s.server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) => {
-    const found = await s.run(Effect.flatMap(env(extra), (e) => s.resources.read(request.params.uri, e)))
+    const found = await answer(s, Effect.flatMap(env(extra), (e) => s.resources.read(request.params.uri, e)))
     if (Option.isNone(found)) throw resourceNotFound(request.params.uri)
     return found.value
+  })
+  if (!subscribe) return
+  s.server.setRequestHandler(SubscribeRequestSchema, (request) => {
+    if (!s.subscriptions.add(request.params.uri)) {
+      throw invalidParams(`Cannot watch more than ${MAX_SUBSCRIPTIONS} resources, or a URI over ${MAX_URI_LENGTH} characters`)
+    }
+    return {}
+  })
+  s.server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
+    s.subscriptions.remove(request.params.uri)
+    return {}
   })
 }
 
@@ -144,7 +201,8 @@ const registerCompletions = (s: Session) =>
         tools,
         allowedTargets: config.security.allowed_targets,
         allowIpv6: config.security.allow_ipv6,
-        recentTargets: [...s.recentTargets].reverse()
+        recentTargets: [...s.recentTargets].reverse(),
+        caller: s.callerOf(extra)
       }
       const { argument, context, ref } = request.params
       return yield* complete(s.completions, { ref, argument: argument.name, value: argument.value, context: context?.arguments ?? {} }, env)
@@ -167,13 +225,16 @@ const registerLogging = (log: SessionLog, server: Server) =>
  * tool, or a config reload changed which tools, flags and prompts this
  * session may use — for the server's lifetime.
  */
-const followListChanges = (s: Session, caller: Caller) =>
+const followListChanges = (s: Session, caller: () => Caller) =>
   Effect.gen(function*() {
-    const fingerprint = Effect.map(listed(s, caller), ({ context, tools }) => JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
+    const fingerprint = Effect.map(Effect.suspend(() => listed(s, caller())), ({ context, tools }) =>
+      JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
     const subscription = yield* Effect.flatMap(
       Events,
       (events) =>
-        events.subscribeTo((event) => event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded")
+        events.subscribeTo((event) =>
+          event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded"
+        )
     )
     // What the session starts with, taken once subscribed (no change can slip between), after the requests already
     // waiting (see Startup): a new session's first answer does not wait for it.
@@ -205,12 +266,25 @@ const followListChanges = (s: Session, caller: Caller) =>
 
 const capabilities = (tasks: boolean) => ({
   tools: { listChanged: true },
-  resources: { listChanged: true },
+  // Subscriptions need a session to be told on: not in stateless mode (no tasks either).
+  resources: { listChanged: true, ...(tasks ? { subscribe: true } : {}) },
   prompts: { listChanged: true },
   completions: {},
   logging: {},
   ...(tasks ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {})
 })
+
+/** The task store of one server: bounded in memory, and reading tasks it no longer holds back from the scan store. */
+const makeTaskStore = (
+  options: McpServerOptions,
+  access: ScanAccess | undefined,
+  clock: { readonly unsafeCurrentTimeMillis: () => number },
+  run: <A>(effect: Effect.Effect<A>) => Promise<A>
+) => {
+  const limits = { ...defaultTaskLimits, ...(options.tasks || {}) }
+  const durable = access === undefined ? undefined : durableTasks(access, options.sessionCaller, run, limits.pollIntervalMs)
+  return new BoundedTaskStore(limits, () => clock.unsafeCurrentTimeMillis(), durable)
+}
 
 /**
  * The SDK's Ajv validator, made on first use: the SDK would build one for
@@ -226,20 +300,22 @@ const lazyValidator = (): jsonSchemaValidator => {
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
  * fibers on the runtime captured here; an aborted request (client
  * `notifications/cancelled`, session close) interrupts its fiber, which kills
- * the tool's process group. Tasks live and die with the server: another
- * session never sees them, and closing the session stops them. The server
- * closes with the scope.
+ * the tool's process group. Tasks run with the server: another session never
+ * sees them, and closing the session stops them; a task's result is read back
+ * from the scan store once its session is gone (its id is its scan's id).
+ * The scan store's features are there when its services are (`scanAccess`).
+ * The server closes with the scope.
  */
 export const makeMcpServer = (
   options: McpServerOptions
 ): Effect.Effect<McpSession, never, ToolExecutor | Events | ConfigService | Scope.Scope> =>
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
+    const run: Session["run"] = (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
     const clock = yield* Effect.clock
+    const access = Option.getOrUndefined(yield* scanAccess)
     const tasks = options.tasks !== false
-    const taskStore = tasks
-      ? new BoundedTaskStore({ ...defaultTaskLimits, ...(options.tasks || {}) }, () => clock.unsafeCurrentTimeMillis())
-      : undefined
+    const taskStore = tasks ? makeTaskStore(options, access, clock, run) : undefined
     const server = new Server(
       { name: options.info.name, version: options.info.version },
       {
@@ -250,11 +326,16 @@ export const makeMcpServer = (
       }
     )
     const recentTargets: Array<string> = []
+    const viewer = bundledScanViewer
+    const apps = () => viewer !== undefined && supportsApps(server.getClientCapabilities())
     const s: Session = {
       server,
       executor: yield* ToolExecutor,
       config: yield* ConfigService,
       tasks: taskStore === undefined ? undefined : { store: taskStore, fibers: yield* FiberMap.make<string>() },
+      scans: access,
+      // Schedules live in the store: offered with it.
+      schedules: access === undefined ? undefined : Option.getOrUndefined(yield* Effect.serviceOption(Schedules)),
       callerOf: options.callerOf,
       log: makeSessionLog(),
       recentTargets,
@@ -264,16 +345,25 @@ export const makeMcpServer = (
         recentTargets.push(target.slice(0, 253))
         if (recentTargets.length > RECENT_TARGETS) recentTargets.shift()
       },
-      resources: composeResources([...(options.resources ?? []), toolFlagResources, engagementResources(yield* ConfigService)]),
-      completions: [...(options.completions ?? []), ...defaultSources],
-      run: (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
+      resources: composeResources([
+        ...(options.resources ?? []),
+        toolFlagResources,
+        engagementResources(yield* ConfigService),
+        ...(access === undefined ? [] : [scanResources(access), reportResources(access)]),
+        ...(viewer === undefined ? [] : [scanViewerResources(viewer, apps)])
+      ]),
+      completions: [...(options.completions ?? []), ...(access === undefined ? [] : [scanCompletions(access)]), ...defaultSources],
+      subscriptions: makeSubscriptions(),
+      apps,
+      run
     }
     registerTools(s, tasks)
-    registerResources(s)
+    registerResources(s, tasks)
     registerPrompts(s)
     registerCompletions(s)
     registerLogging(s.log, server)
     if (tasks) yield* followListChanges(s, options.sessionCaller)
+    if (tasks && access !== undefined) yield* followScanUpdates(server, access, s.subscriptions, options.sessionCaller)
     yield* Effect.addFinalizer(() => Effect.promise(() => server.close()))
     return { server, runningTasks: () => taskStore?.running ?? 0 }
   })

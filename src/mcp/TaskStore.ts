@@ -38,6 +38,16 @@ interface Entry {
 
 export type FinalStatus = "completed" | "failed"
 
+/**
+ * Where tasks this store no longer holds are found: their session closed, or
+ * the server restarted. A task's id is the id of its stored scan, so its
+ * status and result are read back from the scan store.
+ */
+export interface DurableTasks {
+  /** The task and, once it ended, its result; undefined when there is no such task for this session's caller. */
+  readonly get: (taskId: string) => Promise<{ readonly task: Task; readonly result?: Result } | undefined>
+}
+
 /** The ttl a task gets: the requested one within bounds, the default when none (or unlimited) is asked for. */
 export const effectiveTtl = (requested: number | null | undefined, limits: TaskLimits): number =>
   requested === undefined || requested === null
@@ -61,7 +71,11 @@ export class BoundedTaskStore implements TaskStore {
   private readonly entries = new Map<string, Entry>()
 
   /** `now` reads the wall clock in milliseconds (the server passes its `Clock`, so `TestClock` drives expiry). */
-  constructor(private readonly limits: TaskLimits, private readonly now: () => number) {}
+  constructor(
+    private readonly limits: TaskLimits,
+    private readonly now: () => number,
+    private readonly durable?: DurableTasks
+  ) {}
 
   private sweep(): void {
     const now = this.now()
@@ -105,7 +119,14 @@ export class BoundedTaskStore implements TaskStore {
     return count
   }
 
-  async createTask(params: CreateTaskOptions, _requestId: RequestId, _request: Request, sessionId?: string): Promise<Task> {
+  /** `taskId`, when given, is the id the task gets (the id of the scan it records into). */
+  async createTask(
+    params: CreateTaskOptions,
+    _requestId: RequestId,
+    _request: Request,
+    sessionId?: string,
+    taskId?: string
+  ): Promise<Task> {
     this.sweep()
     if (this.running >= this.limits.maxRunning) {
       throw new McpError(
@@ -118,7 +139,7 @@ export class BoundedTaskStore implements TaskStore {
     }
     const createdAt = new Date(this.now()).toISOString()
     const task: Task = {
-      taskId: randomUUID(),
+      taskId: taskId !== undefined && !this.entries.has(taskId) ? taskId : randomUUID(),
       status: "working",
       ttl: effectiveTtl(params.ttl, this.limits),
       createdAt,
@@ -131,7 +152,8 @@ export class BoundedTaskStore implements TaskStore {
 
   async getTask(taskId: string, sessionId?: string): Promise<Task | null> {
     const entry = this.lookup(taskId, sessionId)
-    return entry === undefined ? null : { ...entry.task }
+    if (entry !== undefined) return { ...entry.task }
+    return (await this.durable?.get(taskId))?.task ?? null
   }
 
   async storeTaskResult(taskId: string, status: FinalStatus, result: Result, sessionId?: string): Promise<void> {
@@ -141,7 +163,7 @@ export class BoundedTaskStore implements TaskStore {
   }
 
   async getTaskResult(taskId: string, sessionId?: string): Promise<Result> {
-    const entry = this.lookup(taskId, sessionId)
+    const entry = this.lookup(taskId, sessionId) ?? (await this.durable?.get(taskId))
     if (entry === undefined) throw notFound(taskId)
     if (entry.task.status === "cancelled") throw new McpError(ErrorCode.InvalidRequest, `Task ${taskId} was cancelled; it has no result`)
     if (entry.result === undefined) throw new McpError(ErrorCode.InvalidRequest, `Task ${taskId} has not finished`)

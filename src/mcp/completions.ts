@@ -1,6 +1,7 @@
 import type { CompleteRequest, CompleteResult } from "@modelcontextprotocol/sdk/types.js"
 import { Effect } from "effect"
 import type { ToolInfo } from "../execution/ToolExecutor.js"
+import type { Caller } from "../identity/Caller.js"
 import { promptTemplates } from "./prompts.js"
 
 /**
@@ -21,12 +22,14 @@ export interface CompletionQuery {
   readonly context: Readonly<Record<string, string>>
 }
 
-/** What sources may draw on: the tools listed to the session, the allowed targets, the targets this session used. */
+/** What sources may draw on: the tools listed to the session, the allowed targets, the targets this session used, who asks. */
 export interface CompletionEnv {
   readonly tools: ReadonlyArray<ToolInfo>
   readonly allowedTargets: ReadonlyArray<string>
   readonly allowIpv6: boolean
   readonly recentTargets: ReadonlyArray<string>
+  /** Stored scans are suggested only as far as this caller may read them. */
+  readonly caller?: Caller
 }
 
 export type CompletionSource = (query: CompletionQuery, env: CompletionEnv) => Effect.Effect<ReadonlyArray<string> | undefined>

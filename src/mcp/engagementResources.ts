@@ -37,14 +37,15 @@ export const engagementResources = (config: ConfigService["Type"]): ResourceProv
     mimeType: "application/json"
   }],
   list: (env) =>
-    Effect.map(config.get, (c) =>
-      reachable(c, env.context.caller).map((e) => ({
+    Effect.map(config.get, (c) => ({
+      resources: reachable(c, env.context.caller).map((e) => ({
         uri: `engagement://${e.name}`,
         name: `engagement-${e.name}`,
         title: `Engagement ${e.name}`,
         description: e.description ?? `Scope of engagement ${e.name}`,
         mimeType: "application/json"
-      }))),
+      }))
+    })),
   read: (uri, env) =>
     Effect.gen(function*() {
       const name = URI.exec(uri)?.[1]

@@ -37,7 +37,12 @@ const message = (level: LoggingLevel, data: string): LogMessage => ({ level, log
 
 /** What a client hears when its call passed every check and is about to run. */
 export const startedMessages = (call: StartedCall): ReadonlyArray<LogMessage> => [
-  message("info", `${call.tool} started on ${call.target} (correlation_id ${call.correlationId}): ${call.argv.join(" ")}`),
+  message(
+    "info",
+    `${call.tool} started on ${call.target} (correlation_id ${call.correlationId}${
+      call.scanId === null ? "" : `, stored as scan://${call.scanId}: subscribe to follow it`
+    }): ${call.argv.join(" ")}`
+  ),
   ...(call.intrusive
     ? [message("warning", `${call.tool} on ${call.target} is an intrusive operation; it is audited (correlation_id ${call.correlationId})`)]
     : []),

@@ -24,6 +24,8 @@ export interface PlanStep {
 export interface PromptEnv {
   readonly tools: ReadonlyArray<ToolInfo>
   readonly resourceTemplates: ReadonlyArray<ResourceTemplate>
+  /** Tools of the server itself listed beside the process tools (ScanDiff while the scan store is enabled). */
+  readonly serverTools?: ReadonlyArray<string>
 }
 
 export interface PromptSpec {
@@ -33,7 +35,7 @@ export interface PromptSpec {
   readonly render: (args: Readonly<Record<string, string>>, env: PromptEnv) => string
 }
 
-const has = (env: PromptEnv, tool: string) => env.tools.some((t) => t.name === tool)
+const has = (env: PromptEnv, tool: string) => env.tools.some((t) => t.name === tool) || (env.serverTools ?? []).includes(tool)
 
 const call = (step: PlanStep): string => {
   const input = {

@@ -17,11 +17,21 @@ export interface ResourceEnv {
   readonly context: ListContext
 }
 
+/** A read or list that failed for a reason the client should hear as a JSON-RPC error (a store that is down, a bad cursor). */
+export type ResourceError = McpError
+
+/** One page of a provider's resources; `nextCursor` is the provider's own. */
+export interface ResourcePage {
+  readonly resources: ReadonlyArray<Resource>
+  readonly nextCursor?: string
+}
+
 export interface ResourceProvider {
   readonly templates: ReadonlyArray<ResourceTemplate>
-  readonly list: (env: ResourceEnv) => Effect.Effect<ReadonlyArray<Resource>>
+  /** The page after `cursor` (the first without one). */
+  readonly list: (env: ResourceEnv, cursor?: string) => Effect.Effect<ResourcePage, ResourceError>
   /** None when `uri` is not one of this provider's. */
-  readonly read: (uri: string, env: ResourceEnv) => Effect.Effect<Option.Option<ReadResourceResult>>
+  readonly read: (uri: string, env: ResourceEnv) => Effect.Effect<Option.Option<ReadResourceResult>, ResourceError>
 }
 
 const FLAGS = /^tools:\/\/([A-Za-z][A-Za-z0-9_]{0,63})\/flags$/
@@ -76,13 +86,15 @@ export const toolFlagResources: ResourceProvider = {
     mimeType: "text/markdown"
   }],
   list: (env) =>
-    Effect.succeed(env.tools.map((tool) => ({
-      uri: flagTableUri(tool.name),
-      name: `${tool.name}-flags`,
-      title: `${tool.title}: flags`,
-      description: `The ${tool.flags.length} flags and ${tool.templates.length} templates of ${tool.name}`,
-      mimeType: "text/markdown"
-    }))),
+    Effect.succeed({
+      resources: env.tools.map((tool) => ({
+        uri: flagTableUri(tool.name),
+        name: `${tool.name}-flags`,
+        title: `${tool.title}: flags`,
+        description: `The ${tool.flags.length} flags and ${tool.templates.length} templates of ${tool.name}`,
+        mimeType: "text/markdown"
+      }))
+    }),
   read: (uri, env) =>
     Effect.sync(() => {
       const name = FLAGS.exec(uri)?.[1]
@@ -97,16 +109,54 @@ export const toolFlagResources: ResourceProvider = {
 export const resourceNotFound = (uri: string) =>
   new McpError(-32002, `Resource not found: ${uri}. resources/list and resources/templates/list show what there is.`, { uri })
 
-/** The resources of all providers: lists concatenated, a read answered by the first provider that knows the URI. */
-export const composeResources = (providers: ReadonlyArray<ResourceProvider>) => ({
-  templates: providers.flatMap((p) => p.templates),
-  list: (env: ResourceEnv) => Effect.map(Effect.forEach(providers, (p) => p.list(env)), (lists) => lists.flat()),
-  read: (uri: string, env: ResourceEnv) =>
-    Effect.reduce(
-      providers,
-      Option.none<ReadResourceResult>(),
-      (found, provider) => Option.isSome(found) ? Effect.succeed(found) : provider.read(uri, env)
+/** `provider:cursor`: which provider the next page comes from, and that provider's own cursor. */
+const CURSOR = /^(\d{1,3}):(.+)$/s
+
+/**
+ * The resources of all providers. The first page holds every provider's
+ * first page (so a client that never pages still sees some of each); the
+ * cursor then says whose page comes next. A read is answered by the first
+ * provider that knows the URI.
+ */
+export const composeResources = (providers: ReadonlyArray<ResourceProvider>) => {
+  /** The cursor of the first provider from `from` on that has more after its first page. */
+  const nextFrom = (env: ResourceEnv, from: number): Effect.Effect<string | undefined, ResourceError> =>
+    from >= providers.length ? Effect.succeed(undefined) : Effect.flatMap(
+      providers[from]!.list(env),
+      (page) => page.nextCursor === undefined ? nextFrom(env, from + 1) : Effect.succeed(`${from}:${page.nextCursor}`)
     )
-})
+  const first = (env: ResourceEnv) =>
+    Effect.map(Effect.forEach(providers, (p) => p.list(env)), (pages): ResourcePage => {
+      const more = pages.findIndex((p) => p.nextCursor !== undefined)
+      return {
+        resources: pages.flatMap((p) => p.resources),
+        ...(more === -1 ? {} : { nextCursor: `${more}:${pages[more]!.nextCursor}` })
+      }
+    })
+  return {
+    templates: providers.flatMap((p) => p.templates),
+    list: (env: ResourceEnv, cursor?: string): Effect.Effect<ResourcePage, ResourceError> => {
+      if (cursor === undefined) return first(env)
+      const at = CURSOR.exec(cursor)
+      const index = Number(at?.[1])
+      const provider = providers[index]
+      if (at === null || provider === undefined) return Effect.fail(invalidParams(`Invalid cursor: ${cursor}`))
+      return Effect.flatMap(provider.list(env, at[2]), (page) =>
+        Effect.map(
+          page.nextCursor !== undefined ? Effect.succeed(`${index}:${page.nextCursor}`) : nextFrom(env, index + 1),
+          (next) => ({ resources: page.resources, ...(next === undefined ? {} : { nextCursor: next }) })
+        ))
+    },
+    read: (uri: string, env: ResourceEnv) =>
+      Effect.reduce(
+        providers,
+        Option.none<ReadResourceResult>(),
+        (found, provider): Effect.Effect<Option.Option<ReadResourceResult>, ResourceError> =>
+          Option.isSome(found) ? Effect.succeed(found) : provider.read(uri, env)
+      )
+  }
+}
 
 export const invalidParams = (message: string) => new McpError(ErrorCode.InvalidParams, message)
+
+export const internalError = (message: string) => new McpError(ErrorCode.InternalError, message)

@@ -40,7 +40,7 @@ export const runStdio = (options: StdioOptions): Effect.Effect<void, never, Tool
       const stdin = options.stdin ?? process.stdin
       const stdout = options.stdout ?? process.stdout
       const caller = options.caller ?? stdioCaller
-      const { server } = yield* makeMcpServer({ info: options.info, callerOf: () => caller, sessionCaller: caller })
+      const { server } = yield* makeMcpServer({ info: options.info, callerOf: () => caller, sessionCaller: () => caller })
       const transport = new LineStdioTransport(stdin, stdout)
       yield* Effect.promise(() => server.connect(transport))
       yield* Effect.flatMap(Startup, (startup) => startup.serving)

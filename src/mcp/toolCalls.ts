@@ -14,11 +14,16 @@ import {
   type ServerNotification,
   type ServerRequest
 } from "@modelcontextprotocol/sdk/types.js"
-import { Effect, FiberMap } from "effect"
+import { Effect, FiberMap, Option } from "effect"
 import type { ApprovalRequired, ExecutionError } from "../errors.js"
 import type { ExecuteOptions, Progress, StartedCall, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import type { SchedulesService } from "../watch/Schedules.js"
 import { finishedMessage, type LogMessage, type SessionLog, startedMessages } from "./logging.js"
+import { callScanReport, SCAN_REPORT } from "./reports.js"
+import { callScanDiff, SCAN_DIFF } from "./scanDiff.js"
+import type { ScanAccess } from "./scans.js"
+import { callSchedules, SCHEDULES_TOOL } from "./schedules.js"
 import type { BoundedTaskStore } from "./TaskStore.js"
 import { errorToolResult, executionToolResult } from "./toolResult.js"
 
@@ -44,6 +49,10 @@ export interface CallContext {
   readonly log: SessionLog
   /** Called with each call's target, for completions of later prompt arguments. */
   readonly noteTarget: (target: string) => void
+  /** The scan store, when it is enabled: task ids are scan ids, and ScanDiff is served. */
+  readonly scans: ScanAccess | undefined
+  /** Scheduled rescans, when the store is enabled: the Schedules tool is served. */
+  readonly schedules: SchedulesService | undefined
   /** Runs an effect on the server's runtime; an aborted `signal` interrupts it. */
   readonly run: <A>(effect: Effect.Effect<A>, signal?: AbortSignal) => Promise<A>
 }
@@ -90,13 +99,18 @@ const execute = (
   caller: Caller,
   notify: Notify,
   onProgress: ExecuteOptions["onProgress"],
-  onApprovalRequired?: (required: ApprovalRequired) => Effect.Effect<void>
+  extra: { readonly onApprovalRequired?: (required: ApprovalRequired) => Effect.Effect<void>; readonly scanId?: string } = {}
 ): Effect.Effect<CallToolResult> => {
   const log = logger(c, notify)
   const onStarted = (call: StartedCall) => Effect.forEach(startedMessages(call), log, { discard: true })
   if (typeof args["target"] === "string") c.noteTarget(args["target"])
-  const attempt = (input: Record<string, unknown>) =>
-    c.executor.execute(name, input, caller, { onStarted, ...(onProgress === undefined ? {} : { onProgress }) })
+  const options: ExecuteOptions = {
+    onStarted,
+    ...(onProgress === undefined ? {} : { onProgress }),
+    ...(extra.scanId === undefined ? {} : { scanId: extra.scanId })
+  }
+  const attempt = (input: Record<string, unknown>) => c.executor.execute(name, input, caller, options)
+  const { onApprovalRequired } = extra
   // A task waits for the decision and then calls again under the approval; a plain call answers ApprovalRequired at once.
   const run = onApprovalRequired === undefined ? attempt(args) : attempt(args).pipe(
     Effect.catchIf(isApprovalRequired, (required) =>
@@ -128,7 +142,9 @@ const startTask = async (
 ): Promise<CreateTaskResult> => {
   const { store } = tasks
   const sessionId = extra.sessionId
-  const task = await store.createTask(request.params.task ?? {}, extra.requestId, request, sessionId)
+  // The task is named after the scan it will record into, so its result can be read from the store once this session is gone.
+  const scanId = c.scans === undefined ? undefined : Option.getOrUndefined(await c.run(c.scans.recorder.newId))
+  const task = await store.createTask(request.params.task ?? {}, extra.requestId, request, sessionId, scanId)
   const taskId = task.taskId
   const related = { [RELATED_TASK_META_KEY]: { taskId } }
   const notify: Notify = (n) => ignoreFailure(() => c.server.notification({ ...n, params: { ...n.params, _meta: related } } as never))
@@ -146,7 +162,10 @@ const startTask = async (
       Effect.zipRight(Effect.promise(() => store.getTask(taskId, sessionId))),
       Effect.flatMap((waiting) => waiting === null ? Effect.void : notify({ method: "notifications/tasks/status", params: waiting }))
     )
-  const body = execute(c, name, args, c.callerOf(extra), notify, onProgress, onApprovalRequired).pipe(
+  const body = execute(c, name, args, c.callerOf(extra), notify, onProgress, {
+    onApprovalRequired,
+    ...(scanId === taskId ? { scanId } : {})
+  }).pipe(
     Effect.flatMap((result) => {
       const status = result.isError === true ? "failed" : "completed"
       const stored = store.finish(taskId, sessionId, status, result, finalStatusMessage(result))
@@ -164,9 +183,24 @@ const startTask = async (
   }
 }
 
+/** The server's own tools (not processes), answered at once; undefined for any other name or a disabled store. */
+const serverTool = (c: CallContext, name: string): ((args: unknown, caller: Caller) => Effect.Effect<CallToolResult>) | undefined => {
+  if (name === SCAN_DIFF && c.scans !== undefined) return (args, caller) => callScanDiff(c.scans!, args, caller)
+  if (name === SCAN_REPORT && c.scans !== undefined) return (args, caller) => callScanReport(c.scans!, args, caller)
+  if (name === SCHEDULES_TOOL && c.schedules !== undefined) return (args, caller) => callSchedules(c.schedules!, args, caller)
+  return undefined
+}
+
 export const callTool = (c: CallContext) => (request: CallToolRequest, extra: HandlerExtra) => {
   const name = request.params.name
   const args = request.params.arguments ?? {}
+  const own = serverTool(c, name)
+  if (own !== undefined) {
+    if (request.params.task !== undefined) {
+      throw new McpError(ErrorCode.InvalidParams, `${name} answers at once and does not run as a task: call it without a task`)
+    }
+    return c.run(own(args, c.callerOf(extra)), extra.signal)
+  }
   if (request.params.task !== undefined) {
     if (c.tasks === undefined) {
       throw new McpError(ErrorCode.InvalidRequest, "This server runs without sessions, so it has no tasks: call the tool without a task")

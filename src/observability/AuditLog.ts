@@ -131,9 +131,18 @@ export type AuditLine = typeof AuditLine.Type
 const lineJson = (line: ExecutionLine): string => JSON.stringify(line)
 const rejectionsJson = Schema.encodeSync(Schema.parseJson(RejectionsLine))
 
+/**
+ * JSON leaves U+2028, U+2029 and NEL raw inside strings, and many log
+ * shippers split lines on them: written as escapes, a caller's text cannot
+ * cut its line in two. (They can only occur inside strings, so the JSON
+ * means the same.)
+ */
+const oneLine = (json: string): string =>
+  json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+
 /** The rejections line of a client's tally, newline included. */
 export const rejectionsLine = (tally: Tally, timestamp: string): string =>
-  redact(rejectionsJson({
+  oneLine(redact(rejectionsJson({
     kind: "rejections",
     timestamp,
     caller_id: tally.caller.id,
@@ -145,11 +154,11 @@ export const rejectionsLine = (tally: Tally, timestamp: string): string =>
     by_reason: tally.byReason,
     first_at: new Date(tally.first).toISOString(),
     last_at: new Date(tally.last).toISOString()
-  })) + "\n"
+  }))) + "\n"
 
 /** The JSON line for an entry, newline included. */
 export const auditLine = (entry: AuditEntry, timestamp: string): string =>
-  redact(lineJson({
+  oneLine(redact(lineJson({
     kind: "execution",
     timestamp,
     caller_id: entry.caller.id,
@@ -172,7 +181,7 @@ export const auditLine = (entry: AuditEntry, timestamp: string): string =>
     approval_id: entry.approval?.id ?? null,
     requested_by: entry.approval?.requestedBy ?? null,
     decided_by: entry.approval?.decidedBy ?? null
-  })) + "\n"
+  }))) + "\n"
 
 /** The outcome line recorded for an execution whose server died while it ran. */
 export const interruptedEntry = (started: StartedLine): AuditEntry => ({

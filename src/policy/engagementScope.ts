@@ -3,7 +3,7 @@ import { TargetRejected } from "../errors.js"
 import type { Engagement } from "./Engagement.js"
 import { contains, familyBits, type Network, network, overlaps, parseAddress, parseNetwork } from "./ip.js"
 import { type PinnedTarget, pinTarget } from "./pin.js"
-import type { LookupOptions, Resolver } from "./Resolver.js"
+import { type LookupOptions, Resolver } from "./Resolver.js"
 import { parseTarget, type TargetPolicyOptions } from "./targets.js"
 
 /**
@@ -15,8 +15,9 @@ import { parseTarget, type TargetPolicyOptions } from "./targets.js"
  *
  * A network target must lie inside a listed network; a host name is in scope
  * when a name entry matches it or when every address it resolved to lies
- * inside a listed network. An exclusion always wins: an excluded name, or
- * any excluded network the target's addresses touch, takes it out of scope.
+ * inside a listed network. An exclusion always wins: an excluded name (and
+ * any address an exact excluded name resolves to now), or any excluded
+ * network the target's addresses touch, takes it out of scope.
  */
 
 export type NameEntry = { readonly _tag: "Name"; readonly name: string } | { readonly _tag: "Wildcard"; readonly suffix: string }
@@ -110,6 +111,42 @@ export const checkInScope = (engagement: Engagement, host: string, target: Pinne
 }
 
 /**
+ * An excluded host name excludes its host, not only the name: a target
+ * that touches an address the name resolves to now is out, so the host
+ * cannot be reached by its address or a network around it. A name that
+ * cannot be resolved refuses the call (the exclusion cannot be judged);
+ * a `*.domain` exclusion has no addresses to look up and covers names only.
+ */
+const checkExcludedNames = (engagement: Engagement, host: string, target: PinnedTarget, lookup?: LookupOptions) =>
+  Effect.gen(function*() {
+    const names = compile(engagement.exclude).names.flatMap((entry) => entry._tag === "Name" ? [entry.name] : [])
+    if (names.length === 0) return
+    const resolver = yield* Resolver
+    const nets = touched(target)
+    for (const name of names) {
+      const addresses = yield* resolver.lookup(name, lookup).pipe(
+        Effect.mapError(() =>
+          new TargetRejected({
+            target: host,
+            rule: "excluded_by_engagement",
+            message:
+              `${host} cannot be judged against the exclusion ${name} of engagement ${engagement.name}: ${name} does not resolve now; retry later, or ask the operator to remove the stale exclusion`
+          })
+        )
+      )
+      const hit = addresses.flatMap((a) => hostAddress(a) ?? []).some((out) => nets.some((net) => overlaps(out, net)))
+      if (hit) {
+        return yield* reject(
+          engagement,
+          host,
+          "excluded_by_engagement",
+          `touches the address of ${name} (${addresses.join(", ")}), which is excluded (exclude)`
+        )
+      }
+    }
+  })
+
+/**
  * Check-then-pin under the server's policy and the caller's own allow-list
  * (see `pinTarget`), then inside the engagement's scope: a target passes
  * only when all of them accept it, and is pinned exactly as without the
@@ -124,5 +161,8 @@ export const pinInEngagement = (
 ): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
   Effect.tap(
     pinTarget(raw, options, callerOptions, lookup),
-    (pinned) => engagement === undefined ? Effect.void : checkInScope(engagement, raw, pinned)
+    (pinned) =>
+      engagement === undefined
+        ? Effect.void
+        : Effect.zipRight(checkInScope(engagement, raw, pinned), checkExcludedNames(engagement, raw, pinned, lookup))
   )

@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { Fragment } from "@effect/sql/Statement"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, type ParseResult, Queue } from "effect"
 import type { Approval, ApprovalStatus } from "../Approval.js"
 import { ConfigService } from "../config/ConfigService.js"
@@ -19,7 +20,7 @@ import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statu
 import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
-import { makeUlidGenerator } from "./ulid.js"
+import { isUlid, makeUlidGenerator } from "./ulid.js"
 
 /**
  * Approvals: a call that needs one becomes a pending approval bound to the
@@ -103,6 +104,29 @@ const approvalRequired = (approval: Approval, now: number) =>
       `approval_id: "${approval.approval_id}"; a changed call needs a new approval.`
   })
 
+/** `mayView` as a condition: the viewer's own requests, those of the engagements it approves in, or all for an admin. */
+const visibleTo = (sql: SqlClient.SqlClient, viewer: Caller): ReadonlyArray<Fragment> => {
+  const approves = viewer.scopes.has("approve") ? viewer.engagements ?? [] : []
+  if (viewer.scopes.has("admin") || approves === "any") return []
+  const own = sql`requested_by = ${viewer.id}`
+  return [approves.length === 0 ? own : sql.or([own, sql.in("engagement", approves)])]
+}
+
+/** `statusAt` as a condition: a pending or approved row past its expiry is expired. */
+const withStatus = (sql: SqlClient.SqlClient, status: ApprovalStatus | undefined, now: number): ReadonlyArray<Fragment> => {
+  switch (status) {
+    case undefined:
+      return []
+    case "pending":
+    case "approved":
+      return [sql`status = ${status}`, sql`expires_ms > ${now}`]
+    case "expired":
+      return [sql.or([sql`status = 'expired'`, sql.and([sql.in("status", ["pending", "approved"]), sql`expires_ms <= ${now}`])])]
+    default:
+      return [sql`status = ${status}`]
+  }
+}
+
 const selectOne = (id: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
@@ -136,7 +160,8 @@ const makeApprovals = Effect.gen(function*() {
     db.use(`approvals.${operation}`, query).pipe(
       Effect.mapError((e) => (isStoreUnavailable(e) ? unavailable(e) : e))
     ) as Effect.Effect<any, any>
-  const read = (id: string) => store("get", selectOne(id))
+  // Approval ids are ULIDs: anything else is not there, and never reaches the database (PostgreSQL refuses NUL in text).
+  const read = (id: string) => isUlid(id) ? store("get", selectOne(id)) : Effect.succeed(Option.none<Approval>())
 
   const request = makeRequest({ store, read, audit, events, config, nextId })
 
@@ -156,6 +181,7 @@ const makeApprovals = Effect.gen(function*() {
   const get = (id: string, viewer: Caller) =>
     Effect.flatMap(visible(id, viewer), (approval) => Effect.map(Clock.currentTimeMillis, (now) => withStatusNow(approval, now)))
 
+  // Filtered in the query, before the limit: another key's flood of requests must not push these out of the page.
   const list = (viewer: Caller, status?: ApprovalStatus) =>
     Effect.gen(function*() {
       const now = yield* Clock.currentTimeMillis
@@ -163,7 +189,9 @@ const makeApprovals = Effect.gen(function*() {
         "list",
         Effect.flatMap(
           SqlClient.SqlClient,
-          (sql) => sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals ORDER BY id DESC LIMIT ${LIST_LIMIT}`
+          (sql) =>
+            sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals
+              WHERE ${sql.and([...visibleTo(sql, viewer), ...withStatus(sql, status, now)])} ORDER BY id DESC LIMIT ${LIST_LIMIT}`
         ).pipe(Effect.flatMap((all) => Effect.forEach(all, (row) => Effect.map(decodeApprovalRow(row), toApproval))))
       )
       return rows.map((a) => withStatusNow(a, now)).filter((a) => mayView(a, viewer) && (status === undefined || a.status === status))

@@ -148,8 +148,9 @@ export interface ScanEnd {
 
 /**
  * The execute response body (the executor's `ExecutionResult`) rebuilt from
- * a stored scan and its raw output, plus `scan_id` and `stored_at`: what
- * `GET /scans/{id}` and `resources/read scan://{id}` return.
+ * a stored scan and its raw output, plus `scan_id` and `stored_at`, and
+ * where it stands (`outcome`, `parse_status`, `started_at`, `finished_at`):
+ * what `GET /scans/{id}` and `resources/read scan://{id}` return.
  */
 export const executionBody = (record: ScanRecord, raw: ScanRaw) => ({
   tool: record.tool,
@@ -174,5 +175,9 @@ export const executionBody = (record: ScanRecord, raw: ScanRaw) => ({
   structured: record.structured,
   summary: record.summary,
   scan_id: record.scan_id,
-  stored_at: record.stored_at
+  stored_at: record.stored_at,
+  outcome: record.outcome,
+  parse_status: record.parse_status,
+  started_at: record.started_at,
+  finished_at: record.finished_at
 })

@@ -1,25 +1,54 @@
-import { Clock, Context, Duration, Effect, Layer, Option, Queue, Ref, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Option, PubSub, Queue, Ref, type Scope, Stream, SubscriptionRef } from "effect"
 import { Database } from "./Database.js"
+import { type Pending, pendingRaw, pendingRecord, pendingVisible } from "./pending.js"
 import type { ScanEnd, ScanStart } from "./ScanRecord.js"
-import { ScanStore } from "./ScanStore.js"
-import { makeUlidGenerator } from "./ulid.js"
+import { ScanStore, type ScanStoreService } from "./ScanStore.js"
+import { isUlid, makeUlidGenerator } from "./ulid.js"
 
 /**
  * The scan path's side of the store: `begin` and `finish` only put a job on a
  * bounded queue, and one background fiber writes the jobs in order. So a
  * slow or failing database never delays or fails a scan; when the queue is
  * full the job is dropped, counted and reported by health, and the scan's
- * result is returned all the same.
+ * result is returned all the same. Until its job is written, a scan is read
+ * from memory (the layer's `ScanStore` looks there first), and what a
+ * running scan has found so far is kept here for readers and watchers.
  */
 
 export type BeginInput = Omit<ScanStart, "scan_id" | "started_at_ms">
 export type FinishInput = Omit<ScanEnd, "finished_at_ms">
 
+/** What a running scan's stream parser has counted so far. */
+export interface LiveProgress {
+  readonly hosts_seen: number
+  readonly hosts_up: number
+  readonly open_ports: number
+  /** The tool's own completion estimate, 0..100, when it gives one. */
+  readonly percent?: number
+}
+
+/** A scan changed: it found more while running, or its end has been written (or could not be). */
+export interface ScanUpdate {
+  readonly scan_id: string
+  readonly caller_id: string
+  readonly target: string
+  readonly resolved_target: string
+  readonly state: "running" | "finished"
+}
+
 export interface ScanRecorderService {
-  /** Allocates the scan's id (returned at once) and queues its `running` row; none when storage is disabled. */
-  readonly begin: (start: BeginInput) => Effect.Effect<Option.Option<string>>
+  /** A fresh scan id to give `begin` later (a task names its scan before the call is planned); none when storage is disabled. */
+  readonly newId: Effect.Effect<Option.Option<string>>
+  /** Queues the scan's `running` row under `scanId` (or a new id) and returns the id at once; none when storage is disabled. */
+  readonly begin: (start: BeginInput, scanId?: string) => Effect.Effect<Option.Option<string>>
+  /** Records what a running scan found so far (kept in memory, told to watchers). */
+  readonly progress: (scanId: string, progress: LiveProgress) => Effect.Effect<void>
+  /** What a running scan of this server found so far; none once it ended or when it never reported. */
+  readonly live: (scanId: string) => Effect.Effect<Option.Option<LiveProgress>>
   /** Queues the end of a scan that `begin` started. */
   readonly finish: (scanId: string, end: FinishInput) => Effect.Effect<void>
+  /** Every update from now on, until the scope closes. */
+  readonly updates: Effect.Effect<Queue.Dequeue<ScanUpdate>, never, Scope.Scope>
   /** Completes when every job queued so far has been written (or has failed). */
   readonly flush: Effect.Effect<void>
 }
@@ -36,41 +65,95 @@ type Job =
   | { readonly _tag: "Finish"; readonly start: ScanStart; readonly end: ScanEnd }
 
 export class ScanRecorder extends Context.Tag("security-mcp/ScanRecorder")<ScanRecorder, ScanRecorderService>() {
-  static readonly layer = (options: RecorderOptions = {}): Layer.Layer<ScanRecorder, never, Database | ScanStore> =>
-    Layer.scoped(ScanRecorder, makeRecorder(options))
+  /** The recorder, and the store it writes to as readers should use it: jobs still queued are read from memory. */
+  static readonly layer = (
+    options: RecorderOptions = {}
+  ): Layer.Layer<ScanRecorder | ScanStore, never, Database | ScanStore> =>
+    Layer.scopedContext(Effect.gen(function*() {
+      const { recorder, store } = yield* makeRecorder(options)
+      return Context.make(ScanRecorder, recorder).pipe(Context.add(ScanStore, store))
+    }))
 }
 
 const disabled: ScanRecorderService = {
+  newId: Effect.succeedNone,
   begin: () => Effect.succeedNone,
+  progress: () => Effect.void,
+  live: () => Effect.succeedNone,
   finish: () => Effect.void,
+  updates: Effect.flatMap(PubSub.unbounded<ScanUpdate>(), PubSub.subscribe),
   flush: Effect.void
+}
+
+const updateOf = (start: ScanStart, state: ScanUpdate["state"]): ScanUpdate => ({
+  scan_id: start.scan_id,
+  caller_id: start.caller_id,
+  target: start.target,
+  resolved_target: start.resolved_target,
+  state
+})
+
+/** `store` with the scans whose writes are still queued read from `pending` first. */
+const readThrough = (store: ScanStoreService, pending: Map<string, Pending>): ScanStoreService => {
+  const find = (scanId: string, viewer: Parameters<ScanStoreService["get"]>[1]) => {
+    const found = pending.get(scanId)
+    return found !== undefined && pendingVisible(found, viewer) ? found : undefined
+  }
+  return {
+    ...store,
+    get: (scanId, viewer) => {
+      const found = find(scanId, viewer)
+      return found === undefined ? store.get(scanId, viewer) : Effect.map(Clock.currentTimeMillis, (now) => pendingRecord(found, now))
+    },
+    raw: (scanId, viewer) => {
+      const found = find(scanId, viewer)
+      return found === undefined ? store.raw(scanId, viewer) : Effect.succeed(pendingRaw(found))
+    }
+  }
+}
+
+/** Scans begun and not yet finished, with what they found so far. */
+interface Open {
+  readonly start: ScanStart
+  readonly progress?: LiveProgress
 }
 
 const makeRecorder = (options: RecorderOptions) =>
   Effect.gen(function*() {
     const db = yield* Database
-    if (!db.enabled) return disabled
     const store = yield* ScanStore
+    if (!db.enabled) return { recorder: disabled, store }
     const capacity = options.capacity ?? 64
     const nextId = yield* makeUlidGenerator
     const queue = yield* Queue.dropping<Job>(capacity)
-    // Scans begun and not yet finished: a finish writes the whole row, so it stands even if the begin was dropped.
-    const open = yield* Ref.make(new Map<string, ScanStart>())
+    const hub = yield* PubSub.sliding<ScanUpdate>(1024)
+    // A finish writes the whole row, so it stands even if the begin was dropped.
+    const open = yield* Ref.make(new Map<string, Open>())
+    // Written by the fiber only; read synchronously by `readThrough`.
+    const pending = new Map<string, Pending>()
     const outstanding = yield* SubscriptionRef.make(0)
+
+    const written = (job: Job) =>
+      Effect.gen(function*() {
+        if (job._tag === "Finish" || pending.get(job.start.scan_id)?.end === undefined) pending.delete(job.start.scan_id)
+        if (job._tag === "Finish") yield* PubSub.publish(hub, updateOf(job.start, "finished"))
+      })
 
     const write = (job: Job) =>
       (job._tag === "Begin" ? store.begin(job.start) : store.finish(job.start, job.end)).pipe(
         // Already counted, logged and reported by the database; nothing more to do for this scan.
         Effect.catchTag("StoreUnavailable", () => Effect.void),
         Effect.catchAllCause((cause) => Effect.logError(`store: writing scan ${job.start.scan_id} crashed`, cause)),
-        Effect.ensuring(SubscriptionRef.update(outstanding, (n) => n - 1))
+        Effect.ensuring(Effect.zipRight(written(job), SubscriptionRef.update(outstanding, (n) => n - 1)))
       )
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), write)))
 
     const enqueue = (job: Job) =>
       Effect.gen(function*() {
         yield* SubscriptionRef.update(outstanding, (n) => n + 1)
+        pending.set(job.start.scan_id, job._tag === "Begin" ? { start: job.start } : { start: job.start, end: job.end })
         if (yield* Queue.offer(queue, job)) return
+        if (job._tag === "Finish") yield* written(job)
         yield* SubscriptionRef.update(outstanding, (n) => n - 1)
         yield* db.reportFailure(
           "queue_full",
@@ -86,25 +169,43 @@ const makeRecorder = (options: RecorderOptions) =>
       )
     )
 
-    return {
-      begin: (input) =>
-        Effect.gen(function*() {
-          const start: ScanStart = { ...input, scan_id: yield* nextId, started_at_ms: yield* Clock.currentTimeMillis }
-          yield* Ref.update(open, (m) => new Map(m).set(start.scan_id, start))
-          yield* enqueue({ _tag: "Begin", start })
-          return Option.some(start.scan_id)
+    const begin = (input: BeginInput, scanId?: string) =>
+      Effect.gen(function*() {
+        const id = scanId !== undefined && isUlid(scanId) ? scanId : yield* nextId
+        const start: ScanStart = { ...input, scan_id: id, started_at_ms: yield* Clock.currentTimeMillis }
+        yield* Ref.update(open, (m) => new Map(m).set(id, { start }))
+        yield* enqueue({ _tag: "Begin", start })
+        return Option.some(id)
+      })
+
+    const progress = (scanId: string, found: LiveProgress) =>
+      Effect.flatMap(
+        Ref.modify(open, (m) => {
+          const entry = m.get(scanId)
+          return entry === undefined ? [undefined, m] : [entry.start, new Map(m).set(scanId, { ...entry, progress: found })]
         }),
-      finish: (scanId, input) =>
-        Effect.gen(function*() {
-          const start = yield* Ref.modify(open, (m) => {
-            const found = m.get(scanId)
-            const rest = new Map(m)
-            rest.delete(scanId)
-            return [found, rest]
-          })
-          if (start === undefined) return yield* Effect.logWarning(`store: finish of unknown or finished scan ${scanId} ignored`)
-          yield* enqueue({ _tag: "Finish", start, end: { ...input, finished_at_ms: yield* Clock.currentTimeMillis } })
-        }),
+        (start) => (start === undefined ? Effect.void : PubSub.publish(hub, updateOf(start, "running")))
+      )
+
+    const finish = (scanId: string, input: FinishInput) =>
+      Effect.gen(function*() {
+        const entry = yield* Ref.modify(open, (m) => {
+          const rest = new Map(m)
+          rest.delete(scanId)
+          return [m.get(scanId), rest]
+        })
+        if (entry === undefined) return yield* Effect.logWarning(`store: finish of unknown or finished scan ${scanId} ignored`)
+        yield* enqueue({ _tag: "Finish", start: entry.start, end: { ...input, finished_at_ms: yield* Clock.currentTimeMillis } })
+      })
+
+    const recorder: ScanRecorderService = {
+      newId: Effect.map(nextId, Option.some),
+      begin,
+      progress,
+      live: (scanId) => Effect.map(Ref.get(open), (m) => Option.fromNullable(m.get(scanId)?.progress)),
+      finish,
+      updates: PubSub.subscribe(hub),
       flush
-    } satisfies ScanRecorderService
+    }
+    return { recorder, store: readThrough(store, pending) }
   })

@@ -98,8 +98,19 @@ const parseTime = (name: string, text: string | undefined): Effect.Effect<number
     : Effect.succeed(millis)
 }
 
+/** No stored tool, target or caller holds a control character; PostgreSQL refuses NUL in a text parameter outright. */
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+const checkText = (query: ScanQuery): Effect.Effect<void, InvalidInput> => {
+  const bad = (["tool", "target", "caller"] as const).find((name) => CONTROL.test(query[name] ?? ""))
+  return bad === undefined ? Effect.void : Effect.fail(
+    new InvalidInput({ message: `${bad} must not contain control characters`, issues: [`${bad}: ${JSON.stringify(query[bad])}`] })
+  )
+}
+
 const checkQuery = (query: ScanQuery) =>
   Effect.gen(function*() {
+    yield* checkText(query)
     if (query.cursor !== undefined && !isUlid(query.cursor)) {
       return yield* new InvalidInput({
         message: "cursor must be the next_cursor of a previous page",

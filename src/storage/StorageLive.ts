@@ -5,6 +5,7 @@ import { Database, type DatabaseOptions } from "./Database.js"
 import { OperatorState } from "./OperatorState.js"
 import { type RecorderOptions, ScanRecorder } from "./ScanRecorder.js"
 import { ScanStore } from "./ScanStore.js"
+import { ScheduleStore } from "./ScheduleStore.js"
 
 export interface StorageOptions {
   /** The config file's path: the default store directory is data/ beside it. */
@@ -15,7 +16,7 @@ export interface StorageOptions {
   readonly recorder?: RecorderOptions
 }
 
-export type Storage = Database | ScanStore | ScanRecorder | OperatorState
+export type Storage = Database | ScanStore | ScanRecorder | OperatorState | ScheduleStore
 
 /**
  * Every storage service, from the `storage` settings as they are at start-up
@@ -29,7 +30,8 @@ export const StorageLive = (options: StorageOptions): Layer.Layer<Storage, never
       const database = storage.enabled
         ? Database.layer(chooseBackend(storage, options.configFile, options.cwd ?? process.cwd()), options.database)
         : Database.disabled
-      const scans = ScanRecorder.layer(options.recorder).pipe(Layer.provideMerge(ScanStore.layer))
-      return Layer.mergeAll(scans, OperatorState.layer).pipe(Layer.provideMerge(database))
+      // The recorder's ScanStore is the one readers get: scans whose writes are still queued are read from memory.
+      const scans = ScanRecorder.layer(options.recorder).pipe(Layer.provide(ScanStore.layer))
+      return Layer.mergeAll(scans, OperatorState.layer, ScheduleStore.layer).pipe(Layer.provideMerge(database))
     })
   )

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { readdirSync, readFileSync, statSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import ts from "typescript"
 
@@ -21,7 +21,9 @@ export const LAYERS: ReadonlyArray<ReadonlyArray<string>> = [
   ["storage"],
   ["tools"],
   ["results"],
+  ["reports"],
   ["execution"],
+  ["ui", "watch"],
   ["mcp"],
   ["http"],
   ["docs", "main"]
@@ -49,6 +51,7 @@ const importsOf = (file: string): ReadonlyArray<string> =>
     .map((ref) => ref.fileName)
     .filter((name) => name.startsWith("."))
     .map((name) => resolve(dirname(file), name).replace(/\.js$/, ".ts"))
+    .map((path) => (!existsSync(path) && existsSync(`${path}x`) ? `${path}x` : path))
     .filter((path) => path.startsWith(SRC))
 
 /** Strongly connected components with more than one file, or a file importing itself (Tarjan). */

@@ -5,6 +5,7 @@ import { atExit, killGroup } from "../support/cleanup.js"
 import { memoryOf } from "../support/procfs.js"
 import { eventually, SERVER_JS } from "../support/server.js"
 import { loggingShims, readShimLog, tempDir } from "../support/shims.js"
+import { privateStorageEnv } from "../support/storage.js"
 import { ALLOWED_TARGETS, shimmedBinaries } from "./cases.js"
 
 /** The stdio server driven by raw bytes, so the client can send what no SDK would. */
@@ -12,7 +13,13 @@ const rawStdioServer = (path: string) =>
   Effect.acquireRelease(
     Effect.sync(() => {
       const child = spawn(process.execPath, [SERVER_JS, "serve"], {
-        env: { PATH: path, LANG: "C", MCP_SERVER_TRANSPORT: "stdio", MCP_SECURITY_ALLOWED_TARGETS: ALLOWED_TARGETS },
+        env: {
+          PATH: path,
+          LANG: "C",
+          MCP_SERVER_TRANSPORT: "stdio",
+          MCP_SECURITY_ALLOWED_TARGETS: ALLOWED_TARGETS,
+          ...privateStorageEnv()
+        },
         stdio: ["pipe", "pipe", "pipe"],
         detached: true
       })

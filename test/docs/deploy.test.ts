@@ -179,6 +179,7 @@ describe("Dockerfile", () => {
           MCP_SERVER_HOST: "127.0.0.1",
           MCP_SERVER_PORT: "0",
           MCP_SECURITY_AUDIT_LOG_PATH: join(dir, "audit.jsonl"),
+          MCP_STORAGE_PATH: join(dir, "data"),
           MCP_HEALTH_DISK_PATH: dir,
           MCP_AUTH_API_KEYS: SAMPLE_KEYS
         }

@@ -85,7 +85,7 @@ describe("configuration reference", () => {
     expect(reference).toContain("\"stdio\" \\| \"http\"")
     expect(reference).toContain("#### Fields of each `auth.api_keys` entry")
     expect(reference).toContain(
-      "| `scopes` | list of \"execute\" \\| \"intrusive\" \\| \"admin\" \\| \"approve\" | optional, default `[\"execute\"]` |"
+      "| `scopes` | list of \"execute\" \\| \"intrusive\" \\| \"admin\" \\| \"approve\" \\| \"schedule\" | optional, default `[\"execute\"]` |"
     )
   })
 

@@ -3,9 +3,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { CallToolResultSchema, CreateTaskResultSchema } from "@modelcontextprotocol/sdk/types.js"
-import { createHash, randomBytes } from "node:crypto"
 import { join } from "node:path"
+import { privateStorageEnv } from "../support/storage.js"
 import { type ConfigFile, makeConfigFile } from "./support/config.js"
+import { newKey } from "./support/keys.js"
 import {
   cleanup,
   type HttpServer,
@@ -24,11 +25,6 @@ import {
  * always among nmap's fixed arguments). The engagement `lab` holds every
  * intrusive call for a second person's approval.
  */
-
-const newKey = () => {
-  const key = randomBytes(24).toString("base64url")
-  return { key, sha256: createHash("sha256").update(key, "utf8").digest("hex") }
-}
 
 const requester = newKey()
 const approver = newKey()
@@ -64,10 +60,13 @@ const settings = () => ({
   }]
 })
 
+/** One store for every server this file starts: a restart must find the approvals of the one before. */
+const storage = privateStorageEnv()
+
 /** The environment without the loopback override, so the config file's settings are in force. */
 const env = () => {
   const { MCP_SECURITY_ALLOWED_TARGETS: _ignored, ...rest } = serverEnv()
-  return rest
+  return { ...rest, ...storage }
 }
 
 const start = () => startHttpServer(["--config", config.path], env())

@@ -86,6 +86,17 @@ describe("progress tracker", () => {
       expect(seen[1]!.progress).toBeGreaterThan(seen[0]!.progress)
     }))
 
+  it.scoped("a phase reported at 100% still leaves room: found-so-far reports and heartbeats after it go higher", () =>
+    Effect.gen(function*() {
+      const { seen, tracker } = yield* track
+      yield* tracker.report({ task: "Connect Scan", percent: 100 })
+      yield* tracker.found({ hostsUp: 1, openPorts: 1 })
+      yield* tracker.found({ hostsUp: 2, openPorts: 2 })
+      yield* tracker.report({ task: "Service scan", percent: 1 })
+      expect(seen[0]!.progress).toBe(50)
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress)
+    }))
+
   it.scoped("a tool report after heartbeats never goes below them", () =>
     Effect.gen(function*() {
       const { seen, tracker } = yield* track

@@ -18,8 +18,10 @@ import { ConcurrencyLimiter } from "../../src/resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../../src/resilience/RateLimiter.js"
 import { ProcessRunner, type RunRequest, type RunResult } from "../../src/runner/ProcessRunner.js"
 import { Approvals } from "../../src/storage/Approvals.js"
-import { DATABASE_FILE } from "../../src/storage/backend.js"
 import { Database } from "../../src/storage/Database.js"
+import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
+import { ScanStore } from "../../src/storage/ScanStore.js"
+import { StorageLive } from "../../src/storage/StorageLive.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 import { ToolRegistryLive } from "../../src/tools/ToolRegistry.js"
 
@@ -32,7 +34,8 @@ import { ToolRegistryLive } from "../../src/tools/ToolRegistry.js"
 export type Behaviour =
   | { readonly _tag: "Finish"; readonly result?: Partial<RunResult>; readonly chunks?: ReadonlyArray<string> }
   | { readonly _tag: "SpawnFailed" }
-  | { readonly _tag: "Hang" }
+  /** Emits `chunks` (if any), then hangs until interrupted. */
+  | { readonly _tag: "Hang"; readonly chunks?: ReadonlyArray<string> }
 
 export const nmapXml = readFileSync(join(import.meta.dirname, "../fixtures/nmap/connect.xml"), "utf8")
 
@@ -81,6 +84,9 @@ export const makeFakeRunner: Effect.Effect<FakeRunner> = Effect.gen(function*() 
         case "SpawnFailed":
           return yield* new SpawnFailed({ command: request.command, message: "fake spawn failure" })
         case "Hang":
+          for (const chunk of b.chunks ?? []) {
+            if (request.onOutput !== undefined) yield* request.onOutput("stdout", chunk)
+          }
           yield* Queue.offer(started, request)
           return yield* Effect.never.pipe(Effect.onInterrupt(() => Queue.offer(interrupted, request)))
         case "Finish":
@@ -116,13 +122,23 @@ export interface Harness {
   /** Events published from the moment the harness was built. */
   readonly events: Queue.Dequeue<TimedEvent>
   readonly auditPath: string
+  /** The scan store (a real SQLite file in the harness's directory unless the patch disables storage) as readers see it. */
+  readonly store: Context.Tag.Service<ScanStore>
+  readonly scans: Context.Tag.Service<ScanRecorder>
+  readonly database: Context.Tag.Service<Database>
+  /** The harness's private directory (the store is under data/). */
+  readonly dir: string
   /** The audit log's lines, parsed. */
   readonly audit: Effect.Effect<ReadonlyArray<Record<string, unknown>>>
+  /** Every service of the harness, to build more on top (the scheduler's tests). */
+  readonly context: Context.Context<any>
 }
 
-/** A SQLite store in `dir`, as the server opens one (the approvals live there). */
-export const sqliteDatabase = (dir: string) =>
-  Database.layer({ _tag: "sqlite", directory: join(dir, "data"), file: join(dir, "data", DATABASE_FILE) })
+/** A private directory removed with the scope. */
+export const testDirectory: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "executor-test-"))),
+  (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+)
 
 /**
  * The real executor with every real service around it except the process
@@ -133,13 +149,11 @@ export const sqliteDatabase = (dir: string) =>
  */
 export const makeHarness = (
   patch: DeepPartial<typeof AppConfig.Encoded> = {},
-  options: { readonly privileged?: boolean } = {}
+  options: { readonly privileged?: boolean; readonly dir?: string } = {}
 ): Effect.Effect<Harness, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const dir = yield* Effect.acquireRelease(
-      Effect.sync(() => mkdtempSync(join(tmpdir(), "executor-test-"))),
-      (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
-    )
+    // A directory the test gives outlives the harness (a restart is a second harness over the same store).
+    const dir = options.dir ?? (yield* testDirectory)
     const auditPath = join(dir, "audit.jsonl")
     const fake = yield* makeFakeRunner
     const base = Layer.mergeAll(
@@ -149,14 +163,14 @@ export const makeHarness = (
       Resolver.layerStatic(staticNames)
     )
     const services = Approvals.layer.pipe(
-      Layer.provideMerge(sqliteDatabase(dir)),
       Layer.provideMerge(Layer.mergeAll(
         CircuitBreakers.layer,
         ConcurrencyLimiter.layer,
         RateLimiter.layer,
         ToolStats.layer,
         AuditLog.layer,
-        ExecutionGate.layer
+        ExecutionGate.layer,
+        StorageLive({ configFile: undefined, cwd: dir })
       )),
       Layer.provideMerge(base)
     )
@@ -175,6 +189,11 @@ export const makeHarness = (
       fake,
       events,
       auditPath,
+      store: Context.get(context, ScanStore),
+      scans: Context.get(context, ScanRecorder),
+      database: Context.get(context, Database),
+      dir,
+      context,
       audit: Effect.sync(() => {
         const text = (() => {
           try {

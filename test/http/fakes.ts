@@ -1,6 +1,8 @@
 import { HttpServer } from "@effect/platform"
 import { Context, Deferred, Effect, Layer, Ref, type Scope } from "effect"
+import { mkdtempSync, rmSync } from "node:fs"
 import { connect, type Socket } from "node:net"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigService, type DeepPartial } from "../../src/config/ConfigService.js"
 import type { AppConfig } from "../../src/config/schema.js"
@@ -30,6 +32,9 @@ import { MetricsExporter } from "../../src/observability/MetricsExporter.js"
 import { Approvals } from "../../src/storage/Approvals.js"
 import { DATABASE_FILE } from "../../src/storage/backend.js"
 import { Database } from "../../src/storage/Database.js"
+import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
+import { StorageLive } from "../../src/storage/StorageLive.js"
+import { Schedules } from "../../src/watch/Schedules.js"
 import { tempDir } from "../support/shims.js"
 
 /**
@@ -102,6 +107,7 @@ export const resultFor = (tool: string, target: string, overrides: Partial<Execu
   metadata: { target, resolved_target: target, argv: ["nmap", "-n", target], intrusive: false, notes: [] },
   structured: { hosts: [{ address: target }] },
   summary: `1 host up: ${target}`,
+  scan_id: null,
   ...overrides
 })
 
@@ -137,94 +143,118 @@ export interface Fake {
   readonly health: Ref.Ref<HealthStatus>
 }
 
-export const makeFake = Effect.gen(function*() {
-  const fake: Fake = {
-    calls: yield* Ref.make<Fake["calls"] extends Ref.Ref<infer A> ? A : never>([]),
-    interrupted: yield* Deferred.make<string>(),
-    started: yield* Deferred.make<void>(),
-    health: yield* Ref.make<HealthStatus>("healthy")
-  }
-  const tools = yield* Ref.make(new Map([["NmapTool", toolInfo("NmapTool", true)], ["PingTool", toolInfo("PingTool", false)]]))
-
-  const executorLayer = Layer.effect(
-    ToolExecutor,
-    Effect.gen(function*() {
-      const events = yield* Events
-      return {
-        list: Effect.map(Ref.get(tools), (map) => [...map.values()]),
-        execute: (tool, input, caller, options) =>
-          Effect.gen(function*() {
-            yield* Ref.update(fake.calls, (calls) => [...calls, { tool, input, caller }])
-            const known = (yield* Ref.get(tools)).get(tool)
-            if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
-            if (!known.enabled) return yield* new ToolDisabled({ tool, message: `${tool} is disabled` })
-            // Like the real executor: a body that was not JSON is malformed input.
-            if (input instanceof MalformedBody) return yield* input.error
-            const target = typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
-            const error = failure(target)
-            if (error !== undefined) return yield* error
-            if (target === "timeout") {
-              return resultFor(tool, target, {
-                returncode: null,
-                signal: "SIGKILL",
-                timed_out: true,
-                error: "Timed out after 1 s",
-                error_type: "timeout",
-                stderr: "nmap: giving up",
-                structured: null
-              })
-            }
-            if (target === "progress") {
-              for (const step of [1, 2, 3]) {
-                yield* options?.onProgress?.({ progress: step, total: 3, message: `step ${step}` }) ?? Effect.void
-              }
-            }
-            if (target === "slow") {
-              yield* Deferred.succeed(fake.started, undefined)
-              yield* Effect.sleep("60 seconds").pipe(Effect.onInterrupt(() => Deferred.succeed(fake.interrupted, caller.id)))
-            }
-            return resultFor(tool, target)
-          }),
-        setEnabled: (tool, enabled) =>
-          Effect.gen(function*() {
-            const known = (yield* Ref.get(tools)).get(tool)
-            if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
-            const updated = { ...known, enabled }
-            yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
-            yield* events.publish({ type: enabled ? "tool.enabled" : "tool.disabled", tool })
-            return updated
-          }),
-        setCircuit: (tool, state) =>
-          Effect.gen(function*() {
-            const known = (yield* Ref.get(tools)).get(tool)
-            if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
-            const updated: ToolInfo = { ...known, circuitState: state === "open" ? "OPEN" : "CLOSED" }
-            yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
-            return updated
-          }),
-        awaitApproval: () => Effect.void
-      }
-    })
+/**
+ * The scan store behind the fakes: disabled (nothing is stored, the scan
+ * routes answer 503) unless a directory is given, then a real SQLite store
+ * in it. It reads a configuration of its own, so the fake layer needs none.
+ */
+export const fakeStorage = (directory?: string) =>
+  StorageLive({ configFile: undefined }).pipe(
+    Layer.provide(ConfigService.layerWith({ storage: directory === undefined ? { enabled: false } : { path: directory } }))
   )
 
-  const healthLayer = Layer.succeed(Health, {
-    report: Effect.map(Ref.get(fake.health), reportFor),
-    refresh: Effect.map(Ref.get(fake.health), reportFor)
-  })
-  const metricsLayer = Layer.succeed(MetricsExporter, {
-    scrape: Effect.succeed(
-      "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
+export const makeFakeWith = (options: { readonly storageDirectory?: string } = {}) =>
+  Effect.gen(function*() {
+    const fake: Fake = {
+      calls: yield* Ref.make<Fake["calls"] extends Ref.Ref<infer A> ? A : never>([]),
+      interrupted: yield* Deferred.make<string>(),
+      started: yield* Deferred.make<void>(),
+      health: yield* Ref.make<HealthStatus>("healthy")
+    }
+    const tools = yield* Ref.make(new Map([["NmapTool", toolInfo("NmapTool", true)], ["PingTool", toolInfo("PingTool", false)]]))
+
+    const executorLayer = Layer.effect(
+      ToolExecutor,
+      Effect.gen(function*() {
+        const events = yield* Events
+        return {
+          list: Effect.map(Ref.get(tools), (map) => [...map.values()]),
+          execute: (tool, input, caller, options) =>
+            Effect.gen(function*() {
+              yield* Ref.update(fake.calls, (calls) => [...calls, { tool, input, caller }])
+              const known = (yield* Ref.get(tools)).get(tool)
+              if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
+              if (!known.enabled) return yield* new ToolDisabled({ tool, message: `${tool} is disabled` })
+              // Like the real executor: a body that was not JSON is malformed input.
+              if (input instanceof MalformedBody) return yield* input.error
+              const target = typeof input === "object" && input !== null && "target" in input ? String(input.target) : ""
+              const error = failure(target)
+              if (error !== undefined) return yield* error
+              if (target === "timeout") {
+                return resultFor(tool, target, {
+                  returncode: null,
+                  signal: "SIGKILL",
+                  timed_out: true,
+                  error: "Timed out after 1 s",
+                  error_type: "timeout",
+                  stderr: "nmap: giving up",
+                  structured: null
+                })
+              }
+              if (target === "progress") {
+                for (const step of [1, 2, 3]) {
+                  yield* options?.onProgress?.({ progress: step, total: 3, message: `step ${step}` }) ?? Effect.void
+                }
+              }
+              if (target === "slow") {
+                yield* Deferred.succeed(fake.started, undefined)
+                yield* Effect.sleep("60 seconds").pipe(Effect.onInterrupt(() => Deferred.succeed(fake.interrupted, caller.id)))
+              }
+              return resultFor(tool, target)
+            }),
+          setEnabled: (tool, enabled) =>
+            Effect.gen(function*() {
+              const known = (yield* Ref.get(tools)).get(tool)
+              if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
+              const updated = { ...known, enabled }
+              yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
+              yield* events.publish({ type: enabled ? "tool.enabled" : "tool.disabled", tool })
+              return updated
+            }),
+          setCircuit: (tool, state) =>
+            Effect.gen(function*() {
+              const known = (yield* Ref.get(tools)).get(tool)
+              if (known === undefined) return yield* new ToolNotFound({ tool, message: `Unknown tool ${tool}` })
+              const updated: ToolInfo = { ...known, circuitState: state === "open" ? "OPEN" : "CLOSED" }
+              yield* Ref.update(tools, (map) => new Map(map).set(tool, updated))
+              return updated
+            }),
+          awaitApproval: () => Effect.void
+        }
+      })
     )
+
+    const healthLayer = Layer.succeed(Health, {
+      report: Effect.map(Ref.get(fake.health), reportFor),
+      refresh: Effect.map(Ref.get(fake.health), reportFor)
+    })
+    const metricsLayer = Layer.succeed(MetricsExporter, {
+      scrape: Effect.succeed(
+        "# HELP mcp_tool_executions_total Executions\n# TYPE mcp_tool_executions_total counter\nmcp_tool_executions_total 3\n"
+      )
+    })
+    // Approvals are not stored here (REST approvals are tested against the real executor and store).
+    const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
+    const storage = fakeStorage(options.storageDirectory)
+    // Real schedules over the fake store and executor; nothing runs them here (the scheduler is tested in test/watch).
+    const schedulesLayer = Schedules.layer.pipe(Layer.provide(Layer.merge(executorLayer, storage)))
+    return {
+      fake,
+      layer: Layer.mergeAll(
+        executorLayer,
+        healthLayer,
+        metricsLayer,
+        approvalsLayer,
+        ExecutionGate.layer,
+        storage,
+        schedulesLayer
+      ).pipe(
+        Layer.provideMerge(Events.layer)
+      )
+    }
   })
-  // Approvals are not stored here (REST approvals are tested against the real executor and store).
-  const approvalsLayer = Approvals.layer.pipe(Layer.provide(Layer.merge(Database.disabled, AuditLog.layer)))
-  return {
-    fake,
-    layer: Layer.mergeAll(executorLayer, healthLayer, metricsLayer, approvalsLayer, ExecutionGate.layer).pipe(
-      Layer.provideMerge(Events.layer)
-    )
-  }
-})
+
+export const makeFake = makeFakeWith()
 
 const reportFor = (status: HealthStatus): HealthReport => ({
   status,
@@ -258,7 +288,12 @@ export const authPatch = {
   auth: {
     require_auth: true,
     api_keys: [
-      { id: "admin", sha256: sha256Hex(keys.admin), scopes: ["execute", "intrusive", "admin", "approve"] as const, engagements: ["lab"] },
+      {
+        id: "admin",
+        sha256: sha256Hex(keys.admin),
+        scopes: ["execute", "intrusive", "admin", "approve", "schedule"] as const,
+        engagements: ["lab"]
+      },
       { id: "exec", sha256: sha256Hex(keys.executor), scopes: ["execute"] as const }
     ]
   }
@@ -273,12 +308,28 @@ export interface Started {
   readonly approvals: Approvals["Type"]
   /** The server's drain switch: `gate.drain(…)` makes it behave as after SIGTERM. */
   readonly gate: ExecutionGate["Type"]
+  /** The scan store's writer (disabled unless the server was started with `storage: true`). */
+  readonly scans: ScanRecorder["Type"]
 }
 
-/** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test. */
-export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): Effect.Effect<Started, never, Scope.Scope> =>
+/** A private directory for the test's scan store, removed with the scope. */
+export const storageDirectory: Effect.Effect<string, never, Scope.Scope> = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "fake-store-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+)
+
+/** The real HTTP server on 127.0.0.1:0 with the fakes behind it, for the scope of a test; `storage` keeps scans in SQLite. */
+export const startServer = (
+  patch: DeepPartial<typeof AppConfig.Encoded> = {},
+  options: { readonly storage?: boolean; readonly storagePath?: string } = {}
+): Effect.Effect<Started, never, Scope.Scope> =>
   Effect.gen(function*() {
-    const { fake, layer } = yield* makeFake
+    const storage = options.storagePath !== undefined
+      ? { storageDirectory: options.storagePath }
+      : options.storage === true
+      ? { storageDirectory: yield* storageDirectory }
+      : {}
+    const { fake, layer } = yield* makeFakeWith(storage)
     const config = ConfigService.layerWith({ ...patch, server: { host: "127.0.0.1", port: 0, ...patch.server } })
     const dir = yield* tempDir("rest-approvals")
     const database = Database.layer({ _tag: "sqlite", directory: join(dir, "data"), file: join(dir, "data", DATABASE_FILE) })
@@ -291,8 +342,9 @@ export const startServer = (patch: DeepPartial<typeof AppConfig.Encoded> = {}): 
     const server = yield* HttpServer.HttpServer.pipe(Effect.provide(context))
     const events = yield* Events.pipe(Effect.provide(context))
     const gate = yield* ExecutionGate.pipe(Effect.provide(context))
+    const scans = yield* ScanRecorder.pipe(Effect.provide(context))
     const port = server.address._tag === "TcpAddress" ? server.address.port : 0
-    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals), gate }
+    return { fake, port, base: `http://127.0.0.1:${port}`, events, approvals: Context.get(stored, Approvals), gate, scans }
   })
 
 /** Opens `count` connections to the server that send nothing (they count against server.max_connections), closed with the scope. */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
 import { Effect, Fiber, Ref } from "effect"
 import { request as httpRequest } from "node:http"
+import { seedScan } from "../support/scans.js"
 import { authPatch, idleConnections, keys, startServer } from "./fakes.js"
 
 /**
@@ -88,14 +89,30 @@ const validBody = (method: string, route: string): string | undefined => {
   if (route === "/mcp") return initialize
   if (route.endsWith("/execute")) return JSON.stringify({ target: "127.0.0.1" })
   if (route.endsWith("/approve") || route.endsWith("/deny")) return JSON.stringify({ reason: "checked" })
+  if (route === "/schedules") return JSON.stringify({ name: "battery", tool: "NmapTool", target: "127.0.0.1", interval: 3600 })
   return undefined
 }
 
 /** Two pending approvals, one for each decision route (a decided one answers 409). */
 const pending = { approve: "", deny: "" }
 
+/** The scans the document's scan routes are probed with (the admin key's own). */
+const seeded = { id: "", other: "" }
+
+/** The admin key's schedule the schedule routes are probed with (the battery's DELETE removes it last). */
+const schedule = { id: "none" }
+
+const idFor = (route: string) =>
+  route.startsWith("/approvals/")
+    ? (route.endsWith("/deny") ? pending.deny : pending.approve)
+    : route.startsWith("/schedules/")
+    ? schedule.id
+    : seeded.id
+
 const concrete = (route: string) =>
-  route.replace("{name}", "NmapTool").replace("{id}", route.endsWith("/deny") ? pending.deny : pending.approve)
+  route === "/history" || route === "/history/report"
+    ? `${route}?target=127.0.0.0%2F30`
+    : route.replace("{name}", "NmapTool").replace("{id}", idFor(route)).replace("{other}", seeded.other)
 
 /** What every route is probed with, whatever it is. */
 const battery = (route: string, method: string): ReadonlyArray<Call> => {
@@ -106,7 +123,7 @@ const battery = (route: string, method: string): ReadonlyArray<Call> => {
   const calls: Array<Call> = [
     { ...base, headers },
     { ...base, headers: { ...headers, ...bearer("wrong-key") } },
-    { ...base, path: `${path}?api_key=${keys.admin}`, headers: { ...headers, ...bearer(keys.admin) } },
+    { ...base, path: `${path}${path.includes("?") ? "&" : "?"}api_key=${keys.admin}`, headers: { ...headers, ...bearer(keys.admin) } },
     { ...base, headers: { ...headers, ...bearer(keys.admin), host: "evil.example" } },
     { ...base, headers: { ...headers, ...bearer(keys.admin), origin: "http://evil.example" } },
     { ...base, headers: { ...headers, ...bearer(keys.executor) } },
@@ -208,7 +225,9 @@ const eventually = <E, R>(check: Effect.Effect<boolean, E, R>): Effect.Effect<vo
 describe("the OpenAPI document", () => {
   it.scopedLive("documents every route the server answers with every status it returned", () =>
     Effect.gen(function*() {
-      const { approvals, fake, port } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } })
+      const { approvals, fake, port, scans } = yield* startServer({ ...authPatch, server: { max_body_bytes: 1024 } }, {
+        storage: true
+      })
       for (const decision of ["approve", "deny"] as const) {
         const required = yield* approvals.request({
           subject: {
@@ -226,11 +245,35 @@ describe("the OpenAPI document", () => {
         })
         pending[decision] = required.approval_id
       }
+      seeded.id = yield* seedScan(scans, { callerId: "admin", open: [22, 80] })
+      seeded.other = yield* seedScan(scans, { callerId: "admin", open: [22, 443] })
       const document = (yield* send(port, { method: "GET", path: "/openapi.json" })).body as Document
       const { record, seen, undocumented } = observer(document)
       const routes = Object.entries(document.paths).flatMap(([route, operations]) =>
         Object.keys(operations).map((method) => [route, method.toUpperCase()] as const)
       )
+      const created = yield* send(port, {
+        method: "POST",
+        path: "/schedules",
+        headers: admin,
+        body: JSON.stringify({ name: "probed", tool: "NmapTool", target: "127.0.0.1", cron: "0 3 * * *" })
+      })
+      schedule.id = (created.body as { schedule_id: string }).schedule_id
+      // A schedule's own failures: a name taken (409), a timing that cannot run (400).
+      yield* run(port, [
+        {
+          method: "POST",
+          path: "/schedules",
+          headers: admin,
+          body: JSON.stringify({ name: "probed", tool: "NmapTool", target: "x", interval: 3600 })
+        },
+        {
+          method: "POST",
+          path: "/schedules",
+          headers: admin,
+          body: JSON.stringify({ name: "bad", tool: "NmapTool", target: "x", cron: "* * *" })
+        }
+      ], record)
       // The executions first: the battery disables NmapTool on its way.
       yield* run(port, executions, record)
       for (const [route, method] of routes) yield* run(port, battery(route, method), record)
@@ -273,7 +316,25 @@ describe("the OpenAPI document", () => {
       ])
       expect([...seen.get("POST /mcp")!].sort((a, b) => a - b)).toEqual([200, 202, 400, 401, 403, 404, 413, 415])
       expect([...seen.get("GET /health")!].sort((a, b) => a - b)).toEqual([200, 207, 400, 503])
-    }))
+      // Another key's scans are not there for the executor's key: 404, as a missing one.
+      for (
+        const route of [
+          "/scans/{id}",
+          "/scans/{id}/raw",
+          "/scans/{id}/diff/{other}",
+          "/scans/{id}/report",
+          "/scans/{id}/diff/{other}/report",
+          "/scans/{id}/export"
+        ]
+      ) {
+        expect([route, [...seen.get(`GET ${route}`)!].sort((a, b) => a - b)]).toEqual([route, [200, 400, 401, 403, 404]])
+      }
+      expect([...seen.get("GET /scans")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
+      expect([...seen.get("POST /schedules")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 409, 413, 415])
+      // Another key's schedule is not there for the executor's key (404); DELETE needs the schedule scope (403).
+      expect([...seen.get("GET /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403, 404])
+      expect([...seen.get("DELETE /schedules/{id}")!].sort((a, b) => a - b)).toEqual([200, 400, 401, 403])
+    }), 60_000)
 
   it.scopedLive("names the scope each route requires, and the server enforces exactly that", () =>
     Effect.gen(function*() {
@@ -324,6 +385,15 @@ describe("the OpenAPI document", () => {
         "POST /tools/{name}/circuit/close",
         "GET /config",
         "GET /events",
+        "GET /scans",
+        "GET /scans/{id}",
+        "GET /scans/{id}/raw",
+        "GET /scans/{id}/diff/{other}",
+        "GET /history",
+        "GET /scans/{id}/report",
+        "GET /scans/{id}/diff/{other}/report",
+        "GET /history/report",
+        "GET /scans/{id}/export",
         "POST|GET|DELETE /mcp"
       ]))
     }))

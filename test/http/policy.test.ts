@@ -55,7 +55,7 @@ describe("auth", () => {
   it("anonymous callers get every scope only when no key exists and they connect directly from loopback", () => {
     const open = config()
     const direct = authenticate(open, { headers: {}, searchParams: noQuery, remoteAddress: "::ffff:127.0.0.1" }, "http")
-    expect(Either.isRight(direct) && [...direct.right.scopes]).toEqual(["execute", "intrusive", "admin"])
+    expect(Either.isRight(direct) && [...direct.right.scopes]).toEqual(["execute", "intrusive", "admin", "schedule"])
     const proxied = authenticate(
       open,
       { headers: { "x-forwarded-for": "203.0.113.9" }, searchParams: noQuery, remoteAddress: "127.0.0.1" },

@@ -5,7 +5,11 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { LATEST_PROTOCOL_VERSION, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js"
 import { Deferred, Duration, Effect, Ref, Scope, TestClock } from "effect"
 import { makeSessionTable, sweepInterval } from "../../src/http/mcpHttp.js"
+import type { Caller } from "../../src/identity/Caller.js"
 import { authPatch, keys, startServer } from "../http/fakes.js"
+
+/** The caller a fake session belongs to. */
+const ownerCaller = (id: string): Caller => ({ id, transport: "mcp-http", scopes: new Set() })
 
 const connect = (base: string, key?: string) =>
   Effect.acquireRelease(
@@ -281,7 +285,7 @@ describe("MCP HTTP session table", () => {
       const scope = yield* Scope.make()
       const closed = yield* Deferred.make<void>()
       yield* Scope.addFinalizer(scope, Deferred.succeed(closed, undefined))
-      return { session: { transport: {} as never, scope, owner, runningTasks: () => 0 }, closed }
+      return { session: { transport: {} as never, scope, owner, current: { caller: ownerCaller(owner) }, runningTasks: () => 0 }, closed }
     })
 
   it.scoped("the scheduled sweep closes idle sessions with no request arriving; a busy one stays", () =>
@@ -357,7 +361,13 @@ describe("MCP HTTP: clients that never DELETE are not locked out", () => {
     Effect.gen(function*() {
       const table = yield* makeSessionTable
       const fake = (owner: string, running = 0) =>
-        Effect.map(Scope.make(), (scope) => ({ transport: {} as never, scope, owner, runningTasks: () => running }))
+        Effect.map(Scope.make(), (scope) => ({
+          transport: {} as never,
+          scope,
+          owner,
+          current: { caller: ownerCaller(owner) },
+          runningTasks: () => running
+        }))
       table.add("a-old", yield* fake("a"))
       yield* TestClock.adjust("1 second")
       table.add("b-new", yield* fake("b"))

@@ -57,7 +57,7 @@ describe("MCP over stdio", () => {
       expect(result.structuredContent).toMatchObject({ execution: { tool: "NmapTool" } })
       const [call] = yield* Ref.get(fake.calls)
       expect(call?.caller).toMatchObject({ id: "stdio", transport: "stdio" })
-      expect([...(call?.caller.scopes ?? [])].sort()).toEqual(["admin", "execute", "intrusive"])
+      expect([...(call?.caller.scopes ?? [])].sort()).toEqual(["admin", "execute", "intrusive", "schedule"])
       for (const line of transport.lines) expect(JSON.parse(line).jsonrpc).toBe("2.0")
       stdin.end()
       yield* Fiber.join(server).pipe(Effect.timeout("10 seconds"))

@@ -3,6 +3,7 @@ import { JSONSchema, Schema } from "effect"
 import { builtinToolInfos, mcpTools, modelFacingTokens, operator, TOKEN_BUDGET } from "../../bench/toolList.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { ToolInput } from "../../src/execution/ToolExecutor.js"
+import { scanDiffTool } from "../../src/mcp/scanDiff.js"
 import { annotationsFor, firstSentence, flagTableUri, isListed, type ListContext } from "../../src/mcp/toolList.js"
 import { geminiProblems, openAiStrictProblems } from "./support/schemaSubsets.js"
 
@@ -25,6 +26,14 @@ describe("the model-facing tool list", () => {
       }
     })
   }
+
+  it(`ScanDiff, the server's own tool: at most ${TOKEN_BUDGET} tokens, a strict-mode schema, read-only and closed-world`, () => {
+    expect(modelFacingTokens(scanDiffTool)).toBeLessThanOrEqual(TOKEN_BUDGET)
+    expect(openAiStrictProblems(scanDiffTool.inputSchema)).toEqual([])
+    expect(geminiProblems(scanDiffTool.inputSchema)).toEqual([])
+    expect(scanDiffTool.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false, openWorldHint: false })
+    expect(scanDiffTool.outputSchema?.properties).toHaveProperty("comparison")
+  })
 
   it("the checkers refuse what strict callers refuse: Effect's own JSON Schema of the input fails both", () => {
     const raw = JSONSchema.make(ToolInput)

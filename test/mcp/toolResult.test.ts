@@ -5,6 +5,7 @@ import * as Errors from "../../src/errors.js"
 import { errorBody } from "../../src/errors.js"
 import { JsonValue } from "../../src/JsonValue.js"
 import { errorToolResult, ExecutionMeta, executionMeta, executionToolResult, outputSchemaFor } from "../../src/mcp/toolResult.js"
+import { FENCE_NOTE } from "../../src/tools/summary/fence.js"
 import { nmapOutputSchema, resultFor } from "../http/fakes.js"
 
 const validator = new AjvJsonSchemaValidator()
@@ -27,7 +28,7 @@ describe("MCP tool results", () => {
       resultFor("NmapTool", "127.0.0.1", { returncode: 1, error: "exit code 1", error_type: "exit_code", structured: null, stderr: "boom" })
     )
     expect(result.isError).toBe(true)
-    expect(result.content).toEqual([{ type: "text", text: "Error: exit code 1\n\n1 host up: 127.0.0.1\n\nstderr:\nboom" }])
+    expect(result.content).toEqual([{ type: "text", text: `Error: exit code 1\n\n1 host up: 127.0.0.1\n\nstderr:\n«boom»\n${FENCE_NOTE}` }])
     expect(validate(schema, result.structuredContent)).toBe(true)
   })
 

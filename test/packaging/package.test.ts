@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { execFileSync, spawnSync } from "node:child_process"
+import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { cleanup, startListener } from "../e2e/support/processes.js"
+import { cleanup, startListener, waitFor } from "../e2e/support/processes.js"
 import { cleanEnv, close, connect, expectWorkingServer, npm, packageJson, readJson, sourceCopy, tempDir } from "./support.js"
 
 /**
@@ -46,7 +46,7 @@ afterAll(async () => {
 })
 
 describe("npm package", () => {
-  it("holds only what runs: the bundle, its code cache and launcher, README, LICENSE, the example config", () => {
+  it("holds only what runs: the bundle, its code cache and launcher, the console, README, LICENSE, the example config", () => {
     const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).trim().split("\n").sort()
     expect(listing).toEqual([
       "package/LICENSE",
@@ -55,6 +55,9 @@ describe("npm package", () => {
       "package/dist/main.cjs",
       "package/dist/main.cjs.v8cache",
       "package/dist/server.js",
+      "package/dist/ui/console.css",
+      "package/dist/ui/console.js",
+      "package/dist/ui/index.html",
       "package/package.json"
     ])
     const manifest = readJson(join(installed, "package.json"))
@@ -86,6 +89,21 @@ describe("npm package", () => {
       await expectWorkingServer(session.client, port)
     } finally {
       await close(session)
+    }
+  }, 60_000)
+
+  it("serves the console from the installed package", async () => {
+    const child = spawn(bin, ["serve", "--transport", "http", "--port", "0"], { env: cleanEnv(), cwd: work })
+    try {
+      let log = ""
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (log += chunk))
+      const base = await waitFor("the listening log line", () => /listening on (http:\/\/[0-9.]+:\d+)/.exec(log)?.[1], 30_000)
+      for (const [path, type] of [["/ui", "text/html"], ["/ui/console.js", "text/javascript"], ["/ui/console.css", "text/css"]]) {
+        const response = await fetch(`${base}${path}`)
+        expect([path, response.status, response.headers.get("content-type")]).toEqual([path, 200, `${type}; charset=utf-8`])
+      }
+    } finally {
+      child.kill("SIGKILL")
     }
   }, 60_000)
 

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { privateStorageEnv } from "../support/storage.js"
 import { isAlive } from "./processes.js"
 
 const server = join(process.cwd(), "dist", "server.js")
@@ -22,6 +23,7 @@ describe("tools die with a SIGKILLed server", () => {
       const child = spawn(process.execPath, [server, "serve", "--transport", "http", "--port", "0"], {
         env: {
           ...process.env,
+          ...privateStorageEnv(),
           MCP_SECURITY_ALLOWED_TARGETS: "loopback",
           MCP_RATE_LIMIT_ENABLED: "false",
           MCP_CUSTOM_TOOLS: JSON.stringify([{ name: "Hang", description: "hangs", binary: shim, flags: [], trusted_script: true }])

@@ -2,14 +2,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Scope, TestClock } from "effect"
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
-import { Events } from "../../src/events/Events.js"
 import type { Caller, CallerScope } from "../../src/identity/Caller.js"
-import { AuditLog } from "../../src/observability/AuditLog.js"
 import { approvalDigest, type ApprovalSubject } from "../../src/policy/approval.js"
 import { type ApprovalRequest, Approvals } from "../../src/storage/Approvals.js"
 import { Database } from "../../src/storage/Database.js"
 import { tempDir } from "../support/shims.js"
-import { storageLayer, testConfig, type TestDatabase, testDatabases } from "./support.js"
+import { approvalsLayer, testConfig, type TestDatabase, testDatabases } from "./support.js"
 
 const key = (id: string, scopes: ReadonlyArray<CallerScope>): Caller => ({
   id,
@@ -45,10 +43,7 @@ const open = (db: TestDatabase, dir: string) =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const config = yield* testConfig(db, { security: { audit_log_path: join(dir, "audit.jsonl") }, approvals: { ttl: 900 } })
-    const layer = Approvals.layer.pipe(
-      Layer.provideMerge(Layer.mergeAll(AuditLog.layer, Events.layer)),
-      Layer.provideMerge(storageLayer(config.layer))
-    )
+    const layer = approvalsLayer(config.layer)
     const context = yield* Layer.build(layer).pipe(Scope.extend(scope))
     yield* Context.get(context, Database).ready
     return { approvals: Context.get(context, Approvals), close: Scope.close(scope, Exit.void) }

@@ -369,9 +369,11 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
         "test",
         Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT migration_id, name FROM schema_migrations ORDER BY migration_id`)
       )
-      expect(applied.map((row) => [Number(row["migration_id"]), row["name"]])).toEqual([[1, "scans"], [2, "operator_switches"], [
-        3,
-        "approvals"
-      ]])
+      expect(applied.map((row) => [Number(row["migration_id"]), row["name"]])).toEqual([
+        [1, "scans"],
+        [2, "operator_switches"],
+        [3, "approvals"],
+        [4, "schedules"]
+      ])
     }))
 })

@@ -7,6 +7,9 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigService, type DeepPartial, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
+import { Events } from "../../src/events/Events.js"
+import { AuditLog } from "../../src/observability/AuditLog.js"
+import { Approvals } from "../../src/storage/Approvals.js"
 import { causeMessage, DATABASE_FILE } from "../../src/storage/backend.js"
 import type { ScanEnd, ScanStart } from "../../src/storage/ScanRecord.js"
 import { StorageLive, type StorageOptions } from "../../src/storage/StorageLive.js"
@@ -127,6 +130,13 @@ export const testConfig = (db: TestDatabase, patch: ConfigPatch = {}) =>
 /** Every storage service over `db`, and the configuration they read (its defaults with `patch` applied). */
 export const storageLayer = (config: Layer.Layer<ConfigService>, options: Partial<StorageOptions> = {}) =>
   StorageLive({ configFile: undefined, ...options }).pipe(Layer.provideMerge(config))
+
+/** Approvals over the storage services, with a real audit log (at the config's audit_log_path) and event hub. */
+export const approvalsLayer = (config: Layer.Layer<ConfigService>) =>
+  Approvals.layer.pipe(
+    Layer.provideMerge(Layer.mergeAll(AuditLog.layer, Events.layer)),
+    Layer.provideMerge(storageLayer(config))
+  )
 
 let scanCounter = 0
 

@@ -1,11 +1,13 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js"
 import { Duration, Effect, type Scope } from "effect"
 import { type ChildProcess, spawn } from "node:child_process"
 import { type Agent, type IncomingHttpHeaders, type OutgoingHttpHeaders, request } from "node:http"
 import { tmpdir } from "node:os"
 import { fileURLToPath } from "node:url"
 import { atExit, killGroup } from "./cleanup.js"
+import { privateStorageEnv } from "./storage.js"
 
 /**
  * The built server (`npm run build`, run by `npm test` as pretest), launched
@@ -22,6 +24,8 @@ export interface ServerOptions {
   /** argv prefix that runs the server, e.g. `["/usr/sbin/ip", "netns", "exec", ns]`. */
   readonly wrap?: ReadonlyArray<string>
   readonly configFile?: string
+  /** What the stdio client advertises besides the SDK's defaults (e.g. an extension). */
+  readonly clientCapabilities?: ClientCapabilities
 }
 
 const serverEnv = (options: ServerOptions, transport: "stdio" | "http"): Record<string, string> => ({
@@ -31,6 +35,7 @@ const serverEnv = (options: ServerOptions, transport: "stdio" | "http"): Record<
   MCP_SERVER_TRANSPORT: transport,
   MCP_SERVER_PORT: "0",
   MCP_HEALTH_CHECK_INTERVAL: "1",
+  ...(options.env?.["MCP_STORAGE_PATH"] !== undefined || options.env?.["MCP_STORAGE_URL"] !== undefined ? {} : privateStorageEnv()),
   ...options.env
 })
 
@@ -114,7 +119,10 @@ export const startStdioServer = (options: ServerOptions = {}): Effect.Effect<Std
       transport.stderr?.on("data", (chunk: Buffer) => {
         log += chunk.toString("utf8")
       })
-      const client = new Client({ name: "security-mcp-tests", version: "1.0.0" })
+      const client = new Client(
+        { name: "security-mcp-tests", version: "1.0.0" },
+        options.clientCapabilities === undefined ? {} : { capabilities: options.clientCapabilities }
+      )
       await client.connect(transport)
       const pid = transport.pid ?? -1
       const forget = atExit(() => killGroup(pid))

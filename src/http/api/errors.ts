@@ -24,6 +24,8 @@ import {
   ToolUnavailable,
   Unauthorized
 } from "../../errors.js"
+import { ScanNotFound, StoreUnavailable } from "../../storage/errors.js"
+import { ScheduleConflict, ScheduleInvalid, ScheduleNotFound } from "../../watch/errors.js"
 import { InternalError, NotFound, PayloadTooLarge, TooManyConnections, UnsupportedMediaType } from "../errors.js"
 import { errorEnvelope, errorStatus, type HttpError, type HttpErrorTag } from "../errorStatus.js"
 
@@ -69,7 +71,12 @@ const DESCRIPTIONS: { readonly [T in HttpErrorTag]: string } = {
   ApprovalRefused: "The approval named does not cover this call (denied, expired, used, another call or another key's)",
   ApprovalsUnavailable: "The call needs an approval and approvals cannot be stored now (storage disabled or not open)",
   ApprovalNotFound: "No approval with this id that this key may see",
-  ApprovalConflict: "The approval was decided already, or expired"
+  ApprovalConflict: "The approval was decided already, or expired",
+  ScanNotFound: "No stored scan with this id that this key may read (a key sees only its own scans unless it has admin)",
+  StoreUnavailable: "The scan store cannot be read now (storage disabled, database down or not open yet); see /health",
+  ScheduleNotFound: "No schedule with this id that this key may see (a key sees only its own unless it has admin)",
+  ScheduleInvalid: "The schedule cannot run as sent: its fields, timing (cron or interval), tool or webhooks (see issues)",
+  ScheduleConflict: "The key has a schedule of that name already, or the schedule belongs to the configuration"
 }
 
 const envelope = <A extends HttpError>(error: ErrorClass<A>): Schema.Schema<A, unknown> => {
@@ -118,7 +125,12 @@ export const ApiError = {
   ApprovalRefused: envelope(ApprovalRefused),
   ApprovalsUnavailable: envelope(ApprovalsUnavailable),
   ApprovalNotFound: envelope(ApprovalNotFound),
-  ApprovalConflict: envelope(ApprovalConflict)
+  ApprovalConflict: envelope(ApprovalConflict),
+  ScanNotFound: envelope(ScanNotFound),
+  StoreUnavailable: envelope(StoreUnavailable),
+  ScheduleNotFound: envelope(ScheduleNotFound),
+  ScheduleInvalid: envelope(ScheduleInvalid),
+  ScheduleConflict: envelope(ScheduleConflict)
 } satisfies { readonly [T in HttpErrorTag]: Schema.Schema<Extract<HttpError, { readonly _tag: T }>, unknown> }
 
 export const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set(Object.keys(ApiError))

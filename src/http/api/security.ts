@@ -25,10 +25,12 @@ export class RequireExecute extends HttpApiMiddleware.Tag<RequireExecute>()("sec
 export class RequireIntrusive extends HttpApiMiddleware.Tag<RequireIntrusive>()("security-mcp/http/RequireIntrusive", scoped) {}
 export class RequireAdmin extends HttpApiMiddleware.Tag<RequireAdmin>()("security-mcp/http/RequireAdmin", scoped) {}
 export class RequireApprove extends HttpApiMiddleware.Tag<RequireApprove>()("security-mcp/http/RequireApprove", scoped) {}
+export class RequireSchedule extends HttpApiMiddleware.Tag<RequireSchedule>()("security-mcp/http/RequireSchedule", scoped) {}
 
 export const RequireScope = {
   execute: RequireExecute,
   intrusive: RequireIntrusive,
   admin: RequireAdmin,
-  approve: RequireApprove
+  approve: RequireApprove,
+  schedule: RequireSchedule
 } as const satisfies { readonly [S in CallerScope]: unknown }

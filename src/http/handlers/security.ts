@@ -2,7 +2,7 @@ import { HttpServerRequest } from "@effect/platform"
 import { Effect, Layer, Option } from "effect"
 import { ConfigService } from "../../config/ConfigService.js"
 import type { CallerScope } from "../../identity/Caller.js"
-import { Authenticated, RequireAdmin, RequireApprove, RequireExecute, RequireIntrusive } from "../api/security.js"
+import { Authenticated, RequireAdmin, RequireApprove, RequireExecute, RequireIntrusive, RequireSchedule } from "../api/security.js"
 import { authenticate, requireScope } from "../auth.js"
 import { searchParamsOf } from "../url.js"
 
@@ -29,6 +29,7 @@ export const SecurityLive = Layer.unwrapEffect(
       Layer.succeed(RequireExecute, { bearer: authorize(config, "execute") }),
       Layer.succeed(RequireIntrusive, { bearer: authorize(config, "intrusive") }),
       Layer.succeed(RequireAdmin, { bearer: authorize(config, "admin") }),
-      Layer.succeed(RequireApprove, { bearer: authorize(config, "approve") })
+      Layer.succeed(RequireApprove, { bearer: authorize(config, "approve") }),
+      Layer.succeed(RequireSchedule, { bearer: authorize(config, "schedule") })
     ))
 )

@@ -38,12 +38,15 @@ export const ToolsLive = HttpApiBuilder.group(apiOf(Tools), "tools", (handlers) 
   Effect.gen(function*() {
     const executor = yield* ToolExecutor
     const execute = yield* makeExecute
+    const switched = <E>(change: (by: string) => Effect.Effect<unknown, E>) =>
+      Effect.flatMap(CurrentCaller, (caller) => Effect.map(change(caller.id), (tool) => json(tool)))
     return handlers
       .handle("list", () => Effect.map(executor.list, (tools) => json(tools)))
       // Raw: the executor reads the body itself (see makeExecute).
       .handleRaw("execute", ({ path, request }) => Effect.flatMap(CurrentCaller, (caller) => execute(request, path.name, caller)))
-      .handle("enable", ({ path }) => Effect.map(executor.setEnabled(path.name, true), (tool) => json(tool)))
-      .handle("disable", ({ path }) => Effect.map(executor.setEnabled(path.name, false), (tool) => json(tool)))
-      .handle("openCircuit", ({ path }) => Effect.map(executor.setCircuit(path.name, "open"), (tool) => json(tool)))
-      .handle("closeCircuit", ({ path }) => Effect.map(executor.setCircuit(path.name, "closed"), (tool) => json(tool)))
+      // The operator's key id is kept with the switch, which outlives a restart.
+      .handle("enable", ({ path }) => switched((by) => executor.setEnabled(path.name, true, by)))
+      .handle("disable", ({ path }) => switched((by) => executor.setEnabled(path.name, false, by)))
+      .handle("openCircuit", ({ path }) => switched((by) => executor.setCircuit(path.name, "open", by)))
+      .handle("closeCircuit", ({ path }) => switched((by) => executor.setCircuit(path.name, "closed", by)))
   }))

@@ -2,6 +2,7 @@ import * as Migrator from "@effect/sql/Migrator"
 import scans from "./0001_scans.js"
 import operatorSwitches from "./0002_operator_switches.js"
 import approvals from "./0003_approvals.js"
+import schedules from "./0004_schedules.js"
 
 /**
  * Every migration, keyed `<id>_<name>`, applied in id order by `@effect/sql`'s
@@ -11,7 +12,8 @@ import approvals from "./0003_approvals.js"
 export const migrations = Migrator.fromRecord({
   "0001_scans": scans,
   "0002_operator_switches": operatorSwitches,
-  "0003_approvals": approvals
+  "0003_approvals": approvals,
+  "0004_schedules": schedules
 })
 
 export const MIGRATIONS_TABLE = "schema_migrations"

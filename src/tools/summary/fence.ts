@@ -63,6 +63,16 @@ export const fence = (text: string, maxChars?: number): string => {
     : `${FENCE_OPEN}${inside}${FENCE_CLOSE}…(+${units.length - kept} chars)`
 }
 
+/**
+ * Raw output that no parser read (a custom tool's stdout, a failed run's
+ * stderr), one fence per line so it stays readable, followed by the note
+ * saying what the marks mean; empty text stays empty.
+ */
+export const fenceLines = (text: string): string => {
+  const body = text.replace(/\n+$/, "")
+  return body === "" ? "" : [...body.split("\n").map((line) => fence(line)), FENCE_NOTE].join("\n")
+}
+
 /** The text a fence holds, escapes undone: `unescapeUntrusted(escapeUntrusted(s)) === s`. */
 export const unescapeUntrusted = (escaped: string): string =>
   escaped.replace(/\\(\\|n|r|t|u\{([0-9a-f]+)\})/g, (_, what: string, hex: string | undefined) => {

@@ -2,6 +2,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { join } from "node:path"
+import { privateStorageEnv } from "../../support/storage.js"
 
 /**
  * Helpers for tests that run the built server (dist/server.js) as a real
@@ -33,6 +34,7 @@ export const serverEnv = (extra: Readonly<Record<string, string>> = {}): Record<
   HOME: process.env["HOME"] ?? "/tmp",
   MCP_SECURITY_ALLOWED_TARGETS: "loopback",
   LOG_LEVEL: "INFO",
+  ...privateStorageEnv(),
   ...extra
 })
 

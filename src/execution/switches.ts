@@ -1,0 +1,60 @@
+import { Effect } from "effect"
+import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
+import { Database } from "../storage/Database.js"
+import { OperatorState, type SwitchChange, type ToolSwitch } from "../storage/OperatorState.js"
+import { ToolRegistry } from "../tools/ToolRegistry.js"
+
+/**
+ * Operator switches that outlive a restart: a tool switched off (or on
+ * against the configuration) and a breaker held open are written to the
+ * store when an operator sets them, and applied again when the server
+ * starts. A store that cannot be written does not stop the switch: it holds
+ * until the next restart, and the failure is logged.
+ */
+export interface Switches {
+  readonly record: (tool: string, change: SwitchChange, by: string) => Effect.Effect<void>
+}
+
+const restore = (registry: ToolRegistry["Type"], breakers: CircuitBreakers["Type"], switches: ReadonlyArray<ToolSwitch>) =>
+  Effect.forEach(switches, (s) =>
+    Effect.gen(function*() {
+      yield* registry.get(s.tool)
+      if (s.enabled !== null) yield* registry.setEnabled(s.tool, s.enabled)
+      if (s.circuit === "open") yield* breakers.forceOpen(s.tool)
+      yield* Effect.logInfo(
+        `operator switch of ${s.tool} restored: ${s.enabled === null ? "" : s.enabled ? "enabled " : "disabled "}${
+          s.circuit === "open" ? "circuit held open " : ""
+        }(set by ${s.updated_by} at ${s.updated_at})`
+      )
+    }).pipe(Effect.catchTag("ToolNotFound", () => Effect.logWarning(`operator switch of unknown tool ${s.tool} ignored`))), {
+    discard: true
+  })
+
+/**
+ * Applies the stored switches before the first call when the database is
+ * open at start-up (the usual case), else as soon as it opens.
+ */
+export const makeSwitches = Effect.gen(function*() {
+  const state = yield* OperatorState
+  const db = yield* Database
+  const registry = yield* ToolRegistry
+  const breakers = yield* CircuitBreakers
+  const apply = Effect.flatMap(state.list, (all) => restore(registry, breakers, all))
+  const first = yield* Effect.either(apply)
+  if (first._tag === "Left") {
+    yield* Effect.forkScoped(
+      db.ready.pipe(
+        Effect.zipRight(apply),
+        Effect.catchAll((error) => Effect.logError(`operator switches could not be restored: ${error.message}`))
+      )
+    )
+  }
+  return {
+    record: (tool, change, by) =>
+      state.set(tool, change, by).pipe(
+        Effect.catchAll((error) =>
+          Effect.logError(`operator switch of ${tool} holds until the next restart only: it could not be stored (${error.message})`)
+        )
+      )
+  } satisfies Switches
+})
