@@ -26,7 +26,7 @@ import { engage } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
 import { foundKey, foundReporter, makeRunOutput, parseStatus, progressKey, type RunOutput } from "./output.js"
-import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
+import { type ExecutorOptions, plainRefusal, type Plan, planCall } from "./plan.js"
 import { makeProgressTracker, observeOutput, progressObserver, type ProgressTracker } from "./progress.js"
 import { cancelled, failedEnding, makeRecorder, type Recorder } from "./record.js"
 import { executionResult, judge } from "./result.js"
@@ -229,6 +229,10 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
         Effect.flatMap(config.get, (c) => {
           const planned = Effect.gen(function*() {
             const { call, input } = engage(yield* admit(name, raw, caller, c), c)
+            // A refusal its first, pure steps decide costs no more than it takes to say; the rest is planning's.
+            const tool = registry.names.has(name) ? Either.getRight(yield* Effect.either(registry.get(name))) : Option.none()
+            const refusal = plainRefusal(call, input, Option.getOrUndefined(tool), c)
+            if (refusal !== undefined) return yield* Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
             const plan = yield* withPlanning(planCall(call, input, c, options)).pipe(
               Effect.tapError((error) => recorder.refused(call, error))
             )

@@ -242,6 +242,8 @@ export interface AuditLogService {
   readonly health: Effect.Effect<CheckResult>
   /** Reopens the file before the next line, as SIGHUP does. */
   readonly reopen: Effect.Effect<void>
+  /** Waits until every line written so far is in the file: refusals' lines join a batch without their callers waiting. */
+  readonly flush: Effect.Effect<void>
 }
 
 export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, AuditLogService>() {
@@ -256,9 +258,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
     Effect.gen(function*() {
       const config = yield* ConfigService
       const path = Effect.map(config.get, (c) => c.security.audit_log_path)
-      const writer = yield* makeAuditWriter({ path })
-
       const logOnly = logAudit
+      const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
 
       const write = (entry: AuditEntry) =>
         Effect.gen(function*() {
@@ -266,6 +267,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
           const c = yield* config.get
           if (c.security.audit_log_path === "") return yield* logOnly(line)
           const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
+          // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
+          if (!failClosed && entry.outcome === "rejected") return yield* writer.enqueue(line)
           yield* writer.append(line, entry.intrusive).pipe(
             Effect.catchAll((error) => Effect.zipRight(logOnly(line), failClosed ? Effect.fail(error) : Effect.void))
           )
@@ -314,7 +317,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
           s.lastError === null
             ? { status: "healthy", message: `${s.linesWritten} lines written`, metadata: { ...s } }
             : { status: "degraded", message: s.lastError, metadata: { ...s } }),
-        reopen: writer.reopen
+        reopen: writer.reopen,
+        flush: writer.flush
       }
     })
   )

@@ -106,6 +106,39 @@ describe("the fast lane", () => {
       expect(JSON.parse(lane.body).status).toBe("draining")
     }))
 
+  it.scopedLive("takes only the exact GET /health: every other spelling meets the guard and the router", () =>
+    Effect.gen(function*() {
+      const { port } = yield* startServer(patch)
+      const exact = yield* send(port, "GET", "/health", {})
+      expect(exact.status).toBe(200)
+      // Each is refused by the guard (normal form, a key in the query string) or not found by the router: none is the lane's 200.
+      const refused: ReadonlyArray<readonly [string, number]> = [
+        [`http://127.0.0.1:${port}/health`, 400],
+        ["//health", 400],
+        ["/health/", 400],
+        ["/health.", 400],
+        ["/%68ealth", 400],
+        ["/health%2F", 400],
+        ["/health?api_key=secret-0123456789", 400],
+        ["/health?x=1&key=secret-0123456789", 400],
+        ["/Health", 404],
+        ["/health/x", 404]
+      ]
+      for (const [path, status] of refused) {
+        const answer = yield* send(port, "GET", path, {})
+        expect({ path, status: answer.status, tag: JSON.parse(answer.body).detail._tag }).toEqual({
+          path,
+          status,
+          tag: status === 400 ? "InvalidInput" : "NotFound"
+        })
+      }
+      // Another method on /health (HEAD included) is the router's, exactly as with a query string that takes the declared route.
+      for (const method of ["HEAD", "POST", "DELETE"]) {
+        const { declared, lane } = yield* both(port, method, "/health", {})
+        expect({ method, ...lane }).toEqual({ method, ...declared })
+      }
+    }))
+
   it.scopedLive("a client that goes away interrupts its call, as on the declared route", () =>
     Effect.gen(function*() {
       const { fake, port } = yield* startServer(patch)
