@@ -25,17 +25,34 @@ import { watchBench } from "./watch.js"
  * and rendered into the README's performance block. Everything runs on
  * 127.0.0.1; every child is stopped when its step ends, also on failure or
  * Ctrl-C. `BENCH_NO_README=1` leaves the README alone.
+ *
+ * `npm run bench -- --only <text>` runs only the steps whose name contains
+ * the text (case-insensitive, e.g. `--only throughput`) and prints their
+ * rows; it writes neither results.json nor the README, which hold a whole
+ * run.
  */
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 const resultsPath = `${root}bench/results.json`
 const readmePath = `${root}README.md`
 
-const step = <A, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    process.stderr.write(`bench: ${name}…\n`)
-    return yield* effect
-  })
+const onlyAt = process.argv.indexOf("--only")
+const only = onlyAt < 0 ? undefined : (process.argv[onlyAt + 1] ?? "").toLowerCase()
+const selected = (name: string) => only === undefined || name.toLowerCase().includes(only)
+
+/** What a step that was not selected contributes. */
+const skipped = { rows: [], details: {} }
+
+const step = <A extends { readonly rows: ReadonlyArray<Row> }, E, R>(name: string, effect: Effect.Effect<A, E, R>) =>
+  selected(name)
+    ? Effect.gen(function*() {
+      process.stderr.write(`bench: ${name}…\n`)
+      return yield* effect
+    })
+    : Effect.succeed(skipped as unknown as A)
+
+const TOOLS = "nmap and the fixed cost per call"
+const THROUGHPUT = "HTTP throughput"
 
 const program = Effect.gen(function*() {
   const machine = machineInfo()
@@ -43,14 +60,16 @@ const program = Effect.gen(function*() {
   const toolList = yield* step("MCP tool list tokens", toolListBench)
   const startup = yield* step("stdio start-up", startupBench)
   const memory = yield* step("memory: idle, during a scan, after a 1 GiB flood (about a minute)", memoryBench)
-  const { throughput, tools } = yield* Effect.scoped(
-    Effect.gen(function*() {
-      const server = yield* ourHttpServer()
-      const tools = yield* step("nmap and the fixed cost per call", toolsBench(server))
-      const throughput = yield* step("HTTP throughput", throughputBench(server))
-      return { tools, throughput }
-    })
-  )
+  const { throughput, tools } = selected(TOOLS) || selected(THROUGHPUT)
+    ? yield* Effect.scoped(
+      Effect.gen(function*() {
+        const server = yield* ourHttpServer()
+        const tools = yield* step(TOOLS, toolsBench(server))
+        const throughput = yield* step(THROUGHPUT, throughputBench(server))
+        return { tools, throughput }
+      })
+    )
+    : { throughput: skipped, tools: skipped }
   const burst = yield* step("20 simultaneous calls under the shipped defaults", burstBench)
   const complete = yield* step("complete results of 127.0.0.0/24, /26, /28 × 50 ports", resultsBench)
   const audit = yield* step("audit log under 1,000 concurrent writers", Effect.scoped(auditBench))
@@ -71,6 +90,10 @@ const program = Effect.gen(function*() {
     ...overload.rows,
     ...watch.rows
   ].map((row: Row) => evaluate(row))
+  if (only !== undefined) {
+    process.stdout.write(`\n${table(rows)}\n\n--only ${only}: nothing written (results.json and the README hold a whole run)\n`)
+    return
+  }
   const results: Results & { readonly details: Record<string, unknown> } = {
     machine,
     load: loadRecord,
