@@ -1,15 +1,15 @@
 import { Context, Deferred, Effect, FiberId, Layer } from "effect"
 
 /**
- * Start-up work that no request waits for — asking each binary its version,
- * the first health round, an MCP session's first look at its tool list, the
- * scheduler's first look at the schedules — is started in the background, but
- * background fibers run as soon as the program yields, before the event loop
- * reads what a client has already sent: a stdio client's `initialize` would
- * be answered only after all of it. Such work waits instead until the
- * program serves its transport and the requests already waiting have been
- * read. (Opening the store is not such work: the operator switches it holds
- * must apply before the first call.)
+ * Start-up work that no request waits for — opening the store, asking each
+ * binary its version, the first health round, an MCP session's first look
+ * at its tool list, the scheduler's first look at the schedules — is started
+ * in the background, but background fibers run as soon as the program
+ * yields, before the event loop reads what a client has already sent: a
+ * stdio client's `initialize` would be answered only after all of it. Such
+ * work waits instead until the program serves its transport and the
+ * requests already waiting have been read. (The executor's calls wait for
+ * the operator switches the store holds: see execution/switches.ts.)
  *
  * Outside a program that says when it serves (tests, tools), the work runs
  * at once: the default is no waiting.

@@ -243,15 +243,16 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
         })
 
       return {
-        list: registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe))),
-        execute: (name, input, caller, opts) => gate.track(name, execute(name, input, caller, opts)),
+        list: Effect.zipRight(switches.restored, registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe)))),
+        execute: (name, input, caller, opts) => gate.track(name, Effect.zipRight(switches.restored, execute(name, input, caller, opts))),
+        // After the stored switches, so restoring them cannot undo a switch set at start-up.
         setEnabled: (name, enabled, by = "operator") =>
-          registry.setEnabled(name, enabled).pipe(
+          Effect.zipRight(switches.restored, registry.setEnabled(name, enabled)).pipe(
             Effect.tap(() => switches.record(name, { enabled }, by)),
             Effect.flatMap(describe)
           ),
         setCircuit: (name, state, by = "operator") =>
-          registry.get(name).pipe(
+          Effect.zipRight(switches.restored, registry.get(name)).pipe(
             Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
             Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`)),
             Effect.tap(() => switches.record(name, { circuit: state === "open" ? "open" : null }, by)),

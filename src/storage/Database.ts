@@ -19,6 +19,7 @@ import {
   Scope
 } from "effect"
 import type { CheckResult, HealthCheck } from "../observability/Health.js"
+import { Startup } from "../startup.js"
 import { adviceFor, type Backend, causeMessage, locationOf, openClient } from "./backend.js"
 import { StoreUnavailable } from "./errors.js"
 import { heartbeat, holdLock, type Instance, recoverInterrupted, release } from "./instances.js"
@@ -177,13 +178,11 @@ const attemptOpen = (backend: Backend, instanceId: string, parent: Scope.Scope) 
   })
 
 /**
- * Runs the first attempt to open beside the rest of start-up, and retries in
- * the background when it fails. Returns what makes an effect wait for that
- * first attempt: whatever needs the store, its health included, waits for
- * it. The first attempt does not wait for the program to serve (see
- * Startup): the operator switches the store holds (a tool switched off, a
- * breaker held open) are applied before the first call, so start-up waits
- * for it.
+ * Runs the first attempt to open beside start-up rather than before it (a
+ * stdio client waits for its initialize answer meanwhile: see Startup), and
+ * retries in the background when it fails. Returns what makes an effect
+ * wait for that first attempt: whatever needs the store, its health
+ * included, waits for it.
  */
 const openInBackground = (
   attempt: Effect.Effect<Open, StoreUnavailable>,
@@ -191,8 +190,9 @@ const openInBackground = (
 ) =>
   Effect.gen(function*() {
     const firstAttempt = yield* Deferred.make<void>()
+    const startup = yield* Startup
     yield* Effect.forkScoped(
-      Effect.either(attempt).pipe(
+      startup.background(Effect.either(attempt)).pipe(
         Effect.ensuring(Deferred.succeed(firstAttempt, undefined)),
         Effect.flatMap((first) => first._tag === "Left" ? Effect.retry(attempt, retry).pipe(Effect.ignore) : Effect.void)
       )
