@@ -95,9 +95,8 @@ const flood = Effect.gen(function*() {
   )
   const audit = join(dir, "audit.jsonl")
   const server = yield* ourHttpServer({
-    MCP_RATE_LIMIT_ENABLED: "true",
-    MCP_SECURITY_AUDIT_LOG_PATH: audit,
-    MCP_SECURITY_AUDIT_REJECTIONS_INTERVAL: "1"
+    shippedDefaults: true,
+    env: { MCP_RATE_LIMIT_ENABLED: "true", MCP_SECURITY_AUDIT_LOG_PATH: audit, MCP_SECURITY_AUDIT_REJECTIONS_INTERVAL: "1" }
   })
   const spec: RequestSpec = { method: "POST", path: "/tools/NoSuchTool/execute", body: executeBody("127.0.0.1") }
   const bare = yield* baselineHttpServer("{}", "{\"detail\":{\"_tag\":\"RateLimited\"}}")

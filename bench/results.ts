@@ -9,7 +9,7 @@ import { defaultResultLimits } from "../src/tools/stream.js"
 import { timeProcess } from "./children.js"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request } from "./http.js"
-import type { Row } from "./report.js"
+import { type Row, spreadOf } from "./report.js"
 import { memoryOf, ourHttpServer, type RunningServer } from "./servers.js"
 import { rounded, summarize } from "./stats.js"
 
@@ -166,6 +166,7 @@ const rowsOf = (r: Effect.Effect.Success<ReturnType<typeof network>>): ReadonlyA
     baseline: r.direct.median,
     baselineLabel: "nmap spawned directly, same argv",
     target: r.cidr.endsWith("/24") ? { on: "ratio", max: 1.1 } : null,
+    spread: { ours: spreadOf(r.ours), baseline: spreadOf(r.direct) },
     note: `complete: ${r.last.hosts} hosts, ${r.last.openPorts} open ports; paired median ratio ${r.pairedRatio.toFixed(3)}`
   },
   {
@@ -194,9 +195,11 @@ export const resultsBench = Effect.scoped(
       (d) => Effect.sync(() => rmSync(d, { recursive: true, force: true }))
     )
     const server = yield* ourHttpServer({
-      MCP_SECURITY_ALLOWED_TARGETS: "loopback",
-      MCP_STORAGE_PATH: join(dir, "data"),
-      MCP_SECURITY_AUDIT_LOG_PATH: join(dir, "audit.jsonl")
+      env: {
+        MCP_SECURITY_ALLOWED_TARGETS: "loopback",
+        MCP_STORAGE_PATH: join(dir, "data"),
+        MCP_SECURITY_AUDIT_LOG_PATH: join(dir, "audit.jsonl")
+      }
     })
     const agent = yield* Effect.acquireRelease(
       Effect.sync(() => new http.Agent({ keepAlive: true, maxSockets: 1 })),

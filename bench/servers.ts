@@ -41,16 +41,22 @@ export interface RunningServer {
   readonly port: number
 }
 
-/** Our server over HTTP on a free loopback port, rate limiting off so every call is measured, not refused. */
-export const ourHttpServer = (extraEnv: Readonly<Record<string, string>> = {}): Effect.Effect<RunningServer, BenchFailed, Scope.Scope> =>
+export interface ServerOptions {
+  /** The configuration as shipped (rate limits on); by default rate limiting is off, so every call is measured, not refused. */
+  readonly shippedDefaults?: boolean
+  readonly env?: Readonly<Record<string, string>>
+}
+
+/** Our server over HTTP on a free loopback port, with the benchmark's custom tools. */
+export const ourHttpServer = (options: ServerOptions = {}): Effect.Effect<RunningServer, BenchFailed, Scope.Scope> =>
   Effect.gen(function*() {
     const env = cleanEnv({
       MCP_SERVER_TRANSPORT: "http",
       MCP_SERVER_HOST: "127.0.0.1",
       MCP_SERVER_PORT: "0",
-      MCP_RATE_LIMIT_ENABLED: "false",
+      ...(options.shippedDefaults === true ? {} : { MCP_RATE_LIMIT_ENABLED: "false" }),
       MCP_CUSTOM_TOOLS: benchTools,
-      ...extraEnv
+      ...options.env
     })
     const { child, stderr } = yield* managed(process.execPath, [serverScript, "serve"], { env, stdio: ["ignore", "pipe", "pipe"] })
     child.stdout?.resume()

@@ -1,3 +1,5 @@
+import { Effect } from "effect"
+
 /** Order statistics over latency samples; nearest-rank so every reported value was actually observed. */
 
 export interface Summary {
@@ -42,3 +44,71 @@ export const rounded = (summary: Summary, digits = 3): Summary => {
     mean: r(summary.mean)
   }
 }
+
+/** Ours and a baseline measured in alternation, run i of one next to run i of the other. */
+export interface Paired {
+  readonly ours: Summary
+  readonly baseline: Summary
+  /** median(ours) / median(baseline): the figure the rows compare. */
+  readonly ratioOfMedians: number
+  /** Median of ours[i] / baseline[i]: drift that hits a pair hits both of its runs alike. */
+  readonly medianPairedRatio: number
+  /** Median of ours[i] − baseline[i]: a fixed cost on top of the baseline. */
+  readonly medianPairedDifference: number
+}
+
+export const paired = (ours: ReadonlyArray<number>, baseline: ReadonlyArray<number>): Paired => {
+  if (ours.length !== baseline.length) throw new Error(`unpaired samples: ${ours.length} and ${baseline.length}`)
+  const o = summarize(ours)
+  const b = summarize(baseline)
+  return {
+    ours: o,
+    baseline: b,
+    ratioOfMedians: o.median / b.median,
+    medianPairedRatio: summarize(ours.map((x, i) => x / baseline[i]!)).median,
+    medianPairedDifference: summarize(ours.map((x, i) => x - baseline[i]!)).median
+  }
+}
+
+export const roundedPaired = (p: Paired, digits = 3): Paired => {
+  const r = (x: number) => Number(x.toFixed(digits))
+  return {
+    ours: rounded(p.ours, digits),
+    baseline: rounded(p.baseline, digits),
+    ratioOfMedians: r(p.ratioOfMedians),
+    medianPairedRatio: r(p.medianPairedRatio),
+    medianPairedDifference: r(p.medianPairedDifference)
+  }
+}
+
+/**
+ * Runs `ours` and `baseline` alternately, `runs` times each after `warmup`
+ * discarded pairs; every other pair starts with the baseline, so neither
+ * always runs second (right after the other has warmed a cache or a core).
+ */
+export const alternate = <E, R>(
+  runs: number,
+  warmup: number,
+  ours: Effect.Effect<number, E, R>,
+  baseline: Effect.Effect<number, E, R>
+): Effect.Effect<{ readonly ours: ReadonlyArray<number>; readonly baseline: ReadonlyArray<number> }, E, R> =>
+  Effect.gen(function*() {
+    const o: Array<number> = []
+    const b: Array<number> = []
+    for (let i = 0; i < warmup + runs; i++) {
+      let x: number
+      let y: number
+      if (i % 2 === 0) {
+        x = yield* ours
+        y = yield* baseline
+      } else {
+        y = yield* baseline
+        x = yield* ours
+      }
+      if (i >= warmup) {
+        o.push(x)
+        b.push(y)
+      }
+    }
+    return { ours: o, baseline: b }
+  })

@@ -4,25 +4,27 @@ import net from "node:net"
 import { timeProcess } from "./children.js"
 import { BenchFailed } from "./errors.js"
 import { executeBody, request } from "./http.js"
-import type { Row } from "./report.js"
+import { latencyRow, type Row } from "./report.js"
 import { type RunningServer, TRUE_TOOL } from "./servers.js"
-import { rounded, summarize } from "./stats.js"
+import { alternate, type Paired, paired, roundedPaired } from "./stats.js"
+import { type StdioServer, stdioServer } from "./stdio.js"
 
 /**
- * 2. Loopback nmap scans through the server against the same scans spawned
- *    directly: all TCP ports (the target ratio) and one port (where the fixed
- *    cost shows most); 3. the fixed cost of one call on a tool that does nothing.
- *    Runs alternate between the variants so drift in the machine hits both alike.
+ * Loopback nmap scans through the server against the same scans spawned
+ * directly: all TCP ports (the target ratio) and one port (where the fixed
+ * cost shows most); and the fixed cost of one call of a tool that does nothing,
+ * over REST and over MCP stdio (rate limiting off: every call is measured, not
+ * refused). Runs alternate with their baseline, spawned by this process.
  */
 
-const NMAP_RUNS = 20
-/** A scan of every TCP port: what an agent typically asks for, long enough for the fixed cost to matter little. */
-const FULL_RUNS = 7
-const TRUE_RUNS = 40
-const WARMUP = 2
+const NMAP_RUNS = 30
+/** nmap's wall time for all ports is bimodal here (~1.15 s or ~2.15 s): enough pairs for the median to settle. */
+const FULL_RUNS = 15
+const TRUE_RUNS = 60
+const WARMUP = 3
 
 /** An open port on 127.0.0.1 for nmap to find; connections are closed as soon as they arrive. */
-const loopbackListener: Effect.Effect<number, BenchFailed, Scope.Scope> = Effect.acquireRelease(
+export const loopbackListener: Effect.Effect<number, BenchFailed, Scope.Scope> = Effect.acquireRelease(
   Effect.async<net.Server, BenchFailed>((resume) => {
     const server = net.createServer((socket) => {
       socket.on("error", () => undefined)
@@ -55,7 +57,7 @@ const execute = (agent: http.Agent, server: RunningServer, tool: string, args: R
     return { ms: reply.ms, result: parsed }
   })
 
-const direct = (argv: ReadonlyArray<string>, step: string) =>
+const direct = (argv: ReadonlyArray<string>, step: string): Effect.Effect<number, BenchFailed> =>
   Effect.flatMap(
     timeProcess(argv, step),
     (timed) => timed.code === 0 ? Effect.succeed(timed.ms) : new BenchFailed({ step, message: `${argv.join(" ")} exited ${timed.code}` })
@@ -66,12 +68,31 @@ export interface ToolsResult {
   readonly details: Record<string, unknown>
 }
 
-export const toolsBench = (server: RunningServer) =>
-  Effect.gen(function*() {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-    yield* Effect.addFinalizer(() => Effect.sync(() => agent.destroy()))
-    const port = String(yield* loopbackListener)
+/** A stdio tools/call of the trivial tool; anything but a result with exit code 0 is a failure. */
+const stdioTrue = (server: StdioServer) =>
+  Effect.flatMap(server.callTool(TRUE_TOOL, { target: "127.0.0.1" }), (reply) => {
+    const execution = reply.result?.structuredContent?.["execution"]
+    return reply.result?.isError === false && execution?.returncode === 0
+      ? Effect.succeed({ ms: reply.ms, argv: execution.argv as ReadonlyArray<string> })
+      : new BenchFailed({ step: "stdio TrueTool", message: JSON.stringify(reply).slice(0, 500) })
+  })
 
+const fixedCostRow = (name: string, p: Paired): Row =>
+  latencyRow(
+    {
+      name,
+      baselineLabel: "the server's argv spawned directly",
+      target: { on: "difference", max: 2 },
+      difference: p.medianPairedDifference,
+      note: `fixed cost per call ${p.medianPairedDifference.toFixed(2)} ms (median of paired differences)`
+    },
+    p.ours,
+    p.baseline
+  )
+
+/** 2. nmap through the server against nmap spawned directly: one port (3-way: also the server's exact argv) and all ports. */
+const nmapRuns = (agent: http.Agent, server: RunningServer, port: string) =>
+  Effect.gen(function*() {
     const nmapArgs = ["-sT", "-p", port]
     const plainNmap = ["nmap", "-n", "-oX", "-", ...nmapArgs, "127.0.0.1"]
     const first = yield* execute(agent, server, "NmapTool", nmapArgs)
@@ -80,115 +101,100 @@ export const toolsBench = (server: RunningServer) =>
     }
     // The server's exact argv (its wrappers and added flags) run directly separates the server's own cost from the tool's.
     const serverNmapArgv = first.result.metadata.argv
-    const nmap = { ours: [] as Array<number>, plain: [] as Array<number>, sameArgv: [] as Array<number> }
-    for (let i = 0; i < WARMUP + NMAP_RUNS; i++) {
-      const ours = yield* execute(agent, server, "NmapTool", nmapArgs)
-      const plain = yield* direct(plainNmap, "nmap direct")
-      const sameArgv = yield* direct(serverNmapArgv, "nmap direct with server argv")
-      if (i >= WARMUP) {
-        nmap.ours.push(ours.ms)
-        nmap.plain.push(plain)
-        nmap.sameArgv.push(sameArgv)
-      }
-    }
+    const viaServer = Effect.map(execute(agent, server, "NmapTool", nmapArgs), (r) => r.ms)
+    const one = yield* alternate(NMAP_RUNS, WARMUP, viaServer, direct(serverNmapArgv, "nmap direct with server argv"))
+    const plain = yield* alternate(NMAP_RUNS, WARMUP, viaServer, direct(plainNmap, "nmap direct"))
 
     const fullArgs = ["-sT", "-p", "1-65535"]
     const plainFull = ["nmap", "-n", "-oX", "-", ...fullArgs, "127.0.0.1"]
-    const full = { ours: [] as Array<number>, plain: [] as Array<number> }
-    for (let i = 0; i < 1 + FULL_RUNS; i++) {
-      const ours = yield* execute(agent, server, "NmapTool", fullArgs)
-      const plain = yield* direct(plainFull, "nmap all ports direct")
-      if (i >= 1) {
-        full.ours.push(ours.ms)
-        full.plain.push(plain)
-      }
+    const full = yield* alternate(
+      FULL_RUNS,
+      1,
+      Effect.map(execute(agent, server, "NmapTool", fullArgs), (r) => r.ms),
+      direct(plainFull, "nmap all ports direct")
+    )
+    return {
+      argv: { plain: plainNmap, server: serverNmapArgv, full: plainFull },
+      sameArgv: paired(one.ours, one.baseline),
+      plain: paired(plain.ours, plain.baseline),
+      full: paired(full.ours, full.baseline)
     }
+  })
 
-    const trueCall = yield* execute(agent, server, TRUE_TOOL, [])
-    const wrappedTrue = trueCall.result.metadata.argv
-    const calls = { ours: [] as Array<number>, wrapped: [] as Array<number>, bare: [] as Array<number> }
-    for (let i = 0; i < WARMUP + TRUE_RUNS; i++) {
-      const ours = yield* execute(agent, server, TRUE_TOOL, [])
-      const wrapped = yield* direct(wrappedTrue, "wrapped true")
-      const bare = yield* direct(["/bin/true", "127.0.0.1"], "true")
-      if (i >= WARMUP) {
-        calls.ours.push(ours.ms)
-        calls.wrapped.push(wrapped)
-        calls.bare.push(bare)
-      }
-    }
+/** 3. The fixed cost of one call of a tool that does nothing, over REST and over MCP stdio. */
+const trivialRuns = (agent: http.Agent, server: RunningServer) =>
+  Effect.gen(function*() {
+    const wrappedTrue = (yield* execute(agent, server, TRUE_TOOL, [])).result.metadata.argv
+    const rest = yield* alternate(
+      TRUE_RUNS,
+      WARMUP,
+      Effect.map(execute(agent, server, TRUE_TOOL, []), (r) => r.ms),
+      direct(wrappedTrue, "wrapped true")
+    )
+    const stdio = yield* Effect.scoped(Effect.gen(function*() {
+      const mcp = yield* stdioServer({ MCP_RATE_LIMIT_ENABLED: "false" })
+      const argv = (yield* stdioTrue(mcp)).argv
+      return yield* alternate(TRUE_RUNS, WARMUP, Effect.map(stdioTrue(mcp), (r) => r.ms), direct(argv, "wrapped true"))
+    }))
+    const wrappers = yield* alternate(TRUE_RUNS, WARMUP, direct(wrappedTrue, "wrapped true"), direct(["/bin/true", "127.0.0.1"], "true"))
+    return { argv: wrappedTrue, rest: paired(rest.ours, rest.baseline), stdio: paired(stdio.ours, stdio.baseline), wrappers }
+  })
 
-    const s = {
-      nmapOurs: summarize(nmap.ours),
-      nmapPlain: summarize(nmap.plain),
-      nmapSameArgv: summarize(nmap.sameArgv),
-      fullOurs: summarize(full.ours),
-      fullPlain: summarize(full.plain),
-      callOurs: summarize(calls.ours),
-      callWrapped: summarize(calls.wrapped),
-      callBare: summarize(calls.bare)
-    }
-    const overheadMs = s.callOurs.median - s.callWrapped.median
+export const toolsBench = (server: RunningServer) =>
+  Effect.gen(function*() {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+    yield* Effect.addFinalizer(() => Effect.sync(() => agent.destroy()))
+    const port = String(yield* loopbackListener)
+    const nmap = yield* nmapRuns(agent, server, port)
+    const trivial = yield* trivialRuns(agent, server)
+    const wrappers = paired(trivial.wrappers.ours, trivial.wrappers.baseline)
     const rows: ReadonlyArray<Row> = [
-      {
-        name: "nmap -sT all 65535 ports via REST, median",
-        unit: "ms",
-        ours: s.fullOurs.median,
-        baseline: s.fullPlain.median,
-        baselineLabel: "nmap spawned directly",
-        target: { on: "ratio", max: 1.05 }
-      },
-      {
-        name: "nmap -sT 1 port via REST, median",
-        unit: "ms",
-        ours: s.nmapOurs.median,
-        baseline: s.nmapPlain.median,
-        baselineLabel: "nmap spawned directly",
-        target: null
-      },
-      {
-        name: "nmap, server argv spawned directly",
-        unit: "ms",
-        ours: s.nmapOurs.median,
-        baseline: s.nmapSameArgv.median,
-        baselineLabel: "server's argv spawned",
-        target: null
-      },
-      {
-        name: "trivial tool call via REST, median",
-        unit: "ms",
-        ours: s.callOurs.median,
-        baseline: s.callWrapped.median,
-        baselineLabel: "server's argv spawned",
-        target: null,
-        note: `fixed overhead ${overheadMs.toFixed(2)} ms per call`
-      },
-      {
-        name: "wrapped /bin/true (server argv) direct",
-        unit: "ms",
-        ours: s.callWrapped.median,
-        baseline: s.callBare.median,
-        baselineLabel: "/bin/true spawned",
-        target: null
-      }
+      latencyRow(
+        {
+          name: "nmap -sT all 65,535 loopback ports via REST, median",
+          baselineLabel: "nmap spawned directly",
+          target: { on: "ratio", max: 1.05 },
+          note: `median of paired ratios ${nmap.full.medianPairedRatio.toFixed(3)} (nmap's own time is bimodal here)`
+        },
+        nmap.full.ours,
+        nmap.full.baseline
+      ),
+      latencyRow(
+        { name: "nmap -sT one port via REST, median", baselineLabel: "nmap spawned directly", target: null },
+        nmap.plain.ours,
+        nmap.plain.baseline
+      ),
+      latencyRow(
+        {
+          name: "nmap -sT one port via REST vs its exact argv, median",
+          baselineLabel: "the server's argv spawned directly",
+          target: null,
+          note: `the server adds ${nmap.sameArgv.medianPairedDifference.toFixed(2)} ms (median of paired differences)`
+        },
+        nmap.sameArgv.ours,
+        nmap.sameArgv.baseline
+      ),
+      fixedCostRow("trivial tool (`/bin/true`) via REST, median", trivial.rest),
+      fixedCostRow("trivial tool (`/bin/true`) via MCP stdio, median", trivial.stdio),
+      latencyRow(
+        {
+          name: "`/bin/true` under setpriv and prlimit, spawned directly",
+          baselineLabel: "`/bin/true` spawned directly",
+          target: null
+        },
+        wrappers.ours,
+        wrappers.baseline
+      )
     ]
     const details = {
-      nmapAllPorts: { runs: FULL_RUNS, argv: plainFull, ours: rounded(s.fullOurs), direct: rounded(s.fullPlain) },
-      nmap: {
-        runs: NMAP_RUNS,
-        argv: { plain: plainNmap, server: serverNmapArgv },
-        ours: rounded(s.nmapOurs),
-        direct: rounded(s.nmapPlain),
-        directServerArgv: rounded(s.nmapSameArgv)
-      },
+      nmapAllPorts: { runs: FULL_RUNS, argv: nmap.argv.full, ...roundedPaired(nmap.full) },
+      nmapOnePort: { runs: NMAP_RUNS, argv: nmap.argv, direct: roundedPaired(nmap.plain), serverArgv: roundedPaired(nmap.sameArgv) },
       trivialCall: {
         runs: TRUE_RUNS,
-        argv: wrappedTrue,
-        ours: rounded(s.callOurs),
-        directServerArgv: rounded(s.callWrapped),
-        directTrue: rounded(s.callBare),
-        overheadMsMedian: Number(overheadMs.toFixed(3)),
-        overheadMsVsBareTrue: Number((s.callOurs.median - s.callBare.median).toFixed(3))
+        argv: trivial.argv,
+        rest: roundedPaired(trivial.rest),
+        stdio: roundedPaired(trivial.stdio),
+        wrappersVsBareTrue: roundedPaired(wrappers)
       }
     }
     return { rows, details } satisfies ToolsResult

@@ -118,11 +118,13 @@ export const watchBench = Effect.gen(function*() {
   const url = yield* database
   const { port } = yield* listener
   const server = yield* ourHttpServer({
-    MCP_STORAGE_URL: url,
-    MCP_WATCH_POLL_INTERVAL: "0.1",
-    MCP_WATCH_MAX_CONCURRENT_RUNS: String(CONCURRENT),
-    MCP_TOOL_DEFAULT_CONCURRENCY: String(CONCURRENT),
-    MCP_TOOLS: JSON.stringify({ NmapTool: { concurrency: CONCURRENT } })
+    env: {
+      MCP_STORAGE_URL: url,
+      MCP_WATCH_POLL_INTERVAL: "0.1",
+      MCP_WATCH_MAX_CONCURRENT_RUNS: String(CONCURRENT),
+      MCP_TOOL_DEFAULT_CONCURRENCY: String(CONCURRENT),
+      MCP_TOOLS: JSON.stringify({ NmapTool: { concurrency: CONCURRENT } })
+    }
   })
   const baseline = yield* baselineRun(port)
   const ours = yield* ourRun(port, server.port)

@@ -8,62 +8,88 @@ import { JsonValue } from "./JsonValue.js"
  * maps it to a status code (see `src/http/errorStatus.ts`).
  */
 
+/**
+ * A `Schema.TaggedError` for an expected refusal: the answer to a bad or
+ * unlucky call (a target outside the policy, a full queue, a missing key),
+ * made on every such call, a flood included. It has the same `_tag`, fields,
+ * schema and wire body as any tagged error, but no stack trace (capturing one
+ * is the most expensive part of making an error, and a refusal's stack says
+ * nothing its `_tag` and message do not) and no second validation of fields
+ * the compiler has checked. Bugs and failures of the machine (`SpawnFailed`,
+ * `AuditUnavailable`, `ConfigInvalid` …) stay plain tagged errors, with their stacks.
+ */
+export const Refusal = <Self>() => <Tag extends string, Fields extends Schema.Struct.Fields>(tag: Tag, fields: Fields) => {
+  const Base = Schema.TaggedError<Self>()(tag, fields)
+  // Typed as the base: the constructor takes what it takes, with validation off unless asked for.
+  return class extends (Base as new(props: any, options?: Schema.MakeOptions) => object) {
+    constructor(props: any, options?: Schema.MakeOptions) {
+      const limit = Error.stackTraceLimit
+      Error.stackTraceLimit = 0
+      try {
+        super(props, options ?? true)
+      } finally {
+        Error.stackTraceLimit = limit
+      }
+    }
+  } as unknown as typeof Base
+}
+
 export class ConfigInvalid extends Schema.TaggedError<ConfigInvalid>()("ConfigInvalid", {
   source: Schema.String,
   message: Schema.String,
   issues: Schema.Array(Schema.String)
 }) {}
 
-export class TargetRejected extends Schema.TaggedError<TargetRejected>()("TargetRejected", {
+export class TargetRejected extends Refusal<TargetRejected>()("TargetRejected", {
   target: Schema.String,
   rule: Schema.String,
   message: Schema.String
 }) {}
 
-export class ArgumentRejected extends Schema.TaggedError<ArgumentRejected>()("ArgumentRejected", {
+export class ArgumentRejected extends Refusal<ArgumentRejected>()("ArgumentRejected", {
   token: Schema.String,
   rule: Schema.String,
   message: Schema.String
 }) {}
 
-export class IntrusiveNotAllowed extends Schema.TaggedError<IntrusiveNotAllowed>()("IntrusiveNotAllowed", {
+export class IntrusiveNotAllowed extends Refusal<IntrusiveNotAllowed>()("IntrusiveNotAllowed", {
   token: Schema.String,
   message: Schema.String
 }) {}
 
-export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
+export class InvalidInput extends Refusal<InvalidInput>()("InvalidInput", {
   message: Schema.String,
   issues: Schema.Array(Schema.String)
 }) {}
 
-export class ToolNotFound extends Schema.TaggedError<ToolNotFound>()("ToolNotFound", {
+export class ToolNotFound extends Refusal<ToolNotFound>()("ToolNotFound", {
   tool: Schema.String,
   message: Schema.String
 }) {}
 
-export class ToolDisabled extends Schema.TaggedError<ToolDisabled>()("ToolDisabled", {
+export class ToolDisabled extends Refusal<ToolDisabled>()("ToolDisabled", {
   tool: Schema.String,
   message: Schema.String
 }) {}
 
-export class ToolUnavailable extends Schema.TaggedError<ToolUnavailable>()("ToolUnavailable", {
+export class ToolUnavailable extends Refusal<ToolUnavailable>()("ToolUnavailable", {
   tool: Schema.String,
   message: Schema.String
 }) {}
 
-export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
+export class CircuitOpen extends Refusal<CircuitOpen>()("CircuitOpen", {
   tool: Schema.String,
   retryAfterSeconds: Schema.Number,
   message: Schema.String
 }) {}
 
-export class RateLimited extends Schema.TaggedError<RateLimited>()("RateLimited", {
+export class RateLimited extends Refusal<RateLimited>()("RateLimited", {
   scope: Schema.String,
   retryAfterSeconds: Schema.Number,
   message: Schema.String
 }) {}
 
-export class ToolBusy extends Schema.TaggedError<ToolBusy>()("ToolBusy", {
+export class ToolBusy extends Refusal<ToolBusy>()("ToolBusy", {
   tool: Schema.String,
   message: Schema.String
 }) {}
@@ -83,11 +109,11 @@ export class ResourceLimitsUnavailable extends Schema.TaggedError<ResourceLimits
   message: Schema.String
 }) {}
 
-export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthorized", {
+export class Unauthorized extends Refusal<Unauthorized>()("Unauthorized", {
   message: Schema.String
 }) {}
 
-export class Forbidden extends Schema.TaggedError<Forbidden>()("Forbidden", {
+export class Forbidden extends Refusal<Forbidden>()("Forbidden", {
   message: Schema.String
 }) {}
 
@@ -98,7 +124,7 @@ export class AuditUnavailable extends Schema.TaggedError<AuditUnavailable>()("Au
 }) {}
 
 /** The engagement refuses the call: it may not act in it, or not now, or not with this tier of tool. */
-export class EngagementRejected extends Schema.TaggedError<EngagementRejected>()("EngagementRejected", {
+export class EngagementRejected extends Refusal<EngagementRejected>()("EngagementRejected", {
   engagement: Schema.String,
   rule: Schema.String,
   message: Schema.String
@@ -108,7 +134,7 @@ export class EngagementRejected extends Schema.TaggedError<EngagementRejected>()
  * The call is valid but does not run until a second person approves it: it
  * is now the pending approval `approval_id`, showing what the approver sees.
  */
-export class ApprovalRequired extends Schema.TaggedError<ApprovalRequired>()("ApprovalRequired", {
+export class ApprovalRequired extends Refusal<ApprovalRequired>()("ApprovalRequired", {
   approval_id: Schema.String,
   status: ApprovalStatus,
   expires_at: Schema.String,
@@ -117,27 +143,27 @@ export class ApprovalRequired extends Schema.TaggedError<ApprovalRequired>()("Ap
 }) {}
 
 /** The call named an approval that does not cover it (denied, expired, used, another call, another key's). */
-export class ApprovalRefused extends Schema.TaggedError<ApprovalRefused>()("ApprovalRefused", {
+export class ApprovalRefused extends Refusal<ApprovalRefused>()("ApprovalRefused", {
   approval_id: Schema.String,
   rule: Schema.String,
   message: Schema.String
 }) {}
 
 /** No approval with this id that the caller may see. */
-export class ApprovalNotFound extends Schema.TaggedError<ApprovalNotFound>()("ApprovalNotFound", {
+export class ApprovalNotFound extends Refusal<ApprovalNotFound>()("ApprovalNotFound", {
   approval_id: Schema.String,
   message: Schema.String
 }) {}
 
 /** The approval can no longer be decided: another approver decided it first, or it expired. */
-export class ApprovalConflict extends Schema.TaggedError<ApprovalConflict>()("ApprovalConflict", {
+export class ApprovalConflict extends Refusal<ApprovalConflict>()("ApprovalConflict", {
   approval_id: Schema.String,
   status: ApprovalStatus,
   message: Schema.String
 }) {}
 
 /** The call needs an approval, and approvals cannot be stored now (storage disabled or not open). */
-export class ApprovalsUnavailable extends Schema.TaggedError<ApprovalsUnavailable>()("ApprovalsUnavailable", {
+export class ApprovalsUnavailable extends Refusal<ApprovalsUnavailable>()("ApprovalsUnavailable", {
   message: Schema.String
 }) {}
 

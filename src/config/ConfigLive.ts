@@ -3,7 +3,7 @@ import { Duration, Effect, Either, Layer, SubscriptionRef } from "effect"
 import { ConfigInvalid } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ConfigService } from "./ConfigService.js"
-import { changedPaths, type EngagementFiles, engagementsDir, isEngagementFile, loadConfig, type Loaded } from "./load.js"
+import { changedPaths, type EngagementFiles, engagementsDirOf, isEngagementFile, loadConfig, type Loaded } from "./load.js"
 import { checkConfigPermissions } from "./permissions.js"
 import { type AppConfig, restartRequired } from "./schema.js"
 import { semanticProblems } from "./semantics.js"
@@ -51,13 +51,23 @@ const readEngagementFiles = (dir: string, env: ConfigSource["env"]) =>
 interface Sources {
   readonly text: string | undefined
   readonly engagements: EngagementFiles | undefined
+  /** The configuration loaded to find `engagements_dir`: already the whole one when there is no such directory. */
+  readonly withoutEngagementFiles: Either.Either<Loaded, ConfigInvalid>
 }
+
+const loadOptions = (source: ConfigSource, text: string | undefined) => ({
+  fileText: text,
+  fileSource: source.file ?? "defaults",
+  env: source.env
+})
 
 const readSources = (source: ConfigSource) =>
   Effect.gen(function*() {
     const text = yield* readText(source)
-    const dir = engagementsDir({ fileText: text, env: source.env }, source.file, process.cwd())
-    return { text, engagements: dir === undefined ? undefined : yield* readEngagementFiles(dir, source.env) } satisfies Sources
+    const withoutEngagementFiles = loadConfig(loadOptions(source, text))
+    const dir = engagementsDirOf(withoutEngagementFiles, source.file, process.cwd())
+    const engagements = dir === undefined ? undefined : yield* readEngagementFiles(dir, source.env)
+    return { text, engagements, withoutEngagementFiles } satisfies Sources
   })
 
 /** Tells whether any source changed: the file's text alone, or with every engagement file's name and text. */
@@ -66,12 +76,9 @@ const fingerprint = (sources: Sources): string | undefined =>
 
 const loadText = (source: ConfigSource, sources: Sources) =>
   Effect.gen(function*() {
-    const loaded = yield* loadConfig({
-      fileText: sources.text,
-      fileSource: source.file ?? "defaults",
-      env: source.env,
-      ...(sources.engagements === undefined ? {} : { engagementFiles: sources.engagements })
-    })
+    const loaded = yield* (sources.engagements === undefined
+      ? sources.withoutEngagementFiles
+      : loadConfig({ ...loadOptions(source, sources.text), engagementFiles: sources.engagements }))
     const problems = semanticProblems(loaded.config)
     if (problems.length > 0) {
       return yield* new ConfigInvalid({ source: source.file ?? "environment", message: "configuration is inconsistent", issues: problems })

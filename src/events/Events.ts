@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, Layer, PubSub, type Queue, Schema, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, Queue, Schema, type Scope } from "effect"
 import { BreakerState } from "../BreakerState.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
 
@@ -125,26 +125,52 @@ export type ServerEvent = typeof ServerEvent.Type
 export const TimedEvent = Schema.extend(ServerEvent, Schema.Struct({ timestamp: Schema.String }))
 export type TimedEvent = typeof TimedEvent.Type
 
+/** What one subscriber may hold; a slow one loses the oldest events instead of holding memory or back-pressuring executions. */
+const CAPACITY = 1024
+
+interface Subscriber {
+  readonly queue: Queue.Queue<TimedEvent>
+  readonly accepts: (event: ServerEvent) => boolean
+}
+
 export class Events extends Context.Tag("security-mcp/Events")<
   Events,
   {
     readonly publish: (event: ServerEvent) => Effect.Effect<void>
+    /** Every event from now on, for the scope's lifetime. */
     readonly subscribe: Effect.Effect<Queue.Dequeue<TimedEvent>, never, Scope.Scope>
+    /**
+     * The events `accepts` lets through. Every call publishes events: a
+     * subscriber that wants a few kinds is not woken for the others, and
+     * when nobody wants an event, publishing it costs a loop over the subscribers.
+     */
+    readonly subscribeTo: (accepts: (event: ServerEvent) => boolean) => Effect.Effect<Queue.Dequeue<TimedEvent>, never, Scope.Scope>
   }
 >() {
-  /** Slow subscribers lose the oldest events instead of holding memory or back-pressuring executions. */
-  static readonly layer = Layer.effect(
-    Events,
-    Effect.gen(function*() {
-      const hub = yield* PubSub.sliding<TimedEvent>(1024)
-      return {
-        publish: (event) =>
-          Clock.currentTimeMillis.pipe(
-            Effect.flatMap((now) => PubSub.publish(hub, { ...event, timestamp: new Date(now).toISOString() })),
-            Effect.asVoid
-          ),
-        subscribe: PubSub.subscribe(hub)
-      }
-    })
-  )
+  static readonly layer = Layer.sync(Events, () => {
+    const subscribers = new Set<Subscriber>()
+    const subscribeTo = (accepts: (event: ServerEvent) => boolean) =>
+      Effect.acquireRelease(
+        Effect.map(Queue.sliding<TimedEvent>(CAPACITY), (queue): Subscriber => {
+          const subscriber = { queue, accepts }
+          subscribers.add(subscriber)
+          return subscriber
+        }),
+        (subscriber) => Effect.zipRight(Effect.sync(() => subscribers.delete(subscriber)), Queue.shutdown(subscriber.queue))
+      ).pipe(Effect.map((subscriber): Queue.Dequeue<TimedEvent> => subscriber.queue))
+    return {
+      publish: (event) =>
+        Effect.suspend(() => {
+          const to: Array<Queue.Queue<TimedEvent>> = []
+          for (const subscriber of subscribers) if (subscriber.accepts(event)) to.push(subscriber.queue)
+          if (to.length === 0) return Effect.void
+          return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const timed = { ...event, timestamp: new Date(now).toISOString() }
+            return Effect.forEach(to, (queue) => Queue.offer(queue, timed), { discard: true })
+          })
+        }),
+      subscribe: subscribeTo(() => true),
+      subscribeTo
+    }
+  })
 }

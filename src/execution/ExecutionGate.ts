@@ -1,4 +1,4 @@
-import { Context, Deferred, type Duration, Effect, FiberId, Layer } from "effect"
+import { Cause, Context, Deferred, type Duration, Effect, Exit, Fiber, FiberId, Layer } from "effect"
 import { ToolUnavailable } from "../errors.js"
 
 /** The typed refusals of a draining server: each says what happened to the call and what to do. */
@@ -34,7 +34,15 @@ export const shuttingDown = {
 export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
   ExecutionGate,
   {
+    /** Counts the call in flight while it runs (the drain waits for it); refused once the drain has begun. */
     readonly track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
+    /**
+     * The part of a tracked call that runs its process: interrupted when the
+     * grace period ends, and then failing with why. Only this part runs in a
+     * fiber of its own, which the end of the grace period interrupts: a call
+     * refused while planning, as most refused calls are, never pays for one.
+     */
+    readonly untilKilled: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | ToolUnavailable, R>
     /**
      * Stops admitting executions and waits until none run or `grace` has
      * passed, then interrupts those still running and waits for them to end;
@@ -53,46 +61,67 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
   static readonly layer = Layer.sync(ExecutionGate, () => {
     let inFlight = 0
     const draining = Deferred.unsafeMake<void>(FiberId.none)
-    const killed = Deferred.unsafeMake<void>(FiberId.none)
+    /** The runs under way, each in its own fiber; set once the grace period has ended. */
+    const runs = new Set<Fiber.RuntimeFiber<unknown, unknown>>()
+    let killing = false
     /** Open exactly when nothing runs: every change of `inFlight` updates it in the same synchronous step, so the two never disagree. */
     const idle = Effect.unsafeMakeLatch(true)
     const isDraining = Deferred.isDone(draining)
-
-    const admit = Effect.flatMap(isDraining, (closed) =>
-      Effect.sync(() => {
-        if (closed) return false
-        inFlight += 1
-        idle.unsafeClose()
-        return true
-      }))
+    /** Set in the same step as `draining` completes: admission reads it without an effect. */
+    let closed = false
 
     const leave = Effect.sync(() => {
       inFlight -= 1
       if (inFlight === 0) idle.unsafeOpen()
     })
 
-    /** The call, unless the grace period ends first: then it is interrupted and fails with why. */
-    const untilKilled = <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-      Effect.raceFirst(effect, Effect.zipRight(Deferred.await(killed), Effect.fail(shuttingDown.killed(tool))))
+    /**
+     * The run in a fiber of its own, registered before it can be interrupted.
+     * The end of the grace period interrupts it (its finalizers kill its
+     * process group) and the call fails with why; a caller that goes away
+     * interrupts it too, and waits for it. One fiber, not a race's two.
+     */
+    const untilKilled = <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | ToolUnavailable, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Effect.fork(restore(effect)), (fiber) => {
+          runs.add(fiber)
+          if (killing) fiber.unsafeInterruptAsFork(FiberId.none)
+          return restore(Fiber.await(fiber)).pipe(
+            Effect.onInterrupt(() => Fiber.interrupt(fiber)),
+            Effect.ensuring(Effect.sync(() => runs.delete(fiber))),
+            Effect.flatMap((exit): Effect.Effect<A, E | ToolUnavailable> =>
+              killing && Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause)
+                ? Effect.fail(shuttingDown.killed(tool))
+                : exit
+            )
+          )
+        })
+      )
 
     return {
       inFlight: Effect.sync(() => inFlight),
       draining: isDraining,
-      whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.fail(shuttingDown.notStarted(tool))),
+      whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.failSync(() => shuttingDown.notStarted(tool))),
       mayStart: (tool) => Effect.flatMap(isDraining, (closed) => (closed ? Effect.fail(shuttingDown.notStarted(tool)) : Effect.void)),
+      untilKilled,
+      // Counted and uncounted in one uninterruptible step each, so an interruption can never leave the count wrong.
       track: <A, E, R>(tool: string, effect: Effect.Effect<A, E, R>) =>
-        Effect.acquireUseRelease(
-          admit,
-          (admitted): Effect.Effect<A, E | ToolUnavailable, R> =>
-            admitted ? untilKilled(tool, effect) : Effect.fail(shuttingDown.notAccepted(tool)),
-          (admitted) => (admitted ? leave : Effect.void)
+        Effect.uninterruptibleMask((restore) =>
+          Effect.suspend((): Effect.Effect<A, E | ToolUnavailable, R> => {
+            if (closed) return Effect.fail(shuttingDown.notAccepted(tool))
+            inFlight += 1
+            idle.unsafeClose()
+            return Effect.ensuring(restore(effect), leave)
+          })
         ),
       drain: (grace) =>
         Effect.gen(function*() {
+          closed = true
           yield* Deferred.succeed(draining, undefined)
           yield* idle.await.pipe(Effect.timeout(grace), Effect.ignore)
           const left = inFlight
-          yield* Deferred.succeed(killed, undefined)
+          killing = true
+          yield* Effect.forEach([...runs], Fiber.interruptFork, { discard: true })
           yield* idle.await
           return left
         })

@@ -1,4 +1,4 @@
-import { Cause, Duration, Effect, Either, Exit, Layer, Option } from "effect"
+import { Cause, type Context, Duration, Effect, Either, Exit, Layer, Option } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 import type {
@@ -27,7 +27,7 @@ import { engage } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
 import { foundKey, foundReporter, makeRunOutput, parseStatus, progressKey, type RunOutput } from "./output.js"
-import { type ExecutorOptions, type Plan, planCall } from "./plan.js"
+import { type ExecutorOptions, plainRefusal, type Plan, planCall } from "./plan.js"
 import { makeProgressTracker, observeOutput, progressObserver, type ProgressTracker } from "./progress.js"
 import { cancelled, failedEnding, makeRecorder, type Recorder } from "./record.js"
 import { executionResult, judge } from "./result.js"
@@ -153,23 +153,29 @@ const runPlanned = (s: Steps, r: Running, c: AppConfig, opts: ExecuteOptions | u
     )
   })
 
-/** One call from its raw input to its result: planned, its scan begun, run, and ended however it ends. */
+/**
+ * One call from its raw input to its result: planned, its scan begun, run,
+ * and ended however it ends. What follows planning runs under `untilKilled`
+ * (the end of the shutdown grace period interrupts it); a call refused while
+ * planning never gets that far.
+ */
 const executeWith = (
   s: Steps,
   c: AppConfig,
   planned: Effect.Effect<{ readonly call: Call; readonly plan: Plan; readonly input: ToolInput }, ExecutionError>,
+  untilKilled: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E | ToolUnavailable>,
   opts?: ExecuteOptions
 ) =>
-  Effect.gen(function*() {
-    const { input, plan, ...received } = yield* planned
-    const { call, scanId } = yield* beginScan(s.scans, received.call, plan, input, opts?.scanId)
-    const r: Running = { call, plan, scanId, output: makeRunOutput(plan.tool.spec, resultLimits(c.results), plan.request) }
-    yield* s.recorder.started(call, plan)
-    yield* opts?.onStarted?.(startedCall(call, plan, scanId)) ?? Effect.void
-    // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
-    const exit = yield* runPlanned(s, r, c, opts).pipe(Effect.onInterrupt(() => cancelledRun(s, r)), Effect.exit)
-    return yield* Exit.isFailure(exit) ? unfinished(s, r, exit.cause) : completed(s, r, exit.value, c)
-  })
+  Effect.flatMap(planned, ({ input, plan, ...received }) =>
+    untilKilled(Effect.gen(function*() {
+      const { call, scanId } = yield* beginScan(s.scans, received.call, plan, input, opts?.scanId)
+      const r: Running = { call, plan, scanId, output: makeRunOutput(plan.tool.spec, resultLimits(c.results), plan.request) }
+      yield* s.recorder.started(call, plan)
+      yield* opts?.onStarted?.(startedCall(call, plan, scanId)) ?? Effect.void
+      // An interrupted fiber runs nothing after this step, so a cancellation is accounted for here, as it happens.
+      const exit = yield* runPlanned(s, r, c, opts).pipe(Effect.onInterrupt(() => cancelledRun(s, r)), Effect.exit)
+      return yield* Exit.isFailure(exit) ? unfinished(s, r, exit.cause) : completed(s, r, exit.value, c)
+    })))
 
 const liveProgress = (p: StreamProgress): LiveProgress => ({
   hosts_seen: p.hostsSeen,
@@ -200,6 +206,19 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const switches = yield* makeSwitches
       const admit = yield* makeAdmission
       const planning = yield* Effect.context<ToolRegistry | RateLimiter | Resolver | Approvals | SharedRateLimits>()
+      /**
+       * Planning with its services. A server's callers run on the layers this
+       * executor was built from, so their context holds these very services
+       * already, and providing them again would cost a fiber-local update on
+       * every call; only a caller without them gets them provided.
+       */
+      const withPlanning = <A, E>(effect: Effect.Effect<A, E, ToolRegistry | RateLimiter | Resolver | Approvals | SharedRateLimits>) =>
+        Effect.contextWithEffect((current: Context.Context<never>) => {
+          for (const [key, service] of planning.unsafeMap) {
+            if (current.unsafeMap.get(key) !== service) return Effect.provide(effect, planning)
+          }
+          return effect as Effect.Effect<A, E>
+        })
 
       const describe = (tool: RegisteredTool) =>
         Effect.gen(function*() {
@@ -213,26 +232,30 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
             const engaged = engage(yield* admit(name, raw, caller, c), c)
             const { input } = engaged
             const call = opts?.standingApproval === undefined ? engaged.call : { ...engaged.call, standing: opts.standingApproval }
-            const plan = yield* planCall(call, input, c, options).pipe(
-              Effect.provide(planning),
+            // A refusal its first, pure steps decide costs no more than it takes to say; the rest is planning's.
+            const tool = registry.names.has(name) ? Either.getRight(yield* Effect.either(registry.get(name))) : Option.none()
+            const refusal = plainRefusal(call, input, Option.getOrUndefined(tool), c)
+            if (refusal !== undefined) return yield* Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
+            const plan = yield* withPlanning(planCall(call, input, c, options)).pipe(
               Effect.tapError((error) => recorder.refused(call, error))
             )
             // Planning succeeds only with a decoded input.
             return { call, plan, input: Either.getOrElse(input, () => ({ target: call.target })) }
           })
-          return executeWith(steps, c, planned, opts)
+          return executeWith(steps, c, planned, (effect) => gate.untilKilled(name, effect), opts)
         })
 
       return {
-        list: registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe))),
-        execute: (name, input, caller, opts) => gate.track(name, execute(name, input, caller, opts)),
+        list: Effect.zipRight(switches.restored, registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe)))),
+        execute: (name, input, caller, opts) => gate.track(name, Effect.zipRight(switches.restored, execute(name, input, caller, opts))),
+        // After the stored switches, so restoring them cannot undo a switch set at start-up.
         setEnabled: (name, enabled, by = "operator") =>
-          registry.setEnabled(name, enabled).pipe(
+          Effect.zipRight(switches.restored, registry.setEnabled(name, enabled)).pipe(
             Effect.tap(() => switches.record(name, { enabled }, by)),
             Effect.flatMap(describe)
           ),
         setCircuit: (name, state, by = "operator") =>
-          registry.get(name).pipe(
+          Effect.zipRight(switches.restored, registry.get(name)).pipe(
             Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
             Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`)),
             Effect.tap(() => switches.record(name, { circuit: state === "open" ? "open" : null }, by)),

@@ -78,9 +78,9 @@ export const elapsedSeconds = (call: Call): Effect.Effect<number> =>
  * stdio server has one client, the local operator who started it, with its
  * own, higher limits.
  */
-const clientBucket = (rates: RateLimiter["Type"], caller: Caller, config: AppConfig): Effect.Effect<void, RateLimited> => {
+const clientBucket = (rates: RateLimiter["Type"], caller: Caller, config: AppConfig): Effect.Effect<void, RateLimited> | undefined => {
   const limits = config.rate_limit
-  if (!limits.enabled) return Effect.void
+  if (!limits.enabled) return undefined
   return caller.transport === "stdio"
     ? rates.take(`stdio:${caller.id}`, limits.stdio_requests_per_minute, limits.stdio_burst)
     : rates.take(`client:${caller.id}`, limits.client_requests_per_minute, limits.burst)
@@ -102,10 +102,13 @@ export const makeAdmission: Effect.Effect<
   const rates = yield* RateLimiter
   const audit = yield* AuditLog
   const registry = yield* ToolRegistry
-  const labelOf = (tool: string) => Effect.map(registry.all, (tools) => (tools.some((t) => t.spec.name === tool) ? tool : UNKNOWN_TOOL))
-  return (tool, raw, caller, config) =>
-    clientBucket(rates, caller, config).pipe(
-      Effect.tapError((error) => Effect.flatMap(labelOf(tool), (label) => audit.overLimit({ caller, tool: label, reason: error._tag }))),
-      Effect.zipRight(Effect.flatMap(labelOf(tool), (label) => receive(tool, raw, caller, label)))
+  return (tool, raw, caller, config) => {
+    const label = registry.names.has(tool) ? tool : UNKNOWN_TOOL
+    const bucket = clientBucket(rates, caller, config)
+    const received = receive(tool, raw, caller, label)
+    return bucket === undefined ? received : bucket.pipe(
+      Effect.tapError((error) => audit.overLimit({ caller, tool: label, reason: error._tag })),
+      Effect.zipRight(received)
     )
+  }
 })

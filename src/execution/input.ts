@@ -79,11 +79,54 @@ export class MalformedBody {
   constructor(readonly error: InvalidInput) {}
 }
 
+const isString = (value: unknown, max: number): value is string => typeof value === "string" && value.length <= max
+const matches = (value: unknown, pattern: RegExp): value is string => typeof value === "string" && pattern.test(value)
+
+/** Each field's check, exactly the schema's (lengths in UTF-16 code units, as `Schema.maxLength` counts). */
+const QUICK: { readonly [F in Field]: (value: unknown) => boolean } = {
+  target: (v) => isString(v, 253) && v.length >= 1,
+  args: (v) => Array.isArray(v) && v.length <= 128 && v.every((token) => isString(token, 512)),
+  extra_args: (v) => isString(v, 4096),
+  template: (v) => typeof v === "string",
+  timeout_sec: (v) => typeof v === "number" && v > 0,
+  correlation_id: (v) => matches(v, /^[A-Za-z0-9._:-]{1,128}$/),
+  engagement: (v) => matches(v, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+  approval_id: (v) => matches(v, /^[0-9A-Za-z]{1,64}$/)
+}
+
+/**
+ * The decoded input when `raw` is a plain object of valid fields, built as
+ * the schema builds it (fields in the schema's order, `null` as absent,
+ * arrays copied); undefined for anything else, which the schema then decodes
+ * and explains. Every call's input takes this path once, so it is the
+ * schema's checks written out (test/execution/input.test.ts holds them equal).
+ */
+export const quickToolInput = (raw: unknown): ToolInput | undefined => {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw) || Object.getPrototypeOf(raw) !== Object.prototype) {
+    return undefined
+  }
+  const given = raw as Record<string, unknown>
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(QUICK, key)) return undefined
+  }
+  const out: Record<string, unknown> = {}
+  for (const field of fields) {
+    if (!Object.hasOwn(given, field)) continue
+    const value = given[field]
+    if (value === null && field !== "target") continue
+    if (!QUICK[field](value)) return undefined
+    out[field] = Array.isArray(value) ? [...value] : value
+  }
+  return Object.hasOwn(out, "target") ? (out as ToolInput) : undefined
+}
+
 /** The caller's input as a `ToolInput`, or `InvalidInput` naming every problem: the field, what it takes, what was given. */
 export const decodeToolInput = (raw: unknown): Either.Either<ToolInput, InvalidInput> => {
   if (raw instanceof MalformedBody) return Either.left(raw.error)
   const oversized = oversizedInput(raw)
   if (oversized !== undefined) return Either.left(invalid([`(root): ${oversized}`]))
+  const quick = quickToolInput(raw)
+  if (quick !== undefined) return Either.right(quick)
   return Either.mapLeft(decode(raw), (error) => invalid(issuesOf(raw, error)))
 }
 

@@ -16,7 +16,7 @@ import type { AuditApproval } from "../observability/AuditLog.js"
 import { validateArgs, type ValidatedArgs } from "../policy/args.js"
 import type { Engagement, EngagementRef } from "../policy/Engagement.js"
 import { pinInEngagement } from "../policy/engagementScope.js"
-import type { PinnedTarget } from "../policy/pin.js"
+import { checkedTarget, type PinnedTarget } from "../policy/pin.js"
 import type { Resolver } from "../policy/Resolver.js"
 import type { TargetPolicyOptions } from "../policy/targets.js"
 import { tokenize } from "../policy/tokenize.js"
@@ -95,6 +95,9 @@ export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDi
   return Either.right({ ...tool, path: tool.path })
 }
 
+/** Whether `throttle` takes tokens for this call. */
+const throttles = (call: Call, config: AppConfig) => config.rate_limit.enabled && call.caller.transport !== "stdio"
+
 /**
  * The tool's buckets, once the tool is known (the client's own bucket was
  * taken when the call arrived, see call.ts): the client's share of this
@@ -103,21 +106,20 @@ export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDi
  * both or from neither. A stdio server has one client, the local operator
  * who started it: it shares no tool bucket with anyone.
  */
-const throttle = (call: Call, tool: string, config: AppConfig) =>
-  Effect.gen(function*() {
-    const { rate_limit: limits } = config
-    if (!limits.enabled || call.caller.transport === "stdio") return
-    const rates = yield* RateLimiter
-    const share = limits.client_share
-    yield* rates.takeAll([
+const throttle = (call: Call, tool: string, config: AppConfig) => {
+  const { rate_limit: limits } = config
+  if (!throttles(call, config)) return Effect.void
+  const share = limits.client_share
+  return Effect.flatMap(RateLimiter, (rates) =>
+    rates.takeAll([
       {
         key: `share:${tool}:${call.caller.id}`,
         perMinute: limits.tool_requests_per_minute * share,
         burst: Math.max(1, Math.floor(limits.tool_burst * share))
       },
       { key: `tool:${tool}`, perMinute: limits.tool_requests_per_minute, burst: limits.tool_burst }
-    ])
-  })
+    ]))
+}
 
 const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Either<ReadonlyArray<string>, InvalidInput> => {
   if (name === undefined) return Either.right([])
@@ -162,6 +164,12 @@ const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
   maxNetworkSize: config.security.max_network_size
 })
 
+/** The server's target policy and the caller's own allow-list under it, if it has one. */
+const targetPolicies = (config: AppConfig, caller: Caller) => {
+  const policy = targetPolicy(config)
+  return { policy, own: caller.allowedTargets === undefined ? undefined : { ...policy, allowed: caller.allowedTargets } }
+}
+
 /**
  * Check-then-pin under the server's policy and the caller's own allow-list,
  * then inside the engagement's scope; only network tools take a CIDR.
@@ -169,8 +177,7 @@ const targetPolicy = (config: AppConfig): TargetPolicyOptions => ({
 const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller: Caller, engagement: Engagement | undefined) =>
   Effect.gen(function*() {
     const host = yield* policyHost(spec.target, original)
-    const policy = targetPolicy(config)
-    const own = caller.allowedTargets === undefined ? undefined : { ...policy, allowed: caller.allowedTargets }
+    const { own, policy } = targetPolicies(config, caller)
     const pinned = yield* pinInEngagement(host, policy, own, engagement, {
       client: caller.id,
       perClient: config.security.dns_lookups_per_client,
@@ -287,3 +294,34 @@ export const planCall = (
     const engaged = { ...plan, notes: [...scoped.notes, ...plan.notes], engagement: call.engagement ?? null }
     return yield* approvalGate(call, engaged, engagement, accepted)
   })
+
+/**
+ * The refusal `planCall` gives a call when the steps it takes before any
+ * service could answer decide it: the same functions in the same order, up
+ * to the target's own policy. `undefined` whenever planning must be asked —
+ * an unknown tool (its message lists the tools), an engagement, the tool's
+ * rate limits, a target the policy accepts (a name to resolve, the
+ * approval) — so this only ever returns a refusal planning would give, and
+ * `planCall` remains the one place a call is accepted.
+ */
+export const plainRefusal = (
+  call: Call,
+  input: Either.Either<ToolInput, InvalidInput | EngagementRejected>,
+  tool: RegisteredTool | undefined,
+  config: AppConfig
+): ExecutionError | undefined => {
+  const scope = mayExecute(call.caller)
+  if (Either.isLeft(scope)) return scope.left
+  if (tool === undefined) return undefined
+  const ready = readyTool(tool)
+  if (Either.isLeft(ready)) return ready.left
+  if (Either.isLeft(input)) return input.left
+  if (call.engagement !== undefined || throttles(call, config)) return undefined
+  const args = planArguments(tool.spec, input.right, config, call.caller)
+  if (Either.isLeft(args)) return args.left
+  const host = policyHost(tool.spec.target, input.right.target)
+  if (Either.isLeft(host)) return host.left
+  const { own, policy } = targetPolicies(config, call.caller)
+  const target = checkedTarget(host.right, policy, own)
+  return Either.isLeft(target) ? target.left : undefined
+}

@@ -1,8 +1,9 @@
-import { Effect, Metric, MetricLabel } from "effect"
+import { Effect } from "effect"
 import type { AuditUnavailable, ExecutionError } from "../errors.js"
 import { Events } from "../events/Events.js"
 import type { ExecutionOutcome } from "../ExecutionOutcome.js"
 import { AuditLog } from "../observability/AuditLog.js"
+import { labelled } from "../observability/labelled.js"
 import { policyRejections, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { type Call, elapsedSeconds } from "./call.js"
@@ -43,6 +44,8 @@ export interface Sink {
   readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
   /** Fails when the outcome must be audited (intrusive, or `audit_fail_closed: all`) and cannot be. */
   readonly finished: (record: CallRecord) => Effect.Effect<void, AuditUnavailable>
+  /** Whether a `Refused` record means anything to the sink (a refused call is the commonest record in a flood). */
+  readonly refusals: boolean
 }
 
 /** The command line a plan runs, binary first (what a cancelled run had started). */
@@ -69,33 +72,38 @@ const logSink: Sink = {
         Effect.annotateLogs({ caller: call.caller.id, target: call.target, reasons: plan.intrusiveReasons.join("; ") })
       )
       : Effect.void,
-  finished: () => Effect.void
+  finished: () => Effect.void,
+  refusals: false
 }
 
-/** `metric` with `tags` as labels, in the order given (the order is part of a series' identity). */
-const tagged = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, tags: Readonly<Record<string, string>>) =>
-  Metric.taggedWithLabels(metric, Object.entries(tags).map(([key, value]) => MetricLabel.make(key, value)))
+// Labels in this order (the order is part of a series' identity).
+const rejections = labelled(policyRejections, ["tool", "rule"])
+const executions = labelled(toolExecutions, ["tool", "status", "error_type"])
+const executionSeconds = labelled(toolExecutionSeconds, ["tool"])
+const errors = labelled(toolErrors, ["tool", "error_type"])
 
 const metricsSink: Sink = {
   started: () => Effect.void,
-  finished: (record) =>
-    Effect.gen(function*() {
-      const { call } = record
-      if (record._tag === "Refused") {
-        const { error } = record
-        // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
-        const tool = call.toolLabel
-        return yield* Metric.increment(tagged(policyRejections, { tool, rule: "rule" in error ? String(error.rule) : error._tag }))
-      }
-      const { outcome, errorType } = record.ending
-      yield* Metric.increment(tagged(toolExecutions, { tool: call.tool, status: outcome, error_type: errorType ?? "none" }))
-      yield* Metric.update(tagged(toolExecutionSeconds, { tool: call.tool }), record.durationSeconds)
-      if (errorType !== null) yield* Metric.increment(tagged(toolErrors, { tool: call.tool, error_type: errorType }))
-    })
+  refusals: true,
+  finished: (record) => {
+    const { call } = record
+    if (record._tag === "Refused") {
+      const { error } = record
+      // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
+      return rejections.update([call.toolLabel, "rule" in error ? String(error.rule) : error._tag], 1)
+    }
+    const { outcome, errorType } = record.ending
+    return Effect.all([
+      executions.update([call.tool, outcome, errorType ?? "none"], 1),
+      executionSeconds.update([call.tool], record.durationSeconds),
+      errorType === null ? Effect.void : errors.update([call.tool, errorType], 1)
+    ], { discard: true })
+  }
 }
 
 const statsSink = (stats: ToolStats["Type"]): Sink => ({
   started: () => Effect.void,
+  refusals: false,
   finished: (record) =>
     record._tag === "Finished" && record.ending.outcome !== "rejected"
       ? stats.record(record.call.tool, {
@@ -133,6 +141,7 @@ const auditSpawning = (audit: AuditLog["Type"]) => (call: Call, plan: Plan) =>
 
 const auditSink = (audit: AuditLog["Type"]): Sink => ({
   started: () => Effect.void,
+  refusals: true,
   finished: (record) => {
     const { call } = record
     const base = auditBase(call)
@@ -167,6 +176,7 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
 })
 
 const eventSink = (events: Events["Type"]): Sink => ({
+  refusals: true,
   started: (call) =>
     events.publish({
       type: "execution.started",
@@ -211,7 +221,9 @@ export interface Recorder {
 export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog | Events> = Effect.gen(function*() {
   const audit = yield* AuditLog
   const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(yield* Events)]
-  const finished = (record: CallRecord) => Effect.forEach(sinks, (sink) => sink.finished(record), { discard: true })
+  const refusing = sinks.filter((sink) => sink.refusals)
+  const finished = (record: CallRecord) =>
+    Effect.forEach(record._tag === "Refused" ? refusing : sinks, (sink) => sink.finished(record), { discard: true })
   return {
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
     spawning: auditSpawning(audit),

@@ -1,4 +1,4 @@
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { Database } from "../storage/Database.js"
 import { OperatorState, type SwitchChange, type ToolSwitch } from "../storage/OperatorState.js"
@@ -13,6 +13,8 @@ import { ToolRegistry } from "../tools/ToolRegistry.js"
  */
 export interface Switches {
   readonly record: (tool: string, change: SwitchChange, by: string) => Effect.Effect<void>
+  /** Done once the stored switches are applied, or the store's first opening attempt failed (they follow when it opens). */
+  readonly restored: Effect.Effect<void>
 }
 
 const restore = (registry: ToolRegistry["Type"], breakers: CircuitBreakers["Type"], switches: ReadonlyArray<ToolSwitch>) =>
@@ -31,8 +33,11 @@ const restore = (registry: ToolRegistry["Type"], breakers: CircuitBreakers["Type
   })
 
 /**
- * Applies the stored switches before the first call when the database is
- * open at start-up (the usual case), else as soon as it opens.
+ * Applies the stored switches as soon as the store's first opening attempt
+ * ends, else once it opens; the executor's calls and lists wait for
+ * `restored`, so none comes before the switches when the store opened.
+ * Start-up itself does not wait: the store opens beside it (see Startup),
+ * and a stdio client's initialize is answered meanwhile.
  */
 export const makeSwitches = Effect.gen(function*() {
   const state = yield* OperatorState
@@ -40,16 +45,19 @@ export const makeSwitches = Effect.gen(function*() {
   const registry = yield* ToolRegistry
   const breakers = yield* CircuitBreakers
   const apply = Effect.flatMap(state.list, (all) => restore(registry, breakers, all))
-  const first = yield* Effect.either(apply)
-  if (first._tag === "Left") {
-    yield* Effect.forkScoped(
-      db.ready.pipe(
-        Effect.zipRight(apply),
-        Effect.catchAll((error) => Effect.logError(`operator switches could not be restored: ${error.message}`))
-      )
+  const restored = yield* Deferred.make<void>()
+  const later = db.ready.pipe(
+    Effect.zipRight(apply),
+    Effect.catchAll((error) => Effect.logError(`operator switches could not be restored: ${error.message}`))
+  )
+  yield* Effect.forkScoped(
+    Effect.either(apply).pipe(
+      Effect.ensuring(Deferred.succeed(restored, undefined)),
+      Effect.flatMap((first) => (first._tag === "Left" ? later : Effect.void))
     )
-  }
+  )
   return {
+    restored: Deferred.await(restored),
     record: (tool, change, by) =>
       state.set(tool, change, by).pipe(
         Effect.catchAll((error) =>

@@ -8,13 +8,31 @@ import type { ToolSpec } from "../tools/ToolSpec.js"
 import { toolInputFor } from "./input.js"
 import type { ToolInfo } from "./ToolExecutor.js"
 
-const inputSchemaFor = (tool: RegisteredTool): Record<string, unknown> =>
-  JSONSchema.make(toolInputFor(tool.spec)) as unknown as Record<string, unknown>
+interface Schemas {
+  readonly input: Record<string, unknown>
+  readonly output: Record<string, unknown> | null
+}
 
-const outputSchemaFor = (tool: RegisteredTool): Record<string, unknown> | null =>
-  tool.spec.outputSchema === undefined
-    ? null
-    : (JSONSchema.make(tool.spec.outputSchema as Schema.Schema<unknown, any>) as unknown as Record<string, unknown>)
+/**
+ * A spec's JSON Schemas depend on the spec alone, and deriving them walks the
+ * whole schema: made once per spec, not on every tool list (every MCP
+ * session's start and `tools/list`, every `GET /tools`).
+ */
+const schemasOf = (() => {
+  const made = new WeakMap<ToolSpec<any>, Schemas>()
+  return (spec: ToolSpec<any>): Schemas => {
+    const known = made.get(spec)
+    if (known !== undefined) return known
+    const schemas: Schemas = {
+      input: JSONSchema.make(toolInputFor(spec)) as unknown as Record<string, unknown>,
+      output: spec.outputSchema === undefined
+        ? null
+        : (JSONSchema.make(spec.outputSchema as Schema.Schema<unknown, any>) as unknown as Record<string, unknown>)
+    }
+    made.set(spec, schemas)
+    return schemas
+  }
+})()
 
 /** A tool's effective timeout and concurrency: its override or default, capped by the security limits. */
 export const effectiveLimits = (spec: ToolSpec<any>, config: AppConfig) => ({
@@ -51,8 +69,8 @@ export const toolInfo = (tool: RegisteredTool, config: AppConfig, circuitState: 
     ...effectiveLimits(spec, config),
     circuitState,
     stats: summary,
-    inputSchema: inputSchemaFor(tool),
-    outputSchema: outputSchemaFor(tool),
+    inputSchema: schemasOf(spec).input,
+    outputSchema: schemasOf(spec).output,
     annotations: { title: spec.title, ...spec.annotations }
   }
 }

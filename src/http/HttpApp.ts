@@ -85,7 +85,7 @@ const handlers = (info: ServerInfo) =>
   )
 
 /** The probes are the routes without the Host/Origin check. */
-const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set(Object.values(Probes.endpoints).map((endpoint) => endpoint.path))
+export const HOST_CHECK_EXEMPT: ReadonlySet<string> = new Set(Object.values(Probes.endpoints).map((endpoint) => endpoint.path))
 
 /** Checks before routing and the typed error body for every failure, inside HttpApi's own error encoding. */
 const GuardLive = HttpApiBuilder.middleware(

@@ -23,6 +23,7 @@ import type { Schedules } from "../watch/Schedules.js"
 import type { Webhooks } from "../watch/Webhooks.js"
 import { checkBindSafety } from "./auth.js"
 import { TooManyConnections } from "./errors.js"
+import { makeFastLane } from "./fastLane.js"
 import { errorReply, routerConfig } from "./guard.js"
 import { ApiLive } from "./HttpApp.js"
 
@@ -164,9 +165,10 @@ const ServeLive = (info: ServerInfo) =>
       const gate = yield* ExecutionGate
       const graceMs = Effect.map(gate.draining, (drained) => (drained ? 5_000 : 0))
       const server = yield* NodeHttpServer.make(() => node, { host: config.server.host, port: config.server.port })
+      const fast = yield* makeFastLane(server.address._tag === "TcpAddress" ? server.address.port : 0)
       // Built after the API, so it runs before the API's finalizers (MCP sessions): calls in flight end with their connection.
       const closeConnections = Layer.scopedDiscard(Effect.addFinalizer(() => closeGracefully(node, writing, graceMs)))
-      return Layer.merge(HttpApiBuilder.serve(limit), closeConnections).pipe(
+      return Layer.merge(HttpApiBuilder.serve((app) => limit(fast(app))), closeConnections).pipe(
         Layer.provide(ApiLive(info)),
         Layer.provide(HttpRouter.setRouterConfig(routerConfig)),
         Layer.provideMerge(Layer.succeed(HttpServer.HttpServer, server)),

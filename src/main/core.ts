@@ -1,4 +1,4 @@
-import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 import { ConfigLive, type ConfigSource, type LoadedConfig } from "../config/ConfigLive.js"
 import type { AppConfig } from "../config/schema.js"
@@ -9,13 +9,13 @@ import { auditHealthCheck, AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
 import { LoggerLive } from "../observability/Logger.js"
-import { MetricsExporterLive } from "../observability/MetricsExporterLive.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
 import { ConcurrencyLimiter } from "../resilience/ConcurrencyLimiter.js"
 import { RateLimiter } from "../resilience/RateLimiter.js"
 import { ProcessRunnerLive } from "../runner/ProcessRunnerLive.js"
+import { Startup } from "../startup.js"
 import { Approvals } from "../storage/Approvals.js"
 import { Database } from "../storage/Database.js"
 import { SharedRateLimits } from "../storage/SharedRateLimits.js"
@@ -24,7 +24,7 @@ import { builtinTools } from "../tools/builtins.js"
 import { ToolRegistry, ToolRegistryLive } from "../tools/ToolRegistry.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
 import { WatchLive } from "../watch/WatchLive.js"
-import { serverInfo } from "./info.js"
+import { LazyMetricsExporter } from "./lazyMetrics.js"
 
 /** Circuit breakers open → degraded: the server works, one tool does not. */
 const breakerCheck: Effect.Effect<HealthCheck, never, CircuitBreakers> = Effect.map(CircuitBreakers, (breakers) => ({
@@ -76,7 +76,7 @@ export const isRoot = () => typeof process.getuid === "function" && process.getu
  * `data/` beside the config file (or under the working directory).
  */
 export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
-  const base = Layer.mergeAll(Events.layer, NodeContext.layer)
+  const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer, Startup.layer)
   const config = ConfigLive(source, loaded).pipe(Layer.provideMerge(base))
   const services = Layer.mergeAll(
     ProcessRunnerLive,
@@ -88,7 +88,7 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     AuditLog.layer,
     ExecutionGate.layer,
     LoggerLive(loaded.config),
-    MetricsExporterLive(serverInfo),
+    LazyMetricsExporter,
     StorageLive({ configFile: source.file })
   ).pipe(Layer.provideMerge(config))
   const storage = Layer.merge(Approvals.layer, SharedRateLimits.layer).pipe(Layer.provideMerge(services))

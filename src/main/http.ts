@@ -1,29 +1,11 @@
-import { HttpServer } from "@effect/platform"
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import type { ConfigSource, LoadedConfig } from "../config/ConfigLive.js"
-import { HttpServerLive } from "../http/HttpServerLive.js"
-import { PrometheusPortLive } from "../observability/PrometheusPort.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
-import { coreLayer } from "./core.js"
-import { serverInfo } from "./info.js"
-import { drainOnShutdown } from "./Shutdown.js"
 
 /**
- * The REST API, MCP Streamable HTTP at /mcp and the operational endpoints.
- * On SIGTERM/SIGINT new executions are refused, running ones get the grace
- * period, then the server closes and leftover process groups are killed.
+ * `serve --transport http`, loaded when it is asked for: the HTTP stack (the
+ * platform's server and router, OpenAPI, MCP Streamable HTTP) is a separate
+ * lazily evaluated part of the bundle, so a stdio server never evaluates it.
  */
 export const httpProgram = (source: ConfigSource, loaded: LoadedConfig, custom: ReadonlyArray<ToolSpec<any>>) =>
-  Effect.gen(function*() {
-    const server = yield* HttpServer.HttpServer
-    const address = server.address
-    const where = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : address.path
-    yield* Effect.logInfo(`${serverInfo.name} ${serverInfo.version} listening on ${where}`).pipe(
-      Effect.annotateLogs({ mcp: `${where}/mcp`, health: `${where}/health` })
-    )
-    yield* drainOnShutdown
-  }).pipe(
-    Effect.provide(
-      Layer.mergeAll(HttpServerLive(serverInfo), PrometheusPortLive).pipe(Layer.provideMerge(coreLayer(source, loaded, "http", custom)))
-    )
-  )
+  Effect.flatMap(Effect.promise(() => import("./httpProgram.js")), (program) => program.httpProgram(source, loaded, custom))

@@ -1,23 +1,11 @@
-import { Effect, Layer } from "effect"
+import { Effect } from "effect"
 import type { ConfigSource, LoadedConfig } from "../config/ConfigLive.js"
-import { runStdio, stdioCallerIn } from "../mcp/stdio.js"
-import { PrometheusPortLive } from "../observability/PrometheusPort.js"
 import type { ToolSpec } from "../tools/ToolSpec.js"
-import { coreLayer } from "./core.js"
-import { serverInfo } from "./info.js"
-import { drainOnShutdown } from "./Shutdown.js"
 
 /**
- * MCP over stdin/stdout for local clients (Claude Desktop). Ends when the
- * client closes stdin or on SIGTERM/SIGINT; running scans get the grace
- * period, then their process groups are killed.
+ * `serve --transport stdio`, loaded when it is asked for: the MCP server and
+ * the SDK behind it are a lazily evaluated part of the bundle, so an HTTP
+ * server evaluates them only when a client first uses `/mcp`.
  */
 export const stdioProgram = (source: ConfigSource, loaded: LoadedConfig, custom: ReadonlyArray<ToolSpec<any>>) =>
-  Effect.gen(function*() {
-    yield* Effect.logInfo(`${serverInfo.name} ${serverInfo.version} serving MCP on stdio`)
-    const reason = yield* Effect.raceFirst(
-      runStdio({ info: serverInfo, caller: stdioCallerIn(loaded.config.server.stdio_engagement) }).pipe(Effect.as("stdin closed")),
-      drainOnShutdown
-    )
-    yield* Effect.logInfo(`shutting down: ${reason}`)
-  }).pipe(Effect.provide(PrometheusPortLive.pipe(Layer.provideMerge(coreLayer(source, loaded, "stdio", custom)))))
+  Effect.flatMap(Effect.promise(() => import("./stdioProgram.js")), (program) => program.stdioProgram(source, loaded, custom))

@@ -14,11 +14,14 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
+import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
 import { Effect, Either, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor, type ToolInfo } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
+import { Startup } from "../startup.js"
 import { Schedules } from "../watch/Schedules.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
 import { engagementChoices, engagementResources } from "./engagementResources.js"
@@ -226,25 +229,37 @@ const followListChanges = (s: Session, caller: () => Caller) =>
   Effect.gen(function*() {
     const fingerprint = Effect.map(Effect.suspend(() => listed(s, caller())), ({ context, tools }) =>
       JSON.stringify(tools.map((t) => toMcpTool(t, context, true))))
-    let last = yield* fingerprint
-    const subscription = yield* Effect.flatMap(Events, (events) =>
-      events.subscribe)
+    const subscription = yield* Effect.flatMap(
+      Events,
+      (events) =>
+        events.subscribeTo((event) =>
+          event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded"
+        )
+    )
+    // What the session starts with, taken once subscribed (no change can slip between), after the requests already
+    // waiting (see Startup): a new session's first answer does not wait for it.
+    let last = ""
     const notifyAll = Effect.tryPromise(async () => {
       await s.server.sendToolListChanged()
       await s.server.sendResourceListChanged()
       await s.server.sendPromptListChanged()
     }).pipe(Effect.ignore)
-    yield* Queue.take(subscription).pipe(
-      Effect.flatMap((event) =>
-        event.type === "tool.enabled" || event.type === "tool.disabled" || event.type === "config.reloaded"
-          ? Effect.flatMap(fingerprint, (now) => {
-            if (now === last) return Effect.void
-            last = now
-            return notifyAll
-          })
-          : Effect.void
-      ),
-      Effect.forever,
+    // A burst of switches is one look at what changed.
+    const follow = Queue.takeBetween(subscription, 1, Number.MAX_SAFE_INTEGER).pipe(
+      Effect.zipRight(fingerprint),
+      Effect.flatMap((now) => {
+        if (now === last) return Effect.void
+        last = now
+        return notifyAll
+      }),
+      Effect.forever
+    )
+    const startup = yield* Startup
+    yield* startup.background(fingerprint).pipe(
+      Effect.tap((first) => {
+        last = first
+      }),
+      Effect.zipRight(follow),
       Effect.forkScoped
     )
   })
@@ -272,6 +287,16 @@ const makeTaskStore = (
 }
 
 /**
+ * The SDK's Ajv validator, made on first use: the SDK would build one for
+ * every server (a few milliseconds of a stdio start-up and of every HTTP
+ * session) to check elicitation answers, which this server never asks for.
+ */
+const lazyValidator = (): jsonSchemaValidator => {
+  let ajv: AjvJsonSchemaValidator | undefined
+  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) }
+}
+
+/**
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
  * fibers on the runtime captured here; an aborted request (client
  * `notifications/cancelled`, session close) interrupts its fiber, which kills
@@ -293,7 +318,12 @@ export const makeMcpServer = (
     const taskStore = tasks ? makeTaskStore(options, access, clock, run) : undefined
     const server = new Server(
       { name: options.info.name, version: options.info.version },
-      { capabilities: capabilities(tasks), instructions: INSTRUCTIONS, ...(taskStore === undefined ? {} : { taskStore }) }
+      {
+        capabilities: capabilities(tasks),
+        instructions: INSTRUCTIONS,
+        jsonSchemaValidator: lazyValidator(),
+        ...(taskStore === undefined ? {} : { taskStore })
+      }
     )
     const recentTargets: Array<string> = []
     const viewer = bundledScanViewer

@@ -5,6 +5,7 @@ import type { Events } from "../events/Events.js"
 import type { ToolExecutor } from "../execution/ToolExecutor.js"
 import { OPERATOR_SCOPES } from "../identity/Caller.js"
 import type { Caller } from "../identity/Caller.js"
+import { Startup } from "../startup.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
 import { LineStdioTransport } from "./stdioTransport.js"
 
@@ -42,6 +43,7 @@ export const runStdio = (options: StdioOptions): Effect.Effect<void, never, Tool
       const { server } = yield* makeMcpServer({ info: options.info, callerOf: () => caller, sessionCaller: () => caller })
       const transport = new LineStdioTransport(stdin, stdout)
       yield* Effect.promise(() => server.connect(transport))
+      yield* Effect.flatMap(Startup, (startup) => startup.serving)
       yield* Effect.async<void>((resume) => {
         const done = () => resume(Effect.void)
         stdin.once("end", done)

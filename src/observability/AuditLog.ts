@@ -7,6 +7,7 @@ import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
 import { makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
+import { logAudit } from "./Logger.js"
 import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
 
 /**
@@ -124,7 +125,14 @@ export const RejectionsLine = Schema.Struct({
 export const AuditLine = Schema.Union(ExecutionLine, RejectionsLine)
 export type AuditLine = typeof AuditLine.Type
 
-const lineJson = Schema.encodeSync(Schema.parseJson(ExecutionLine))
+/**
+ * `ExecutionLine` as JSON: every field is a string, number, boolean, null or
+ * array of strings, so encoding it is the identity and the text is
+ * `JSON.stringify` of the line built field by field in the schema's order
+ * (test/observability/AuditLog.test.ts checks both agree), without walking
+ * the schema for every line.
+ */
+const lineJson = (line: ExecutionLine): string => JSON.stringify(line)
 const rejectionsJson = Schema.encodeSync(Schema.parseJson(RejectionsLine))
 
 /**
@@ -238,6 +246,8 @@ export interface AuditLogService {
   readonly health: Effect.Effect<CheckResult>
   /** Reopens the file before the next line, as SIGHUP does. */
   readonly reopen: Effect.Effect<void>
+  /** Waits until every line written so far is in the file: refusals' lines join a batch without their callers waiting. */
+  readonly flush: Effect.Effect<void>
 }
 
 export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, AuditLogService>() {
@@ -252,9 +262,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
     Effect.gen(function*() {
       const config = yield* ConfigService
       const path = Effect.map(config.get, (c) => c.security.audit_log_path)
-      const writer = yield* makeAuditWriter({ path })
-
-      const logOnly = (line: string) => Effect.logInfo(line.trimEnd()).pipe(Effect.annotateLogs("audit", true))
+      const logOnly = logAudit
+      const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
 
       const write = (entry: AuditEntry) =>
         Effect.gen(function*() {
@@ -262,6 +271,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
           const c = yield* config.get
           if (c.security.audit_log_path === "") return yield* logOnly(line)
           const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
+          // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
+          if (!failClosed && entry.outcome === "rejected") return yield* writer.enqueue(line)
           yield* writer.append(line, entry.intrusive).pipe(
             Effect.catchAll((error) => Effect.zipRight(logOnly(line), failClosed ? Effect.fail(error) : Effect.void))
           )
@@ -310,7 +321,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
           s.lastError === null
             ? { status: "healthy", message: `${s.linesWritten} lines written`, metadata: { ...s } }
             : { status: "degraded", message: s.lastError, metadata: { ...s } }),
-        reopen: writer.reopen
+        reopen: writer.reopen,
+        flush: writer.flush
       }
     })
   )

@@ -29,6 +29,8 @@ export interface AuditWriterOptions {
   readonly maxBatch?: number
   /** Reopen the file on this signal (default SIGHUP); `null` to not listen. */
   readonly reopenSignal?: NodeJS.Signals | null
+  /** Where the lines nobody waits for (`enqueue`) go when their batch cannot be written; by default they are dropped. */
+  readonly unwritten?: (text: string) => Effect.Effect<void>
 }
 
 export interface AuditWriterStatus {
@@ -47,6 +49,14 @@ export interface AuditWriterStatus {
 export interface AuditWriter {
   /** Queues `line` (newline included) and waits until it is in the file, and fsync'ed when `durable`. */
   readonly append: (line: string, durable: boolean) => Effect.Effect<void, AuditUnavailable>
+  /**
+   * Queues `line` (newline included) without waiting for it to be written: it
+   * joins the next batch. For lines whose caller's outcome does not depend on
+   * them, so a flood of them costs one write per batch, not a wait per line.
+   */
+  readonly enqueue: (line: string) => Effect.Effect<void>
+  /** Waits until every line queued before it has been written, or handed to `unwritten`. */
+  readonly flush: Effect.Effect<void>
   /** Reopens the file before the next batch. */
   readonly reopen: Effect.Effect<void>
   readonly status: Effect.Effect<AuditWriterStatus>
@@ -60,7 +70,8 @@ export const auditFailures = Metric.counter("mcp_audit_failures_total", {
 interface Pending {
   readonly line: string
   readonly durable: boolean
-  readonly done: Deferred.Deferred<void, AuditUnavailable>
+  /** Absent for a line nobody waits for. */
+  readonly done: Deferred.Deferred<void, AuditUnavailable> | undefined
 }
 
 const STOP = Symbol("stop")
@@ -139,33 +150,41 @@ const makeFile = () => {
 type Status = Omit<AuditWriterStatus, "opens">
 
 /** Commits one batch and settles every caller in it: all succeed, or all get `AuditUnavailable`. */
-const batchWriter =
-  (pathOf: Effect.Effect<string>, file: ReturnType<typeof makeFile>, status: Ref.Ref<Status>) => (batch: ReadonlyArray<Pending>) =>
-    Effect.gen(function*() {
-      const path = yield* pathOf
-      const bytes = Buffer.from(batch.map((p) => p.line).join(""), "utf8")
-      const durable = batch.some((p) => p.durable)
-      const result = yield* Effect.exit(Effect.tryPromise({ try: () => file.commit(path, bytes, durable), catch: (error) => error }))
-      if (Exit.isSuccess(result)) {
-        yield* Ref.update(status, (s) => ({
-          ...s,
-          path,
-          lastError: null,
-          linesWritten: s.linesWritten + batch.length,
-          batches: s.batches + 1,
-          syncs: s.syncs + (durable ? 1 : 0)
-        }))
-        return yield* Effect.forEach(batch, (p) => Deferred.succeed(p.done, undefined), { discard: true })
-      }
-      const cause = result.cause._tag === "Fail" ? result.cause.error : result.cause
-      const reason = errorCode(cause)
-      const message = `audit log write to ${path} failed (${reason}): ${cause instanceof Error ? cause.message : String(cause)}`
-      yield* Ref.update(status, (s) => ({ ...s, path, lastError: message, failedBatches: s.failedBatches + 1 }))
-      yield* Metric.increment(Metric.tagged(auditFailures, "reason", reason))
-      yield* Effect.logError(message).pipe(Effect.annotateLogs({ lines: batch.length }))
-      const error = new AuditUnavailable({ path, message })
-      yield* Effect.forEach(batch, (p) => Deferred.fail(p.done, error), { discard: true })
-    })
+const batchWriter = (
+  pathOf: Effect.Effect<string>,
+  file: ReturnType<typeof makeFile>,
+  status: Ref.Ref<Status>,
+  unwritten: (text: string) => Effect.Effect<void>
+) =>
+(batch: ReadonlyArray<Pending>) =>
+  Effect.gen(function*() {
+    const path = yield* pathOf
+    const bytes = Buffer.from(batch.map((p) => p.line).join(""), "utf8")
+    const durable = batch.some((p) => p.durable)
+    const result = yield* Effect.exit(Effect.tryPromise({ try: () => file.commit(path, bytes, durable), catch: (error) => error }))
+    if (Exit.isSuccess(result)) {
+      yield* Ref.update(status, (s) => ({
+        ...s,
+        path,
+        lastError: null,
+        linesWritten: s.linesWritten + batch.filter((p) => p.line !== "").length,
+        batches: s.batches + 1,
+        syncs: s.syncs + (durable ? 1 : 0)
+      }))
+      for (const p of batch) if (p.done !== undefined) Deferred.unsafeDone(p.done, Exit.void)
+      return
+    }
+    const cause = result.cause._tag === "Fail" ? result.cause.error : result.cause
+    const reason = errorCode(cause)
+    const message = `audit log write to ${path} failed (${reason}): ${cause instanceof Error ? cause.message : String(cause)}`
+    yield* Ref.update(status, (s) => ({ ...s, path, lastError: message, failedBatches: s.failedBatches + 1 }))
+    yield* Metric.increment(Metric.tagged(auditFailures, "reason", reason))
+    yield* Effect.logError(message).pipe(Effect.annotateLogs({ lines: batch.length }))
+    const error = new AuditUnavailable({ path, message })
+    for (const p of batch) if (p.done !== undefined) Deferred.unsafeDone(p.done, Exit.fail(error))
+    const orphans = batch.filter((p) => p.done === undefined)
+    if (orphans.length > 0) yield* unwritten(orphans.map((p) => p.line).join(""))
+  })
 
 /** Asks for a reopen whenever the process gets `signal`, for as long as the scope lasts. */
 const reopenOn = (signal: NodeJS.Signals, requestReopen: () => void) =>
@@ -193,7 +212,8 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
       syncs: 0
     })
 
-    const writeBatch = batchWriter(options.path, file, status)
+    const unwritten = options.unwritten ?? (() => Effect.void)
+    const writeBatch = batchWriter(options.path, file, status, unwritten)
 
     /** Takes what is queued, writes it, and stops after the STOP marker the finalizer queues. */
     const writer = Effect.gen(function*() {
@@ -217,7 +237,11 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
         yield* Queue.offer(queue, STOP)
         yield* Fiber.await(fiber).pipe(Effect.timeout("10 seconds"), Effect.ignore)
         const late = new AuditUnavailable({ path: "", message: "the audit log closed before this line was written" })
-        for (const item of yield* Queue.takeAll(queue)) if (item !== STOP) yield* Deferred.fail(item.done, late)
+        for (const item of yield* Queue.takeAll(queue)) {
+          if (item === STOP) continue
+          if (item.done === undefined) yield* unwritten(item.line)
+          else yield* Deferred.fail(item.done, late)
+        }
         yield* Queue.shutdown(queue)
         yield* Effect.promise(() => file.close())
       })
@@ -233,9 +257,18 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
         return yield* Deferred.await(done)
       }).pipe(Effect.uninterruptible)
 
+    const enqueue = (line: string) =>
+      Effect.flatMap(Ref.get(closed), (isClosed) =>
+        isClosed ? unwritten(line) : Queue.offer(queue, { line, durable: false, done: undefined }).pipe(Effect.asVoid))
+
     return {
       append,
-      reopen: Effect.sync(() => file.requestReopen()),
+      enqueue,
+      // An empty line waits for its batch, which holds or follows every line queued before it.
+      flush: Effect.ignore(append("", false)),
+      reopen: Effect.sync(() =>
+        file.requestReopen()
+      ),
       status: Effect.map(Ref.get(status), (s) => ({ ...s, opens: file.opens() }))
     }
   })

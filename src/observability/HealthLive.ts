@@ -2,6 +2,7 @@ import { Deferred, Duration, Effect, Layer, Ref, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
 import { monotonicMillis } from "../monotonic.js"
+import { Startup } from "../startup.js"
 import { type CheckReport, type CheckResult, Health, type HealthCheck, type HealthReport, type HealthStatus } from "./Health.js"
 import { builtinChecks, worst } from "./systemChecks.js"
 
@@ -61,6 +62,9 @@ export interface HealthOptions {
   readonly checkTimeout?: Duration.DurationInput
 }
 
+/** How long one built report is served again (see `makeHealth`). */
+export const REPORT_REUSE_MS = 250
+
 /**
  * The Health service over exactly `options.checks`. A background fiber, alive
  * as long as the scope, runs all checks concurrently every
@@ -116,9 +120,28 @@ export const makeHealth = (options: HealthOptions): Effect.Effect<Health["Type"]
       return report
     })
 
+    /**
+     * The last report, served again for up to `REPORT_REUSE_MS` and until the
+     * next round: `/health` may be asked thousands of times a second, and
+     * its checks change only once per round anyway. Only its `timestamp` and
+     * `stale` flags can lag, by that much.
+     */
+    let lastReport: { readonly at: number; readonly report: HealthReport } | undefined
+    const currentReport = Effect.flatMap(
+      monotonicMillis,
+      (now) =>
+        lastReport !== undefined && now >= lastReport.at && now - lastReport.at < REPORT_REUSE_MS
+          ? Effect.succeed(lastReport.report)
+          : Effect.map(buildReport, (report) => {
+            lastReport = { at: now, report }
+            return report
+          })
+    )
+
     const round = roundLock.withPermits(1)(Effect.gen(function*() {
       const fresh = yield* Effect.forEach(options.checks, (check) => runCheck(check, timeout), { concurrency: "unbounded" })
       yield* Ref.set(results, new Map(options.checks.map((check, i) => [check.name, fresh[i]!])))
+      lastReport = undefined
       yield* Deferred.succeed(firstRound, undefined)
       const report = yield* buildReport
       const previous = yield* Ref.getAndSet(lastStatus, report.status)
@@ -133,10 +156,11 @@ export const makeHealth = (options: HealthOptions): Effect.Effect<Health["Type"]
       Effect.zipRight(Effect.flatMap(config.get, (c) => Effect.sleep(Duration.seconds(c.health.check_interval)))),
       Effect.forever
     )
-    yield* Effect.forkScoped(loop)
+    // A report waits for the first round; that round waits for the first requests (see Startup).
+    yield* Effect.forkScoped((yield* Startup).background(loop))
 
     return {
-      report: Effect.zipRight(Deferred.await(firstRound), buildReport),
+      report: Effect.zipRight(Deferred.await(firstRound), currentReport),
       refresh: round
     }
   })

@@ -1,7 +1,7 @@
 import { PlatformLogger } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { Effect, HashMap, Layer, Logger, LogLevel, type Scope, Stream } from "effect"
+import { Cause, Effect, FiberId, HashMap, Inspectable, Layer, Logger, LogLevel, LogSpan, type Scope, Stream } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 
@@ -31,31 +31,98 @@ const bootstrapConsole = Logger.withConsoleError(Logger.logfmtLogger)
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value)
 
+const textOnly = /^[^\s"=]*$/
+/** Labels as logfmt writes them (` label=`): a log has few distinct ones, so each is made once. */
+const labels = new Map<string, string>()
+const labelOf = (label: string): string => {
+  let made = labels.get(label)
+  if (made === undefined) {
+    made = ` ${label.replace(/[\s="]/g, "_")}=`
+    if (labels.size < 1024) labels.set(label, made)
+  }
+  return made
+}
+const pair = (label: string, value: string) => labelOf(label) + (textOnly.test(value) ? value : JSON.stringify(value))
+
 /**
- * An audit line that goes to the log (no audit file, or its write failed)
- * arrives as its JSON text annotated `audit`. Logged as it is, logfmt would
- * quote the JSON inside `message="{\"timestamp\":…}"` (and the JSON format
- * would nest it as a string): instead its fields become the entry's own
- * annotations, `message="audit" caller_id=… tool=… argv=…`.
+ * An audit line on its way to the application log (no audit file, or its
+ * write failed): its JSON text, marked as such by its type rather than by a
+ * log annotation, which would cost a fiber-local update on every line of a flood.
  */
-export const auditFieldsAsAnnotations = <Output>(
-  logger: Logger.Logger<unknown, Output>,
-  /** For logfmt: lists (argv) as their words joined by spaces, which logfmt quotes once. */
-  flat = false
-): Logger.Logger<unknown, Output> =>
+export class AuditMessage {
+  constructor(readonly line: string) {}
+  toString(): string {
+    return this.line
+  }
+}
+
+/** Logs an audit line (JSON text, newline or not) at info level. */
+export const logAudit = (line: string): Effect.Effect<void> => Effect.logInfo(new AuditMessage(line.trimEnd()))
+
+/** Whether a logged message is an audit line. */
+export const isAuditMessage = (message: unknown): boolean =>
+  message instanceof AuditMessage || (Array.isArray(message) && message[0] instanceof AuditMessage)
+
+/** An audit line's fields, in their order, when the entry is one. */
+const auditFields = (options: Logger.Logger.Options<unknown>): Record<string, unknown> | undefined => {
+  const message = Array.isArray(options.message) ? options.message[0] : options.message
+  if (!(message instanceof AuditMessage)) return undefined
+  try {
+    const fields: unknown = JSON.parse(message.line)
+    return isRecord(fields) ? fields : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * An audit line that goes to the log arrives as an `AuditMessage`. Logged as
+ * it is, the JSON format would nest its text as a string (and logfmt would
+ * quote the JSON inside `message="{\"timestamp\":…}"`): instead its fields
+ * become the entry's own annotations, `"message": "audit", "annotations":
+ * {"audit": true, "caller_id": …}` (`logfmtLine` does the same for logfmt).
+ */
+export const auditFieldsAsAnnotations = <Output>(logger: Logger.Logger<unknown, Output>): Logger.Logger<unknown, Output> =>
   Logger.mapInputOptions(logger, (options) => {
-    if (!HashMap.has(options.annotations, "audit")) return options
-    const text = Array.isArray(options.message) ? options.message[0] : options.message
-    if (typeof text !== "string" || !text.startsWith("{")) return options
-    let fields: unknown
-    try {
-      fields = JSON.parse(text)
-    } catch {
-      return options
+    const fields = auditFields(options)
+    if (fields === undefined) return options
+    const annotations = HashMap.union(options.annotations, HashMap.fromIterable([["audit", true], ...Object.entries(fields)]))
+    return { ...options, message: "audit", annotations }
+  })
+
+/**
+ * One logfmt line, laid out as Effect's `logfmtLogger` lays it out
+ * (timestamp, level, fiber, message, cause, spans, annotations), except that
+ * an audit line's fields follow as the entry's own keys, in the line's
+ * order, lists as their words joined by spaces (see
+ * `auditFieldsAsAnnotations`). Built in one pass: on a flood of refused
+ * calls every one of them is such a line.
+ */
+export const logfmtLine = (options: Logger.Logger.Options<unknown>): string => {
+  const audit = auditFields(options)
+  let out = `timestamp=${options.date.toISOString()}${pair("level", options.logLevel.label)}${
+    pair("fiber", FiberId.threadName(options.fiberId))
+  }`
+  const messages = audit !== undefined ? ["audit"] : Array.isArray(options.message) ? options.message : [options.message]
+  for (const message of messages) out += pair("message", Inspectable.toStringUnknown(message, 0))
+  if (!Cause.isEmptyType(options.cause)) out += pair("cause", Cause.pretty(options.cause, { renderErrorCause: true }))
+  const now = options.date.getTime()
+  for (const span of options.spans) out += ` ${LogSpan.render(now)(span)}`
+  for (const [label, value] of options.annotations) out += pair(label, Inspectable.toStringUnknown(value, 0))
+  if (audit !== undefined) {
+    out += " audit=true"
+    for (const key in audit) {
+      const value = audit[key]
+      out += pair(key, Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0))
     }
-    if (!isRecord(fields)) return options
-    const entries = Object.entries(fields).map(([key, value]) => [key, flat && Array.isArray(value) ? value.join(" ") : value] as const)
-    return { ...options, message: "audit", annotations: HashMap.union(options.annotations, HashMap.fromIterable(entries)) }
+  }
+  return out
+}
+
+/** Straight to stderr: `console.error` would format its argument and add and remove an error listener on every line. */
+const toStderr = <Message>(logger: Logger.Logger<Message, string>): Logger.Logger<Message, void> =>
+  Logger.map(logger, (line) => {
+    process.stderr.write(`${line}\n`)
   })
 
 /**
@@ -77,9 +144,9 @@ export const LoggerLive = (initial: AppConfig) =>
         Effect.forkScoped
       )
       const json = initial.logging.format === "json"
-      const format = auditFieldsAsAnnotations(json ? Logger.jsonLogger : Logger.logfmtLogger, !json)
+      const format = json ? auditFieldsAsAnnotations(Logger.jsonLogger) : Logger.make(logfmtLine)
       const enabled = (l: LogLevel.LogLevel) => LogLevel.greaterThanEqual(l, level)
-      const console = Logger.filterLogLevel(Logger.withConsoleError(format), enabled)
+      const console = Logger.filterLogLevel(json ? Logger.withConsoleError(format) : toStderr(format), enabled)
       const loggers: Effect.Effect<Logger.Logger<unknown, unknown>, PlatformError, Scope.Scope> = initial.logging.file_path === ""
         ? Effect.succeed(console)
         : PlatformLogger.toFile(format, initial.logging.file_path).pipe(

@@ -31,6 +31,18 @@ const andCaller = (
   callerOptions === undefined ? accepted : Either.flatMap(accepted, (ok) => checkTarget(ok, callerOptions))
 
 /**
+ * The checks of `pinTarget` that need no lookup: `raw` as a target under the
+ * server policy and the caller's own allow-list. A host name it accepts is
+ * still to be resolved and its addresses checked.
+ */
+export const checkedTarget = (
+  raw: string,
+  options: TargetPolicyOptions,
+  callerOptions?: TargetPolicyOptions
+): Either.Either<ParsedTarget, TargetRejected> =>
+  andCaller(Either.flatMap(parseTarget(raw), (target) => checkTarget(target, options)), callerOptions)
+
+/**
  * Validates `raw` against the server policy and, when given, the caller's own
  * allow-list (both must pass), resolving host names through `Resolver`
  * (on behalf of `lookup.client`, which bounds that client's share of it).
@@ -42,7 +54,7 @@ export const pinTarget = (
   lookup?: LookupOptions
 ): Effect.Effect<PinnedTarget, TargetRejected, Resolver> =>
   Effect.gen(function*() {
-    const parsed = yield* andCaller(Either.flatMap(parseTarget(raw), (target) => checkTarget(target, options)), callerOptions)
+    const parsed = yield* checkedTarget(raw, options, callerOptions)
     switch (parsed.kind) {
       case "ip":
         return { original: raw, pinned: parsed.text, addresses: [parsed.text], kind: "ip", family: parsed.address.family } as const

@@ -375,7 +375,7 @@ export class CircuitBreakers extends Context.Tag("security-mcp/CircuitBreakers")
           })
         )
       }
-      return out.sort((a, b) => a.tool.localeCompare(b.tool))
+      return out.sort((a, b) => (a.tool < b.tool ? -1 : a.tool > b.tool ? 1 : 0))
     })
 
     return CircuitBreakers.of({

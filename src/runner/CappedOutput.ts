@@ -15,6 +15,9 @@ export const utf8PrefixLength = (bytes: Uint8Array, length: number): number => {
   return end
 }
 
+/** Decoding without `stream` keeps no state between calls, so one decoder serves every buffer. */
+const utf8 = new TextDecoder("utf-8")
+
 /**
  * Keeps at most `cap` bytes of a stream and counts the rest as dropped, so a
  * flooding child costs bounded memory while it keeps being drained.
@@ -49,6 +52,6 @@ export class CappedOutput {
   text(): string {
     const bytes = Buffer.concat(this.chunks, this.kept)
     const length = this.dropped ? utf8PrefixLength(bytes, bytes.length) : bytes.length
-    return new TextDecoder("utf-8").decode(bytes.subarray(0, length))
+    return utf8.decode(bytes.subarray(0, length))
   }
 }

@@ -4,8 +4,8 @@ import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
 
 /**
  * What the runner can promise about a tool process on this host. Process-group
- * kill (timeouts, cancellation, shutdown) and the watchdog need only POSIX
- * signals and Node; kernel resource limits and the parent-death signal need
+ * kill (timeouts, cancellation, shutdown) and the watchdog (the spawner
+ * helper) need only POSIX signals and Node; kernel resource limits and the parent-death signal need
  * util-linux's prlimit and setpriv, which exist on Linux only. On macOS and
  * the BSDs nothing equivalent can be applied to a child without a shell or a
  * compiled helper: see the README's platform table.
@@ -71,14 +71,14 @@ export const protectionReport = (wrappers: Wrappers): ReadonlyArray<ProtectionLi
     onNone: () => ({ held: false, text: "kernel resource limits: prlimit (util-linux) not found" })
   }),
   Option.match(wrappers.setpriv, {
-    onSome: (path) => ({ held: true, text: `parent-death signal (SIGKILL when the server dies): ${path}` }),
+    onSome: (path) => ({ held: true, text: `parent-death signal (SIGKILL when the spawner dies, which it does with the server): ${path}` }),
     onNone: () => ({ held: false, text: "parent-death signal: setpriv (util-linux) not found" })
   }),
   {
     held: groupKill,
     text: groupKill ? "process-group kill on timeout, cancellation and shutdown" : "process-group kill: needs POSIX process groups"
   },
-  { held: groupKill, text: "watchdog: kills running tools' process groups if the server is killed" }
+  { held: groupKill, text: "watchdog (the spawner process): kills running tools' process groups if the server is killed" }
 ]
 
 /** How to get the missing protections back, or (while limits are enforced) to run without them knowingly. */

@@ -1,24 +1,28 @@
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
-import { constants } from "node:fs"
-import { access, open, realpath, stat } from "node:fs/promises"
+import { accessSync, constants, statSync } from "node:fs"
+import { open, realpath, stat } from "node:fs/promises"
 import * as Path from "node:path"
 import { SpawnFailed } from "../errors.js"
 
 /** The PATH children get, and the search path when the server has none. */
 export const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-const isExecutableFile = (path: string): Effect.Effect<boolean> =>
-  Effect.promise(async () => {
-    try {
-      const info = await stat(path)
-      if (!info.isFile()) return false
-      await access(path, constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
+/**
+ * Synchronous on purpose: a stat of a directory entry the kernel has cached
+ * takes microseconds, a round trip through libuv's thread pool a hundred
+ * times that, and start-up looks up every tool on every PATH entry.
+ */
+export const isExecutableFile = (path: string): boolean => {
+  const info = statSync(path, { throwIfNoEntry: false })
+  if (info === undefined || !info.isFile()) return false
+  try {
+    accessSync(path, constants.X_OK)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /**
  * Resolves a binary name to the absolute path of an executable regular file.
@@ -30,23 +34,24 @@ export const resolveBinary = (
   name: string,
   searchPath: string = process.env["PATH"] ?? SAFE_PATH
 ): Effect.Effect<string, SpawnFailed> =>
-  Effect.gen(function*() {
+  Effect.suspend(() => {
     if (name.length === 0) {
-      return yield* new SpawnFailed({ command: name, message: "empty binary name" })
+      return Effect.fail(new SpawnFailed({ command: name, message: "empty binary name" }))
     }
     if (Path.isAbsolute(name)) {
-      if (yield* isExecutableFile(name)) return name
-      return yield* new SpawnFailed({ command: name, message: `${name} is not an executable file` })
+      return isExecutableFile(name)
+        ? Effect.succeed(name)
+        : Effect.fail(new SpawnFailed({ command: name, message: `${name} is not an executable file` }))
     }
     if (name.includes("/")) {
-      return yield* new SpawnFailed({ command: name, message: `relative binary path ${name} is not allowed` })
+      return Effect.fail(new SpawnFailed({ command: name, message: `relative binary path ${name} is not allowed` }))
     }
     for (const dir of searchPath.split(":")) {
       if (!Path.isAbsolute(dir)) continue
       const candidate = Path.join(dir, name)
-      if (yield* isExecutableFile(candidate)) return candidate
+      if (isExecutableFile(candidate)) return Effect.succeed(candidate)
     }
-    return yield* new SpawnFailed({ command: name, message: `${name} not found on PATH` })
+    return Effect.fail(new SpawnFailed({ command: name, message: `${name} not found on PATH` }))
   })
 
 /** What a resolved binary really is: the file behind every symlink, and what its content says. */

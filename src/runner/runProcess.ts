@@ -1,7 +1,7 @@
-import { Command, CommandExecutor } from "@effect/platform"
-import type { PlatformError } from "@effect/platform/Error"
-import { Clock, Duration, Effect, Fiber, Option, Stream } from "effect"
-import { type ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
+import { Clock, Duration, Effect, Option, Runtime } from "effect"
+import type { Socket } from "node:net"
+import * as Path from "node:path"
+import { ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
 import { CappedOutput } from "./CappedOutput.js"
 import { wrappedArgv } from "./prlimit.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
@@ -15,8 +15,8 @@ import {
   type WrapperNames,
   type Wrappers
 } from "./protections.js"
-import { makeReaper, type Reaper } from "./Reaper.js"
-import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
+import { isExecutableFile, resolveBinary, SAFE_PATH } from "./resolveBinary.js"
+import { killGroup, makeSpawner, type Spawned, type Spawner, type SpawnerOptions } from "./Spawner.js"
 
 /**
  * Names or absolute paths of util-linux prlimit and setpriv. Where either is
@@ -25,159 +25,196 @@ import { resolveBinary, SAFE_PATH } from "./resolveBinary.js"
  * dropping them would hide that from the operator while a tool could exhaust
  * the host.
  */
-export interface ProcessRunnerOptions extends WrapperNames {}
-
-interface Termination {
-  readonly exitCode: number | null
-  readonly signal: string | null
-}
-
-const SIGNAL_DESCRIPTION = /^Process interrupted due to receipt of signal: (SIG[A-Z0-9]+)$/
+export interface ProcessRunnerOptions extends WrapperNames, SpawnerOptions {}
 
 /** After the group is SIGKILLed, output still buffered in the pipes is read for at most this long. */
-const DRAIN_AFTER_EXIT = Duration.seconds(5)
+const DRAIN_AFTER_EXIT_MS = 5000
 /** SIGKILL cannot be caught; this only bounds a wait on a process stuck in the kernel. */
-const REAP_AFTER_SIGKILL = Duration.seconds(5)
+const REAP_AFTER_SIGKILL_MS = 5000
+
+const SPAWNER_LOST = "the process spawner died while the tool ran: its process group was killed and its exit status is unknown"
 
 // Real processes run in real time: the timeout and grace timers must not follow a TestClock.
 const liveClock = Clock.make()
 
-const signalGroup = (pid: number, signal: NodeJS.Signals): Effect.Effect<void> =>
-  Effect.sync(() => {
-    try {
-      process.kill(-pid, signal)
-    } catch {
-      // ESRCH: the group is already gone, which is the goal; EPERM: the id is no longer ours.
-    }
-  })
-
-// The platform reports death by signal as a SystemError whose description names it.
-const awaitTermination = (proc: CommandExecutor.Process): Effect.Effect<Termination> =>
-  proc.exitCode.pipe(
-    Effect.map((code): Termination => ({ exitCode: code, signal: null })),
-    Effect.catchAll((error: PlatformError) => {
-      const match = error._tag === "SystemError" ? SIGNAL_DESCRIPTION.exec(error.description ?? "") : null
-      return match
-        ? Effect.succeed<Termination>({ exitCode: null, signal: match[1]! })
-        : Effect.die(error)
-    })
-  )
-
 /**
- * SIGTERM the group, give it `grace` to exit, then SIGKILL it. Always ends with
- * a group SIGKILL so grandchildren outliving the leader never survive. Safe to
- * run inside a finalizer: the waits are made interruptible so their timeouts fire.
+ * SIGTERM the group, give it `graceMs` to exit, then SIGKILL it. Once the
+ * leader has exited, the spawner has SIGKILLed the rest of the group, so
+ * grandchildren outliving the leader never survive; the last SIGKILL covers
+ * a leader that never exited. Safe in a finalizer: each wait ends on its own
+ * timer, so none needs to be interruptible (which, in an interrupted fiber,
+ * would end the whole sequence at the first wait).
  */
-const stopGroup = (proc: CommandExecutor.Process, grace: Duration.Duration): Effect.Effect<void> =>
+const stopGroup = (proc: Spawned, graceMs: number): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const running = yield* proc.isRunning.pipe(Effect.orElseSucceed(() => true))
-    if (running) {
-      yield* signalGroup(proc.pid, "SIGTERM")
-      const exited = yield* proc.exitCode.pipe(Effect.ignore, Effect.interruptible, Effect.timeout(grace), Effect.option)
-      if (Option.isNone(exited)) {
-        yield* signalGroup(proc.pid, "SIGKILL")
-        yield* proc.exitCode.pipe(Effect.ignore, Effect.interruptible, Effect.timeout(REAP_AFTER_SIGKILL), Effect.ignore)
-      }
-    }
-    yield* signalGroup(proc.pid, "SIGKILL")
+    if (proc.hasExited()) return
+    killGroup(proc.pid, "SIGTERM")
+    if (Option.isSome(yield* proc.exitWithin(graceMs))) return
+    killGroup(proc.pid, "SIGKILL")
+    yield* proc.exitWithin(REAP_AFTER_SIGKILL_MS)
+    killGroup(proc.pid, "SIGKILL")
   })
 
-const collect = (
-  stream: Stream.Stream<Uint8Array, PlatformError>,
-  sink: CappedOutput,
-  name: "stdout" | "stderr",
-  onOutput: RunRequest["onOutput"]
-): Effect.Effect<void> => {
-  // One streaming decoder per stream keeps multi-byte chars split across reads intact.
-  const decoder = new TextDecoder("utf-8")
-  return Stream.runForEach(stream, (chunk) => {
-    sink.push(chunk)
-    return onOutput ? onOutput(name, decoder.decode(chunk, { stream: true })) : Effect.void
-  }).pipe(
-    Effect.zipRight(
-      onOutput ?
-        Effect.suspend(() => {
-          const rest = decoder.decode()
-          return rest.length > 0 ? onOutput(name, rest) : Effect.void
-        }) :
-        Effect.void
-    ),
-    // A read error on a pipe ends that stream; what was read so far is kept.
-    Effect.catchAll(() => Effect.void)
-  )
+/** Both pipes of a run read to their end into capped buffers, without a fiber per stream. */
+interface Collector {
+  readonly stdout: CappedOutput
+  readonly stderr: CappedOutput
+  /** Waits until both pipes have ended, at most `ms`; then stops reading them. */
+  readonly drained: (ms: number) => Effect.Effect<void>
 }
 
-const spawnFailed = (command: string) => (error: PlatformError) => new SpawnFailed({ command, message: error.message })
+/**
+ * Reads one pipe to its end into `sink`, then calls `onEnd`. With `onOutput`,
+ * each decoded chunk is handed over in order, the pipe paused while the
+ * callback runs (one streaming decoder per stream keeps multi-byte chars split
+ * across reads intact). A read error ends the stream; what was read is kept.
+ */
+const readPipe = (
+  socket: Socket,
+  sink: CappedOutput,
+  name: "stdout" | "stderr",
+  onOutput: RunRequest["onOutput"],
+  runtime: Runtime.Runtime<never>,
+  onEnd: () => void
+): void => {
+  const decoder = onOutput === undefined ? undefined : new TextDecoder("utf-8")
+  let pending = 0
+  let ended = false
+  let settled = false
+  const settle = () => {
+    if (!ended || pending > 0 || settled) return
+    settled = true
+    const rest = decoder?.decode() ?? ""
+    if (onOutput !== undefined && rest.length > 0) Runtime.runCallback(runtime)(onOutput(name, rest), { onExit: onEnd })
+    else onEnd()
+  }
+  socket.on("data", (chunk: Buffer) => {
+    sink.push(chunk)
+    if (onOutput === undefined) return
+    pending++
+    socket.pause()
+    Runtime.runCallback(runtime)(onOutput(name, decoder!.decode(chunk, { stream: true })), {
+      onExit: () => {
+        pending--
+        socket.resume()
+        settle()
+      }
+    })
+  })
+  const end = () => {
+    ended = true
+    settle()
+  }
+  socket.on("error", () => undefined)
+  // An empty pipe can reach its end before anyone listens (the socket reads from the moment it arrives).
+  if (socket.readableEnded || socket.destroyed) end()
+  socket.once("end", end)
+  socket.once("close", end)
+}
 
-/** The argv to start, with the notes on what did not hold; fails where a protection is missing and limits are enforced. */
+const collect = (proc: Spawned, request: RunRequest, runtime: Runtime.Runtime<never>): Collector => {
+  const stdout = new CappedOutput(request.maxStdoutBytes)
+  const stderr = new CappedOutput(request.maxStderrBytes)
+  let open = 2
+  let onDrained: (() => void) | undefined
+  const ended = () => {
+    if (--open === 0) onDrained?.()
+  }
+  readPipe(proc.stdout, stdout, "stdout", request.onOutput, runtime, ended)
+  readPipe(proc.stderr, stderr, "stderr", request.onOutput, runtime, ended)
+  const stop = () => {
+    proc.stdout.destroy()
+    proc.stderr.destroy()
+  }
+  const drained = (ms: number) =>
+    Effect.async<void>((resume) => {
+      if (open === 0) return resume(Effect.void)
+      const timer = setTimeout(() => {
+        onDrained = undefined
+        stop()
+        resume(Effect.void)
+      }, ms)
+      onDrained = () => {
+        clearTimeout(timer)
+        resume(Effect.void)
+      }
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        onDrained = undefined
+        stop()
+      })
+    })
+  return { stdout, stderr, drained }
+}
+
+/** The per-call check of the registry's absolute path; names are looked up in SAFE_PATH. */
+const checkBinary = (command: string): Effect.Effect<string, SpawnFailed> =>
+  Path.isAbsolute(command) && isExecutableFile(command)
+    ? Effect.succeed(command)
+    : resolveBinary(command, SAFE_PATH)
+
+/** The argv to start, with the notes on what did not hold; the error where a protection is missing and limits are enforced. */
 const prepare = (wrappers: Wrappers, request: RunRequest, binary: string) => {
   const missing = missingProtections(wrappers)
   return missing.length > 0 && request.resourceLimits !== "best_effort"
-    ? Effect.fail(limitsUnavailable(request.command, missing))
-    : Effect.succeed({ argv: wrappedArgv(wrappers, request.limits, binary, request.args), notes: bestEffortNotes(missing) })
+    ? limitsUnavailable(request.command, missing)
+    : { argv: wrappedArgv(wrappers, request.limits, binary, request.args), notes: bestEffortNotes(missing) }
 }
 
-const run = (
-  executor: CommandExecutor.CommandExecutor,
-  reaper: Reaper,
-  wrappers: Wrappers,
-  request: RunRequest
-): Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable> =>
-  Effect.scoped(Effect.gen(function*() {
-    const binary = yield* resolveBinary(request.command, SAFE_PATH)
-    const { argv, notes } = yield* prepare(wrappers, request, binary)
-    const grace = Duration.decode(request.killGrace)
-
-    const command = Command.make(argv[0]!, ...argv.slice(1)).pipe(
-      // Never the server's environment: it may hold API keys and other secrets.
-      Command.env({ PATH: SAFE_PATH, LANG: "C", ...request.env }, { extendEnv: false }),
-      // An empty stream ends the child's stdin at once: it must not read ours (the stdio transport).
-      Command.stdin(Stream.empty)
-    )
-
+/** A started process to its end: exit or timeout, then its output drained. */
+const supervise = (proc: Spawned, request: RunRequest, argv: ReadonlyArray<string>, notes: ReadonlyArray<string>, graceMs: number) =>
+  Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
-    const proc = yield* executor.start(command).pipe(Effect.mapError(spawnFailed(request.command)))
-    reaper.register(proc.pid)
-    // Registered first, so it runs last: after every kill of the group.
-    yield* Effect.addFinalizer(() => Effect.sync(() => reaper.unregister(proc.pid)))
-    // Runs before the platform's own release, which would SIGTERM and wait forever.
-    yield* Effect.addFinalizer(() => stopGroup(proc, grace))
-
-    const stdout = new CappedOutput(request.maxStdoutBytes)
-    const stderr = new CappedOutput(request.maxStderrBytes)
-    const readers = yield* Effect.fork(
-      Effect.all([
-        collect(proc.stdout, stdout, "stdout", request.onOutput),
-        collect(proc.stderr, stderr, "stderr", request.onOutput)
-      ], { concurrency: 2, discard: true })
-    )
-
-    const inTime = yield* awaitTermination(proc).pipe(Effect.timeout(request.timeout), Effect.option)
+    const output = collect(proc, request, yield* Effect.runtime<never>())
+    const inTime = yield* proc.exitWithin(Duration.toMillis(request.timeout))
     const termination = Option.isSome(inTime)
       ? inTime.value
-      : yield* stopGroup(proc, grace).pipe(Effect.zipRight(awaitTermination(proc)))
+      : yield* stopGroup(proc, graceMs).pipe(Effect.zipRight(proc.exitWithin(Infinity)), Effect.map(Option.getOrThrow))
     const endedAt = yield* Clock.currentTimeMillis
-    yield* signalGroup(proc.pid, "SIGKILL")
+    if (termination.spawnerLost) killGroup(proc.pid)
 
     // Only a process that left the group (setsid) can keep the pipes open now.
-    yield* Fiber.join(readers).pipe(
-      Effect.timeout(DRAIN_AFTER_EXIT),
-      Effect.catchAll(() => Fiber.interrupt(readers))
-    )
+    yield* output.drained(DRAIN_AFTER_EXIT_MS)
 
     return {
       argv,
       exitCode: termination.exitCode,
       signal: termination.signal,
       durationMs: endedAt - startedAt,
-      stdout: stdout.text(),
-      stderr: stderr.text(),
-      truncatedStdout: stdout.truncated,
-      truncatedStderr: stderr.truncated,
+      stdout: output.stdout.text(),
+      stderr: output.stderr.text(),
+      truncatedStdout: output.stdout.truncated,
+      truncatedStderr: output.stderr.truncated,
       timedOut: Option.isNone(inTime),
-      notes
+      notes: termination.spawnerLost ? [...notes, SPAWNER_LOST] : notes
     } satisfies RunResult
-  })).pipe(Effect.withClock(liveClock))
+  })
+
+const run = (
+  spawner: Spawner,
+  wrappers: Wrappers,
+  request: RunRequest
+): Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable> =>
+  Effect.flatMap(checkBinary(request.command), (binary): Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable> => {
+    const prepared = prepare(wrappers, request, binary)
+    if (prepared instanceof ResourceLimitsUnavailable) return Effect.fail(prepared)
+    const { argv, notes } = prepared
+    const graceMs = Duration.toMillis(request.killGrace)
+    // Never the server's environment: it may hold API keys and other secrets. The spawner closes stdin (/dev/null).
+    const env = { PATH: SAFE_PATH, LANG: "C", ...request.env }
+    return Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(
+        restore(spawner.spawn(argv, env)).pipe(
+          Effect.mapError((error) => new SpawnFailed({ command: request.command, message: error.message }))
+        ),
+        // Whatever ends the run (its end, a timeout, interruption), the group is stopped before the spawner forgets it.
+        (proc) =>
+          restore(supervise(proc, request, argv, notes, graceMs)).pipe(
+            Effect.ensuring(Effect.zipRight(stopGroup(proc, graceMs), Effect.sync(() => proc.release())))
+          )
+      )
+    )
+  }).pipe(Effect.withClock(liveClock))
 
 /** Says once, when the runner starts, which protections tool processes get on this host. */
 const logProtections = (wrappers: Wrappers): Effect.Effect<void> => {
@@ -196,12 +233,11 @@ const logProtections = (wrappers: Wrappers): Effect.Effect<void> => {
     )
 }
 
-/** A ProcessRunner implementation backed by the platform's CommandExecutor. */
+/** A ProcessRunner whose tools are started by the spawner helper (see Spawner.ts). */
 export const makeProcessRunner = (options: ProcessRunnerOptions = {}) =>
   Effect.gen(function*() {
-    const executor = yield* CommandExecutor.CommandExecutor
-    const reaper = yield* makeReaper
+    const spawner = yield* makeSpawner(options)
     const wrappers = yield* findWrappers(options)
     yield* logProtections(wrappers)
-    return { run: (request: RunRequest) => run(executor, reaper, wrappers, request) }
+    return { run: (request: RunRequest) => run(spawner, wrappers, request) }
   })

@@ -210,11 +210,8 @@ const makeApprovals = Effect.gen(function*() {
   /** Wakes on a local decision at once, re-reads every POLL for decisions made elsewhere, and stops at the expiry. */
   const awaitDecision = (id: string) =>
     Effect.scoped(Effect.gen(function*() {
-      const queue = yield* events.subscribe
-      const decided = Queue.take(queue).pipe(
-        Effect.repeat({ until: (e) => e.type === "approval.decided" && e.approvalId === id }),
-        Effect.asVoid
-      )
+      const queue = yield* events.subscribeTo((e) => e.type === "approval.decided" && e.approvalId === id)
+      const decided = Effect.asVoid(Queue.take(queue))
       for (;;) {
         const found = yield* read(id)
         const now = yield* Clock.currentTimeMillis

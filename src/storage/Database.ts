@@ -19,6 +19,7 @@ import {
   Scope
 } from "effect"
 import type { CheckResult, HealthCheck } from "../observability/Health.js"
+import { Startup } from "../startup.js"
 import { adviceFor, type Backend, causeMessage, locationOf, openClient } from "./backend.js"
 import { StoreUnavailable } from "./errors.js"
 import { heartbeat, holdLock, type Instance, recoverInterrupted, release } from "./instances.js"
@@ -176,6 +177,29 @@ const attemptOpen = (backend: Backend, instanceId: string, parent: Scope.Scope) 
     return yield* openIn(backend, instance, scope).pipe(Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
   })
 
+/**
+ * Runs the first attempt to open beside start-up rather than before it (a
+ * stdio client waits for its initialize answer meanwhile: see Startup), and
+ * retries in the background when it fails. Returns what makes an effect
+ * wait for that first attempt: whatever needs the store, its health
+ * included, waits for it.
+ */
+const openInBackground = (
+  attempt: Effect.Effect<Open, StoreUnavailable>,
+  retry: Schedule.Schedule<unknown, StoreUnavailable>
+) =>
+  Effect.gen(function*() {
+    const firstAttempt = yield* Deferred.make<void>()
+    const startup = yield* Startup
+    yield* Effect.forkScoped(
+      startup.background(Effect.either(attempt)).pipe(
+        Effect.ensuring(Deferred.succeed(firstAttempt, undefined)),
+        Effect.flatMap((first) => first._tag === "Left" ? Effect.retry(attempt, retry).pipe(Effect.ignore) : Effect.void)
+      )
+    )
+    return <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.zipRight(Deferred.await(firstAttempt), effect)
+  })
+
 const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect<DatabaseService, never, Scope.Scope> =>
   Effect.gen(function*() {
     const parent = yield* Effect.scope
@@ -205,10 +229,7 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
         Effect.zipRight(Effect.logError(`store: ${error.message} Scans still run but are not stored until it opens; retrying.`))
       )
     const attempt = attemptOpen(backend, instanceId, parent).pipe(Effect.tapError(onAttemptFailed), Effect.tap(onOpened))
-    const first = yield* Effect.either(attempt)
-    if (first._tag === "Left") {
-      yield* Effect.forkScoped(Effect.retry(attempt, options.retry ?? defaultRetry).pipe(Effect.ignore))
-    }
+    const afterFirstAttempt = yield* openInBackground(attempt, options.retry ?? defaultRetry)
 
     // SQLite answers synchronously, so only PostgreSQL can leave a query without an answer.
     const bounded = <A, E>(query: Effect.Effect<A, E>): Effect.Effect<A, E | SqlError> =>
@@ -223,7 +244,7 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
       operation: string,
       query: Effect.Effect<A, E, SqlClient.SqlClient>
     ): Effect.Effect<A, Exclude<E, SqlError | ParseResult.ParseError> | StoreUnavailable> =>
-      Effect.flatMap(Ref.get(state), (current) => {
+      Effect.flatMap(afterFirstAttempt(Ref.get(state)), (current) => {
         if (current._tag !== "Open") {
           // Counted, not logged: the failed opening attempts are logged already, and health says why.
           return Effect.zipRight(
@@ -252,7 +273,11 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
       ready: Deferred.await(opened),
       use,
       reportFailure,
-      health: { name: "storage", priority: "IMPORTANT", run: checkHealth(info, advice, state, failures, instanceId, timeout) }
+      health: {
+        name: "storage",
+        priority: "IMPORTANT",
+        run: afterFirstAttempt(checkHealth(info, advice, state, failures, instanceId, timeout))
+      }
     } satisfies DatabaseService
   })
 

@@ -1,6 +1,4 @@
 import * as Reactivity from "@effect/experimental/Reactivity"
-import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Duration, Effect, Redacted, type Scope } from "effect"
 import { dirname, join, resolve } from "node:path"
@@ -11,7 +9,9 @@ import { prepareSqliteFiles } from "./files.js"
 /**
  * The one place that turns the `storage` settings into a database: SQLite
  * in a private directory by default, PostgreSQL when `storage.url` is set.
- * Everything above this file sees only `SqlClient`.
+ * Everything above this file sees only `SqlClient`. Each driver is loaded
+ * when its backend is opened: pg alone pulls in net, tls and http, which a
+ * stdio server on SQLite never needs.
  */
 
 export const DATABASE_FILE = "store.sqlite"
@@ -90,19 +90,21 @@ const sqlitePragmas = (sql: SqlClient.SqlClient) =>
 const sqlite = (backend: Extract<Backend, { _tag: "sqlite" }>) =>
   Effect.gen(function*() {
     yield* prepareSqliteFiles(backend.directory, backend.file)
+    const SqliteClient = yield* Effect.promise(() => import("@effect/sql-sqlite-node/SqliteClient"))
     const client = yield* SqliteClient.make({ filename: backend.file })
     yield* sqlitePragmas(client)
     return client as SqlClient.SqlClient
   })
 
 const postgres = (backend: Extract<Backend, { _tag: "postgres" }>, instanceId: string) =>
-  PgClient.make({
-    url: backend.url,
-    connectTimeout: Duration.seconds(5),
-    maxConnections: 4,
-    idleTimeout: Duration.seconds(60),
-    applicationName: `security-mcp-server ${instanceId}`
-  })
+  Effect.flatMap(Effect.promise(() => import("@effect/sql-pg/PgClient")), (PgClient) =>
+    PgClient.make({
+      url: backend.url,
+      connectTimeout: Duration.seconds(5),
+      maxConnections: 4,
+      idleTimeout: Duration.seconds(60),
+      applicationName: `security-mcp-server ${instanceId}`
+    }))
 
 /**
  * The database client, opened in the caller's scope. PostgreSQL connections

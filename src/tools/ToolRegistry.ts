@@ -4,6 +4,7 @@ import { ToolNotFound } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ProcessRunner } from "../runner/ProcessRunner.js"
 import { resolveBinary } from "../runner/resolveBinary.js"
+import { Startup } from "../startup.js"
 import type { ToolSpec } from "./ToolSpec.js"
 
 export interface RegisteredTool {
@@ -28,6 +29,8 @@ export class ToolRegistry extends Context.Tag("security-mcp/ToolRegistry")<
   ToolRegistry,
   {
     readonly all: Effect.Effect<ReadonlyArray<RegisteredTool>>
+    /** The registered names, fixed when the registry is built: whether a name is a tool costs no lookup. */
+    readonly names: ReadonlySet<string>
     readonly get: (name: string) => Effect.Effect<RegisteredTool, ToolNotFound>
     readonly setEnabled: (name: string, enabled: boolean) => Effect.Effect<RegisteredTool, ToolNotFound>
     /** Locates the tool's binary again (resolve and vet) and returns the tool as now registered. */
@@ -82,13 +85,12 @@ const watch = (
       Effect.zipRight(Effect.forEach(specs, recheckSpec, { discard: true }))
     )
     yield* Effect.forkScoped(Effect.forever(everyInterval))
-    const subscription = yield* Effect.flatMap(Events, (events) => events.subscribe)
+    const subscription = yield* Effect.flatMap(
+      Events,
+      (events) => events.subscribeTo((event) => event.type === "execution.finished" && event.errorType === "SpawnFailed")
+    )
     yield* Effect.forkScoped(Effect.forever(
-      Queue.take(subscription).pipe(
-        Effect.flatMap((event) =>
-          event.type === "execution.finished" && event.errorType === "SpawnFailed" ? recheck(event.tool) : Effect.void
-        )
-      )
+      Queue.take(subscription).pipe(Effect.flatMap((event) => (event.type === "execution.finished" ? recheck(event.tool) : Effect.void)))
     ))
   })
 
@@ -110,7 +112,8 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       /** One re-check at a time: a burst of spawn failures does not fan out into parallel file-system scans. */
       const checking = yield* Effect.makeSemaphore(1)
 
-      // Versions are informational: asking a binary runs in the background so start-up (or a re-check) does not wait for it.
+      // Versions are informational: asking a binary runs in the background so start-up (or a re-check) does not wait for
+      // it, and at start-up not before the first requests either (see Startup).
       const learnVersion = (tool: Located) =>
         tool.path === null ? Effect.void : versionOf(tool.path, tool.spec).pipe(
           Effect.tap((version) =>
@@ -123,15 +126,18 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
           Effect.provideService(ProcessRunner, runner),
           Effect.asVoid
         )
-      yield* Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true }).pipe(Effect.forkScoped)
+      const startup = yield* Startup
+      yield* startup.background(Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true })).pipe(Effect.forkScoped)
 
-      const view = (name: string) =>
-        Effect.gen(function*() {
-          const tool = (yield* Ref.get(located)).get(name)
-          if (tool === undefined) return yield* new ToolNotFound({ tool: name, message: `no tool named ${name}` })
-          const c = yield* config.get
-          const switched = (yield* Ref.get(switches)).get(name)
-          return { ...tool, enabled: switched ?? ownEntry(c.tools, name)?.enabled ?? true }
+      // Every call looks its tool up: one read of each piece of state, no generator.
+      const view = (name: string): Effect.Effect<RegisteredTool, ToolNotFound> =>
+        Effect.flatMap(Ref.get(located), (all) => {
+          const tool = all.get(name)
+          if (tool === undefined) return Effect.fail(new ToolNotFound({ tool: name, message: `no tool named ${name}` }))
+          return Effect.zipWith(config.get, Ref.get(switches), (c, switched) => ({
+            ...tool,
+            enabled: switched.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true
+          }))
         })
 
       const recheckSpec = (spec: ToolSpec<any>) =>
@@ -157,6 +163,7 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
 
       return {
         all: Effect.forEach(specs, (s) => Effect.orDie(view(s.name))),
+        names: new Set(specs.map((s) => s.name)),
         get: view,
         recheck,
         setEnabled: (name, enabled) =>

@@ -4,6 +4,7 @@ import type { AppConfig } from "../config/schema.js"
 import { Events } from "../events/Events.js"
 import { ToolExecutor } from "../execution/ToolExecutor.js"
 import { compareRecords, DIFFABLE_TOOLS } from "../results/compare.js"
+import { Startup } from "../startup.js"
 import { Approvals } from "../storage/Approvals.js"
 import { Database } from "../storage/Database.js"
 import { ScanStore } from "../storage/ScanStore.js"
@@ -251,7 +252,8 @@ const makeScheduler = Effect.gen(function*() {
       const poll = Effect.flatMap(p.config.get, (c) => Effect.sleep(Duration.seconds(c.watch.poll_interval)))
       yield* Effect.forever(Effect.zipRight(tick, poll))
     })
-    yield* Effect.forkScoped(start)
+    // Nothing waits for the first look at the schedules: not before the first requests either (see Startup).
+    yield* Effect.forkScoped((yield* Startup).background(start))
   }
   return { tick, active: Ref.get(active) } satisfies SchedulerService
 })

@@ -18,6 +18,7 @@ import {
   jsonLines,
   nmapGone,
   nmapStarted,
+  parentOf,
   requireBuild,
   serverEnv,
   startHttpServer,
@@ -108,7 +109,8 @@ describe("HTTP transport: MCP at /mcp", () => {
       { signal: controller.signal, timeout: 60_000 }
     ).then(() => "resolved", () => "rejected")
     const nmap = await nmapStarted(m)
-    expect(nmap.ppid).toBe(server.child.pid)
+    // Tools are started by the server's spawner process.
+    expect(parentOf(nmap.ppid)).toBe(server.child.pid)
     controller.abort("test cancels")
     expect(await call).toBe("rejected")
     await nmapGone(m, 5_000)
@@ -349,7 +351,8 @@ describe("HTTP transport: shutdown", () => {
       () => "failed"
     )
     const nmap = await nmapStarted(m)
-    expect(nmap.ppid).toBe(dying.child.pid)
+    // Tools are started by the server's spawner process.
+    expect(parentOf(nmap.ppid)).toBe(dying.child.pid)
     dying.child.kill("SIGTERM")
     expect(await exitWithin(dying, 15_000)).toBe(0)
     await nmapGone(m, 5_000)

@@ -195,15 +195,18 @@ export const makeHarness = (
       database: Context.get(context, Database),
       dir,
       context,
-      audit: Effect.sync(() => {
-        const text = (() => {
-          try {
-            return readFileSync(auditPath, "utf8")
-          } catch {
-            return ""
-          }
-        })()
-        return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Record<string, unknown>)
-      })
+      audit: Effect.zipRight(
+        Context.get(context, AuditLog).flush,
+        Effect.sync(() => {
+          const text = (() => {
+            try {
+              return readFileSync(auditPath, "utf8")
+            } catch {
+              return ""
+            }
+          })()
+          return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Record<string, unknown>)
+        })
+      )
     }
   })

@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, it } from "@effect/vitest"
-import { Context, Effect, HashMap, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
+import { Context, Effect, FastCheck, Layer, Logger, Ref, Schema, SubscriptionRef } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
-import { type AuditEntry, AuditLine, auditLine, AuditLog, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
+import { type AuditEntry, AuditLine, auditLine, AuditLog, ExecutionLine, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
+import { isAuditMessage } from "../../src/observability/Logger.js"
 import { makeRejectionTallies, OTHER_CLIENTS } from "../../src/observability/rejections.js"
 
 const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
@@ -72,6 +73,35 @@ describe("audit lines", () => {
     })
   })
 
+  it.prop("are the schema's own encoding of the line, field by field in its order", {
+    text: FastCheck.string({ unit: "binary" }),
+    maybe: FastCheck.option(FastCheck.string(), { nil: null }),
+    argv: FastCheck.array(FastCheck.string({ unit: "grapheme" }), { maxLength: 4 }),
+    seconds: FastCheck.double({ noNaN: true, noDefaultInfinity: true }),
+    flag: FastCheck.boolean()
+  }, ({ argv, flag, maybe, seconds, text }) => {
+    const line = auditLine(
+      entry({
+        caller: { id: text, transport: "http", ...(maybe === null ? {} : { address: maybe }) },
+        target: text,
+        resolvedTarget: maybe,
+        argv,
+        decision: flag ? "allowed" : `rejected:${text}`,
+        durationSeconds: seconds,
+        intrusive: flag,
+        executionId: maybe ?? undefined,
+        error: maybe === null ? null : { tag: text, message: maybe },
+        engagement: maybe === null ? null : { name: maybe, hash: text },
+        approval: flag ? { id: text, requestedBy: text, decidedBy: maybe } : null
+      }),
+      "2024-01-15T10:30:00.000Z"
+    )
+    // The line's text, escapes of line separators aside, is what the schema would write for what it holds.
+    const schemaText = Schema.parseJson(ExecutionLine)
+    const json = line.trimEnd()
+    expect(Schema.encodeSync(schemaText)(Schema.decodeUnknownSync(schemaText)(json))).toBe(JSON.stringify(JSON.parse(json)))
+  })
+
   it("redact bearer and basic credentials wherever they appear", () => {
     expect(redact("Authorization: Bearer abc.DEF-123_~+/= rest")).toBe("Authorization: Bearer [REDACTED] rest")
     expect(redact("basic dXNlcjpwYXNz")).toBe("basic [REDACTED]")
@@ -127,8 +157,8 @@ describe("AuditLog", () => {
   it.scoped("logs the line with an audit annotation when no path is configured", () =>
     Effect.gen(function*() {
       const captured = yield* Ref.make<ReadonlyArray<{ message: unknown; audit: boolean }>>([])
-      const capture = Logger.make(({ annotations, message }) => {
-        Effect.runSync(Ref.update(captured, (xs) => [...xs, { message, audit: HashMap.has(annotations, "audit") }]))
+      const capture = Logger.make(({ message }) => {
+        Effect.runSync(Ref.update(captured, (xs) => [...xs, { message: String(message), audit: isAuditMessage(message) }]))
       })
       const { layer } = yield* mutableConfig("")
       yield* Effect.flatMap(AuditLog, (a) => a.record(entry({ correlationId: "logged", target: "Bearer leak" }))).pipe(

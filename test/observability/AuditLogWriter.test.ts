@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, HashMap, Layer, Logger, Metric, Ref, Schema, type Scope, SubscriptionRef } from "effect"
+import { Cause, Context, Effect, Exit, Layer, Logger, Metric, Ref, Schema, type Scope, SubscriptionRef } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -8,6 +8,7 @@ import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { type AuditEntry, AuditLog, type AuditLogService } from "../../src/observability/AuditLog.js"
 import { auditFailures } from "../../src/observability/AuditWriter.js"
+import { isAuditMessage } from "../../src/observability/Logger.js"
 
 const root = process.geteuid?.() === 0
 
@@ -28,9 +29,9 @@ const auditAt = (path: string, security: Record<string, unknown> = {}) =>
   Effect.gen(function*() {
     const ref = yield* SubscriptionRef.make(configFor({ audit_log_path: path, ...security }))
     const captured = yield* Ref.make<ReadonlyArray<Captured>>([])
-    const capture = Logger.make(({ annotations, message }) => {
+    const capture = Logger.make(({ message }) => {
       const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-      Effect.runSync(Ref.update(captured, (xs) => [...xs, { message: text, audit: HashMap.has(annotations, "audit") }]))
+      Effect.runSync(Ref.update(captured, (xs) => [...xs, { message: text, audit: isAuditMessage(message) }]))
     })
     const config = Layer.succeed(ConfigService, { get: SubscriptionRef.get(ref), changes: ref.changes })
     const layer = AuditLog.layer.pipe(Layer.provide(config), Layer.provide(Logger.replace(Logger.defaultLogger, capture)))

@@ -1,11 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Logger } from "effect"
-import { auditFieldsAsAnnotations } from "../../src/observability/Logger.js"
+import { Cause, Effect, FiberId, FiberRefs, HashMap, List, Logger, LogLevel, LogSpan } from "effect"
+import { auditFieldsAsAnnotations, logAudit, logfmtLine } from "../../src/observability/Logger.js"
 
-const capture = (format: Logger.Logger<unknown, string>, effect: Effect.Effect<void>, flat = format === Logger.logfmtLogger) =>
+const logfmt = Logger.make(logfmtLine)
+
+const capture = (format: Logger.Logger<unknown, string>, effect: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const lines: Array<string> = []
-    const logger = Logger.map(auditFieldsAsAnnotations(format, flat), (line) => {
+    const logger = Logger.map(format === logfmt ? logfmt : auditFieldsAsAnnotations(format), (line) => {
       lines.push(line)
     })
     yield* effect.pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
@@ -17,8 +19,8 @@ const auditLine = JSON.stringify({ caller_id: "stdio", tool: "NmapTool", argv: [
 describe("the log's audit lines", () => {
   it.effect("logfmt: the audit fields are the entry's own keys, not JSON quoted inside message", () =>
     Effect.gen(function*() {
-      const [line] = yield* capture(Logger.logfmtLogger, Effect.logInfo(auditLine).pipe(Effect.annotateLogs("audit", true)))
-      expect(line).toContain("message=audit")
+      const [line] = yield* capture(logfmt, logAudit(auditLine))
+      expect(line).toContain("message=audit audit=true")
       expect(line).toContain("caller_id=stdio")
       expect(line).toContain("tool=NmapTool")
       expect(line).toContain("decision=allowed")
@@ -28,7 +30,7 @@ describe("the log's audit lines", () => {
 
   it.effect("json: the audit fields are members, not a string", () =>
     Effect.gen(function*() {
-      const [line] = yield* capture(Logger.jsonLogger, Effect.logInfo(auditLine).pipe(Effect.annotateLogs("audit", true)))
+      const [line] = yield* capture(Logger.jsonLogger, logAudit(auditLine))
       const entry = JSON.parse(line!) as { message: unknown; annotations: Record<string, unknown> }
       expect(entry.message).toBe("audit")
       expect(entry.annotations).toMatchObject({ audit: true, tool: "NmapTool", argv: ["nmap", "-n", "127.0.0.1"] })
@@ -36,7 +38,23 @@ describe("the log's audit lines", () => {
 
   it.effect("other messages are left as they are", () =>
     Effect.gen(function*() {
-      const [line] = yield* capture(Logger.logfmtLogger, Effect.logInfo("{not an audit line}"))
+      const [line] = yield* capture(logfmt, Effect.logInfo("{not an audit line}"))
       expect(line).toContain("message=\"{not an audit line}\"")
     }))
+
+  it("logfmt: any other entry is the line Effect's logfmtLogger writes", () => {
+    const options: Logger.Logger.Options<unknown> = {
+      fiberId: FiberId.runtime(7, 0),
+      logLevel: LogLevel.Warning,
+      message: ["tool ready", { path: "/usr/bin/nmap" }, 3],
+      cause: Cause.fail("boom"),
+      context: FiberRefs.empty(),
+      spans: List.make(LogSpan.make("run span", 1_000)),
+      annotations: HashMap.make(["path", "/usr/bin/nmap sh"], ["version", null], ["n=1", 2]),
+      date: new Date(1_500)
+    }
+    expect(logfmtLine(options)).toBe(Logger.logfmtLogger.log(options))
+    const plain = { ...options, message: "started", cause: Cause.empty, spans: List.empty(), annotations: HashMap.empty() }
+    expect(logfmtLine(plain)).toBe(Logger.logfmtLogger.log(plain))
+  })
 })

@@ -6,22 +6,13 @@ import { ProcessRunner, type RunRequest } from "../../src/runner/ProcessRunner.j
 import { processRunnerLayer, ProcessRunnerLive } from "../../src/runner/ProcessRunnerLive.js"
 import { resolveBinary, SAFE_PATH } from "../../src/runner/resolveBinary.js"
 import { which } from "../support/procfs.js"
-import { isAlive } from "./processes.js"
+import { isAlive, runRequest } from "./processes.js"
 
 const RunnerLayer = ProcessRunnerLive.pipe(Layer.provide(NodeContext.layer))
 /** A host without util-linux's wrappers (macOS, BSD, a minimal Linux). */
 const Unwrapped = processRunnerLayer({ prlimit: "no-such-prlimit", setpriv: "no-such-setpriv" }).pipe(Layer.provide(NodeContext.layer))
 
-const request = (command: string, args: ReadonlyArray<string>, overrides: Partial<RunRequest> = {}): RunRequest => ({
-  command,
-  args,
-  timeout: "20 seconds",
-  killGrace: "300 millis",
-  limits: { addressSpaceBytes: 1024 * 1024 * 1024, openFiles: 256, cpuSeconds: 60 },
-  maxStdoutBytes: 1024 * 1024,
-  maxStderrBytes: 1024 * 1024,
-  ...overrides
-})
+const request = runRequest
 
 /** A binary these tests run, looked up on PATH: where it lives differs between systems. */
 const bin = (name: string): string => {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import type { RunRequest } from "../../src/runner/ProcessRunner.js"
 
 /**
  * Whether a process still runs. A zombie counts as dead: it has exited but
@@ -19,3 +20,15 @@ export const isAlive = (pid: number): boolean => {
     return false
   }
 }
+
+/** A run request with generous limits, a 20 s timeout and a short kill grace; `overrides` change any of it. */
+export const runRequest = (command: string, args: ReadonlyArray<string>, overrides: Partial<RunRequest> = {}): RunRequest => ({
+  command,
+  args,
+  timeout: "20 seconds",
+  killGrace: "300 millis",
+  limits: { addressSpaceBytes: 1024 * 1024 * 1024, openFiles: 256, cpuSeconds: 60 },
+  maxStdoutBytes: 1024 * 1024,
+  maxStderrBytes: 1024 * 1024,
+  ...overrides
+})

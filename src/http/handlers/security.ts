@@ -18,7 +18,7 @@ const authenticated = (config: ConfigService["Type"]) => () =>
   })
 
 /** The authenticated caller of the current request, if it has `scope`. */
-const authorize = (config: ConfigService["Type"], scope: CallerScope) => () =>
+export const authorize = (config: ConfigService["Type"], scope: CallerScope) => () =>
   Effect.flatMap(authenticated(config)(), (caller) => requireScope(caller, scope))
 
 /** The security middlewares of `api/security.ts`; the bearer token they are handed is re-read with the rest of the request. */

@@ -43,7 +43,7 @@ export const portTable = (h: NmapHost): string => {
       const [protocol = "", state = ""] = key.split("\u0000")
       return { protocol, state, ports }
     })
-    .sort((a, b) => stateRank(a.state) - stateRank(b.state) || a.protocol.localeCompare(b.protocol))
+    .sort((a, b) => stateRank(a.state) - stateRank(b.state) || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0))
     .map((g) => `${runsText(integerRuns(g.ports), PORT_CHARS, "ports")}/${g.protocol} ${g.state}`)
   const extra = h.extraports.map((e) => `${e.count} ${e.state}`)
   const all = [...parts, ...extra]

@@ -111,6 +111,13 @@ export interface ProcessEntry {
   readonly args: string
 }
 
+/** The parent of a process, from /proc. */
+export const parentOf = (pid: number): number => {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+  // The parent follows the state, after the parenthesised command name (which may contain spaces).
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+}
+
 /** Live nmap processes whose command line contains `marker` (zombies show as `[nmap] <defunct>` and do not match). */
 export const nmapProcesses = (marker: string): ReadonlyArray<ProcessEntry> =>
   execFileSync("ps", ["-eo", "pid=,ppid=,stat=,args="], { encoding: "utf8" })
