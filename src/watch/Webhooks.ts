@@ -10,7 +10,6 @@ import { makeUlidGenerator } from "../storage/ulid.js"
 import type { ChangeAlert } from "./alerts.js"
 import { checkResolved, checkUrl } from "./egress.js"
 import { DeadLetterNotFound } from "./errors.js"
-import { postPinned } from "./pinnedPost.js"
 
 /**
  * Change alerts POSTed to the operator's webhooks: JSON, signed with the
@@ -89,19 +88,21 @@ const post = (
     const timestamp = Math.floor((yield* Clock.currentTimeMillis) / 1000)
     const status = yield* Effect.tryPromise({
       try: (signal) =>
-        postPinned({
-          url: hook.url,
-          addresses,
-          body,
-          signal,
-          headers: {
-            "content-type": "application/json",
-            "user-agent": "security-mcp-server-webhook",
-            "x-alert-id": alert.alert_id,
-            "x-webhook-timestamp": String(timestamp),
-            [SIGNATURE_HEADER]: signatureHeader(Redacted.value(hook.secret), timestamp, body)
-          }
-        }),
+        import("./pinnedPost.js").then(({ postPinned }) =>
+          postPinned({
+            url: hook.url,
+            addresses,
+            body,
+            signal,
+            headers: {
+              "content-type": "application/json",
+              "user-agent": "security-mcp-server-webhook",
+              "x-alert-id": alert.alert_id,
+              "x-webhook-timestamp": String(timestamp),
+              [SIGNATURE_HEADER]: signatureHeader(Redacted.value(hook.secret), timestamp, body)
+            }
+          })
+        ),
       catch: (error) => new DeliveryFailed(`request failed: ${error instanceof Error ? error.message : String(error)}`, false)
     }).pipe(
       Effect.timeoutFail({

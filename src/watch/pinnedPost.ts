@@ -9,6 +9,8 @@ import type { LookupFunction } from "node:net"
  * server can answer that second lookup with an address the check never saw
  * (DNS rebinding onto cloud metadata or an internal service). The host name
  * still goes in the Host header and in TLS's SNI and certificate check.
+ * Webhooks.ts imports this file when it sends its first alert, so a stdio
+ * server that never sends one never loads node:http.
  */
 
 /** A lookup that answers every host with `addresses`, in their order, as the connection asks (one or all, by family). */
@@ -35,12 +37,15 @@ export interface PinnedPost {
   readonly signal: AbortSignal
 }
 
-/** Sends the POST and reads the answer to its end; resolves with its status. Redirects are never followed. */
-export const postPinned = (post: PinnedPost): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const url = new URL(post.url)
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest
-    const request = send(url, {
+/**
+ * Sends the POST and reads the answer to its end; resolves with its status.
+ * Redirects are never followed.
+ */
+export const postPinned = (post: PinnedPost): Promise<number> => {
+  const url = new URL(post.url)
+  const request = url.protocol === "https:" ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const sent = request(url, {
       method: "POST",
       headers: { ...post.headers, "content-length": String(Buffer.byteLength(post.body)) },
       signal: post.signal,
@@ -50,6 +55,7 @@ export const postPinned = (post: PinnedPost): Promise<number> =>
       response.on("end", () => resolve(response.statusCode ?? 0))
       response.resume()
     })
-    request.on("error", reject)
-    request.end(post.body)
+    sent.on("error", reject)
+    sent.end(post.body)
   })
+}
