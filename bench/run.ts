@@ -91,7 +91,8 @@ const program = Effect.gen(function*() {
     ...watch.rows
   ].map((row: Row) => evaluate(row))
   if (only !== undefined) {
-    process.stdout.write(`\n${table(rows)}\n\n--only ${only}: nothing written (results.json and the README hold a whole run)\n`)
+    const notes = rows.flatMap((row) => (row.note === undefined ? [] : [`- ${row.name}: ${row.note}\n`])).join("")
+    process.stdout.write(`\n${table(rows)}\n\n${notes}--only ${only}: nothing written (results.json and the README hold a whole run)\n`)
     return
   }
   const results: Results & { readonly details: Record<string, unknown> } = {

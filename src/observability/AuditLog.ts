@@ -1,4 +1,4 @@
-import { Clock, Context, Duration, Effect, Layer, Schedule, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule, Schema } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { AuditUnavailable } from "../errors.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
@@ -7,7 +7,7 @@ import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
 import { makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
-import { logAudit } from "./Logger.js"
+import { logAudit, logAuditBatch } from "./Logger.js"
 import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
 
 /**
@@ -264,13 +264,17 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const path = Effect.map(config.get, (c) => c.security.audit_log_path)
       const logOnly = logAudit
       const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
+      const logged = yield* logBatches
 
       const write = (entry: AuditEntry) =>
         Effect.gen(function*() {
           const line = auditLine(entry, new Date(yield* Clock.currentTimeMillis).toISOString())
           const c = yield* config.get
-          if (c.security.audit_log_path === "") return yield* logOnly(line)
           const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
+          if (c.security.audit_log_path === "") {
+            // Without a file the log is the audit: a refusal's line joins the next batch of log lines like a file's.
+            return yield* !failClosed && entry.outcome === "rejected" ? logged.enqueue(line) : logOnly(line)
+          }
           // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
           if (!failClosed && entry.outcome === "rejected") return yield* writer.enqueue(line)
           yield* writer.append(line, entry.intrusive).pipe(
@@ -322,11 +326,46 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
             ? { status: "healthy", message: `${s.linesWritten} lines written`, metadata: { ...s } }
             : { status: "degraded", message: s.lastError, metadata: { ...s } }),
         reopen: writer.reopen,
-        flush: writer.flush
+        flush: Effect.zipRight(writer.flush, logged.flush)
       }
     })
   )
 }
+
+const BATCH_MS = 5
+const BATCH_LINES = 1024
+
+/**
+ * Refusals' lines bound for the application log, logged whatever is pending
+ * at once as one entry (`logAuditBatch`: one write for all of them) at most
+ * `BATCH_MS` after the first, or as soon as `BATCH_LINES` are pending. The
+ * batch is logged with the loggers of the call that started it (a fiber of
+ * the layer's own would have the loggers of start-up); `flush` and the log's
+ * closing log what is pending at once.
+ */
+const logBatches = Effect.gen(function*() {
+  let pending: Array<string> = []
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const take = () => {
+    clearTimeout(timer)
+    timer = undefined
+    const lines = pending
+    pending = []
+    return lines
+  }
+  const logPending = Effect.suspend(() => logAuditBatch(take()))
+  yield* Effect.addFinalizer(() => logPending)
+  const enqueue = (line: string): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      pending.push(line)
+      if (pending.length >= BATCH_LINES) return logPending
+      if (timer !== undefined) return Effect.void
+      return Effect.map(Effect.runtime<never>(), (runtime) => {
+        timer = setTimeout(() => Runtime.runSync(runtime, logPending), BATCH_MS).unref()
+      })
+    })
+  return { enqueue, flush: logPending }
+})
 
 /** The audit log's health check: IMPORTANT, so a log that cannot be written makes the server degraded. */
 export const auditHealthCheck: Effect.Effect<HealthCheck, never, AuditLog> = Effect.map(AuditLog, (audit) => ({

@@ -56,12 +56,43 @@ export class AuditMessage {
   }
 }
 
+/**
+ * Audit lines logged as one entry: each is still a line of its own in the
+ * log, exactly as `logAudit` would write it, but a flood of refusals costs
+ * one log entry and one write per batch instead of one per line.
+ */
+export class AuditBatch {
+  constructor(readonly lines: ReadonlyArray<string>) {}
+  toString(): string {
+    return this.lines.join("\n")
+  }
+}
+
 /** Logs an audit line (JSON text, newline or not) at info level. */
 export const logAudit = (line: string): Effect.Effect<void> => Effect.logInfo(new AuditMessage(line.trimEnd()))
 
-/** Whether a logged message is an audit line. */
-export const isAuditMessage = (message: unknown): boolean =>
-  message instanceof AuditMessage || (Array.isArray(message) && message[0] instanceof AuditMessage)
+/** Logs audit lines (JSON text, newline or not) at info level, one entry for all of them. */
+export const logAuditBatch = (lines: ReadonlyArray<string>): Effect.Effect<void> =>
+  lines.length === 0 ? Effect.void : Effect.logInfo(new AuditBatch(lines.map((line) => line.trimEnd())))
+
+const first = (message: unknown): unknown => Array.isArray(message) ? message[0] : message
+
+/** Whether a logged message is an audit line (or a batch of them). */
+export const isAuditMessage = (message: unknown): boolean => {
+  const m = first(message)
+  return m instanceof AuditMessage || m instanceof AuditBatch
+}
+
+/** A batch's entry as one entry per line, for loggers that write one output per entry (JSON, files). */
+export const splitAuditBatches = <Output>(logger: Logger.Logger<unknown, Output>): Logger.Logger<unknown, void> =>
+  Logger.make((options) => {
+    const message = first(options.message)
+    if (!(message instanceof AuditBatch)) {
+      logger.log(options)
+      return
+    }
+    for (const line of message.lines) logger.log({ ...options, message: new AuditMessage(line) })
+  })
 
 /** An audit line's fields, in their order, when the entry is one. */
 const auditFields = (options: Logger.Logger.Options<unknown>): Record<string, unknown> | undefined => {
@@ -99,6 +130,13 @@ export const auditFieldsAsAnnotations = <Output>(logger: Logger.Logger<unknown, 
  * calls every one of them is such a line.
  */
 export const logfmtLine = (options: Logger.Logger.Options<unknown>): string => {
+  const message = first(options.message)
+  return message instanceof AuditBatch
+    ? message.lines.map((line) => logfmtEntry({ ...options, message: new AuditMessage(line) })).join("\n")
+    : logfmtEntry(options)
+}
+
+const logfmtEntry = (options: Logger.Logger.Options<unknown>): string => {
   const audit = auditFields(options)
   let out = `timestamp=${options.date.toISOString()}${pair("level", options.logLevel.label)}${
     pair("fiber", FiberId.threadName(options.fiberId))
@@ -146,11 +184,11 @@ export const LoggerLive = (initial: AppConfig) =>
       const json = initial.logging.format === "json"
       const format = json ? auditFieldsAsAnnotations(Logger.jsonLogger) : Logger.make(logfmtLine)
       const enabled = (l: LogLevel.LogLevel) => LogLevel.greaterThanEqual(l, level)
-      const console = Logger.filterLogLevel(json ? Logger.withConsoleError(format) : toStderr(format), enabled)
+      const console = Logger.filterLogLevel(json ? splitAuditBatches(Logger.withConsoleError(format)) : toStderr(format), enabled)
       const loggers: Effect.Effect<Logger.Logger<unknown, unknown>, PlatformError, Scope.Scope> = initial.logging.file_path === ""
         ? Effect.succeed(console)
         : PlatformLogger.toFile(format, initial.logging.file_path).pipe(
-          Effect.map((file) => Logger.zip(console, Logger.filterLogLevel(file, enabled))),
+          Effect.map((file) => Logger.zip(console, Logger.filterLogLevel(json ? splitAuditBatches(file) : file, enabled))),
           Effect.provide(NodeFileSystem.layer)
         )
       const logger = yield* loggers

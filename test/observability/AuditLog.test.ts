@@ -206,4 +206,33 @@ describe("rejections lines (issue 13 item 5)", () => {
     const taken = tallies.take()
     expect(taken.map((t) => [t.caller.id, t.count])).toEqual([["c0", 1], ["c1", 1], ["c2", 1], [OTHER_CLIENTS, 7]])
   })
+
+  it.scoped("with no path, refusals' lines are logged a batch at a time, a line for each, by flush at the latest", () =>
+    Effect.gen(function*() {
+      const batches: Array<ReadonlyArray<string>> = []
+      const capture = Logger.make(({ message }) => {
+        const m = Array.isArray(message) ? message[0] : message
+        if (isAuditMessage(m)) batches.push(String(m).split("\n"))
+      })
+      const { layer } = yield* mutableConfig("")
+      yield* Effect.gen(function*() {
+        const audit = yield* AuditLog
+        const refused = (i: number) =>
+          audit.record(entry({ correlationId: `r-${i}`, decision: "rejected:TargetRejected", outcome: "rejected", argv: [] }))
+        yield* Effect.forEach([0, 1, 2], refused, { discard: true })
+        yield* audit.record(entry({ correlationId: "intrusive", intrusive: true, outcome: "rejected" }))
+        expect(batches.map((b) => b.map((l) => (JSON.parse(l) as { correlation_id: string }).correlation_id))).toEqual([["intrusive"]])
+        yield* audit.flush
+        expect(batches.flat().map((l) => (JSON.parse(l) as { correlation_id: string }).correlation_id)).toEqual([
+          "intrusive",
+          "r-0",
+          "r-1",
+          "r-2"
+        ])
+        expect(batches).toHaveLength(2)
+      }).pipe(
+        Effect.provide(AuditLog.layer.pipe(Layer.provide(layer))),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+    }))
 })

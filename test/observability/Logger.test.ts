@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, FiberId, FiberRefs, HashMap, List, Logger, LogLevel, LogSpan } from "effect"
-import { auditFieldsAsAnnotations, logAudit, logfmtLine } from "../../src/observability/Logger.js"
+import { auditFieldsAsAnnotations, logAudit, logAuditBatch, logfmtLine, splitAuditBatches } from "../../src/observability/Logger.js"
 
 const logfmt = Logger.make(logfmtLine)
 
@@ -34,6 +34,22 @@ describe("the log's audit lines", () => {
       const entry = JSON.parse(line!) as { message: unknown; annotations: Record<string, unknown> }
       expect(entry.message).toBe("audit")
       expect(entry.annotations).toMatchObject({ audit: true, tool: "NmapTool", argv: ["nmap", "-n", "127.0.0.1"] })
+    }))
+
+  it.effect("a batch: one entry whose text is each line as logAudit would write it (logfmt), one entry per line (json)", () =>
+    Effect.gen(function*() {
+      const second = JSON.stringify({ caller_id: "k", tool: "TrueTool", argv: [], decision: "rejected:TargetRejected" })
+      const strip = (line: string) => line.replace(/^timestamp=\S+ level=\S+ fiber=\S+ /, "")
+      const [batch, ...rest] = yield* capture(logfmt, logAuditBatch([auditLine + "\n", second]))
+      expect(rest).toEqual([])
+      const one = [...yield* capture(logfmt, logAudit(auditLine)), ...yield* capture(logfmt, logAudit(second))]
+      expect(batch!.split("\n").map(strip)).toEqual(one.map(strip))
+      const json: Array<string> = []
+      const logger = splitAuditBatches(Logger.map(auditFieldsAsAnnotations(Logger.jsonLogger), (line) => {
+        json.push(line)
+      }))
+      yield* logAuditBatch([auditLine, second]).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
+      expect(json.map((l) => (JSON.parse(l) as { annotations: { tool: string } }).annotations.tool)).toEqual(["NmapTool", "TrueTool"])
     }))
 
   it.effect("other messages are left as they are", () =>
