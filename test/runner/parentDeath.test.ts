@@ -54,12 +54,13 @@ describe("tools die with a SIGKILLed server", () => {
         child.kill("SIGKILL")
       }
     },
-    20_000
+    70_000
   )
 })
 
+/** Up to 30 s: a loaded CI machine can take seconds to start the server's spawner. */
 const waitFor = async <A>(probe: () => A | undefined): Promise<A> => {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     const value = probe()
     if (value !== undefined) return value
     await new Promise((r) => setTimeout(r, 100))
