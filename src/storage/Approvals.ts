@@ -17,7 +17,7 @@ import { Events } from "../events/Events.js"
 import type { Caller } from "../identity/Caller.js"
 import { type AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statusAt } from "../policy/approval.js"
-import { APPROVAL_COLUMNS, decodeApprovalRow, toApproval } from "./approvalRows.js"
+import { APPROVAL_COLUMNS, decodeApprovalRow, toApproval, UNDECIDED } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
 import { makeStanding, type StandingService, storeRequested } from "./standingApprovals.js"
@@ -255,12 +255,7 @@ const makeRequest = (
       requested_by: subject.requestedBy,
       requested_at: new Date(now).toISOString(),
       expires_at: new Date(now + ttl).toISOString(),
-      decided_by: null,
-      decided_at: null,
-      reason: null,
-      used_at: null,
-      revoked_by: null,
-      revoked_at: null,
+      ...UNDECIDED,
       correlation_id: req.correlationId,
       digest: approvalDigest(subject)
     }

@@ -70,6 +70,16 @@ export const toApproval = (row: ApprovalRow): Approval => ({
   digest: row.digest
 })
 
+/** A new approval's decision fields: nobody decided, used or revoked it yet. */
+export const UNDECIDED = {
+  decided_by: null,
+  decided_at: null,
+  reason: null,
+  used_at: null,
+  revoked_by: null,
+  revoked_at: null
+} as const
+
 /** The columns of a new pending approval. */
 export const pendingColumns = (approval: Approval, requestedMs: number, expiresMs: number) => ({
   id: approval.approval_id,

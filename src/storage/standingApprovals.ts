@@ -14,7 +14,7 @@ import type { Events } from "../events/Events.js"
 import type { Caller } from "../identity/Caller.js"
 import type { AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { coversRun, mayRevoke, standingDigest, type StandingSubject, type StandingUse } from "../policy/approval.js"
-import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval } from "./approvalRows.js"
+import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval, UNDECIDED } from "./approvalRows.js"
 
 /**
  * Standing approvals: one pending request per schedule (and per version of
@@ -79,12 +79,7 @@ const standingApproval = (req: StandingRequest, id: string, now: number, expires
   requested_by: req.subject.requestedBy,
   requested_at: new Date(now).toISOString(),
   expires_at: new Date(expires).toISOString(),
-  decided_by: null,
-  decided_at: null,
-  reason: null,
-  used_at: null,
-  revoked_by: null,
-  revoked_at: null,
+  ...UNDECIDED,
   correlation_id: `schedule.${req.subject.scheduleId}`,
   digest: standingDigest(req.subject)
 })
