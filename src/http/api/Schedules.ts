@@ -74,7 +74,7 @@ export const Schedules = HttpApiGroup.make("schedules")
       .middleware(Authenticated)
       .annotate(
         OpenApi.Summary,
-        "Enable or disable a schedule (its owner or an admin; audited; those of the configuration are set there)"
+        "Enable or disable a schedule (its owner with the schedule scope, or an admin; audited; those of the configuration are set there)"
       )
   )
   .addError(apiErrors("Forbidden"))
