@@ -1,6 +1,7 @@
 import { Either } from "effect"
 import { createHash } from "node:crypto"
 import type { Approval, ApprovalStatus } from "../Approval.js"
+import { statusAt } from "../approvalStatus.js"
 import { ApprovalConflict, ApprovalRefused, Forbidden } from "../errors.js"
 import { type Caller, inEngagement } from "../identity/Caller.js"
 import type { Engagement, EngagementRef } from "./Engagement.js"
@@ -85,12 +86,6 @@ export const standingDigest = (subject: StandingSubject): string =>
     ]),
     "utf8"
   ).digest("hex")
-
-/** The status as of `now`: a pending or approved approval past its expiry is expired, whatever its row says. */
-export const statusAt = (approval: Pick<Approval, "status" | "expires_at">, now: number): ApprovalStatus =>
-  (approval.status === "pending" || approval.status === "approved") && Date.parse(approval.expires_at) <= now
-    ? "expired"
-    : approval.status
 
 /** Who may see an approval: its requester, approvers in its engagement, and admins. */
 export const mayView = (approval: Approval, viewer: Caller): boolean =>

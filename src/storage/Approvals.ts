@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Clock, Context, Duration, Effect, Either, Layer, Option, type ParseResult, Queue } from "effect"
 import type { Approval, ApprovalKind, ApprovalStatus } from "../Approval.js"
+import { statusAt } from "../approvalStatus.js"
 import { ConfigService } from "../config/ConfigService.js"
 import {
   ApprovalConflict,
@@ -16,7 +17,7 @@ import {
 import { Events } from "../events/Events.js"
 import type { Caller } from "../identity/Caller.js"
 import { type AuditEntry, AuditLog } from "../observability/AuditLog.js"
-import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView, statusAt } from "../policy/approval.js"
+import { approvalDigest, type ApprovalSubject, covers, mayDecide, mayView } from "../policy/approval.js"
 import { APPROVAL_COLUMNS, decodeApprovalRow, toApproval, UNDECIDED } from "./approvalRows.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"

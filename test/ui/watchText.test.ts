@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { Approval } from "../../src/Approval.js"
-import { redeliveryText, revocable, standingState, standingText, statusAt } from "../../src/ui/console/watchText.js"
+import { statusAt } from "../../src/approvalStatus.js"
+import { redeliveryText, revocable, standingState, standingText } from "../../src/ui/console/watchText.js"
 
 const NOW = Date.parse("2026-12-01T12:00:00Z")
 const LATER = "2026-12-08T12:00:00.000Z"

@@ -1,4 +1,5 @@
 import type { Approval, ApprovalStatus } from "../../Approval.js"
+import { statusAt } from "../../approvalStatus.js"
 import type { Redelivery } from "../../storage/ScheduleRecord.js"
 
 /**
@@ -6,12 +7,6 @@ import type { Redelivery } from "../../storage/ScheduleRecord.js"
  * letter's retry did, as the console shows them: plain functions over the
  * API's shapes, so the browser and the unit tests agree on them.
  */
-
-/** The status as of `now`: a pending or approved approval past its expiry is expired, whatever the row says (rows are swept later). */
-export const statusAt = (approval: Pick<Approval, "status" | "expires_at">, now: number): ApprovalStatus =>
-  (approval.status === "pending" || approval.status === "approved") && Date.parse(approval.expires_at) <= now
-    ? "expired"
-    : approval.status
 
 export type StandingState =
   | { readonly state: "none" }

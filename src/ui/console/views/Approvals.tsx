@@ -1,9 +1,10 @@
 import { useEffect, useRef, useState } from "preact/hooks"
 import type { Approval } from "../../../Approval.js"
+import { statusAt } from "../../../approvalStatus.js"
 import { api } from "../api.js"
 import { useAction, useLoad } from "../hooks.js"
 import { href } from "../route.js"
-import { revocable, statusAt } from "../watchText.js"
+import { revocable } from "../watchText.js"
 import { ErrorBox, Show, when } from "./common.js"
 
 const STATUSES = ["pending", "approved", "denied", "used", "expired", "revoked", ""] as const
