@@ -19,8 +19,9 @@ import { SpawnFailed } from "../errors.js"
  * relayed). When a tool's leader exits, the helper SIGKILLs the rest of its
  * group at once (the runner did the same after every exit), then reports the
  * exit; so the only groups it holds are those of running leaders. When the
- * channel closes because the server is gone, it SIGKILLs every one of them
- * and exits.
+ * channel closes or the server is gone, it SIGKILLs every one of them and
+ * exits. A helper that does not confirm a start in time is taken for stuck:
+ * it is killed and the next tool gets a new one.
  *
  * The helper is the tools' parent, so `setpriv --pdeathsig KILL` fires when
  * the helper dies; if it does, the server kills the groups of the calls in
@@ -29,7 +30,10 @@ import { SpawnFailed } from "../errors.js"
  * cannot take it out first. It starts with the first tool and leaves after
  * `idleMs` with no tool running: an idle server has no helper process.
  */
-const helperSource = `"use strict"
+/** How often the helper checks that the server is still there (see the end of `helperSource`). */
+const WATCH_MS = 100
+
+export const helperSource = `"use strict"
 const { spawn } = require("node:child_process")
 const groups = new Set()
 process.on("SIGINT", () => {})
@@ -77,10 +81,17 @@ const start = (id, argv, env) => {
 process.on("message", (m) => {
   if (m.t === "spawn") start(m.id, m.argv, m.env)
 })
-process.on("disconnect", () => {
+const leave = () => {
   for (const pid of groups) killGroup(pid)
   process.exit(0)
-})
+}
+process.on("disconnect", leave)
+// Node emits "disconnect" only once no pipe it sent waits for the server's acknowledgement: a server killed while
+// one does would leave its tools running. Its end is also seen here, whatever the channel's state.
+const parent = process.ppid
+setInterval(() => {
+  if (!process.connected || process.ppid !== parent) leave()
+}, ${WATCH_MS}).unref()
 `
 
 /** How the leader of a tool's process group ended. */
@@ -123,6 +134,8 @@ export interface Spawner {
 export interface SpawnerOptions {
   /** How long the helper stays after the last tool ended (default 10 s). */
   readonly spawnerIdleMs?: number
+  /** How long a start may wait for the helper's confirmation before the helper is taken for stuck and replaced (default 10 s). */
+  readonly spawnerStartMs?: number
 }
 
 type Reply =
@@ -145,12 +158,16 @@ interface Run {
   termination?: Termination
   /** Called once with the started process, or with why it did not start. */
   onStarted?: (result: Spawned | string) => void
+  /** Fails the start if the helper does not confirm it in time. */
+  startTimer?: NodeJS.Timeout
   readonly onExit: Set<(termination: Termination) => void>
   /** The caller stopped waiting before the tool started: kill it as soon as it does. */
   abandoned: boolean
 }
 
 const DEFAULT_IDLE_MS = 10_000
+/** A start takes milliseconds; a helper that has not confirmed one in this long is stopped or its loop is blocked. */
+const DEFAULT_START_MS = 10_000
 /** setTimeout's limit; a longer wait is a wait for the exit with no deadline. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
@@ -192,7 +209,7 @@ class SpawnerClient {
   private nextId = 1
   private idleTimer: NodeJS.Timeout | undefined
 
-  constructor(private readonly idleMs: number) {}
+  constructor(private readonly idleMs: number, private readonly startMs: number) {}
 
   private startHelper(): Helper {
     const child = spawn(process.execPath, ["-e", helperSource], {
@@ -251,9 +268,27 @@ class SpawnerClient {
   }
 
   private settleStart(run: Run, result: Spawned | string): void {
+    clearTimeout(run.startTimer)
     const notify = run.onStarted
     run.onStarted = undefined
     notify?.(result)
+  }
+
+  /**
+   * The helper did not confirm a start in time: that start fails, and the
+   * helper is killed, which ends every run it held (see onHelperGone); the
+   * next tool gets a new one.
+   */
+  private startOverdue(id: number): void {
+    const run = this.runs.get(id)
+    if (run?.onStarted === undefined) return
+    run.stdout?.destroy()
+    run.stderr?.destroy()
+    this.settleStart(run, `the process spawner did not start the tool within ${this.startMs} ms; it was replaced`)
+    this.forget(id)
+    // The next tool must not go to it while its exit is still on the way.
+    if (this.helper === run.helper) this.helper = undefined
+    run.helper.child.kill("SIGKILL")
   }
 
   private terminate(run: Run, termination: Termination): void {
@@ -313,7 +348,9 @@ class SpawnerClient {
     this.idleTimer = undefined
     const helper = this.helper ?? (this.helper = this.startHelper())
     const id = this.nextId++
-    this.runs.set(id, { helper, onStarted, onExit: new Set(), abandoned: false })
+    const startTimer = setTimeout(() => this.startOverdue(id), this.startMs)
+    startTimer.unref()
+    this.runs.set(id, { helper, onStarted, startTimer, onExit: new Set(), abandoned: false })
     // A tool is starting: the channel keeps the process alive until the runs are over.
     helper.child.channel?.ref()
     helper.child.send({ t: "spawn", id, argv, env }, (error) => {
@@ -344,7 +381,7 @@ const spawnWith = (client: SpawnerClient) => (argv: ReadonlyArray<string>, env: 
 export const makeSpawner = (options: SpawnerOptions = {}): Effect.Effect<Spawner, never, Scope.Scope> =>
   Effect.map(
     Effect.acquireRelease(
-      Effect.sync(() => new SpawnerClient(options.spawnerIdleMs ?? DEFAULT_IDLE_MS)),
+      Effect.sync(() => new SpawnerClient(options.spawnerIdleMs ?? DEFAULT_IDLE_MS, options.spawnerStartMs ?? DEFAULT_START_MS)),
       (client) => Effect.sync(() => client.release(true))
     ),
     (client): Spawner => ({ spawn: spawnWith(client) })

@@ -1,10 +1,12 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, Schedule } from "effect"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { ProcessRunner, type RunRequest } from "../../src/runner/ProcessRunner.js"
 import { processRunnerLayer } from "../../src/runner/ProcessRunnerLive.js"
+import { helperSource, killGroup } from "../../src/runner/Spawner.js"
 import { isAlive, runRequest } from "./processes.js"
 
 /**
@@ -113,4 +115,54 @@ describe("spawner", () => {
         }
       }
     }).pipe(Effect.provide(processRunnerLayer())), 30_000)
+
+  it.scopedLive("a server killed while the spawner waits for it to take a tool's pipe: the tool still dies", () =>
+    Effect.gen(function*() {
+      const dir = mkdtempSync(join(tmpdir(), "mcp-spawner-"))
+      const pidFile = join(dir, "pid")
+      // Node's "disconnect" never comes while a pipe the helper sent awaits the other side's acknowledgement: this
+      // server asks for a tool, then blocks for good, so it never acknowledges the tool's pipes, and is killed.
+      const server = join(dir, "server.cjs")
+      writeFileSync(
+        server,
+        `
+        const helper = require("node:child_process").spawn(process.execPath, ["-e", ${JSON.stringify(helperSource)}], {
+          detached: true, stdio: ["ignore", "ignore", "ignore", "ipc"], env: {}
+        })
+        require("node:fs").writeFileSync("${pidFile}.helper", String(helper.pid))
+        const tool = ["/bin/sh", "-c", "echo $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}; exec sleep 300"]
+        helper.send({ t: "spawn", id: 1, argv: tool, env: { PATH: "/usr/bin:/bin" } }, () =>
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0))
+      `
+      )
+      const child = spawn(process.execPath, [server], { stdio: "ignore" })
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          child.kill("SIGKILL")
+          for (const file of [pidFile, `${pidFile}.helper`]) if (existsSync(file)) killGroup(Number(readFileSync(file, "utf8")))
+          rmSync(dir, { recursive: true, force: true })
+        })
+      )
+      expect(yield* eventually(() => existsSync(pidFile))).toBe(true)
+      const tool = Number(readFileSync(pidFile, "utf8"))
+      // The helper sent the pipes in the turn it started the tool; give a loaded machine time to run that turn.
+      yield* Effect.sleep("300 millis")
+      expect(isAlive(tool)).toBe(true)
+      child.kill("SIGKILL")
+      expect(yield* eventually(() => !isAlive(tool))).toBe(true)
+    }), 30_000)
+
+  it.live("a spawner that does not confirm a start in time is replaced, and the call fails with SpawnFailed", () =>
+    Effect.gen(function*() {
+      const first = yield* run(request("echo $PPID"))
+      const stuck = Number(first.stdout.trim())
+      process.kill(stuck, "SIGSTOP")
+      const error = yield* Effect.flip(run(request("true")))
+      expect(error._tag).toBe("SpawnFailed")
+      expect(error.message).toContain("did not start the tool within 300 ms; it was replaced")
+      expect(yield* eventually(() => !isAlive(stuck))).toBe(true)
+      const next = yield* run(request("echo $PPID"))
+      expect(next.exitCode).toBe(0)
+      expect(Number(next.stdout.trim())).not.toBe(stuck)
+    }).pipe(Effect.provide(processRunnerLayer({ spawnerStartMs: 300 }))), 30_000)
 })

@@ -1,8 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { killGroup } from "../../src/runner/Spawner.js"
 import { privateStorageEnv } from "../support/storage.js"
 import { isAlive } from "./processes.js"
 
@@ -19,7 +20,11 @@ describe("tools die with a SIGKILLed server", () => {
       const dir = mkdtempSync(join(tmpdir(), "mcp-pdeath-"))
       const pidFile = join(dir, "pid")
       const shim = join(dir, "hang")
-      writeFileSync(shim, `#!/bin/sh\n[ "$1" = --version ] && exit 0\necho $$ > ${pidFile}\nexec sleep 300\n`, { mode: 0o755 })
+      writeFileSync(
+        shim,
+        `#!/bin/sh\n[ "$1" = --version ] && exit 0\necho $$ > ${pidFile}.tmp && mv ${pidFile}.tmp ${pidFile}\nexec sleep 300\n`,
+        { mode: 0o755 }
+      )
       const child = spawn(process.execPath, [server, "serve", "--transport", "http", "--port", "0"], {
         env: {
           ...process.env,
@@ -52,13 +57,15 @@ describe("tools die with a SIGKILLed server", () => {
         expect(died).toBe(true)
       } finally {
         child.kill("SIGKILL")
+        if (existsSync(pidFile)) killGroup(Number(readFileSync(pidFile, "utf8")))
+        rmSync(dir, { recursive: true, force: true })
       }
     },
     70_000
   )
 })
 
-/** Up to 30 s: a loaded CI machine can take seconds to start the server's spawner. */
+/** Up to 30 s: a loaded CI machine is slow to start a server and its tools. */
 const waitFor = async <A>(probe: () => A | undefined): Promise<A> => {
   for (let i = 0; i < 300; i++) {
     const value = probe()
