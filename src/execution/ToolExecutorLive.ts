@@ -228,10 +228,9 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
 
       /** Fails with the refusal the first, pure steps of planning decide, once recorded; a refusal costs no more than it takes to say. */
       const refusedPlainly = (call: Call, input: Engaged["input"], c: AppConfig) =>
-        Effect.gen(function*() {
-          const tool = registry.names.has(call.tool) ? Either.getRight(yield* Effect.either(registry.get(call.tool))) : Option.none()
+        Effect.flatMap(registry.names.has(call.tool) ? Effect.option(registry.get(call.tool)) : Effect.succeedNone, (tool) => {
           const refusal = plainRefusal(call, input, Option.getOrUndefined(tool), c)
-          if (refusal !== undefined) return yield* Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
+          return refusal === undefined ? Effect.void : Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
         })
 
       /**
@@ -241,12 +240,17 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
        * wait) and admission takes no token from the client's bucket.
        */
       const refusePlainly = (name: string, raw: unknown, caller: Caller) =>
-        Effect.gen(function*() {
-          const c = yield* config.get
-          if (admissionLimited(c) || (yield* gate.draining) || !(yield* switches.settled)) return
-          const { call, input } = engage(yield* admit(name, raw, caller, c), c)
-          yield* refusedPlainly(call, input, c)
-        })
+        Effect.flatMap(config.get, (c) =>
+          admissionLimited(c) ? Effect.void : Effect.flatMap(
+            Effect.zipWith(gate.draining, switches.settled, (draining, settled) => !draining && settled),
+            (ready) =>
+              ready
+                ? Effect.flatMap(admit(name, raw, caller, c), (received) => {
+                  const { call, input } = engage(received, c)
+                  return refusedPlainly(call, input, c)
+                })
+                : Effect.void
+          ))
 
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.flatMap(config.get, (c) => {

@@ -20,16 +20,28 @@ export type NodeHandler = (request: IncomingMessage, response: ServerResponse) =
 
 const NO_QUERY = new URLSearchParams()
 
+/** A body as text: Node writes a text body in one write with the head, bytes in a second buffer (a writev). */
+const textOf = (body: HttpServerResponse.HttpServerResponse["body"]): string | undefined => {
+  switch (body._tag) {
+    case "Uint8Array":
+      return Buffer.from(body.body.buffer, body.body.byteOffset, body.body.byteLength).toString("utf8")
+    case "Raw":
+      return typeof body.body === "string" ? body.body : undefined
+    default:
+      return undefined
+  }
+}
+
 /**
  * What the platform's Node handler does with a finished response
  * (`handleResponse` in @effect/platform-node) for the ones answered here —
- * a JSON text or its bytes, no cookies: the status and headers, then the body.
+ * a JSON text or its UTF-8 bytes, no cookies: the status and headers, then
+ * the same bytes.
  */
 const write = (response: ServerResponse, answer: HttpServerResponse.HttpServerResponse) => {
   if (response.writableEnded) return
   response.writeHead(answer.status, answer.headers)
-  const { body } = answer
-  response.end(body._tag === "Uint8Array" || body._tag === "Raw" ? (body.body as string | Uint8Array) : undefined)
+  response.end(textOf(answer.body))
 }
 
 /**
