@@ -237,11 +237,13 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
        * The steps of `execute` up to the plain refusal, taken only when none
        * of them would wait or take a token: the server is not draining (the
        * gate would refuse), the stored switches are applied (`restored` would
-       * wait) and admission takes no token from the client's bucket.
+       * wait), admission takes no token from the client's bucket, and a
+       * refusal's audit line joins a batch (under `audit_fail_closed: all`
+       * the refusal waits for its line to be written).
        */
       const refusePlainly = (name: string, raw: unknown, caller: Caller) =>
         Effect.flatMap(config.get, (c) =>
-          admissionLimited(c) ? Effect.void : Effect.flatMap(
+          admissionLimited(c) || c.security.audit_fail_closed === "all" ? Effect.void : Effect.flatMap(
             Effect.zipWith(gate.draining, switches.settled, (draining, settled) => !draining && settled),
             (ready) =>
               ready

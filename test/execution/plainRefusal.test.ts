@@ -115,4 +115,15 @@ describe("plainRefusal", () => {
         }
       }))
   }
+
+  it.scoped("refusePlainly leaves to execute a refusal that must wait for its audit line, and calls under rate limits", () =>
+    Effect.gen(function*() {
+      for (const patch of [{ security: { audit_fail_closed: "all" as const } }, limits]) {
+        const h = yield* makeHarness({ rate_limit: { enabled: false }, ...patch })
+        expect(Exit.isSuccess(yield* h.executor.refusePlainly!("NmapTool", { target: "8.8.8.8" }, caller).pipe(Effect.exit))).toBe(true)
+        expect(yield* h.audit).toEqual([])
+        const executed = yield* h.executor.execute("NmapTool", { target: "8.8.8.8" }, caller).pipe(Effect.exit)
+        expect(Exit.isFailure(executed) && executed.cause._tag === "Fail" && executed.cause.error._tag).toBe("TargetRejected")
+      }
+    }))
 })

@@ -158,6 +158,10 @@ describe("the Node lane", () => {
         expect(laneTraces.events).toMatchObject([{ type: "execution.finished", outcome: "rejected", errorType: tag }])
         expect([afterLane - counted, (yield* rejected(tool, rule)) - afterLane]).toEqual([1, 1])
       }
+      // /health: every header (but the date) and the body, as the declared route's.
+      const health = yield* send(port, "GET", "/health", {})
+      expect(health).toEqual(yield* send(port, "GET", "/health?via=route", {}))
+      expect(health.status).toBe(200)
     }))
 
   it.scopedLive("hands every call it does not refuse on, its body read once: accepted, not JSON, too large, refused by planning", () =>
