@@ -209,6 +209,16 @@ export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
       caller: Caller,
       options?: ExecuteOptions
     ) => Effect.Effect<ExecutionResult, ExecutionError>
+    /**
+     * What `execute(tool, input, caller)` would answer when the first, pure
+     * steps of planning refuse the call (see `plainRefusal` in plan.ts): it
+     * fails with that refusal, recorded exactly as `execute` records it (audit
+     * line, metric, event). It succeeds, having done nothing, whenever
+     * `execute` must decide: an accepted call, one that needs a service or a
+     * wait, rate limits, a draining server. Never waits, so a transport can
+     * answer a refusal without setting up a call; a fake may leave it out.
+     */
+    readonly refusePlainly?: (tool: string, input: unknown, caller: Caller) => Effect.Effect<void, ExecutionError>
     /** Operator switch, kept in the store across restarts; `by` names the operator (an API key id). */
     readonly setEnabled: (tool: string, enabled: boolean, by?: string) => Effect.Effect<ToolInfo, ToolNotFound>
     /**

@@ -22,8 +22,8 @@ import type { SharedRateLimits } from "../storage/SharedRateLimits.js"
 import { resultLimits } from "../tools/stream.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import type { StreamProgress } from "../tools/ToolSpec.js"
-import { type Call, elapsedSeconds, makeAdmission } from "./call.js"
-import { engage } from "./engage.js"
+import { admissionLimited, type Call, elapsedSeconds, makeAdmission } from "./call.js"
+import { engage, type Engaged } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
 import { foundKey, foundReporter, makeRunOutput, parseStatus, progressKey, type RunOutput } from "./output.js"
@@ -226,16 +226,41 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
         })
 
+      /** Fails with the refusal the first, pure steps of planning decide, once recorded; a refusal costs no more than it takes to say. */
+      const refusedPlainly = (call: Call, input: Engaged["input"], c: AppConfig) =>
+        Effect.flatMap(registry.names.has(call.tool) ? Effect.option(registry.get(call.tool)) : Effect.succeedNone, (tool) => {
+          const refusal = plainRefusal(call, input, Option.getOrUndefined(tool), c)
+          return refusal === undefined ? Effect.void : Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
+        })
+
+      /**
+       * The steps of `execute` up to the plain refusal, taken only when none
+       * of them would wait or take a token: the server is not draining (the
+       * gate would refuse), the stored switches are applied (`restored` would
+       * wait), admission takes no token from the client's bucket, and a
+       * refusal's audit line joins a batch (under `audit_fail_closed: all`
+       * the refusal waits for its line to be written).
+       */
+      const refusePlainly = (name: string, raw: unknown, caller: Caller) =>
+        Effect.flatMap(config.get, (c) =>
+          admissionLimited(c) || c.security.audit_fail_closed === "all" ? Effect.void : Effect.flatMap(
+            Effect.zipWith(gate.draining, switches.settled, (draining, settled) => !draining && settled),
+            (ready) =>
+              ready
+                ? Effect.flatMap(admit(name, raw, caller, c), (received) => {
+                  const { call, input } = engage(received, c)
+                  return refusedPlainly(call, input, c)
+                })
+                : Effect.void
+          ))
+
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.flatMap(config.get, (c) => {
           const planned = Effect.gen(function*() {
             const engaged = engage(yield* admit(name, raw, caller, c), c)
             const { input } = engaged
             const call = opts?.standingApproval === undefined ? engaged.call : { ...engaged.call, standing: opts.standingApproval }
-            // A refusal its first, pure steps decide costs no more than it takes to say; the rest is planning's.
-            const tool = registry.names.has(name) ? Either.getRight(yield* Effect.either(registry.get(name))) : Option.none()
-            const refusal = plainRefusal(call, input, Option.getOrUndefined(tool), c)
-            if (refusal !== undefined) return yield* Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
+            yield* refusedPlainly(call, input, c)
             const plan = yield* withPlanning(planCall(call, input, c, options)).pipe(
               Effect.tapError((error) => recorder.refused(call, error))
             )
@@ -248,6 +273,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       return {
         list: Effect.zipRight(switches.restored, registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe)))),
         execute: (name, input, caller, opts) => gate.track(name, Effect.zipRight(switches.restored, execute(name, input, caller, opts))),
+        refusePlainly,
         // After the stored switches, so restoring them cannot undo a switch set at start-up.
         setEnabled: (name, enabled, by = "operator") =>
           Effect.zipRight(switches.restored, registry.setEnabled(name, enabled)).pipe(

@@ -78,9 +78,12 @@ export const elapsedSeconds = (call: Call): Effect.Effect<number> =>
  * stdio server has one client, the local operator who started it, with its
  * own, higher limits.
  */
+/** Whether admission takes a token from the client's bucket (`makeAdmission`), on either transport. */
+export const admissionLimited = (config: AppConfig): boolean => config.rate_limit.enabled
+
 const clientBucket = (rates: RateLimiter["Type"], caller: Caller, config: AppConfig): Effect.Effect<void, RateLimited> | undefined => {
   const limits = config.rate_limit
-  if (!limits.enabled) return undefined
+  if (!admissionLimited(config)) return undefined
   return caller.transport === "stdio"
     ? rates.take(`stdio:${caller.id}`, limits.stdio_requests_per_minute, limits.stdio_burst)
     : rates.take(`client:${caller.id}`, limits.client_requests_per_minute, limits.burst)

@@ -5,6 +5,7 @@ import {
   type EngagementRejected,
   type ExecutionError,
   Forbidden,
+  type IntrusiveNotAllowed,
   InvalidInput,
   TargetRejected,
   ToolDisabled,
@@ -132,21 +133,27 @@ const templateArgs = (spec: ToolSpec<any>, name: string | undefined): Either.Eit
   return Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
 }
 
-/** The template's arguments and the caller's tokens, checked against the tool's flag table. */
-export const planArguments = (spec: ToolSpec<any>, input: ToolInput, config: AppConfig, caller: Caller) =>
-  Either.gen(function*() {
-    if (input.args !== undefined && input.extra_args !== undefined) {
-      const issue = "args, extra_args: give the arguments one way, as the args array or as the extra_args string, not both"
-      return yield* Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
-    }
-    const template = yield* templateArgs(spec, input.template)
-    const tokens = input.args ?? (input.extra_args === undefined ? [] : yield* tokenize(input.extra_args))
-    return yield* validateArgs(spec, [...template, ...tokens], {
-      allowIntrusive: config.security.allow_intrusive,
-      maxArgsLength: config.security.max_args_length,
-      callerMayIntrude: caller.scopes.has("intrusive")
-    }).pipe(Either.mapLeft((error) => withAcceptedFlags(spec, error)))
-  })
+/** The template's arguments and the caller's tokens, checked against the tool's flag table. (Plain steps: every refused call takes them.) */
+export const planArguments = (
+  spec: ToolSpec<any>,
+  input: ToolInput,
+  config: AppConfig,
+  caller: Caller
+): Either.Either<ValidatedArgs, InvalidInput | ArgumentRejected | IntrusiveNotAllowed> => {
+  if (input.args !== undefined && input.extra_args !== undefined) {
+    const issue = "args, extra_args: give the arguments one way, as the args array or as the extra_args string, not both"
+    return Either.left(new InvalidInput({ message: `invalid tool input: ${issue}`, issues: [issue] }))
+  }
+  const template = templateArgs(spec, input.template)
+  if (Either.isLeft(template)) return Either.left(template.left)
+  const tokens = input.args === undefined && input.extra_args !== undefined ? tokenize(input.extra_args) : Either.right(input.args ?? [])
+  if (Either.isLeft(tokens)) return Either.left(tokens.left)
+  return validateArgs(spec, [...template.right, ...tokens.right], {
+    allowIntrusive: config.security.allow_intrusive,
+    maxArgsLength: config.security.max_args_length,
+    callerMayIntrude: caller.scopes.has("intrusive")
+  }).pipe(Either.mapLeft((error) => withAcceptedFlags(spec, error)))
+}
 
 /** A flag the tool does not take: the message lists the ones it does, so the caller can pick one. */
 const withAcceptedFlags = <E extends ExecutionError>(spec: ToolSpec<any>, error: E): E | ArgumentRejected =>

@@ -15,6 +15,8 @@ export interface Switches {
   readonly record: (tool: string, change: SwitchChange, by: string) => Effect.Effect<void>
   /** Done once the stored switches are applied, or the store's first opening attempt failed (they follow when it opens). */
   readonly restored: Effect.Effect<void>
+  /** Whether `restored` is done already (it would not wait). */
+  readonly settled: Effect.Effect<boolean>
 }
 
 const restore = (registry: ToolRegistry["Type"], breakers: CircuitBreakers["Type"], switches: ReadonlyArray<ToolSwitch>) =>
@@ -58,6 +60,7 @@ export const makeSwitches = Effect.gen(function*() {
   )
   return {
     restored: Deferred.await(restored),
+    settled: Deferred.isDone(restored),
     record: (tool, change, by) =>
       state.set(tool, change, by).pipe(
         Effect.catchAll((error) =>

@@ -26,6 +26,7 @@ import { TooManyConnections } from "./errors.js"
 import { makeFastLane } from "./fastLane.js"
 import { errorReply, routerConfig } from "./guard.js"
 import { ApiLive } from "./HttpApp.js"
+import { makeNodeLane, type NodeHandler } from "./nodeLane.js"
 
 /**
  * Whose connection it is, for the per-address cap: the address, an
@@ -83,12 +84,41 @@ const connectionLimit = (node: Server, max: number, perAddress: number) => {
       else byAddress.set(key, left)
     })
   })
-  return <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-      const refusal = over.get(NodeHttpServerRequest.toIncomingMessage(request).socket)
-      return refusal === undefined ? app : Effect.succeed(errorReply(refusal))
-    })
+  return {
+    /** Whether the connection's requests are answered with its 503. */
+    refused: (socket: Socket) => over.has(socket),
+    middleware: <E, R>(app: HttpApp.Default<E, R>): HttpApp.Default<E, R> =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const refusal = over.get(NodeHttpServerRequest.toIncomingMessage(request).socket)
+        return refusal === undefined ? app : Effect.succeed(errorReply(refusal))
+      })
+  }
 }
+
+/**
+ * The platform's HTTP server over `node`, with the Node lane (nodeLane.ts) in
+ * front of its request handler: the platform listens and closes, and serves
+ * whatever the lane hands on. No upgrade handler: no route upgrades, so a
+ * request asking to is served like any other.
+ */
+const withNodeLane = (
+  node: Server,
+  platform: HttpServer.HttpServer,
+  lane: (next: NodeHandler) => NodeHandler
+): HttpServer.HttpServer =>
+  HttpServer.make({
+    address: platform.address,
+    serve: (app, middleware) =>
+      Effect.flatMap(handlerOf(app, middleware), (handler) => {
+        const listener = lane(handler)
+        node.on("request", listener)
+        return Effect.addFinalizer(() => Effect.sync(() => node.off("request", listener)))
+      })
+  })
+
+/** The platform's Node handler of `app` (the one its own server installs), with the middleware when there is one. */
+const handlerOf = (app: HttpApp.Default<unknown>, middleware: HttpMiddleware.HttpMiddleware | undefined) =>
+  middleware === undefined ? NodeHttpServer.makeHandler(app) : NodeHttpServer.makeHandler(app, middleware)
 
 /** The event streams (`/events`, MCP's standalone GET stream) are open-ended: nothing to wait for at close. */
 const openEnded = (request: IncomingMessage) =>
@@ -164,11 +194,13 @@ const ServeLive = (info: ServerInfo) =>
       const writing = inProgress(node)
       const gate = yield* ExecutionGate
       const graceMs = Effect.map(gate.draining, (drained) => (drained ? 5_000 : 0))
-      const server = yield* NodeHttpServer.make(() => node, { host: config.server.host, port: config.server.port })
-      const fast = yield* makeFastLane(server.address._tag === "TcpAddress" ? server.address.port : 0)
+      const platform = yield* NodeHttpServer.make(() => node, { host: config.server.host, port: config.server.port })
+      const port = platform.address._tag === "TcpAddress" ? platform.address.port : 0
+      const fast = yield* makeFastLane(port)
+      const server = withNodeLane(node, platform, yield* makeNodeLane(port, limit.refused))
       // Built after the API, so it runs before the API's finalizers (MCP sessions): calls in flight end with their connection.
       const closeConnections = Layer.scopedDiscard(Effect.addFinalizer(() => closeGracefully(node, writing, graceMs)))
-      return Layer.merge(HttpApiBuilder.serve((app) => limit(fast(app))), closeConnections).pipe(
+      return Layer.merge(HttpApiBuilder.serve((app) => limit.middleware(fast(app))), closeConnections).pipe(
         Layer.provide(ApiLive(info)),
         Layer.provide(HttpRouter.setRouterConfig(routerConfig)),
         Layer.provideMerge(Layer.succeed(HttpServer.HttpServer, server)),

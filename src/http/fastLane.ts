@@ -8,7 +8,7 @@ import { makeExecute } from "./handlers/tools.js"
 import { HOST_CHECK_EXEMPT } from "./HttpApp.js"
 
 /** `/tools/{name}/execute` with a name that needs no decoding; any other spelling takes the declared route. */
-const EXECUTE = /^\/tools\/([A-Za-z0-9_-]{1,128})\/execute$/
+export const EXECUTE = /^\/tools\/([A-Za-z0-9_-]{1,128})\/execute$/
 
 /**
  * The two routes taken most often — `GET /health` (load balancers, agents

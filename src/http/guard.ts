@@ -41,6 +41,12 @@ const reply = (error: unknown) => {
 const internal = (cause: unknown) =>
   Effect.logError("HTTP handler failed", cause).pipe(Effect.as(errorReply(new InternalError({ message: "Internal server error" }))))
 
+/** Every failure of `effect` answered as the guard answers it: the typed error body, or a logged 500. */
+export const answeringFailures = <A, E, R>(
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A | HttpServerResponse.HttpServerResponse, never, R> =>
+  effect.pipe(Effect.catchAll(reply), Effect.catchAllDefect(internal))
+
 /** A path that is not in normal form is refused, never interpreted: see normalPath.ts. */
 const notNormal = (issue: string) =>
   errorReply(
@@ -76,7 +82,7 @@ export const guard = (options: {
       const checked = checkHostOrigin(config, options.port, request.headers)
       return Either.isLeft(checked) ? Effect.succeed(errorReply(checked.left)) : app
     })
-  }).pipe(Effect.catchAll(reply), Effect.catchAllDefect(internal))
+  }).pipe(answeringFailures)
 
 /** The router matches exactly the path the guard judged: no case folding, no slash folding (normal form has neither). */
 export const routerConfig = { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false } as const

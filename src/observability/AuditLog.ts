@@ -1,5 +1,6 @@
 import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule, Schema } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
+import type { AppConfig } from "../config/schema.js"
 import { AuditUnavailable } from "../errors.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
@@ -266,20 +267,23 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
       const logged = yield* logBatches
 
+      const writeLine = (entry: AuditEntry, line: string, c: AppConfig): Effect.Effect<void, AuditUnavailable> => {
+        const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
+        if (c.security.audit_log_path === "") {
+          // Without a file the log is the audit: a refusal's line joins the next batch of log lines like a file's.
+          return !failClosed && entry.outcome === "rejected" ? logged.enqueue(line) : logOnly(line)
+        }
+        // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
+        if (!failClosed && entry.outcome === "rejected") return writer.enqueue(line)
+        return writer.append(line, entry.intrusive).pipe(
+          Effect.catchAll((error) => Effect.zipRight(logOnly(line), failClosed ? Effect.fail(error) : Effect.void))
+        )
+      }
+      // Plain steps, no generator: every refused call of a flood writes one line.
       const write = (entry: AuditEntry) =>
-        Effect.gen(function*() {
-          const line = auditLine(entry, new Date(yield* Clock.currentTimeMillis).toISOString())
-          const c = yield* config.get
-          const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
-          if (c.security.audit_log_path === "") {
-            // Without a file the log is the audit: a refusal's line joins the next batch of log lines like a file's.
-            return yield* !failClosed && entry.outcome === "rejected" ? logged.enqueue(line) : logOnly(line)
-          }
-          // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
-          if (!failClosed && entry.outcome === "rejected") return yield* writer.enqueue(line)
-          yield* writer.append(line, entry.intrusive).pipe(
-            Effect.catchAll((error) => Effect.zipRight(logOnly(line), failClosed ? Effect.fail(error) : Effect.void))
-          )
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const line = auditLine(entry, new Date(now).toISOString())
+          return Effect.flatMap(config.get, (c) => writeLine(entry, line, c))
         })
 
       const tallies = makeRejectionTallies()

@@ -160,7 +160,11 @@ export const makeHealth = (options: HealthOptions): Effect.Effect<Health["Type"]
     yield* Effect.forkScoped((yield* Startup).background(loop))
 
     return {
-      report: Effect.zipRight(Deferred.await(firstRound), currentReport),
+      // Awaiting even a completed Deferred suspends the fiber until the scheduler's next tick: after the first round, no await.
+      report: Effect.flatMap(
+        Deferred.isDone(firstRound),
+        (done) => done ? currentReport : Effect.zipRight(Deferred.await(firstRound), currentReport)
+      ),
       refresh: round
     }
   })
