@@ -64,12 +64,6 @@ interface Open {
   oversized: boolean
 }
 
-const attributeChars = (attributes: Readonly<Record<string, string>>): number => {
-  let n = 0
-  for (const name in attributes) n += name.length + attributes[name]!.length
-  return n
-}
-
 const makeWarnings = () => {
   const list: Array<string> = []
   let more = 0
@@ -97,7 +91,8 @@ const collector = (options: XmlStreamOptions) => {
     if (top.chars > options.maxElementChars) top.oversized = true
   }
   return {
-    open: (name: string, attributes: Readonly<Record<string, string>>) => {
+    /** `attributeChars`: the characters of the attributes' names and values. */
+    open: (name: string, attributes: Readonly<Record<string, string>>, attributeChars: number) => {
       if (depth === 0) sawRoot = true
       if (stack.length === 0 && options.collect(name, depth)) collectedAt = depth
       if (collectedAt >= 0 && depth >= collectedAt) {
@@ -105,7 +100,7 @@ const collector = (options: XmlStreamOptions) => {
         const parent = stack[stack.length - 1]
         if (parent !== undefined && !stack[0]!.oversized) parent.element.children.push(element)
         stack.push({ element, chars: 0, oversized: false })
-        grow(name.length + attributeChars(attributes))
+        grow(name.length + attributeChars)
       } else {
         options.onOpen?.(name, attributes, depth)
       }
@@ -150,10 +145,18 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
   }
 
   parser.on("error", (error) => warnings.add(`unreadable XML: ${error.message}`))
+  // Counted as saxes reads each attribute of a tag (before the tag's opentag): cheaper than walking the record after.
+  let attributeChars = 0
+  parser.on("opentagstart", () => {
+    attributeChars = 0
+  })
+  parser.on("attribute", (attribute) => {
+    attributeChars += attribute.name.length + attribute.value.length
+  })
   parser.on("opentag", (tag) => {
     seen()
     // Without the xmlns option attribute values are plain strings.
-    tree.open(tag.name, tag.attributes as Readonly<Record<string, string>>)
+    tree.open(tag.name, tag.attributes as Readonly<Record<string, string>>, attributeChars)
   })
   // saxes reports a self-closing tag as an open tag followed by a close tag.
   parser.on("closetag", () => {
