@@ -13,8 +13,14 @@ import type {
 
 /** One element of an nmap report (nmap.dtd) to its typed form; missing attributes become `undefined` or an empty value. */
 
+/**
+ * The empty list every empty list of a result shares: a /24 report holds
+ * thousands of ports without scripts or CPEs (results are never changed).
+ */
+const none: ReadonlyArray<never> = Object.freeze([])
+
 const texts = (element: XmlElement | undefined, name: string): ReadonlyArray<string> =>
-  childrenNamed(element, name).map((c) => c.text.trim())
+  element === undefined || element.children.length === 0 ? none : childrenNamed(element, name).map((c) => c.text.trim())
 
 const elems = (element: XmlElement): ReadonlyArray<NmapScriptElem> =>
   childrenNamed(element, "elem").map((e) => ({ key: attr(e, "key"), value: e.text }))
@@ -57,14 +63,14 @@ const portChildren = (p: XmlElement) => {
   let state: XmlElement | undefined
   let svc: XmlElement | undefined
   let owner: XmlElement | undefined
-  const scripts: Array<NmapScript> = []
+  let scripts: Array<NmapScript> | undefined
   for (const c of p.children) {
     if (c.name === "state") state ??= c
     else if (c.name === "service") svc ??= c
     else if (c.name === "owner") owner ??= c
-    else if (c.name === "script") scripts.push(script(c))
+    else if (c.name === "script") (scripts ??= []).push(script(c))
   }
-  return { state, svc, owner, scripts }
+  return { state, svc, owner, scripts: scripts ?? none }
 }
 
 export const port = (p: XmlElement): NmapPort => {
