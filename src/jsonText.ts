@@ -27,14 +27,22 @@ const plain = (value: object): value is Record<string, unknown> =>
  * given (`parts`, by key): the same text, without encoding those members.
  */
 export const jsonWithParts = (value: Record<string, unknown>, parts: Readonly<Record<string, string>>): string => {
-  const members: Array<string> = []
+  // Concatenated, not joined: the pieces are only copied once, when the text is written out.
+  let text = ""
   for (const key of Object.keys(value)) {
     const member = value[key]
     if (omitted(member)) continue
     const part = Object.hasOwn(parts, key) ? parts[key] : undefined
-    members.push(`${JSON.stringify(key)}:${part ?? JSON.stringify(member)}`)
+    text += `${text === "" ? "" : ","}${JSON.stringify(key)}:${part ?? JSON.stringify(member)}`
   }
-  return `{${members.join(",")}}`
+  return `{${text}}`
+}
+
+/** The JSON array of members given as JSON texts, concatenated (see `jsonWithParts`). */
+export const jsonArrayOf = (texts: ReadonlyArray<string>): string => {
+  let text = "["
+  for (let i = 0; i < texts.length; i++) text += i === 0 ? texts[i]! : `,${texts[i]!}`
+  return `${text}]`
 }
 
 const knownMember = (value: Record<string, unknown>, key: string): string | undefined => {

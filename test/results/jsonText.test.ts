@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { jsonText, jsonWithParts, knownJson } from "../../src/jsonText.js"
+import { jsonArrayOf, jsonText, jsonWithParts, knownJson } from "../../src/jsonText.js"
 import { nmapSpec } from "../../src/tools/nmap/spec.js"
 import { defaultResultLimits, runStream } from "../../src/tools/stream.js"
 import { nmapXml, range, uniformHosts } from "../tools/nmap/generate.js"
@@ -21,6 +21,12 @@ describe("JSON encoded once", () => {
         .map(([k, v]) => [k, JSON.stringify(v)])
     )
     expect(jsonWithParts(value, parts)).toBe(JSON.stringify(value))
+  })
+
+  it.prop("an array of members given as text encodes exactly as JSON.stringify", {
+    values: FastCheck.array(FastCheck.jsonValue())
+  }, ({ values }) => {
+    expect(jsonArrayOf(values.map((v) => JSON.stringify(v)))).toBe(JSON.stringify(values))
   })
 
   it.prop("reuses recorded texts of a value or its direct members, and encodes as JSON.stringify", {

@@ -1,4 +1,4 @@
-import { jsonWithParts, knownJson } from "../../jsonText.js"
+import { jsonArrayOf, jsonWithParts, knownJson } from "../../jsonText.js"
 import type { ResultLimits, StreamParser } from "../ToolSpec.js"
 import { nmapStream, type NmapStreamOptions } from "./parseXml.js"
 import type { NmapRun } from "./result.js"
@@ -32,7 +32,7 @@ export const nmapStreamParser = (options: NmapStreamOptions) => (limits: ResultL
     finish: (end) => {
       const data = stream.finish(end)
       catchUp()
-      if (digest !== undefined) knownJson(data, jsonWithParts(data, { hosts: `[${encoded.join(",")}]` }))
+      if (digest !== undefined) knownJson(data, jsonWithParts(data, { hosts: jsonArrayOf(encoded) }))
       const resource = end.resource === undefined ? {} : { resource: end.resource }
       return { data, summary: summarizeNmap(data, { tokens: limits.summaryTokens, ...resource }, digest) }
     }
