@@ -90,8 +90,8 @@ const detailLines = (facts: Facts, kind: string, budget: SummaryBudget, oneHost:
 }
 
 /**
- * `digest` is what a stream parser gathered of `run.hosts` while the tool
- * ran (the same hosts, in order); without it the hosts are digested here.
+ * `given` is what a stream parser digested of `run.hosts` while the tool ran
+ * (the same hosts, in order); without it the hosts are digested here.
  */
 export const summarizeNmap = (
   run: NmapRun,
