@@ -38,25 +38,44 @@ export const script = (s: XmlElement): NmapScript => ({
   tables: childrenNamed(s, "table").map(table)
 })
 
-const service = (s: XmlElement): NmapService => ({
-  name: attr(s, "name") ?? "",
-  product: attr(s, "product"),
-  version: attr(s, "version"),
-  extrainfo: attr(s, "extrainfo"),
-  tunnel: attr(s, "tunnel"),
-  proto: attr(s, "proto"),
-  rpcnum: attr(s, "rpcnum"),
-  lowver: attr(s, "lowver"),
-  highver: attr(s, "highver"),
-  hostname: attr(s, "hostname"),
-  ostype: attr(s, "ostype"),
-  devicetype: attr(s, "devicetype"),
-  servicefp: attr(s, "servicefp"),
-  method: attr(s, "method"),
-  conf: numAttr(s, "conf"),
-  banner: attr(s, "banner"),
-  cpe: texts(s, "cpe")
-})
+/** A service's optional text attributes, in the order of `NmapService`. */
+const SERVICE_TEXTS = [
+  "product",
+  "version",
+  "extrainfo",
+  "tunnel",
+  "proto",
+  "rpcnum",
+  "lowver",
+  "highver",
+  "hostname",
+  "ostype",
+  "devicetype",
+  "servicefp",
+  "method"
+] as const
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * Only the attributes nmap wrote become members (JSON leaves the others out
+ * anyway): a port-number guess holds 4 members, not 17, and a /24 report
+ * keeps thousands of them until it is answered.
+ */
+const service = (s: XmlElement): NmapService => {
+  // Members in the order of the schema (`cpe` last), so the JSON reads as it always did.
+  const out = { name: attr(s, "name") ?? "" } as Mutable<NmapService>
+  for (const key of SERVICE_TEXTS) {
+    const value = s.attributes[key]
+    if (value !== undefined) out[key] = value
+  }
+  const conf = numAttr(s, "conf")
+  if (conf !== undefined) out.conf = conf
+  const banner = attr(s, "banner")
+  if (banner !== undefined) out.banner = banner
+  out.cpe = texts(s, "cpe")
+  return out
+}
 
 /** The children of a port that it reads, found in one pass (a /24 report holds thousands of ports). */
 const portChildren = (p: XmlElement) => {
