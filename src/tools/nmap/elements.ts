@@ -38,6 +38,24 @@ export const script = (s: XmlElement): NmapScript => ({
   tables: childrenNamed(s, "table").map(table)
 })
 
+/**
+ * Words a report repeats on every port ("tcp", "open", "syn-ack", "table"),
+ * one string each: the parser reads a new copy per port, and a /24 result
+ * keeps tens of thousands of them until it is answered. Only short words,
+ * and only so many, so a hostile report cannot grow this.
+ */
+const words = new Map<string, string>()
+const WORD_CHARS = 16
+const MAX_WORDS = 256
+
+const word = (text: string | undefined): string | undefined => {
+  if (text === undefined || text.length > WORD_CHARS) return text
+  const known = words.get(text)
+  if (known !== undefined) return known
+  if (words.size < MAX_WORDS) words.set(text, text)
+  return text
+}
+
 /** A service's optional text attributes, in the order of `NmapService`. */
 const SERVICE_TEXTS = [
   "product",
@@ -64,10 +82,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  */
 const service = (s: XmlElement): NmapService => {
   // Members in the order of the schema (`cpe` last), so the JSON reads as it always did.
-  const out = { name: attr(s, "name") ?? "" } as Mutable<NmapService>
+  const out = { name: word(attr(s, "name")) ?? "" } as Mutable<NmapService>
   for (const key of SERVICE_TEXTS) {
     const value = s.attributes[key]
-    if (value !== undefined) out[key] = value
+    if (value !== undefined) out[key] = key === "method" ? word(value)! : value
   }
   const conf = numAttr(s, "conf")
   if (conf !== undefined) out.conf = conf
@@ -95,10 +113,10 @@ const portChildren = (p: XmlElement) => {
 export const port = (p: XmlElement): NmapPort => {
   const { owner, scripts, state, svc } = portChildren(p)
   return {
-    protocol: attr(p, "protocol") ?? "",
+    protocol: word(attr(p, "protocol")) ?? "",
     portid: numAttr(p, "portid") ?? 0,
-    state: attr(state, "state") ?? "unknown",
-    reason: attr(state, "reason") ?? "",
+    state: word(attr(state, "state")) ?? "unknown",
+    reason: word(attr(state, "reason")) ?? "",
     reason_ttl: numAttr(state, "reason_ttl"),
     reason_ip: attr(state, "reason_ip"),
     owner: attr(owner, "name"),
