@@ -2,6 +2,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
 import { gunzip, gzip } from "node:zlib"
+import { jsonText } from "../jsonText.js"
 import { ParseStatus, ScanOutcome } from "./ScanRecord.js"
 import type { ScanEnd, ScanEntry, ScanStart } from "./ScanRecord.js"
 
@@ -164,7 +165,7 @@ export const finishedColumns = (start: ScanStart, end: ScanEnd, instanceId: stri
   Effect.gen(function*() {
     const base = startColumns({ ...start, argv: end.argv ?? start.argv, notes: end.notes ?? start.notes }, instanceId, now)
     const [structured_gz, stdout_gz, stderr_gz] = yield* Effect.all([
-      compress(end.structured === null || end.structured === undefined ? "" : JSON.stringify(end.structured)),
+      compress(end.structured === null || end.structured === undefined ? "" : jsonText(end.structured)),
       compress(end.stdout),
       compress(end.stderr)
     ], { concurrency: "unbounded" })

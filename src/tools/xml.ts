@@ -15,7 +15,7 @@ export interface XmlElement {
   readonly name: string
   /** Null-prototype record: a hostile attribute name never reaches `Object.prototype`. */
   readonly attributes: Readonly<Record<string, string>>
-  readonly children: Array<XmlElement>
+  readonly children: ReadonlyArray<XmlElement>
   /** Text and CDATA directly inside the element, as written. */
   text: string
 }
@@ -58,17 +58,15 @@ export interface XmlStream {
 /** Problems are reported, not collected without bound: a garbled stream can fail at every character. */
 const MAX_WARNINGS = 10
 
-interface Open {
-  readonly element: XmlElement
-  chars: number
-  oversized: boolean
+/** An element while it is built: `children` starts as the shared empty list (most elements of a report have none). */
+interface Building {
+  readonly name: string
+  readonly attributes: Readonly<Record<string, string>>
+  children: Array<XmlElement>
+  text: string
 }
 
-const attributeChars = (attributes: Readonly<Record<string, string>>): number => {
-  let n = 0
-  for (const name in attributes) n += name.length + attributes[name]!.length
-  return n
-}
+const NO_CHILDREN: Array<XmlElement> = Object.freeze([]) as unknown as Array<XmlElement>
 
 const makeWarnings = () => {
   const list: Array<string> = []
@@ -88,24 +86,39 @@ const collector = (options: XmlStreamOptions) => {
   let sawRoot = false
   let rootClosed = false
   /** The collected element being built, innermost last; empty outside collected elements. */
-  const stack: Array<Open> = []
+  const stack: Array<Building> = []
+  /** The size of the collected element (stack[0]), and whether it passed the bound. */
+  let chars = 0
+  let oversized = false
   let collectedAt = -1
-  const grow = (chars: number) => {
-    const top = stack[0]
-    if (top === undefined) return
-    top.chars += chars
-    if (top.chars > options.maxElementChars) top.oversized = true
+  const grow = (n: number) => {
+    chars += n
+    if (chars > options.maxElementChars) oversized = true
+  }
+  const handOver = (closed: boolean) => {
+    const element = stack[0]!
+    stack.length = 0
+    collectedAt = -1
+    options.onElement({ element, chars, closed, oversized })
   }
   return {
-    open: (name: string, attributes: Readonly<Record<string, string>>) => {
+    /** `attributeChars`: the characters of the attributes' names and values. */
+    open: (name: string, attributes: Readonly<Record<string, string>>, attributeChars: number) => {
       if (depth === 0) sawRoot = true
-      if (stack.length === 0 && options.collect(name, depth)) collectedAt = depth
+      if (stack.length === 0 && options.collect(name, depth)) {
+        collectedAt = depth
+        chars = 0
+        oversized = false
+      }
       if (collectedAt >= 0 && depth >= collectedAt) {
-        const element: XmlElement = { name, attributes, children: [], text: "" }
+        const element: Building = { name, attributes, children: NO_CHILDREN, text: "" }
         const parent = stack[stack.length - 1]
-        if (parent !== undefined && !stack[0]!.oversized) parent.element.children.push(element)
-        stack.push({ element, chars: 0, oversized: false })
-        grow(name.length + attributeChars(attributes))
+        if (parent !== undefined && !oversized) {
+          if (parent.children === NO_CHILDREN) parent.children = [element]
+          else parent.children.push(element)
+        }
+        stack.push(element)
+        grow(name.length + attributeChars)
       } else {
         options.onOpen?.(name, attributes, depth)
       }
@@ -114,24 +127,18 @@ const collector = (options: XmlStreamOptions) => {
     close: () => {
       depth--
       if (depth === 0) rootClosed = true
-      const open = stack.pop()
-      if (open !== undefined && stack.length === 0) {
-        collectedAt = -1
-        options.onElement({ element: open.element, chars: open.chars, closed: true, oversized: open.oversized })
-      }
+      if (stack.length === 1) handOver(true)
+      else stack.pop()
     },
     text: (text: string) => {
       const top = stack[stack.length - 1]
-      if (top === undefined || stack[0]!.oversized) return
-      top.element.text += text
+      if (top === undefined || oversized) return
+      top.text += text
       grow(text.length)
     },
     /** Hands over the element still open at the end of the input. */
     flush: () => {
-      const open = stack[0]
-      if (open === undefined) return
-      stack.length = 0
-      options.onElement({ element: open.element, chars: open.chars, closed: false, oversized: open.oversized })
+      if (stack.length > 0) handOver(false)
     },
     state: () => ({ sawRoot, rootClosed })
   }
@@ -150,10 +157,18 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
   }
 
   parser.on("error", (error) => warnings.add(`unreadable XML: ${error.message}`))
+  // Counted as saxes reads each attribute of a tag (before the tag's opentag): cheaper than walking the record after.
+  let attributeChars = 0
+  parser.on("opentagstart", () => {
+    attributeChars = 0
+  })
+  parser.on("attribute", (attribute) => {
+    attributeChars += attribute.name.length + attribute.value.length
+  })
   parser.on("opentag", (tag) => {
     seen()
     // Without the xmlns option attribute values are plain strings.
-    tree.open(tag.name, tag.attributes as Readonly<Record<string, string>>)
+    tree.open(tag.name, tag.attributes as Readonly<Record<string, string>>, attributeChars)
   })
   // saxes reports a self-closing tag as an open tag followed by a close tag.
   parser.on("closetag", () => {

@@ -84,6 +84,34 @@ describe("ScanRecorder", { timeout: 20_000 }, () => {
       yield* Deferred.succeed(release, undefined)
       yield* recorder.flush
     }))
+
+  it.scoped("writes a finish after the turn that queued it (the caller answers first), read from memory meanwhile", () =>
+    Effect.gen(function*() {
+      const config = yield* testConfig(yield* sqlite)
+      const real = yield* build(storageLayer(config.layer))
+      const database = Context.get(real, Database)
+      yield* database.ready
+      const finishes: Array<string> = []
+      const watched: ScanStoreService = {
+        ...Context.get(real, ScanStore),
+        finish: (start, end) =>
+          Effect.zipRight(Effect.sync(() => finishes.push(start.scan_id)), Context.get(real, ScanStore).finish(start, end))
+      }
+      const context = yield* build(
+        ScanRecorder.layer().pipe(Layer.provide(Layer.succeed(ScanStore, watched)), Layer.provide(Layer.succeed(Database, database)))
+      )
+      const recorder = Context.get(context, ScanRecorder)
+      const scanId = Option.getOrThrow(yield* recorder.begin(input))
+      yield* recorder.flush
+      yield* recorder.finish(scanId, endOf({ summary: "done" }))
+      // The rest of the caller's turn (fibers yielding on microtasks included) runs before the write starts.
+      for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
+      expect(finishes).toEqual([])
+      expect((yield* Context.get(context, ScanStore).get(scanId, admin)).summary).toBe("done")
+      yield* recorder.flush
+      expect(finishes).toEqual([scanId])
+      expect((yield* Context.get(real, ScanStore).get(scanId, admin)).summary).toBe("done")
+    }))
 })
 
 describe("storage disabled", () => {

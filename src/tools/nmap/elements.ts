@@ -13,8 +13,14 @@ import type {
 
 /** One element of an nmap report (nmap.dtd) to its typed form; missing attributes become `undefined` or an empty value. */
 
+/**
+ * The empty list every empty list of a result shares: a /24 report holds
+ * thousands of ports without scripts or CPEs (results are never changed).
+ */
+const none: ReadonlyArray<never> = Object.freeze([])
+
 const texts = (element: XmlElement | undefined, name: string): ReadonlyArray<string> =>
-  childrenNamed(element, name).map((c) => c.text.trim())
+  element === undefined || element.children.length === 0 ? none : childrenNamed(element, name).map((c) => c.text.trim())
 
 const elems = (element: XmlElement): ReadonlyArray<NmapScriptElem> =>
   childrenNamed(element, "elem").map((e) => ({ key: attr(e, "key"), value: e.text }))
@@ -32,39 +38,90 @@ export const script = (s: XmlElement): NmapScript => ({
   tables: childrenNamed(s, "table").map(table)
 })
 
-const service = (s: XmlElement): NmapService => ({
-  name: attr(s, "name") ?? "",
-  product: attr(s, "product"),
-  version: attr(s, "version"),
-  extrainfo: attr(s, "extrainfo"),
-  tunnel: attr(s, "tunnel"),
-  proto: attr(s, "proto"),
-  rpcnum: attr(s, "rpcnum"),
-  lowver: attr(s, "lowver"),
-  highver: attr(s, "highver"),
-  hostname: attr(s, "hostname"),
-  ostype: attr(s, "ostype"),
-  devicetype: attr(s, "devicetype"),
-  servicefp: attr(s, "servicefp"),
-  method: attr(s, "method"),
-  conf: numAttr(s, "conf"),
-  banner: attr(s, "banner"),
-  cpe: texts(s, "cpe")
-})
+/**
+ * Words a report repeats on every port ("tcp", "open", "syn-ack", "table"),
+ * one string each: the parser reads a new copy per port, and a /24 result
+ * keeps tens of thousands of them until it is answered. Only short words,
+ * and only so many, so a hostile report cannot grow this.
+ */
+const words = new Map<string, string>()
+const WORD_CHARS = 16
+const MAX_WORDS = 256
+
+const word = (text: string | undefined): string | undefined => {
+  if (text === undefined || text.length > WORD_CHARS) return text
+  const known = words.get(text)
+  if (known !== undefined) return known
+  if (words.size < MAX_WORDS) words.set(text, text)
+  return text
+}
+
+/** A service's optional text attributes, in the order of `NmapService`. */
+const SERVICE_TEXTS = [
+  "product",
+  "version",
+  "extrainfo",
+  "tunnel",
+  "proto",
+  "rpcnum",
+  "lowver",
+  "highver",
+  "hostname",
+  "ostype",
+  "devicetype",
+  "servicefp",
+  "method"
+] as const
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+/**
+ * Only the attributes nmap wrote become members (JSON leaves the others out
+ * anyway): a port-number guess holds 4 members, not 17, and a /24 report
+ * keeps thousands of them until it is answered.
+ */
+const service = (s: XmlElement): NmapService => {
+  // Members in the order of the schema (`cpe` last), so the JSON reads as it always did.
+  const out = { name: word(attr(s, "name")) ?? "" } as Mutable<NmapService>
+  for (const key of SERVICE_TEXTS) {
+    const value = s.attributes[key]
+    if (value !== undefined) out[key] = key === "method" ? word(value)! : value
+  }
+  const conf = numAttr(s, "conf")
+  if (conf !== undefined) out.conf = conf
+  const banner = attr(s, "banner")
+  if (banner !== undefined) out.banner = banner
+  out.cpe = texts(s, "cpe")
+  return out
+}
+
+/** The children of a port that it reads, found in one pass (a /24 report holds thousands of ports). */
+const portChildren = (p: XmlElement) => {
+  let state: XmlElement | undefined
+  let svc: XmlElement | undefined
+  let owner: XmlElement | undefined
+  let scripts: Array<NmapScript> | undefined
+  for (const c of p.children) {
+    if (c.name === "state") state ??= c
+    else if (c.name === "service") svc ??= c
+    else if (c.name === "owner") owner ??= c
+    else if (c.name === "script") (scripts ??= []).push(script(c))
+  }
+  return { state, svc, owner, scripts: scripts ?? none }
+}
 
 export const port = (p: XmlElement): NmapPort => {
-  const state = child(p, "state")
-  const svc = child(p, "service")
+  const { owner, scripts, state, svc } = portChildren(p)
   return {
-    protocol: attr(p, "protocol") ?? "",
+    protocol: word(attr(p, "protocol")) ?? "",
     portid: numAttr(p, "portid") ?? 0,
-    state: attr(state, "state") ?? "unknown",
-    reason: attr(state, "reason") ?? "",
+    state: word(attr(state, "state")) ?? "unknown",
+    reason: word(attr(state, "reason")) ?? "",
     reason_ttl: numAttr(state, "reason_ttl"),
     reason_ip: attr(state, "reason_ip"),
-    owner: attr(child(p, "owner"), "name"),
+    owner: attr(owner, "name"),
     service: svc === undefined ? undefined : service(svc),
-    scripts: childrenNamed(p, "script").map(script)
+    scripts
   }
 }
 

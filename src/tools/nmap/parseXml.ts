@@ -21,6 +21,8 @@ export interface NmapStreamOptions {
 export interface NmapStream {
   readonly feed: (chunk: string) => void
   readonly progress: () => StreamProgress
+  /** The hosts kept so far, in order; the list `finish` returns. */
+  readonly hosts: ReadonlyArray<NmapHost>
   readonly finish: (end: StreamEnd) => NmapRun
 }
 
@@ -193,6 +195,7 @@ export const nmapStream = (limits: ResultLimits, options: NmapStreamOptions): Nm
       openPorts: keeper.counts.open,
       ...(percent === undefined ? {} : { percent })
     }),
+    hosts: keeper.hosts,
     finish: (end) => {
       const read = xml.end()
       if (!read.sawRoot && sawText) warnings.push("no <nmaprun> element in the output")

@@ -3,7 +3,7 @@ import { clip, type SummaryBudget, summaryBudget } from "../summary/budget.js"
 import { fence } from "../summary/fence.js"
 import type { SummaryOptions } from "../ToolSpec.js"
 import type { NmapHost, NmapRun } from "./result.js"
-import { addressOf, type Fact, type Facts, hostsText, nmapFacts, portTable } from "./summaryFacts.js"
+import { addressOf, type Fact, type Facts, HostDigest, hostsText, nmapFacts } from "./summaryFacts.js"
 
 /**
  * The text an agent reads about an nmap (or masscan) result, within a token
@@ -76,15 +76,8 @@ const notes = (run: NmapRun, budget: SummaryBudget): void => {
   budget.omit("notes", all.length - WARNINGS_SHOWN)
 }
 
-const groupLines = (run: NmapRun, budget: SummaryBudget): void => {
-  const groups = new Map<string, Array<string>>()
-  for (const h of run.hosts) {
-    const key = h.status.state === "up" ? portTable(h) : `${h.status.state}${h.status.reason !== "" ? ` (${h.status.reason})` : ""}`
-    const list = groups.get(key) ?? []
-    list.push(addressOf(h))
-    groups.set(key, list)
-  }
-  const sorted = [...groups].sort((a, b) => b[1].length - a[1].length)
+const groupLines = (digest: HostDigest, budget: SummaryBudget): void => {
+  const sorted = [...digest.groups].sort((a, b) => b[1].length - a[1].length)
   for (const [table, addresses] of sorted) budget.offer(`${hostsText(addresses)}: ${table}`, "hosts (their groups)", addresses.length)
 }
 
@@ -96,13 +89,22 @@ const detailLines = (facts: Facts, kind: string, budget: SummaryBudget, oneHost:
   for (const fact of facts.list) budget.offer(factLine(fact, oneHost), kind)
 }
 
-export const summarizeNmap = (run: NmapRun, options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens }): string => {
+/**
+ * `given` is what a stream parser digested of `run.hosts` while the tool ran
+ * (the same hosts, in order); without it the hosts are digested here.
+ */
+export const summarizeNmap = (
+  run: NmapRun,
+  options: SummaryOptions = { tokens: defaultResultLimits.summaryTokens },
+  given?: HostDigest
+): string => {
+  const digest = given?.size === run.hosts.length ? given : new HostDigest().catchUp(run.hosts)
   const budget = summaryBudget(options.tokens)
   budget.must(totalsLine(run))
   for (const line of stateLines(run)) budget.must(line)
   notes(run, budget)
-  groupLines(run, budget)
-  const facts = nmapFacts(run)
+  groupLines(digest, budget)
+  const facts = nmapFacts(run, digest)
   const oneHost = run.hosts.length === 1
   detailLines(facts.services, "service details", budget, oneHost)
   detailLines(facts.scripts, "script results", budget, oneHost)

@@ -72,6 +72,12 @@ const portName = (p: NmapPort) => `${p.portid}/${p.protocol}`
 
 /** What version detection (or a masscan banner) said about a service, fenced; undefined when it said nothing. */
 export const serviceDetail = (s: NmapService): string | undefined => {
+  // The common case (a port-number guess: name, method, conf) says nothing, and a /24 has thousands of them.
+  if (
+    s.product === undefined && s.version === undefined && s.extrainfo === undefined && s.hostname === undefined &&
+    s.ostype === undefined && s.devicetype === undefined && s.cpe.length === 0 && s.banner === undefined &&
+    s.servicefp === undefined
+  ) return undefined
   const words = [s.product, s.version, s.extrainfo === undefined ? undefined : `(${s.extrainfo})`, s.hostname, s.ostype, s.devicetype]
     .filter((w): w is string => w !== undefined && w !== "")
   const detail = [...words, ...s.cpe].join(" ")
@@ -124,17 +130,62 @@ const hostFacts = (h: NmapHost, f: NmapFacts): void => {
   if (other.length > 0) f.other.add(other.join(", "), address)
 }
 
-export const nmapFacts = (run: NmapRun): NmapFacts => {
-  const f: NmapFacts = {
-    services: new Facts(),
-    scripts: new Facts(),
-    os: new Facts(),
-    guesses: new Facts(),
-    names: new Facts(),
-    other: new Facts()
+const noFacts = (): NmapFacts => ({
+  services: new Facts(),
+  scripts: new Facts(),
+  os: new Facts(),
+  guesses: new Facts(),
+  names: new Facts(),
+  other: new Facts()
+})
+
+/** What a host is grouped by: its port table when up, its state (and why) otherwise. */
+export const groupKey = (h: NmapHost): string =>
+  h.status.state === "up" ? portTable(h) : `${h.status.state}${h.status.reason !== "" ? ` (${h.status.reason})` : ""}`
+
+/**
+ * What a summary reads of each host, gathered one host at a time and in
+ * order: a stream parser adds every host as it is kept, while the tool is
+ * still running, so the summary at the end only arranges what is here.
+ */
+export class HostDigest {
+  /** Hosts by group key, their addresses in order. */
+  readonly groups = new Map<string, Array<string>>()
+  readonly facts: NmapFacts = noFacts()
+  private added = 0
+
+  /** Adds `hosts[i]` for every i not added yet: hosts are only ever appended to the list digested. */
+  catchUp(hosts: ReadonlyArray<NmapHost>): this {
+    for (; this.added < hosts.length; this.added++) {
+      const h = hosts[this.added]!
+      const key = groupKey(h)
+      const list = this.groups.get(key)
+      if (list === undefined) this.groups.set(key, [addressOf(h)])
+      else list.push(addressOf(h))
+      hostFacts(h, this.facts)
+    }
+    return this
   }
-  for (const s of run.prescripts) f.scripts.add(scriptText("before the scan", s), "")
-  for (const h of run.hosts) hostFacts(h, f)
-  for (const s of run.postscripts) f.scripts.add(scriptText("after the scan", s), "")
-  return f
+
+  /** How many hosts it holds. */
+  get size(): number {
+    return this.added
+  }
+}
+
+const joined = (...all: ReadonlyArray<Facts>): Facts => {
+  const out = new Facts()
+  for (const facts of all) {
+    for (const fact of facts.byText.values()) for (const address of fact.hosts) out.add(fact.text, address)
+  }
+  return out
+}
+
+/** Every fact of `run`, from the digest of its hosts (made here unless given) and its pre- and post-scan scripts. */
+export const nmapFacts = (run: NmapRun, digest: HostDigest = new HostDigest().catchUp(run.hosts)): NmapFacts => {
+  const before = new Facts()
+  for (const s of run.prescripts) before.add(scriptText("before the scan", s), "")
+  const after = new Facts()
+  for (const s of run.postscripts) after.add(scriptText("after the scan", s), "")
+  return { ...digest.facts, scripts: joined(before, digest.facts.scripts, after) }
 }

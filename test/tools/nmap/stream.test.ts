@@ -5,6 +5,7 @@ import { masscanSpec } from "../../../src/tools/masscan.js"
 import { nmapStream, parseNmapXml } from "../../../src/tools/nmap/parseXml.js"
 import { NmapRun } from "../../../src/tools/nmap/result.js"
 import { nmapSpec } from "../../../src/tools/nmap/spec.js"
+import { summarizeNmap } from "../../../src/tools/nmap/summary.js"
 import { defaultResultLimits, runStream } from "../../../src/tools/stream.js"
 import type { ResultLimits } from "../../../src/tools/ToolSpec.js"
 import { fixture } from "../support.js"
@@ -52,6 +53,22 @@ describe("nmap stream parser", () => {
     ])
     expect(streamed(xml, cuts)).toEqual(streamed(xml, []))
   }, { fastCheck: { numRuns: 30 } })
+
+  it.prop("summarises what it digested while reading exactly as the whole result read at the end", {
+    cuts: FastCheck.array(FastCheck.nat(), { maxLength: 60 }),
+    name: FastCheck.constantFrom("connect", "discovery", "hostscript", "service", "truncated", "udp", "generated")
+  }, ({ cuts, name }) => {
+    const xml = name === "generated"
+      ? nmapXml([
+        ...uniformHosts(12, [22, 80]),
+        { address: "127.0.1.9", open: [443], service: "product=\"nginx\" version=\"1.2\" method=\"probed\" conf=\"10\"" },
+        { address: "127.0.1.10", open: [8080], script: { id: "http-title", output: "title" } },
+        { address: "127.0.1.11", state: "down", open: [] }
+      ])
+      : fixture(`nmap/${name}.xml`)
+    const { data, summary } = runStream(nmapSpec.stream!(limits()), pieces(xml, cuts), { partial: false, resource: "scan://x" })
+    expect(summary).toBe(summarizeNmap(data, { tokens: limits().summaryTokens, resource: "scan://x" }))
+  }, { fastCheck: { numRuns: 40 } })
 
   it("keeps max_hosts hosts and says exactly what was dropped", () => {
     const xml = nmapXml([...uniformHosts(1100, [20000, 20001]), { address: "127.0.9.9", state: "down", open: [] }])

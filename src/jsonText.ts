@@ -1,0 +1,72 @@
+/**
+ * JSON text encoded once. A /24's structured result is megabytes: its stream
+ * parser encodes each host as it is kept, while the tool still runs, and
+ * records the text of the whole result; the REST answer and the stored row
+ * then reuse that text instead of walking the result again, each on the
+ * thread that answers. Results are immutable values, so a text recorded for
+ * one stays its text.
+ */
+
+const known = new WeakMap<object, string>()
+
+/** Records that `text` is `JSON.stringify(value)`; `value` must not change afterwards. */
+export const knownJson = <A extends object>(value: A, text: string): A => {
+  known.set(value, text)
+  return value
+}
+
+/** What JSON.stringify leaves out of an object. */
+const omitted = (value: unknown) => value === undefined || typeof value === "function" || typeof value === "symbol"
+
+/** A plain object whose members JSON.stringify encodes one by one (no `toJSON` of its own, not an array). */
+const plain = (value: object): value is Record<string, unknown> =>
+  !Array.isArray(value) && typeof (value as { toJSON?: unknown }).toJSON !== "function"
+
+/**
+ * `JSON.stringify(value)` of a plain object with the text of some members
+ * given (`parts`, by key): the same text, without encoding those members.
+ */
+export const jsonWithParts = (value: Record<string, unknown>, parts: Readonly<Record<string, string>>): string => {
+  // Concatenated, not joined: the pieces are only copied once, when the text is written out.
+  let text = ""
+  for (const key of Object.keys(value)) {
+    const member = value[key]
+    if (omitted(member)) continue
+    const part = Object.hasOwn(parts, key) ? parts[key] : undefined
+    text += `${text === "" ? "" : ","}${JSON.stringify(key)}:${part ?? JSON.stringify(member)}`
+  }
+  return `{${text}}`
+}
+
+/** The JSON array of members given as JSON texts, concatenated (see `jsonWithParts`). */
+export const jsonArrayOf = (texts: ReadonlyArray<string>): string => {
+  let text = "["
+  for (let i = 0; i < texts.length; i++) text += i === 0 ? texts[i]! : `,${texts[i]!}`
+  return `${text}]`
+}
+
+const knownMember = (value: Record<string, unknown>, key: string): string | undefined => {
+  const member = value[key]
+  return typeof member === "object" && member !== null ? known.get(member) : undefined
+}
+
+/**
+ * `JSON.stringify(value)` (no replacer, no indentation), reusing the
+ * recorded text of `value` or of its direct members (an execute result's
+ * `structured`, a stored record's).
+ */
+export const jsonText = (value: unknown): string => {
+  if (typeof value !== "object" || value === null) return JSON.stringify(value)
+  const text = known.get(value)
+  if (text !== undefined) return text
+  if (!plain(value)) return JSON.stringify(value)
+  const parts: Record<string, string> = {}
+  let found = false
+  for (const key of Object.keys(value)) {
+    const part = knownMember(value, key)
+    if (part === undefined) continue
+    parts[key] = part
+    found = true
+  }
+  return found ? jsonWithParts(value, parts) : JSON.stringify(value)
+}
