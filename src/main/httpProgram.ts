@@ -7,6 +7,7 @@ import type { ToolSpec } from "../tools/ToolSpec.js"
 import { coreLayer } from "./core.js"
 import { serverInfo } from "./info.js"
 import { LazyPrometheusPort } from "./lazyMetrics.js"
+import { settleMemory } from "./settleMemory.js"
 import { drainOnShutdown } from "./Shutdown.js"
 
 /**
@@ -23,6 +24,7 @@ export const httpProgram = (source: ConfigSource, loaded: LoadedConfig, custom: 
       Effect.annotateLogs({ mcp: `${where}/mcp`, health: `${where}/health` })
     )
     yield* Effect.flatMap(Startup, (startup) => startup.serving)
+    yield* Effect.fork(settleMemory())
     yield* drainOnShutdown
   }).pipe(
     Effect.provide(

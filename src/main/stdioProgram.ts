@@ -5,6 +5,7 @@ import type { ToolSpec } from "../tools/ToolSpec.js"
 import { coreLayer } from "./core.js"
 import { serverInfo } from "./info.js"
 import { LazyPrometheusPort } from "./lazyMetrics.js"
+import { settleMemory } from "./settleMemory.js"
 import { drainOnShutdown } from "./Shutdown.js"
 
 /**
@@ -15,6 +16,7 @@ import { drainOnShutdown } from "./Shutdown.js"
 export const stdioProgram = (source: ConfigSource, loaded: LoadedConfig, custom: ReadonlyArray<ToolSpec<any>>) =>
   Effect.gen(function*() {
     yield* Effect.logInfo(`${serverInfo.name} ${serverInfo.version} serving MCP on stdio`)
+    yield* Effect.fork(settleMemory())
     const reason = yield* Effect.raceFirst(
       runStdio({ info: serverInfo, caller: stdioCallerIn(loaded.config.server.stdio_engagement) }).pipe(Effect.as("stdin closed")),
       drainOnShutdown

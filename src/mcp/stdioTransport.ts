@@ -48,6 +48,7 @@ export class LineStdioTransport implements Transport {
   private chunks: Array<Buffer> = []
   private size = 0
   private skipping = false
+  private corked = false
 
   constructor(private readonly stdin: Readable, private readonly stdout: Writable) {}
 
@@ -100,6 +101,7 @@ export class LineStdioTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.flush()
     this.stdin.off("data", this.ondata)
     this.stdin.off("error", this.onerrorEvent)
     if (this.stdin.listenerCount("data") === 0) this.stdin.pause()
@@ -107,10 +109,32 @@ export class LineStdioTransport implements Transport {
     this.onclose?.()
   }
 
+  /**
+   * A notification waits for the end of the event loop's turn, or for the
+   * next response, and leaves in the same write: a call's "started" log
+   * message after the tool's spawn has been asked for, its "finished" one with
+   * its result. A write to a pipe is a system call that wakes the client each
+   * time (and on Linux stdout blocks while it writes); the bytes and their
+   * order are the same, and a response is never held back.
+   */
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve) => {
+    const notification = !("id" in message)
+    if (notification && !this.corked) {
+      this.corked = true
+      this.stdout.cork()
+      setImmediate(this.flush)
+    }
+    const written = new Promise<void>((resolve) => {
       if (this.stdout.write(serializeMessage(message))) resolve()
       else this.stdout.once("drain", resolve)
     })
+    if (!notification) this.flush()
+    return written
+  }
+
+  private readonly flush = () => {
+    if (!this.corked) return
+    this.corked = false
+    this.stdout.uncork()
   }
 }
