@@ -16,8 +16,8 @@ export const ServerLive = <Id extends string, Groups extends HttpApiGroup.HttpAp
     Effect.gen(function*() {
       const executor = yield* ToolExecutor
       const endpoints = endpointList(api)
-      // Built once: the document is the same for every request.
-      const document = json(openApiDocument(api, info))
+      // Built at the first request, then kept: the same for every request, and most servers are never asked for it.
+      const document = yield* Effect.cached(Effect.sync(() => json(openApiDocument(api, info))))
       return handlers
         .handle("describe", () =>
           Effect.map(executor.list, (tools) =>
@@ -30,5 +30,5 @@ export const ServerLive = <Id extends string, Groups extends HttpApiGroup.HttpAp
               tools: tools.length,
               tools_enabled: tools.filter((tool) => tool.enabled).length
             })))
-        .handle("openapi", () => Effect.succeed(document))
+        .handle("openapi", () => document)
     }))
