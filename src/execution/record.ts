@@ -222,8 +222,12 @@ export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog |
   const audit = yield* AuditLog
   const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(yield* Events)]
   const refusing = sinks.filter((sink) => sink.refusals)
+  // The sinks one after the other, as plain steps rather than a loop: a flood's every refused call is recorded here.
   const finished = (record: CallRecord) =>
-    Effect.forEach(record._tag === "Refused" ? refusing : sinks, (sink) => sink.finished(record), { discard: true })
+    (record._tag === "Refused" ? refusing : sinks).reduceRight<Effect.Effect<void, AuditUnavailable>>(
+      (next, sink) => next === Effect.void ? sink.finished(record) : Effect.zipRight(sink.finished(record), next),
+      Effect.void
+    )
   return {
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
     spawning: auditSpawning(audit),

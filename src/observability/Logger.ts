@@ -104,8 +104,11 @@ export const splitAuditBatches = <Output>(logger: Logger.Logger<unknown, Output>
   })
 
 /** An audit line's fields, in their order, when the entry is one. */
-const auditFields = (options: Logger.Logger.Options<unknown>): Readonly<Record<string, unknown>> | undefined => {
-  const message = Array.isArray(options.message) ? options.message[0] : options.message
+const auditFields = (options: Logger.Logger.Options<unknown>): Readonly<Record<string, unknown>> | undefined =>
+  fieldsOf(Array.isArray(options.message) ? options.message[0] : options.message)
+
+/** An audit message's fields: as its writer handed them over, or parsed from its text. */
+const fieldsOf = (message: unknown): Readonly<Record<string, unknown>> | undefined => {
   if (!(message instanceof AuditMessage)) return undefined
   if (message.fields !== undefined) return message.fields
   try {
@@ -141,28 +144,43 @@ export const auditFieldsAsAnnotations = <Output>(logger: Logger.Logger<unknown, 
  */
 export const logfmtLine = (options: Logger.Logger.Options<unknown>): string => {
   const message = first(options.message)
-  return message instanceof AuditBatch
-    ? message.messages.map((line) => logfmtEntry({ ...options, message: line })).join("\n")
-    : logfmtEntry(options)
+  if (!(message instanceof AuditBatch)) return logfmtEntry(options)
+  // Every line of a batch is one entry's: what precedes the audit fields is the same text for all of them.
+  let head: string | undefined
+  return message.messages.map((line) => {
+    const audit = fieldsOf(line)
+    if (audit === undefined) return logfmtEntry({ ...options, message: line })
+    head ??= entryHead(options, AUDIT)
+    return head + auditTail(audit)
+  }).join("\n")
 }
+
+const AUDIT = ["audit"]
 
 const logfmtEntry = (options: Logger.Logger.Options<unknown>): string => {
   const audit = auditFields(options)
+  if (audit !== undefined) return entryHead(options, AUDIT) + auditTail(audit)
+  return entryHead(options, Array.isArray(options.message) ? options.message : [options.message])
+}
+
+/** An entry up to its audit fields: timestamp, level, fiber, messages, cause, spans, annotations. */
+const entryHead = (options: Logger.Logger.Options<unknown>, messages: ReadonlyArray<unknown>): string => {
   let out = `timestamp=${options.date.toISOString()}${pair("level", options.logLevel.label)}${
     pair("fiber", FiberId.threadName(options.fiberId))
   }`
-  const messages = audit !== undefined ? ["audit"] : Array.isArray(options.message) ? options.message : [options.message]
   for (const message of messages) out += pair("message", Inspectable.toStringUnknown(message, 0))
   if (!Cause.isEmptyType(options.cause)) out += pair("cause", Cause.pretty(options.cause, { renderErrorCause: true }))
   const now = options.date.getTime()
   for (const span of options.spans) out += ` ${LogSpan.render(now)(span)}`
   for (const [label, value] of options.annotations) out += pair(label, Inspectable.toStringUnknown(value, 0))
-  if (audit !== undefined) {
-    out += " audit=true"
-    for (const key in audit) {
-      const value = audit[key]
-      out += pair(key, Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0))
-    }
+  return out
+}
+
+const auditTail = (audit: Readonly<Record<string, unknown>>): string => {
+  let out = " audit=true"
+  for (const key in audit) {
+    const value = audit[key]
+    out += pair(key, Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0))
   }
   return out
 }
