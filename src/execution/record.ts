@@ -144,12 +144,17 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
   refusals: true,
   finished: (record) => {
     const { call } = record
-    const base = auditBase(call)
     const { durationSeconds } = record
     if (record._tag === "Refused") {
       const { error } = record
+      // Field by field rather than spread from `auditBase`: a flood's every refused call writes this entry.
       return audit.write({
-        ...base,
+        correlationId: call.correlationId,
+        executionId: call.executionId,
+        caller: call.caller,
+        tool: call.tool.slice(0, 64),
+        target: call.target,
+        engagement: call.engagement ?? null,
         resolvedTarget: null,
         argv: [],
         decision: `rejected:${error._tag}`,
@@ -161,7 +166,7 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
     }
     const { ending, plan } = record
     return audit.write({
-      ...base,
+      ...auditBase(call),
       target: plan.auditTarget,
       resolvedTarget: plan.target.pinned,
       argv: ending.argv,
