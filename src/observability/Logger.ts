@@ -180,9 +180,16 @@ const auditTail = (audit: Readonly<Record<string, unknown>>): string => {
   let out = " audit=true"
   for (const key in audit) {
     const value = audit[key]
-    out += pair(key, Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0))
+    out += pair(key, fieldText(value))
   }
   return out
+}
+
+/** A field's value as `Inspectable.toStringUnknown` writes it (a string as it is, null as JSON's `null`), lists as their words. */
+const fieldText = (value: unknown): string => {
+  if (typeof value === "string") return value
+  if (value === null) return "null"
+  return Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0)
 }
 
 /** Straight to stderr: `console.error` would format its argument and add and remove an error listener on every line. */
