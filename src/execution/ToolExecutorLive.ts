@@ -244,14 +244,15 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       const refusePlainly = (name: string, raw: unknown, caller: Caller) =>
         Effect.flatMap(config.get, (c) =>
           admissionLimited(c) || c.security.audit_fail_closed === "all" ? Effect.void : Effect.flatMap(
-            Effect.zipWith(gate.draining, switches.settled, (draining, settled) => !draining && settled),
-            (ready) =>
-              ready
-                ? Effect.flatMap(admit(name, raw, caller, c), (received) => {
-                  const { call, input } = engage(received, c)
-                  return refusedPlainly(call, input, c)
-                })
-                : Effect.void
+            gate.draining,
+            (draining) =>
+              draining ? Effect.void : Effect.flatMap(switches.settled, (settled) =>
+                settled
+                  ? Effect.flatMap(admit(name, raw, caller, c), (received) => {
+                    const { call, input } = engage(received, c)
+                    return refusedPlainly(call, input, c)
+                  })
+                  : Effect.void)
           ))
 
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>

@@ -78,22 +78,27 @@ export const mayExecute = (caller: Caller): Either.Either<void, Forbidden> =>
     ? Either.void
     : Either.left(new Forbidden({ message: `caller ${caller.id} may not execute tools; use an API key with the execute scope` }))
 
-export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDisabled | ToolUnavailable> => {
+/** Why a registered tool cannot run now: disabled, or its binary missing; undefined when it can. */
+const unready = (tool: RegisteredTool): ToolDisabled | ToolUnavailable | undefined => {
   const name = tool.spec.name
   if (!tool.enabled) {
-    return Either.left(
-      new ToolDisabled({ tool: name, message: `${name} is disabled by the operator; use another tool or ask the operator to enable it` })
-    )
+    return new ToolDisabled({
+      tool: name,
+      message: `${name} is disabled by the operator; use another tool or ask the operator to enable it`
+    })
   }
   if (tool.path === null) {
-    return Either.left(
-      new ToolUnavailable({
-        tool: name,
-        message: `${name} is unavailable: ${tool.unavailableReason}; ask the operator to install it, or use another tool`
-      })
-    )
+    return new ToolUnavailable({
+      tool: name,
+      message: `${name} is unavailable: ${tool.unavailableReason}; ask the operator to install it, or use another tool`
+    })
   }
-  return Either.right({ ...tool, path: tool.path })
+  return undefined
+}
+
+export const readyTool = (tool: RegisteredTool): Either.Either<ReadyTool, ToolDisabled | ToolUnavailable> => {
+  const refusal = unready(tool)
+  return refusal === undefined ? Either.right({ ...tool, path: tool.path! }) : Either.left(refusal)
 }
 
 /** Whether `throttle` takes tokens for this call. */
@@ -320,8 +325,8 @@ export const plainRefusal = (
   const scope = mayExecute(call.caller)
   if (Either.isLeft(scope)) return scope.left
   if (tool === undefined) return undefined
-  const ready = readyTool(tool)
-  if (Either.isLeft(ready)) return ready.left
+  const notReady = unready(tool)
+  if (notReady !== undefined) return notReady
   if (Either.isLeft(input)) return input.left
   if (call.engagement !== undefined || throttles(call, config)) return undefined
   const args = planArguments(tool.spec, input.right, config, call.caller)

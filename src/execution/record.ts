@@ -144,12 +144,17 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
   refusals: true,
   finished: (record) => {
     const { call } = record
-    const base = auditBase(call)
     const { durationSeconds } = record
     if (record._tag === "Refused") {
       const { error } = record
+      // Field by field rather than spread from `auditBase`: a flood's every refused call writes this entry.
       return audit.write({
-        ...base,
+        correlationId: call.correlationId,
+        executionId: call.executionId,
+        caller: call.caller,
+        tool: call.tool.slice(0, 64),
+        target: call.target,
+        engagement: call.engagement ?? null,
         resolvedTarget: null,
         argv: [],
         decision: `rejected:${error._tag}`,
@@ -161,7 +166,7 @@ const auditSink = (audit: AuditLog["Type"]): Sink => ({
     }
     const { ending, plan } = record
     return audit.write({
-      ...base,
+      ...auditBase(call),
       target: plan.auditTarget,
       resolvedTarget: plan.target.pinned,
       argv: ending.argv,
@@ -222,8 +227,12 @@ export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog |
   const audit = yield* AuditLog
   const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(yield* Events)]
   const refusing = sinks.filter((sink) => sink.refusals)
+  // The sinks one after the other, as plain steps rather than a loop: a flood's every refused call is recorded here.
   const finished = (record: CallRecord) =>
-    Effect.forEach(record._tag === "Refused" ? refusing : sinks, (sink) => sink.finished(record), { discard: true })
+    (record._tag === "Refused" ? refusing : sinks).reduceRight<Effect.Effect<void, AuditUnavailable>>(
+      (next, sink) => next === Effect.void ? sink.finished(record) : Effect.zipRight(sink.finished(record), next),
+      Effect.void
+    )
   return {
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
     spawning: auditSpawning(audit),

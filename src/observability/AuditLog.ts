@@ -8,7 +8,7 @@ import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
 import { makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
-import { logAudit, logAuditBatch } from "./Logger.js"
+import { AuditMessage, logAudit, logAuditBatch } from "./Logger.js"
 import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
 
 /**
@@ -161,32 +161,54 @@ export const rejectionsLine = (tally: Tally, timestamp: string): string =>
     last_at: new Date(tally.last).toISOString()
   }))) + "\n"
 
+/** An entry as its audit line's fields, in the schema's order. */
+const executionLine = (entry: AuditEntry, timestamp: string): ExecutionLine => ({
+  kind: "execution",
+  timestamp,
+  caller_id: entry.caller.id,
+  caller_transport: entry.caller.transport,
+  caller_address: entry.caller.address ?? null,
+  tool: entry.tool,
+  target: entry.target,
+  resolved_target: entry.resolvedTarget,
+  argv: entry.argv,
+  decision: entry.decision,
+  outcome: entry.outcome,
+  duration_seconds: entry.durationSeconds,
+  intrusive: entry.intrusive,
+  correlation_id: entry.correlationId,
+  execution_id: entry.executionId ?? null,
+  error_tag: entry.error?.tag ?? null,
+  error_message: entry.error?.message ?? null,
+  engagement: entry.engagement?.name ?? null,
+  engagement_hash: entry.engagement?.hash ?? null,
+  approval_id: entry.approval?.id ?? null,
+  requested_by: entry.approval?.requestedBy ?? null,
+  decided_by: entry.approval?.decidedBy ?? null
+})
+
 /** The JSON line for an entry, newline included. */
-export const auditLine = (entry: AuditEntry, timestamp: string): string =>
-  oneLine(redact(lineJson({
-    kind: "execution",
-    timestamp,
-    caller_id: entry.caller.id,
-    caller_transport: entry.caller.transport,
-    caller_address: entry.caller.address ?? null,
-    tool: entry.tool,
-    target: entry.target,
-    resolved_target: entry.resolvedTarget,
-    argv: entry.argv,
-    decision: entry.decision,
-    outcome: entry.outcome,
-    duration_seconds: entry.durationSeconds,
-    intrusive: entry.intrusive,
-    correlation_id: entry.correlationId,
-    execution_id: entry.executionId ?? null,
-    error_tag: entry.error?.tag ?? null,
-    error_message: entry.error?.message ?? null,
-    engagement: entry.engagement?.name ?? null,
-    engagement_hash: entry.engagement?.hash ?? null,
-    approval_id: entry.approval?.id ?? null,
-    requested_by: entry.approval?.requestedBy ?? null,
-    decided_by: entry.approval?.decidedBy ?? null
-  }))) + "\n"
+export const auditLine = (entry: AuditEntry, timestamp: string): string => auditText(executionLine(entry, timestamp)).text
+
+/**
+ * A line's text, newline included, and the line itself when `JSON.parse` of
+ * the text gives back exactly its fields (nothing redacted, no value JSON
+ * would drop or change): the application log then reads the fields it is
+ * handed instead of parsing the text again.
+ */
+const auditText = (line: ExecutionLine): { readonly text: string; readonly fields: ExecutionLine | undefined } => {
+  const json = lineJson(line)
+  const redacted = redact(json)
+  return { text: oneLine(redacted) + "\n", fields: redacted === json && roundTrips(line) ? line : undefined }
+}
+
+const roundTrips = (line: ExecutionLine): boolean => {
+  for (const key in line) {
+    const value = line[key as keyof ExecutionLine]
+    if (value === undefined || (typeof value === "number" && !Number.isFinite(value))) return false
+  }
+  return true
+}
 
 /** The outcome line recorded for an execution whose server died while it ran. */
 export const interruptedEntry = (started: StartedLine): AuditEntry => ({
@@ -267,11 +289,16 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
       const logged = yield* logBatches
 
-      const writeLine = (entry: AuditEntry, line: string, c: AppConfig): Effect.Effect<void, AuditUnavailable> => {
+      const writeLine = (
+        entry: AuditEntry,
+        { fields, text: line }: ReturnType<typeof auditText>,
+        c: AppConfig
+      ): Effect.Effect<void, AuditUnavailable> => {
         const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
         if (c.security.audit_log_path === "") {
           // Without a file the log is the audit: a refusal's line joins the next batch of log lines like a file's.
-          return !failClosed && entry.outcome === "rejected" ? logged.enqueue(line) : logOnly(line)
+          const message = new AuditMessage(line.trimEnd(), fields)
+          return !failClosed && entry.outcome === "rejected" ? logged.enqueue(message) : logOnly(message)
         }
         // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
         if (!failClosed && entry.outcome === "rejected") return writer.enqueue(line)
@@ -282,7 +309,7 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       // Plain steps, no generator: every refused call of a flood writes one line.
       const write = (entry: AuditEntry) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const line = auditLine(entry, new Date(now).toISOString())
+          const line = auditText(executionLine(entry, new Date(now).toISOString()))
           return Effect.flatMap(config.get, (c) => writeLine(entry, line, c))
         })
 
@@ -348,7 +375,7 @@ const BATCH_LINES = 1024
  * closing log what is pending at once.
  */
 const logBatches = Effect.gen(function*() {
-  let pending: Array<string> = []
+  let pending: Array<AuditMessage> = []
   let timer: ReturnType<typeof setTimeout> | undefined
   const take = () => {
     clearTimeout(timer)
@@ -359,7 +386,7 @@ const logBatches = Effect.gen(function*() {
   }
   const logPending = Effect.suspend(() => logAuditBatch(take()))
   yield* Effect.addFinalizer(() => logPending)
-  const enqueue = (line: string): Effect.Effect<void> =>
+  const enqueue = (line: AuditMessage): Effect.Effect<void> =>
     Effect.suspend(() => {
       pending.push(line)
       if (pending.length >= BATCH_LINES) return logPending

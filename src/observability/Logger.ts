@@ -48,13 +48,19 @@ const pair = (label: string, value: string) => labelOf(label) + (textOnly.test(v
  * An audit line on its way to the application log (no audit file, or its
  * write failed): its JSON text, marked as such by its type rather than by a
  * log annotation, which would cost a fiber-local update on every line of a flood.
+ * `fields`, when given, are the line's fields exactly as `JSON.parse` of the
+ * text gives them (their order included): the one who built the line hands
+ * them over, so the log does not parse again what was just written.
  */
 export class AuditMessage {
-  constructor(readonly line: string) {}
+  constructor(readonly line: string, readonly fields?: Readonly<Record<string, unknown>>) {}
   toString(): string {
     return this.line
   }
 }
+
+/** An audit line as a message: its text with no trailing newline. */
+const auditMessage = (line: string | AuditMessage): AuditMessage => typeof line === "string" ? new AuditMessage(line.trimEnd()) : line
 
 /**
  * Audit lines logged as one entry: each is still a line of its own in the
@@ -62,18 +68,21 @@ export class AuditMessage {
  * one log entry and one write per batch instead of one per line.
  */
 export class AuditBatch {
-  constructor(readonly lines: ReadonlyArray<string>) {}
+  constructor(readonly messages: ReadonlyArray<AuditMessage>) {}
+  get lines(): ReadonlyArray<string> {
+    return this.messages.map((message) => message.line)
+  }
   toString(): string {
     return this.lines.join("\n")
   }
 }
 
-/** Logs an audit line (JSON text, newline or not) at info level. */
-export const logAudit = (line: string): Effect.Effect<void> => Effect.logInfo(new AuditMessage(line.trimEnd()))
+/** Logs an audit line (JSON text, newline or not, or the message its writer made) at info level. */
+export const logAudit = (line: string | AuditMessage): Effect.Effect<void> => Effect.logInfo(auditMessage(line))
 
-/** Logs audit lines (JSON text, newline or not) at info level, one entry for all of them. */
-export const logAuditBatch = (lines: ReadonlyArray<string>): Effect.Effect<void> =>
-  lines.length === 0 ? Effect.void : Effect.logInfo(new AuditBatch(lines.map((line) => line.trimEnd())))
+/** Logs audit lines (JSON text, newline or not, or the messages their writer made) at info level, one entry for all of them. */
+export const logAuditBatch = (lines: ReadonlyArray<string | AuditMessage>): Effect.Effect<void> =>
+  lines.length === 0 ? Effect.void : Effect.logInfo(new AuditBatch(lines.map(auditMessage)))
 
 const first = (message: unknown): unknown => Array.isArray(message) ? message[0] : message
 
@@ -91,13 +100,17 @@ export const splitAuditBatches = <Output>(logger: Logger.Logger<unknown, Output>
       logger.log(options)
       return
     }
-    for (const line of message.lines) logger.log({ ...options, message: new AuditMessage(line) })
+    for (const line of message.messages) logger.log({ ...options, message: line })
   })
 
 /** An audit line's fields, in their order, when the entry is one. */
-const auditFields = (options: Logger.Logger.Options<unknown>): Record<string, unknown> | undefined => {
-  const message = Array.isArray(options.message) ? options.message[0] : options.message
+const auditFields = (options: Logger.Logger.Options<unknown>): Readonly<Record<string, unknown>> | undefined =>
+  fieldsOf(Array.isArray(options.message) ? options.message[0] : options.message)
+
+/** An audit message's fields: as its writer handed them over, or parsed from its text. */
+const fieldsOf = (message: unknown): Readonly<Record<string, unknown>> | undefined => {
   if (!(message instanceof AuditMessage)) return undefined
+  if (message.fields !== undefined) return message.fields
   try {
     const fields: unknown = JSON.parse(message.line)
     return isRecord(fields) ? fields : undefined
@@ -131,30 +144,52 @@ export const auditFieldsAsAnnotations = <Output>(logger: Logger.Logger<unknown, 
  */
 export const logfmtLine = (options: Logger.Logger.Options<unknown>): string => {
   const message = first(options.message)
-  return message instanceof AuditBatch
-    ? message.lines.map((line) => logfmtEntry({ ...options, message: new AuditMessage(line) })).join("\n")
-    : logfmtEntry(options)
+  if (!(message instanceof AuditBatch)) return logfmtEntry(options)
+  // Every line of a batch is one entry's: what precedes the audit fields is the same text for all of them.
+  let head: string | undefined
+  return message.messages.map((line) => {
+    const audit = fieldsOf(line)
+    if (audit === undefined) return logfmtEntry({ ...options, message: line })
+    head ??= entryHead(options, AUDIT)
+    return head + auditTail(audit)
+  }).join("\n")
 }
+
+const AUDIT = ["audit"]
 
 const logfmtEntry = (options: Logger.Logger.Options<unknown>): string => {
   const audit = auditFields(options)
+  if (audit !== undefined) return entryHead(options, AUDIT) + auditTail(audit)
+  return entryHead(options, Array.isArray(options.message) ? options.message : [options.message])
+}
+
+/** An entry up to its audit fields: timestamp, level, fiber, messages, cause, spans, annotations. */
+const entryHead = (options: Logger.Logger.Options<unknown>, messages: ReadonlyArray<unknown>): string => {
   let out = `timestamp=${options.date.toISOString()}${pair("level", options.logLevel.label)}${
     pair("fiber", FiberId.threadName(options.fiberId))
   }`
-  const messages = audit !== undefined ? ["audit"] : Array.isArray(options.message) ? options.message : [options.message]
   for (const message of messages) out += pair("message", Inspectable.toStringUnknown(message, 0))
   if (!Cause.isEmptyType(options.cause)) out += pair("cause", Cause.pretty(options.cause, { renderErrorCause: true }))
   const now = options.date.getTime()
   for (const span of options.spans) out += ` ${LogSpan.render(now)(span)}`
   for (const [label, value] of options.annotations) out += pair(label, Inspectable.toStringUnknown(value, 0))
-  if (audit !== undefined) {
-    out += " audit=true"
-    for (const key in audit) {
-      const value = audit[key]
-      out += pair(key, Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0))
-    }
+  return out
+}
+
+const auditTail = (audit: Readonly<Record<string, unknown>>): string => {
+  let out = " audit=true"
+  for (const key in audit) {
+    const value = audit[key]
+    out += pair(key, fieldText(value))
   }
   return out
+}
+
+/** A field's value as `Inspectable.toStringUnknown` writes it (a string as it is, null as JSON's `null`), lists as their words. */
+const fieldText = (value: unknown): string => {
+  if (typeof value === "string") return value
+  if (value === null) return "null"
+  return Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0)
 }
 
 /** Straight to stderr: `console.error` would format its argument and add and remove an error listener on every line. */

@@ -105,11 +105,19 @@ export const formatIPv6 = (value: bigint): string => {
 
 export const formatAddress = (address: Address): string => address.family === 4 ? formatIPv4(address.value) : formatIPv6(address.value)
 
-const mask = (family: Family, prefix: number): bigint => {
+const maskOf = (family: Family, prefix: number): bigint => {
   const bits = BigInt(familyBits(family))
   const host = bits - BigInt(prefix)
   return ((1n << bits) - 1n) ^ ((1n << host) - 1n)
 }
+
+/** Every mask, made once: a target check compares it with some forty ranges, two masks each, and BigInt arithmetic allocates. */
+const masks = {
+  4: Array.from({ length: 33 }, (_, prefix) => maskOf(4, prefix)),
+  6: Array.from({ length: 129 }, (_, prefix) => maskOf(6, prefix))
+} as const
+
+const mask = (family: Family, prefix: number): bigint => masks[family][prefix] ?? maskOf(family, prefix)
 
 export const network = (family: Family, value: bigint, prefix: number): Network => ({
   family,

@@ -6,7 +6,7 @@ import { join } from "node:path"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { type AuditEntry, AuditLine, auditLine, AuditLog, ExecutionLine, redact, rejectionsLine } from "../../src/observability/AuditLog.js"
-import { isAuditMessage } from "../../src/observability/Logger.js"
+import { AuditBatch, AuditMessage, isAuditMessage } from "../../src/observability/Logger.js"
 import { makeRejectionTallies, OTHER_CLIENTS } from "../../src/observability/rejections.js"
 
 const dir = mkdtempSync(join(tmpdir(), "audit-test-"))
@@ -171,6 +171,28 @@ describe("AuditLog", () => {
       const message = JSON.stringify(logs[0]?.message)
       expect(message).toContain("logged")
       expect(message).not.toContain("leak")
+    }))
+  it.scoped("hands the log each line's fields exactly as parsing its text gives them, and none for a redacted line", () =>
+    Effect.gen(function*() {
+      const messages: Array<AuditMessage> = []
+      const capture = Logger.make(({ message }) => {
+        const m = Array.isArray(message) ? message[0] : message
+        if (m instanceof AuditMessage) messages.push(m)
+        if (m instanceof AuditBatch) messages.push(...m.messages)
+      })
+      const { layer } = yield* mutableConfig("")
+      yield* Effect.gen(function*() {
+        const audit = yield* AuditLog
+        yield* audit.record(entry({ correlationId: "plain", target: "odd\u2028\"text\" = x" }))
+        yield* audit.record(entry({ correlationId: "refused", outcome: "rejected", decision: "rejected:TargetRejected", argv: [] }))
+        yield* audit.record(entry({ correlationId: "secret", target: "Bearer leak" }))
+        yield* audit.flush
+      }).pipe(Effect.provide(AuditLog.layer.pipe(Layer.provide(layer))), Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
+      expect(messages.map((m) => (JSON.parse(m.line) as { correlation_id: string }).correlation_id)).toEqual(["plain", "secret", "refused"])
+      for (const m of messages.filter((m) => m.fields !== undefined)) {
+        expect(Object.entries(m.fields!)).toEqual(Object.entries(JSON.parse(m.line) as object))
+      }
+      expect(messages.map((m) => m.fields !== undefined)).toEqual([true, false, true])
     }))
 })
 

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, FiberId, FiberRefs, HashMap, List, Logger, LogLevel, LogSpan } from "effect"
-import { auditFieldsAsAnnotations, logAudit, logAuditBatch, logfmtLine, splitAuditBatches } from "../../src/observability/Logger.js"
+import {
+  auditFieldsAsAnnotations,
+  AuditMessage,
+  logAudit,
+  logAuditBatch,
+  logfmtLine,
+  splitAuditBatches
+} from "../../src/observability/Logger.js"
 
 const logfmt = Logger.make(logfmtLine)
 
@@ -50,6 +57,27 @@ describe("the log's audit lines", () => {
       }))
       yield* logAuditBatch([auditLine, second]).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, logger)))
       expect(json.map((l) => (JSON.parse(l) as { annotations: { tool: string } }).annotations.tool)).toEqual(["NmapTool", "TrueTool"])
+    }))
+
+  it.effect("a line handed over with its fields is logged exactly as its text alone would be", () =>
+    Effect.gen(function*() {
+      const text = JSON.stringify({ caller_id: "k", target: "a \"b\" = c", argv: ["x", "y"], duration_seconds: 0.5, error_tag: null })
+      const strip = (line: string) => line.replace(/^timestamp=\S+ level=\S+ fiber=\S+ /, "")
+      const handed = new AuditMessage(text, JSON.parse(text) as Record<string, unknown>)
+      const cases: Array<readonly [Effect.Effect<void>, Effect.Effect<void>]> = [
+        [logAudit(text), logAudit(handed)],
+        [logAuditBatch([text, "not json", text]), logAuditBatch([handed, "not json", handed])]
+      ]
+      for (const [alone, given] of cases) {
+        expect((yield* capture(logfmt, given)).map(strip)).toEqual((yield* capture(logfmt, alone)).map(strip))
+      }
+      const [batch] = yield* capture(logfmt, logAuditBatch([handed, "not json", text]))
+      const each = yield* Effect.forEach([handed, "not json", text], (m) => capture(logfmt, logAudit(m)))
+      expect(batch!.split("\n").map(strip)).toEqual(each.flat().map(strip))
+      const json = (line: string) => (JSON.parse(line) as { annotations: unknown }).annotations
+      expect((yield* capture(Logger.jsonLogger, logAudit(handed))).map(json)).toEqual(
+        (yield* capture(Logger.jsonLogger, logAudit(text))).map(json)
+      )
     }))
 
   it.effect("other messages are left as they are", () =>
