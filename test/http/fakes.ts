@@ -1,6 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import { Context, Deferred, Effect, Layer, Ref, type Scope } from "effect"
 import { mkdtempSync, rmSync } from "node:fs"
+import { request as httpRequest } from "node:http"
 import { connect, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -376,3 +377,26 @@ export const idleConnections = (port: number, count: number): Effect.Effect<Read
     ),
     (sockets) => Effect.sync(() => sockets.forEach((socket) => socket.destroy()))
   )
+
+/** A raw HTTP answer: its status, every header but the date (which differs between requests), the body. */
+export interface RawAnswer {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly body: string
+}
+
+/** One request on its own connection, answered as it was written on the wire. */
+export const sendRaw = (port: number, method: string, path: string, headers: Record<string, string>, body?: string) =>
+  Effect.async<RawAnswer>((resume) => {
+    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
+      let text = ""
+      res.setEncoding("utf8")
+      res.on("data", (chunk) => (text += chunk))
+      res.on("end", () => {
+        const { date: _date, ...rest } = res.headers
+        resume(Effect.succeed({ status: res.statusCode ?? 0, headers: rest, body: text }))
+      })
+    })
+    req.on("error", (error) => resume(Effect.die(error)))
+    req.end(body)
+  })

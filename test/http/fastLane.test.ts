@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Ref } from "effect"
 import { request as httpRequest } from "node:http"
 import { sha256Hex } from "../../src/http/auth.js"
-import { keys, startServer } from "./fakes.js"
+import { keys, sendRaw, startServer } from "./fakes.js"
 
 /**
  * The fast lane (src/http/fastLane.ts) takes `GET /health` and
@@ -33,21 +33,10 @@ interface Answer {
 const HEADERS = ["content-type", "content-length", "retry-after", "www-authenticate", "connection"] as const
 
 const send = (port: number, method: string, path: string, headers: Record<string, string>, body?: string) =>
-  Effect.async<Answer>((resume) => {
-    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk) => (text += chunk))
-      res.on("end", () =>
-        resume(Effect.succeed({
-          status: res.statusCode ?? 0,
-          headers: Object.fromEntries(HEADERS.map((name) => [name, res.headers[name] as string | undefined])),
-          body: text
-        })))
-    })
-    req.on("error", (error) => resume(Effect.die(error)))
-    req.end(body)
-  })
+  Effect.map(sendRaw(port, method, path, headers, body), (answer): Answer => ({
+    ...answer,
+    headers: Object.fromEntries(HEADERS.map((name) => [name, answer.headers[name] as string | undefined]))
+  }))
 
 /** The same request on the lane's path and on the declared route's (a query string the route ignores). */
 const both = (port: number, method: string, path: string, headers: Record<string, string>, body?: string) =>

@@ -1,7 +1,7 @@
 import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Metric, Queue } from "effect"
-import { createServer, request as httpRequest } from "node:http"
+import { createServer } from "node:http"
 import { type AddressInfo, connect, type Socket } from "node:net"
 import { type DeepPartial } from "../../src/config/ConfigService.js"
 import type { AppConfig } from "../../src/config/schema.js"
@@ -11,7 +11,7 @@ import { HttpServerLive } from "../../src/http/HttpServerLive.js"
 import { makeNodeLane } from "../../src/http/nodeLane.js"
 import { policyRejections } from "../../src/observability/metrics.js"
 import { makeHarness } from "../execution/support.js"
-import { info, makeFakeWith } from "./fakes.js"
+import { info, makeFakeWith, type RawAnswer, sendRaw as send } from "./fakes.js"
 
 /**
  * The Node lane (src/http/nodeLane.ts) answers plainly refused execute calls
@@ -39,27 +39,6 @@ const patch: DeepPartial<typeof AppConfig.Encoded> = {
     ]
   }
 }
-
-interface Answer {
-  readonly status: number
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>
-  readonly body: string
-}
-
-const send = (port: number, method: string, path: string, headers: Record<string, string>, body?: string) =>
-  Effect.async<Answer>((resume) => {
-    const req = httpRequest({ host: "127.0.0.1", port, method, path, headers, agent: false }, (res) => {
-      let text = ""
-      res.setEncoding("utf8")
-      res.on("data", (chunk) => (text += chunk))
-      res.on("end", () => {
-        const { date: _date, ...rest } = res.headers
-        resume(Effect.succeed({ status: res.statusCode ?? 0, headers: rest, body: text }))
-      })
-    })
-    req.on("error", (error) => resume(Effect.die(error)))
-    req.end(body)
-  })
 
 const json = { "content-type": "application/json" }
 const as = (key: string) => ({ ...json, authorization: `Bearer ${key}` })
@@ -177,7 +156,7 @@ describe("the Node lane", () => {
       for (const [name, path, body, status] of cases) {
         const lane = yield* send(port, "POST", path, as(executorKey), body)
         const declared = yield* send(port, "POST", `${path}?via=route`, as(executorKey), body)
-        const normal = (answer: Answer) => ({ ...answer, body: sans(JSON.parse(answer.body), ["correlation_id", "duration_seconds"]) })
+        const normal = (answer: RawAnswer) => ({ ...answer, body: sans(JSON.parse(answer.body), ["correlation_id", "duration_seconds"]) })
         expect({ name, status: lane.status }).toEqual({ name, status })
         if (status !== 200) expect({ name, ...lane }).toEqual({ name, ...declared })
         else expect(sans(normal(lane).body, perRun)).toEqual(sans(normal(declared).body, perRun))
