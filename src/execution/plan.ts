@@ -206,6 +206,14 @@ const pinFor = (spec: ToolSpec<any>, original: string, config: AppConfig, caller
     return { ...pinned, original }
   })
 
+/** The seconds a call of `spec` may run: `requested` (a caller's timeout_sec, a schedule's max_runtime) within the tool's limits. */
+export const callTimeout = (spec: ToolSpec<any>, requested: number | undefined, config: AppConfig) =>
+  effectiveTimeout(requested, {
+    configuredSeconds: effectiveLimits(spec, config).timeoutSeconds,
+    floorSeconds: timeoutFloor(config, spec.name),
+    capSeconds: config.security.timeout_seconds
+  })
+
 /** The argv, limits and notes of a call whose every check passed. */
 export const assemble = (
   tool: ReadyTool,
@@ -221,12 +229,7 @@ export const assemble = (
     : { args: args.tokens, notes: [] }
   const callerArgs = spec.expand?.(rewritten.args) ?? rewritten.args
   const targetArgs = spec.target.toArgs(target.pinned, target.original)
-  const limits = effectiveLimits(spec, config)
-  const timeout = effectiveTimeout(input.timeout_sec, {
-    configuredSeconds: limits.timeoutSeconds,
-    floorSeconds: timeoutFloor(config, spec.name),
-    capSeconds: config.security.timeout_seconds
-  })
+  const timeout = callTimeout(spec, input.timeout_sec, config)
   const timeoutSeconds = timeout.seconds
   const { security } = config
   return {

@@ -51,7 +51,8 @@ export const approvalDigest = (subject: ApprovalSubject): string =>
  * What every run of a schedule executes, as its standing approval covers it:
  * the schedule, its call as written (target, arguments or template, not a
  * resolved address: each run resolves and is checked again), the engagement
- * with its hash, the max runtime and the owner the runs act as.
+ * with its hash, the max runtime and the seconds a run may take, and the
+ * owner the runs act as.
  */
 export interface StandingSubject {
   readonly scheduleId: string
@@ -60,6 +61,12 @@ export interface StandingSubject {
   readonly args: ReadonlyArray<string>
   readonly template: string | null
   readonly maxRuntime: number | null
+  /**
+   * The seconds each run may take: `maxRuntime`, or the tool's configured
+   * timeout when it has none, within the limits. An operator who raises a
+   * tool's timeout changes what the approver approved.
+   */
+  readonly timeoutSeconds: number
   /** The cadence approved with it: the same runs at a shorter interval or another cron are a different request. */
   readonly cron?: string | null
   readonly interval?: number | null
@@ -71,13 +78,14 @@ export interface StandingSubject {
 export const standingDigest = (subject: StandingSubject): string =>
   createHash("sha256").update(
     JSON.stringify([
-      "standing/v2",
+      "standing/v3",
       subject.scheduleId,
       subject.tool,
       subject.target,
       subject.args,
       subject.template,
       subject.maxRuntime,
+      subject.timeoutSeconds,
       subject.cron ?? null,
       subject.interval ?? null,
       subject.engagement.name,

@@ -2,7 +2,7 @@ import { Either } from "effect"
 import type { AppConfig } from "../config/schema.js"
 import type { ScheduleSpec } from "../config/watch.js"
 import type { ExecutionError } from "../errors.js"
-import { planArguments } from "../execution/plan.js"
+import { callTimeout, planArguments } from "../execution/plan.js"
 import type { ToolInput } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { needsApproval } from "../policy/approval.js"
@@ -37,6 +37,8 @@ export interface ApprovalNeed {
   readonly intrusiveReasons: ReadonlyArray<string>
   /** The arguments as planned today, then the target: what the approver is shown. */
   readonly argv: ReadonlyArray<string>
+  /** The seconds each run may take under today's configuration. */
+  readonly timeoutSeconds: number
 }
 
 /**
@@ -61,7 +63,8 @@ export const approvalNeed = (
     engagement: engagement.right,
     intrusive,
     intrusiveReasons: tool.intrusive ? [`${tool.name} is intrusive`, ...args.right.intrusiveReasons] : args.right.intrusiveReasons,
-    argv: [...args.right.tokens, spec.target]
+    argv: [...args.right.tokens, spec.target],
+    timeoutSeconds: callTimeout(tool, spec.max_runtime ?? undefined, config).seconds
   }
 }
 

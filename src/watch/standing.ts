@@ -36,6 +36,7 @@ export const standingSubjectOf = (schedule: StoredSchedule, need: ApprovalNeed):
   args: schedule.spec.args,
   template: schedule.spec.template,
   maxRuntime: schedule.spec.max_runtime,
+  timeoutSeconds: need.timeoutSeconds,
   cron: schedule.spec.cron,
   interval: schedule.spec.interval,
   engagement: engagementRef(need.engagement),
@@ -50,7 +51,7 @@ const changed = (latest: Approval, subject: StandingSubject) =>
     ? `the scope of engagement ${subject.engagement.name} changed (hash ${
       subject.engagement.hash.slice(0, 12)
     }) since standing approval ${latest.approval_id}`
-    : `the schedule changed since standing approval ${latest.approval_id}`
+    : `the schedule, or the timeout its tool is configured with, changed since standing approval ${latest.approval_id}`
 
 /** Reads the schedule's latest standing approval and says whether this run may go; requests a new one when it must. */
 export const standingVerdict = (

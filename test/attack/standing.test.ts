@@ -63,13 +63,16 @@ describe("standing approvals against their schedule's owner", () => {
           engagement: config.engagements[0]!,
           intrusive: true,
           intrusiveReasons: ["-A"],
-          argv: ["-A", "127.0.0.1"]
+          argv: ["-A", "127.0.0.1"],
+          timeoutSeconds: 300
         }
         const digest = (spec: Partial<typeof stored.spec>) =>
           standingDigest(standingSubjectOf({ ...stored, spec: { ...stored.spec, ...spec } }, need))
         expect(digest({ cron: "* * * * *" })).not.toBe(digest({}))
         expect(digest({ cron: null, interval: 60 })).not.toBe(digest({}))
         expect(digest({ enabled: false })).toBe(digest({}))
+        // A raised tools.NmapTool.timeout lets every run take longer: not what was approved.
+        expect(standingDigest(standingSubjectOf(stored, { ...need, timeoutSeconds: 3600 }))).not.toBe(digest({}))
       }),
     { timeout: 60_000 }
   )

@@ -249,6 +249,7 @@ describe("the OpenAPI document", () => {
           args: ["-A"],
           template: null,
           maxRuntime: null,
+          timeoutSeconds: 300,
           engagement: { name: "lab", hash: "0".repeat(64) },
           requestedBy: "exec"
         },

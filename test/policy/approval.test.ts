@@ -140,6 +140,7 @@ describe("approval policy", () => {
       args: ["-A"],
       template: null,
       maxRuntime: 60,
+      timeoutSeconds: 60,
       engagement: subject.engagement,
       requestedBy: "requester"
     }
@@ -154,6 +155,7 @@ describe("approval policy", () => {
         { template: "quick" },
         { maxRuntime: 3600 },
         { maxRuntime: null },
+        { timeoutSeconds: 3600 },
         { engagement: { name: "lab", hash: "b".repeat(64) } },
         { requestedBy: "someone-else" }
       ]

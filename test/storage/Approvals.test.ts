@@ -59,6 +59,7 @@ const standingSubject: StandingSubject = {
   args: ["-A"],
   template: null,
   maxRuntime: 60,
+  timeoutSeconds: 60,
   engagement: subject.engagement,
   requestedBy: requester.id
 }

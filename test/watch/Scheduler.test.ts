@@ -145,7 +145,9 @@ describe("the scheduler", () => {
         ).pipe(Effect.orDie)
         const run = yield* runNumber(store, id, 2)
         expect(run.status).toBe("skipped")
-        expect(run.reason).toContain(`the schedule changed since standing approval ${standing.approval_id}`)
+        expect(run.reason).toContain(
+          `the schedule, or the timeout its tool is configured with, changed since standing approval ${standing.approval_id}`
+        )
         expect(yield* h.fake.requests).toEqual([])
         const all = yield* h.approvals.list(root).pipe(Effect.orDie)
         expect(all.map((a) => a.status)).toEqual(["pending", "approved"])
