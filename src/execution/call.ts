@@ -73,14 +73,14 @@ export const receive = (tool: string, raw: unknown, caller: Caller, toolLabel: s
 export const elapsedSeconds = (call: Call): Effect.Effect<number> =>
   Effect.map(Clock.currentTimeNanos, (now) => Number(now - call.startedAt) / 1e9)
 
+/** Whether admission takes a token from the client's bucket (`makeAdmission`), on either transport. */
+export const admissionLimited = (config: AppConfig): boolean => config.rate_limit.enabled
+
 /**
  * The bucket every call of a client takes first, whatever it asks for. A
  * stdio server has one client, the local operator who started it, with its
  * own, higher limits.
  */
-/** Whether admission takes a token from the client's bucket (`makeAdmission`), on either transport. */
-export const admissionLimited = (config: AppConfig): boolean => config.rate_limit.enabled
-
 const clientBucket = (rates: RateLimiter["Type"], caller: Caller, config: AppConfig): Effect.Effect<void, RateLimited> | undefined => {
   const limits = config.rate_limit
   if (!admissionLimited(config)) return undefined
