@@ -282,6 +282,8 @@ class SpawnerClient {
   private startOverdue(id: number): void {
     const run = this.runs.get(id)
     if (run?.onStarted === undefined) return
+    // Its pipe came but not the other: the tool runs, and once forgotten no one else would take its group down.
+    if (run.pid !== undefined) killGroup(run.pid)
     run.stdout?.destroy()
     run.stderr?.destroy()
     this.settleStart(run, `the process spawner did not start the tool within ${this.startMs} ms; it was replaced`)
