@@ -1,5 +1,5 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import { Clock, Effect, Either, Option } from "effect"
+import { Clock, Duration, Effect, Either, Option, Queue } from "effect"
 import type { Approval } from "../Approval.js"
 import type { ConfigService } from "../config/ConfigService.js"
 import {
@@ -61,7 +61,17 @@ export interface StandingService {
     actor: Caller,
     reason: string
   ) => Effect.Effect<Approval, ApprovalNotFound | ApprovalConflict | Forbidden | ApprovalsUnavailable | AuditUnavailable>
+  /**
+   * Returns the standing approval once it is revoked: at once for a revoke
+   * on this instance, within `REVOKE_POLL` for one on another. It never
+   * returns for an approval that is not revoked; a store that cannot be read
+   * is asked again at the next poll.
+   */
+  readonly awaitRevoked: (id: string) => Effect.Effect<Approval>
 }
+
+/** How often a run under a standing approval re-reads it, for revokes made by another instance (local ones stop it at once). */
+export const REVOKE_POLL = Duration.seconds(2)
 
 const standingApproval = (req: StandingRequest, id: string, now: number, expires: number): Approval => ({
   approval_id: id,
@@ -187,6 +197,16 @@ const makeRevoke = (p: StandingParts) => (id: string, actor: Caller, reason: str
     return revoked
   })
 
+const makeAwaitRevoked = (p: StandingParts) => (id: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const revokedHere = yield* p.events.subscribeTo((e) => e.type === "approval.decided" && e.approvalId === id && e.decision === "revoked")
+    for (;;) {
+      const found = yield* Effect.orElseSucceed(p.read(id), Option.none<Approval>)
+      if (Option.isSome(found) && found.value.status === "revoked") return found.value
+      yield* Effect.raceFirst(Effect.asVoid(Queue.take(revokedHere)), Effect.sleep(REVOKE_POLL))
+    }
+  }))
+
 export const makeStanding = (p: StandingParts): StandingService => ({
   requestStanding: makeRequestStanding(p),
   standingFor: (scheduleId) =>
@@ -203,5 +223,6 @@ export const makeStanding = (p: StandingParts): StandingService => ({
         ))
     ),
   useStanding: makeUseStanding(p),
-  revoke: makeRevoke(p)
+  revoke: makeRevoke(p),
+  awaitRevoked: makeAwaitRevoked(p)
 })

@@ -57,7 +57,23 @@ interface Parts {
   readonly background: FiberSet.FiberSet
 }
 
-/** The run's call through the executor, as its owner, within its max runtime. */
+/**
+ * The run's call, stopped when its standing approval is revoked while it
+ * runs: a revoke withdraws the approval of what is running, not only of the
+ * runs still to come. The interrupted call is recorded as every interrupted
+ * call is (audit line, partial scan).
+ */
+const untilRevoked = (p: Parts, approvalId: string, call: Effect.Effect<Outcome>) =>
+  Effect.raceFirst(
+    call,
+    Effect.map(p.approvals.awaitRevoked(approvalId), (approval): Outcome => ({
+      status: "failed",
+      scanId: null,
+      reason: `stopped: standing approval ${approvalId} was revoked by ${approval.revoked_by} during the run`
+    }))
+  )
+
+/** The run's call through the executor, as its owner, within its max runtime and its standing approval. */
 const execute = (p: Parts, claim: Claim, c: AppConfig) =>
   Effect.gen(function*() {
     const { schedule } = claim
@@ -80,7 +96,8 @@ const execute = (p: Parts, claim: Claim, c: AppConfig) =>
       Effect.catchAll((error) => Effect.succeed(failedOutcome(error)))
     )
     const limit = schedule.spec.max_runtime
-    return yield* limit === null ? call : call.pipe(
+    const approved = verdict === undefined ? call : untilRevoked(p, verdict.ref.approvalId, call)
+    return yield* limit === null ? approved : approved.pipe(
       Effect.timeoutTo({
         duration: Duration.seconds(limit),
         onTimeout: (): Outcome => ({

@@ -1,6 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { Effect, Option, Queue, Schema } from "effect"
 import { ScheduleSpec } from "../../src/config/watch.js"
 import { aggressive, alice, aliceApproving, bob, finishedRun, makeDue, root, runNumber, start } from "./harness.js"
 
@@ -153,6 +153,54 @@ describe("the scheduler", () => {
         expect(all.map((a) => a.status)).toEqual(["pending", "approved"])
       }),
     { timeout: 60_000 }
+  )
+
+  it.scopedLive(
+    "a run in progress stops when its standing approval is revoked, here at once and within the poll through another instance",
+    () =>
+      Effect.gen(function*() {
+        const { h, id, schedules, standing, store } = yield* aggressive
+        yield* h.approvals.decide(standing.approval_id, "approved", bob, "lab scan").pipe(Effect.orDie)
+        yield* h.fake.behave({ _tag: "Hang" })
+        /** A revoke stands until the owner disables and enables the schedule, whose next run (`n`) asks again. */
+        const approveAgain = (n: number) =>
+          Effect.gen(function*() {
+            yield* schedules.setEnabled(id, false, alice)
+            yield* schedules.setEnabled(id, true, alice)
+            yield* makeDue(h, id)
+            yield* runNumber(store, id, n)
+            const [asked] = yield* h.approvals.list(root, "pending", "standing").pipe(Effect.orDie)
+            yield* h.approvals.decide(asked!.approval_id, "approved", bob, "lab scan again").pipe(Effect.orDie)
+            return asked!.approval_id
+          })
+        const runUntilStopped = (n: number, revoke: Effect.Effect<unknown>) =>
+          Effect.gen(function*() {
+            yield* makeDue(h, id)
+            yield* Queue.take(h.fake.started)
+            yield* revoke
+            yield* Queue.take(h.fake.interrupted)
+            return yield* runNumber(store, id, n)
+          })
+
+        const here = yield* runUntilStopped(2, h.approvals.revoke(standing.approval_id, bob, "stop now").pipe(Effect.orDie))
+        expect(here).toMatchObject({ status: "failed", scan_id: null })
+        expect(here.reason).toBe(`stopped: standing approval ${standing.approval_id} was revoked by bob during the run`)
+        const line = (yield* h.audit).find((l) => l["correlation_id"] === `schedule.${id}.${here.run_id}` && l["outcome"] !== "started")
+        expect(line).toMatchObject({ outcome: "cancelled", approval_id: standing.approval_id })
+
+        // Another instance's revoke reaches this one only through the table (no event here): the poll sees it.
+        const next = yield* approveAgain(3)
+        const there = yield* runUntilStopped(
+          4,
+          h.database.use(
+            "test",
+            Effect.flatMap(SqlClient.SqlClient, (sql) =>
+              sql`UPDATE approvals SET status = 'revoked', revoked_by = 'root', revoked_ms = 1 WHERE id = ${next}`)
+          ).pipe(Effect.orDie)
+        )
+        expect(there.reason).toBe(`stopped: standing approval ${next} was revoked by root during the run`)
+      }),
+    { timeout: 90_000 }
   )
 
   it.scopedLive("skips the runs of a schedule whose owner key is no longer configured", () =>

@@ -74,7 +74,7 @@ export const Approvals = HttpApiGroup.make("approvals")
   .add(
     decision(
       "revoke",
-      "Revoke an approved standing approval: the schedule's runs are skipped from now on (an approver, an admin or the schedule's owner)"
+      "Revoke an approved standing approval: a run in progress under it is stopped and later runs are skipped (an approver, an admin or the schedule's owner)"
     ).middleware(Authenticated)
   )
   .addError(apiErrors("Forbidden"))
