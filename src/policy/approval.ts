@@ -60,6 +60,13 @@ export interface StandingSubject {
   readonly target: string
   readonly args: ReadonlyArray<string>
   readonly template: string | null
+  /**
+   * What each run executes as configured today: the tool's binary and fixed
+   * arguments, then the arguments its template and args give. An operator
+   * who points a custom tool at another binary or edits a template changes
+   * what the approver approved, though the schedule reads the same.
+   */
+  readonly command: ReadonlyArray<string>
   readonly maxRuntime: number | null
   /**
    * The seconds each run may take: `maxRuntime`, or the tool's configured
@@ -74,16 +81,17 @@ export interface StandingSubject {
   readonly requestedBy: string
 }
 
-/** SHA-256 of the standing subject: a changed schedule, cadence, scope or owner needs a new standing approval. */
+/** SHA-256 of the standing subject: a changed schedule, command, cadence, scope or owner needs a new standing approval. */
 export const standingDigest = (subject: StandingSubject): string =>
   createHash("sha256").update(
     JSON.stringify([
-      "standing/v3",
+      "standing/v4",
       subject.scheduleId,
       subject.tool,
       subject.target,
       subject.args,
       subject.template,
+      subject.command,
       subject.maxRuntime,
       subject.timeoutSeconds,
       subject.cron ?? null,

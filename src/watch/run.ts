@@ -37,6 +37,8 @@ export interface ApprovalNeed {
   readonly intrusiveReasons: ReadonlyArray<string>
   /** The arguments as planned today, then the target: what the approver is shown. */
   readonly argv: ReadonlyArray<string>
+  /** The binary and fixed arguments of the tool as configured, then the planned arguments: what the digest binds. */
+  readonly command: ReadonlyArray<string>
   /** The seconds each run may take under today's configuration. */
   readonly timeoutSeconds: number
 }
@@ -64,6 +66,7 @@ export const approvalNeed = (
     intrusive,
     intrusiveReasons: tool.intrusive ? [`${tool.name} is intrusive`, ...args.right.intrusiveReasons] : args.right.intrusiveReasons,
     argv: [...args.right.tokens, spec.target],
+    command: [tool.binary, ...tool.fixedArgs, ...args.right.tokens],
     timeoutSeconds: callTimeout(tool, spec.max_runtime ?? undefined, config).seconds
   }
 }

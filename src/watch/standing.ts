@@ -35,6 +35,7 @@ export const standingSubjectOf = (schedule: StoredSchedule, need: ApprovalNeed):
   target: schedule.spec.target,
   args: schedule.spec.args,
   template: schedule.spec.template,
+  command: need.command,
   maxRuntime: schedule.spec.max_runtime,
   timeoutSeconds: need.timeoutSeconds,
   cron: schedule.spec.cron,
@@ -51,7 +52,7 @@ const changed = (latest: Approval, subject: StandingSubject) =>
     ? `the scope of engagement ${subject.engagement.name} changed (hash ${
       subject.engagement.hash.slice(0, 12)
     }) since standing approval ${latest.approval_id}`
-    : `the schedule, or the timeout its tool is configured with, changed since standing approval ${latest.approval_id}`
+    : `the schedule, or how its tool is configured (binary, fixed arguments, template, timeout), changed since standing approval ${latest.approval_id}`
 
 /** Reads the schedule's latest standing approval and says whether this run may go; requests a new one when it must. */
 export const standingVerdict = (

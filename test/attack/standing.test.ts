@@ -64,6 +64,7 @@ describe("standing approvals against their schedule's owner", () => {
           intrusive: true,
           intrusiveReasons: ["-A"],
           argv: ["-A", "127.0.0.1"],
+          command: ["nmap", "-oX", "-", "-A"],
           timeoutSeconds: 300
         }
         const digest = (spec: Partial<typeof stored.spec>) =>
@@ -73,6 +74,11 @@ describe("standing approvals against their schedule's owner", () => {
         expect(digest({ enabled: false })).toBe(digest({}))
         // A raised tools.NmapTool.timeout lets every run take longer: not what was approved.
         expect(standingDigest(standingSubjectOf(stored, { ...need, timeoutSeconds: 3600 }))).not.toBe(digest({}))
+        // tools.NmapTool pointed at another binary, or a template's arguments edited: the same schedule runs something else.
+        expect(standingDigest(standingSubjectOf(stored, { ...need, command: ["/tmp/nmap", "-oX", "-", "-A"] }))).not.toBe(digest({}))
+        expect(standingDigest(standingSubjectOf(stored, { ...need, command: ["nmap", "-oX", "-", "-A", "-sU"] }))).not.toBe(
+          digest({})
+        )
       }),
     { timeout: 60_000 }
   )

@@ -248,6 +248,7 @@ describe("the OpenAPI document", () => {
           target: "127.0.0.1",
           args: ["-A"],
           template: null,
+          command: ["nmap", "-A"],
           maxRuntime: null,
           timeoutSeconds: 300,
           engagement: { name: "lab", hash: "0".repeat(64) },

@@ -58,6 +58,7 @@ const standingSubject: StandingSubject = {
   target: "127.0.0.1",
   args: ["-A"],
   template: null,
+  command: ["nmap", "-oX", "-", "-A"],
   maxRuntime: 60,
   timeoutSeconds: 60,
   engagement: subject.engagement,

@@ -146,7 +146,7 @@ describe("the scheduler", () => {
         const run = yield* runNumber(store, id, 2)
         expect(run.status).toBe("skipped")
         expect(run.reason).toContain(
-          `the schedule, or the timeout its tool is configured with, changed since standing approval ${standing.approval_id}`
+          `the schedule, or how its tool is configured (binary, fixed arguments, template, timeout), changed since standing approval ${standing.approval_id}`
         )
         expect(yield* h.fake.requests).toEqual([])
         const all = yield* h.approvals.list(root).pipe(Effect.orDie)
