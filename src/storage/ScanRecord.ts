@@ -85,6 +85,9 @@ export const ScanQuery = Schema.Struct({
   tool: Schema.optional(Schema.String),
   target: Schema.optional(Schema.String.annotations({ description: "Matches the target as sent or the pinned address" })),
   caller: Schema.optional(Schema.String),
+  q: Schema.optional(Schema.String.annotations({
+    description: "Words that must each appear, in any case, in the summary, target, pinned address, tool or command line"
+  })),
   outcome: Schema.optional(ScanOutcome),
   since: Schema.optional(DateTime),
   until: Schema.optional(DateTime),

@@ -21,6 +21,7 @@ import {
   type ScanStart,
   type Viewer
 } from "./ScanRecord.js"
+import { LIKE_ESCAPE, searchProblem, searchWords, wordPatterns } from "./scanSearch.js"
 import { isUlid } from "./ulid.js"
 
 /**
@@ -102,10 +103,27 @@ const parseTime = (name: string, text: string | undefined): Effect.Effect<number
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 const checkText = (query: ScanQuery): Effect.Effect<void, InvalidInput> => {
-  const bad = (["tool", "target", "caller"] as const).find((name) => CONTROL.test(query[name] ?? ""))
-  return bad === undefined ? Effect.void : Effect.fail(
-    new InvalidInput({ message: `${bad} must not contain control characters`, issues: [`${bad}: ${JSON.stringify(query[bad])}`] })
-  )
+  const bad = (["tool", "target", "caller", "q"] as const).find((name) => CONTROL.test(query[name] ?? ""))
+  if (bad !== undefined) {
+    return Effect.fail(
+      new InvalidInput({ message: `${bad} must not contain control characters`, issues: [`${bad}: ${JSON.stringify(query[bad])}`] })
+    )
+  }
+  const problem = query.q === undefined ? undefined : searchProblem(query.q)
+  return problem === undefined ? Effect.void : Effect.fail(new InvalidInput({ message: problem, issues: [`q: ${problem}`] }))
+}
+
+/** One word of the search, in any of the columns it may appear in. */
+const wordIn = (sql: SqlClient.SqlClient, word: string) => {
+  const { json, text } = wordPatterns(word)
+  const like = (column: string, pattern: string) => sql`lower(${sql(column)}) LIKE ${pattern} ESCAPE ${LIKE_ESCAPE}`
+  return sql.or([
+    like("summary", text),
+    like("target", text),
+    like("resolved_target", text),
+    like("tool", text),
+    like("argv", json)
+  ])
 }
 
 const checkQuery = (query: ScanQuery) =>
@@ -132,6 +150,7 @@ const listQuery = (query: ScanQuery, viewer: Viewer, bounds: { since?: number; u
     if (query.target !== undefined) where.push(sql`(target = ${query.target} OR resolved_target = ${query.target})`)
     if (query.caller !== undefined) where.push(sql`caller_id = ${query.caller}`)
     if (query.outcome !== undefined) where.push(sql`outcome = ${query.outcome}`)
+    for (const word of searchWords(query.q ?? "")) where.push(wordIn(sql, word))
     if (bounds.since !== undefined) where.push(sql`started_ms >= ${bounds.since}`)
     if (bounds.until !== undefined) where.push(sql`started_ms < ${bounds.until}`)
     if (query.cursor !== undefined) where.push(sql`id < ${query.cursor}`)

@@ -197,6 +197,46 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
       expect((yield* Effect.flip(store.list({ limit: 500 }, admin)))._tag).toBe("InvalidInput")
     }))
 
+  it.scoped("searches every word, in any case, in summary, target, address, tool and command line, across pages", () =>
+    Effect.gen(function*() {
+      const { store } = yield* open(yield* make)
+      const nextId = yield* makeUlidGenerator
+      const scan = (start: Partial<Parameters<typeof startOf>[0]>, summary: string) =>
+        Effect.gen(function*() {
+          const begun = startOf({ scan_id: yield* nextId, ...start })
+          yield* store.finish(begun, endOf({ summary }))
+          return begun.scan_id
+        })
+      const web = yield* scan({ target: "Web.Lab.internal", resolved_target: "127.0.0.9" }, "1 host up: tcp/443 open (https)")
+      const udp = yield* scan({ argv: ["nmap", "-n", "-sU", "--script", "dns-nsid", "127.0.0.2"] }, "no host up")
+      const odd = yield* scan({ argv: ["nmap", "-n", "--script-args", "x=\"a b\"", "127.0.0.3"] }, "100% of 1_000 ports filtered")
+      const rest = yield* Effect.forEach(Array.from({ length: 60 }, (_, i) => i), () => scan({}, "1 host up: tcp/22 open (ssh)"))
+      const found = (q: string) => Effect.map(store.list({ q }, admin), (page) => page.scans.map((s) => s.scan_id))
+
+      expect(yield* found("LAB https")).toEqual([web])
+      expect(yield* found("127.0.0.9")).toEqual([web])
+      expect(yield* found("-sU DNS-nsid")).toEqual([udp])
+      expect(yield* found("pingtool")).toEqual([])
+      // The wildcards of LIKE match themselves; a quote in an argument is found as typed.
+      expect(yield* found("100%")).toEqual([odd])
+      expect(yield* found("1_000")).toEqual([odd])
+      expect(yield* found("%")).toEqual([odd])
+      expect(yield* found("x=\"a")).toEqual([odd])
+      // Not only the page loaded: the first page of "ssh" comes from 60 matches, the last page ends with the oldest.
+      const first = yield* store.list({ q: "SSH", limit: 50 }, admin)
+      expect(first.scans).toHaveLength(50)
+      const second = yield* store.list({ q: "SSH", limit: 50, cursor: first.next_cursor! }, admin)
+      expect(second.scans.map((s) => s.scan_id)).toEqual(rest.slice(0, 10).reverse())
+      expect(second.next_cursor).toBeNull()
+
+      expect(yield* Effect.flip(store.list({ q: "a\u0000" }, admin))).toMatchObject({ _tag: "InvalidInput" })
+      expect(yield* Effect.flip(store.list({ q: "a b c d e f g h i" }, admin))).toMatchObject({
+        _tag: "InvalidInput",
+        message: "q must have at most 8 words"
+      })
+      expect(yield* Effect.flip(store.list({ q: "x".repeat(201) }, admin))).toMatchObject({ _tag: "InvalidInput" })
+    }))
+
   it.scoped("finds the previous scan of the same target and arguments", () =>
     Effect.gen(function*() {
       const { store } = yield* open(yield* make)

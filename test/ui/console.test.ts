@@ -323,6 +323,17 @@ describe("the console in chromium", () => {
     expect(historyReport.text).toContain("History report: 127.0.0.1")
     expect(requested.filter((url) => url.includes(operator.key))).toEqual([])
     await screenshot(page, "06-history")
+
+    // The search is the server's, over every stored scan, and kept in the fragment like the other filters.
+    await page.goto(`${server.base}/ui#/scans`)
+    await page.getByLabel("Search").fill(`-sT ${later.port}`)
+    await page.getByRole("button", { name: "Apply filters" }).click()
+    await page.waitForURL((url) => url.hash.includes(`q=-sT+${later.port}`) || url.hash.includes(`q=-sT%20${later.port}`))
+    await page.locator(`tr[data-scan-id="${second.body.scan_id}"]`).waitFor()
+    expect(await page.locator(`tr[data-scan-id="${first.body.scan_id}"]`).count()).toBe(1)
+    await page.getByLabel("Search").fill("no-scan-has-this-word")
+    await page.getByRole("button", { name: "Apply filters" }).click()
+    await page.getByText("No scans.").waitFor()
   }, 90_000)
 
   it("approves a call held for approval, from the keyboard", async () => {

@@ -38,6 +38,11 @@ const ListParams = Schema.Struct({
   tool: Schema.optional(Schema.String.annotations({ description: "Tool name, e.g. NmapTool" })),
   target: Schema.optional(Schema.String.annotations({ description: "The target as sent, or the pinned address" })),
   caller: Schema.optional(Schema.String.annotations({ description: "API key id (admins see every key's scans)" })),
+  q: Schema.optional(
+    Schema.String.annotations({
+      description: "Words that must each appear, in any case, in the summary, target, pinned address, tool or command line"
+    })
+  ),
   outcome: Schema.optional(ScanOutcome),
   since: Schema.optional(DateTime.annotations({ description: "Started at or after (ISO 8601)" })),
   until: Schema.optional(DateTime.annotations({ description: "Started before (ISO 8601)" })),

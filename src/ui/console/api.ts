@@ -48,7 +48,9 @@ const query = (params: Readonly<Record<string, string | undefined>>) => {
   return text === "" ? "" : `?${text}`
 }
 
-export type ScanFilters = Readonly<{ tool?: string; target?: string; outcome?: string; since?: string; until?: string; caller?: string }>
+export type ScanFilters = Readonly<
+  { q?: string; tool?: string; target?: string; outcome?: string; since?: string; until?: string; caller?: string }
+>
 
 /** What `GET /scans/{id}` returns: the execute response body, plus where the scan stands in the store. */
 export type StoredExecution =

@@ -1,5 +1,3 @@
-import { useState } from "preact/hooks"
-import type { ScanEntry } from "../../../storage/ScanRecord.js"
 import { api, type ScanFilters } from "../api.js"
 import { usePaged } from "../hooks.js"
 import { href } from "../route.js"
@@ -8,28 +6,21 @@ import { ScanTable } from "./ScanTable.js"
 
 const OUTCOMES = ["", "running", "succeeded", "failed", "timed_out", "cancelled", "interrupted"]
 
-const FIELDS = ["tool", "target", "outcome", "caller", "since", "until"] as const
+const FIELDS = ["q", "tool", "target", "outcome", "caller", "since", "until"] as const
 
-/** The scan list: the server's filters (kept in the fragment, so a view can be bookmarked), a text search over the page, paging. */
+/** The scan list: the server's filters and text search (kept in the fragment, so a view can be bookmarked), paging. */
 export function Scans({ params }: { readonly params: URLSearchParams }) {
   const filters: ScanFilters = filtersOf(params, FIELDS)
-  const [search, setSearch] = useState("")
   const { page, pages, setPages } = usePaged((at) => api.scans({ ...filters, ...at, limit: "50" }), params.toString())
   const apply = (event: Event) => {
     event.preventDefault()
     location.hash = href.scans(formFilters(event.currentTarget as HTMLFormElement, FIELDS, ["since", "until"]))
   }
-  const shown = (scans: ReadonlyArray<ScanEntry>) =>
-    scans.filter((scan) =>
-      search.trim() === "" ||
-      [scan.summary, scan.target, scan.resolved_target, scan.tool, scan.argv.join(" ")].some((text) =>
-        text.toLowerCase().includes(search.trim().toLowerCase())
-      )
-    )
   return (
     <>
       <h1 tabIndex={-1}>Scans</h1>
       <form class="filters" onSubmit={apply} aria-label="Scan filters">
+        <Field name="q" label="Search" type="search" value={filters.q} />
         <Field name="tool" label="Tool" value={filters.tool} />
         <Field name="target" label="Target" value={filters.target} />
         <div class="field">
@@ -43,13 +34,9 @@ export function Scans({ params }: { readonly params: URLSearchParams }) {
         <Field name="until" label="Until" type="datetime-local" value={local(filters.until)} />
         <button type="submit">Apply filters</button>
       </form>
-      <div class="filter">
-        <label for="scan-search">Search this page</label>
-        <input id="scan-search" type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} />
-      </div>
       {page.error !== undefined ? <ErrorBox error={page.error} /> : page.value === undefined ? <p aria-busy="true">Loading…</p> : (
         <>
-          <ScanTable scans={shown(page.value.scans)} caption="Stored scans, newest first" />
+          <ScanTable scans={page.value.scans} caption="Stored scans, newest first" />
           <Pager pages={pages} setPages={setPages} next={page.value.next_cursor} />
         </>
       )}

@@ -43,13 +43,20 @@ export const local = (iso: string | undefined) => {
 }
 
 export function Field(
-  props: { readonly name: string; readonly label: string; readonly value: string | undefined; readonly type?: "text" | "datetime-local" }
+  props: {
+    readonly name: string
+    readonly label: string
+    readonly value: string | undefined
+    readonly type?: "text" | "search" | "datetime-local"
+  }
 ) {
   return (
     <div class="field">
       <label for={`filter-${props.name}`}>{props.label}</label>
       {props.type === "datetime-local"
         ? <input id={`filter-${props.name}`} name={props.name} type="datetime-local" value={props.value ?? ""} />
+        : props.type === "search"
+        ? <input id={`filter-${props.name}`} name={props.name} type="search" value={props.value ?? ""} />
         : <input id={`filter-${props.name}`} name={props.name} type="text" value={props.value ?? ""} />}
     </div>
   )
