@@ -8,7 +8,7 @@ import { ToolExecutorLive } from "../execution/ToolExecutorLive.js"
 import { auditHealthCheck, AuditLog } from "../observability/AuditLog.js"
 import type { HealthCheck } from "../observability/Health.js"
 import { HealthLive } from "../observability/HealthLive.js"
-import { LoggerLive } from "../observability/Logger.js"
+import { LoggerLive, LogLevelFollowsConfig } from "../observability/Logger.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { Resolver } from "../policy/Resolver.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
@@ -76,7 +76,10 @@ export const isRoot = () => typeof process.getuid === "function" && process.getu
  * `data/` beside the config file (or under the working directory).
  */
 export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport: string, custom: ReadonlyArray<ToolSpec<any>>) => {
-  const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer, Startup.layer)
+  // The logger first: every fiber forked while the layers below are built logs with it (Logger.ts says why).
+  const base = Layer.mergeAll(Events.layer, NodeFileSystem.layer, Startup.layer).pipe(
+    Layer.provideMerge(LoggerLive(loaded.config))
+  )
   const config = ConfigLive(source, loaded).pipe(Layer.provideMerge(base))
   const services = Layer.mergeAll(
     ProcessRunnerLive,
@@ -87,7 +90,7 @@ export const coreLayer = (source: ConfigSource, loaded: LoadedConfig, transport:
     ToolStats.layer,
     AuditLog.layer,
     ExecutionGate.layer,
-    LoggerLive(loaded.config),
+    LogLevelFollowsConfig,
     LazyMetricsExporter,
     StorageLive({ configFile: source.file })
   ).pipe(Layer.provideMerge(config))

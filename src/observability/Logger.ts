@@ -1,7 +1,7 @@
 import { PlatformLogger } from "@effect/platform"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type { PlatformError } from "@effect/platform/Error"
-import { Cause, Effect, FiberId, HashMap, Inspectable, Layer, Logger, LogLevel, LogSpan, type Scope, Stream } from "effect"
+import { Cause, Context, Effect, FiberId, HashMap, Inspectable, Layer, Logger, LogLevel, LogSpan, type Scope, Stream } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
 
@@ -198,24 +198,32 @@ const toStderr = <Message>(logger: Logger.Logger<Message, string>): Logger.Logge
     process.stderr.write(`${line}\n`)
   })
 
+/** Sets the level the logger of `LoggerLive` lets through. */
+export class LogLevelSetting extends Context.Tag("security-mcp/LogLevelSetting")<
+  LogLevelSetting,
+  { readonly set: (level: LogLevel.LogLevel) => void }
+>() {}
+
 /**
  * Logs go to stderr (and optionally a file), never stdout: in stdio mode
- * stdout carries only MCP protocol messages. The level follows hot reloads;
- * format and file are fixed at start-up.
+ * stdout carries only MCP protocol messages. Format and file are fixed at
+ * start-up; the level follows hot reloads (`LogLevelFollowsConfig`).
+ *
+ * It needs no other service, so it is built before every other one: a
+ * fiber keeps the loggers it was forked with, and one forked while this
+ * logger was not yet in place (the audit writer, the config watcher) would
+ * log with the start-up logger for good — neither in the configured format
+ * nor in the log file.
  */
 export const LoggerLive = (initial: AppConfig) =>
   Layer.unwrapScoped(
     Effect.gen(function*() {
       let level = toLogLevel(initial.logging.level)
-      const config = yield* ConfigService
-      yield* config.changes.pipe(
-        Stream.runForEach((c) =>
-          Effect.sync(() => {
-            level = toLogLevel(c.logging.level)
-          })
-        ),
-        Effect.forkScoped
-      )
+      const setting = Layer.succeed(LogLevelSetting, {
+        set: (next) => {
+          level = next
+        }
+      })
       const json = initial.logging.format === "json"
       const format = json ? auditFieldsAsAnnotations(Logger.jsonLogger) : Logger.make(logfmtLine)
       const enabled = (l: LogLevel.LogLevel) => LogLevel.greaterThanEqual(l, level)
@@ -230,10 +238,23 @@ export const LoggerLive = (initial: AppConfig) =>
       return Layer.mergeAll(
         Logger.remove(bootstrapConsole),
         Logger.replace(Logger.defaultLogger, logger),
-        Logger.minimumLogLevel(LogLevel.All)
+        Logger.minimumLogLevel(LogLevel.All),
+        setting
       )
     })
   )
+
+/** Keeps the level of `LoggerLive` at the configuration's, through hot reloads. */
+export const LogLevelFollowsConfig = Layer.scopedDiscard(
+  Effect.gen(function*() {
+    const { set } = yield* LogLevelSetting
+    const config = yield* ConfigService
+    yield* config.changes.pipe(
+      Stream.runForEach((c) => Effect.sync(() => set(toLogLevel(c.logging.level)))),
+      Effect.forkScoped
+    )
+  })
+)
 
 /** The logger used before the configuration is known (start-up errors, `validate`); `LoggerLive` takes its place. */
 export const BootstrapLogger = Layer.merge(
