@@ -16,6 +16,8 @@ describe("console client", () => {
     expect(parseRoute(href.history("127.0.0.0/30"))).toEqual({ view: "history", target: "127.0.0.0/30" })
     expect(parseRoute(href.diff("A", "B"))).toEqual({ view: "diff", from: "A", to: "B" })
     expect(parseRoute(href.scan("01H"))).toEqual({ view: "scan", id: "01H" })
+    expect(parseRoute(href.approval("01A"))).toEqual({ view: "approvals", id: "01A" })
+    expect(parseRoute(href.approvals)).toEqual({ view: "approvals" })
     const scans = parseRoute(href.scans({ outcome: "failed" }))
     expect(scans.view === "scans" && scans.params.get("outcome")).toBe("failed")
     expect(parseRoute("")).toEqual({ view: "dashboard" })

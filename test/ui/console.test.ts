@@ -355,6 +355,16 @@ describe("the console in chromium", () => {
 
     const after = await fetch(`${server.base}/approvals/${id}`, { headers: { authorization: `Bearer ${operator.key}` } })
     expect(await after.json()).toMatchObject({ status: "approved", decided_by: "ops", reason: "loopback lab listener, agreed" })
+
+    // Each approval has an address of its own, to hand to an approver; decided, it shows its decision and no form.
+    await page.goto(`${server.base}/ui#/approvals/${id}`)
+    await page.getByRole("heading", { level: 1, name: `Approval ${id}` }).waitFor()
+    const one = page.locator(`li.approval[data-approval-id="${id}"]`)
+    await one.getByText("ops").first().waitFor()
+    expect(await one.textContent()).toContain("loopback lab listener, agreed")
+    expect(await one.getByLabel("Reason").count()).toBe(0)
+    await page.getByRole("link", { name: "All approvals" }).click()
+    await page.getByRole("heading", { level: 1, name: "Approvals" }).waitFor()
   }, 60_000)
 
   it("creates a schedule, shows its run linked to the scan it stored, and deletes it", async () => {

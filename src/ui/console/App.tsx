@@ -54,7 +54,7 @@ function View({ admin, route }: { readonly route: Route; readonly admin: boolean
     case "history":
       return <History target={route.target} />
     case "approvals":
-      return <Approvals />
+      return <Approvals id={route.id} />
     case "schedules":
       return <Schedules selected={route.id} admin={admin === true} />
     case "audit":

@@ -95,7 +95,8 @@ export const api = {
     call<ReadonlyArray<Approval>>(`/approvals${query(filters)}`),
   decide: (id: string, decision: "approve" | "deny", reason: string) =>
     call<Approval>(`/approvals/${encodeURIComponent(id)}/${decision}`, post({ reason })),
-  /** Ends an approved standing approval: its schedule's runs are skipped from now on. */
+  approval: (id: string) => call<Approval>(`/approvals/${encodeURIComponent(id)}`),
+  /** Ends an approved standing approval: a run in progress under it stops, its schedule's later runs are skipped. */
   revoke: (id: string, reason: string) => call<Approval>(`/approvals/${encodeURIComponent(id)}/revoke`, post({ reason })),
   /** Whether the key has the admin scope: the one admin route that only reads (`/config`) answers 403 otherwise. */
   isAdmin: () =>

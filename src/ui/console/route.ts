@@ -8,7 +8,7 @@ export type Route =
   | { readonly view: "scan"; readonly id: string }
   | { readonly view: "diff"; readonly from: string; readonly to: string }
   | { readonly view: "history"; readonly target: string }
-  | { readonly view: "approvals" }
+  | { readonly view: "approvals"; readonly id?: string }
   | { readonly view: "schedules"; readonly id?: string }
   | { readonly view: "audit"; readonly params: URLSearchParams }
 
@@ -23,7 +23,7 @@ export const parseRoute = (hash: string): Route => {
     case "history":
       return parts[1] !== undefined ? { view: "history", target: parts.slice(1).join("/") } : { view: "dashboard" }
     case "approvals":
-      return { view: "approvals" }
+      return parts[1] === undefined ? { view: "approvals" } : { view: "approvals", id: parts[1] }
     case "schedules":
       return parts[1] === undefined ? { view: "schedules" } : { view: "schedules", id: parts[1] }
     case "audit":
@@ -40,6 +40,8 @@ export const href = {
   diff: (from: string, to: string) => `#/diff/${encodeURIComponent(from)}/${encodeURIComponent(to)}`,
   history: (target: string) => `#/history/${encodeURIComponent(target)}`,
   approvals: "#/approvals",
+  /** One approval, e.g. to hand an approver: what it covers and, while it can be, its decision. */
+  approval: (id: string) => `#/approvals/${encodeURIComponent(id)}`,
   schedules: "#/schedules",
   /** The schedules, with this one shown first and marked. */
   schedule: (id: string) => `#/schedules/${encodeURIComponent(id)}`,

@@ -13,9 +13,33 @@ const KINDS = [["", "any"], ["call", "one call"], ["standing", "standing (a sche
 /**
  * Approvals this key may see: pending ones another key requested can be
  * approved or denied, with a reason; an approved standing approval (every
- * run of one schedule) can be revoked, with a reason.
+ * run of one schedule) can be revoked, with a reason. With an id, that one
+ * approval alone, at an address that can be handed to an approver.
  */
-export function Approvals() {
+export function Approvals({ id }: { readonly id: string | undefined }) {
+  return id === undefined ? <AllApprovals /> : <OneApproval id={id} />
+}
+
+function OneApproval({ id }: { readonly id: string }) {
+  const one = useLoad(() => api.approval(id), [id])
+  return (
+    <>
+      <h1 tabIndex={-1}>Approval {id}</h1>
+      <p>
+        <a href={href.approvals}>All approvals</a>
+      </p>
+      <Show loaded={one}>
+        {(approval) => (
+          <ul class="approvals">
+            <ApprovalCard approval={approval} onDecided={one.reload} />
+          </ul>
+        )}
+      </Show>
+    </>
+  )
+}
+
+function AllApprovals() {
   const [status, setStatus] = useState<string>("pending")
   const [kind, setKind] = useState<"" | "call" | "standing">("")
   const list = useLoad(
@@ -59,8 +83,8 @@ function ApprovalCard({ approval, onDecided }: { readonly approval: Approval; re
   return (
     <li class="approval" aria-labelledby={`${id}-title`} data-approval-id={approval.approval_id}>
       <h2 id={`${id}-title`}>
-        {approval.tool} {approval.target} <span class={`status kind-${approval.kind}`}>{approval.kind}</span>{" "}
-        <span class={`status status-${status}`}>{status}</span>
+        <a href={href.approval(approval.approval_id)}>{approval.tool} {approval.target}</a>{" "}
+        <span class={`status kind-${approval.kind}`}>{approval.kind}</span> <span class={`status status-${status}`}>{status}</span>
       </h2>
       <ApprovalFacts approval={approval} />
       {status === "pending" ? <DecisionForm approval={approval} id={id} onDecided={onDecided} /> : null}
@@ -173,7 +197,7 @@ function RevokeForm({ approval, id, onDecided }: FormProps) {
         class="decision"
         onSubmit={(e) => (e.preventDefault(), void action.run(() => api.revoke(approval.approval_id, reason.trim())))}
       >
-        <span>Revoke it? The schedule's runs are skipped from now on.</span>
+        <span>Revoke it? A run in progress under it is stopped, and the schedule's later runs are skipped.</span>
         <label for={revokeId}>Reason for revoking</label>
         <input
           id={revokeId}
