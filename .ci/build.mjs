@@ -18,6 +18,7 @@ import { build } from "esbuild"
 import { spawn } from "node:child_process"
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
+import { brotliCompressSync, constants } from "node:zlib"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -77,7 +78,8 @@ const zodEnglishOnly = {
 }
 
 // The scan viewer (the MCP App, src/ui/app): one self-contained HTML document, script and styles inlined (a host
-// renders it in a sandbox that allows inline code and nothing external), itself inlined into the server bundle.
+// renders it in a sandbox that allows inline code and nothing external), itself inlined into the server bundle,
+// Brotli-compressed (src/mcp/mcpApp.ts says why).
 const viewer = await build({
   // As for the console, the stylesheet is its own entry (it @imports the shared components' CSS).
   entryPoints: [{ in: "src/ui/app/main.tsx", out: "scan-viewer" }, { in: "src/ui/app/app.css", out: "scan-viewer" }],
@@ -112,7 +114,11 @@ const main = await build({
   minifyIdentifiers: true,
   charset: "ascii",
   plugins: [deepImports],
-  define: { __SCAN_VIEWER_HTML__: JSON.stringify(viewerHtml) },
+  define: {
+    __SCAN_VIEWER_BROTLI__: JSON.stringify(
+      brotliCompressSync(Buffer.from(viewerHtml, "utf8"), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).toString("base64")
+    )
+  },
   metafile: true
 })
 writeFileSync("dist/main.cjs.meta.json", JSON.stringify(main.metafile))

@@ -276,7 +276,7 @@ export const makeMcpServer = (
       bindDurable(durableTasks(access, options.sessionCaller, run, { ...defaultTaskLimits, ...(options.tasks || {}) }.pollIntervalMs))
     }
     const recentTargets: Array<string> = []
-    const viewer = bundledScanViewer
+    const viewer = bundledScanViewer()
     const apps = () => viewer !== undefined && supportsApps(server.getClientCapabilities())
     const s: Session = {
       server,
