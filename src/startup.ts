@@ -26,7 +26,7 @@ export interface StartupService {
  * phase between them reads whatever is waiting on the transport, and its
  * handlers run first. Not a duration: nothing here follows a clock.
  */
-const afterWaitingInput = Effect.async<void>((resume) => {
+export const afterWaitingInput = Effect.async<void>((resume) => {
   let handle = setImmediate(() => {
     handle = setImmediate(() => resume(Effect.void))
   })

@@ -5,12 +5,11 @@ import { loadOnce } from "../config/ConfigLive.js"
 import type { ConfigSource } from "../config/ConfigLive.js"
 import { BootstrapLogger } from "../observability/Logger.js"
 import { customToolSpecs } from "../tools/custom.js"
-import { customOptions } from "./core.js"
+import { customOptions } from "./customOptions.js"
 import { httpProgram } from "./http.js"
 import { serverInfo } from "./info.js"
 import { runMain } from "./run.js"
 import { stdioProgram } from "./stdio.js"
-import { validate } from "./validate.js"
 
 const usage = `${serverInfo.name} ${serverInfo.version}
 
@@ -101,7 +100,14 @@ const main = (argv: ReadonlyArray<string>) => {
       return
     }
     case "validate":
-      Effect.runPromise(validate(sourceOf(options)).pipe(Effect.provide(BootstrapLogger), Effect.provide(NodeFileSystem.layer))).then(
+      // Loaded when asked for: it reaches every service's module, which `serve` builds only once it has read its config.
+      Effect.runPromise(
+        Effect.promise(() => import("./validate.js")).pipe(
+          Effect.flatMap(({ validate }) => validate(sourceOf(options))),
+          Effect.provide(BootstrapLogger),
+          Effect.provide(NodeFileSystem.layer)
+        )
+      ).then(
         (ok) => process.exit(ok ? 0 : 1),
         (error) => {
           process.stderr.write(`validate: ${String(error)}\n`)

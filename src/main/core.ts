@@ -1,7 +1,6 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { Effect, Layer } from "effect"
 import { ConfigLive, type ConfigSource, type LoadedConfig } from "../config/ConfigLive.js"
-import type { AppConfig } from "../config/schema.js"
 import { Events } from "../events/Events.js"
 import { ExecutionGate } from "../execution/ExecutionGate.js"
 import { ToolExecutorLive } from "../execution/ToolExecutorLive.js"
@@ -58,13 +57,6 @@ const toolsCheck: Effect.Effect<HealthCheck, never, ToolRegistry> = Effect.map(T
 
 /** The scan store: IMPORTANT, since a store that cannot be written loses scans (the calls still return their results). */
 const storageCheck: Effect.Effect<HealthCheck, never, Database> = Effect.map(Database, (db) => db.health)
-
-/** Custom tools may not reuse a built-in name; those that set no limits get `tool.default_*`. */
-export const customOptions = (config: AppConfig) => ({
-  reservedNames: builtinTools.map((t) => t.name),
-  defaultTimeoutSeconds: config.tool.default_timeout,
-  defaultConcurrency: config.tool.default_concurrency
-})
 
 export const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0
 

@@ -5,7 +5,8 @@ import { findWrappers, fixFor, missingProtections, protectionReport, type Resour
 import { resolveBinary } from "../runner/resolveBinary.js"
 import { builtinTools } from "../tools/builtins.js"
 import { customToolSpecs, vetCustomBinary } from "../tools/custom.js"
-import { customOptions, isRoot } from "./core.js"
+import { isRoot } from "./core.js"
+import { customOptions } from "./customOptions.js"
 
 type Verdict = "PASS" | "WARN" | "FAIL"
 

@@ -1,4 +1,4 @@
-import { Server } from "@modelcontextprotocol/sdk/server/index.js"
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js"
 import {
   CallToolRequestSchema,
   CancelTaskRequestSchema,
@@ -14,8 +14,6 @@ import {
   SubscribeRequestSchema,
   UnsubscribeRequestSchema
 } from "@modelcontextprotocol/sdk/types.js"
-import { AjvJsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/ajv"
-import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js"
 import { Effect, Either, FiberMap, Option, Queue, Runtime, type Scope } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import { Events } from "../events/Events.js"
@@ -27,6 +25,7 @@ import { complete, type CompletionEnv, type CompletionSource, defaultSources } f
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
 import { bundledScanViewer, scanViewerResources, supportsApps, withViewer } from "./mcpApp.js"
+import { makeServerShell, type McpServerShell, type ServerInfo } from "./McpServerShell.js"
 import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
 import { reportResources, scanReportTool } from "./reports.js"
 import {
@@ -39,19 +38,15 @@ import {
 } from "./resources.js"
 import { scanCompletions } from "./scanCompletions.js"
 import { scanDiffTool } from "./scanDiff.js"
-import { durableTasks, type ScanAccess, scanAccess, scanResources } from "./scans.js"
+import { durableTasks, scanAccess, scanResources } from "./scans.js"
 import { schedulesTool } from "./schedules.js"
 import { followScanUpdates, makeSubscriptions, MAX_SUBSCRIPTIONS, MAX_URI_LENGTH, type Subscriptions } from "./subscriptions.js"
-import { BoundedTaskStore, defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
+import { defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
 import { type CallContext, callTool, cancelTask, type HandlerExtra } from "./toolCalls.js"
 import { isListed, type ListContext, toMcpTool } from "./toolList.js"
 
+export type { ServerInfo } from "./McpServerShell.js"
 export type { HandlerExtra } from "./toolCalls.js"
-
-export interface ServerInfo {
-  readonly name: string
-  readonly version: string
-}
 
 export interface McpServerOptions {
   readonly info: ServerInfo
@@ -70,6 +65,8 @@ export interface McpServerOptions {
   readonly resources?: ReadonlyArray<ResourceProvider>
   /** Completion sources tried before the built-in ones. */
   readonly completions?: ReadonlyArray<CompletionSource>
+  /** The server as made earlier with `makeServerShell` (stdio answers `initialize` before its services exist); a new one by default. */
+  readonly shell?: McpServerShell
 }
 
 /** One MCP server and what its HTTP session needs to know about it. */
@@ -78,14 +75,6 @@ export interface McpSession {
   /** Tasks still running: a session with one is not idle. */
   readonly runningTasks: () => number
 }
-
-const INSTRUCTIONS =
-  "Runs network security tools (nmap first) against allowed lab targets. Each call is validated against the server's target and argument policy; " +
-  "a rejected call returns isError with text saying what to change. Each tool's description links its full flag table (tools://NAME/flags). " +
-  "Prompts give ready plans (discover-network, audit-web-service, compare-with-last-scan). " +
-  "Long scans can run as tasks (tools/call with a task): poll tasks/get, then fetch the result with tasks/result. " +
-  "Every scan is stored: its result links scan://ID (whole result, raw output, hosts); history://TARGET lists a target's scans, " +
-  "ScanDiff and diff://A/B compare two; ScanReport and report://scan/ID.md (or .html) write reports."
 
 /** What the handlers of one MCP server share. */
 interface Session extends CallContext {
@@ -264,38 +253,6 @@ const followListChanges = (s: Session, caller: () => Caller) =>
     )
   })
 
-const capabilities = (tasks: boolean) => ({
-  tools: { listChanged: true },
-  // Subscriptions need a session to be told on: not in stateless mode (no tasks either).
-  resources: { listChanged: true, ...(tasks ? { subscribe: true } : {}) },
-  prompts: { listChanged: true },
-  completions: {},
-  logging: {},
-  ...(tasks ? { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } } : {})
-})
-
-/** The task store of one server: bounded in memory, and reading tasks it no longer holds back from the scan store. */
-const makeTaskStore = (
-  options: McpServerOptions,
-  access: ScanAccess | undefined,
-  clock: { readonly unsafeCurrentTimeMillis: () => number },
-  run: <A>(effect: Effect.Effect<A>) => Promise<A>
-) => {
-  const limits = { ...defaultTaskLimits, ...(options.tasks || {}) }
-  const durable = access === undefined ? undefined : durableTasks(access, options.sessionCaller, run, limits.pollIntervalMs)
-  return new BoundedTaskStore(limits, () => clock.unsafeCurrentTimeMillis(), durable)
-}
-
-/**
- * The SDK's Ajv validator, made on first use: the SDK would build one for
- * every server (a few milliseconds of a stdio start-up and of every HTTP
- * session) to check elicitation answers, which this server never asks for.
- */
-const lazyValidator = (): jsonSchemaValidator => {
-  let ajv: AjvJsonSchemaValidator | undefined
-  return { getValidator: (schema) => (ajv ??= new AjvJsonSchemaValidator()).getValidator(schema) }
-}
-
 /**
  * One MCP server (one per stdio connection or HTTP session). Handlers run as
  * fibers on the runtime captured here; an aborted request (client
@@ -312,21 +269,14 @@ export const makeMcpServer = (
   Effect.gen(function*() {
     const runtime = yield* Effect.runtime<never>()
     const run: Session["run"] = (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
-    const clock = yield* Effect.clock
     const access = Option.getOrUndefined(yield* scanAccess)
     const tasks = options.tasks !== false
-    const taskStore = tasks ? makeTaskStore(options, access, clock, run) : undefined
-    const server = new Server(
-      { name: options.info.name, version: options.info.version },
-      {
-        capabilities: capabilities(tasks),
-        instructions: INSTRUCTIONS,
-        jsonSchemaValidator: lazyValidator(),
-        ...(taskStore === undefined ? {} : { taskStore })
-      }
-    )
+    const { bindDurable, server, taskStore } = options.shell ?? (yield* makeServerShell(options.info, options.tasks))
+    if (access !== undefined) {
+      bindDurable(durableTasks(access, options.sessionCaller, run, { ...defaultTaskLimits, ...(options.tasks || {}) }.pollIntervalMs))
+    }
     const recentTargets: Array<string> = []
-    const viewer = bundledScanViewer
+    const viewer = bundledScanViewer()
     const apps = () => viewer !== undefined && supportsApps(server.getClientCapabilities())
     const s: Session = {
       server,

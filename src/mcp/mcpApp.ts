@@ -1,5 +1,6 @@
 import type { ClientCapabilities, Resource, Tool } from "@modelcontextprotocol/sdk/types.js"
 import { Effect, Option } from "effect"
+import { brotliDecompressSync } from "node:zlib"
 import type { ResourceProvider } from "./resources.js"
 import { SCAN_DIFF } from "./scanDiff.js"
 
@@ -32,10 +33,17 @@ export const VIEWER_TOOLS: ReadonlySet<string> = new Set(["NmapTool", SCAN_DIFF]
  * The viewer's HTML, inlined into the server bundle at build time
  * (`.ci/build.mjs` defines it, and writes it to dist/scan-viewer.html for
  * the tests); undefined when running from source, where the server offers
- * no viewer.
+ * no viewer. The bundle holds it Brotli-compressed (base64): V8 keeps the
+ * bundle's source and the code cache's string constants in memory in every
+ * server, ~280 kB each for the plain HTML; it is decompressed once, when an
+ * MCP server is first made.
  */
-declare const __SCAN_VIEWER_HTML__: string | undefined
-export const bundledScanViewer: string | undefined = typeof __SCAN_VIEWER_HTML__ === "string" ? __SCAN_VIEWER_HTML__ : undefined
+declare const __SCAN_VIEWER_BROTLI__: string | undefined
+let viewerHtml: string | undefined
+export const bundledScanViewer = (): string | undefined =>
+  typeof __SCAN_VIEWER_BROTLI__ !== "string"
+    ? undefined
+    : (viewerHtml ??= brotliDecompressSync(Buffer.from(__SCAN_VIEWER_BROTLI__, "base64")).toString("utf8"))
 
 /** Whether the client negotiated MCP Apps with HTML views. */
 export const supportsApps = (capabilities: ClientCapabilities | undefined): boolean => {

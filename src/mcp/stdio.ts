@@ -7,6 +7,7 @@ import { OPERATOR_SCOPES } from "../identity/Caller.js"
 import type { Caller } from "../identity/Caller.js"
 import { Startup } from "../startup.js"
 import { makeMcpServer, type ServerInfo } from "./McpServer.js"
+import type { OpenStdio } from "./stdioOpen.js"
 import { LineStdioTransport } from "./stdioTransport.js"
 
 /** A local client launched us: it is the operator, with every scope but approve, free to name any engagement. */
@@ -26,6 +27,8 @@ export interface StdioOptions {
   readonly caller?: Caller
   readonly stdin?: Readable
   readonly stdout?: Writable
+  /** The connection as opened by `openStdio` (its `initialize` answered early, the rest held); by default one is opened here. */
+  readonly opened?: OpenStdio
 }
 
 /**
@@ -40,9 +43,15 @@ export const runStdio = (options: StdioOptions): Effect.Effect<void, never, Tool
       const stdin = options.stdin ?? process.stdin
       const stdout = options.stdout ?? process.stdout
       const caller = options.caller ?? stdioCaller
-      const { server } = yield* makeMcpServer({ info: options.info, callerOf: () => caller, sessionCaller: () => caller })
-      const transport = new LineStdioTransport(stdin, stdout)
-      yield* Effect.promise(() => server.connect(transport))
+      const { opened } = options
+      const { server } = yield* makeMcpServer({
+        info: options.info,
+        callerOf: () => caller,
+        sessionCaller: () => caller,
+        ...(opened === undefined ? {} : { shell: opened.shell })
+      })
+      if (opened === undefined) yield* Effect.promise(() => server.connect(new LineStdioTransport(stdin, stdout)))
+      else opened.transport.release()
       yield* Effect.flatMap(Startup, (startup) => startup.serving)
       yield* Effect.async<void>((resume) => {
         const done = () => resume(Effect.void)

@@ -41,6 +41,8 @@ export const readLine = (line: string): JSONRPCMessage | Reply => {
   }
 }
 
+const isInitialize = (message: JSONRPCMessage) => "method" in message && "id" in message && message.method === "initialize"
+
 export class LineStdioTransport implements Transport {
   onclose?: () => void
   onerror?: (error: Error) => void
@@ -49,8 +51,40 @@ export class LineStdioTransport implements Transport {
   private size = 0
   private skipping = false
   private corked = false
+  /** Lines read while held, in order (see `hold`); undefined when not held. */
+  private held: Array<string> | undefined
+  /** Why every request is answered with an error from now on (see `refuse`). */
+  private refusal: string | undefined
 
   constructor(private readonly stdin: Readable, private readonly stdout: Writable) {}
+
+  /**
+   * Until `release`, only an `initialize` request with nothing waiting before it reaches the server (the SDK
+   * answers it from what it was built with); every other line waits, in order. A stdio server connects before
+   * its services are built, so a client's `initialize` is answered while they are, and what it sends next
+   * is read when its handlers are there.
+   */
+  hold(): void {
+    this.held ??= []
+  }
+
+  /** Hands the lines that waited to the server, in the order they came, and every later one at once. */
+  release(): void {
+    const lines = this.held ?? []
+    this.held = undefined
+    for (const line of lines) this.dispatch(line)
+  }
+
+  /**
+   * The server will not get further: each request that waited, and any that comes later, is answered with an
+   * Internal error carrying `reason` (a notification needs no answer), so a client learns why instead of waiting.
+   */
+  refuse(reason: string): void {
+    const lines = this.held ?? []
+    this.held = undefined
+    this.refusal = reason
+    for (const line of lines) this.dispatch(line)
+  }
 
   private readonly ondata = (chunk: Buffer) => {
     let rest = chunk
@@ -64,7 +98,7 @@ export class LineStdioTransport implements Transport {
       rest = rest.subarray(newline + 1)
       if (skipped) {
         this.reply({ code: ErrorCode.ParseError, message: `Parse error: the line is longer than ${MAX_LINE_BYTES} bytes`, id: undefined })
-      } else if (line.trim() !== "") this.dispatch(line)
+      } else if (line.trim() !== "") this.receive(line)
     }
     this.take(rest)
   }
@@ -83,10 +117,19 @@ export class LineStdioTransport implements Transport {
     this.size += part.length
   }
 
+  private receive(line: string) {
+    if (this.held === undefined) return this.dispatch(line)
+    if (this.held.length > 0) return void this.held.push(line)
+    const read = readLine(line)
+    if ("jsonrpc" in read && isInitialize(read)) this.onmessage?.(read)
+    else this.held.push(line)
+  }
+
   private dispatch(line: string) {
     const read = readLine(line)
-    if ("jsonrpc" in read) this.onmessage?.(read)
-    else this.reply(read)
+    if (!("jsonrpc" in read)) this.reply(read)
+    else if (this.refusal === undefined) this.onmessage?.(read)
+    else if ("method" in read && "id" in read) this.reply({ code: ErrorCode.InternalError, message: this.refusal, id: read.id })
   }
 
   private reply(reply: Reply) {

@@ -16,7 +16,7 @@ import {
   settingExamples,
   updateReadme
 } from "../../src/docs/generate.js"
-import { customOptions } from "../../src/main/core.js"
+import { customOptions } from "../../src/main/customOptions.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 import { customToolSpecs } from "../../src/tools/custom.js"
 

@@ -224,6 +224,33 @@ describe("stdio transport, raw process", () => {
     }
   }, 20_000)
 
+  it("a bad config is reported before any reply; a start-up failure after initialize answers the requests that waited", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "e2e-late-failure-"))
+    try {
+      const file = join(dir, "config.yaml")
+      writeFileSync(file, "security:\n  bogus: 1\n")
+      const bad = spawnServer(["serve", "--transport", "stdio", "--config", file])
+      const early = new RawStdio(bad)
+      void early.initialize()
+      expect(await exitWithin(bad, 10_000)).toBe(1)
+      expect(early.lines).toEqual([])
+      expect(bad.stderr()).toContain(`fatal: ${file} has invalid settings`)
+
+      // The log file's directory does not exist: found while the services are built, after initialize was answered.
+      const logFile = join(dir, "missing", "server.log")
+      const late = spawnServer(["serve", "--transport", "stdio"], serverEnv({ MCP_LOGGING_FILE_PATH: logFile }))
+      const raw = new RawStdio(late)
+      const [init, list] = await Promise.all([raw.initialize(), raw.request("tools/list")])
+      expect(init.result.serverInfo.name).toBe("security-mcp-server")
+      expect(list.error?.code).toBe(-32603)
+      expect(list.error?.message).toMatch(/^the server could not start: NotFound: .*missing\/server\.log/)
+      expect(await exitWithin(late, 10_000)).toBe(1)
+      expect(late.stderr()).toMatch(/^fatal: NotFound: .*missing\/server\.log/m)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 20_000)
+
   it("answers deeply nested arguments with a typed InvalidInput, and audits it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "e2e-stdio-audit-"))
     try {

@@ -57,3 +57,57 @@ describe("LineStdioTransport writes", () => {
     expect(writes).toEqual([line(notification(1))])
   })
 })
+
+describe("LineStdioTransport held until the server is ready", () => {
+  const request = (id: number, method: string) => `${JSON.stringify({ jsonrpc: "2.0", id, method, params: {} })}\n`
+  const initialized = `${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`
+  const held = async () => {
+    const stdin = new PassThrough()
+    const { stdout, writes } = recordingStdout()
+    const transport = new LineStdioTransport(stdin, stdout)
+    const received: Array<string> = []
+    transport.onmessage = (message) => received.push("method" in message ? message.method : "response")
+    transport.hold()
+    await transport.start()
+    return { stdin, transport, received, writes }
+  }
+
+  it("passes an initialize at once and hands over the lines that waited, in order, on release", async () => {
+    const { received, stdin, transport, writes } = await held()
+    stdin.write(request(1, "initialize") + initialized + request(2, "tools/list") + "{not json\n" + request(3, "initialize"))
+    await nextTurn()
+    expect(received).toEqual(["initialize"])
+    expect(writes).toEqual([])
+    transport.release()
+    expect(received).toEqual(["initialize", "notifications/initialized", "tools/list", "initialize"])
+    await nextTurn()
+    expect(writes.map((w) => JSON.parse(w).error.code)).toEqual([-32700])
+    stdin.write(request(4, "ping"))
+    await nextTurn()
+    expect(received.at(-1)).toBe("ping")
+  })
+
+  it("holds an initialize that comes after a line still waiting", async () => {
+    const { received, stdin, transport } = await held()
+    stdin.write(request(1, "tools/list") + request(2, "initialize"))
+    await nextTurn()
+    expect(received).toEqual([])
+    transport.release()
+    expect(received).toEqual(["tools/list", "initialize"])
+  })
+
+  it("answers every request that waited or comes later with the start-up failure; notifications get nothing", async () => {
+    const { received, stdin, transport, writes } = await held()
+    stdin.write(request(1, "initialize") + initialized + request(2, "tools/list"))
+    await nextTurn()
+    transport.refuse("the server could not start: the log file cannot be opened")
+    stdin.write(request(3, "tools/call"))
+    await nextTurn()
+    expect(received).toEqual(["initialize"])
+    expect(writes.map((w) => JSON.parse(w))).toEqual([2, 3].map((id) => ({
+      jsonrpc: "2.0",
+      id,
+      error: { code: -32603, message: "the server could not start: the log file cannot be opened" }
+    })))
+  })
+})
