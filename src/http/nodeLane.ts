@@ -1,5 +1,4 @@
 import type { HttpServerResponse } from "@effect/platform"
-import * as Headers from "@effect/platform/Headers"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
 import { Effect, Either, Exit, Runtime } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
@@ -55,7 +54,7 @@ const executeCaller = (
   config: AppConfig,
   port: number,
   request: IncomingMessage,
-  headers: Headers.Headers
+  headers: Readonly<Record<string, string | undefined>>
 ): Caller | undefined => {
   if (Either.isLeft(checkHostOrigin(config, port, headers))) return undefined
   const caller = authenticate(config, { headers, searchParams: NO_QUERY, remoteAddress: request.socket.remoteAddress }, "http")
@@ -136,7 +135,8 @@ export const makeNodeLane = (port: number, refused: (socket: Socket) => boolean)
     const execute = (name: string, request: IncomingMessage, response: ServerResponse, next: NodeHandler) => {
       if (current === undefined || refuseCall === undefined) return next(request, response)
       const c = current()
-      const headers = Headers.fromInput(request.headers)
+      // Node's headers, as the platform's request has them (`Headers.fromInput`): the ones read here are never lists.
+      const headers = request.headers as Readonly<Record<string, string | undefined>>
       const caller = executeCaller(c, port, request, headers)
       const maxBytes = c.server.max_body_bytes
       if (caller === undefined || bodyHeadersRefusal(headers, maxBytes) !== undefined) return next(request, response)
