@@ -180,6 +180,7 @@ export class Events extends Context.Tag("security-mcp/Events")<
           })
         }),
       publisher: Effect.zipWith(Effect.clock, Effect.runtime<never>(), (clock, runtime) => (event: ServerEvent): void => {
+        if (subscribers.size === 0) return
         const to = receivers(event)
         if (to.length === 0) return
         const timed = stamped(event, clock.unsafeCurrentTimeMillis())

@@ -133,9 +133,20 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       const startup = yield* Startup
       yield* startup.background(Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true })).pipe(Effect.forkScoped)
 
+      /** The last view of each tool and what it was made from: a flood of calls looks the same tool up under the same state. */
+      const views = new Map<
+        string,
+        { readonly c: AppConfig; readonly from: Located; readonly enabled: boolean; readonly view: RegisteredTool }
+      >()
       const viewNow = (name: string, c: AppConfig): RegisteredTool | undefined => {
         const tool = located.get(name)
-        return tool === undefined ? undefined : { ...tool, enabled: switches.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true }
+        if (tool === undefined) return undefined
+        const enabled = switches.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true
+        const last = views.get(name)
+        if (last !== undefined && last.c === c && last.from === tool && last.enabled === enabled) return last.view
+        const view = { ...tool, enabled }
+        views.set(name, { c, from: tool, enabled, view })
+        return view
       }
       // Every call looks its tool up: one read of the configuration, no generator.
       const view = (name: string): Effect.Effect<RegisteredTool, ToolNotFound> =>
