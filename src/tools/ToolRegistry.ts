@@ -71,6 +71,18 @@ const versionOf = (path: string, spec: ToolSpec<any>) =>
 const ownEntry = <A>(record: Readonly<Record<string, A>>, key: string): A | undefined =>
   Object.hasOwn(record, key) ? record[key] : undefined
 
+/** A tool as registered: the last view of each is reused while what it is made from stays the same (a flood asks for one tool). */
+const makeViews = () => {
+  const views = new Map<string, { readonly from: Located; readonly view: RegisteredTool }>()
+  return (name: string, from: Located, enabled: boolean): RegisteredTool => {
+    const last = views.get(name)
+    if (last !== undefined && last.from === from && last.view.enabled === enabled) return last.view
+    const view = { ...from, enabled }
+    views.set(name, { from, view })
+    return view
+  }
+}
+
 /**
  * Re-checks every tool each `tool.availability_check_interval` seconds, and a
  * tool at once when one of its executions failed to spawn: the first sign
@@ -133,20 +145,10 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       const startup = yield* Startup
       yield* startup.background(Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true })).pipe(Effect.forkScoped)
 
-      /** The last view of each tool and what it was made from: a flood of calls looks the same tool up under the same state. */
-      const views = new Map<
-        string,
-        { readonly c: AppConfig; readonly from: Located; readonly enabled: boolean; readonly view: RegisteredTool }
-      >()
+      const viewOf = makeViews()
       const viewNow = (name: string, c: AppConfig): RegisteredTool | undefined => {
         const tool = located.get(name)
-        if (tool === undefined) return undefined
-        const enabled = switches.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true
-        const last = views.get(name)
-        if (last !== undefined && last.c === c && last.from === tool && last.enabled === enabled) return last.view
-        const view = { ...tool, enabled }
-        views.set(name, { c, from: tool, enabled, view })
-        return view
+        return tool === undefined ? undefined : viewOf(name, tool, switches.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true)
       }
       // Every call looks its tool up: one read of the configuration, no generator.
       const view = (name: string): Effect.Effect<RegisteredTool, ToolNotFound> =>
