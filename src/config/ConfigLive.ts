@@ -134,6 +134,8 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
     Effect.gen(function*() {
       const events = yield* Events
       const ref = yield* SubscriptionRef.make<AppConfig>(initial.config)
+      /** The ref's value, for `current`: set right after the ref, in the one place that sets it. */
+      let latest = initial.config
       let lastText = initial.text
       const logged = new Set(initial.warnings ?? [])
 
@@ -159,6 +161,7 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
         yield* logNewWarnings(loaded, logged)
         const needsRestart = changed.filter((path) => restartRequired.some((r) => path === r || path.startsWith(`${r}.`)))
         yield* SubscriptionRef.set(ref, loaded.config)
+        latest = loaded.config
         yield* Effect.logInfo(`config: reloaded ${source.file}`).pipe(Effect.annotateLogs({ changed: changed.join(",") }))
         if (needsRestart.length > 0) {
           yield* Effect.logWarning(`config: ${needsRestart.join(", ")} changed but apply only after a restart`)
@@ -181,6 +184,6 @@ export const ConfigLive = (source: ConfigSource, initial: LoadedConfig) =>
         )
       }
 
-      return { get: SubscriptionRef.get(ref), changes: ref.changes }
+      return { get: SubscriptionRef.get(ref), current: () => latest, changes: ref.changes }
     })
   )

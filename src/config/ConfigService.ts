@@ -9,6 +9,13 @@ export class ConfigService extends Context.Tag("security-mcp/ConfigService")<
   ConfigService,
   {
     readonly get: Effect.Effect<AppConfig>
+    /**
+     * What `get` would give, read without an effect: for a path that answers
+     * without running a fiber (the HTTP server's Node lane). Absent from
+     * implementations that cannot read it synchronously; their callers take
+     * the effect path.
+     */
+    readonly current?: () => AppConfig
     readonly changes: Stream.Stream<AppConfig>
   }
 >() {
@@ -19,7 +26,8 @@ export class ConfigService extends Context.Tag("security-mcp/ConfigService")<
       Effect.gen(function*() {
         const config = Schema.decodeUnknownSync(AppConfig)(mergeDeep(defaults, patch))
         const ref = yield* SubscriptionRef.make(config)
-        return { get: SubscriptionRef.get(ref), changes: ref.changes }
+        // Nothing sets the ref but this layer: the configuration stays `config`.
+        return { get: SubscriptionRef.get(ref), current: () => config, changes: ref.changes }
       })
     )
 }

@@ -1,4 +1,4 @@
-import { Clock, Context, Effect, Layer, Queue, Schema, type Scope } from "effect"
+import { Clock, Context, Effect, Layer, Queue, Runtime, Schema, type Scope } from "effect"
 import { BreakerState } from "../BreakerState.js"
 import { ExecutionOutcome } from "../ExecutionOutcome.js"
 
@@ -137,6 +137,11 @@ export class Events extends Context.Tag("security-mcp/Events")<
   Events,
   {
     readonly publish: (event: ServerEvent) => Effect.Effect<void>
+    /**
+     * `publish` as a plain function, bound to the clock and runtime of the
+     * fiber that makes it: for a path that runs no fiber per event.
+     */
+    readonly publisher: Effect.Effect<(event: ServerEvent) => void>
     /** Every event from now on, for the scope's lifetime. */
     readonly subscribe: Effect.Effect<Queue.Dequeue<TimedEvent>, never, Scope.Scope>
     /**
@@ -158,17 +163,30 @@ export class Events extends Context.Tag("security-mcp/Events")<
         }),
         (subscriber) => Effect.zipRight(Effect.sync(() => subscribers.delete(subscriber)), Queue.shutdown(subscriber.queue))
       ).pipe(Effect.map((subscriber): Queue.Dequeue<TimedEvent> => subscriber.queue))
+    const receivers = (event: ServerEvent) => {
+      const to: Array<Queue.Queue<TimedEvent>> = []
+      for (const subscriber of subscribers) if (subscriber.accepts(event)) to.push(subscriber.queue)
+      return to
+    }
+    const stamped = (event: ServerEvent, now: number): TimedEvent => ({ ...event, timestamp: new Date(now).toISOString() })
     return {
       publish: (event) =>
         Effect.suspend(() => {
-          const to: Array<Queue.Queue<TimedEvent>> = []
-          for (const subscriber of subscribers) if (subscriber.accepts(event)) to.push(subscriber.queue)
+          const to = receivers(event)
           if (to.length === 0) return Effect.void
           return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            const timed = { ...event, timestamp: new Date(now).toISOString() }
+            const timed = stamped(event, now)
             return Effect.forEach(to, (queue) => Queue.offer(queue, timed), { discard: true })
           })
         }),
+      publisher: Effect.zipWith(Effect.clock, Effect.runtime<never>(), (clock, runtime) => (event: ServerEvent): void => {
+        if (subscribers.size === 0) return
+        const to = receivers(event)
+        if (to.length === 0) return
+        const timed = stamped(event, clock.unsafeCurrentTimeMillis())
+        // A full queue drops its oldest event, which only `offer` does (a sliding queue's offer never waits).
+        for (const queue of to) if (!Queue.unsafeOffer(queue, timed)) Runtime.runSyncExit(runtime, Queue.offer(queue, timed))
+      }),
       subscribe: subscribeTo(() => true),
       subscribeTo
     }

@@ -52,6 +52,8 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
     readonly inFlight: Effect.Effect<number>
     /** Whether the drain has begun (health answers `draining`, new sessions are refused). */
     readonly draining: Effect.Effect<boolean>
+    /** `draining`, read without an effect. */
+    readonly drainingNow: () => boolean
     /** Fails once the drain begins (at once when it has): what a call waiting for its slot races against. */
     readonly whenDraining: (tool: string) => Effect.Effect<never, ToolUnavailable>
     /** Fails when the drain has begun: checked right before a call's process starts. */
@@ -101,6 +103,7 @@ export class ExecutionGate extends Context.Tag("security-mcp/ExecutionGate")<
     return {
       inFlight: Effect.sync(() => inFlight),
       draining: isDraining,
+      drainingNow: () => closed,
       whenDraining: (tool) => Effect.zipRight(Deferred.await(draining), Effect.failSync(() => shuttingDown.notStarted(tool))),
       mayStart: (tool) => Effect.flatMap(isDraining, (closed) => (closed ? Effect.fail(shuttingDown.notStarted(tool)) : Effect.void)),
       untilKilled,

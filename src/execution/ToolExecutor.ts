@@ -199,6 +199,9 @@ export interface ExecuteOptions {
  * The one entry point both transports use. Interrupting `execute` (client
  * cancellation, disconnect, shutdown) kills the tool's process group.
  */
+/** See `ToolExecutor.plainRefuser`. */
+export type PlainRefuser = (tool: string, input: unknown, caller: Caller) => ExecutionError | undefined
+
 export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
   ToolExecutor,
   {
@@ -211,14 +214,17 @@ export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
     ) => Effect.Effect<ExecutionResult, ExecutionError>
     /**
      * What `execute(tool, input, caller)` would answer when the first, pure
-     * steps of planning refuse the call (see `plainRefusal` in plan.ts): it
-     * fails with that refusal, recorded exactly as `execute` records it (audit
-     * line, metric, event). It succeeds, having done nothing, whenever
-     * `execute` must decide: an accepted call, one that needs a service or a
-     * wait, rate limits, a draining server. Never waits, so a transport can
-     * answer a refusal without setting up a call; a fake may leave it out.
+     * steps of planning refuse the call (see `plainRefusal` in plan.ts), as a
+     * plain function that runs no fiber, so a transport can answer a refusal
+     * without setting up a call. Made by an effect, once: the function is
+     * bound to the clock and runtime of the fiber that runs it. It returns
+     * that refusal, recorded exactly as `execute` records it (audit line,
+     * metric, event); undefined, having done nothing, whenever `execute` must
+     * decide: an accepted call, one that needs a service or would wait (its
+     * audit line must be written first, a full audit queue), rate limits, a
+     * draining server, switches not yet restored. A fake may leave it out.
      */
-    readonly refusePlainly?: (tool: string, input: unknown, caller: Caller) => Effect.Effect<void, ExecutionError>
+    readonly plainRefuser?: Effect.Effect<PlainRefuser>
     /** Operator switch, kept in the store across restarts; `by` names the operator (an API key id). */
     readonly setEnabled: (tool: string, enabled: boolean, by?: string) => Effect.Effect<ToolInfo, ToolNotFound>
     /**

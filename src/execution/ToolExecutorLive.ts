@@ -22,7 +22,7 @@ import type { SharedRateLimits } from "../storage/SharedRateLimits.js"
 import { resultLimits } from "../tools/stream.js"
 import { type RegisteredTool, ToolRegistry } from "../tools/ToolRegistry.js"
 import type { StreamProgress } from "../tools/ToolSpec.js"
-import { admissionLimited, type Call, elapsedSeconds, makeAdmission } from "./call.js"
+import { admissionLimited, type Call, elapsedSeconds, makeAdmission, receivedAt, toolLabelOf } from "./call.js"
 import { engage, type Engaged } from "./engage.js"
 import { ExecutionGate } from "./ExecutionGate.js"
 import { makeGuard } from "./guard.js"
@@ -226,12 +226,15 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
           return toolInfo(tool, c, yield* breakers.state(tool.spec.name), yield* stats.forTool(tool.spec.name))
         })
 
-      /** Fails with the refusal the first, pure steps of planning decide, once recorded; a refusal costs no more than it takes to say. */
-      const refusedPlainly = (call: Call, input: Engaged["input"], c: AppConfig) =>
-        Effect.flatMap(registry.names.has(call.tool) ? Effect.option(registry.get(call.tool)) : Effect.succeedNone, (tool) => {
-          const refusal = plainRefusal(call, input, Option.getOrUndefined(tool), c)
-          return refusal === undefined ? Effect.void : Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
-        })
+      /** The refusal the first, pure steps of planning decide under `c`, if they decide one. */
+      const plainlyRefused = (call: Call, input: Engaged["input"], c: AppConfig) =>
+        plainRefusal(call, input, registry.names.has(call.tool) ? registry.getNow(call.tool, c) : undefined, c)
+
+      /** Fails with the plain refusal, once recorded; a refusal costs no more than it takes to say. */
+      const refusedPlainly = (call: Call, input: Engaged["input"], c: AppConfig) => {
+        const refusal = plainlyRefused(call, input, c)
+        return refusal === undefined ? Effect.void : Effect.zipRight(recorder.refused(call, refusal), Effect.fail(refusal))
+      }
 
       /**
        * The steps of `execute` up to the plain refusal, taken only when none
@@ -239,21 +242,20 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
        * gate would refuse), the stored switches are applied (`restored` would
        * wait), admission takes no token from the client's bucket, and a
        * refusal's audit line joins a batch (under `audit_fail_closed: all`
-       * the refusal waits for its line to be written).
+       * the refusal waits for its line to be written; a full queue would wait
+       * too, and then the recorder records nothing).
        */
-      const refusePlainly = (name: string, raw: unknown, caller: Caller) =>
-        Effect.flatMap(config.get, (c) =>
-          admissionLimited(c) || c.security.audit_fail_closed === "all" ? Effect.void : Effect.flatMap(
-            gate.draining,
-            (draining) =>
-              draining ? Effect.void : Effect.flatMap(switches.settled, (settled) =>
-                settled
-                  ? Effect.flatMap(admit(name, raw, caller, c), (received) => {
-                    const { call, input } = engage(received, c)
-                    return refusedPlainly(call, input, c)
-                  })
-                  : Effect.void)
-          ))
+      const plainRefuser = (current: () => AppConfig) =>
+        Effect.zipWith(Effect.clock, recorder.refusals, (clock, refused) => (name: string, raw: unknown, caller: Caller) => {
+          const c = current()
+          if (admissionLimited(c) || c.security.audit_fail_closed === "all" || gate.drainingNow() || !switches.settledNow()) {
+            return undefined
+          }
+          const received = receivedAt(name, raw, caller, toolLabelOf(registry.names, name), clock.unsafeCurrentTimeNanos())
+          const { call, input } = engage(received, c)
+          const refusal = plainlyRefused(call, input, c)
+          return refusal !== undefined && refused(call, refusal, c) ? refusal : undefined
+        })
 
       const execute = (name: string, raw: unknown, caller: Caller, opts?: ExecuteOptions) =>
         Effect.flatMap(config.get, (c) => {
@@ -274,7 +276,7 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
       return {
         list: Effect.zipRight(switches.restored, registry.all.pipe(Effect.flatMap((tools) => Effect.forEach(tools, describe)))),
         execute: (name, input, caller, opts) => gate.track(name, Effect.zipRight(switches.restored, execute(name, input, caller, opts))),
-        refusePlainly,
+        ...(config.current === undefined ? {} : { plainRefuser: plainRefuser(config.current) }),
         // After the stored switches, so restoring them cannot undo a switch set at start-up.
         setEnabled: (name, enabled, by = "operator") =>
           Effect.zipRight(switches.restored, registry.setEnabled(name, enabled)).pipe(

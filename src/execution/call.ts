@@ -37,6 +37,9 @@ export interface Call {
   readonly standing?: StandingRef
 }
 
+/** The call's `toolLabel`. */
+export const toolLabelOf = (names: ReadonlySet<string>, tool: string): string => names.has(tool) ? tool : UNKNOWN_TOOL
+
 export interface Received {
   readonly call: Call
   readonly input: Either.Either<ToolInput, InvalidInput>
@@ -44,30 +47,33 @@ export interface Received {
 
 /** Decodes the raw input and names the call: the caller's correlation id when it gave a valid one, a new one otherwise. */
 export const receive = (tool: string, raw: unknown, caller: Caller, toolLabel: string): Effect.Effect<Received> =>
-  Effect.map(Clock.currentTimeNanos, (startedAt) => {
-    const input = decodeToolInput(raw)
-    const call: Call = Either.match(input, {
-      onLeft: () => ({
-        tool,
-        toolLabel,
-        caller,
-        correlationId: randomUUID(),
-        target: claimedTarget(raw),
-        startedAt,
-        executionId: randomUUID()
-      }),
-      onRight: (i) => ({
-        tool,
-        toolLabel,
-        caller,
-        correlationId: i.correlation_id ?? randomUUID(),
-        target: i.target,
-        startedAt,
-        executionId: randomUUID()
-      })
+  Effect.map(Clock.currentTimeNanos, (startedAt) => receivedAt(tool, raw, caller, toolLabel, startedAt))
+
+/** `receive` of a call that arrived at `startedAt` (`Clock.currentTimeNanos`). */
+export const receivedAt = (tool: string, raw: unknown, caller: Caller, toolLabel: string, startedAt: bigint): Received => {
+  const input = decodeToolInput(raw)
+  const call: Call = Either.match(input, {
+    onLeft: () => ({
+      tool,
+      toolLabel,
+      caller,
+      correlationId: randomUUID(),
+      target: claimedTarget(raw),
+      startedAt,
+      executionId: randomUUID()
+    }),
+    onRight: (i) => ({
+      tool,
+      toolLabel,
+      caller,
+      correlationId: i.correlation_id ?? randomUUID(),
+      target: i.target,
+      startedAt,
+      executionId: randomUUID()
     })
-    return { call, input }
   })
+  return { call, input }
+}
 
 /** Seconds since the call arrived, on the monotonic clock. */
 export const elapsedSeconds = (call: Call): Effect.Effect<number> =>
@@ -106,7 +112,7 @@ export const makeAdmission: Effect.Effect<
   const audit = yield* AuditLog
   const registry = yield* ToolRegistry
   return (tool, raw, caller, config) => {
-    const label = registry.names.has(tool) ? tool : UNKNOWN_TOOL
+    const label = toolLabelOf(registry.names, tool)
     const bucket = clientBucket(rates, caller, config)
     const received = receive(tool, raw, caller, label)
     return bucket === undefined ? received : bucket.pipe(

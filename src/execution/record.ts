@@ -1,8 +1,9 @@
 import { Effect } from "effect"
+import type { AppConfig } from "../config/schema.js"
 import type { AuditUnavailable, ExecutionError } from "../errors.js"
-import { Events } from "../events/Events.js"
+import { Events, type ServerEvent } from "../events/Events.js"
 import type { ExecutionOutcome } from "../ExecutionOutcome.js"
-import { AuditLog } from "../observability/AuditLog.js"
+import { type AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { labelled } from "../observability/labelled.js"
 import { policyRejections, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
@@ -82,16 +83,15 @@ const executions = labelled(toolExecutions, ["tool", "status", "error_type"])
 const executionSeconds = labelled(toolExecutionSeconds, ["tool"])
 const errors = labelled(toolErrors, ["tool", "error_type"])
 
+/** A refusal's series: a made-up name must not become a label, every one would be a new series forever (see Call.toolLabel). */
+const rejectionLabels = (call: Call, error: ExecutionError) => [call.toolLabel, "rule" in error ? String(error.rule) : error._tag]
+
 const metricsSink: Sink = {
   started: () => Effect.void,
   refusals: true,
   finished: (record) => {
     const { call } = record
-    if (record._tag === "Refused") {
-      const { error } = record
-      // A made-up name must not become a label: every one would be a new series forever (see Call.toolLabel).
-      return rejections.update([call.toolLabel, "rule" in error ? String(error.rule) : error._tag], 1)
-    }
+    if (record._tag === "Refused") return rejections.update(rejectionLabels(call, record.error), 1)
     const { outcome, errorType } = record.ending
     return Effect.all([
       executions.update([call.tool, outcome, errorType ?? "none"], 1),
@@ -139,31 +139,30 @@ const auditSpawning = (audit: AuditLog["Type"]) => (call: Call, plan: Plan) =>
     approval: plan.approval
   })
 
+/** A refused call's audit entry; field by field rather than spread from `auditBase`: a flood's every refused call writes one. */
+const refusalEntry = (call: Call, error: ExecutionError, durationSeconds: number): AuditEntry => ({
+  correlationId: call.correlationId,
+  executionId: call.executionId,
+  caller: call.caller,
+  tool: call.tool.slice(0, 64),
+  target: call.target,
+  engagement: call.engagement ?? null,
+  resolvedTarget: null,
+  argv: [],
+  decision: `rejected:${error._tag}`,
+  outcome: "rejected",
+  durationSeconds,
+  intrusive: false,
+  error: { tag: error._tag, message: error.message }
+})
+
 const auditSink = (audit: AuditLog["Type"]): Sink => ({
   started: () => Effect.void,
   refusals: true,
   finished: (record) => {
     const { call } = record
     const { durationSeconds } = record
-    if (record._tag === "Refused") {
-      const { error } = record
-      // Field by field rather than spread from `auditBase`: a flood's every refused call writes this entry.
-      return audit.write({
-        correlationId: call.correlationId,
-        executionId: call.executionId,
-        caller: call.caller,
-        tool: call.tool.slice(0, 64),
-        target: call.target,
-        engagement: call.engagement ?? null,
-        resolvedTarget: null,
-        argv: [],
-        decision: `rejected:${error._tag}`,
-        outcome: "rejected",
-        durationSeconds,
-        intrusive: false,
-        error: { tag: error._tag, message: error.message }
-      })
-    }
+    if (record._tag === "Refused") return audit.write(refusalEntry(call, record.error, durationSeconds))
     const { ending, plan } = record
     return audit.write({
       ...auditBase(call),
@@ -190,22 +189,47 @@ const eventSink = (events: Events["Type"]): Sink => ({
       caller: call.caller.id,
       target: call.target
     }),
-  finished: (record) => {
-    const { call, durationSeconds } = record
-    const [outcome, errorType] = record._tag === "Refused"
-      ? ["rejected" as const, record.error._tag]
-      : [record.ending.outcome, record.ending.errorType]
-    return events.publish({
-      type: "execution.finished",
-      tool: call.tool,
-      correlationId: call.correlationId,
-      caller: call.caller.id,
-      outcome,
-      errorType,
-      durationSeconds
-    })
-  }
+  finished: (record) => events.publish(finishedEvent(record))
 })
+
+const finishedEvent = (record: CallRecord): ServerEvent => {
+  const { call, durationSeconds } = record
+  const [outcome, errorType] = record._tag === "Refused"
+    ? ["rejected" as const, record.error._tag]
+    : [record.ending.outcome, record.ending.errorType]
+  return {
+    type: "execution.finished",
+    tool: call.tool,
+    correlationId: call.correlationId,
+    caller: call.caller.id,
+    outcome,
+    errorType,
+    durationSeconds
+  }
+}
+
+/**
+ * `Recorder.refused` as a plain function, bound to the clock and runtime of
+ * the fiber that makes it, for a path that runs no fiber per call: the same
+ * metric, audit entry and event, made by the same functions. It records the
+ * audit line first, since only the audit can turn it away (`AuditLog.refusals`):
+ * then it records nothing and returns false, and `refused` must be asked. All
+ * three are recorded in one synchronous step, so nothing can tell their order
+ * apart from `refused`'s.
+ */
+const makeRefusals = (audit: AuditLog["Type"], events: Events["Type"]) =>
+  Effect.gen(function*() {
+    const clock = yield* Effect.clock
+    const write = yield* audit.refusals
+    const publish = yield* events.publisher
+    return (call: Call, error: ExecutionError, config: AppConfig): boolean => {
+      const durationSeconds = Number(clock.unsafeCurrentTimeNanos() - call.startedAt) / 1e9
+      if (!write(refusalEntry(call, error, durationSeconds), config)) return false
+      rejections.updateNow(rejectionLabels(call, error), 1)
+      publish(finishedEvent({ _tag: "Refused", call, error, durationSeconds }))
+      return true
+    }
+  })
 
 export interface Recorder {
   readonly started: (call: Call, plan: Plan) => Effect.Effect<void>
@@ -213,6 +237,8 @@ export interface Recorder {
   readonly spawning: (call: Call, plan: Plan) => Effect.Effect<void, AuditUnavailable>
   /** Records a call refused while planning. */
   readonly refused: (call: Call, error: ExecutionError) => Effect.Effect<void, AuditUnavailable>
+  /** `refused` as a plain function, under the configuration `config`: see `makeRefusals`. */
+  readonly refusals: Effect.Effect<(call: Call, error: ExecutionError, config: AppConfig) => boolean>
   /** Records how a planned call ended: with the result and the duration it reports when a process ran, timed now otherwise. */
   readonly finished: (
     call: Call,
@@ -225,7 +251,8 @@ export interface Recorder {
 /** The sinks in the order they are told: the log line, metrics, statistics, the audit line, the event. */
 export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog | Events> = Effect.gen(function*() {
   const audit = yield* AuditLog
-  const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(yield* Events)]
+  const events = yield* Events
+  const sinks = [logSink, metricsSink, statsSink(yield* ToolStats), auditSink(audit), eventSink(events)]
   const refusing = sinks.filter((sink) => sink.refusals)
   // The sinks one after the other, as plain steps rather than a loop: a flood's every refused call is recorded here.
   const finished = (record: CallRecord) =>
@@ -236,6 +263,7 @@ export const makeRecorder: Effect.Effect<Recorder, never, ToolStats | AuditLog |
   return {
     started: (call, plan) => Effect.forEach(sinks, (sink) => sink.started(call, plan), { discard: true }),
     spawning: auditSpawning(audit),
+    refusals: makeRefusals(audit, events),
     refused: (call, error) =>
       Effect.flatMap(elapsedSeconds(call), (durationSeconds) => finished({ _tag: "Refused", call, error, durationSeconds })),
     finished: (call, plan, ending, ran) =>

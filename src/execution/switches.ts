@@ -15,8 +15,8 @@ export interface Switches {
   readonly record: (tool: string, change: SwitchChange, by: string) => Effect.Effect<void>
   /** Done once the stored switches are applied, or the store's first opening attempt failed (they follow when it opens). */
   readonly restored: Effect.Effect<void>
-  /** Whether `restored` is done already (it would not wait). */
-  readonly settled: Effect.Effect<boolean>
+  /** Whether `restored` is done already (it would not wait), read without an effect. */
+  readonly settledNow: () => boolean
 }
 
 const restore = (registry: ToolRegistry["Type"], breakers: CircuitBreakers["Type"], switches: ReadonlyArray<ToolSwitch>) =>
@@ -48,19 +48,26 @@ export const makeSwitches = Effect.gen(function*() {
   const breakers = yield* CircuitBreakers
   const apply = Effect.flatMap(state.list, (all) => restore(registry, breakers, all))
   const restored = yield* Deferred.make<void>()
+  /** Set once `restored` is done, in the same step. */
+  let settled = false
   const later = db.ready.pipe(
     Effect.zipRight(apply),
     Effect.catchAll((error) => Effect.logError(`operator switches could not be restored: ${error.message}`))
   )
   yield* Effect.forkScoped(
     Effect.either(apply).pipe(
-      Effect.ensuring(Deferred.succeed(restored, undefined)),
+      Effect.ensuring(Effect.zipRight(
+        Deferred.succeed(restored, undefined),
+        Effect.sync(() => {
+          settled = true
+        })
+      )),
       Effect.flatMap((first) => (first._tag === "Left" ? later : Effect.void))
     )
   )
   return {
     restored: Deferred.await(restored),
-    settled: Deferred.isDone(restored),
+    settledNow: () => settled,
     record: (tool, change, by) =>
       state.set(tool, change, by).pipe(
         Effect.catchAll((error) =>

@@ -58,6 +58,7 @@ export interface AuthRequest {
 }
 
 export const rejectSecretsInQuery = (params: URLSearchParams): Either.Either<void, InvalidInput> => {
+  if (params.size === 0) return Either.void
   const found = [...params.keys()].filter((name) => SECRET_PARAMS.includes(name.toLowerCase()))
   return found.length === 0
     ? Either.void
@@ -67,6 +68,17 @@ export const rejectSecretsInQuery = (params: URLSearchParams): Either.Either<voi
         issues: found.map((name) => `query parameter ${name} is not allowed`)
       })
     )
+}
+
+/** The last address judged, and whether it is loopback: every request of a connection, a flood included, asks about the same one. */
+let lastAddress: string | undefined
+let lastLoopback = false
+const isLoopbackAddress = (address: string): boolean => {
+  if (address !== lastAddress) {
+    lastLoopback = isLoopbackHost(address)
+    lastAddress = address
+  }
+  return lastLoopback
 }
 
 const bearer = (header: string | undefined): string | undefined => {
@@ -93,7 +105,7 @@ export const authenticate = (
   const address = request.remoteAddress
   const header = request.headers["authorization"]
   if (header === undefined) {
-    const local = address !== undefined && isLoopbackHost(address) && !PROXY_HEADERS.some((name) => request.headers[name] !== undefined)
+    const local = address !== undefined && isLoopbackAddress(address) && !PROXY_HEADERS.some((name) => request.headers[name] !== undefined)
     if (authRequired(config)) return Either.left(new Unauthorized({ message: "Missing API key: send Authorization: Bearer <key>" }))
     return !local && !config.auth.allow_unauthenticated_non_loopback
       ? Either.left(

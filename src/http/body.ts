@@ -7,6 +7,7 @@ import { PayloadTooLarge, UnsupportedMediaType } from "./errors.js"
 
 export const isJsonContentType = (value: string | undefined): boolean => {
   if (value === undefined) return false
+  if (value === "application/json") return true
   const mediaType = value.split(";")[0]?.trim().toLowerCase()
   return mediaType === "application/json" || (mediaType !== undefined && /^application\/[a-z0-9.+-]*\+json$/.test(mediaType))
 }

@@ -33,14 +33,32 @@ export const allowedHosts = (config: AppConfig, port: number): ReadonlyArray<str
 }
 
 /** An entry without a port accepts that name on any port; Host without a port means port 80. */
-export const isHostAllowed = (allowed: ReadonlyArray<string>, host: string): boolean => {
+export const isHostAllowed = (allowed: ReadonlyArray<string>, host: string): boolean => matchesHost(allowed.map(parseHost), host)
+
+const matchesHost = (allowed: ReadonlyArray<HostPort | undefined>, host: string): boolean => {
   const actual = parseHost(host)
   if (actual === undefined) return false
-  return allowed.some((entry) => {
-    const expected = parseHost(entry)
+  return allowed.some((expected) => {
     if (expected === undefined || expected.hostname !== actual.hostname) return false
     return expected.port === undefined || expected.port === (actual.port ?? 80)
   })
+}
+
+interface Accepted {
+  readonly port: number
+  readonly hosts: ReadonlyArray<string>
+  readonly parsed: ReadonlyArray<HostPort | undefined>
+}
+
+/** The accepted hosts of a configuration, parsed once per configuration and port: every request is checked against them. */
+const acceptedOf = new WeakMap<AppConfig, Accepted>()
+const accepted = (config: AppConfig, port: number): Accepted => {
+  const known = acceptedOf.get(config)
+  if (known !== undefined && known.port === port) return known
+  const hosts = allowedHosts(config, port)
+  const made = { port, hosts, parsed: hosts.map(parseHost) }
+  acceptedOf.set(config, made)
+  return made
 }
 
 /** With `server.allowed_origins` empty, an Origin is accepted when its host:port is an accepted Host. */
@@ -62,9 +80,9 @@ export const checkHostOrigin = (
   port: number,
   headers: Readonly<Record<string, string | undefined>>
 ): Either.Either<void, Forbidden> => {
-  const hosts = allowedHosts(config, port)
+  const { hosts, parsed } = accepted(config, port)
   const host = headers["host"]
-  if (host === undefined || !isHostAllowed(hosts, host)) {
+  if (host === undefined || !matchesHost(parsed, host)) {
     return Either.left(new Forbidden({ message: `Host header ${host ?? "(missing)"} is not allowed (server.allowed_hosts)` }))
   }
   const origin = headers["origin"]

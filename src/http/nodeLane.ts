@@ -1,15 +1,15 @@
 import type { HttpServerResponse } from "@effect/platform"
-import * as Headers from "@effect/platform/Headers"
 import { clientAbortFiberId } from "@effect/platform/HttpServerError"
 import { Effect, Either, Exit, Runtime } from "effect"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AppConfig } from "../config/schema.js"
-import { ToolExecutor } from "../execution/ToolExecutor.js"
+import { type PlainRefuser, ToolExecutor } from "../execution/ToolExecutor.js"
 import type { Caller } from "../identity/Caller.js"
 import { authenticate, requireScope } from "./auth.js"
-import { bodyHeadersRefusal, type BodyRead, handOver, parseBody, readBody } from "./body.js"
+import { bodyHeadersRefusal, handOver, parseBody, readBody } from "./body.js"
+import { errorResponse, type HttpError } from "./errorStatus.js"
 import { EXECUTE } from "./fastLane.js"
 import { answeringFailures } from "./guard.js"
 import { makeHealthAnswer } from "./handlers/probes.js"
@@ -54,11 +54,24 @@ const executeCaller = (
   config: AppConfig,
   port: number,
   request: IncomingMessage,
-  headers: Headers.Headers
+  headers: Readonly<Record<string, string | undefined>>
 ): Caller | undefined => {
   if (Either.isLeft(checkHostOrigin(config, port, headers))) return undefined
   const caller = authenticate(config, { headers, searchParams: NO_QUERY, remoteAddress: request.socket.remoteAddress }, "http")
   return Either.isRight(caller) && Either.isRight(requireScope(caller.right, "execute")) ? caller.right : undefined
+}
+
+/**
+ * A refusal's answer, as `answeringFailures` gives it (`errorReply`): the
+ * status, headers and body of `errorResponse`, then the body's type and
+ * length, as the platform's JSON body adds them, and the same bytes.
+ */
+const writeRefusal = (response: ServerResponse, error: HttpError) => {
+  if (response.writableEnded) return
+  const { body, headers, status } = errorResponse(error)
+  const text = JSON.stringify(body)
+  response.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) })
+  response.end(text)
 }
 
 /**
@@ -72,15 +85,20 @@ const executeCaller = (
  * An execute call passes the checks the platform path makes, with the same
  * functions: the guard's Host/Origin check, authentication and the execute
  * scope, the body's media type and size, its JSON; then the executor's
- * `refusePlainly`, which records a refusal as `execute` would. Anything one
+ * `plainRefuser`, which records a refusal as `execute` would. Anything one
  * of them does not let through here — a failed check, a body that is not
  * JSON, a call the plain steps do not refuse — goes to `next` unchanged,
  * with the body already read handed over (body.ts), so it is read once.
+ * None of it runs a fiber: a refused call costs its checks, its record and
+ * its answer. (Without a synchronous configuration or refuser, every execute
+ * call is the platform's.)
  */
 export const makeNodeLane = (port: number, refused: (socket: Socket) => boolean) =>
   Effect.gen(function*() {
     const config = yield* ConfigService
-    const { refusePlainly } = yield* ToolExecutor
+    const { plainRefuser } = yield* ToolExecutor
+    const current = config.current
+    const refuseNow = plainRefuser === undefined || current === undefined ? undefined : yield* plainRefuser
     const health = answeringFailures(yield* makeHealthAnswer)
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
 
@@ -101,25 +119,36 @@ export const makeNodeLane = (port: number, refused: (socket: Socket) => boolean)
       })
     }
 
-    const execute = (name: string, request: IncomingMessage, response: ServerResponse, next: NodeHandler) =>
-      run(config.get, response, (c) => {
-        const headers = Headers.fromInput(request.headers)
-        const caller = executeCaller(c, port, request, headers)
-        const maxBytes = c.server.max_body_bytes
-        if (caller === undefined || bodyHeadersRefusal(headers, maxBytes) !== undefined) return next(request, response)
-        const onwards = (read: BodyRead) => {
-          // A client gone while its body was read has nothing left to answer (the platform would interrupt the call).
-          if (request.socket.destroyed) return
-          handOver(request, read)
-          next(request, response)
-        }
-        readBody(request, maxBytes, (read) => {
-          const body = Buffer.isBuffer(read) ? parseBody(read) : undefined
-          if (body === undefined || Either.isLeft(body) || refusePlainly === undefined) return onwards(read)
-          const answer = answeringFailures(Effect.as(refusePlainly(name, body.right, caller), undefined))
-          run(answer, response, (reply) => (reply === undefined ? onwards(read) : write(response, reply)))
-        })
+    /** The refusal of a call whose body is `body`; a bug is answered as the guard answers one, a logged 500. */
+    const refuse = (refuseNow: PlainRefuser) => (name: string, body: unknown, caller: Caller, response: ServerResponse): boolean => {
+      try {
+        const refusal = refuseNow(name, body, caller)
+        if (refusal === undefined) return false
+        writeRefusal(response, refusal)
+      } catch (defect) {
+        run(answeringFailures(Effect.die(defect)), response, (reply) => write(response, reply))
+      }
+      return true
+    }
+    const refuseCall = refuseNow === undefined ? undefined : refuse(refuseNow)
+
+    const execute = (name: string, request: IncomingMessage, response: ServerResponse, next: NodeHandler) => {
+      if (current === undefined || refuseCall === undefined) return next(request, response)
+      const c = current()
+      // Node's headers, as the platform's request has them (`Headers.fromInput`): the ones read here are never lists.
+      const headers = request.headers as Readonly<Record<string, string | undefined>>
+      const caller = executeCaller(c, port, request, headers)
+      const maxBytes = c.server.max_body_bytes
+      if (caller === undefined || bodyHeadersRefusal(headers, maxBytes) !== undefined) return next(request, response)
+      readBody(request, maxBytes, (read) => {
+        const body = Buffer.isBuffer(read) ? parseBody(read) : undefined
+        if (body !== undefined && Either.isRight(body) && refuseCall(name, body.right, caller, response)) return
+        // A client gone while its body was read has nothing left to answer (the platform would interrupt the call).
+        if (request.socket.destroyed) return
+        handOver(request, read)
+        next(request, response)
       })
+    }
 
     return (next: NodeHandler): NodeHandler => (request, response) => {
       if (refused(request.socket)) return next(request, response)

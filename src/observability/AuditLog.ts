@@ -6,7 +6,7 @@ import { ExecutionOutcome } from "../ExecutionOutcome.js"
 import type { Caller } from "../identity/Caller.js"
 import type { EngagementRef } from "../policy/Engagement.js"
 import { fileSize, type StartedLine, unfinishedExecutions } from "./auditRecovery.js"
-import { makeAuditWriter } from "./AuditWriter.js"
+import { type AuditWriter, makeAuditWriter } from "./AuditWriter.js"
 import type { CheckResult, HealthCheck } from "./Health.js"
 import { AuditMessage, logAudit, logAuditBatch } from "./Logger.js"
 import { makeRejectionTallies, type OverLimit, type Tally } from "./rejections.js"
@@ -251,6 +251,16 @@ export interface AuditLogService {
    * logged and counted (`mcp_audit_failures_total`).
    */
   readonly write: (entry: AuditEntry) => Effect.Effect<void, AuditUnavailable>
+  /**
+   * `write` of a refused call's entry under `config` as a plain function,
+   * bound to the clock and runtime of the fiber that makes it, for a path
+   * that runs no fiber per call: true once its line is queued as `write`
+   * queues a refusal's (it joins a batch). False, having done nothing, when
+   * `write` would wait: the line must be written first (it is intrusive, or
+   * `security.audit_fail_closed: all`), or the writer's queue is full or
+   * closed; then only `write` will do.
+   */
+  readonly refusals: Effect.Effect<(entry: AuditEntry, config: AppConfig) => boolean>
   /** Writes the `started` line of an execution, before its process is spawned; fails like `write`. */
   readonly started: (entry: StartedEntry) => Effect.Effect<void, AuditUnavailable>
   /**
@@ -273,6 +283,32 @@ export interface AuditLogService {
   readonly flush: Effect.Effect<void>
 }
 
+/** A refusal's answer does not depend on its line: unless the call fails closed, it joins the next batch. */
+const batched = (entry: AuditEntry, c: AppConfig) =>
+  entry.outcome === "rejected" && !entry.intrusive && c.security.audit_fail_closed !== "all"
+
+const messageOf = ({ fields, text }: ReturnType<typeof auditText>) => new AuditMessage(text.trimEnd(), fields)
+
+/** Writes a line to the file or, without one, to the application log; a line that fails closed fails when it cannot be written. */
+const lineWriter = (writer: AuditWriter, logged: Effect.Effect.Success<typeof logBatches>) =>
+(
+  entry: AuditEntry,
+  text: ReturnType<typeof auditText>,
+  c: AppConfig
+): Effect.Effect<void, AuditUnavailable> => {
+  const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
+  const line = text.text
+  if (c.security.audit_log_path === "") {
+    // Without a file the log is the audit: a refusal's line joins the next batch of log lines like a file's.
+    return batched(entry, c) ? logged.enqueue(messageOf(text)) : logAudit(messageOf(text))
+  }
+  // A batched line goes to the log if its batch cannot be written.
+  if (batched(entry, c)) return writer.enqueue(line)
+  return writer.append(line, entry.intrusive).pipe(
+    Effect.catchAll((error) => Effect.zipRight(logAudit(line), failClosed ? Effect.fail(error) : Effect.void))
+  )
+}
+
 export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, AuditLogService>() {
   /**
    * Appends to `security.audit_log_path`, read before every batch so a reload
@@ -289,29 +325,21 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
       const logged = yield* logBatches
 
-      const writeLine = (
-        entry: AuditEntry,
-        { fields, text: line }: ReturnType<typeof auditText>,
-        c: AppConfig
-      ): Effect.Effect<void, AuditUnavailable> => {
-        const failClosed = entry.intrusive || c.security.audit_fail_closed === "all"
-        if (c.security.audit_log_path === "") {
-          // Without a file the log is the audit: a refusal's line joins the next batch of log lines like a file's.
-          const message = new AuditMessage(line.trimEnd(), fields)
-          return !failClosed && entry.outcome === "rejected" ? logged.enqueue(message) : logOnly(message)
-        }
-        // A refusal's answer does not depend on its line: it joins the next batch, and goes to the log if that fails.
-        if (!failClosed && entry.outcome === "rejected") return writer.enqueue(line)
-        return writer.append(line, entry.intrusive).pipe(
-          Effect.catchAll((error) => Effect.zipRight(logOnly(line), failClosed ? Effect.fail(error) : Effect.void))
-        )
-      }
+      const writeLine = lineWriter(writer, logged)
+      const textAt = (entry: AuditEntry, now: number) => auditText(executionLine(entry, new Date(now).toISOString()))
       // Plain steps, no generator: every refused call of a flood writes one line.
       const write = (entry: AuditEntry) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const line = auditText(executionLine(entry, new Date(now).toISOString()))
+          const line = textAt(entry, now)
           return Effect.flatMap(config.get, (c) => writeLine(entry, line, c))
         })
+      const refusals = Effect.zipWith(Effect.clock, Effect.runtime<never>(), (clock, runtime) => (entry: AuditEntry, c: AppConfig) => {
+        if (!batched(entry, c)) return false
+        const text = textAt(entry, clock.unsafeCurrentTimeMillis())
+        if (c.security.audit_log_path !== "") return writer.enqueueNow(text.text)
+        logged.enqueueNow(messageOf(text), runtime)
+        return true
+      })
 
       const tallies = makeRejectionTallies()
       const flushRejections = Effect.gen(function*() {
@@ -349,6 +377,7 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       return {
         record: (entry) => write(entry).pipe(Effect.orDie),
         write,
+        refusals,
         started: (entry) => write({ ...entry, decision: "allowed", outcome: "started", durationSeconds: 0, error: null }),
         overLimit: (rejection) => Effect.map(Clock.currentTimeMillis, (now) => tallies.add(rejection, now)),
         recoverInterrupted,
@@ -386,16 +415,17 @@ const logBatches = Effect.gen(function*() {
   }
   const logPending = Effect.suspend(() => logAuditBatch(take()))
   yield* Effect.addFinalizer(() => logPending)
+  /** Adds the line; true when the batch is full and must be logged now. */
+  const push = (line: AuditMessage) => pending.push(line) >= BATCH_LINES
+  const arm = (runtime: Runtime.Runtime<never>) => {
+    if (timer === undefined) timer = setTimeout(() => Runtime.runSync(runtime, logPending), BATCH_MS).unref()
+  }
   const enqueue = (line: AuditMessage): Effect.Effect<void> =>
-    Effect.suspend(() => {
-      pending.push(line)
-      if (pending.length >= BATCH_LINES) return logPending
-      if (timer !== undefined) return Effect.void
-      return Effect.map(Effect.runtime<never>(), (runtime) => {
-        timer = setTimeout(() => Runtime.runSync(runtime, logPending), BATCH_MS).unref()
-      })
-    })
-  return { enqueue, flush: logPending }
+    Effect.suspend(() => push(line) ? logPending : timer !== undefined ? Effect.void : Effect.map(Effect.runtime<never>(), arm))
+  /** `enqueue` without an effect, by a caller whose runtime is `runtime`. */
+  const enqueueNow = (line: AuditMessage, runtime: Runtime.Runtime<never>): void =>
+    push(line) ? Runtime.runSync(runtime, logPending) : arm(runtime)
+  return { enqueue, enqueueNow, flush: logPending }
 })
 
 /** The audit log's health check: IMPORTANT, so a log that cannot be written makes the server degraded. */

@@ -55,6 +55,8 @@ export interface AuditWriter {
    * them, so a flood of them costs one write per batch, not a wait per line.
    */
   readonly enqueue: (line: string) => Effect.Effect<void>
+  /** `enqueue` without an effect, when it would not wait: false, having queued nothing, while the queue is full or closed. */
+  readonly enqueueNow: (line: string) => boolean
   /** Waits until every line queued before it has been written, or handed to `unwritten`. */
   readonly flush: Effect.Effect<void>
   /** Reopens the file before the next batch. */
@@ -202,7 +204,8 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
     const queue = yield* Queue.bounded<Pending | typeof STOP>(options.capacity ?? 8192)
     const maxBatch = options.maxBatch ?? 1024
     const file = makeFile()
-    const closed = yield* Ref.make(false)
+    // Read without an effect by `enqueueNow`; set once, by the finalizer.
+    let closed = false
     const status = yield* Ref.make<Status>({
       path: null,
       lastError: null,
@@ -233,7 +236,7 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
     // Lines already queued are written before the file is closed.
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
-        yield* Ref.set(closed, true)
+        closed = true
         yield* Queue.offer(queue, STOP)
         yield* Fiber.await(fiber).pipe(Effect.timeout("10 seconds"), Effect.ignore)
         const late = new AuditUnavailable({ path: "", message: "the audit log closed before this line was written" })
@@ -249,7 +252,7 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
 
     const append = (line: string, durable: boolean) =>
       Effect.gen(function*() {
-        if (yield* Ref.get(closed)) {
+        if (closed) {
           return yield* new AuditUnavailable({ path: "", message: "the audit log is closed (the server is stopping)" })
         }
         const done = yield* Deferred.make<void, AuditUnavailable>()
@@ -258,17 +261,15 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
       }).pipe(Effect.uninterruptible)
 
     const enqueue = (line: string) =>
-      Effect.flatMap(Ref.get(closed), (isClosed) =>
-        isClosed ? unwritten(line) : Queue.offer(queue, { line, durable: false, done: undefined }).pipe(Effect.asVoid))
+      Effect.suspend(() => closed ? unwritten(line) : Queue.offer(queue, { line, durable: false, done: undefined }).pipe(Effect.asVoid))
 
     return {
       append,
       enqueue,
+      enqueueNow: (line) => !closed && Queue.unsafeOffer(queue, { line, durable: false, done: undefined }),
       // An empty line waits for its batch, which holds or follows every line queued before it.
       flush: Effect.ignore(append("", false)),
-      reopen: Effect.sync(() =>
-        file.requestReopen()
-      ),
+      reopen: Effect.sync(() => file.requestReopen()),
       status: Effect.map(Ref.get(status), (s) => ({ ...s, opens: file.opens() }))
     }
   })

@@ -189,6 +189,8 @@ const auditTail = (audit: Readonly<Record<string, unknown>>): string => {
 const fieldText = (value: unknown): string => {
   if (typeof value === "string") return value
   if (value === null) return "null"
+  // What `toStringUnknown` gives them, without its try block.
+  if (typeof value === "number" || typeof value === "boolean") return String(value)
   return Array.isArray(value) ? value.join(" ") : Inspectable.toStringUnknown(value, 0)
 }
 

@@ -25,6 +25,8 @@ export const labelled = <In>(metric: Metric.Metric<any, In, unknown>, keys: Read
     /** Updates the series (a counter's increment, a histogram's observation). */
     update: (values: ReadonlyArray<string>, input: In): Effect.Effect<void> =>
       Effect.sync(() => metric.unsafeUpdate(input, labelsOf(values))),
+    /** `update` without an effect. */
+    updateNow: (values: ReadonlyArray<string>, input: In): void => metric.unsafeUpdate(input, labelsOf(values)),
     /** Adds to the series (a gauge's increment). */
     modify: (values: ReadonlyArray<string>, input: In): Effect.Effect<void> =>
       Effect.sync(() => metric.unsafeModify(input, labelsOf(values)))

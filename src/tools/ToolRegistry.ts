@@ -1,5 +1,6 @@
-import { Context, Duration, Effect, Layer, Queue, Ref } from "effect"
+import { Context, Duration, Effect, Layer, Queue } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
+import type { AppConfig } from "../config/schema.js"
 import { ToolNotFound } from "../errors.js"
 import { Events } from "../events/Events.js"
 import { ProcessRunner } from "../runner/ProcessRunner.js"
@@ -32,6 +33,8 @@ export class ToolRegistry extends Context.Tag("security-mcp/ToolRegistry")<
     /** The registered names, fixed when the registry is built: whether a name is a tool costs no lookup. */
     readonly names: ReadonlySet<string>
     readonly get: (name: string) => Effect.Effect<RegisteredTool, ToolNotFound>
+    /** What `get` gives under `config`, read without an effect; undefined for a name that is no tool. */
+    readonly getNow: (name: string, config: AppConfig) => RegisteredTool | undefined
     readonly setEnabled: (name: string, enabled: boolean) => Effect.Effect<RegisteredTool, ToolNotFound>
     /** Locates the tool's binary again (resolve and vet) and returns the tool as now registered. */
     readonly recheck: (name: string) => Effect.Effect<RegisteredTool, ToolNotFound>
@@ -67,6 +70,18 @@ const versionOf = (path: string, spec: ToolSpec<any>) =>
 /** Lookups keyed by a name from a request or the config never read Object.prototype. */
 const ownEntry = <A>(record: Readonly<Record<string, A>>, key: string): A | undefined =>
   Object.hasOwn(record, key) ? record[key] : undefined
+
+/** A tool as registered: the last view of each is reused while what it is made from stays the same (a flood asks for one tool). */
+const makeViews = () => {
+  const views = new Map<string, { readonly from: Located; readonly view: RegisteredTool }>()
+  return (name: string, from: Located, enabled: boolean): RegisteredTool => {
+    const last = views.get(name)
+    if (last !== undefined && last.from === from && last.view.enabled === enabled) return last.view
+    const view = { ...from, enabled }
+    views.set(name, { from, view })
+    return view
+  }
+}
 
 /**
  * Re-checks every tool each `tool.availability_check_interval` seconds, and a
@@ -106,9 +121,10 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       for (const tool of initial) {
         if (tool.unavailableReason !== null) yield* Effect.logWarning(`tool ${tool.spec.name} unavailable: ${tool.unavailableReason}`)
       }
-      const located = yield* Ref.make<ReadonlyMap<string, Located>>(new Map(initial.map((t) => [t.spec.name, t])))
+      // Plain state, replaced whole and never awaited, so a lookup can read it without an effect (`getNow`).
+      let located: ReadonlyMap<string, Located> = new Map(initial.map((t) => [t.spec.name, t]))
       /** Operator switches from the API win over the config file until the next restart. */
-      const switches = yield* Ref.make(new Map<string, boolean>())
+      let switches: ReadonlyMap<string, boolean> = new Map()
       /** One re-check at a time: a burst of spawn failures does not fan out into parallel file-system scans. */
       const checking = yield* Effect.makeSemaphore(1)
 
@@ -117,9 +133,9 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       const learnVersion = (tool: Located) =>
         tool.path === null ? Effect.void : versionOf(tool.path, tool.spec).pipe(
           Effect.tap((version) =>
-            Ref.update(located, (m) => {
-              const current = m.get(tool.spec.name)
-              return current?.path === tool.path ? new Map(m).set(tool.spec.name, { ...current, version }) : m
+            Effect.sync(() => {
+              const current = located.get(tool.spec.name)
+              if (current?.path === tool.path) located = new Map(located).set(tool.spec.name, { ...current, version })
             })
           ),
           Effect.tap((version) => Effect.logInfo(`tool ${tool.spec.name} ready`).pipe(Effect.annotateLogs({ path: tool.path, version }))),
@@ -129,23 +145,24 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
       const startup = yield* Startup
       yield* startup.background(Effect.forEach(initial, learnVersion, { concurrency: 2, discard: true })).pipe(Effect.forkScoped)
 
-      // Every call looks its tool up: one read of each piece of state, no generator.
+      const viewOf = makeViews()
+      const viewNow = (name: string, c: AppConfig): RegisteredTool | undefined => {
+        const tool = located.get(name)
+        return tool === undefined ? undefined : viewOf(name, tool, switches.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true)
+      }
+      // Every call looks its tool up: one read of the configuration, no generator.
       const view = (name: string): Effect.Effect<RegisteredTool, ToolNotFound> =>
-        Effect.flatMap(Ref.get(located), (all) => {
-          const tool = all.get(name)
-          if (tool === undefined) return Effect.fail(new ToolNotFound({ tool: name, message: `no tool named ${name}` }))
-          return Effect.zipWith(config.get, Ref.get(switches), (c, switched) => ({
-            ...tool,
-            enabled: switched.get(name) ?? ownEntry(c.tools, name)?.enabled ?? true
-          }))
+        Effect.flatMap(config.get, (c) => {
+          const tool = viewNow(name, c)
+          return tool === undefined ? Effect.fail(new ToolNotFound({ tool: name, message: `no tool named ${name}` })) : Effect.succeed(tool)
         })
 
       const recheckSpec = (spec: ToolSpec<any>) =>
         checking.withPermits(1)(Effect.gen(function*() {
-          const before = (yield* Ref.get(located)).get(spec.name)
+          const before = located.get(spec.name)
           const after = yield* locate(spec)
           if (before !== undefined && before.path === after.path && before.unavailableReason === after.unavailableReason) return
-          yield* Ref.update(located, (m) => new Map(m).set(spec.name, after))
+          located = new Map(located).set(spec.name, after)
           if (after.path === null) yield* Effect.logWarning(`tool ${spec.name} is no longer available: ${after.unavailableReason}`)
           else yield* Effect.logInfo(`tool ${spec.name} is available again at ${after.path}`)
           yield* Effect.forkIn(learnVersion(after), scope)
@@ -165,11 +182,12 @@ export const ToolRegistryLive = (specs: ReadonlyArray<ToolSpec<any>>) =>
         all: Effect.forEach(specs, (s) => Effect.orDie(view(s.name))),
         names: new Set(specs.map((s) => s.name)),
         get: view,
+        getNow: viewNow,
         recheck,
         setEnabled: (name, enabled) =>
           Effect.gen(function*() {
             yield* view(name)
-            yield* Ref.update(switches, (m) => new Map(m).set(name, enabled))
+            switches = new Map(switches).set(name, enabled)
             yield* events.publish({ type: enabled ? "tool.enabled" : "tool.disabled", tool: name })
             yield* Effect.logInfo(`tool ${name} ${enabled ? "enabled" : "disabled"}`)
             return yield* view(name)

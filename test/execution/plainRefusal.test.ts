@@ -98,15 +98,15 @@ describe("plainRefusal", () => {
           const [line] = (yield* h.audit).filter((l) => l["decision"] !== "allowed")
           expect(line).toMatchObject({ decision: `rejected:${refusal._tag}`, outcome: "rejected" })
         }
-        // refusePlainly (what the HTTP server's Node lane asks): the plain refusal, recorded as execute records it; otherwise nothing.
+        // plainRefuser (what the HTTP server's Node lane asks): the plain refusal, recorded as execute records it; otherwise nothing.
         const before = yield* h.audit
-        const plainly = yield* h.executor.refusePlainly!(name, c.input, who).pipe(Effect.exit)
+        const plainly = (yield* h.executor.plainRefuser!)(name, c.input, who)
         const after = (yield* h.audit).slice(before.length)
         if (plain === undefined) {
-          expect(Exit.isSuccess(plainly)).toBe(true)
+          expect(plainly).toBeUndefined()
           expect(after).toEqual([])
         } else {
-          expect(Exit.isFailure(plainly) && plainly.cause._tag === "Fail" && fields(plainly.cause.error)).toEqual(fields(refusal!))
+          expect(plainly && fields(plainly)).toEqual(fields(refusal!))
           const recorded = (line: Record<string, unknown>) =>
             Object.fromEntries(
               Object.entries(line).filter(([k]) => !["timestamp", "correlation_id", "execution_id", "duration_seconds"].includes(k))
@@ -116,11 +116,11 @@ describe("plainRefusal", () => {
       }))
   }
 
-  it.scoped("refusePlainly leaves to execute a refusal that must wait for its audit line, and calls under rate limits", () =>
+  it.scoped("plainRefuser leaves to execute a refusal that must wait for its audit line, and calls under rate limits", () =>
     Effect.gen(function*() {
       for (const patch of [{ security: { audit_fail_closed: "all" as const } }, limits]) {
         const h = yield* makeHarness({ rate_limit: { enabled: false }, ...patch })
-        expect(Exit.isSuccess(yield* h.executor.refusePlainly!("NmapTool", { target: "8.8.8.8" }, caller).pipe(Effect.exit))).toBe(true)
+        expect((yield* h.executor.plainRefuser!)("NmapTool", { target: "8.8.8.8" }, caller)).toBeUndefined()
         expect(yield* h.audit).toEqual([])
         const executed = yield* h.executor.execute("NmapTool", { target: "8.8.8.8" }, caller).pipe(Effect.exit)
         expect(Exit.isFailure(executed) && executed.cause._tag === "Fail" && executed.cause.error._tag).toBe("TargetRejected")

@@ -1,6 +1,6 @@
 import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Metric, Queue } from "effect"
+import { Context, Effect, Layer, Logger, Metric, Queue } from "effect"
 import { createServer } from "node:http"
 import { type AddressInfo, connect, type Socket } from "node:net"
 import { type DeepPartial } from "../../src/config/ConfigService.js"
@@ -9,6 +9,7 @@ import type { TimedEvent } from "../../src/events/Events.js"
 import { sha256Hex } from "../../src/http/auth.js"
 import { HttpServerLive } from "../../src/http/HttpServerLive.js"
 import { makeNodeLane } from "../../src/http/nodeLane.js"
+import { AuditBatch, AuditMessage } from "../../src/observability/Logger.js"
 import { policyRejections } from "../../src/observability/metrics.js"
 import { makeHarness } from "../execution/support.js"
 import { info, makeFakeWith, type RawAnswer, sendRaw as send } from "./fakes.js"
@@ -142,6 +143,37 @@ describe("the Node lane", () => {
       expect(health).toEqual(yield* send(port, "GET", "/health?via=route", {}))
       expect(health.status).toBe(200)
     }))
+
+  it.scopedLive("without an audit file, logs a refusal's audit line as the declared route does", () => {
+    const logged: Array<string> = []
+    const capture = Logger.make(({ message }) => {
+      for (const m of Array.isArray(message) ? message : [message]) {
+        if (m instanceof AuditBatch) logged.push(...m.lines)
+        else if (m instanceof AuditMessage) logged.push(m.line)
+      }
+    })
+    const since = (from: number) =>
+      logged.slice(from).map((line) => sans(JSON.parse(line), ["timestamp", "correlation_id", "execution_id", "duration_seconds"]))
+    return Effect.gen(function*() {
+      const { harness, port } = yield* realServer({ security: { audit_log_path: "" } })
+      for (const [name, tool, headers, body, tag] of refusals) {
+        const path = `/tools/${tool}/execute`
+        yield* send(port, "POST", `${path}?via=warmup`, headers, body)
+        yield* Effect.sleep("30 millis")
+        const before = logged.length
+        const lane = yield* send(port, "POST", path, headers, body)
+        yield* Effect.sleep("30 millis")
+        const between = logged.length
+        const declared = yield* send(port, "POST", `${path}?via=route`, headers, body)
+        yield* Effect.sleep("30 millis")
+        expect({ name, ...lane }).toEqual({ name, ...declared })
+        expect(since(before).slice(0, between - before)).toEqual(since(between))
+        expect(since(between)).toMatchObject([{ decision: `rejected:${tag}`, outcome: "rejected" }])
+      }
+      // Nothing went to the file.
+      expect(yield* harness.audit).toEqual([])
+    }).pipe(Effect.provide(Logger.add(capture)))
+  })
 
   it.scopedLive("hands every call it does not refuse on, its body read once: accepted, not JSON, too large, refused by planning", () =>
     Effect.gen(function*() {
