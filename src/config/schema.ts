@@ -135,7 +135,7 @@ export const SecurityConfig = Schema.Struct({
   audit_rejections_interval: bounded(
     1,
     3600,
-    "Seconds over which the calls a client makes past its rate limit are counted and written as one rejections line per client, instead of a line each"
+    "Seconds over which the calls a client makes past its rate limit, and HTTP requests refused for their key or scope, are counted and written as one rejections line per client, instead of a line each"
   )
 })
 

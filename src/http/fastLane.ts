@@ -1,6 +1,7 @@
 import { type HttpApp, HttpServerRequest } from "@effect/platform"
 import { Effect } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
+import { AuditLog } from "../observability/AuditLog.js"
 import { guard } from "./guard.js"
 import { makeHealthAnswer } from "./handlers/probes.js"
 import { authorize } from "./handlers/security.js"
@@ -30,7 +31,7 @@ export const makeFastLane = (port: number) =>
     const config = yield* ConfigService
     const health = yield* makeHealthAnswer
     const execute = yield* makeExecute
-    const authorized = authorize(config, "execute")
+    const authorized = authorize({ config, audit: yield* AuditLog }, "execute")
     const guarded = guard({ config: config.get, port, exempt: HOST_CHECK_EXEMPT })
     // The exact target `/health` is in normal form, has no query string and is exempt from the Host/Origin check:
     // the guard would hand it on unchanged, and its answer cannot fail.

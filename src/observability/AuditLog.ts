@@ -115,7 +115,10 @@ export const RejectionsLine = Schema.Struct({
   caller_transport: Schema.String,
   caller_address: nullable("The client's address, over HTTP"),
   decision: Schema.Literal("rejected"),
-  count: Schema.Int.annotations({ description: "Calls refused past the client's limit in this interval" }),
+  count: Schema.Int.annotations({
+    description:
+      "Calls refused in this interval before they were heard out: past the client's rate limit (RateLimited), or over HTTP without a valid key (Unauthorized, caller_id \"(no valid key)\") or the route's scope (Forbidden)"
+  }),
   by_tool: Counts.annotations({ description: "The counts by tool: registered names, or unknown" }),
   by_reason: Counts.annotations({ description: "The counts by error tag" }),
   first_at: Schema.String.annotations({ description: "When the first of them arrived (ISO 8601)" }),
@@ -264,8 +267,9 @@ export interface AuditLogService {
   /** Writes the `started` line of an execution, before its process is spawned; fails like `write`. */
   readonly started: (entry: StartedEntry) => Effect.Effect<void, AuditUnavailable>
   /**
-   * Counts a call refused past its client's rate limit, at the cost of a
-   * counter: each client's counts are written as one `rejections` line per
+   * Counts a call refused before it is heard out (past its client's rate
+   * limit, without a valid key or scope), at the cost of a counter: each
+   * client's counts are written as one `rejections` line per
    * `security.audit_rejections_interval`, and when the log closes.
    */
   readonly overLimit: (rejection: OverLimit) => Effect.Effect<void>

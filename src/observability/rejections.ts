@@ -1,8 +1,10 @@
 import type { Caller } from "../identity/Caller.js"
 
 /**
- * Rejections past a client's rate limit, counted instead of written one by
- * one: a flood would otherwise cost an audit line (and its write) per call.
+ * Rejections before a call is heard out — past its client's rate limit, or
+ * an HTTP request without a valid key or without the scope its route needs —
+ * counted instead of written one by one: a flood would otherwise cost an
+ * audit line (and its write) per call.
  * Each client's counts become one line per interval (`RejectionsLine`), so
  * every decision is still accounted for: the counts by tool and by reason
  * each add up to the line's `count`. Memory stays bounded: tools are
@@ -31,6 +33,9 @@ export interface Tally {
 /** The caller id of the entry that clients past `maxClients` share. */
 export const OTHER_CLIENTS = "(other clients)"
 
+/** The caller id of requests refused for a missing, malformed or unknown key: counted by address. */
+export const NO_VALID_KEY = "(no valid key)"
+
 const bump = (counts: Readonly<Record<string, number>>, key: string): Readonly<Record<string, number>> => {
   const next: Record<string, number> = Object.create(null)
   Object.assign(next, counts)
@@ -48,7 +53,9 @@ export const makeRejectionTallies = (maxClients = 10_000): RejectionTallies => {
   let tallies = new Map<string, Tally>()
   return {
     add: ({ caller, reason, tool }, now) => {
-      const key = tallies.has(caller.id) || tallies.size < maxClients ? caller.id : OTHER_CLIENTS
+      // A key used from two addresses, and requests without a key, are told apart by address.
+      const client = `${caller.id}\u0000${caller.address ?? ""}`
+      const key = tallies.has(client) || tallies.size < maxClients ? client : OTHER_CLIENTS
       const who = key === OTHER_CLIENTS ? { id: OTHER_CLIENTS, transport: caller.transport } : caller
       const previous = tallies.get(key) ?? { caller: who, count: 0, byTool: {}, byReason: {}, first: now, last: now }
       tallies.set(key, {

@@ -2,10 +2,11 @@ import { describe, expect, it } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import { Effect } from "effect"
-import { readFileSync, statSync } from "node:fs"
+import { existsSync, readFileSync, statSync } from "node:fs"
 import { Agent } from "node:http"
 import { join } from "node:path"
 import { defaults } from "../../src/config/schema.js"
+import { sha256Hex } from "../../src/http/auth.js"
 import { eventually, executeHttp, httpRequest, startHttpServer } from "../support/server.js"
 import { loggingShims, tempDir } from "../support/shims.js"
 import { shimmedBinaries } from "./cases.js"
@@ -90,4 +91,46 @@ describe("a flood of rejected calls against the built server", () => {
       const bytesPerCall = statSync(audit).size / total
       expect(bytesPerCall).toBeLessThan(64)
     }), 120_000)
+
+  it.scopedLive("counts requests turned away for their key or scope in the audit log, by client and reason", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir("keyflood")
+      const audit = join(dir, "audit.log")
+      const server = yield* startHttpServer({
+        env: {
+          MCP_SECURITY_AUDIT_LOG_PATH: audit,
+          MCP_SECURITY_AUDIT_REJECTIONS_INTERVAL: "1",
+          MCP_AUTH_API_KEYS: JSON.stringify([{ id: "agent", sha256: sha256Hex("agent-key"), scopes: ["execute"] }])
+        }
+      })
+      const as = (key: string | undefined) => (key === undefined ? {} : { headers: { authorization: `Bearer ${key}` } })
+      const tries = [
+        ...Array.from({ length: 6 }, (_, i) => httpRequest(server.port, "GET", "/scans", as(`guess-${i}`))),
+        ...Array.from({ length: 3 }, () => httpRequest(server.port, "POST", "/tools/NmapTool/execute", as(undefined))),
+        ...Array.from({ length: 2 }, () => httpRequest(server.port, "GET", "/audit", as("agent-key")))
+      ]
+      const statuses = yield* Effect.all(tries, { concurrency: 4 })
+      expect(statuses.map((reply) => reply.status).sort()).toEqual([...Array(9).fill(401), 403, 403])
+
+      const lines = () =>
+        readFileSync(audit, "utf8").split("\n").filter((line) => line !== "").map((line) => JSON.parse(line) as Record<string, any>)
+      const counted = () => (existsSync(audit) ? lines() : []).filter((line) => line["kind"] === "rejections")
+      yield* eventually(
+        "both clients' rejections lines",
+        Effect.sync(() => counted().reduce((sum, line) => sum + line["count"], 0) === 11),
+        "10 seconds"
+      )
+      expect(
+        counted().map(({ by_reason, by_tool, caller_address, caller_id, count }) => ({
+          caller_id,
+          caller_address,
+          count,
+          by_reason,
+          by_tool
+        })).sort((a, b) => a.count - b.count)
+      ).toEqual([
+        { caller_id: "agent", caller_address: "127.0.0.1", count: 2, by_reason: { Forbidden: 2 }, by_tool: { unknown: 2 } },
+        { caller_id: "(no valid key)", caller_address: "127.0.0.1", count: 9, by_reason: { Unauthorized: 9 }, by_tool: { unknown: 9 } }
+      ])
+    }), 60_000)
 })
