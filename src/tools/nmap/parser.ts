@@ -1,7 +1,7 @@
 import { jsonArrayOf, jsonWithParts, knownJson } from "../../jsonText.js"
 import type { ResultLimits, StreamParser } from "../ToolSpec.js"
 import { nmapStream, type NmapStreamOptions } from "./parseXml.js"
-import type { NmapRun } from "./result.js"
+import type { NmapHost, NmapPort, NmapRun } from "./result.js"
 import { summarizeNmap } from "./summary.js"
 import { HostDigest } from "./summaryFacts.js"
 
@@ -14,6 +14,19 @@ import { HostDigest } from "./summaryFacts.js"
  * masscan's entries are merged into hosts kept earlier, so its result is read
  * at the end.
  */
+/** The JSON of ports, which hosts share when nmap wrote them alike (elements.ts). */
+const portTexts = new WeakMap<NmapPort, string>()
+
+const portJson = (p: NmapPort): string => {
+  let text = portTexts.get(p)
+  if (text === undefined) portTexts.set(p, text = JSON.stringify(p))
+  return text
+}
+
+/** `JSON.stringify(h)`, each port encoded once however many hosts hold it. */
+const hostJson = (h: NmapHost): string =>
+  h.ports.length < 2 ? JSON.stringify(h) : jsonWithParts(h, { ports: jsonArrayOf(h.ports.map(portJson)) })
+
 export const nmapStreamParser = (options: NmapStreamOptions) => (limits: ResultLimits): StreamParser<NmapRun> => {
   const stream = nmapStream(limits, options)
   const digest = options.mergeHosts ? undefined : new HostDigest()
@@ -21,7 +34,7 @@ export const nmapStreamParser = (options: NmapStreamOptions) => (limits: ResultL
   const catchUp = () => {
     if (digest === undefined) return
     digest.catchUp(stream.hosts)
-    for (let i = encoded.length; i < stream.hosts.length; i++) encoded.push(JSON.stringify(stream.hosts[i]))
+    for (let i = encoded.length; i < stream.hosts.length; i++) encoded.push(hostJson(stream.hosts[i]!))
   }
   return {
     feed: (chunk) => {
