@@ -29,6 +29,9 @@ export interface XmlReader {
   readonly end: (close: boolean) => void
 }
 
+/** Characters an unfinished token may hold before saxes reads it instead. */
+const MAX_UNFINISHED = 64 * 1024
+
 /** A token that runs past the input so far: wait for more. */
 const MORE = -1
 /** A token the fast path does not take: saxes reads from here. */
@@ -351,6 +354,8 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
   let pieces: Array<string> = []
   /** How much of a text run at the start of `buf` is known to hold no markup. */
   let scanned = 0
+  /** `buf` starts with unfinished markup: read again once a `<` or `>` came (markup ends with `>`; saxes gives nothing before either). */
+  let unfinished = false
 
   /** saxes reads on from `from` in `buf`. */
   const toSaxes = (from: number) => {
@@ -370,6 +375,7 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
   const read = (limit: number) => {
     const view = limit === buf.length ? buf : buf.slice(0, limit)
     let at = 0
+    unfinished = false
     while (at < view.length) {
       const lt = view.indexOf("<", Math.max(at, scanned))
       if (lt === -1) {
@@ -386,7 +392,12 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
       at = lt
       scanned = 0
       const end = markup(view, lt, place, events)
-      if (end === MORE) break
+      if (end === MORE) {
+        // An unfinished token is read again from its start: one too long for that is saxes's (it reads incrementally).
+        if (view.length - lt > MAX_UNFINISHED) return toSaxes(lt)
+        unfinished = true
+        break
+      }
       if (end === SAXES) return toSaxes(lt)
       place.consumed = true
       at = end
@@ -408,6 +419,7 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
       const found = UNTAKEN.exec(buf)
       // A high surrogate at the end waits for its pair.
       const waits = found === null || (found.index === buf.length - 1 && /[\uD800-\uDBFF]/.test(found[0]))
+      if (waits && unfinished && buf.length <= MAX_UNFINISHED && !/[<>]/.test(chunk)) return
       read(waits ? buf.length : found.index)
     },
     end: (close) => {
