@@ -29,7 +29,7 @@ export interface XmlReader {
   readonly end: (close: boolean) => void
 }
 
-/** Characters an unfinished token may hold before saxes reads it instead. */
+/** Characters an unfinished token (or text run) may hold before saxes reads it instead. */
 const MAX_UNFINISHED = 64 * 1024
 
 /** A token that runs past the input so far: wait for more. */
@@ -379,6 +379,8 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
     while (at < view.length) {
       const lt = view.indexOf("<", Math.max(at, scanned))
       if (lt === -1) {
+        // Text kept here is copied once per write: a long run is saxes's, which adds to it piece by piece.
+        if (view.length - at > MAX_UNFINISHED) return toSaxes(at)
         scanned = view.length
         break
       }
