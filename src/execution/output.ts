@@ -22,9 +22,18 @@ export interface RunOutput {
   readonly finish: (end: StreamEnd & { readonly stdout: string }) => Effect.Effect<ParsedOutput<unknown> | undefined>
 }
 
-/** A keeper of text up to `max` characters. */
+/** Chunks are joined in pieces this long: one string that size is not copied by the young generation's collector. */
+const PIECE_CHARS = 256 * 1024
+
+/**
+ * A keeper of text up to `max` characters. A pipe hands over thousands of
+ * small chunks, kept until the call ends: joined into pieces as they come,
+ * they are not copied by every young-generation collection they outlive.
+ */
 const keeper = (max: number) => {
-  const chunks: Array<string> = []
+  const pieces: Array<string> = []
+  let chunks: Array<string> = []
+  let chunkChars = 0
   let kept = 0
   let cut = false
   return {
@@ -34,8 +43,13 @@ const keeper = (max: number) => {
       cut ||= part.length < chunk.length
       chunks.push(part)
       kept += part.length
+      chunkChars += part.length
+      if (chunkChars < PIECE_CHARS) return
+      pieces.push(chunks.join(""))
+      chunks = []
+      chunkChars = 0
     },
-    text: () => chunks.join(""),
+    text: () => pieces.join("") + chunks.join(""),
     cut: () => cut
   }
 }

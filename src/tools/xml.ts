@@ -1,10 +1,10 @@
-import { SaxesParser } from "saxes"
+import { xmlReader } from "./xmlReader.js"
 
 /**
  * Reading tool XML as it streams, when it may be hostile or cut short. Tools
  * such as nmap echo data chosen by the scanned host (banners, titles,
  * certificate names), so the document is untrusted: a DOCTYPE is never
- * interpreted (saxes skips it), only XML's five predefined entities and
+ * interpreted (skipped), only XML's five predefined entities and
  * character references are decoded, which rules out entity expansion (billion
  * laughs) and external entities. The caller names the elements it wants
  * (`collect`); each is built as a small tree, handed over when it closes and
@@ -145,50 +145,33 @@ const collector = (options: XmlStreamOptions) => {
 }
 
 export const xmlStream = (options: XmlStreamOptions): XmlStream => {
-  const parser = new SaxesParser({ position: false })
   const warnings = makeWarnings()
   const tree = collector(options)
   let stopped = false
   let ended = false
   let sinceEvent = 0
   let eventSeen = false
-  const seen = () => {
-    eventSeen = true
-  }
-
-  parser.on("error", (error) => warnings.add(`unreadable XML: ${error.message}`))
-  // Counted as saxes reads each attribute of a tag (before the tag's opentag): cheaper than walking the record after.
-  let attributeChars = 0
-  parser.on("opentagstart", () => {
-    attributeChars = 0
+  const reader = xmlReader({
+    error: (message) => warnings.add(`unreadable XML: ${message}`),
+    open: (name, attributes, attributeChars) => {
+      eventSeen = true
+      tree.open(name, attributes, attributeChars)
+    },
+    close: () => {
+      eventSeen = true
+      tree.close()
+    },
+    text: (text) => {
+      eventSeen = true
+      tree.text(text)
+    }
   })
-  parser.on("attribute", (attribute) => {
-    attributeChars += attribute.name.length + attribute.value.length
-  })
-  parser.on("opentag", (tag) => {
-    seen()
-    // Without the xmlns option attribute values are plain strings.
-    tree.open(tag.name, tag.attributes as Readonly<Record<string, string>>, attributeChars)
-  })
-  // saxes reports a self-closing tag as an open tag followed by a close tag.
-  parser.on("closetag", () => {
-    seen()
-    tree.close()
-  })
-  const onText = (text: string) => {
-    seen()
-    tree.text(text)
-  }
-  parser.on("text", onText)
-  parser.on("cdata", onText)
-  // No handlers for comments, processing instructions or the DOCTYPE: each handler slows saxes down, and a run of
-  // them longer than the size bound is hostile anyway (it ends the reading like any other).
 
   const guarded = (action: () => void) => {
     try {
       action()
     } catch (error) {
-      // saxes reports through the error handler; anything thrown past it ends the reading, never the caller.
+      // The reader reports through `error`; anything thrown past it ends the reading, never the caller.
       warnings.add(`unreadable XML: ${error instanceof Error ? error.message : String(error)}`)
       stopped = true
     }
@@ -198,10 +181,12 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
     write: (chunk) => {
       if (stopped || ended || chunk.length === 0) return
       eventSeen = false
-      guarded(() => parser.write(chunk))
-      // The parser buffers a value until it ends: an endless one must not grow memory without bound.
+      guarded(() => reader.write(chunk))
+      // The reader buffers a value until it ends: an endless one must not grow memory without bound.
       sinceEvent = eventSeen ? 0 : sinceEvent + chunk.length
       if (sinceEvent > options.maxElementChars) {
+        // What saxes says about the value read so far comes first, as it would had saxes read it all along.
+        guarded(() => reader.end(false))
         warnings.add(`one XML value passed ${options.maxElementChars} characters; the rest of the output was not read`)
         stopped = true
       }
@@ -210,7 +195,7 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
       if (!ended) {
         ended = true
         // A cut document is already known to be cut: closing would only add a complaint per open element.
-        if (!stopped && tree.state().rootClosed) guarded(() => parser.close())
+        if (!stopped) guarded(() => reader.end(tree.state().rootClosed))
         tree.flush()
       }
       return { ...tree.state(), stopped, warnings: warnings.all() }

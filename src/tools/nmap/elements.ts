@@ -110,7 +110,37 @@ const portChildren = (p: XmlElement) => {
   return { state, svc, owner, scripts: scripts ?? none }
 }
 
+/**
+ * A port that holds only its state and a service without CPEs is a function
+ * of three attribute records. The reader shares one frozen record between
+ * tags written alike (xmlReader.ts), and a /24 report writes every host's
+ * ports alike: such a port is read once and shared (results are never
+ * changed), here and in the JSON of every host that holds it (parser.ts).
+ */
+const plainPorts = new WeakMap<object, WeakMap<object, Map<object | undefined, NmapPort>>>()
+
+/** The state and service of a port that holds nothing else, when their records are shared; undefined otherwise. */
+const plainParts = (p: XmlElement) => {
+  if (!Object.isFrozen(p.attributes) || p.children.length === 0 || p.children.length > 2) return undefined
+  const [state, svc] = p.children
+  if (state!.name !== "state" || state!.children.length > 0 || !Object.isFrozen(state!.attributes)) return undefined
+  if (svc !== undefined && (svc.name !== "service" || svc.children.length > 0 || !Object.isFrozen(svc.attributes))) return undefined
+  return { state: state!.attributes, service: svc?.attributes }
+}
+
 export const port = (p: XmlElement): NmapPort => {
+  const parts = plainParts(p)
+  if (parts === undefined) return readPort(p)
+  let byState = plainPorts.get(p.attributes)
+  if (byState === undefined) plainPorts.set(p.attributes, byState = new WeakMap())
+  let byService = byState.get(parts.state)
+  if (byService === undefined) byState.set(parts.state, byService = new Map())
+  let known = byService.get(parts.service)
+  if (known === undefined) byService.set(parts.service, known = readPort(p))
+  return known
+}
+
+const readPort = (p: XmlElement): NmapPort => {
   const { owner, scripts, state, svc } = portChildren(p)
   return {
     protocol: word(attr(p, "protocol")) ?? "",

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck, Schema } from "effect"
 import { encode } from "gpt-tokenizer/encoding/o200k_base"
+import { jsonText } from "../../../src/jsonText.js"
 import { masscanSpec } from "../../../src/tools/masscan.js"
 import { nmapStream, parseNmapXml } from "../../../src/tools/nmap/parseXml.js"
 import { NmapRun } from "../../../src/tools/nmap/result.js"
@@ -9,7 +10,7 @@ import { summarizeNmap } from "../../../src/tools/nmap/summary.js"
 import { defaultResultLimits, runStream } from "../../../src/tools/stream.js"
 import type { ResultLimits } from "../../../src/tools/ToolSpec.js"
 import { fixture } from "../support.js"
-import { loopback, nmapXml, range, uniformHosts } from "./generate.js"
+import { loopback, nmapXml, range, uniformHosts, xmlEscape } from "./generate.js"
 
 const limits = (overrides: Partial<ResultLimits> = {}): ResultLimits => ({ ...defaultResultLimits, ...overrides })
 
@@ -53,6 +54,23 @@ describe("nmap stream parser", () => {
     ])
     expect(streamed(xml, cuts)).toEqual(streamed(xml, []))
   }, { fastCheck: { numRuns: 30 } })
+
+  it.prop("reads a report as saxes alone reads it: the same result, summary and JSON, ports shared or not", {
+    cuts: FastCheck.array(FastCheck.nat(), { maxLength: 80 }),
+    product: FastCheck.string({ maxLength: 12 }),
+    hosts: FastCheck.integer({ min: 1, max: 12 })
+  }, ({ cuts, hosts, product }) => {
+    const xml = nmapXml([
+      ...uniformHosts(hosts, [22, 80, 443]),
+      { address: "127.0.1.9", open: [22, 80], service: `product="${xmlEscape(product)}" method="probed" conf="10"` },
+      { address: "127.0.1.10", open: [22, 80], script: { id: "http-title", output: product } }
+    ])
+    const fast = streamed(xml, cuts)
+    // A byte order mark first: the fast reader hands the whole report to saxes, so nothing is shared.
+    const bySaxes = streamed(`\ufeff${xml}`, cuts)
+    expect(fast).toEqual(bySaxes)
+    expect(jsonText(fast.data)).toBe(JSON.stringify(bySaxes.data))
+  }, { fastCheck: { numRuns: 60 } })
 
   it.prop("summarises what it digested while reading exactly as the whole result read at the end", {
     cuts: FastCheck.array(FastCheck.nat(), { maxLength: 60 }),
