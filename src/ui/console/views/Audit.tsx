@@ -3,7 +3,7 @@ import { Head } from "../../components/Head.js"
 import { api, type AuditFilters } from "../api.js"
 import { usePaged } from "../hooks.js"
 import { href } from "../route.js"
-import { Field, filtersOf, formFilters, local, Pager, seconds, Show, when } from "./common.js"
+import { Choice, Field, filtersOf, formFilters, local, Pager, seconds, Show, when } from "./common.js"
 
 const FIELDS = ["caller", "tool", "target", "decision", "outcome", "from", "to", "q", "limit"] as const
 
@@ -24,7 +24,7 @@ export function Audit({ params }: { readonly params: URLSearchParams }) {
   return (
     <>
       <h1 tabIndex={-1}>Audit log</h1>
-      <form class="filters" onSubmit={apply} aria-label="Audit filters">
+      <form key={params.toString()} class="filters" onSubmit={apply} aria-label="Audit filters">
         <Field name="caller" label="Key id" value={filters.caller} />
         <Field name="tool" label="Tool" value={filters.tool} />
         <Field name="target" label="Target contains" value={filters.target} />
@@ -50,25 +50,6 @@ export function Audit({ params }: { readonly params: URLSearchParams }) {
         )}
       </Show>
     </>
-  )
-}
-
-function Choice(
-  props: {
-    readonly name: string
-    readonly label: string
-    readonly options: ReadonlyArray<string>
-    readonly value: string | undefined
-    readonly empty?: string
-  }
-) {
-  return (
-    <div class="field">
-      <label for={`filter-${props.name}`}>{props.label}</label>
-      <select id={`filter-${props.name}`} name={props.name} value={props.value ?? ""}>
-        {props.options.map((option) => <option key={option} value={option}>{option === "" ? props.empty ?? "any" : option}</option>)}
-      </select>
-    </div>
   )
 }
 

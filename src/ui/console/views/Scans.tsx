@@ -1,7 +1,7 @@
 import { api, type ScanFilters } from "../api.js"
 import { usePaged } from "../hooks.js"
 import { href } from "../route.js"
-import { ErrorBox, Field, filtersOf, formFilters, local, Pager } from "./common.js"
+import { Choice, ErrorBox, Field, filtersOf, formFilters, local, Pager } from "./common.js"
 import { ScanTable } from "./ScanTable.js"
 
 const OUTCOMES = ["", "running", "succeeded", "failed", "timed_out", "cancelled", "interrupted"]
@@ -19,16 +19,11 @@ export function Scans({ params }: { readonly params: URLSearchParams }) {
   return (
     <>
       <h1 tabIndex={-1}>Scans</h1>
-      <form class="filters" onSubmit={apply} aria-label="Scan filters">
+      <form key={params.toString()} class="filters" onSubmit={apply} aria-label="Scan filters">
         <Field name="q" label="Search" type="search" value={filters.q} />
         <Field name="tool" label="Tool" value={filters.tool} />
         <Field name="target" label="Target" value={filters.target} />
-        <div class="field">
-          <label for="filter-outcome">Outcome</label>
-          <select id="filter-outcome" name="outcome" value={filters.outcome ?? ""}>
-            {OUTCOMES.map((outcome) => <option key={outcome} value={outcome}>{outcome === "" ? "any" : outcome}</option>)}
-          </select>
-        </div>
+        <Choice name="outcome" label="Outcome" options={OUTCOMES} value={filters.outcome} />
         <Field name="caller" label="Key id" value={filters.caller} />
         <Field name="since" label="Since" type="datetime-local" value={local(filters.since)} />
         <Field name="until" label="Until" type="datetime-local" value={local(filters.until)} />

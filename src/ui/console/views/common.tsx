@@ -42,6 +42,11 @@ export const local = (iso: string | undefined) => {
   return new Date(date.getTime() - date.getTimezoneOffset() * 60_000).toISOString().slice(0, 16)
 }
 
+/**
+ * A filter field, uncontrolled: it starts at the filter's value (its form is
+ * keyed by the filters, so another address starts it afresh), and a
+ * re-render — a live update of the page — leaves what is being typed alone.
+ */
 export function Field(
   props: {
     readonly name: string
@@ -50,14 +55,39 @@ export function Field(
     readonly type?: "text" | "search" | "datetime-local"
   }
 ) {
+  const id = `filter-${props.name}`
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      {props.type === "datetime-local"
+        ? <input id={id} name={props.name} type="datetime-local" defaultValue={props.value ?? ""} />
+        : props.type === "search"
+        ? <input id={id} name={props.name} type="search" defaultValue={props.value ?? ""} />
+        : <input id={id} name={props.name} type="text" defaultValue={props.value ?? ""} />}
+    </div>
+  )
+}
+
+/** A filter's choices, uncontrolled like `Field`: the option of the filter's value starts selected. */
+export function Choice(
+  props: {
+    readonly name: string
+    readonly label: string
+    readonly options: ReadonlyArray<string>
+    readonly value: string | undefined
+    readonly empty?: string
+  }
+) {
   return (
     <div class="field">
       <label for={`filter-${props.name}`}>{props.label}</label>
-      {props.type === "datetime-local"
-        ? <input id={`filter-${props.name}`} name={props.name} type="datetime-local" value={props.value ?? ""} />
-        : props.type === "search"
-        ? <input id={`filter-${props.name}`} name={props.name} type="search" value={props.value ?? ""} />
-        : <input id={`filter-${props.name}`} name={props.name} type="text" value={props.value ?? ""} />}
+      <select id={`filter-${props.name}`} name={props.name}>
+        {props.options.map((option) => (
+          <option key={option} value={option} selected={option === (props.value ?? "")}>
+            {option === "" ? props.empty ?? "any" : option}
+          </option>
+        ))}
+      </select>
     </div>
   )
 }
