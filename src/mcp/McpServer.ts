@@ -41,7 +41,7 @@ import { scanDiffTool } from "./scanDiff.js"
 import { durableTasks, scanAccess, scanResources } from "./scans.js"
 import { schedulesTool } from "./schedules.js"
 import { followScanUpdates, makeSubscriptions, MAX_SUBSCRIPTIONS, MAX_URI_LENGTH, type Subscriptions } from "./subscriptions.js"
-import { defaultTaskLimits, type TaskLimits } from "./TaskStore.js"
+import type { TaskLimits } from "./TaskStore.js"
 import { type CallContext, callTool, cancelTask, type HandlerExtra } from "./toolCalls.js"
 import { isListed, type ListContext, toMcpTool } from "./toolList.js"
 
@@ -271,9 +271,9 @@ export const makeMcpServer = (
     const run: Session["run"] = (effect, signal) => Runtime.runPromise(runtime)(effect, { signal })
     const access = Option.getOrUndefined(yield* scanAccess)
     const tasks = options.tasks !== false
-    const { bindDurable, server, taskStore } = options.shell ?? (yield* makeServerShell(options.info, options.tasks))
-    if (access !== undefined) {
-      bindDurable(durableTasks(access, options.sessionCaller, run, { ...defaultTaskLimits, ...(options.tasks || {}) }.pollIntervalMs))
+    const { bindDurable, server, taskLimits, taskStore } = options.shell ?? (yield* makeServerShell(options.info, options.tasks))
+    if (access !== undefined && taskLimits !== undefined) {
+      bindDurable(durableTasks(access, options.sessionCaller, run, taskLimits.pollIntervalMs))
     }
     const recentTargets: Array<string> = []
     const viewer = bundledScanViewer()

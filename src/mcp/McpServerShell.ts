@@ -46,6 +46,8 @@ const lazyValidator = (): jsonSchemaValidator => {
 export interface McpServerShell {
   readonly server: Server
   readonly taskStore: BoundedTaskStore | undefined
+  /** The task store's bounds; undefined without tasks. */
+  readonly taskLimits: TaskLimits | undefined
   readonly bindDurable: (durable: DurableTasks) => void
 }
 
@@ -53,8 +55,9 @@ export interface McpServerShell {
 export const makeServerShell = (info: ServerInfo, tasks: Partial<TaskLimits> | false | undefined): Effect.Effect<McpServerShell> =>
   Effect.map(Effect.clock, (clock) => {
     let durable: DurableTasks | undefined
-    const taskStore = tasks === false ? undefined : new BoundedTaskStore(
-      { ...defaultTaskLimits, ...(tasks ?? {}) },
+    const taskLimits = tasks === false ? undefined : { ...defaultTaskLimits, ...(tasks ?? {}) }
+    const taskStore = taskLimits === undefined ? undefined : new BoundedTaskStore(
+      taskLimits,
       () => clock.unsafeCurrentTimeMillis(),
       { get: (taskId) => durable === undefined ? Promise.resolve(undefined) : durable.get(taskId) }
     )
@@ -70,6 +73,7 @@ export const makeServerShell = (info: ServerInfo, tasks: Partial<TaskLimits> | f
     return {
       server,
       taskStore,
+      taskLimits,
       bindDurable: (d) => {
         durable = d
       }
