@@ -195,13 +195,13 @@ export interface ExecuteOptions {
   readonly standingApproval?: StandingRef
 }
 
+/** See `ToolExecutor.plainRefuser`. */
+export type PlainRefuser = (tool: string, input: unknown, caller: Caller) => ExecutionError | undefined
+
 /**
  * The one entry point both transports use. Interrupting `execute` (client
  * cancellation, disconnect, shutdown) kills the tool's process group.
  */
-/** See `ToolExecutor.plainRefuser`. */
-export type PlainRefuser = (tool: string, input: unknown, caller: Caller) => ExecutionError | undefined
-
 export class ToolExecutor extends Context.Tag("security-mcp/ToolExecutor")<
   ToolExecutor,
   {

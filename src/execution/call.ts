@@ -75,9 +75,11 @@ export const receivedAt = (tool: string, raw: unknown, caller: Caller, toolLabel
   return { call, input }
 }
 
+/** Seconds from the call's arrival to `now` (`Clock.currentTimeNanos`). */
+export const secondsSince = (call: Call, now: bigint): number => Number(now - call.startedAt) / 1e9
+
 /** Seconds since the call arrived, on the monotonic clock. */
-export const elapsedSeconds = (call: Call): Effect.Effect<number> =>
-  Effect.map(Clock.currentTimeNanos, (now) => Number(now - call.startedAt) / 1e9)
+export const elapsedSeconds = (call: Call): Effect.Effect<number> => Effect.map(Clock.currentTimeNanos, (now) => secondsSince(call, now))
 
 /** Whether admission takes a token from the client's bucket (`makeAdmission`), on either transport. */
 export const admissionLimited = (config: AppConfig): boolean => config.rate_limit.enabled

@@ -7,7 +7,7 @@ import { type AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { labelled } from "../observability/labelled.js"
 import { policyRejections, toolErrors, toolExecutions, toolExecutionSeconds } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
-import { type Call, elapsedSeconds } from "./call.js"
+import { type Call, elapsedSeconds, secondsSince } from "./call.js"
 import type { Plan } from "./plan.js"
 import type { ExecutionResult } from "./ToolExecutor.js"
 
@@ -223,7 +223,7 @@ const makeRefusals = (audit: AuditLog["Type"], events: Events["Type"]) =>
     const write = yield* audit.refusals
     const publish = yield* events.publisher
     return (call: Call, error: ExecutionError, config: AppConfig): boolean => {
-      const durationSeconds = Number(clock.unsafeCurrentTimeNanos() - call.startedAt) / 1e9
+      const durationSeconds = secondsSince(call, clock.unsafeCurrentTimeNanos())
       if (!write(refusalEntry(call, error, durationSeconds), config)) return false
       rejections.updateNow(rejectionLabels(call, error), 1)
       publish(finishedEvent({ _tag: "Refused", call, error, durationSeconds }))

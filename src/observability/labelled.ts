@@ -21,12 +21,12 @@ export const labelled = <In>(metric: Metric.Metric<any, In, unknown>, keys: Read
     if (sets.size < MAX_LABEL_SETS) sets.set(id, labels)
     return labels
   }
+  /** Updates the series (a counter's increment, a histogram's observation), without an effect. */
+  const updateNow = (values: ReadonlyArray<string>, input: In): void => metric.unsafeUpdate(input, labelsOf(values))
   return {
     /** Updates the series (a counter's increment, a histogram's observation). */
-    update: (values: ReadonlyArray<string>, input: In): Effect.Effect<void> =>
-      Effect.sync(() => metric.unsafeUpdate(input, labelsOf(values))),
-    /** `update` without an effect. */
-    updateNow: (values: ReadonlyArray<string>, input: In): void => metric.unsafeUpdate(input, labelsOf(values)),
+    update: (values: ReadonlyArray<string>, input: In): Effect.Effect<void> => Effect.sync(() => updateNow(values, input)),
+    updateNow,
     /** Adds to the series (a gauge's increment). */
     modify: (values: ReadonlyArray<string>, input: In): Effect.Effect<void> =>
       Effect.sync(() => metric.unsafeModify(input, labelsOf(values)))
