@@ -15,6 +15,13 @@ export const knownJson = <A extends object>(value: A, text: string): A => {
   return value
 }
 
+/** `JSON.stringify(value)`, encoded once for each value however often it is asked for; `value` must not change afterwards. */
+export const encodedOnce = (value: object): string => {
+  let text = known.get(value)
+  if (text === undefined) known.set(value, text = JSON.stringify(value))
+  return text
+}
+
 /** What JSON.stringify leaves out of an object. */
 const omitted = (value: unknown) => value === undefined || typeof value === "function" || typeof value === "symbol"
 

@@ -1,5 +1,6 @@
 import { Clock, Effect } from "effect"
 import type { ParseStatus } from "../storage/ScanRecord.js"
+import { textPieces } from "../textPieces.js"
 import type { ParsedOutput, ResultLimits, StreamEnd, StreamParser, StreamProgress, ToolSpec } from "../tools/ToolSpec.js"
 import type { OutputObserver } from "./progress.js"
 
@@ -22,34 +23,20 @@ export interface RunOutput {
   readonly finish: (end: StreamEnd & { readonly stdout: string }) => Effect.Effect<ParsedOutput<unknown> | undefined>
 }
 
-/** Chunks are joined in pieces this long: one string that size is not copied by the young generation's collector. */
-const PIECE_CHARS = 256 * 1024
-
-/**
- * A keeper of text up to `max` characters. A pipe hands over thousands of
- * small chunks, kept until the call ends: joined into pieces as they come,
- * they are not copied by every young-generation collection they outlive.
- */
+/** A keeper of text up to `max` characters, in pieces (a pipe hands over thousands of small chunks, kept until the call ends). */
 const keeper = (max: number) => {
-  const pieces: Array<string> = []
-  let chunks: Array<string> = []
-  let chunkChars = 0
-  let kept = 0
+  const kept = textPieces("")
+  let size = 0
   let cut = false
   return {
     add: (chunk: string) => {
-      if (kept >= max) return void (cut = true)
-      const part = chunk.length > max - kept ? chunk.slice(0, max - kept) : chunk
+      if (size >= max) return void (cut = true)
+      const part = chunk.length > max - size ? chunk.slice(0, max - size) : chunk
       cut ||= part.length < chunk.length
-      chunks.push(part)
-      kept += part.length
-      chunkChars += part.length
-      if (chunkChars < PIECE_CHARS) return
-      pieces.push(chunks.join(""))
-      chunks = []
-      chunkChars = 0
+      kept.add(part)
+      size += part.length
     },
-    text: () => pieces.join("") + chunks.join(""),
+    text: kept.text,
     cut: () => cut
   }
 }

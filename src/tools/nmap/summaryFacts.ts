@@ -30,7 +30,7 @@ const stateRank = (state: string) => {
 }
 
 /** A host's port table in a few words, nmap's way round: "20000-20049/tcp open; 22/tcp closed; 998 closed". */
-export const portTable = (h: NmapHost): string => {
+const portTable = (h: NmapHost): string => {
   const byKey = new Map<string, Array<number>>()
   for (const p of h.ports) {
     const key = `${p.protocol}\u0000${p.state}`
@@ -140,7 +140,7 @@ const noFacts = (): NmapFacts => ({
 })
 
 /** What a host is grouped by: its port table when up, its state (and why) otherwise. */
-export const groupKey = (h: NmapHost): string =>
+const groupKey = (h: NmapHost): string =>
   h.status.state === "up" ? portTable(h) : `${h.status.state}${h.status.reason !== "" ? ` (${h.status.reason})` : ""}`
 
 /**
@@ -181,8 +181,10 @@ const joined = (...all: ReadonlyArray<Facts>): Facts => {
   return out
 }
 
-/** Every fact of `run`, from the digest of its hosts (made here unless given) and its pre- and post-scan scripts. */
-export const nmapFacts = (run: NmapRun, digest: HostDigest = new HostDigest().catchUp(run.hosts)): NmapFacts => {
+/** Every fact of `run`, from the digest of its hosts and its pre- and post-scan scripts. */
+export const nmapFacts = (run: NmapRun, digest: HostDigest): NmapFacts => {
+  // Most runs have neither: their facts are the digest's, with nothing to copy them for.
+  if (run.prescripts.length === 0 && run.postscripts.length === 0) return digest.facts
   const before = new Facts()
   for (const s of run.prescripts) before.add(scriptText("before the scan", s), "")
   const after = new Facts()
