@@ -15,6 +15,26 @@ const { scan_id: _id, started_at_ms: _at, ...input } = startOf({ scan_id: "" })
 
 const build = <A, E>(layer: Layer.Layer<A, E>) => Effect.map(Layer.build(layer), (context) => context)
 
+/**
+ * A recorder with a queue of `capacity` over the real store of a new SQLite
+ * database, its calls changed by `wrap`: the real store, the store the
+ * recorder's context gives (it reads what is queued from memory), and the database.
+ */
+const recorderOver = (wrap: (real: ScanStoreService) => ScanStoreService, capacity?: number) =>
+  Effect.gen(function*() {
+    const stored = yield* build(storageLayer((yield* testConfig(yield* sqlite)).layer))
+    const database = Context.get(stored, Database)
+    yield* database.ready
+    const real = Context.get(stored, ScanStore)
+    const context = yield* build(
+      ScanRecorder.layer(capacity === undefined ? undefined : { capacity }).pipe(
+        Layer.provide(Layer.succeed(ScanStore, wrap(real))),
+        Layer.provide(Layer.succeed(Database, database))
+      )
+    )
+    return { database, real, recorder: Context.get(context, ScanRecorder), store: Context.get(context, ScanStore) }
+  })
+
 describe("ScanRecorder", { timeout: 20_000 }, () => {
   it.scoped("writes in the background, in order: the id at once, the result once flushed", () =>
     Effect.gen(function*() {
@@ -51,24 +71,11 @@ describe("ScanRecorder", { timeout: 20_000 }, () => {
 
   it.scoped("drops what does not fit in its queue, counts it and degrades health, without ever waiting", () =>
     Effect.gen(function*() {
-      const config = yield* testConfig(yield* sqlite)
-      const real = yield* build(storageLayer(config.layer))
-      const database = Context.get(real, Database)
-      yield* database.ready
       const entered = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
-      const stuck: ScanStoreService = {
-        ...Context.get(real, ScanStore),
-        begin: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(release))
-      }
-      const recorder = Context.get(
-        yield* build(
-          ScanRecorder.layer({ capacity: 2 }).pipe(
-            Layer.provide(Layer.succeed(ScanStore, stuck)),
-            Layer.provide(Layer.succeed(Database, database))
-          )
-        ),
-        ScanRecorder
+      const { database, recorder } = yield* recorderOver(
+        (real) => ({ ...real, begin: () => Effect.zipRight(Deferred.succeed(entered, undefined), Deferred.await(release)) }),
+        2
       )
       const dropped = Effect.map(Metric.value(Metric.tagged(storeFailures, "operation", "queue_full")), (s) => s.count)
       const before = yield* dropped
@@ -87,30 +94,21 @@ describe("ScanRecorder", { timeout: 20_000 }, () => {
 
   it.scoped("writes a finish after the turn that queued it (the caller answers first), read from memory meanwhile", () =>
     Effect.gen(function*() {
-      const config = yield* testConfig(yield* sqlite)
-      const real = yield* build(storageLayer(config.layer))
-      const database = Context.get(real, Database)
-      yield* database.ready
       const finishes: Array<string> = []
-      const watched: ScanStoreService = {
-        ...Context.get(real, ScanStore),
-        finish: (start, end) =>
-          Effect.zipRight(Effect.sync(() => finishes.push(start.scan_id)), Context.get(real, ScanStore).finish(start, end))
-      }
-      const context = yield* build(
-        ScanRecorder.layer().pipe(Layer.provide(Layer.succeed(ScanStore, watched)), Layer.provide(Layer.succeed(Database, database)))
-      )
-      const recorder = Context.get(context, ScanRecorder)
+      const { real, recorder, store } = yield* recorderOver((real) => ({
+        ...real,
+        finish: (start, end) => Effect.zipRight(Effect.sync(() => finishes.push(start.scan_id)), real.finish(start, end))
+      }))
       const scanId = Option.getOrThrow(yield* recorder.begin(input))
       yield* recorder.flush
       yield* recorder.finish(scanId, endOf({ summary: "done" }))
       // The rest of the caller's turn (fibers yielding on microtasks included) runs before the write starts.
       for (let i = 0; i < 100; i++) yield* Effect.yieldNow()
       expect(finishes).toEqual([])
-      expect((yield* Context.get(context, ScanStore).get(scanId, admin)).summary).toBe("done")
+      expect((yield* store.get(scanId, admin)).summary).toBe("done")
       yield* recorder.flush
       expect(finishes).toEqual([scanId])
-      expect((yield* Context.get(real, ScanStore).get(scanId, admin)).summary).toBe("done")
+      expect((yield* real.get(scanId, admin)).summary).toBe("done")
     }))
 })
 
