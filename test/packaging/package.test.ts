@@ -108,14 +108,20 @@ describe("npm package", () => {
   }, 60_000)
 
   // npx installs the tarball again into its cache; without install scripts, so no native dependency compiles twice.
-  it("runs with npx -y ./<tarball>", () => {
+  // The path is absolute (npm resolves a relative one from the nearest folder above with a node_modules, not the cwd),
+  // so it is named with --package: a bare absolute path would be run as a command.
+  it("runs with npx -y --package=<tarball>", () => {
     const npxCache = tempDir("mcp-npx-")
     try {
-      const out = execFileSync("npx", ["--prefer-offline", "--ignore-scripts", "-y", `./${tarball.split("/").pop()}`, "--version"], {
-        cwd: work,
-        env: cleanEnv({ npm_config_cache: npxCache }),
-        encoding: "utf8"
-      })
+      const out = execFileSync(
+        "npx",
+        ["--prefer-offline", "--ignore-scripts", "-y", `--package=${tarball}`, packageJson.name, "--version"],
+        {
+          cwd: work,
+          env: cleanEnv({ npm_config_cache: npxCache }),
+          encoding: "utf8"
+        }
+      )
       expect(out.trim()).toBe(packageJson.version)
     } finally {
       rmSync(npxCache, { recursive: true, force: true })
