@@ -463,11 +463,11 @@ describe("real MCP clients against a default HTTP server", () => {
       const unavailable = await fetchNpxPackage(inspector, env)
       if (unavailable !== undefined) ctx.skip(unavailable)
       const fewSessions = makeConfigFile({ server: { mcp_sessions_per_client: 4 } })
-      const defaultServer = await startHttpServer(["--config", fewSessions.path], env)
+      const capped = await startHttpServer(["--config", fewSessions.path], env)
       for (let i = 0; i < 10; i++) {
         const outcome = await runNpxPackage(inspector, [
           "--cli",
-          `${defaultServer.base}/mcp`,
+          `${capped.base}/mcp`,
           "--transport",
           "http",
           "--method",
@@ -476,7 +476,7 @@ describe("real MCP clients against a default HTTP server", () => {
         expect(outcome.code, `connection ${i + 1}: ${outcome.stderr}${outcome.stdout}`).toBe(0)
         expect((JSON.parse(outcome.stdout) as { tools: ReadonlyArray<{ name: string }> }).tools.map((t) => t.name)).toContain("NmapTool")
       }
-      expect(defaultServer.stderr()).toContain("closed idle MCP session")
+      expect(capped.stderr()).toContain("closed idle MCP session")
       fewSessions.remove()
     },
     120_000
