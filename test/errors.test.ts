@@ -7,7 +7,7 @@ import * as httpErrors from "../src/http/errors.js"
 
 type ErrorClass = (new(props: any, options?: any) => Error) & { readonly fields: Record<string, unknown> }
 
-const classes = Object.entries({ ...errors, ...httpErrors }).filter((entry): entry is [string, ErrorClass] =>
+const classes = (Object.entries({ ...errors, ...httpErrors }) as Array<[string, unknown]>).filter((entry): entry is [string, ErrorClass] =>
   typeof entry[1] === "function" && "fields" in entry[1] && "_tag" in entry[1]
 )
 

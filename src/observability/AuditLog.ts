@@ -201,9 +201,13 @@ export const auditLine = (entry: AuditEntry, timestamp: string): string => audit
  */
 const auditText = (line: ExecutionLine): { readonly text: string; readonly fields: ExecutionLine | undefined } => {
   const json = lineJson(line)
+  // One scan finds what either rewrite needs (a credential needs its scheme and a space; a separator itself); most lines have neither.
+  if (!rewritable.test(json)) return { text: json + "\n", fields: roundTrips(line) ? line : undefined }
   const redacted = redact(json)
   return { text: oneLine(redacted) + "\n", fields: redacted === json && roundTrips(line) ? line : undefined }
 }
+
+const rewritable = /\b(?:Bearer|Basic)\s|[\u0085\u2028\u2029]/i
 
 const roundTrips = (line: ExecutionLine): boolean => {
   for (const key in line) {
@@ -330,7 +334,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const logged = yield* logBatches
 
       const writeLine = lineWriter(writer, logged)
-      const textAt = (entry: AuditEntry, now: number) => auditText(executionLine(entry, new Date(now).toISOString()))
+      const timestamp = isoTimestamps()
+      const textAt = (entry: AuditEntry, now: number) => auditText(executionLine(entry, timestamp(now)))
       // Plain steps, no generator: every refused call of a flood writes one line.
       const write = (entry: AuditEntry) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -394,6 +399,22 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       }
     })
   )
+}
+
+/**
+ * `new Date(ms).toISOString()`, remembering the last one: the lines of a
+ * flood share their millisecond more often than not.
+ */
+const isoTimestamps = () => {
+  let last = Number.NaN
+  let text = ""
+  return (ms: number): string => {
+    if (ms !== last) {
+      text = new Date(ms).toISOString()
+      last = ms
+    }
+    return text
+  }
 }
 
 const BATCH_MS = 5

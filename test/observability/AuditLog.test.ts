@@ -110,6 +110,20 @@ describe("audit lines", () => {
     expect(line).not.toContain("xyz")
     expect(JSON.parse(line).target).toBe("Bearer [REDACTED]")
   })
+
+  it("writes a line exactly as redacting and escaping its JSON would, whether or not there is anything to rewrite", () => {
+    const texts = ["10.0.0.5", "BEARER  tok", "basic\tx", "Basically fine", "\u000basic x", "a\u2028b", "\u0085", "x\u2029 Bearer y", ""]
+    const timestamp = "2026-01-01T00:00:00.000Z"
+    const escaped = (json: string) => json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    const template = JSON.parse(auditLine(entry({ target: "T", error: { tag: "InvalidInput", message: "M" } }), timestamp))
+    for (const target of texts) {
+      for (const message of texts) {
+        const line = auditLine(entry({ target, error: { tag: "InvalidInput", message } }), timestamp)
+        const json = JSON.stringify({ ...template, target, error_message: message })
+        expect(line).toBe(escaped(redact(json)) + "\n")
+      }
+    }
+  })
 })
 
 describe("AuditLog", () => {
