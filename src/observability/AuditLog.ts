@@ -297,6 +297,37 @@ const batched = (entry: AuditEntry, c: AppConfig) =>
 
 const messageOf = ({ fields, text }: ReturnType<typeof auditText>) => new AuditMessage(text.trimEnd(), fields)
 
+/**
+ * What may make a line's JSON need a rewrite (`redact`, `oneLine`) or come
+ * out of `JSON.stringify` other than as written: a scheme name, a separator,
+ * or a character JSON escapes (controls, lone surrogates), whose escapes
+ * could spell one. A line none of whose strings holds one is its own JSON.
+ */
+const unplain = /bearer|basic|[\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff]/i
+
+const plainText = (value: unknown): boolean =>
+  typeof value === "string"
+    ? !unplain.test(value)
+    : Array.isArray(value)
+    ? value.every((item) => typeof item === "string" && !unplain.test(item))
+    : value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
+
+/**
+ * A plain line's message for the application log: its fields, and its text
+ * made when a logger first reads it (the configured loggers read the fields,
+ * so a flood of refusals costs no JSON). The text is `auditText`'s, since
+ * neither rewrite changes a plain line; anything else is made as `messageOf` makes it.
+ */
+const logMessage = (line: ExecutionLine): AuditMessage => {
+  for (const key in line) {
+    if (!plainText(line[key as keyof ExecutionLine])) return messageOf(auditText(line))
+  }
+  const message = new AuditMessage("", line)
+  let text: string | undefined
+  Object.defineProperty(message, "line", { enumerable: true, configurable: true, get: () => (text ??= lineJson(line)) })
+  return message
+}
+
 /** Writes a line to the file or, without one, to the application log; a line that fails closed fails when it cannot be written. */
 const lineWriter = (writer: AuditWriter, logged: Effect.Effect.Success<typeof logBatches>) =>
 (
@@ -344,9 +375,9 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
         })
       const refusals = Effect.zipWith(Effect.clock, Effect.runtime<never>(), (clock, runtime) => (entry: AuditEntry, c: AppConfig) => {
         if (!batched(entry, c)) return false
-        const text = textAt(entry, clock.unsafeCurrentTimeMillis())
-        if (c.security.audit_log_path !== "") return writer.enqueueNow(text.text)
-        logged.enqueueNow(messageOf(text), runtime)
+        const now = clock.unsafeCurrentTimeMillis()
+        if (c.security.audit_log_path !== "") return writer.enqueueNow(textAt(entry, now).text)
+        logged.enqueueNow(logMessage(executionLine(entry, timestamp(now))), runtime)
         return true
       })
 
