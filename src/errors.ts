@@ -43,7 +43,7 @@ export const Refusal = <Self>() => <Tag extends string, Fields extends Schema.St
         const args: Record<string, unknown> = {}
         for (const key of Object.keys(props)) if (key !== "_tag") args[key] = props[key]
         args._tag = tag
-        const self = Reflect.construct(Error, [args.message], new.target)
+        const self = Reflect.construct(Error, args.cause ? [args.message, { cause: args.cause }] : [args.message], new.target)
         Object.assign(self, args)
         Object.defineProperty(self, plainArgs, { value: args, enumerable: false })
         return self

@@ -43,6 +43,8 @@ describe("Refusal", () => {
     expect(String(fast)).toBe(String(slow))
     expect(inspect(fast)).toBe(inspect(slow))
     expect(errorBody(fast as any)).toEqual(errorBody(slow as any))
+    const cause = new Error("underlying")
+    expect(described(new Class({ ...props, cause }))).toEqual(described(new Class({ ...props, cause }, true)))
     // The caller's props are copied, not kept.
     expect(Object.keys(props)).not.toContain("_tag")
   })
