@@ -8,6 +8,9 @@ import { JsonValue } from "./JsonValue.js"
  * maps it to a status code (see `src/http/errorStatus.ts`).
  */
 
+/** Where `Data.Error` keeps the arguments an error was made with (its `toJSON` reads them). */
+const plainArgs = Symbol.for("effect/Data/Error/plainArgs")
+
 /**
  * A `Schema.TaggedError` for an expected refusal: the answer to a bad or
  * unlucky call (a target outside the policy, a full queue, a missing key),
@@ -17,6 +20,12 @@ import { JsonValue } from "./JsonValue.js"
  * nothing its `_tag` and message do not) and no second validation of fields
  * the compiler has checked. Bugs and failures of the machine (`SpawnFailed`,
  * `AuditUnavailable`, `ConfigInvalid` …) stay plain tagged errors, with their stacks.
+ *
+ * Made without options (every refusal the server makes), it skips the
+ * constructor chain of Schema's class, `Data.Error` and `YieldableError` and
+ * builds what they build, in their order: a native error of this class (its
+ * `stack` and `message`), the fields as given, `_tag` last, and the arguments
+ * `Data.Error` keeps (test/errors.test.ts holds both ways equal).
  */
 export const Refusal = <Self>() => <Tag extends string, Fields extends Schema.Struct.Fields>(tag: Tag, fields: Fields) => {
   const Base = Schema.TaggedError<Self>()(tag, fields)
@@ -26,7 +35,18 @@ export const Refusal = <Self>() => <Tag extends string, Fields extends Schema.St
       const limit = Error.stackTraceLimit
       Error.stackTraceLimit = 0
       try {
-        super(props, options ?? true)
+        if (options !== undefined) {
+          super(props, options)
+          return
+        }
+        // Copied key by key: a spread and `delete` would leave the arguments a slow dictionary object.
+        const args: Record<string, unknown> = {}
+        for (const key of Object.keys(props)) if (key !== "_tag") args[key] = props[key]
+        args._tag = tag
+        const self = Reflect.construct(Error, args.cause ? [args.message, { cause: args.cause }] : [args.message], new.target)
+        Object.assign(self, args)
+        Object.defineProperty(self, plainArgs, { value: args, enumerable: false })
+        return self
       } finally {
         Error.stackTraceLimit = limit
       }

@@ -201,9 +201,13 @@ export const auditLine = (entry: AuditEntry, timestamp: string): string => audit
  */
 const auditText = (line: ExecutionLine): { readonly text: string; readonly fields: ExecutionLine | undefined } => {
   const json = lineJson(line)
+  // One scan finds what either rewrite needs (a credential needs its scheme and a space; a separator itself); most lines have neither.
+  if (!rewritable.test(json)) return { text: json + "\n", fields: roundTrips(line) ? line : undefined }
   const redacted = redact(json)
   return { text: oneLine(redacted) + "\n", fields: redacted === json && roundTrips(line) ? line : undefined }
 }
+
+const rewritable = /\b(?:Bearer|Basic)\s|[\u0085\u2028\u2029]/i
 
 const roundTrips = (line: ExecutionLine): boolean => {
   for (const key in line) {
@@ -293,6 +297,37 @@ const batched = (entry: AuditEntry, c: AppConfig) =>
 
 const messageOf = ({ fields, text }: ReturnType<typeof auditText>) => new AuditMessage(text.trimEnd(), fields)
 
+/**
+ * What may make a line's JSON need a rewrite (`redact`, `oneLine`) or come
+ * out of `JSON.stringify` other than as written: a scheme name, a separator,
+ * or a character JSON escapes (controls, lone surrogates), whose escapes
+ * could spell one. A line none of whose strings holds one is its own JSON.
+ */
+const unplain = /bearer|basic|[\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff]/i
+
+const plainText = (value: unknown): boolean =>
+  typeof value === "string"
+    ? !unplain.test(value)
+    : Array.isArray(value)
+    ? value.every((item) => typeof item === "string" && !unplain.test(item))
+    : value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
+
+/**
+ * A plain line's message for the application log: its fields, and its text
+ * made when a logger first reads it (the configured loggers read the fields,
+ * so a flood of refusals costs no JSON). The text is `auditText`'s, since
+ * neither rewrite changes a plain line; anything else is made as `messageOf` makes it.
+ */
+const logMessage = (line: ExecutionLine): AuditMessage => {
+  for (const key in line) {
+    if (!plainText(line[key as keyof ExecutionLine])) return messageOf(auditText(line))
+  }
+  const message = new AuditMessage("", line)
+  let text: string | undefined
+  Object.defineProperty(message, "line", { enumerable: true, configurable: true, get: () => (text ??= lineJson(line)) })
+  return message
+}
+
 /** Writes a line to the file or, without one, to the application log; a line that fails closed fails when it cannot be written. */
 const lineWriter = (writer: AuditWriter, logged: Effect.Effect.Success<typeof logBatches>) =>
 (
@@ -330,7 +365,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const logged = yield* logBatches
 
       const writeLine = lineWriter(writer, logged)
-      const textAt = (entry: AuditEntry, now: number) => auditText(executionLine(entry, new Date(now).toISOString()))
+      const timestamp = isoTimestamps()
+      const textAt = (entry: AuditEntry, now: number) => auditText(executionLine(entry, timestamp(now)))
       // Plain steps, no generator: every refused call of a flood writes one line.
       const write = (entry: AuditEntry) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -339,9 +375,9 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
         })
       const refusals = Effect.zipWith(Effect.clock, Effect.runtime<never>(), (clock, runtime) => (entry: AuditEntry, c: AppConfig) => {
         if (!batched(entry, c)) return false
-        const text = textAt(entry, clock.unsafeCurrentTimeMillis())
-        if (c.security.audit_log_path !== "") return writer.enqueueNow(text.text)
-        logged.enqueueNow(messageOf(text), runtime)
+        const now = clock.unsafeCurrentTimeMillis()
+        if (c.security.audit_log_path !== "") return writer.enqueueNow(textAt(entry, now).text)
+        logged.enqueueNow(logMessage(executionLine(entry, timestamp(now))), runtime)
         return true
       })
 
@@ -394,6 +430,22 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       }
     })
   )
+}
+
+/**
+ * `new Date(ms).toISOString()`, remembering the last one: the lines of a
+ * flood share their millisecond more often than not.
+ */
+const isoTimestamps = () => {
+  let last = Number.NaN
+  let text = ""
+  return (ms: number): string => {
+    if (ms !== last) {
+      text = new Date(ms).toISOString()
+      last = ms
+    }
+    return text
+  }
 }
 
 const BATCH_MS = 5

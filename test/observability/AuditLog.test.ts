@@ -110,6 +110,20 @@ describe("audit lines", () => {
     expect(line).not.toContain("xyz")
     expect(JSON.parse(line).target).toBe("Bearer [REDACTED]")
   })
+
+  it("writes a line exactly as redacting and escaping its JSON would, whether or not there is anything to rewrite", () => {
+    const texts = ["10.0.0.5", "BEARER  tok", "basic\tx", "Basically fine", "\u000basic x", "a\u2028b", "\u0085", "x\u2029 Bearer y", ""]
+    const timestamp = "2026-01-01T00:00:00.000Z"
+    const escaped = (json: string) => json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+    const template = JSON.parse(auditLine(entry({ target: "T", error: { tag: "InvalidInput", message: "M" } }), timestamp))
+    for (const target of texts) {
+      for (const message of texts) {
+        const line = auditLine(entry({ target, error: { tag: "InvalidInput", message } }), timestamp)
+        const json = JSON.stringify({ ...template, target, error_message: message })
+        expect(line).toBe(escaped(redact(json)) + "\n")
+      }
+    }
+  })
 })
 
 describe("AuditLog", () => {
@@ -228,6 +242,53 @@ describe("rejections lines (issue 13 item 5)", () => {
     const taken = tallies.take()
     expect(taken.map((t) => [t.caller.id, t.count])).toEqual([["c0", 1], ["c1", 1], ["c2", 1], [OTHER_CLIENTS, 7]])
   })
+
+  it.scoped("with no path, a plainly refused call's message is the one `write` logs: its text, its fields, the same JSON", () =>
+    Effect.gen(function*() {
+      const messages: Array<AuditMessage> = []
+      const capture = Logger.make(({ message }) => {
+        const m = Array.isArray(message) ? message[0] : message
+        if (m instanceof AuditBatch) messages.push(...m.messages)
+        else if (m instanceof AuditMessage) messages.push(m)
+      })
+      const { layer } = yield* mutableConfig("")
+      const texts = ["8.8.8.8", "Bearer tok", "BASIC x", "a\u2028b", "\u000basic y", "\ud800", "plain words = \"quoted\""]
+      yield* Effect.gen(function*() {
+        const audit = yield* AuditLog
+        const refusals = yield* audit.refusals
+        const c = yield* Effect.flatMap(ConfigService, (config) => config.get)
+        const refused = (target: string, i: number) =>
+          entry({
+            correlationId: `r-${i}`,
+            target,
+            resolvedTarget: null,
+            argv: i % 2 === 0 ? [] : [target],
+            decision: "rejected:TargetRejected",
+            outcome: "rejected",
+            intrusive: false,
+            error: { tag: "TargetRejected", message: `${target} is refused` }
+          })
+        for (const [i, target] of texts.entries()) {
+          expect(refusals(refused(target, i), c)).toBe(true)
+          yield* audit.write(refused(target, i))
+        }
+        yield* audit.flush
+      }).pipe(
+        Effect.provide(Layer.merge(AuditLog.layer.pipe(Layer.provide(layer)), layer)),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      const sans = (m: AuditMessage) => ({ line: JSON.parse(m.line), fields: m.fields, json: JSON.parse(JSON.stringify(m)) })
+      const timeless = (value: ReturnType<typeof sans>) =>
+        JSON.parse(JSON.stringify(value).replace(/"timestamp":"[^"]*"/g, "\"timestamp\":\"t\""))
+      expect(messages).toHaveLength(2 * texts.length)
+      for (let i = 0; i < texts.length; i++) {
+        const [plain, written] = [messages[2 * i]!, messages[2 * i + 1]!]
+        expect(plain.line.replace(/"timestamp":"[^"]*"/, "")).toBe(written.line.replace(/"timestamp":"[^"]*"/, ""))
+        expect(timeless(sans(plain))).toEqual(timeless(sans(written)))
+        expect(Object.keys(plain)).toEqual(Object.keys(written))
+        expect(written.line).not.toContain("tok\"")
+      }
+    }))
 
   it.scoped("with no path, refusals' lines are logged a batch at a time, a line for each, by flush at the latest", () =>
     Effect.gen(function*() {
