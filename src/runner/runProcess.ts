@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, Option, Runtime } from "effect"
 import type { Socket } from "node:net"
 import * as Path from "node:path"
 import { ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
-import { CappedOutput } from "./CappedOutput.js"
+import { CappedOutput, utf8Decoder } from "./CappedOutput.js"
 import { wrappedArgv } from "./prlimit.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
 import {
@@ -77,14 +77,14 @@ const readPipe = (
   runtime: Runtime.Runtime<never>,
   onEnd: () => void
 ): void => {
-  const decoder = onOutput === undefined ? undefined : new TextDecoder("utf-8")
+  const decoder = onOutput === undefined ? undefined : utf8Decoder()
   let pending = 0
   let ended = false
   let settled = false
   const settle = () => {
     if (!ended || pending > 0 || settled) return
     settled = true
-    const rest = decoder?.decode() ?? ""
+    const rest = decoder?.end() ?? ""
     if (onOutput !== undefined && rest.length > 0) Runtime.runCallback(runtime)(onOutput(name, rest), { onExit: onEnd })
     else onEnd()
   }
@@ -93,7 +93,7 @@ const readPipe = (
     if (onOutput === undefined) return
     pending++
     socket.pause()
-    Runtime.runCallback(runtime)(onOutput(name, decoder!.decode(chunk, { stream: true })), {
+    Runtime.runCallback(runtime)(onOutput(name, decoder!.write(chunk)), {
       onExit: () => {
         pending--
         socket.resume()
