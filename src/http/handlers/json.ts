@@ -13,9 +13,24 @@ import { jsonText } from "../../jsonText.js"
 export const json = (body: unknown, status = 200): HttpServerResponse.HttpServerResponse => {
   const text = jsonText(body)
   // Its length counts without encoding: with it the answer is one write, not chunked (a client reads it by length).
-  return HttpServerResponse.raw(text, {
-    status,
-    contentType: "application/json",
-    headers: { "content-length": String(Buffer.byteLength(text, "utf8")) }
-  })
+  return answer(text, Buffer.byteLength(text, "utf8"), status)
+}
+
+const answer = (body: string | Uint8Array, bytes: number, status: number) =>
+  HttpServerResponse.raw(body, { status, contentType: "application/json", headers: { "content-length": String(bytes) } })
+
+/** Past this many characters a result goes out as bytes (see `resultJson`). */
+const AS_BYTES = 64 * 1024
+
+/**
+ * `json` for a tool's result, which for a /24 scan is megabytes built from
+ * joined pieces: counting its bytes, then having Node encode it again as it
+ * writes, walks it twice; encoded once here, the bytes are written as they
+ * are. A small result stays text, written with the head in one write.
+ */
+export const resultJson = (body: unknown): HttpServerResponse.HttpServerResponse => {
+  const text = jsonText(body)
+  if (text.length <= AS_BYTES) return answer(text, Buffer.byteLength(text, "utf8"), 200)
+  const bytes = Buffer.from(text, "utf8")
+  return answer(bytes, bytes.length, 200)
 }
