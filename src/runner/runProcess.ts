@@ -65,9 +65,8 @@ interface Collector {
 
 /**
  * Reads one pipe to its end into `sink`, then calls `onEnd`. With `onOutput`,
- * each decoded chunk is handed over in order, the pipe paused while the
- * callback runs (one streaming decoder per stream keeps multi-byte chars split
- * across reads intact). A read error ends the stream; what was read is kept.
+ * the output is handed over decoded and in order (see `handOver`). A read
+ * error ends the stream; what was read is kept.
  */
 const readPipe = (
   socket: Socket,
@@ -77,39 +76,86 @@ const readPipe = (
   runtime: Runtime.Runtime<never>,
   onEnd: () => void
 ): void => {
-  const decoder = onOutput === undefined ? undefined : utf8Decoder()
-  let pending = 0
-  let ended = false
-  let settled = false
-  const settle = () => {
-    if (!ended || pending > 0 || settled) return
-    settled = true
-    const rest = decoder?.end() ?? ""
-    if (onOutput !== undefined && rest.length > 0) Runtime.runCallback(runtime)(onOutput(name, rest), { onExit: onEnd })
-    else onEnd()
-  }
+  const handed = onOutput === undefined ? undefined : handOver(socket, name, onOutput, runtime, onEnd)
   socket.on("data", (chunk: Buffer) => {
     sink.push(chunk)
-    if (onOutput === undefined) return
-    pending++
-    socket.pause()
-    Runtime.runCallback(runtime)(onOutput(name, decoder!.write(chunk)), {
-      onExit: () => {
-        pending--
-        socket.resume()
-        settle()
-      }
-    })
+    handed?.add(chunk)
   })
+  let ended = false
   const end = () => {
+    if (ended) return
     ended = true
-    settle()
+    if (handed === undefined) onEnd()
+    else handed.end()
   }
   socket.on("error", () => undefined)
   // An empty pipe can reach its end before anyone listens (the socket reads from the moment it arrives).
   if (socket.readableEnded || socket.destroyed) end()
   socket.once("end", end)
   socket.once("close", end)
+}
+
+/**
+ * One pipe's output given to `onOutput` as it is read, decoded by one
+ * streaming decoder (multi-byte chars split across reads stay intact); `end`
+ * hands over the rest, then calls `onEnd`. A callback that completes at once
+ * (parsing, counting) is all there is to it: nmap writes a /24's report 4 KiB
+ * at a time, and pausing and resuming the pipe around each read cost more
+ * than the parse. Only while a callback waits is the pipe paused, and what
+ * arrived meanwhile is handed over together when it is done.
+ */
+const handOver = (
+  socket: Socket,
+  name: "stdout" | "stderr",
+  onOutput: NonNullable<RunRequest["onOutput"]>,
+  runtime: Runtime.Runtime<never>,
+  onEnd: () => void
+) => {
+  const decoder = utf8Decoder()
+  let waiting: Array<Buffer> = []
+  let waitingBytes = 0
+  let running = false
+  let ended = false
+  let settled = false
+  const hand = (text: string, then: () => void) => {
+    if (text.length === 0) return then()
+    running = true
+    let paused = false
+    Runtime.runCallback(runtime)(onOutput(name, text), {
+      onExit: () => {
+        running = false
+        if (paused) socket.resume()
+        then()
+      }
+    })
+    if (running) {
+      paused = true
+      socket.pause()
+    }
+  }
+  const next = (): void => {
+    if (running) return
+    if (waiting.length > 0) {
+      const bytes = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes)
+      waiting = []
+      waitingBytes = 0
+      return hand(decoder.write(bytes), next)
+    }
+    if (!ended || settled) return
+    settled = true
+    hand(decoder.end(), onEnd)
+  }
+  return {
+    add: (chunk: Buffer) => {
+      waiting.push(chunk)
+      waitingBytes += chunk.length
+      next()
+    },
+    end: () => {
+      ended = true
+      next()
+    }
+  }
 }
 
 const collect = (proc: Spawned, request: RunRequest, runtime: Runtime.Runtime<never>): Collector => {
