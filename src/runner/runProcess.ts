@@ -64,9 +64,19 @@ interface Collector {
 }
 
 /**
+ * Output is handed over in batches: what arrived within this many
+ * milliseconds, as soon as this many bytes wait, and the rest at once at the
+ * pipe's end. nmap writes its report 4 KiB at a time, so a /24 scan is
+ * hundreds of reads; a fiber, the progress observers and a parser step for
+ * each cost more than the parsing itself.
+ */
+const BATCH_MS = 2
+const BATCH_BYTES = 64 * 1024
+
+/**
  * Reads one pipe to its end into `sink`, then calls `onEnd`. With `onOutput`,
- * the output is handed over decoded and in order (see `handOver`). A read
- * error ends the stream; what was read is kept.
+ * the output is handed over decoded, in order and in batches (see
+ * `handOver`). A read error ends the stream; what was read is kept.
  */
 const readPipe = (
   socket: Socket,
@@ -96,13 +106,10 @@ const readPipe = (
 }
 
 /**
- * One pipe's output given to `onOutput` as it is read, decoded by one
- * streaming decoder (multi-byte chars split across reads stay intact); `end`
- * hands over the rest, then calls `onEnd`. A callback that completes at once
- * (parsing, counting) is all there is to it: nmap writes a /24's report 4 KiB
- * at a time, and pausing and resuming the pipe around each read cost more
- * than the parse. Only while a callback waits is the pipe paused, and what
- * arrived meanwhile is handed over together when it is done.
+ * One pipe's output given to `onOutput` in batches (see `BATCH_MS`), decoded
+ * by one streaming decoder (multi-byte chars split across reads stay
+ * intact); `end` hands over the rest, then calls `onEnd`. While a callback
+ * waits, the pipe is paused.
  */
 const handOver = (
   socket: Socket,
@@ -114,6 +121,7 @@ const handOver = (
   const decoder = utf8Decoder()
   let waiting: Array<Buffer> = []
   let waitingBytes = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
   let running = false
   let ended = false
   let settled = false
@@ -128,12 +136,15 @@ const handOver = (
         then()
       }
     })
+    // A callback that completed at once needs no pause.
     if (running) {
       paused = true
       socket.pause()
     }
   }
-  const next = (): void => {
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
     if (running) return
     if (waiting.length > 0) {
       const bytes = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes)
@@ -145,15 +156,19 @@ const handOver = (
     settled = true
     hand(decoder.end(), onEnd)
   }
+  const next = () => {
+    if (ended || waitingBytes >= BATCH_BYTES) flush()
+    else if (waiting.length > 0) timer ??= setTimeout(flush, BATCH_MS)
+  }
   return {
     add: (chunk: Buffer) => {
       waiting.push(chunk)
       waitingBytes += chunk.length
-      next()
+      if (!running) next()
     },
     end: () => {
       ended = true
-      next()
+      flush()
     }
   }
 }
