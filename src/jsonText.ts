@@ -77,3 +77,25 @@ export const jsonText = (value: unknown): string => {
   }
   return found ? jsonWithParts(value, parts) : JSON.stringify(value)
 }
+
+/**
+ * `jsonText(value)` in pieces, whose concatenation is that text, for a
+ * caller that encodes each piece to bytes on its own: one non-ASCII
+ * character (a summary's "…") makes a whole joined text two-byte, and its
+ * UTF-8 encoding several times slower, while pieces that are ASCII (the
+ * recorded texts, nmap's output) take the fast path.
+ */
+export const jsonPieces = (value: unknown): ReadonlyArray<string> => {
+  if (typeof value !== "object" || value === null) return [JSON.stringify(value)]
+  const text = known.get(value)
+  if (text !== undefined) return [text]
+  if (!plain(value)) return [JSON.stringify(value)]
+  // A piece per member: the one-byte ones stay one-byte.
+  const pieces: Array<string> = []
+  for (const key of Object.keys(value)) {
+    const member = value[key]
+    if (omitted(member)) continue
+    pieces.push(`${pieces.length === 0 ? "{" : ","}${JSON.stringify(key)}:${knownMember(value, key) ?? JSON.stringify(member)}`)
+  }
+  return pieces.length === 0 ? ["{}"] : [...pieces, "}"]
+}

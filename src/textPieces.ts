@@ -24,7 +24,18 @@ export const textPieces = (separator: string) => {
     },
     /** How many texts were added. */
     count: (): number => count,
-    /** Every text added, joined with `separator`. */
-    text: (): string => (texts.length === 0 ? pieces : [...pieces, texts.join(separator)]).join(separator)
+    /**
+     * Every text added, joined with `separator`. The pieces are concatenated,
+     * not joined: that copies nothing now, and whoever reads the text copies
+     * it once (a scan's raw output is read by the store's writer, after the
+     * answer went out).
+     */
+    text: (): string => {
+      let out = pieces.length === 0 ? "" : pieces[0]!
+      for (let i = 1; i < pieces.length; i++) out += separator + pieces[i]!
+      if (texts.length === 0) return out
+      const rest = texts.join(separator)
+      return pieces.length === 0 ? rest : out + separator + rest
+    }
   }
 }

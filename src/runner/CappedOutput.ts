@@ -15,8 +15,44 @@ export const utf8PrefixLength = (bytes: Uint8Array, length: number): number => {
   return end
 }
 
-/** Decoding without `stream` keeps no state between calls, so one decoder serves every buffer. */
-const utf8 = new TextDecoder("utf-8")
+const BOM = 0xfeff
+
+/** `bytes[0, length)` as UTF-8, as a `TextDecoder` decodes it (invalid bytes replaced, a leading BOM dropped), several times faster. */
+const decodeUtf8 = (bytes: Uint8Array, length: number, first: boolean): string => {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, length).toString("utf8")
+  return first && text.charCodeAt(0) === BOM ? text.slice(1) : text
+}
+
+/**
+ * A streaming UTF-8 decoder that decodes as `new TextDecoder("utf-8")` with
+ * `{ stream: true }` does: a sequence split across chunks is held back and
+ * decoded with the next (cut only before a lead byte, so each part decodes
+ * as it would within the whole), a leading BOM dropped, and what is held at
+ * the end replaced by `end`. Buffer's decoder is several times faster than
+ * TextDecoder's on what tools print.
+ */
+export const utf8Decoder = () => {
+  let held: Uint8Array | undefined
+  let first = true
+  const decode = (bytes: Uint8Array, length: number) => {
+    const text = decodeUtf8(bytes, length, first)
+    if (text.length > 0) first = false
+    return text
+  }
+  return {
+    write: (chunk: Uint8Array): string => {
+      const bytes = held === undefined ? chunk : Buffer.concat([held, chunk])
+      const whole = utf8PrefixLength(bytes, bytes.length)
+      held = whole === bytes.length ? undefined : bytes.slice(whole)
+      return decode(bytes, whole)
+    },
+    end: (): string => {
+      const rest = held
+      held = undefined
+      return rest === undefined ? "" : decode(rest, rest.length)
+    }
+  }
+}
 
 /**
  * Keeps at most `cap` bytes of a stream and counts the rest as dropped, so a
@@ -50,8 +86,8 @@ export class CappedOutput {
 
   /** The kept bytes decoded; when truncated, cut back to a character boundary. */
   text(): string {
-    const bytes = Buffer.concat(this.chunks, this.kept)
+    const bytes = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.kept)
     const length = this.dropped ? utf8PrefixLength(bytes, bytes.length) : bytes.length
-    return utf8.decode(bytes.subarray(0, length))
+    return decodeUtf8(bytes, length, true)
   }
 }

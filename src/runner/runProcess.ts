@@ -2,7 +2,7 @@ import { Clock, Duration, Effect, Option, Runtime } from "effect"
 import type { Socket } from "node:net"
 import * as Path from "node:path"
 import { ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
-import { CappedOutput } from "./CappedOutput.js"
+import { CappedOutput, utf8Decoder } from "./CappedOutput.js"
 import { wrappedArgv } from "./prlimit.js"
 import type { RunRequest, RunResult } from "./ProcessRunner.js"
 import {
@@ -64,10 +64,19 @@ interface Collector {
 }
 
 /**
+ * Output is handed over in batches: what arrived within this many
+ * milliseconds, as soon as this many bytes wait, and the rest at once at the
+ * pipe's end. nmap writes its report 4 KiB at a time, so a /24 scan is
+ * hundreds of reads; a fiber, the progress observers and a parser step for
+ * each cost more than the parsing itself.
+ */
+const BATCH_MS = 2
+const BATCH_BYTES = 64 * 1024
+
+/**
  * Reads one pipe to its end into `sink`, then calls `onEnd`. With `onOutput`,
- * each decoded chunk is handed over in order, the pipe paused while the
- * callback runs (one streaming decoder per stream keeps multi-byte chars split
- * across reads intact). A read error ends the stream; what was read is kept.
+ * the output is handed over decoded, in order and in batches (see
+ * `handOver`). A read error ends the stream; what was read is kept.
  */
 const readPipe = (
   socket: Socket,
@@ -77,39 +86,91 @@ const readPipe = (
   runtime: Runtime.Runtime<never>,
   onEnd: () => void
 ): void => {
-  const decoder = onOutput === undefined ? undefined : new TextDecoder("utf-8")
-  let pending = 0
-  let ended = false
-  let settled = false
-  const settle = () => {
-    if (!ended || pending > 0 || settled) return
-    settled = true
-    const rest = decoder?.decode() ?? ""
-    if (onOutput !== undefined && rest.length > 0) Runtime.runCallback(runtime)(onOutput(name, rest), { onExit: onEnd })
-    else onEnd()
-  }
+  const handed = onOutput === undefined ? undefined : handOver(socket, name, onOutput, runtime, onEnd)
   socket.on("data", (chunk: Buffer) => {
     sink.push(chunk)
-    if (onOutput === undefined) return
-    pending++
-    socket.pause()
-    Runtime.runCallback(runtime)(onOutput(name, decoder!.decode(chunk, { stream: true })), {
-      onExit: () => {
-        pending--
-        socket.resume()
-        settle()
-      }
-    })
+    handed?.add(chunk)
   })
+  let ended = false
   const end = () => {
+    if (ended) return
     ended = true
-    settle()
+    if (handed === undefined) onEnd()
+    else handed.end()
   }
   socket.on("error", () => undefined)
   // An empty pipe can reach its end before anyone listens (the socket reads from the moment it arrives).
   if (socket.readableEnded || socket.destroyed) end()
   socket.once("end", end)
   socket.once("close", end)
+}
+
+/**
+ * One pipe's output given to `onOutput` in batches (see `BATCH_MS`), decoded
+ * by one streaming decoder (multi-byte chars split across reads stay
+ * intact); `end` hands over the rest, then calls `onEnd`. While a callback
+ * waits, the pipe is paused.
+ */
+const handOver = (
+  socket: Socket,
+  name: "stdout" | "stderr",
+  onOutput: NonNullable<RunRequest["onOutput"]>,
+  runtime: Runtime.Runtime<never>,
+  onEnd: () => void
+) => {
+  const decoder = utf8Decoder()
+  let waiting: Array<Buffer> = []
+  let waitingBytes = 0
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let running = false
+  let ended = false
+  let settled = false
+  const hand = (text: string, then: () => void) => {
+    if (text.length === 0) return then()
+    running = true
+    let paused = false
+    Runtime.runCallback(runtime)(onOutput(name, text), {
+      onExit: () => {
+        running = false
+        if (paused) socket.resume()
+        then()
+      }
+    })
+    // A callback that completed at once needs no pause.
+    if (running) {
+      paused = true
+      socket.pause()
+    }
+  }
+  const flush = (): void => {
+    if (timer !== undefined) clearTimeout(timer)
+    timer = undefined
+    if (running) return
+    if (waiting.length > 0) {
+      const bytes = waiting.length === 1 ? waiting[0]! : Buffer.concat(waiting, waitingBytes)
+      waiting = []
+      waitingBytes = 0
+      return hand(decoder.write(bytes), next)
+    }
+    if (!ended || settled) return
+    settled = true
+    hand(decoder.end(), onEnd)
+  }
+  const next = () => {
+    if (ended || waitingBytes >= BATCH_BYTES) flush()
+    else if (waiting.length > 0) timer ??= setTimeout(flush, BATCH_MS)
+  }
+  return {
+    add: (chunk: Buffer) => {
+      waiting.push(chunk)
+      waitingBytes += chunk.length
+      if (!running) next()
+    },
+    end: () => {
+      ended = true
+      flush()
+    }
+  }
 }
 
 const collect = (proc: Spawned, request: RunRequest, runtime: Runtime.Runtime<never>): Collector => {

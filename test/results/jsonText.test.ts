@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { jsonArrayOf, jsonText, jsonWithParts, knownJson } from "../../src/jsonText.js"
+import { jsonArrayOf, jsonPieces, jsonText, jsonWithParts, knownJson } from "../../src/jsonText.js"
 import { nmapSpec } from "../../src/tools/nmap/spec.js"
 import { defaultResultLimits, runStream } from "../../src/tools/stream.js"
 import { nmapXml, range, uniformHosts } from "../tools/nmap/generate.js"
@@ -37,6 +37,10 @@ describe("JSON encoded once", () => {
     expect(jsonText(nested)).toBe(JSON.stringify(nested))
     expect(jsonText(value)).toBe(JSON.stringify(value))
     expect(jsonText([nested])).toBe(JSON.stringify([nested]))
+    expect(jsonPieces(nested).join("")).toBe(JSON.stringify(nested))
+    expect(jsonPieces(value).join("")).toBe(JSON.stringify(value))
+    expect(jsonPieces([nested]).join("")).toBe(JSON.stringify([nested]))
+    expect(jsonPieces(nested.structured)).toEqual([JSON.stringify(inner)])
   })
 
   it("uses the recorded text, not the members (so a result is encoded by its parser once)", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { CappedOutput, utf8PrefixLength } from "../../src/runner/CappedOutput.js"
+import { CappedOutput, utf8Decoder, utf8PrefixLength } from "../../src/runner/CappedOutput.js"
 
 const encode = (text: string) => new TextEncoder().encode(text)
 
@@ -21,6 +21,38 @@ describe("utf8PrefixLength", () => {
     expect(text.startsWith(decoded)).toBe(true)
     expect(length).toBeLessThanOrEqual(Math.min(cut, bytes.length))
     expect(Math.min(cut, bytes.length) - length).toBeLessThanOrEqual(3)
+  })
+})
+
+describe("utf8Decoder", () => {
+  /** Bytes that are mostly UTF-8 with damage: stray continuation bytes, cut sequences, invalid leads, BOMs. */
+  const bytes = FastCheck.array(
+    FastCheck.oneof(
+      FastCheck.string({ unit: "binary", maxLength: 6 }).map(encode),
+      FastCheck.constantFrom([0xef, 0xbb, 0xbf], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0x80], [0xc0, 0xaf], [0xe0, 0x80], [0xed, 0xa0, 0x80], [
+        0xf8
+      ], [0xff])
+        .map((b) => new Uint8Array(b))
+    ),
+    { maxLength: 12 }
+  ).map((parts) => Buffer.concat(parts))
+
+  it.prop("decodes any bytes cut anywhere as TextDecoder does when streaming", {
+    input: bytes,
+    cuts: FastCheck.array(FastCheck.nat(40), { maxLength: 6 })
+  }, ({ cuts, input }) => {
+    const points = [...new Set(cuts.map((c) => Math.min(c, input.length)))].sort((a, b) => a - b)
+    const chunks = [...points, input.length].map((end, i) => input.subarray(i === 0 ? 0 : points[i - 1]!, end))
+    const reference = new TextDecoder("utf-8")
+    const expected = chunks.map((c) => reference.decode(c, { stream: true })).join("") + reference.decode()
+    const decoder = utf8Decoder()
+    expect(chunks.map(decoder.write).join("") + decoder.end()).toBe(expected)
+  })
+
+  it("drops a BOM only at the very start, also when it is split", () => {
+    const decoder = utf8Decoder()
+    const rest = Buffer.concat([new Uint8Array([0xbf]), encode("a\uFEFF")])
+    expect([decoder.write(new Uint8Array([0xef, 0xbb])), decoder.write(rest), decoder.end()].join("")).toBe("a\uFEFF")
   })
 })
 

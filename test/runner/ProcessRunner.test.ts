@@ -116,6 +116,19 @@ describe("ProcessRunner", () => {
       expect(seen.filter(([stream]) => stream === "stdout").length).toBeGreaterThanOrEqual(2)
     }).pipe(Effect.provide(RunnerLayer)))
 
+  it.live("hands over many small writes in order, a character split across writes whole", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const script = "for i in $(seq 1 300); do printf '%04d\\n' $i; done; printf '\\303'; sleep 0.05; printf '\\251!'"
+      const result = yield* run(request(bin("sh"), ["-c", script], {
+        onOutput: (stream, chunk) => Effect.sync(() => stream === "stdout" && seen.push(chunk))
+      }))
+      const expected = Array.from({ length: 300 }, (_, i) => `${String(i + 1).padStart(4, "0")}\n`).join("") + "é!"
+      expect(seen.join("")).toBe(expected)
+      expect(result.stdout).toBe(expected)
+      expect(seen.every((chunk) => !chunk.includes("\uFFFD"))).toBe(true)
+    }).pipe(Effect.provide(RunnerLayer)))
+
   it.live("cuts capped output on a character boundary", () =>
     Effect.gen(function*() {
       const result = yield* run(request(bin("printf"), ["ééé"], { maxStdoutBytes: 3 }))

@@ -10,7 +10,7 @@ import { CurrentCaller } from "../api/security.js"
 import { Tools } from "../api/Tools.js"
 import { readJsonBody } from "../body.js"
 import type { PayloadTooLarge, UnsupportedMediaType } from "../errors.js"
-import { json } from "./json.js"
+import { json, resultJson } from "./json.js"
 
 /**
  * `POST /tools/{name}/execute` once its caller is known: the body goes to the
@@ -30,7 +30,7 @@ export const makeExecute = Effect.gen(function*() {
       Effect.flatMap((c) => readJsonBody(request, c.server.max_body_bytes)),
       Effect.catchTag("InvalidInput", (error) => Effect.succeed(new MalformedBody(error))),
       Effect.flatMap((body) => executor.execute(name, body, caller)),
-      Effect.map((result) => json(result))
+      Effect.map(resultJson)
     )
 })
 
