@@ -98,7 +98,7 @@ describe("MCP capabilities (real SDK client, real server, fake executor)", () =>
     20_000
   )
 
-  it.scopedLive("sends a call's lifecycle as log messages at or above the level the client set", () =>
+  it.scopedLive("sends a call's lifecycle as log messages at or above the level the client set, none before it sets one", () =>
     Effect.gen(function*() {
       const { base } = yield* startServer()
       const client = yield* connect(base)
@@ -106,6 +106,10 @@ describe("MCP capabilities (real SDK client, real server, fake executor)", () =>
       client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
         messages.push({ level: n.params.level, data: n.params.data })
       })
+      // Before the client sets a level, nothing: it did not ask for logs.
+      yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
+      yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "badarg" } }))
+      expect(messages).toEqual([])
       yield* Effect.promise(() => client.setLoggingLevel("warning"))
       yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
       yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "badarg" } }))
