@@ -1,7 +1,8 @@
-import { Cause, Effect, Exit, Metric, Option, Stream } from "effect"
+import { Cause, Effect, Exit, Option, Stream } from "effect"
 import { ConfigService } from "../config/ConfigService.js"
 import type { AuditUnavailable, ResourceLimitsUnavailable, SpawnFailed } from "../errors.js"
 import type { ExecutionOutcome } from "../ExecutionOutcome.js"
+import { labelled } from "../observability/labelled.js"
 import { toolActive } from "../observability/metrics.js"
 import { ToolStats } from "../observability/ToolStats.js"
 import { CircuitBreakers } from "../resilience/CircuitBreaker.js"
@@ -12,6 +13,9 @@ import { ExecutionGate } from "./ExecutionGate.js"
 import type { Plan } from "./plan.js"
 import { judge } from "./result.js"
 import { effectiveLimits } from "./toolInfo.js"
+
+// The label set of each tool is made once (labelled.ts), not a tagged metric per call.
+const active = labelled(toolActive, ["tool"])
 
 /** A bad process outcome counts against the breaker; a timeout only when the tool had its configured time. */
 export const countsAsFailure = (outcome: ExecutionOutcome, plan: Plan): boolean =>
@@ -42,8 +46,8 @@ export const makeGuard = Effect.gen(function*() {
       abort: gate.whenDraining(call.tool)
     }))
   return (call: Call, plan: Plan, run: Effect.Effect<RunResult, SpawnFailed | ResourceLimitsUnavailable | AuditUnavailable>) => {
-    const active = Metric.tagged(toolActive, "tool", call.tool)
-    const counted = Effect.acquireUseRelease(Metric.increment(active), () => run, () => Metric.incrementBy(active, -1))
+    const labels = [call.tool]
+    const counted = Effect.acquireUseRelease(active.modify(labels, 1), () => run, () => active.modify(labels, -1))
     const protectedRun = breakers.protect(call.tool, stats.trackActive(call.tool, counted), {
       isFailure: Exit.match({
         onFailure: (cause) => Option.exists(Cause.failureOption(cause), (error) => error._tag === "SpawnFailed"),

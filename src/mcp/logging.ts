@@ -3,11 +3,14 @@ import { LoggingLevelSchema } from "@modelcontextprotocol/sdk/types.js"
 import type { StartedCall } from "../execution/ToolExecutor.js"
 
 /**
- * MCP logging: `logging/setLevel` sets this session's level (info until the
- * client says otherwise), and a call's lifecycle — started (with the exact
- * command line), the server's notes (rewrites, name resolution), intrusive
- * warnings, how it ended — goes to the client as `notifications/message`,
- * each only when its level is at or above the session's.
+ * MCP logging: `logging/setLevel` sets this session's level, and a call's
+ * lifecycle — started (with the exact command line), the server's notes
+ * (rewrites, name resolution), intrusive warnings, how it ended — goes to the
+ * client as `notifications/message`, each only when its level is at or above
+ * the session's. Until the client sets a level the session sends none: the
+ * spec leaves what to send before `logging/setLevel` to the server (and its
+ * next revision sends nothing to a client that did not opt in), and a client
+ * that never asked for logs would only pay two messages per call for them.
  */
 
 const LEVELS: ReadonlyArray<LoggingLevel> = LoggingLevelSchema.options
@@ -15,19 +18,22 @@ const LEVELS: ReadonlyArray<LoggingLevel> = LoggingLevelSchema.options
 export const LOGGER = "security-mcp-server"
 
 export interface SessionLog {
-  readonly level: () => LoggingLevel
+  /** The level the client set; undefined until it sets one (nothing is sent then). */
+  readonly level: () => LoggingLevel | undefined
   readonly setLevel: (level: LoggingLevel) => void
   readonly enabled: (level: LoggingLevel) => boolean
 }
 
-export const makeSessionLog = (initial: LoggingLevel = "info"): SessionLog => {
+export const makeSessionLog = (initial?: LoggingLevel): SessionLog => {
   let current = initial
+  let lowest = current === undefined ? LEVELS.length : LEVELS.indexOf(current)
   return {
     level: () => current,
     setLevel: (level) => {
       current = level
+      lowest = LEVELS.indexOf(level)
     },
-    enabled: (level) => LEVELS.indexOf(level) >= LEVELS.indexOf(current)
+    enabled: (level) => LEVELS.indexOf(level) >= lowest
   }
 }
 

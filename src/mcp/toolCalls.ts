@@ -102,7 +102,9 @@ const execute = (
   extra: { readonly onApprovalRequired?: (required: ApprovalRequired) => Effect.Effect<void>; readonly scanId?: string } = {}
 ): Effect.Effect<CallToolResult> => {
   const log = logger(c, notify)
-  const onStarted = (call: StartedCall) => Effect.forEach(startedMessages(call), log, { discard: true })
+  // Nothing is built for a session that set no level (logging.ts): it hears no log messages.
+  const onStarted = (call: StartedCall) =>
+    c.log.level() === undefined ? Effect.void : Effect.forEach(startedMessages(call), log, { discard: true })
   if (typeof args["target"] === "string") c.noteTarget(args["target"])
   const options: ExecuteOptions = {
     onStarted,
@@ -121,7 +123,7 @@ const execute = (
   )
   return run.pipe(
     Effect.match({ onFailure: errorToolResult, onSuccess: executionToolResult }),
-    Effect.tap((result) => log(finishedMessage(name, result)))
+    Effect.tap((result) => c.log.level() === undefined ? Effect.void : log(finishedMessage(name, result)))
   )
 }
 

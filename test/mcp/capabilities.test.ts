@@ -98,22 +98,30 @@ describe("MCP capabilities (real SDK client, real server, fake executor)", () =>
     20_000
   )
 
-  it.scopedLive("sends a call's lifecycle as log messages at or above the level the client set", () =>
-    Effect.gen(function*() {
-      const { base } = yield* startServer()
-      const client = yield* connect(base)
-      const messages: Array<{ level: string; data: unknown }> = []
-      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
-        messages.push({ level: n.params.level, data: n.params.data })
-      })
-      yield* Effect.promise(() => client.setLoggingLevel("warning"))
-      yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
-      yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "badarg" } }))
-      expect(messages).toEqual([
-        { level: "warning", data: "NmapTool did not succeed: ArgumentRejected: Flag --evil is not allowed" }
-      ])
-      yield* Effect.promise(() => client.setLoggingLevel("debug"))
-      yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
-      expect(messages.at(-1)).toEqual({ level: "info", data: "NmapTool finished: 1 host up: ok" })
-    }), 20_000)
+  it.scopedLive(
+    "sends a call's lifecycle as log messages at or above the level the client set, none before it sets one",
+    () =>
+      Effect.gen(function*() {
+        const { base } = yield* startServer()
+        const client = yield* connect(base)
+        const messages: Array<{ level: string; data: unknown }> = []
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+          messages.push({ level: n.params.level, data: n.params.data })
+        })
+        // Before the client sets a level, nothing: it did not ask for logs.
+        yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
+        yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "badarg" } }))
+        expect(messages).toEqual([])
+        yield* Effect.promise(() => client.setLoggingLevel("warning"))
+        yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
+        yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "badarg" } }))
+        expect(messages).toEqual([
+          { level: "warning", data: "NmapTool did not succeed: ArgumentRejected: Flag --evil is not allowed" }
+        ])
+        yield* Effect.promise(() => client.setLoggingLevel("debug"))
+        yield* Effect.promise(() => client.callTool({ name: "NmapTool", arguments: { target: "ok" } }))
+        expect(messages.at(-1)).toEqual({ level: "info", data: "NmapTool finished: 1 host up: ok" })
+      }),
+    20_000
+  )
 })
