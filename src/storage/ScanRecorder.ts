@@ -60,7 +60,7 @@ export interface RecorderOptions {
   readonly drainTimeout?: Duration.DurationInput
 }
 
-type Job =
+export type Job =
   | { readonly _tag: "Begin"; readonly start: ScanStart }
   | { readonly _tag: "Finish"; readonly start: ScanStart; readonly end: ScanEnd }
 
@@ -119,16 +119,47 @@ interface Open {
 }
 
 /**
- * The next turn of the event loop. A finish is queued while its caller is
- * still answering: serialising the result (megabytes for a /24) and writing
- * it to the client run on this same thread, and the row's JSON and
- * compression would otherwise run first. Nothing is lost by waiting: the
- * queued scan is read from memory, `flush` and the shutdown drain wait for it.
+ * How long the writer lets jobs gather before it writes them. A finish is
+ * queued while its caller is still answering (serialising the result,
+ * megabytes for a /24, and writing it run on this same thread), and a short
+ * call's begin is still on the spawn's critical path: both wait, and a call
+ * that ends within the window is written once, whole, instead of as a
+ * `running` row then its end. Nothing is lost by waiting: a queued scan is
+ * read from memory, `flush` and the shutdown drain wait for it. A real timer,
+ * not the Clock: it orders work on this thread and measures nothing.
  */
-const nextTurn = Effect.async<void>((resume) => {
-  const turn = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(turn))
+const GATHER_MS = 10
+
+const gathered = Effect.async<void>((resume) => {
+  const timer = setTimeout(() => resume(Effect.void), GATHER_MS)
+  return Effect.sync(() => clearTimeout(timer))
 })
+
+/** The jobs to write, in order: a begin whose finish is in the same batch is left out (the finish writes the whole row). */
+export const coalesced = (jobs: ReadonlyArray<Job>): { readonly write: ReadonlyArray<Job>; readonly skip: ReadonlyArray<Job> } => {
+  const finished = new Set(jobs.filter((job) => job._tag === "Finish").map((job) => job.start.scan_id))
+  const write: Array<Job> = []
+  const skip: Array<Job> = []
+  for (const job of jobs) (job._tag === "Begin" && finished.has(job.start.scan_id) ? skip : write).push(job)
+  return { write, skip }
+}
+
+/** Takes what is queued once it has gathered, and writes it in order; `done` settles each job, written or left out. */
+const writeBatch = (store: ScanStoreService, queue: Queue.Dequeue<Job>, done: (job: Job) => Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const first = yield* Queue.take(queue)
+    yield* gathered
+    const jobs = coalesced([first, ...(yield* Queue.takeAll(queue))])
+    yield* Effect.forEach(jobs.skip, done, { discard: true })
+    for (const job of jobs.write) {
+      yield* (job._tag === "Begin" ? store.begin(job.start) : store.finish(job.start, job.end)).pipe(
+        // Already counted, logged and reported by the database; nothing more to do for this scan.
+        Effect.catchTag("StoreUnavailable", () => Effect.void),
+        Effect.catchAllCause((cause) => Effect.logError(`store: writing scan ${job.start.scan_id} crashed`, cause)),
+        Effect.ensuring(done(job))
+      )
+    }
+  })
 
 const makeRecorder = (options: RecorderOptions) =>
   Effect.gen(function*() {
@@ -151,14 +182,8 @@ const makeRecorder = (options: RecorderOptions) =>
         if (job._tag === "Finish") yield* PubSub.publish(hub, updateOf(job.start, "finished"))
       })
 
-    const write = (job: Job) =>
-      (job._tag === "Begin" ? store.begin(job.start) : Effect.zipRight(nextTurn, store.finish(job.start, job.end))).pipe(
-        // Already counted, logged and reported by the database; nothing more to do for this scan.
-        Effect.catchTag("StoreUnavailable", () => Effect.void),
-        Effect.catchAllCause((cause) => Effect.logError(`store: writing scan ${job.start.scan_id} crashed`, cause)),
-        Effect.ensuring(Effect.zipRight(written(job), SubscriptionRef.update(outstanding, (n) => n - 1)))
-      )
-    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), write)))
+    const done = (job: Job) => Effect.zipRight(written(job), SubscriptionRef.update(outstanding, (n) => n - 1))
+    yield* Effect.forkScoped(Effect.forever(writeBatch(store, queue, done)))
 
     const enqueue = (job: Job) =>
       Effect.gen(function*() {

@@ -4,7 +4,7 @@ import { ConfigService } from "../../src/config/ConfigService.js"
 import { Database } from "../../src/storage/Database.js"
 import { storeFailures } from "../../src/storage/metrics.js"
 import { OperatorState } from "../../src/storage/OperatorState.js"
-import { ScanRecorder } from "../../src/storage/ScanRecorder.js"
+import { coalesced, ScanRecorder } from "../../src/storage/ScanRecorder.js"
 import { ScanStore, type ScanStoreService } from "../../src/storage/ScanStore.js"
 import { StorageLive } from "../../src/storage/StorageLive.js"
 import { endOf, startOf, storageLayer, testConfig, testDatabases } from "./support.js"
@@ -92,6 +92,26 @@ describe("ScanRecorder", { timeout: 20_000 }, () => {
       yield* recorder.flush
     }))
 
+  it.scoped("writes a call that ends within the gathering window once, whole, with no running row first", () =>
+    Effect.gen(function*() {
+      const calls: Array<string> = []
+      const { real, recorder } = yield* recorderOver((real) => ({
+        ...real,
+        begin: (start) => Effect.zipRight(Effect.sync(() => calls.push(`begin ${start.scan_id}`)), real.begin(start)),
+        finish: (start, end) => Effect.zipRight(Effect.sync(() => calls.push(`finish ${start.scan_id}`)), real.finish(start, end))
+      }))
+      const quick = Option.getOrThrow(yield* recorder.begin(input))
+      yield* recorder.finish(quick, endOf({ summary: "quick" }))
+      yield* recorder.flush
+      const slow = Option.getOrThrow(yield* recorder.begin(input))
+      yield* recorder.flush
+      yield* recorder.finish(slow, endOf({ summary: "slow" }))
+      yield* recorder.flush
+      expect(calls).toEqual([`finish ${quick}`, `begin ${slow}`, `finish ${slow}`])
+      expect((yield* real.get(quick, admin)).summary).toBe("quick")
+      expect((yield* real.get(slow, admin)).summary).toBe("slow")
+    }))
+
   it.scoped("writes a finish after the turn that queued it (the caller answers first), read from memory meanwhile", () =>
     Effect.gen(function*() {
       const finishes: Array<string> = []
@@ -110,6 +130,21 @@ describe("ScanRecorder", { timeout: 20_000 }, () => {
       expect(finishes).toEqual([scanId])
       expect((yield* real.get(scanId, admin)).summary).toBe("done")
     }))
+})
+
+describe("coalesced", () => {
+  it("leaves out a begin whose finish is in the same batch, keeping the order of the rest", () => {
+    const [a, b, c] = ["a", "b", "c"].map((scan_id) => startOf({ scan_id }))
+    const end = { ...endOf(), finished_at_ms: 1 }
+    const jobs = [
+      { _tag: "Begin", start: a! },
+      { _tag: "Begin", start: b! },
+      { _tag: "Finish", start: a!, end },
+      { _tag: "Begin", start: c! }
+    ] as const
+    expect(coalesced(jobs)).toEqual({ write: [jobs[1], jobs[2], jobs[3]], skip: [jobs[0]] })
+    expect(coalesced([jobs[2]])).toEqual({ write: [jobs[2]], skip: [] })
+  })
 })
 
 describe("storage disabled", () => {
