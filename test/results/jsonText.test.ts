@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
-import { jsonArrayOf, jsonPieces, jsonText, jsonWithParts, knownJson } from "../../src/jsonText.js"
+import { jsonArrayOf, jsonPieces, jsonText, jsonWithParts, knownJson, utf8Of } from "../../src/jsonText.js"
 import { nmapSpec } from "../../src/tools/nmap/spec.js"
 import { defaultResultLimits, runStream } from "../../src/tools/stream.js"
 import { nmapXml, range, uniformHosts } from "../tools/nmap/generate.js"
@@ -42,6 +42,16 @@ describe("JSON encoded once", () => {
     expect(jsonPieces([nested]).join("")).toBe(JSON.stringify([nested]))
     expect(jsonPieces(nested.structured)).toEqual([JSON.stringify(inner)])
   })
+
+  it.prop(
+    "utf8Of writes the bytes of each piece encoded by Buffer.from, one after another (multi-byte, lone surrogates)",
+    [FastCheck.array(
+      FastCheck.oneof(FastCheck.string(), FastCheck.string({ unit: "binary" }), FastCheck.constantFrom("\ud83d", "\ude00", "…", ""))
+    )],
+    ([pieces]) => {
+      expect(utf8Of(pieces).equals(Buffer.concat(pieces.map((piece) => Buffer.from(piece, "utf8"))))).toBe(true)
+    }
+  )
 
   it("uses the recorded text, not the members (so a result is encoded by its parser once)", () => {
     const value = knownJson({ a: 1 }, "{\"a\":1}")

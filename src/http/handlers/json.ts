@@ -1,5 +1,5 @@
 import { HttpServerResponse } from "@effect/platform"
-import { jsonPieces, jsonText } from "../../jsonText.js"
+import { jsonPieces, jsonText, utf8Of } from "../../jsonText.js"
 
 /**
  * A JSON response of a value the executor or a service already typed:
@@ -25,8 +25,8 @@ const AS_BYTES = 64 * 1024
 /**
  * `json` for a tool's result, which for a /24 scan is megabytes built from
  * pieces: counting its bytes, then having Node encode it again as it writes,
- * walks it twice; encoded once here, piece by piece (see `jsonPieces`), the
- * bytes are written as they are. A small result stays text, written with
+ * walks it twice; encoded once here, piece by piece (see `jsonPieces`) into
+ * one buffer (`utf8Of`), the bytes are written as they are. A small result stays text, written with
  * the head in one write.
  */
 export const resultJson = (body: unknown): HttpServerResponse.HttpServerResponse => {
@@ -37,6 +37,6 @@ export const resultJson = (body: unknown): HttpServerResponse.HttpServerResponse
     const text = pieces.join("")
     return answer(text, Buffer.byteLength(text, "utf8"), 200)
   }
-  const bytes = Buffer.concat(pieces.map((piece) => Buffer.from(piece, "utf8")))
+  const bytes = utf8Of(pieces)
   return answer(bytes, bytes.length, 200)
 }
