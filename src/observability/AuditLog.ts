@@ -305,12 +305,28 @@ const messageOf = ({ fields, text }: ReturnType<typeof auditText>) => new AuditM
  */
 const unplain = /bearer|basic|[\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff]/i
 
-const plainText = (value: unknown): boolean =>
-  typeof value === "string"
-    ? !unplain.test(value)
-    : Array.isArray(value)
-    ? value.every((item) => typeof item === "string" && !unplain.test(item))
-    : value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))
+/**
+ * Whether every field is plain: null, a boolean, a finite number, or text
+ * (a string, a list of strings) in which `unplain` finds nothing. The texts
+ * are tested as one, joined by spaces: a space is plain and cuts every word
+ * `unplain` looks for, so the joined text matches exactly when one of them does.
+ */
+const plainLine = (line: ExecutionLine): boolean => {
+  const texts: Array<string> = []
+  for (const key in line) {
+    const value: unknown = line[key as keyof ExecutionLine]
+    if (typeof value === "string") texts.push(value)
+    else if (Array.isArray(value)) {
+      for (const item of value) {
+        if (typeof item !== "string") return false
+        texts.push(item)
+      }
+    } else if (!(value === null || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value)))) {
+      return false
+    }
+  }
+  return !unplain.test(texts.join(" "))
+}
 
 /**
  * A plain line's message for the application log: its fields, and its text
@@ -319,9 +335,7 @@ const plainText = (value: unknown): boolean =>
  * neither rewrite changes a plain line; anything else is made as `messageOf` makes it.
  */
 const logMessage = (line: ExecutionLine): AuditMessage => {
-  for (const key in line) {
-    if (!plainText(line[key as keyof ExecutionLine])) return messageOf(auditText(line))
-  }
+  if (!plainLine(line)) return messageOf(auditText(line))
   const message = new AuditMessage("", line)
   let text: string | undefined
   Object.defineProperty(message, "line", { enumerable: true, configurable: true, get: () => (text ??= lineJson(line)) })

@@ -180,7 +180,8 @@ const auditTail = (audit: Readonly<Record<string, unknown>>): string => {
   let out = " audit=true"
   for (const key in audit) {
     const value = audit[key]
-    out += pair(key, fieldText(value))
+    // null and booleans need no quoting: the most common fields of a refusal's line.
+    out += value === null || typeof value === "boolean" ? labelOf(key) + String(value) : pair(key, fieldText(value))
   }
   return out
 }

@@ -58,8 +58,29 @@ const hostnameProblem = (name: string): string | undefined => {
   return bad === undefined ? undefined : `label '${bad}' is not an RFC 1123 label (letters, digits, inner hyphens, at most 63 characters)`
 }
 
+/**
+ * Targets already parsed and accepted, by their text: a flood of calls
+ * names the same few targets again and again. Only successes are kept (a
+ * rejection is a new typed error every time), at most `PARSED_CACHE_SIZE`
+ * of them, forgotten all at once when full. A parsed target is immutable,
+ * so handing out the same one is handing out an equal one.
+ */
+const parsed = new Map<string, Either.Either<ParsedTarget, TargetRejected>>()
+const PARSED_CACHE_SIZE = 1024
+
 /** Parses one target string; never resolves names and never consults the allow-list. */
 export const parseTarget = (raw: string): Either.Either<ParsedTarget, TargetRejected> => {
+  const known = parsed.get(raw)
+  if (known !== undefined) return known
+  const result = parseUncached(raw)
+  if (Either.isRight(result)) {
+    if (parsed.size >= PARSED_CACHE_SIZE) parsed.clear()
+    parsed.set(raw, result)
+  }
+  return result
+}
+
+const parseUncached = (raw: string): Either.Either<ParsedTarget, TargetRejected> => {
   if (raw.length === 0) return reject(raw, "empty_target", "The target is empty")
   if (raw.length > MAX_TARGET_LENGTH) {
     return reject(raw.slice(0, 64), "too_long", `The target is longer than ${MAX_TARGET_LENGTH} characters`)

@@ -316,3 +316,16 @@ describe("item 3: addresses the deny-list used to miss", () => {
     expect(ruleOf(text(inner), lab)).toBe(`accepted:${text(inner)}`)
   })
 })
+
+describe("parseTarget: remembered successes", () => {
+  it("gives the same answer the second time, past the cache's bound and for rejections", () => {
+    const first = parseTarget("10.1.2.3")
+    for (let i = 0; i < 3000; i++) parseTarget(`host${i}.example`)
+    expect(parseTarget("10.1.2.3")).toStrictEqual(first)
+    expect(Either.getOrThrow(parseTarget("LAB.Example")).text).toBe("lab.example")
+    const rejected = parseTarget("010.0.0.1")
+    const again = parseTarget("010.0.0.1")
+    expect(Either.isLeft(again) && Either.isLeft(rejected) && again.left !== rejected.left).toBe(true)
+    expect(again).toStrictEqual(rejected)
+  })
+})
