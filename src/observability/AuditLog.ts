@@ -52,7 +52,16 @@ export type StartedEntry = Omit<AuditEntry, "decision" | "outcome" | "durationSe
 /** A `started` line found at start-up with no outcome: the previous server died while it ran. */
 export type InterruptedExecution = StartedLine
 
-const credential = /\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi
+/**
+ * What the log's rewrites look for: the schemes whose credentials are
+ * redacted, and the separators JSON leaves raw that would break a line.
+ * The checks that skip a rewrite (`rewritable`, `unplain`) are built from
+ * the same two, so neither can miss what a rewrite would change.
+ */
+const SCHEMES = "Bearer|Basic"
+const SEPARATORS = "\\u0085\\u2028\\u2029"
+
+const credential = new RegExp(`\\b(${SCHEMES})\\s+[A-Za-z0-9._~+/=-]+`, "gi")
 
 /** Defence in depth: a token pasted into a target, argument or error message must not land in the log. */
 export const redact = (text: string): string => text.replace(credential, "$1 [REDACTED]")
@@ -145,8 +154,9 @@ const rejectionsJson = Schema.encodeSync(Schema.parseJson(RejectionsLine))
  * cut its line in two. (They can only occur inside strings, so the JSON
  * means the same.)
  */
-const oneLine = (json: string): string =>
-  json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
+const separator = new RegExp(`[${SEPARATORS}]`, "g")
+
+const oneLine = (json: string): string => json.replace(separator, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /** The rejections line of a client's tally, newline included. */
 export const rejectionsLine = (tally: Tally, timestamp: string): string =>
@@ -207,7 +217,7 @@ const auditText = (line: ExecutionLine): { readonly text: string; readonly field
   return { text: oneLine(redacted) + "\n", fields: redacted === json && roundTrips(line) ? line : undefined }
 }
 
-const rewritable = /\b(?:Bearer|Basic)\s|[\u0085\u2028\u2029]/i
+const rewritable = new RegExp(`\\b(?:${SCHEMES})\\s|[${SEPARATORS}]`, "i")
 
 const roundTrips = (line: ExecutionLine): boolean => {
   for (const key in line) {
@@ -303,7 +313,7 @@ const messageOf = ({ fields, text }: ReturnType<typeof auditText>) => new AuditM
  * or a character JSON escapes (controls, lone surrogates), whose escapes
  * could spell one. A line none of whose strings holds one is its own JSON.
  */
-const unplain = /bearer|basic|[\u0000-\u001f\u0085\u2028\u2029\ud800-\udfff]/i
+const unplain = new RegExp(`${SCHEMES}|[\\u0000-\\u001f${SEPARATORS}\\ud800-\\udfff]`, "i")
 
 /**
  * Whether every field is plain: null, a boolean, a finite number, or text
