@@ -54,7 +54,10 @@ export interface ScanRecorderService {
 }
 
 export interface RecorderOptions {
-  /** Jobs waiting to be written; more are dropped (default 64). Each may hold a scan's whole output. */
+  /**
+   * Jobs waiting in the queue; more are dropped (default 64). Each may hold a scan's whole output. The batch
+   * being written, taken from the queue at once, holds up to as many again.
+   */
   readonly capacity?: number
   /** At shutdown, how long queued jobs may still be written (default 10 s). */
   readonly drainTimeout?: Duration.DurationInput
