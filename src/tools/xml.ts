@@ -1,4 +1,4 @@
-import { xmlReader } from "./xmlReader.js"
+import { type MarkupLine, replayLine, type XmlEvents, xmlReader } from "./xmlReader.js"
 
 /**
  * Reading tool XML as it streams, when it may be hostile or cut short. Tools
@@ -68,6 +68,36 @@ interface Building {
 
 const NO_CHILDREN: Array<XmlElement> = Object.freeze([]) as unknown as Array<XmlElement>
 
+const append = (parent: Building, element: XmlElement) => {
+  if (parent.children === NO_CHILDREN) parent.children = [element]
+  else parent.children.push(element)
+}
+
+/** The elements a markup line holds, built as its events would build them, and the characters they count. */
+interface LineTrees {
+  readonly elements: ReadonlyArray<XmlElement>
+  readonly chars: number
+}
+
+const lineTrees = (line: MarkupLine): LineTrees => {
+  const elements: Array<XmlElement> = []
+  const open: Array<Building> = []
+  let chars = 0
+  for (const tag of line) {
+    if (tag === undefined) {
+      open.pop()
+      continue
+    }
+    const element: Building = { name: tag.name, attributes: tag.attributes, children: NO_CHILDREN, text: "" }
+    const parent = open[open.length - 1]
+    if (parent === undefined) elements.push(element)
+    else append(parent, element)
+    if (!tag.selfClosing) open.push(element)
+    chars += tag.name.length + tag.chars
+  }
+  return { elements, chars }
+}
+
 const makeWarnings = () => {
   const list: Array<string> = []
   let more = 0
@@ -91,6 +121,7 @@ const collector = (options: XmlStreamOptions) => {
   let chars = 0
   let oversized = false
   let collectedAt = -1
+  const built = new Map<MarkupLine, LineTrees>()
   const grow = (n: number) => {
     chars += n
     if (chars > options.maxElementChars) oversized = true
@@ -113,10 +144,7 @@ const collector = (options: XmlStreamOptions) => {
       if (collectedAt >= 0 && depth >= collectedAt) {
         const element: Building = { name, attributes, children: NO_CHILDREN, text: "" }
         const parent = stack[stack.length - 1]
-        if (parent !== undefined && !oversized) {
-          if (parent.children === NO_CHILDREN) parent.children = [element]
-          else parent.children.push(element)
-        }
+        if (parent !== undefined && !oversized) append(parent, element)
         stack.push(element)
         grow(name.length + attributeChars)
       } else {
@@ -136,6 +164,22 @@ const collector = (options: XmlStreamOptions) => {
       top.text += text
       grow(text.length)
     },
+    /**
+     * A markup line read before, inside a collected element: its elements,
+     * built the first time, are shared by every element that holds the line
+     * (elements are never changed once closed). False when it must be given
+     * event by event: outside a collected element, or where it passes the size bound.
+     */
+    line: (line: MarkupLine): boolean => {
+      const parent = stack[stack.length - 1]
+      if (parent === undefined || oversized) return false
+      let trees = built.get(line)
+      if (trees === undefined) built.set(line, trees = lineTrees(line))
+      if (chars + trees.chars > options.maxElementChars) return false
+      for (const element of trees.elements) append(parent, element)
+      chars += trees.chars
+      return true
+    },
     /** Hands over the element still open at the end of the input. */
     flush: () => {
       if (stack.length > 0) handOver(false)
@@ -151,7 +195,7 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
   let ended = false
   let sinceEvent = 0
   let eventSeen = false
-  const reader = xmlReader({
+  const events: XmlEvents = {
     error: (message) => warnings.add(`unreadable XML: ${message}`),
     open: (name, attributes, attributeChars) => {
       eventSeen = true
@@ -164,8 +208,13 @@ export const xmlStream = (options: XmlStreamOptions): XmlStream => {
     text: (text) => {
       eventSeen = true
       tree.text(text)
+    },
+    line: (line) => {
+      eventSeen = true
+      if (!tree.line(line)) replayLine(line, events)
     }
-  })
+  }
+  const reader = xmlReader(events)
 
   const guarded = (action: () => void) => {
     try {

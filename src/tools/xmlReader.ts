@@ -21,6 +21,37 @@ export interface XmlEvents {
   /** Text and CDATA, entity references decoded; a run between two pieces of markup is one event. */
   readonly text: (text: string) => void
   readonly error: (message: string) => void
+  /**
+   * A line of markup read before, given again whole instead of one event per
+   * tag (`replayLine` gives those); without this handler the reader gives the
+   * events. A reader of events that builds trees may build a line's once.
+   */
+  readonly line?: (line: MarkupLine) => void
+}
+
+/** A start tag of a `MarkupLine`: its element's name, attributes (a frozen record, shared) and their characters. */
+export interface LineTag {
+  readonly name: string
+  readonly attributes: Readonly<Record<string, string>>
+  readonly chars: number
+  readonly selfClosing: boolean
+}
+
+/**
+ * A line of start and end tags (`undefined`) with nothing between them, every
+ * element opened in it closed in it: the same events wherever it comes.
+ */
+export type MarkupLine = ReadonlyArray<LineTag | undefined>
+
+/** The events of `line`, one by one, as the tags were read the first time. */
+export const replayLine = (line: MarkupLine, events: Pick<XmlEvents, "open" | "close">): void => {
+  for (const tag of line) {
+    if (tag === undefined) events.close()
+    else {
+      events.open(tag.name, tag.attributes, tag.chars)
+      if (tag.selfClosing) events.close()
+    }
+  }
 }
 
 export interface XmlReader {
@@ -38,8 +69,32 @@ const MORE = -1
 const SAXES = -2
 
 const DOCTYPE = /<!DOCTYPE[ \t\n]+[A-Za-z_:][-A-Za-z0-9._:]*[ \t\n]*>/y
-/** Characters XML 1.0 forbids anywhere, a CR (saxes rewrites line ends), and a surrogate without its pair. */
-const UNTAKEN = /[\u0000-\u0008\u000B-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+/** Characters XML 1.0 forbids anywhere, a CR (saxes rewrites line ends), and surrogates, paired or not (see `untakenAt`). */
+const SUSPECT = /[\u0000-\u0008\u000B-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/g
+
+const isHigh = (c: number) => c >= 0xD800 && c <= 0xDBFF
+const isLow = (c: number) => c >= 0xDC00 && c <= 0xDFFF
+
+/**
+ * Where the first character from `from` on is that the fast path never
+ * takes: one XML forbids, a CR, or a surrogate without its pair (a high one
+ * at the very end, whose pair may come next, too); -1 when there is none.
+ * One plain character class finds candidates (a report is mostly ASCII, with
+ * none); pairs are told from lone surrogates one by one.
+ */
+export const untakenAt = (buf: string, from: number): number => {
+  SUSPECT.lastIndex = from
+  for (;;) {
+    const found = SUSPECT.exec(buf)
+    if (found === null) return -1
+    const at = found.index
+    const c = buf.charCodeAt(at)
+    if (isHigh(c)) {
+      if (!isLow(buf.charCodeAt(at + 1))) return at
+      SUSPECT.lastIndex = at + 2
+    } else if (!isLow(c) || !isHigh(buf.charCodeAt(at - 1))) return at
+  }
+}
 const NAMED: Readonly<Record<string, string>> = { amp: "&", lt: "<", gt: ">", quot: "\"", apos: "'" }
 
 /** XML 1.0's Char production. */
@@ -274,14 +329,64 @@ const saxesReader = (events: XmlEvents) => {
   }
 }
 
+/** A line of markup being read for the first time, kept when it turns out to be one `knownLine` may give again. */
+interface Recording {
+  readonly text: string
+  /** Where the line's newline is. */
+  readonly end: number
+  /** Elements open before the line. */
+  readonly depth: number
+  readonly events: Array<Tag | undefined>
+}
+
 /** Names of the elements open, and what else of the document so far decides how saxes reads on. */
 interface Place {
   readonly open: Array<string>
   /** Start tags read before, by their text (see `knownTag`). */
   readonly tags: Map<string, Tag>
+  /** Lines of markup read before, by their text (see `knownLine`). */
+  readonly lines: Map<string, MarkupLine>
+  line: Recording | undefined
   consumed: boolean
   doctype: boolean
   rootClosed: boolean
+}
+
+const KNOWN_LINES = 1024
+const KNOWN_LINE_CHARS = 512
+
+/**
+ * Where the markup at `lt` up to the next newline ends when that text was
+ * read before, its events given again; -1 otherwise, after starting to record
+ * it. A report writes its lines alike from host to host (every port of a
+ * /24 on one line: `<port …><state …/><service …/></port>`), and finding a
+ * line by its text costs a fraction of reading its tags one by one. Only a
+ * line of start and end tags with nothing between them, whose tags all close
+ * within it, is kept: what it gives is then a function of its text wherever
+ * it comes (inside the root; every tag a shared one of `knownTag`). Only
+ * short lines, and only so many, so a hostile report cannot grow this.
+ */
+const knownLine = (buf: string, lt: number, place: Place, events: XmlEvents): number => {
+  if (place.open.length === 0 || !place.consumed) return -1
+  const nl = buf.indexOf("\n", lt)
+  if (nl === -1 || nl - lt > KNOWN_LINE_CHARS) return -1
+  const text = buf.slice(lt, nl)
+  const known = place.lines.get(text)
+  if (known === undefined) {
+    if (place.lines.size < KNOWN_LINES) place.line = { text, end: nl, depth: place.open.length, events: [] }
+    return -1
+  }
+  if (events.line === undefined) replayLine(known, events)
+  else events.line(known)
+  return nl
+}
+
+/** After the markup that ended at `end`: keeps the line being recorded when it ended there as one `knownLine` may give again. */
+const recorded = (place: Place, end: number) => {
+  const line = place.line
+  if (line === undefined || end < line.end) return
+  if (end === line.end && place.open.length === line.depth) place.lines.set(line.text, line.events)
+  place.line = undefined
 }
 
 /** The text from `at` up to markup at `lt`, decoded; undefined when saxes must read it. */
@@ -303,9 +408,16 @@ const markup = (buf: string, lt: number, place: Place, events: XmlEvents): numbe
     if (end < 0) return end
     open.pop()
     if (open.length === 0) place.rootClosed = true
+    const line = place.line
+    if (line !== undefined) {
+      if (open.length < line.depth) place.line = undefined
+      else line.events.push(undefined)
+    }
     events.close()
     return end
   }
+  // Comments, the DOCTYPE and processing instructions are read one by one.
+  if (c === 0x21 || c === 0x3F) place.line = undefined
   if (c === 0x21) {
     if (buf.length < lt + 4) return buf.startsWith("<!--".slice(0, buf.length - lt), lt) ? MORE : SAXES
     if (buf.startsWith("<!--", lt)) return comment(buf, lt)
@@ -318,6 +430,10 @@ const markup = (buf: string, lt: number, place: Place, events: XmlEvents): numbe
   if (place.rootClosed) return SAXES
   const tag = knownTag(buf, lt, place.tags)
   if (typeof tag === "number") return tag
+  if (place.line !== undefined) {
+    if (Object.isFrozen(tag.attributes)) place.line.events.push(tag)
+    else place.line = undefined
+  }
   events.open(tag.name, tag.attributes, tag.chars)
   if (!tag.selfClosing) open.push(tag.name)
   else {
@@ -325,6 +441,17 @@ const markup = (buf: string, lt: number, place: Place, events: XmlEvents): numbe
     events.close()
   }
   return lt + tag.length
+}
+
+/** The line known from before at `lt`, or else the markup there, given to `events`: where it ends, MORE or SAXES. */
+const token = (buf: string, lt: number, place: Place, events: XmlEvents): number => {
+  if (place.line === undefined) {
+    const known = knownLine(buf, lt, place, events)
+    if (known !== -1) return known
+  }
+  const end = markup(buf, lt, place, events)
+  if (end >= 0) recorded(place, end)
+  return end
 }
 
 /** The pieces of input as they came, from offset `from` of their concatenation on. */
@@ -344,7 +471,7 @@ const piecesFrom = (pieces: ReadonlyArray<string>, from: number): Array<string> 
 export const xmlReader = (events: XmlEvents): XmlReader => {
   const sax = saxesReader(events)
   let viaSaxes = false
-  const place: Place = { open: [], tags: new Map(), consumed: false, doctype: false, rootClosed: false }
+  const place: Place = { open: [], tags: new Map(), lines: new Map(), line: undefined, consumed: false, doctype: false, rootClosed: false }
   /**
    * Input not read yet (an unfinished token), also as the pieces it came in:
    * saxes, should it read them, is given them as they came, so it says what it
@@ -376,6 +503,8 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
     const view = limit === buf.length ? buf : buf.slice(0, limit)
     let at = 0
     unfinished = false
+    // A line is recorded within one write: one cut short is read again from its start.
+    place.line = undefined
     while (at < view.length) {
       const lt = view.indexOf("<", Math.max(at, scanned))
       if (lt === -1) {
@@ -390,10 +519,11 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
       if (text !== "") {
         if (place.consumed) events.text(text)
         place.consumed = true
+        place.line = undefined
       }
       at = lt
       scanned = 0
-      const end = markup(view, lt, place, events)
+      const end = token(view, lt, place, events)
       if (end === MORE) {
         // An unfinished token is read again from its start: one too long for that is saxes's (it reads incrementally).
         if (view.length - lt > MAX_UNFINISHED) return toSaxes(lt)
@@ -417,12 +547,11 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
       buf += chunk
       pieces.push(chunk)
       if (!place.consumed && buf.charCodeAt(0) === 0xFEFF) return toSaxes(0)
-      UNTAKEN.lastIndex = from
-      const found = UNTAKEN.exec(buf)
+      const found = untakenAt(buf, from)
       // A high surrogate at the end waits for its pair.
-      const waits = found === null || (found.index === buf.length - 1 && /[\uD800-\uDBFF]/.test(found[0]))
+      const waits = found === -1 || (found === buf.length - 1 && isHigh(buf.charCodeAt(found)))
       if (waits && unfinished && buf.length <= MAX_UNFINISHED && !/[<>]/.test(chunk)) return
-      read(waits ? buf.length : found.index)
+      read(waits ? buf.length : found)
     },
     end: (close) => {
       if (!viaSaxes && !/^[ \t\n]*$/.test(buf)) toSaxes(0)

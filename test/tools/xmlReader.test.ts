@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck } from "effect"
 import { SaxesParser } from "saxes"
-import { xmlReader } from "../../src/tools/xmlReader.js"
+import { untakenAt, xmlReader } from "../../src/tools/xmlReader.js"
 import { fixture } from "./support.js"
 
 /**
@@ -157,23 +157,29 @@ const prolog = FastCheck.constantFrom(
   "junk before"
 )
 
-/** A report shaped like nmap's, then damaged: something put in anywhere, or cut short. */
-const report = FastCheck.tuple(
-  prolog,
-  FastCheck.array(host, { maxLength: 4 }),
-  extra,
-  FastCheck.constantFrom("", "\n", "\n<!-- after -->\n", "trailing <junk", "<again/>", "</nmaprun>"),
-  FastCheck.option(FastCheck.tuple(FastCheck.nat(), written), { freq: 3 }),
-  FastCheck.option(FastCheck.nat(), { freq: 4 })
-).map(([head, hosts, between, tail, damage, cut]) => {
-  let text = `${head}<nmaprun scanner="nmap" args="nmap -oX -">\n${between}${hosts.join("")}` +
-    `<runstats><finished elapsed="1.2" exit="success"/></runstats>\n</nmaprun>${tail}`
-  if (damage !== null) {
-    const at = damage[0] % (text.length + 1)
-    text = text.slice(0, at) + damage[1] + text.slice(at)
-  }
-  return cut === null ? text : text.slice(0, cut % (text.length + 1))
-})
+/** A report shaped like nmap's, from `hosts`, then damaged: something put in anywhere, or cut short. */
+const reportOf = (hosts: FastCheck.Arbitrary<ReadonlyArray<string>>) =>
+  FastCheck.tuple(
+    prolog,
+    hosts,
+    extra,
+    FastCheck.constantFrom("", "\n", "\n<!-- after -->\n", "trailing <junk", "<again/>", "</nmaprun>"),
+    FastCheck.option(FastCheck.tuple(FastCheck.nat(), written), { freq: 3 }),
+    FastCheck.option(FastCheck.nat(), { freq: 4 })
+  ).map(([head, hosts, between, tail, damage, cut]) => {
+    let text = `${head}<nmaprun scanner="nmap" args="nmap -oX -">\n${between}${hosts.join("")}` +
+      `<runstats><finished elapsed="1.2" exit="success"/></runstats>\n</nmaprun>${tail}`
+    if (damage !== null) {
+      const at = damage[0] % (text.length + 1)
+      text = text.slice(0, at) + damage[1] + text.slice(at)
+    }
+    return cut === null ? text : text.slice(0, cut % (text.length + 1))
+  })
+
+const report = reportOf(FastCheck.array(host, { maxLength: 4 }))
+
+/** Hosts written alike, as a /24 of one kind of machine is: their lines repeat word for word. */
+const alikeHosts = FastCheck.tuple(host, FastCheck.integer({ min: 2, max: 5 })).map(([h, n]) => Array.from({ length: n }, () => h))
 
 describe("xmlReader", () => {
   it.prop("gives saxes's events, in saxes's writes, for any nmap-like report cut into any pieces", {
@@ -183,6 +189,14 @@ describe("xmlReader", () => {
     const chunks = pieces(text, cuts)
     expect(readerEvents(chunks)).toEqual(saxesEvents(chunks))
   }, { fastCheck: { numRuns: 1500 } })
+
+  it.prop("gives saxes's events, in saxes's writes, for reports whose lines repeat (read once, then found by their text)", {
+    text: reportOf(alikeHosts),
+    cuts: FastCheck.array(FastCheck.nat(), { maxLength: 30 })
+  }, ({ cuts, text }) => {
+    const chunks = pieces(text, cuts)
+    expect(readerEvents(chunks)).toEqual(saxesEvents(chunks))
+  }, { fastCheck: { numRuns: 1000 } })
 
   it.prop("gives saxes's events for nmap's own reports, cut anywhere", {
     name: FastCheck.constantFrom("connect", "discovery", "hostscript", "service", "truncated", "udp", "progress"),
@@ -199,6 +213,21 @@ describe("xmlReader", () => {
     const chunks = pieces(`<r a="1">${text}</r>`, cuts)
     expect(readerEvents(chunks)).toEqual(saxesEvents(chunks))
   }, { fastCheck: { numRuns: 300 } })
+
+  it.prop("finds the first character it never takes as one regex with lookarounds finds it", {
+    text: FastCheck.string({
+      unit: FastCheck.oneof(
+        FastCheck.constantFrom("\ud800", "\udbff", "\udc00", "\udfff", "\r", "\u0000", "\uffff", "a"),
+        FastCheck.string({ unit: "binary", maxLength: 1 })
+      ),
+      maxLength: 12
+    }),
+    from: FastCheck.nat({ max: 13 })
+  }, ({ from, text }) => {
+    const untaken = /[\u0000-\u0008\u000B-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g
+    untaken.lastIndex = from
+    expect(untakenAt(text, from)).toBe(untaken.exec(text)?.index ?? -1)
+  }, { fastCheck: { numRuns: 2000 } })
 
   it("reads tokens longer than it keeps unfinished (attribute values, comments, text) as saxes does", () => {
     const long = "a>b&amp;c ".repeat(20_000)
