@@ -22,8 +22,11 @@ const ERROR_CHARS = 100
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`
 
-const openCount = (hosts: ReadonlyArray<NmapHost>) =>
-  hosts.reduce((n, h) => n + h.ports.reduce((m, p) => m + (p.state === "open" ? 1 : 0), 0), 0)
+const openCount = (hosts: ReadonlyArray<NmapHost>) => {
+  let n = 0
+  for (const h of hosts) for (const p of h.ports) if (p.state === "open") n++
+  return n
+}
 
 const totalsLine = (run: NmapRun): string => {
   const name = `${run.scanner.name}${run.scanner.version !== undefined ? ` ${run.scanner.version}` : ""}`

@@ -29,20 +29,26 @@ const stateRank = (state: string) => {
   return i === -1 ? STATE_ORDER.length : i
 }
 
+interface PortGroup {
+  readonly protocol: string
+  readonly state: string
+  readonly ports: Array<number>
+}
+
 /** A host's port table in a few words, nmap's way round: "20000-20049/tcp open; 22/tcp closed; 998 closed". */
 const portTable = (h: NmapHost): string => {
-  const byKey = new Map<string, Array<number>>()
+  const byKey = new Map<string, PortGroup>()
+  let group: PortGroup | undefined
   for (const p of h.ports) {
-    const key = `${p.protocol}\u0000${p.state}`
-    const list = byKey.get(key) ?? []
-    list.push(p.portid)
-    byKey.set(key, list)
+    // nmap lists a host's ports in order: most are in the group of the port before.
+    if (group === undefined || group.protocol !== p.protocol || group.state !== p.state) {
+      const key = `${p.protocol}\u0000${p.state}`
+      group = byKey.get(key)
+      if (group === undefined) byKey.set(key, group = { protocol: p.protocol, state: p.state, ports: [] })
+    }
+    group.ports.push(p.portid)
   }
-  const parts = [...byKey]
-    .map(([key, ports]) => {
-      const [protocol = "", state = ""] = key.split("\u0000")
-      return { protocol, state, ports }
-    })
+  const parts = [...byKey.values()]
     .sort((a, b) => stateRank(a.state) - stateRank(b.state) || (a.protocol < b.protocol ? -1 : a.protocol > b.protocol ? 1 : 0))
     .map((g) => `${runsText(integerRuns(g.ports), PORT_CHARS, "ports")}/${g.protocol} ${g.state}`)
   const extra = h.extraports.map((e) => `${e.count} ${e.state}`)

@@ -15,14 +15,30 @@ export interface Run<A> {
   readonly count: number
 }
 
+/** The distinct values in ascending order; an array already so (a host's ports, as nmap lists them) as it is. */
+const ascending = (values: Iterable<number>): ReadonlyArray<number> => {
+  if (Array.isArray(values)) {
+    let i = 1
+    while (i < values.length && values[i] > values[i - 1]) i++
+    if (i >= values.length) return values
+  }
+  return [...new Set(values)].sort((a, b) => a - b)
+}
+
 /** Runs of consecutive integers in `values` (sorted, duplicates ignored). */
 export const integerRuns = (values: Iterable<number>): ReadonlyArray<Run<number>> => {
-  const sorted = [...new Set(values)].sort((a, b) => a - b)
+  const sorted = ascending(values)
   const runs: Array<Run<number>> = []
-  for (const v of sorted) {
-    const last = runs[runs.length - 1]
-    if (last !== undefined && v === last.last + 1) runs[runs.length - 1] = { first: last.first, last: v, count: last.count + 1 }
-    else runs.push({ first: v, last: v, count: 1 })
+  let i = 0
+  while (i < sorted.length) {
+    const first = sorted[i++]!
+    let last = first
+    let count = 1
+    while (i < sorted.length && sorted[i] === last + 1) {
+      last = sorted[i++]!
+      count++
+    }
+    runs.push({ first, last, count })
   }
   return runs
 }
