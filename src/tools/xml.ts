@@ -79,8 +79,10 @@ interface LineTrees {
   readonly chars: number
 }
 
+/** Frozen: they are shared, and a frozen element tells a reader of elements that it may be met again (elements.ts). */
 const lineTrees = (line: MarkupLine): LineTrees => {
   const elements: Array<XmlElement> = []
+  const all: Array<Building> = []
   const open: Array<Building> = []
   let chars = 0
   for (const tag of line) {
@@ -93,8 +95,10 @@ const lineTrees = (line: MarkupLine): LineTrees => {
     if (parent === undefined) elements.push(element)
     else append(parent, element)
     if (!tag.selfClosing) open.push(element)
+    all.push(element)
     chars += tag.name.length + tag.chars
   }
+  for (const element of all) Object.freeze(Object.freeze(element).children)
   return { elements, chars }
 }
 

@@ -128,7 +128,20 @@ const plainParts = (p: XmlElement) => {
   return { state: state!.attributes, service: svc?.attributes }
 }
 
+/**
+ * Ports of the elements a repeated markup line shares between hosts, by
+ * element: xml.ts freezes those, so each is read once however many hosts hold it.
+ */
+const sharedPorts = new WeakMap<XmlElement, NmapPort>()
+
 export const port = (p: XmlElement): NmapPort => {
+  if (!Object.isFrozen(p)) return plainPort(p)
+  let known = sharedPorts.get(p)
+  if (known === undefined) sharedPorts.set(p, known = plainPort(p))
+  return known
+}
+
+const plainPort = (p: XmlElement): NmapPort => {
   const parts = plainParts(p)
   if (parts === undefined) return readPort(p)
   let byState = plainPorts.get(p.attributes)
