@@ -88,9 +88,13 @@ interface OpenFile {
 const errorCode = (error: unknown): string =>
   typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : "EIO"
 
-/** The file behind `path` is no longer the open one: renamed away, deleted or replaced. */
-const moved = (file: OpenFile): Promise<boolean> =>
-  stat(file.path).then((info) => info.dev !== file.device || info.ino !== file.inode, () => true)
+/**
+ * The size of the file behind `path` while it is still the open one; undefined
+ * once it is renamed away, deleted or replaced. The same inode is the same
+ * file, so its size is the open file's: one stat serves both questions.
+ */
+const sizeUnlessMoved = (file: OpenFile): Promise<number | undefined> =>
+  stat(file.path).then((info) => info.dev === file.device && info.ino === file.inode ? info.size : undefined, () => undefined)
 
 /** Writes all of `bytes`, checking every write's count: a write that makes no progress is an error. */
 const writeFully = async (handle: FileHandle, bytes: Buffer): Promise<void> => {
@@ -113,22 +117,25 @@ const makeFile = () => {
     await current?.handle.close().catch(() => undefined)
   }
 
-  const current = async (path: string): Promise<OpenFile> => {
-    if (file !== null && (file.path !== path || reopenRequested || (await moved(file)))) await close()
+  /** The file to write at `path`, reopened when it has to be, and its size before the batch. */
+  const current = async (path: string): Promise<{ readonly handle: FileHandle; readonly size: number }> => {
+    if (file !== null && file.path === path && !reopenRequested) {
+      const size = await sizeUnlessMoved(file)
+      if (size !== undefined) return { handle: file.handle, size }
+    }
+    await close()
     reopenRequested = false
-    if (file !== null) return file
     await mkdir(dirname(path), { recursive: true })
     const handle = await open(path, "a", 0o600)
     const info = await handle.stat()
     opens++
     file = { path, handle, device: info.dev, inode: info.ino }
-    return file
+    return { handle, size: info.size }
   }
 
   /** One batch: all of it, or (truncated back) none of it. */
   const commit = async (path: string, bytes: Buffer, durable: boolean): Promise<void> => {
-    const { handle } = await current(path)
-    const before = (await handle.stat()).size
+    const { handle, size: before } = await current(path)
     try {
       await writeFully(handle, bytes)
       if (durable) await handle.datasync()
