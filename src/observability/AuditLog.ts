@@ -301,6 +301,9 @@ export interface AuditLogService {
   readonly flush: Effect.Effect<void>
 }
 
+/** How long a batch of refusals' lines, whose callers do not wait for them, waits for more: file and application log alike. */
+const BATCH_MS = 5
+
 /** A refusal's answer does not depend on its line: unless the call fails closed, it joins the next batch. */
 const batched = (entry: AuditEntry, c: AppConfig) =>
   entry.outcome === "rejected" && !entry.intrusive && c.security.audit_fail_closed !== "all"
@@ -385,7 +388,8 @@ export class AuditLog extends Context.Tag("security-mcp/AuditLog")<AuditLog, Aud
       const config = yield* ConfigService
       const path = Effect.map(config.get, (c) => c.security.audit_log_path)
       const logOnly = logAudit
-      const writer = yield* makeAuditWriter({ path, unwritten: logOnly })
+      // Refusals' lines linger as the application log's do: a client's calls one after another share a write.
+      const writer = yield* makeAuditWriter({ path, unwritten: logOnly, linger: BATCH_MS })
       const logged = yield* logBatches
 
       const writeLine = lineWriter(writer, logged)
@@ -472,7 +476,6 @@ const isoTimestamps = () => {
   }
 }
 
-const BATCH_MS = 5
 const BATCH_LINES = 1024
 
 /**

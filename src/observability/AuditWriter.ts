@@ -9,7 +9,10 @@ import { AuditUnavailable } from "../errors.js"
  * arrive) and wait for their line; one fiber takes whatever is queued, up to
  * `maxBatch` lines, and commits it with one write and, when any line in it
  * must be durable, one fsync (group commit). Lines reach the file in queue
- * order, and a durable line's caller resumes only after the fsync.
+ * order, and a durable line's caller resumes only after the fsync. A batch
+ * of lines nobody waits for may wait `linger` for more: one client's calls,
+ * each arriving after the last one's answer, then share a write instead of
+ * each costing one; a line somebody waits for ends the wait.
  *
  * A batch is all or nothing: every write's byte count is checked, and when
  * a write (disk full, I/O error) or the fsync fails, the file is truncated
@@ -27,6 +30,13 @@ export interface AuditWriterOptions {
   readonly path: Effect.Effect<string>
   readonly capacity?: number
   readonly maxBatch?: number
+  /**
+   * Milliseconds a batch made only of `enqueue`d lines waits for more before
+   * it is written (default 0: at once). A line somebody waits for (`append`,
+   * `flush`) and closing end the wait, so only lines whose callers go on
+   * without them are later by it.
+   */
+  readonly linger?: number
   /** Reopen the file on this signal (default SIGHUP); `null` to not listen. */
   readonly reopenSignal?: NodeJS.Signals | null
   /** Where the lines nobody waits for (`enqueue`) go when their batch cannot be written; by default they are dropped. */
@@ -88,9 +98,13 @@ interface OpenFile {
 const errorCode = (error: unknown): string =>
   typeof error === "object" && error !== null && "code" in error && typeof error.code === "string" ? error.code : "EIO"
 
-/** The file behind `path` is no longer the open one: renamed away, deleted or replaced. */
-const moved = (file: OpenFile): Promise<boolean> =>
-  stat(file.path).then((info) => info.dev !== file.device || info.ino !== file.inode, () => true)
+/**
+ * The size of the file behind `path` while it is still the open one; undefined
+ * once it is renamed away, deleted or replaced. The same inode is the same
+ * file, so its size is the open file's: one stat serves both questions.
+ */
+const sizeUnlessMoved = (file: OpenFile): Promise<number | undefined> =>
+  stat(file.path).then((info) => info.dev === file.device && info.ino === file.inode ? info.size : undefined, () => undefined)
 
 /** Writes all of `bytes`, checking every write's count: a write that makes no progress is an error. */
 const writeFully = async (handle: FileHandle, bytes: Buffer): Promise<void> => {
@@ -113,22 +127,25 @@ const makeFile = () => {
     await current?.handle.close().catch(() => undefined)
   }
 
-  const current = async (path: string): Promise<OpenFile> => {
-    if (file !== null && (file.path !== path || reopenRequested || (await moved(file)))) await close()
+  /** The file to write at `path`, reopened when it has to be, and its size before the batch. */
+  const current = async (path: string): Promise<{ readonly handle: FileHandle; readonly size: number }> => {
+    if (file !== null && file.path === path && !reopenRequested) {
+      const size = await sizeUnlessMoved(file)
+      if (size !== undefined) return { handle: file.handle, size }
+    }
+    await close()
     reopenRequested = false
-    if (file !== null) return file
     await mkdir(dirname(path), { recursive: true })
     const handle = await open(path, "a", 0o600)
     const info = await handle.stat()
     opens++
     file = { path, handle, device: info.dev, inode: info.ino }
-    return file
+    return { handle, size: info.size }
   }
 
   /** One batch: all of it, or (truncated back) none of it. */
   const commit = async (path: string, bytes: Buffer, durable: boolean): Promise<void> => {
-    const { handle } = await current(path)
-    const before = (await handle.stat()).size
+    const { handle, size: before } = await current(path)
     try {
       await writeFully(handle, bytes)
       if (durable) await handle.datasync()
@@ -188,6 +205,42 @@ const batchWriter = (
     if (orphans.length > 0) yield* unwritten(orphans.map((p) => p.line).join(""))
   })
 
+/**
+ * The wait of a batch that lingers: up to `ms`, ended early by `hurry`. A
+ * hurry while no batch waits makes the next wait none, so a line somebody
+ * waits for, queued between the batch's take and its wait, is not kept
+ * waiting. A timer, not the Clock, as the application log's batches
+ * (AuditLog.ts): the wait is a real delay of the file, not part of any
+ * outcome, and a test's clock must not hold lines back.
+ */
+const makeLinger = (ms: number) => {
+  let hurried = false
+  let cut: (() => void) | undefined
+  return {
+    /** Forgets earlier hurries: called before a batch is taken, whose lines then include theirs. */
+    reset: () => {
+      hurried = false
+    },
+    hurry: () => {
+      hurried = true
+      cut?.()
+    },
+    wait: Effect.async<void>((resume) => {
+      if (hurried) return resume(Effect.void)
+      const timer = setTimeout(() => cut?.(), ms)
+      cut = () => {
+        cut = undefined
+        clearTimeout(timer)
+        resume(Effect.void)
+      }
+      return Effect.sync(() => {
+        cut = undefined
+        clearTimeout(timer)
+      })
+    })
+  }
+}
+
 /** Asks for a reopen whenever the process gets `signal`, for as long as the scope lasts. */
 const reopenOn = (signal: NodeJS.Signals, requestReopen: () => void) =>
   Effect.acquireRelease(
@@ -203,6 +256,11 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
   Effect.gen(function*() {
     const queue = yield* Queue.bounded<Pending | typeof STOP>(options.capacity ?? 8192)
     const maxBatch = options.maxBatch ?? 1024
+    const lingerMs = options.linger ?? 0
+    const linger = makeLinger(lingerMs)
+    /** A batch lingers when every line in it is one nobody waits for, and there is room for more. */
+    const lingers = (items: ReadonlyArray<Pending | typeof STOP>) =>
+      lingerMs > 0 && items.length < maxBatch && items.every((p) => p !== STOP && p.done === undefined)
     const file = makeFile()
     // Read without an effect by `enqueueNow`; set once, by the finalizer.
     let closed = false
@@ -221,8 +279,12 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
     /** Takes what is queued, writes it, and stops after the STOP marker the finalizer queues. */
     const writer = Effect.gen(function*() {
       for (;;) {
-        const items = yield* Queue.takeBetween(queue, 1, maxBatch)
-        const all = [...items]
+        linger.reset()
+        const all: Array<Pending | typeof STOP> = [...yield* Queue.takeBetween(queue, 1, maxBatch)]
+        if (lingers(all)) {
+          yield* linger.wait
+          for (const item of yield* Queue.takeUpTo(queue, maxBatch - all.length)) all.push(item)
+        }
         const stop = all.indexOf(STOP)
         const batch = (stop < 0 ? all : all.slice(0, stop)) as ReadonlyArray<Pending>
         if (batch.length > 0) yield* writeBatch(batch)
@@ -238,6 +300,7 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
       Effect.gen(function*() {
         closed = true
         yield* Queue.offer(queue, STOP)
+        linger.hurry()
         yield* Fiber.await(fiber).pipe(Effect.timeout("10 seconds"), Effect.ignore)
         const late = new AuditUnavailable({ path: "", message: "the audit log closed before this line was written" })
         for (const item of yield* Queue.takeAll(queue)) {
@@ -257,6 +320,7 @@ export const makeAuditWriter = (options: AuditWriterOptions): Effect.Effect<Audi
         }
         const done = yield* Deferred.make<void, AuditUnavailable>()
         yield* Queue.offer(queue, { line, durable, done })
+        linger.hurry()
         return yield* Deferred.await(done)
       }).pipe(Effect.uninterruptible)
 

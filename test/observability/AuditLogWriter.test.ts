@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, Logger, Metric, Ref, Schema, type Scope, SubscriptionRef } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Layer, Logger, Metric, Ref, Schema, type Scope, SubscriptionRef } from "effect"
 import { execFileSync } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statfsSync, unlinkSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -7,7 +7,7 @@ import { join } from "node:path"
 import { ConfigService, mergeDeep } from "../../src/config/ConfigService.js"
 import { AppConfig, defaults } from "../../src/config/schema.js"
 import { type AuditEntry, AuditLog, type AuditLogService } from "../../src/observability/AuditLog.js"
-import { auditFailures } from "../../src/observability/AuditWriter.js"
+import { auditFailures, makeAuditWriter } from "../../src/observability/AuditWriter.js"
 import { isAuditMessage } from "../../src/observability/Logger.js"
 
 const root = process.geteuid?.() === 0
@@ -278,5 +278,58 @@ describe("item 16: started lines and interrupted executions", () => {
       yield* audit.started(started("run-3", true))
       expect(lines(path)).toMatchObject([{ outcome: "started", execution_id: "run-3", argv: started("x").argv, duration_seconds: 0 }])
       expect((yield* metadata(audit))["syncs"]).toBe(1)
+    }))
+})
+
+describe("lines nobody waits for linger for company", () => {
+  const writerAt = (path: string, linger: number) => makeAuditWriter({ path: Effect.succeed(path), reopenSignal: null, linger })
+  const text = (path: string) => (existsSync(path) ? readFileSync(path, "utf8") : "")
+  const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+  it.scopedLive("lines queued one after another within the wait share one write, in queue order", () =>
+    Effect.gen(function*() {
+      const path = join(yield* scratch, "audit.jsonl")
+      const writer = yield* writerAt(path, 200)
+      for (const line of ["a\n", "b\n"]) {
+        expect(writer.enqueueNow(line)).toBe(true)
+        yield* sleep(20)
+      }
+      yield* writer.enqueue("c\n")
+      expect(text(path)).toBe("")
+      yield* sleep(400)
+      expect(text(path)).toBe("a\nb\nc\n")
+      expect(yield* writer.status).toMatchObject({ linesWritten: 3, batches: 1 })
+    }))
+
+  it.scopedLive("a line somebody waits for, a flush and closing end the wait at once", () =>
+    Effect.gen(function*() {
+      const path = join(yield* scratch, "audit.jsonl")
+      const waited = yield* Effect.scoped(Effect.gen(function*() {
+        const writer = yield* writerAt(path, 60_000)
+        writer.enqueueNow("a\n")
+        yield* sleep(20)
+        const [took] = yield* Effect.timed(writer.append("b\n", false))
+        writer.enqueueNow("c\n")
+        yield* sleep(20)
+        const [flushed] = yield* Effect.timed(writer.flush)
+        writer.enqueueNow("d\n")
+        yield* sleep(20)
+        return [took, flushed]
+      })).pipe(Effect.timed)
+      expect(text(path)).toBe("a\nb\nc\nd\n")
+      expect(Duration.toMillis(waited[0])).toBeLessThan(10_000)
+      for (const d of waited[1]) expect(Duration.toMillis(d)).toBeLessThan(10_000)
+    }))
+
+  it.scopedLive("without a wait, a line is written on its own as soon as it is queued", () =>
+    Effect.gen(function*() {
+      const path = join(yield* scratch, "audit.jsonl")
+      const writer = yield* writerAt(path, 0)
+      writer.enqueueNow("a\n")
+      yield* sleep(100)
+      writer.enqueueNow("b\n")
+      yield* sleep(100)
+      expect(text(path)).toBe("a\nb\n")
+      expect(yield* writer.status).toMatchObject({ linesWritten: 2, batches: 2 })
     }))
 })
