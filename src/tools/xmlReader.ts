@@ -356,6 +356,13 @@ interface Place {
   /** The known line given or kept last. */
   last: KnownLine | undefined
   line: Recording | undefined
+  /**
+   * Where the first newline at or after the last markup `knownLine` looked at
+   * is in the text being read (its length when there is none), -1 before it
+   * looked: found once for all the markup before it, so a long line of many
+   * tags is searched once, not once per tag.
+   */
+  newline: number
   consumed: boolean
   doctype: boolean
   rootClosed: boolean
@@ -379,8 +386,12 @@ const KNOWN_LINE_CHARS = 512
  */
 const knownLine = (buf: string, lt: number, place: Place, events: XmlEvents): number => {
   if (place.open.length === 0 || !place.consumed) return -1
-  const nl = buf.indexOf("\n", lt)
-  if (nl === -1 || nl - lt > KNOWN_LINE_CHARS) return -1
+  if (place.newline < lt) {
+    const found = buf.indexOf("\n", lt)
+    place.newline = found === -1 ? buf.length : found
+  }
+  const nl = place.newline
+  if (nl === buf.length || nl - lt > KNOWN_LINE_CHARS) return -1
   const text = buf.slice(lt, nl)
   const guess = place.last?.next
   const known = guess !== undefined && guess.text === text ? guess : place.lines.get(text)
@@ -496,6 +507,7 @@ const startPlace = (): Place => ({
   lines: new Map(),
   last: undefined,
   line: undefined,
+  newline: -1,
   consumed: false,
   doctype: false,
   rootClosed: false
@@ -538,6 +550,7 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
     unfinished = false
     // A line is recorded within one write: one cut short is read again from its start.
     place.line = undefined
+    place.newline = -1
     while (at < view.length) {
       const lt = view.indexOf("<", Math.max(at, scanned))
       if (lt === -1) {
