@@ -36,7 +36,8 @@ export const utf8Decoder = () => {
   let first = true
   const decode = (bytes: Uint8Array, length: number) => {
     const text = decodeUtf8(bytes, length, first)
-    if (text.length > 0) first = false
+    // Only the stream's very first character may be a BOM that is dropped, even when it is all a write decoded.
+    if (length > 0) first = false
     return text
   }
   return {

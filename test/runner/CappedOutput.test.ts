@@ -54,6 +54,12 @@ describe("utf8Decoder", () => {
     const rest = Buffer.concat([new Uint8Array([0xbf]), encode("a\uFEFF")])
     expect([decoder.write(new Uint8Array([0xef, 0xbb])), decoder.write(rest), decoder.end()].join("")).toBe("a\uFEFF")
   })
+
+  it("keeps a second BOM when the first was all the first write held", () => {
+    const decoder = utf8Decoder()
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf])
+    expect([decoder.write(bom), decoder.write(bom), decoder.end()].join("")).toBe("\uFEFF")
+  })
 })
 
 describe("CappedOutput", () => {
