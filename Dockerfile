@@ -61,9 +61,9 @@ RUN apt-get update \
  && chown 10001:10001 /var/lib/security-mcp-server
 
 WORKDIR /app
-# The launcher, the bundle and the V8 code cache written by the build (start-up time); the
-# runtime dependencies (none until a native module is added); package.json names the module type.
-COPY --from=build /src/dist/server.js /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/
+# The launcher (dist/package.json makes it CommonJS), the bundle and the V8 code cache written by
+# the build (start-up time); the runtime dependencies; package.json names the package.
+COPY --from=build /src/dist/server.js /src/dist/package.json /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/package.json ./package.json
 

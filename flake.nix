@@ -35,6 +35,7 @@
             installPhase = ''
               runHook preInstall
               install -Dm644 dist/server.js $out/lib/security-mcp-server/dist/server.js
+              install -Dm644 dist/package.json $out/lib/security-mcp-server/dist/package.json
               install -Dm644 dist/main.cjs $out/lib/security-mcp-server/dist/main.cjs
               install -Dm644 dist/main.cjs.v8cache $out/lib/security-mcp-server/dist/main.cjs.v8cache
               install -Dm644 package.json $out/lib/security-mcp-server/package.json

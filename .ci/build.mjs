@@ -1,6 +1,7 @@
-// `npm run build`: dist/main.cjs (the server, one bundle), dist/server.js (its launcher, the package's bin),
-// dist/main.cjs.v8cache (the launcher's V8 code cache, written by a warm-up run of the stdio server) and dist/ui (the
-// console at /ui: its page, one script and one stylesheet, served by the server from there).
+// `npm run build`: dist/main.cjs (the server, one bundle), dist/server.js (its launcher, the package's bin; with
+// dist/package.json, which makes it CommonJS), dist/main.cjs.v8cache (the launcher's V8 code cache, written by a
+// warm-up run of the stdio server) and dist/ui (the console at /ui: its page, one script and one stylesheet, served
+// by the server from there).
 //
 // The bundle is minified, identifiers included: V8 keeps the whole source in memory for lazy compilation (~1 MB
 // less resident with short names), and comments with non-ASCII characters would make it a two-byte string, twice
@@ -126,11 +127,14 @@ writeFileSync("dist/main.cjs.meta.json", JSON.stringify(main.metafile))
 await build({
   ...common,
   entryPoints: ["src/main/bin.ts"],
-  format: "esm",
+  format: "cjs",
   outfile: "dist/server.js",
   banner: { js: "#!/usr/bin/env node" }
 })
 chmodSync("dist/server.js", 0o755)
+// The launcher is CommonJS in a package of ES modules (src/main/bin.ts says why): the files of dist/ are, unless
+// their extension says otherwise, so the scripts' own bundles there are .mjs.
+writeFileSync("dist/package.json", `${JSON.stringify({ type: "commonjs" })}\n`)
 
 // The console: a browser bundle (Preact) and its CSS, no source maps (the package ships no sources).
 rmSync("dist/ui", { recursive: true, force: true })

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url"
 import { firstLine, managed, stderrMatch } from "./children.js"
 import type { BenchFailed } from "./errors.js"
 
-/** dist/bench.js sits beside dist/server.js. */
+/** dist/bench.mjs sits beside dist/server.js. */
 export const serverScript = fileURLToPath(new URL("./server.js", import.meta.url))
 
 const READY_TIMEOUT_MS = 20_000

@@ -11,15 +11,19 @@
  * next to the bundle when that directory is writable (a clone, an npx or
  * extension directory), else to the user's cache directory (a global install
  * owned by root, a read-only image), keyed by Node version and bundle.
+ *
+ * It is CommonJS (dist/package.json says so for the files beside it): Node 20
+ * starts an ES module entry ~5 ms later, for its module loader and a module
+ * facade per builtin imported.
  */
 import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import Module, { createRequire } from "node:module"
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Script } from "node:vm"
 
-const directory = dirname(fileURLToPath(import.meta.url))
+// The real path: Node resolves the symlink npm puts in a bin directory before it runs the launcher.
+const directory = __dirname
 const file = join(directory, "main.cjs")
 const shippedCache = `${file}.v8cache`
 

@@ -112,7 +112,7 @@ describe("Dockerfile", () => {
   it("copies only the bundle, the runtime dependencies and package.json into the runtime image", () => {
     const copies = finalStage.filter((i) => i.keyword === "COPY").map((i) => i.args)
     expect(copies).toEqual([
-      "--from=build /src/dist/server.js /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/",
+      "--from=build /src/dist/server.js /src/dist/package.json /src/dist/main.cjs /src/dist/main.cjs.v8cache ./dist/",
       "--from=build /src/node_modules ./node_modules",
       "--from=build /src/package.json ./package.json"
     ])

@@ -54,6 +54,7 @@ describe("npm package", () => {
       "package/config/config.example.yaml",
       "package/dist/main.cjs",
       "package/dist/main.cjs.v8cache",
+      "package/dist/package.json",
       "package/dist/server.js",
       "package/dist/ui/console.css",
       "package/dist/ui/console.js",
