@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Either, JSONSchema, Schema } from "effect"
 import { forbiddenFlags, validateArgs } from "../../src/policy/args.js"
+import { builtinToolNames } from "../../src/tools/builtinNames.js"
 import { builtinTools } from "../../src/tools/builtins.js"
 
 describe("builtinTools", () => {
@@ -14,6 +15,10 @@ describe("builtinTools", () => {
       "HttpProbeTool",
       "TlsProbeTool"
     ])
+  })
+
+  it("are named, in order, by the list start-up checks custom tools against before it loads them", () => {
+    expect(builtinTools.map((t) => t.name)).toEqual(builtinToolNames)
   })
 
   for (const spec of builtinTools) {
