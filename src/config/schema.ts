@@ -1,6 +1,7 @@
 import { Schema } from "effect"
 import { CallerScope } from "../identity/Caller.js"
 import { Engagement } from "../policy/Engagement.js"
+import { bounded, boundedInt } from "./bounded.js"
 import { WatchConfig, watchDefaults } from "./watch.js"
 
 /**
@@ -8,12 +9,6 @@ import { WatchConfig, watchDefaults } from "./watch.js"
  * format, the environment variable names and the clamping ranges. The README's
  * configuration reference is generated from the annotations here.
  */
-
-const bounded = (min: number, max: number, description: string) =>
-  Schema.Number.pipe(Schema.clamp(min, max)).annotations({ description, jsonSchema: { minimum: min, maximum: max } })
-
-const boundedInt = (min: number, max: number, description: string) =>
-  Schema.Int.pipe(Schema.clamp(min, max)).annotations({ description, jsonSchema: { minimum: min, maximum: max } })
 
 export const Transport = Schema.Literal("stdio", "http")
 export type Transport = typeof Transport.Type

@@ -1,4 +1,5 @@
 import { Schema } from "effect"
+import { bounded, boundedInt } from "./bounded.js"
 
 /**
  * The `watch` settings: scheduled rescans, where their change alerts go, and
@@ -6,12 +7,6 @@ import { Schema } from "effect"
  * URLs exist only here, never in caller input, and each is checked against
  * `webhook_egress` before anything is sent.
  */
-
-const bounded = (min: number, max: number, description: string) =>
-  Schema.Number.pipe(Schema.clamp(min, max)).annotations({ description, jsonSchema: { minimum: min, maximum: max } })
-
-const boundedInt = (min: number, max: number, description: string) =>
-  Schema.Int.pipe(Schema.clamp(min, max)).annotations({ description, jsonSchema: { minimum: min, maximum: max } })
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 

@@ -32,7 +32,7 @@ export interface Range {
   readonly maximum: number
 }
 
-/** The clamp range, from the `jsonSchema` annotation `bounded`/`boundedInt` put beside `Schema.clamp`. */
+/** The clamp range, from the `jsonSchema` annotation of `bounded`/`boundedInt` (src/config/bounded.ts). */
 export const rangeOf = (ast: AST.AST): Range | undefined => {
   const json = Option.getOrUndefined(AST.getJSONSchemaAnnotation(ast)) as Record<string, unknown> | undefined
   if (json !== undefined && typeof json["minimum"] === "number" && typeof json["maximum"] === "number") {
