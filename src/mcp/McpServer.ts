@@ -24,7 +24,7 @@ import { Schedules } from "../watch/Schedules.js"
 import { complete, type CompletionEnv, type CompletionSource, defaultSources } from "./completions.js"
 import { engagementChoices, engagementResources } from "./engagementResources.js"
 import { makeSessionLog, type SessionLog } from "./logging.js"
-import { bundledScanViewer, scanViewerResources, supportsApps, withViewer } from "./mcpApp.js"
+import { bundledScanViewer, hasBundledScanViewer, scanViewerResources, supportsApps, withViewer } from "./mcpApp.js"
 import { makeServerShell, type McpServerShell, type ServerInfo } from "./McpServerShell.js"
 import { offeredPrompts, type PromptEnv, renderPrompt } from "./prompts.js"
 import { reportResources, scanReportTool } from "./reports.js"
@@ -276,8 +276,7 @@ export const makeMcpServer = (
       bindDurable(durableTasks(access, options.sessionCaller, run, taskLimits.pollIntervalMs))
     }
     const recentTargets: Array<string> = []
-    const viewer = bundledScanViewer()
-    const apps = () => viewer !== undefined && supportsApps(server.getClientCapabilities())
+    const apps = () => hasBundledScanViewer && supportsApps(server.getClientCapabilities())
     const s: Session = {
       server,
       executor: yield* ToolExecutor,
@@ -300,7 +299,7 @@ export const makeMcpServer = (
         toolFlagResources,
         engagementResources(yield* ConfigService),
         ...(access === undefined ? [] : [scanResources(access), reportResources(access)]),
-        ...(viewer === undefined ? [] : [scanViewerResources(viewer, apps)])
+        ...(hasBundledScanViewer ? [scanViewerResources(bundledScanViewer, apps)] : [])
       ]),
       completions: [...(options.completions ?? []), ...(access === undefined ? [] : [scanCompletions(access)]), ...defaultSources],
       subscriptions: makeSubscriptions(),

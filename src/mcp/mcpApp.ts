@@ -32,18 +32,18 @@ export const VIEWER_TOOLS: ReadonlySet<string> = new Set(["NmapTool", SCAN_DIFF]
 /**
  * The viewer's HTML, inlined into the server bundle at build time
  * (`.ci/build.mjs` defines it, and writes it to dist/scan-viewer.html for
- * the tests); undefined when running from source, where the server offers
- * no viewer. The bundle holds it Brotli-compressed (base64): V8 keeps the
+ * the tests); absent when running from source, where the server offers no
+ * viewer. The bundle holds it Brotli-compressed (base64): V8 keeps the
  * bundle's source and the code cache's string constants in memory in every
- * server, ~280 kB each for the plain HTML; it is decompressed once, when an
- * MCP server is first made.
+ * server, ~280 kB each for the plain HTML. It is decompressed when a client
+ * first reads it, not at start-up: most clients never negotiate the
+ * extension, and a start-up that decompressed it spent ~5 ms on it.
  */
 declare const __SCAN_VIEWER_BROTLI__: string | undefined
+export const hasBundledScanViewer: boolean = typeof __SCAN_VIEWER_BROTLI__ === "string"
 let viewerHtml: string | undefined
-export const bundledScanViewer = (): string | undefined =>
-  typeof __SCAN_VIEWER_BROTLI__ !== "string"
-    ? undefined
-    : (viewerHtml ??= brotliDecompressSync(Buffer.from(__SCAN_VIEWER_BROTLI__, "base64")).toString("utf8"))
+export const bundledScanViewer =
+  (): string => (viewerHtml ??= brotliDecompressSync(Buffer.from(__SCAN_VIEWER_BROTLI__ ?? "", "base64")).toString("utf8"))
 
 /** Whether the client negotiated MCP Apps with HTML views. */
 export const supportsApps = (capabilities: ClientCapabilities | undefined): boolean => {
@@ -95,13 +95,13 @@ const resource: Resource = {
 }
 
 /** `ui://…/scan-viewer.html`, listed and read only in a session whose client negotiated the extension (`negotiated`). */
-export const scanViewerResources = (html: string, negotiated: () => boolean): ResourceProvider => ({
+export const scanViewerResources = (html: () => string, negotiated: () => boolean): ResourceProvider => ({
   templates: [],
   list: () => Effect.sync(() => ({ resources: negotiated() ? [resource] : [] })),
   read: (uri) =>
     Effect.sync(() =>
       uri === SCAN_VIEWER_URI && negotiated()
-        ? Option.some({ contents: [{ uri, mimeType: APP_MIME_TYPE, text: html, _meta: { ui: viewerResourceMeta } }] })
+        ? Option.some({ contents: [{ uri, mimeType: APP_MIME_TYPE, text: html(), _meta: { ui: viewerResourceMeta } }] })
         : Option.none()
     )
 })
