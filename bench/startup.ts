@@ -7,7 +7,10 @@ import { alternate, type Paired, paired, roundedPaired } from "./stats.js"
 
 /**
  * Spawn → `initialize` reply over stdio, against a node process that only
- * echoes the reply. Both get the environment an MCP client gives a server it
+ * echoes the reply; and, in the same runs of ours, spawn → `tools/list`
+ * reply (sent once `initialize` is answered), which is when a client can
+ * offer the tools: the server answers `initialize` before its services are
+ * built, so that first figure alone flatters it. Both get the environment an MCP client gives a server it
  * launches (Claude Desktop passes PATH, HOME and what the entry's `env`
  * names): a developer's or a CI machine's variables such as
  * NODE_EXTRA_CA_CERTS (which makes every Node start-up read a CA bundle)
@@ -35,10 +38,18 @@ const clientEnv = (extra: Readonly<Record<string, string>> = {}): NodeJS.Process
   ...extra
 })
 
-const isReply = (line: string) => line.includes("\"id\":1")
+const listTools = `${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n${
+  JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list", params: {} })
+}\n`
 
-/** Time from spawn to the reply line; the child is stopped before the next run starts. */
-const timeOnce = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
+const isReply = (line: string) => line.includes("\"id\":1")
+const isToolList = (line: string) => line.includes("\"id\":2") && line.includes("\"tools\"")
+
+/**
+ * Time from spawn to the reply line and, with `thenList`, to the `tools/list` reply; the child is stopped before
+ * the next run starts.
+ */
+const timeOnce = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, thenList = false) =>
   Effect.scoped(
     Effect.gen(function*() {
       const started = performance.now()
@@ -46,9 +57,15 @@ const timeOnce = (args: ReadonlyArray<string>, env: NodeJS.ProcessEnv) =>
       child.stdin?.write(initialize)
       const line = yield* firstLine(child, isReply, REPLY_TIMEOUT_MS, "initialize reply")
       const ms = performance.now() - started
+      let listMs = Number.NaN
+      if (thenList) {
+        child.stdin?.write(listTools)
+        yield* firstLine(child, isToolList, REPLY_TIMEOUT_MS, "tools/list reply")
+        listMs = performance.now() - started
+      }
       child.stdin?.end()
       yield* Effect.promise(() => stopChild(child))
-      return { ms, line }
+      return { ms, listMs, line }
     })
   )
 
@@ -57,37 +74,47 @@ export interface StartupResult {
   readonly details: Record<string, unknown>
 }
 
-/** Our start-up and the echo's, alternating, in one environment. */
-const measure = (env: (extra?: Readonly<Record<string, string>>) => NodeJS.ProcessEnv) =>
+/** Our start-up and the echo's, alternating, in one environment; `list` holds ours to `tools/list`, run by run. */
+const measure = (env: (extra?: Readonly<Record<string, string>>) => NodeJS.ProcessEnv, withList = false) =>
   Effect.gen(function*() {
     const ourArgs = [serverScript, "serve", "--transport", "stdio"]
     // The first run warms the page cache for the bundle and hands the baseline the exact reply text.
     const warm = yield* timeOnce(ourArgs, env())
+    // Every run of ours, warm-ups included, in order: `alternate` keeps the last RUNS of them.
+    const lists: Array<number> = []
     const runs = yield* alternate(
       RUNS,
       WARMUP,
-      Effect.map(timeOnce(ourArgs, env()), (r) => r.ms),
+      Effect.map(timeOnce(ourArgs, env(), withList), (r) => {
+        lists.push(r.listMs)
+        return r.ms
+      }),
       Effect.map(timeOnce(["-e", echoSource], env({ BENCH_REPLY: warm.line })), (r) => r.ms)
     )
-    return paired(runs.ours, runs.baseline)
+    return { initialize: paired(runs.ours, runs.baseline), list: paired(lists.slice(WARMUP), runs.baseline) }
   })
 
 const row = (name: string, p: Paired, target: Row["target"]): Row =>
   latencyRow({ name, baselineLabel: "`node -e` echo", target }, p.ours, p.baseline)
 
 export const startupBench = Effect.gen(function*() {
-  const client = yield* measure(clientEnv)
+  const client = yield* measure(clientEnv, true)
   const shell = yield* measure(cleanEnv)
   const rows: ReadonlyArray<Row> = [
-    row("stdio spawn → initialize reply, median (environment of an MCP client: PATH, HOME)", client, { on: "ours", max: 150 }),
-    row("stdio spawn → initialize reply, median (this shell's whole environment)", shell, null)
+    row("stdio spawn → initialize reply, median (environment of an MCP client: PATH, HOME)", client.initialize, {
+      on: "ours",
+      max: 150
+    }),
+    row("stdio spawn → tools/list reply, median (same runs; the tools a client can offer)", client.list, null),
+    row("stdio spawn → initialize reply, median (this shell's whole environment)", shell.initialize, null)
   ]
   return {
     rows,
     details: {
       runs: RUNS,
-      clientEnvironment: roundedPaired(client),
-      shellEnvironment: { keys: Object.keys(cleanEnv()), ...roundedPaired(shell) }
+      clientEnvironment: roundedPaired(client.initialize),
+      clientEnvironmentToolList: roundedPaired(client.list),
+      shellEnvironment: { keys: Object.keys(cleanEnv()), ...roundedPaired(shell.initialize) }
     }
   } satisfies StartupResult
 })
