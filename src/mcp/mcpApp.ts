@@ -42,8 +42,11 @@ export const VIEWER_TOOLS: ReadonlySet<string> = new Set(["NmapTool", SCAN_DIFF]
 declare const __SCAN_VIEWER_BROTLI__: string | undefined
 export const hasBundledScanViewer: boolean = typeof __SCAN_VIEWER_BROTLI__ === "string"
 let viewerHtml: string | undefined
-export const bundledScanViewer =
-  (): string => (viewerHtml ??= brotliDecompressSync(Buffer.from(__SCAN_VIEWER_BROTLI__ ?? "", "base64")).toString("utf8"))
+/** The HTML, for a server that `hasBundledScanViewer` (from source the constant does not exist). */
+export const bundledScanViewer = (): string => {
+  viewerHtml ??= brotliDecompressSync(Buffer.from(__SCAN_VIEWER_BROTLI__ as string, "base64")).toString("utf8")
+  return viewerHtml
+}
 
 /** Whether the client negotiated MCP Apps with HTML views. */
 export const supportsApps = (capabilities: ClientCapabilities | undefined): boolean => {
