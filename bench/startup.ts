@@ -10,8 +10,8 @@ import { alternate, type Paired, paired, roundedPaired } from "./stats.js"
  * echoes the reply; and, in the same runs of ours, spawn → `tools/list`
  * reply (sent once `initialize` is answered), which is when a client can
  * offer the tools: the server answers `initialize` before its services are
- * built, so that first figure alone flatters it. Both get the environment an MCP client gives a server it
- * launches (Claude Desktop passes PATH, HOME and what the entry's `env`
+ * built, so that first figure alone flatters it. Both get the environment
+ * an MCP client gives a server it launches (Claude Desktop passes PATH, HOME and what the entry's `env`
  * names): a developer's or a CI machine's variables such as
  * NODE_EXTRA_CA_CERTS (which makes every Node start-up read a CA bundle)
  * slow both alike and tell nothing about the server; that figure is a row too.
@@ -74,24 +74,18 @@ export interface StartupResult {
   readonly details: Record<string, unknown>
 }
 
-/** Our start-up and the echo's, alternating, in one environment; `list` holds ours to `tools/list`, run by run. */
+/** Our start-up and the echo's, alternating, in one environment, run by run; ours to `tools/list` too with `withList`. */
 const measure = (env: (extra?: Readonly<Record<string, string>>) => NodeJS.ProcessEnv, withList = false) =>
   Effect.gen(function*() {
     const ourArgs = [serverScript, "serve", "--transport", "stdio"]
     // The first run warms the page cache for the bundle and hands the baseline the exact reply text.
     const warm = yield* timeOnce(ourArgs, env())
-    // Every run of ours, warm-ups included, in order: `alternate` keeps the last RUNS of them.
-    const lists: Array<number> = []
-    const runs = yield* alternate(
+    return yield* alternate(
       RUNS,
       WARMUP,
-      Effect.map(timeOnce(ourArgs, env(), withList), (r) => {
-        lists.push(r.listMs)
-        return r.ms
-      }),
+      timeOnce(ourArgs, env(), withList),
       Effect.map(timeOnce(["-e", echoSource], env({ BENCH_REPLY: warm.line })), (r) => r.ms)
     )
-    return { initialize: paired(runs.ours, runs.baseline), list: paired(lists.slice(WARMUP), runs.baseline) }
   })
 
 const row = (name: string, p: Paired, target: Row["target"]): Row =>
@@ -100,21 +94,24 @@ const row = (name: string, p: Paired, target: Row["target"]): Row =>
 export const startupBench = Effect.gen(function*() {
   const client = yield* measure(clientEnv, true)
   const shell = yield* measure(cleanEnv)
+  const clientInitialize = paired(client.ours.map((r) => r.ms), client.baseline)
+  const clientList = paired(client.ours.map((r) => r.listMs), client.baseline)
+  const shellInitialize = paired(shell.ours.map((r) => r.ms), shell.baseline)
   const rows: ReadonlyArray<Row> = [
-    row("stdio spawn → initialize reply, median (environment of an MCP client: PATH, HOME)", client.initialize, {
+    row("stdio spawn → initialize reply, median (environment of an MCP client: PATH, HOME)", clientInitialize, {
       on: "ours",
       max: 150
     }),
-    row("stdio spawn → tools/list reply, median (same runs; the tools a client can offer)", client.list, null),
-    row("stdio spawn → initialize reply, median (this shell's whole environment)", shell.initialize, null)
+    row("stdio spawn → tools/list reply, median (same runs; the tools a client can offer)", clientList, null),
+    row("stdio spawn → initialize reply, median (this shell's whole environment)", shellInitialize, null)
   ]
   return {
     rows,
     details: {
       runs: RUNS,
-      clientEnvironment: roundedPaired(client.initialize),
-      clientEnvironmentToolList: roundedPaired(client.list),
-      shellEnvironment: { keys: Object.keys(cleanEnv()), ...roundedPaired(shell.initialize) }
+      clientEnvironment: roundedPaired(clientInitialize),
+      clientEnvironmentToolList: roundedPaired(clientList),
+      shellEnvironment: { keys: Object.keys(cleanEnv()), ...roundedPaired(shellInitialize) }
     }
   } satisfies StartupResult
 })

@@ -86,18 +86,18 @@ export const roundedPaired = (p: Paired, digits = 3): Paired => {
  * discarded pairs; every other pair starts with the baseline, so neither
  * always runs second (right after the other has warmed a cache or a core).
  */
-export const alternate = <E, R>(
+export const alternate = <A, B, E, R>(
   runs: number,
   warmup: number,
-  ours: Effect.Effect<number, E, R>,
-  baseline: Effect.Effect<number, E, R>
-): Effect.Effect<{ readonly ours: ReadonlyArray<number>; readonly baseline: ReadonlyArray<number> }, E, R> =>
+  ours: Effect.Effect<A, E, R>,
+  baseline: Effect.Effect<B, E, R>
+): Effect.Effect<{ readonly ours: ReadonlyArray<A>; readonly baseline: ReadonlyArray<B> }, E, R> =>
   Effect.gen(function*() {
-    const o: Array<number> = []
-    const b: Array<number> = []
+    const o: Array<A> = []
+    const b: Array<B> = []
     for (let i = 0; i < warmup + runs; i++) {
-      let x: number
-      let y: number
+      let x: A
+      let y: B
       if (i % 2 === 0) {
         x = yield* ours
         y = yield* baseline
