@@ -3,16 +3,27 @@ import { execFileSync, spawn, spawnSync } from "node:child_process"
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { cleanup, startListener, waitFor } from "../e2e/support/processes.js"
-import { cleanEnv, close, connect, expectWorkingServer, npm, packageJson, readJson, sourceCopy, tempDir } from "./support.js"
+import {
+  cleanEnv,
+  close,
+  connect,
+  expectWorkingServer,
+  localPrebuilds,
+  npm,
+  packageJson,
+  readJson,
+  sourceCopy,
+  tempDir
+} from "./support.js"
 
 /**
  * The package as users get it: `npm pack` (its prepack build) in a copy of
  * the sources, then ONE `npm install -g` of the tarball into an empty prefix,
  * from the local npm cache where it can (the registry for what npm ci did not cache), from a temporary directory
- * with a clean environment. Everything
- * after that runs the installed bin. A native runtime dependency (the SQLite
- * driver) compiles from source during that install: the generous timeout is
- * for it.
+ * with a clean environment. The SQLite driver's native addon comes as a
+ * prebuilt file, as it does for users, here the one `npm ci` built (see
+ * localPrebuilds); the generous timeout is for a machine where it compiles
+ * anyway. Everything after that runs the installed bin.
  */
 
 const INSTALL_TIMEOUT = 600_000
@@ -30,8 +41,10 @@ beforeAll(async () => {
   tarball = join(work, packed!.filename)
   prefix = join(work, "prefix")
   const empty = join(work, "empty")
+  const prebuilds = join(work, "prebuilds")
   mkdirSync(empty)
-  await npm(["install", "--global", "--prefix", prefix, "--prefer-offline", tarball], empty)
+  mkdirSync(prebuilds)
+  await npm(["install", "--global", "--prefix", prefix, "--prefer-offline", tarball], empty, cleanEnv(localPrebuilds(prebuilds)))
   installed = join(prefix, "lib/node_modules", packageJson.name)
   bin = join(prefix, "bin", packageJson.name)
 }, INSTALL_TIMEOUT)

@@ -2,7 +2,7 @@ import { expect } from "@effect/vitest"
 import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { execFile, execFileSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs"
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { promisify } from "node:util"
@@ -60,6 +60,31 @@ export const sourceCopy = (): string => {
   }
   symlinkSync(join(root, "node_modules"), join(copy, "node_modules"))
   return copy
+}
+
+/**
+ * The native addons `npm ci` built here, laid out as prebuild-install's local prebuilds in `dir`, and the
+ * environment that points each package's install script at them. A user's install downloads the same prebuilt
+ * file from the package's releases; this machine cannot reach them, and compiling SQLite from source again
+ * took ~150 s of the suite. A package whose version or platform name does not match still compiles.
+ */
+export const localPrebuilds = (dir: string): Record<string, string> => {
+  const libc =
+    process.platform === "linux" && !(process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime
+      ? "musl"
+      : ""
+  const env: Record<string, string> = {}
+  for (const name of Object.keys(packageJson.dependencies)) {
+    const from = join(root, "node_modules", name)
+    const addons = join(from, "build/Release")
+    if (!existsSync(addons)) continue
+    const { version } = readJson<{ version: string }>(join(from, "package.json"))
+    const file = `${name}-v${version}-node-v${process.versions.modules}-${process.platform}${libc}-${process.arch}.tar.gz`
+    const nodeFiles = readdirSync(addons).filter((entry) => entry.endsWith(".node") && !entry.startsWith("test_"))
+    execFileSync("tar", ["-czf", join(dir, file), "-C", from, ...nodeFiles.map((entry) => `build/Release/${entry}`)])
+    env[`npm_config_${name.replace(/[^a-zA-Z0-9]/g, "_")}_local_prebuilds`] = dir
+  }
+  return env
 }
 
 /**
