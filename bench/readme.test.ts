@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { BEGIN, END, renderBench, replaceBench, type Results } from "./readme.js"
-import { evaluate } from "./report.js"
+import { evaluate, formatTarget } from "./report.js"
 
 const results: Results = {
   machine: {
@@ -62,5 +62,22 @@ describe("the README's performance block", () => {
     })
     expect(row.met).toBe(true)
     expect(evaluate({ ...row, difference: undefined } as any).met).toBe(false)
+  })
+
+  it("a paired-ratio target judges the median of the per-pair ratios, not the ratio of medians", () => {
+    // nmap's bimodal wall time: the medians fell in different modes, the pairs did not.
+    const row = evaluate({
+      name: "x",
+      unit: "ms",
+      ours: 2300,
+      baseline: 1500,
+      baselineLabel: "b",
+      target: { on: "pairedRatio", max: 1.05 },
+      pairedRatio: 1.02
+    })
+    expect(row.met).toBe(true)
+    expect(row.ratio).toBeCloseTo(1.533, 3)
+    expect(formatTarget(row.target, row.unit)).toBe("≤ 1.05× (median of paired ratios)")
+    expect(evaluate({ ...row, pairedRatio: undefined } as any).met).toBe(false)
   })
 })

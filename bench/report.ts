@@ -4,10 +4,13 @@ export type Unit = "ms" | "req/s" | "MB" | "tokens" | "calls" | "B"
 
 export interface Target {
   /**
-   * What the bound applies to: our figure, ours / baseline, or ours − baseline
+   * What the bound applies to: our figure, ours / baseline, the median of
+   * ours / baseline run by run (`pairedRatio`: where a tool's own time is
+   * bimodal, the ratio of two medians is a coin toss of which mode each
+   * landed in, while pairs share the machine's moment), or ours − baseline
    * (a fixed cost: for latencies, the median of the paired differences).
    */
-  readonly on: "ours" | "ratio" | "difference"
+  readonly on: "ours" | "ratio" | "pairedRatio" | "difference"
   readonly max?: number
   readonly min?: number
   /** Where the bound comes from, when it is not obvious (an issue's figure, a bare server's). */
@@ -33,6 +36,8 @@ export interface Row {
   readonly spread?: { readonly ours: Spread; readonly baseline: Spread }
   /** For a `difference` target: the value judged (the median of paired differences), when not ours − baseline. */
   readonly difference?: number
+  /** For a `pairedRatio` target: the median of the paired ratios, the value judged. */
+  readonly pairedRatio?: number
   readonly note?: string
 }
 
@@ -48,6 +53,8 @@ export const evaluate = (row: Row): EvaluatedRow => {
     ? row.ours
     : row.target.on === "ratio"
     ? ratio
+    : row.target.on === "pairedRatio"
+    ? row.pairedRatio ?? Number.NaN
     : row.difference ?? row.ours - row.baseline
   const met = (row.target.max === undefined || value <= row.target.max) && (row.target.min === undefined || value >= row.target.min)
   return { ...row, ratio, met }
@@ -80,8 +87,8 @@ export const formatWithSpread = (value: number, unit: Unit, spread: Spread | und
 
 export const formatTarget = (target: Target | null, unit: Unit): string => {
   if (target === null) return "-"
-  const show = (x: number) => (target.on === "ratio" ? `${x}×` : formatValue(x, unit))
-  const over = target.on === "difference" ? " over baseline" : ""
+  const show = (x: number) => (target.on === "ratio" || target.on === "pairedRatio" ? `${x}×` : formatValue(x, unit))
+  const over = target.on === "difference" ? " over baseline" : target.on === "pairedRatio" ? " (median of paired ratios)" : ""
   const bound = target.max !== undefined && target.min !== undefined
     ? `${show(target.min)}..${show(target.max)}`
     : target.max !== undefined
@@ -120,7 +127,7 @@ export const spreadOf = (s: { readonly n: number; readonly min: number; readonly
 
 /** A latency row from the summaries of runs made in alternation: their medians, with the spread of each. */
 export const latencyRow = (
-  fields: Pick<Row, "name" | "baselineLabel" | "target"> & Partial<Pick<Row, "note" | "difference">>,
+  fields: Pick<Row, "name" | "baselineLabel" | "target"> & Partial<Pick<Row, "note" | "difference" | "pairedRatio">>,
   ours: Spread,
   baseline: Spread
 ): Row => ({

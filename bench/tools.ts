@@ -153,8 +153,9 @@ export const toolsBench = (server: RunningServer) =>
         {
           name: "nmap -sT all 65,535 loopback ports via REST, median",
           baselineLabel: "nmap spawned directly",
-          target: { on: "ratio", max: 1.05 },
-          note: `median of paired ratios ${nmap.full.medianPairedRatio.toFixed(3)} (nmap's own time is bimodal here)`
+          target: { on: "pairedRatio", max: 1.05 },
+          pairedRatio: nmap.full.medianPairedRatio,
+          note: `median of paired ratios ${nmap.full.medianPairedRatio.toFixed(3)} (nmap's own time is bimodal here: ~1.15 s or ~2.15 s)`
         },
         nmap.full.ours,
         nmap.full.baseline
