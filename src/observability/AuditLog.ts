@@ -347,13 +347,8 @@ const plainLine = (line: ExecutionLine): boolean => {
  * so a flood of refusals costs no JSON). The text is `auditText`'s, since
  * neither rewrite changes a plain line; anything else is made as `messageOf` makes it.
  */
-const logMessage = (line: ExecutionLine): AuditMessage => {
-  if (!plainLine(line)) return messageOf(auditText(line))
-  const message = new AuditMessage("", line)
-  let text: string | undefined
-  Object.defineProperty(message, "line", { enumerable: true, configurable: true, get: () => (text ??= lineJson(line)) })
-  return message
-}
+const logMessage = (line: ExecutionLine): AuditMessage =>
+  plainLine(line) ? new AuditMessage(() => lineJson(line), line) : messageOf(auditText(line))
 
 /** Writes a line to the file or, without one, to the application log; a line that fails closed fails when it cannot be written. */
 const lineWriter = (writer: AuditWriter, logged: Effect.Effect.Success<typeof logBatches>) =>
