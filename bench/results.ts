@@ -27,8 +27,12 @@ import { rounded, summarize } from "./stats.js"
 
 const FIRST_PORT = 20000
 const PORTS = 50
-/** nmap's own time over a /24 here spreads by a fifth from run to run (500–600 ms); 5 pairs let one slow run move the median. */
-const RUNS = 9
+/**
+ * nmap's own time over a /24 here spreads by a fifth from run to run
+ * (450–650 ms): with 9 pairs the ratio of the two medians and the median of
+ * the paired ratios came out a tenth apart (1.19 and 1.09 on one run).
+ */
+const RUNS = 15
 const NETWORKS = [{ cidr: "127.0.0.0/24", hosts: 256 }, { cidr: "127.0.0.0/26", hosts: 64 }, { cidr: "127.0.0.0/28", hosts: 16 }]
 const ARGS = ["-sT", "-Pn", "-p", `${FIRST_PORT}-${FIRST_PORT + PORTS - 1}`]
 
