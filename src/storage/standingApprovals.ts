@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Duration, Effect, Either, Option, Queue } from "effect"
 import type { Approval } from "../Approval.js"
+import { statusAt } from "../approvalStatus.js"
 import type { ConfigService } from "../config/ConfigService.js"
 import {
   type ApprovalConflict,
@@ -15,6 +16,7 @@ import type { Caller } from "../identity/Caller.js"
 import type { AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { coversRun, mayRevoke, standingDigest, type StandingSubject, type StandingUse } from "../policy/approval.js"
 import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval, UNDECIDED } from "./approvalRows.js"
+import { LOCK_CLASS } from "./instances.js"
 
 /**
  * Standing approvals: one pending request per schedule (and per version of
@@ -94,11 +96,33 @@ const standingApproval = (req: StandingRequest, id: string, now: number, expires
   digest: standingDigest(req.subject)
 })
 
-/**
- * Stores a new pending approval with its audit line in one transaction (a
- * request whose line cannot be written is not stored either), then
- * announces it. Per-call and standing requests alike.
- */
+/** A new pending approval and its audit line, in the caller's transaction: a request whose line cannot be written is not stored either. */
+const insertRequested = (
+  p: Pick<StandingParts, "audit" | "entry">,
+  approval: Approval,
+  requester: Caller,
+  nowMs: number,
+  expiresMs: number
+) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, nowMs, expiresMs))}`.pipe(
+      Effect.zipRight(p.audit.write(p.entry(approval, requester, "approval:requested", "pending")))
+    ))
+
+const announceRequested = (events: Events["Type"], approval: Approval) =>
+  events.publish({
+    type: "approval.requested",
+    approvalId: approval.approval_id,
+    tool: approval.tool,
+    target: approval.target,
+    resolvedTarget: approval.resolved_target,
+    argv: approval.argv,
+    engagement: approval.engagement,
+    requestedBy: approval.requested_by,
+    expiresAt: approval.expires_at
+  })
+
+/** Stores a new pending approval with its audit line in one transaction, then announces it. */
 export const storeRequested = (
   p: Pick<StandingParts, "store" | "audit" | "events" | "entry">,
   approval: Approval,
@@ -106,29 +130,35 @@ export const storeRequested = (
   nowMs: number,
   expiresMs: number
 ): Effect.Effect<void, ApprovalsUnavailable | AuditUnavailable> =>
-  Effect.gen(function*() {
-    yield* p.store(
-      "request",
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql.withTransaction(
-          sql`INSERT INTO approvals ${sql.insert(pendingColumns(approval, nowMs, expiresMs))}`.pipe(
-            Effect.zipRight(p.audit.write(p.entry(approval, requester, "approval:requested", "pending")))
-          )
-        ))
-    )
-    yield* p.events.publish({
-      type: "approval.requested",
-      approvalId: approval.approval_id,
-      tool: approval.tool,
-      target: approval.target,
-      resolvedTarget: approval.resolved_target,
-      argv: approval.argv,
-      engagement: approval.engagement,
-      requestedBy: approval.requested_by,
-      expiresAt: approval.expires_at
-    })
-  })
+  p.store(
+    "request",
+    Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(insertRequested(p, approval, requester, nowMs, expiresMs)))
+  ).pipe(Effect.zipRight(announceRequested(p.events, approval)))
 
+const latestStanding = (scheduleId: string) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals
+      WHERE schedule_id = ${scheduleId} AND kind = 'standing' ORDER BY id DESC LIMIT 1`.pipe(
+      Effect.flatMap((rows) =>
+        rows[0] === undefined
+          ? Effect.succeed(Option.none<Approval>())
+          : Effect.map(decodeApprovalRow(rows[0]), (row) => Option.some(toApproval(row)))
+      )
+    ))
+
+/** Advisory-lock class of standing requests (the object is a hash of the schedule id; a collision only makes two schedules take turns). */
+const STANDING_LOCK_CLASS = LOCK_CLASS + 1
+
+/** A request for the same runs that is still open, or already granted, is the answer to a second ask. */
+const STILL_ASKED: ReadonlySet<string> = new Set(["pending", "approved"])
+
+/**
+ * Requests for one schedule take turns under a transaction advisory lock
+ * (PostgreSQL; SQLite writes one transaction at a time anyway): of two
+ * instances that both found no fitting approval (one asking ahead at
+ * creation, the other at the first run it claimed), the second gets the
+ * first's request instead of adding another to the queue.
+ */
 const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
@@ -136,7 +166,22 @@ const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
     // Pending and approved alike last until then: an approver may take days, the engagement's end is the bound.
     const expires = Math.min(max, req.engagementEndsMs ?? max)
     const approval = standingApproval(req, yield* p.nextId, now, expires)
-    yield* storeRequested(p, approval, req.requester, now, expires)
+    const existing = yield* p.store(
+      "request",
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        sql.withTransaction(Effect.gen(function*() {
+          yield* sql.onDialectOrElse({
+            pg: () => sql`SELECT pg_advisory_xact_lock(${STANDING_LOCK_CLASS}, hashtext(${req.subject.scheduleId}))`,
+            orElse: () => Effect.void
+          })
+          const latest = yield* latestStanding(req.subject.scheduleId)
+          const fits = Option.filter(latest, (a) => a.digest === approval.digest && STILL_ASKED.has(statusAt(a, now)))
+          if (Option.isNone(fits)) yield* insertRequested(p, approval, req.requester, now, expires)
+          return fits
+        })))
+    ) as Effect.Effect<Option.Option<Approval>, ApprovalsUnavailable | AuditUnavailable>
+    if (Option.isSome(existing)) return existing.value
+    yield* announceRequested(p.events, approval)
     return approval
   })
 
@@ -209,19 +254,7 @@ const makeAwaitRevoked = (p: StandingParts) => (id: string) =>
 
 export const makeStanding = (p: StandingParts): StandingService => ({
   requestStanding: makeRequestStanding(p),
-  standingFor: (scheduleId) =>
-    p.store(
-      "standing",
-      Effect.flatMap(SqlClient.SqlClient, (sql) =>
-        sql`SELECT ${sql.literal(APPROVAL_COLUMNS)} FROM approvals
-          WHERE schedule_id = ${scheduleId} AND kind = 'standing' ORDER BY id DESC LIMIT 1`.pipe(
-          Effect.flatMap((rows) =>
-            rows[0] === undefined
-              ? Effect.succeed(Option.none<Approval>())
-              : Effect.map(decodeApprovalRow(rows[0]), (row) => Option.some(toApproval(row)))
-          )
-        ))
-    ),
+  standingFor: (scheduleId) => p.store("standing", latestStanding(scheduleId)),
   useStanding: makeUseStanding(p),
   revoke: makeRevoke(p),
   awaitRevoked: makeAwaitRevoked(p)

@@ -209,6 +209,27 @@ for (const { make, name } of testDatabases) {
       30_000
     )
 
+    it.scoped("two asks at once for the same runs store one standing request; changed runs ask anew", () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir("approvals")
+        const { approvals, db } = yield* open(yield* make, dir)
+        // Connections open first, so that the two asks really overlap instead of one waiting for a new connection.
+        yield* Effect.all([statusRows(db), statusRows(db), statusRows(db)], { concurrency: 3 })
+        const [first, second] = yield* Effect.all([
+          approvals.requestStanding(standingRequest),
+          approvals.requestStanding(standingRequest)
+        ], { concurrency: 2 })
+        expect(second.approval_id).toBe(first.approval_id)
+        expect(yield* statusRows(db)).toHaveLength(1)
+        expect(auditLines(dir).map((line) => line.decision)).toEqual(["approval:requested"])
+        const changed = yield* approvals.requestStanding({ ...standingRequest, subject: { ...standingSubject, maxRuntime: 3600 } })
+        expect(changed.approval_id).not.toBe(first.approval_id)
+        yield* approvals.decide(changed.approval_id, "denied", alice, "too long")
+        // Denied: asking again (the owner enabled the schedule again) is a new request.
+        const again = yield* approvals.requestStanding({ ...standingRequest, subject: { ...standingSubject, maxRuntime: 3600 } })
+        expect(new Set([first.approval_id, changed.approval_id, again.approval_id]).size).toBe(3)
+      }))
+
     it.scoped("a pending approval survives a restart, and a waiter wakes at its decision", () =>
       Effect.gen(function*() {
         const dir = yield* tempDir("approvals")
