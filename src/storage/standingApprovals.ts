@@ -51,9 +51,18 @@ export interface StandingParts {
   readonly entry: (approval: Approval, actor: Caller, decision: AuditEntry["decision"], outcome: AuditEntry["outcome"]) => AuditEntry
 }
 
+/** What a standing request got: the request it stored, or the one for the same runs that another ask stored first. */
+export interface StandingAsked {
+  readonly approval: Approval
+  readonly stored: boolean
+}
+
 export interface StandingService {
-  /** Stores a pending standing approval for the schedule (audited, announced) and returns it. */
-  readonly requestStanding: (request: StandingRequest) => Effect.Effect<Approval, ApprovalsUnavailable | AuditUnavailable>
+  /**
+   * Stores a pending standing approval for the schedule (audited, announced) and returns it, unless the
+   * schedule's latest one is for the same runs and pending or approved: that one is returned instead.
+   */
+  readonly requestStanding: (request: StandingRequest) => Effect.Effect<StandingAsked, ApprovalsUnavailable | AuditUnavailable>
   /** The schedule's newest standing approval, whatever its status. */
   readonly standingFor: (scheduleId: string) => Effect.Effect<Option.Option<Approval>, ApprovalsUnavailable>
   /** Checks that the standing approval covers this run now, and records the run as its latest use. */
@@ -180,9 +189,9 @@ const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
           return fits
         })))
     ) as Effect.Effect<Option.Option<Approval>, ApprovalsUnavailable | AuditUnavailable>
-    if (Option.isSome(existing)) return existing.value
+    if (Option.isSome(existing)) return { approval: existing.value, stored: false } satisfies StandingAsked
     yield* announceRequested(p.events, approval)
-    return approval
+    return { approval, stored: true } satisfies StandingAsked
   })
 
 const makeUseStanding = (p: StandingParts) => (id: string, use: StandingUse) =>

@@ -54,6 +54,14 @@ const changed = (latest: Approval, subject: StandingSubject) =>
     }) since standing approval ${latest.approval_id}`
     : `the schedule, or how its tool is configured (binary, fixed arguments, template, timeout), changed since standing approval ${latest.approval_id}`
 
+/** The verdict of a standing approval for exactly these runs, unexpired and approved (they run under it) or pending. */
+const standingOf = (approval: Approval, scheduleId: string, digest: string): StandingVerdict => {
+  const id = approval.approval_id
+  return approval.status === "approved"
+    ? { _tag: "run", ref: { approvalId: id, scheduleId, digest } }
+    : skip(`skipped: standing approval ${id} is pending until ${approval.expires_at}; ${howToApprove(id)}`)
+}
+
 /** Reads the schedule's latest standing approval and says whether this run may go; requests a new one when it must. */
 export const standingVerdict = (
   approvals: Approvals["Type"],
@@ -78,7 +86,11 @@ export const standingVerdict = (
             intrusiveReasons: need.intrusiveReasons,
             engagementEndsMs: ends
           }),
-          (a) => skip(`skipped: ${why}; standing approval ${a.approval_id} requested: ${howToApprove(a.approval_id)}`)
+          ({ approval, stored }) =>
+            stored
+              ? skip(`skipped: ${why}; standing approval ${approval.approval_id} requested: ${howToApprove(approval.approval_id)}`)
+              // Another instance asked first, for the same runs: its request is the answer.
+              : standingOf(approval, schedule.id, digest)
         )
     const found = yield* approvals.standingFor(schedule.id)
     if (Option.isNone(found)) {
@@ -95,9 +107,8 @@ export const standingVerdict = (
     }
     switch (status) {
       case "approved":
-        return { _tag: "run", ref: { approvalId: id, scheduleId: schedule.id, digest } } satisfies StandingVerdict
       case "pending":
-        return skip(`skipped: standing approval ${id} is pending until ${latest.expires_at}; ${howToApprove(id)}`)
+        return standingOf(latest, schedule.id, digest)
       case "denied":
         return skip(
           `skipped: standing approval ${id} was denied by ${latest.decided_by}: ${latest.reason ?? "no reason given"}; ` +

@@ -241,7 +241,7 @@ describe("the OpenAPI document", () => {
       }, {
         storage: true
       })
-      const standing = yield* approvals.requestStanding({
+      const { approval: standing } = yield* approvals.requestStanding({
         subject: {
           scheduleId: "probed",
           tool: "NmapTool",

@@ -170,7 +170,8 @@ for (const { make, name } of testDatabases) {
           const dir = yield* tempDir("approvals")
           const { approvals } = yield* open(yield* make, dir)
           const digest = standingDigest(standingSubject)
-          const standing = yield* approvals.requestStanding(standingRequest)
+          const { approval: standing, stored } = yield* approvals.requestStanding(standingRequest)
+          expect(stored).toBe(true)
           expect(standing).toMatchObject({ kind: "standing", schedule_id: standingSubject.scheduleId, status: "pending", digest })
           // Pending for as long as it may last (approvals.standing_max_ttl, 30 days by default), not the per-call ttl.
           expect(Date.parse(standing.expires_at) - Date.parse(standing.requested_at)).toBe(30 * 86_400_000)
@@ -219,15 +220,18 @@ for (const { make, name } of testDatabases) {
           approvals.requestStanding(standingRequest),
           approvals.requestStanding(standingRequest)
         ], { concurrency: 2 })
-        expect(second.approval_id).toBe(first.approval_id)
+        expect(second.approval.approval_id).toBe(first.approval.approval_id)
+        expect([first.stored, second.stored].sort()).toEqual([false, true])
         expect(yield* statusRows(db)).toHaveLength(1)
         expect(auditLines(dir).map((line) => line.decision)).toEqual(["approval:requested"])
-        const changed = yield* approvals.requestStanding({ ...standingRequest, subject: { ...standingSubject, maxRuntime: 3600 } })
-        expect(changed.approval_id).not.toBe(first.approval_id)
-        yield* approvals.decide(changed.approval_id, "denied", alice, "too long")
+        const longer = { ...standingRequest, subject: { ...standingSubject, maxRuntime: 3600 } }
+        const changed = yield* approvals.requestStanding(longer)
+        expect(changed).toMatchObject({ stored: true })
+        yield* approvals.decide(changed.approval.approval_id, "denied", alice, "too long")
         // Denied: asking again (the owner enabled the schedule again) is a new request.
-        const again = yield* approvals.requestStanding({ ...standingRequest, subject: { ...standingSubject, maxRuntime: 3600 } })
-        expect(new Set([first.approval_id, changed.approval_id, again.approval_id]).size).toBe(3)
+        const again = yield* approvals.requestStanding(longer)
+        expect(again.stored).toBe(true)
+        expect(new Set([first, changed, again].map((a) => a.approval.approval_id)).size).toBe(3)
       }))
 
     it.scoped("a pending approval survives a restart, and a waiter wakes at its decision", () =>
