@@ -165,11 +165,13 @@ const listQuery = (query: ScanQuery, viewer: Viewer, bounds: { since?: number; u
 const selectRecord = (where: (sql: SqlClient.SqlClient) => ReadonlyArray<Fragment>, viewer: Viewer) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const rows = yield* sql<{ structured_gz: Uint8Array | null }>`SELECT ${sql.literal(ENTRY_COLUMNS)}, structured_gz FROM scans
+    const rows = yield* sql<
+      { structured_gz: Uint8Array | null; blob_codec: unknown }
+    >`SELECT ${sql.literal(ENTRY_COLUMNS)}, structured_gz, blob_codec FROM scans
       WHERE ${sql.and([...where(sql), ...visible(sql, viewer)])} ORDER BY id DESC LIMIT 1`
     if (rows[0] === undefined) return Option.none<ScanRecord>()
     const entry = toEntry(yield* decodeRow(rows[0]))
-    const structured = yield* Effect.flatMap(decompress(rows[0].structured_gz), parseJson)
+    const structured = yield* Effect.flatMap(decompress(rows[0].structured_gz, rows[0].blob_codec), parseJson)
     return Option.some<ScanRecord>({ ...entry, structured })
   })
 
@@ -181,12 +183,18 @@ const makeRaw = (db: DatabaseService, scanId: string, viewer: Viewer) =>
       Effect.gen(function*() {
         const sql = yield* SqlClient.SqlClient
         const rows = yield* sql<
-          { stdout_gz: Uint8Array | null; stderr_gz: Uint8Array | null; truncated_stdout: unknown; truncated_stderr: unknown }
-        >`SELECT stdout_gz, stderr_gz, truncated_stdout, truncated_stderr FROM scans
+          {
+            stdout_gz: Uint8Array | null
+            stderr_gz: Uint8Array | null
+            blob_codec: unknown
+            truncated_stdout: unknown
+            truncated_stderr: unknown
+          }
+        >`SELECT stdout_gz, stderr_gz, blob_codec, truncated_stdout, truncated_stderr FROM scans
           WHERE ${sql.and([sql`id = ${scanId}`, ...visible(sql, viewer)])}`
         const row = rows[0]
         if (row === undefined) return Option.none<ScanRaw>()
-        const [stdout, stderr] = yield* Effect.all([decompress(row.stdout_gz), decompress(row.stderr_gz)])
+        const [stdout, stderr] = yield* Effect.all([decompress(row.stdout_gz, row.blob_codec), decompress(row.stderr_gz, row.blob_codec)])
         return Option.some<ScanRaw>({
           scan_id: scanId,
           stdout,

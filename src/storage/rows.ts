@@ -1,7 +1,7 @@
 import { SqlError } from "@effect/sql/SqlError"
 import { Effect, Schema } from "effect"
 import { createHash } from "node:crypto"
-import { gunzip, gzip } from "node:zlib"
+import { brotliCompress, brotliDecompress, constants, gunzip } from "node:zlib"
 import { jsonText } from "../jsonText.js"
 import { ParseStatus, ScanOutcome } from "./ScanRecord.js"
 import type { ScanEnd, ScanEntry, ScanStart } from "./ScanRecord.js"
@@ -97,19 +97,37 @@ export const fingerprint = (
 
 const corrupt = (cause: unknown) => new SqlError({ cause, message: "a stored output could not be decompressed" })
 
-/** gzip of the text; `null` for empty text. */
+/** The `blob_codec` of new rows; rows written before Brotli are gzip (the column's default). */
+const CODEC = "br"
+
+/** Brotli's fastest level: nmap's output is so repetitive that it still compresses it better than gzip's default does. */
+const brotliOptions = (bytes: number) => ({
+  params: { [constants.BROTLI_PARAM_QUALITY]: 1, [constants.BROTLI_PARAM_SIZE_HINT]: bytes }
+})
+
+/** The text compressed with `CODEC`; `null` for empty text. */
 export const compress = (text: string): Effect.Effect<Uint8Array | null> =>
   text === ""
     ? Effect.succeed(null)
     : Effect.async<Uint8Array>((resume) => {
-      gzip(text, (error, out) => resume(error === null ? Effect.succeed(out) : Effect.die(error)))
+      const data = Buffer.from(text, "utf8")
+      brotliCompress(data, brotliOptions(data.length), (error, out) => resume(error === null ? Effect.succeed(out) : Effect.die(error)))
     })
 
-export const decompress = (data: Uint8Array | null | undefined): Effect.Effect<string, SqlError> =>
+/** The stored text; `codec` is the row's `blob_codec`, and one this version does not know is an error, not a guess. */
+export const decompress = (data: Uint8Array | null | undefined, codec: unknown): Effect.Effect<string, SqlError> =>
   data === null || data === undefined || data.length === 0
     ? Effect.succeed("")
     : Effect.async<string, SqlError>((resume) => {
-      gunzip(data, (error, out) => resume(error === null ? Effect.succeed(out.toString("utf8")) : Effect.fail(corrupt(error))))
+      const done = (error: Error | null, out: Buffer) =>
+        resume(error === null ? Effect.succeed(out.toString("utf8")) : Effect.fail(corrupt(error)))
+      if (codec === "gzip") gunzip(data, done)
+      else if (codec === "br") brotliDecompress(data, done)
+      else {
+        resume(Effect.fail(
+          new SqlError({ message: `a stored output is compressed as ${String(codec)}, which this version cannot read: upgrade the server` })
+        ))
+      }
     })
 
 const bool = (b: boolean) => (b ? 1 : 0)
@@ -152,6 +170,7 @@ export const startColumns = (start: ScanStart, instanceId: string, now: number) 
     structured_gz: null as Uint8Array | null,
     stdout_gz: null as Uint8Array | null,
     stderr_gz: null as Uint8Array | null,
+    blob_codec: CODEC,
     stdout_bytes: 0,
     stderr_bytes: 0,
     stored_bytes: textBytes(argv, args, notes),
@@ -213,6 +232,7 @@ export const FINISH_COLUMNS = [
   "structured_gz",
   "stdout_gz",
   "stderr_gz",
+  "blob_codec",
   "stdout_bytes",
   "stderr_bytes",
   "stored_bytes"

@@ -1,6 +1,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Either, Exit, Layer, Metric, Option, Schema, Scope, TestClock, TestServices } from "effect"
+import { gzipSync } from "node:zlib"
 import { ExecutionResult } from "../../src/execution/ToolExecutor.js"
 import { Database } from "../../src/storage/Database.js"
 import { storeFailures } from "../../src/storage/metrics.js"
@@ -132,6 +133,32 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
       const body = executionBody(record, raw)
       expect(Schema.decodeUnknownEither(ExecutionResult)(body)._tag).toBe("Right")
       expect(body).toMatchObject({ scan_id: start.scan_id, stored_at: record.stored_at, stdout, metadata: { argv: start.argv } })
+    }))
+
+  it.scoped("reads the gzip outputs of rows an earlier version wrote; an unknown codec is an error, not a guess", () =>
+    Effect.gen(function*() {
+      const db = yield* make
+      const { database, store } = yield* open(db)
+      const nextId = yield* makeUlidGenerator
+      const start = startOf({ scan_id: yield* nextId })
+      const stdout = "<nmaprun>" + "<host/>".repeat(500) + "</nmaprun>"
+      const end = endOf({ stdout, stderr: "warning: y\n" })
+      yield* store.finish(start, end)
+      const written = yield* store.get(start.scan_id, keyA)
+      // What a server before Brotli stored: gzip blobs, and the column's default.
+      const setBlobs = (codec: string) =>
+        Effect.orDie(database.use(
+          "test",
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            sql`UPDATE scans SET blob_codec = ${codec}, stdout_gz = ${gzipSync(stdout)}, stderr_gz = ${gzipSync("warning: y\n")},
+              structured_gz = ${gzipSync(JSON.stringify(end.structured))} WHERE id = ${start.scan_id}`)
+        ))
+      yield* setBlobs("gzip")
+      expect(yield* store.get(start.scan_id, keyA)).toEqual(written)
+      expect(yield* store.raw(start.scan_id, keyA)).toMatchObject({ stdout, stderr: "warning: y\n" })
+      yield* setBlobs("zstd")
+      const error = yield* Effect.flip(store.raw(start.scan_id, keyA))
+      expect(error).toMatchObject({ _tag: "StoreUnavailable", message: expect.stringContaining("compressed as zstd") })
     }))
 
   it.scoped("a key reads only its own scans; an admin reads all; a missing id is ScanNotFound", () =>
@@ -414,7 +441,8 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
         [2, "operator_switches"],
         [3, "approvals"],
         [4, "schedules"],
-        [5, "standing_approvals"]
+        [5, "standing_approvals"],
+        [6, "blob_codec"]
       ])
     }))
 })

@@ -4,6 +4,7 @@ import operatorSwitches from "./0002_operator_switches.js"
 import approvals from "./0003_approvals.js"
 import schedules from "./0004_schedules.js"
 import standingApprovals from "./0005_standing_approvals.js"
+import blobCodec from "./0006_blob_codec.js"
 
 /**
  * Every migration, keyed `<id>_<name>`, applied in id order by `@effect/sql`'s
@@ -15,7 +16,8 @@ export const migrations = Migrator.fromRecord({
   "0002_operator_switches": operatorSwitches,
   "0003_approvals": approvals,
   "0004_schedules": schedules,
-  "0005_standing_approvals": standingApprovals
+  "0005_standing_approvals": standingApprovals,
+  "0006_blob_codec": blobCodec
 })
 
 export const MIGRATIONS_TABLE = "schema_migrations"
