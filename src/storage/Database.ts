@@ -106,11 +106,20 @@ const disabledDatabase: DatabaseService = {
   }
 }
 
+/** The instance lock's reserved connection, in a scope of its own: closing it gives a dead connection back to the pool. */
+interface HeldLock {
+  readonly connection: SqlConnection.Connection
+  readonly scope: Scope.CloseableScope
+}
+
 interface Open {
   readonly instance: Instance
   readonly context: Context.Context<SqlClient.SqlClient>
   readonly scope: Scope.CloseableScope
-  readonly lock: Ref.Ref<Option.Option<SqlConnection.Connection>>
+  /** None on SQLite, which needs no lock. */
+  readonly lock: Ref.Ref<Option.Option<HeldLock>>
+  /** How old a heartbeat must be for an instance whose lock was freed by a database restart to count as dead. */
+  readonly staleAfterMs: number
 }
 
 type State =
@@ -123,6 +132,8 @@ interface Failures {
   readonly last: StoreFailure | undefined
 }
 
+const maintenanceInterval = (options: DatabaseOptions) => Duration.decode(options.maintenanceInterval ?? Duration.seconds(30))
+
 const isDatabaseError = (error: unknown): error is SqlError | ParseResult.ParseError =>
   error instanceof SqlError || ParseResult.isParseError(error)
 
@@ -130,15 +141,26 @@ const defaultRetry = Schedule.exponential(Duration.seconds(1)).pipe(Schedule.uni
 
 const makeInstanceId = Effect.flatMap(makeUlidGenerator, (next) => next)
 
+/** Takes the instance lock in a child scope of `parent`. */
+const takeLock = (instance: Instance, parent: Scope.Scope) =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
+    const held = yield* holdLock(instance).pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
+    if (Option.isNone(held)) yield* Scope.close(scope, Exit.void)
+    return Option.map(held, (connection): HeldLock => ({ connection, scope }))
+  })
+
 /** Opens the client in `scope`, migrates, registers the instance and interrupts the scans of dead instances. */
-const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScope) =>
+const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScope, options: DatabaseOptions) =>
   Effect.gen(function*() {
     const client = yield* openClient(backend, instance.id).pipe(Scope.extend(scope))
     const context = Context.make(SqlClient.SqlClient, client)
     const run = <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient | Scope.Scope>) =>
       effect.pipe(Effect.provide(context), Scope.extend(scope))
+    // Three rounds: a living instance takes its lock again within one round of the database's return.
+    const staleAfterMs = 3 * Duration.toMillis(maintenanceInterval(options))
     yield* run(migrate)
-    const lock = yield* Ref.make(yield* run(holdLock(instance)))
+    const lock = yield* Ref.make(yield* run(takeLock(instance, scope)))
     const now = yield* Clock.currentTimeMillis
     yield* run(heartbeat(instance, now))
     yield* Scope.addFinalizer(
@@ -149,11 +171,11 @@ const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScop
         Effect.catchAllCause((cause) => Effect.logWarning("store: could not mark this instance's running scans interrupted", cause))
       )
     )
-    const recovered = yield* run(recoverInterrupted(instance, now))
+    const recovered = yield* run(recoverInterrupted(instance, now, staleAfterMs))
     if (recovered.length > 0) {
       yield* Effect.logWarning(`store: ${recovered.length} scans left running by a stopped server are now marked interrupted`)
     }
-    return { instance, context, scope, lock } satisfies Open
+    return { instance, context, scope, lock, staleAfterMs } satisfies Open
   }).pipe(
     // The Migrator turns a failed migration into a defect; here it is one more reason the store is not open.
     Effect.catchAllDefect(Effect.fail),
@@ -170,11 +192,11 @@ const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScop
  * when the attempt fails. Each attempt draws its own lock key, so a key some
  * live instance happens to hold is not tried forever.
  */
-const attemptOpen = (backend: Backend, instanceId: string, parent: Scope.Scope) =>
+const attemptOpen = (backend: Backend, instanceId: string, parent: Scope.Scope, options: DatabaseOptions) =>
   Effect.gen(function*() {
     const instance: Instance = { id: instanceId, lockKey: yield* Random.nextIntBetween(1, 2 ** 31 - 1) }
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
-    return yield* openIn(backend, instance, scope).pipe(Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
+    return yield* openIn(backend, instance, scope, options).pipe(Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
   })
 
 /**
@@ -228,7 +250,7 @@ const makeDatabase = (backend: Backend, options: DatabaseOptions): Effect.Effect
       Ref.set(state, { _tag: "Opening", reason: error.message }).pipe(
         Effect.zipRight(Effect.logError(`store: ${error.message} Scans still run but are not stored until it opens; retrying.`))
       )
-    const attempt = attemptOpen(backend, instanceId, parent).pipe(Effect.tapError(onAttemptFailed), Effect.tap(onOpened))
+    const attempt = attemptOpen(backend, instanceId, parent, options).pipe(Effect.tapError(onAttemptFailed), Effect.tap(onOpened))
     const afterFirstAttempt = yield* openInBackground(attempt, options.retry ?? defaultRetry)
 
     // SQLite answers synchronously, so only PostgreSQL can leave a query without an answer.
@@ -290,22 +312,25 @@ const maintain = (state: Ref.Ref<State>, use: DatabaseService["use"], options: D
   const round = Effect.gen(function*() {
     const current = yield* Ref.get(state)
     if (current._tag !== "Open") return
-    const { instance, lock, scope } = current.open
+    const { instance, lock, scope, staleAfterMs } = current.open
     const held = yield* Ref.get(lock)
     if (Option.isSome(held)) {
-      const alive = yield* held.value.execute("SELECT 1", [], undefined).pipe(Effect.isSuccess)
-      if (!alive) yield* use("lock", Effect.flatMap(holdLock(instance).pipe(Scope.extend(scope)), (l) => Ref.set(lock, l)))
+      const alive = yield* held.value.connection.execute("SELECT 1", [], undefined).pipe(Effect.isSuccess)
+      if (!alive) {
+        yield* Scope.close(held.value.scope, Exit.void)
+        yield* use("lock", Effect.flatMap(takeLock(instance, scope), (l) => Ref.set(lock, l)))
+      }
     }
     const now = yield* Clock.currentTimeMillis
     yield* use("heartbeat", heartbeat(instance, now))
-    const recovered = yield* use("recover", recoverInterrupted(instance, now))
+    const recovered = yield* use("recover", recoverInterrupted(instance, now, staleAfterMs))
     if (recovered.length > 0) {
       yield* Effect.logWarning(`store: ${recovered.length} scans of a stopped server instance are now marked interrupted`)
     }
   })
   return round.pipe(
     Effect.ignore,
-    Effect.repeat(Schedule.spaced(options.maintenanceInterval ?? Duration.seconds(30))),
+    Effect.repeat(Schedule.spaced(maintenanceInterval(options))),
     Effect.asVoid
   )
 }

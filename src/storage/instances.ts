@@ -12,7 +12,10 @@ import { hostname } from "node:os"
  * new one opens the file. On PostgreSQL, where several instances share the
  * database, each holds a session advisory lock for its lifetime; PostgreSQL
  * releases it when the holder's connection dies, so a free lock means a dead
- * instance — no clocks, no leases.
+ * instance — unless the database server restarted (or failed over) since the
+ * lock was taken, which frees every lock at once: the living take theirs
+ * again at their next maintenance round, so such an instance is dead only
+ * once its heartbeat is also older than `staleAfterMs`.
  */
 
 /** Advisory-lock class of instance locks (the object is the instance's `lock_key`). */
@@ -53,35 +56,65 @@ export const holdLock = (
       orElse: () => Effect.succeedNone
     }))
 
-/** Writes (or rewrites, if another instance removed it) this instance's row; doubles as the store's write probe. */
-export const heartbeat = (instance: Instance, now: number) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) =>
-      sql`INSERT INTO store_instances ${
-        sql.insert({
-          instance_id: instance.id,
-          lock_key: instance.lockKey,
-          host: hostname(),
-          pid: process.pid,
-          started_ms: now,
-          heartbeat_ms: now
-        })
-      } ON CONFLICT (instance_id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms`
-  )
+/** When the PostgreSQL server started (ms); null on SQLite. */
+const serverStarted = Effect.flatMap(SqlClient.SqlClient, (sql) =>
+  sql.onDialectOrElse({
+    pg: () =>
+      Effect.map(
+        sql<{ ms: unknown }>`SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000)::bigint AS ms`,
+        (rows) => Number(rows[0]?.ms)
+      ),
+    orElse: () => Effect.succeed(null)
+  }))
 
-const deadInstances = (self: Instance) =>
+/**
+ * Writes (or rewrites, if another instance removed it) this instance's row; doubles as the store's write probe. It
+ * follows a check of the lock, so the server it names is the one the lock was (re)taken on.
+ */
+export const heartbeat = (instance: Instance, now: number) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const others = yield* sql<{ instance_id: string; lock_key: number }>`
-      SELECT instance_id, lock_key FROM store_instances WHERE instance_id <> ${self.id}`
-    const isDead = (other: { readonly lock_key: number }): Effect.Effect<boolean, SqlError> =>
+    const server = yield* serverStarted
+    yield* sql`INSERT INTO store_instances ${
+      sql.insert({
+        instance_id: instance.id,
+        lock_key: instance.lockKey,
+        host: hostname(),
+        pid: process.pid,
+        started_ms: now,
+        heartbeat_ms: now,
+        server_started_ms: server
+      })
+    } ON CONFLICT (instance_id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, server_started_ms = excluded.server_started_ms`
+  })
+
+interface OtherInstance {
+  readonly instance_id: string
+  readonly lock_key: number
+  readonly heartbeat_ms: unknown
+  readonly server_started_ms: unknown
+}
+
+/** A free lock taken on this very server (or by a version that did not say where), or a heartbeat gone stale. */
+const diedHere = (other: OtherInstance, server: number | null, now: number, staleAfterMs: number) =>
+  other.server_started_ms === null || Number(other.server_started_ms) === server ||
+  now - Number(other.heartbeat_ms) > staleAfterMs
+
+const deadInstances = (self: Instance, now: number, staleAfterMs: number) =>
+  Effect.gen(function*() {
+    const sql = yield* SqlClient.SqlClient
+    const others = yield* sql<OtherInstance>`
+      SELECT instance_id, lock_key, heartbeat_ms, server_started_ms FROM store_instances WHERE instance_id <> ${self.id}`
+    const server = yield* serverStarted
+    const isDead = (other: OtherInstance): Effect.Effect<boolean, SqlError> =>
       sql.onDialectOrElse({
         pg: () =>
-          Effect.map(
-            sql<{ free: boolean }>`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${other.lock_key}) AS free`,
-            (rows) => rows[0]?.free === true
-          ),
+          diedHere(other, server, now, staleAfterMs)
+            ? Effect.map(
+              sql<{ free: boolean }>`SELECT pg_try_advisory_xact_lock(${LOCK_CLASS}, ${other.lock_key}) AS free`,
+              (rows) => rows[0]?.free === true
+            )
+            : Effect.succeed(false),
         orElse: () => Effect.succeed(true)
       })
     const dead = yield* Effect.filter(others, isDead)
@@ -100,13 +133,13 @@ const interrupt = (condition: Fragment, now: number, message: string) =>
  * Marks `interrupted` the running scans of dead instances, and of instances
  * whose row is gone, then forgets the dead instances. Returns the scan ids.
  */
-export const recoverInterrupted = (self: Instance, now: number) =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(recover(self, now)))
+export const recoverInterrupted = (self: Instance, now: number, staleAfterMs: number) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(recover(self, now, staleAfterMs)))
 
-const recover = (self: Instance, now: number) =>
+const recover = (self: Instance, now: number, staleAfterMs: number) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
-    const dead = yield* deadInstances(self)
+    const dead = yield* deadInstances(self, now, staleAfterMs)
     const ofDead = dead.length === 0 ? [] : yield* interrupt(sql.in("instance_id", dead), now, CRASHED)
     if (dead.length > 0) yield* sql`DELETE FROM store_instances WHERE ${sql.in("instance_id", dead)}`
     const orphans = yield* interrupt(sql`instance_id NOT IN (SELECT instance_id FROM store_instances)`, now, CRASHED)

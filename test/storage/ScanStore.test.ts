@@ -442,7 +442,8 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
         [3, "approvals"],
         [4, "schedules"],
         [5, "standing_approvals"],
-        [6, "blob_codec"]
+        [6, "blob_codec"],
+        [7, "instance_server"]
       ])
     }))
 })

@@ -2,7 +2,7 @@ import * as Reactivity from "@effect/experimental/Reactivity"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, type Duration, Effect, Fiber, Layer, Option, Redacted } from "effect"
+import { Context, type Duration, Effect, Fiber, Layer, Option, Redacted, TestClock, TestServices } from "effect"
 import { ConfigService } from "../../src/config/ConfigService.js"
 import { Database } from "../../src/storage/Database.js"
 import { LOCK_CLASS } from "../../src/storage/instances.js"
@@ -50,6 +50,79 @@ describe("scan store shared by instances on PostgreSQL", { timeout: 30_000 }, ()
       }),
     20_000
   )
+
+  it.scoped(
+    "a database restart frees every lock: a live instance's scans stay running until its heartbeat is stale",
+    () =>
+      Effect.gen(function*() {
+        const db = yield* postgres
+        const nextId = yield* makeUlidGenerator
+        const first = yield* open(db, "1000 days")
+        const start = startOf({ scan_id: yield* nextId })
+        yield* first.store.begin(start)
+        const second = yield* open(db, "1 minute")
+        const sql = <A>(f: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+          Effect.orDie(second.database.use("test", Effect.flatMap(SqlClient.SqlClient, f)))
+        // The first instance's row names the server it took its lock on; that server is gone (a restart or failover)…
+        yield* sql((q) => q`UPDATE store_instances SET server_started_ms = 1 WHERE instance_id = ${first.database.instanceId}`)
+        // … which freed its lock (it takes it again at its next round, in 1000 days here).
+        yield* db.admin((q) =>
+          q`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = ${`security-mcp-server ${first.database.instanceId}`}`
+        )
+        const outcome = Effect.map(second.store.get(start.scan_id, admin), (r) => r.outcome)
+        const heartbeatOfSecond = sql((q) =>
+          Effect.map(
+            q<{ heartbeat_ms: unknown }>`SELECT heartbeat_ms FROM store_instances WHERE instance_id = ${second.database.instanceId}`,
+            (rows) => Number(rows[0]?.heartbeat_ms)
+          )
+        )
+        const liveSleep = (ms: number) => TestServices.liveWith((live) => live.provide(Effect.sleep(ms)))
+        /** Moves the clock on a minute and waits for the second instance's round then (its recovery follows its heartbeat). */
+        const nextRound = Effect.gen(function*() {
+          const before = yield* heartbeatOfSecond
+          yield* TestClock.adjust("1 minute")
+          while ((yield* heartbeatOfSecond) <= before) yield* liveSleep(20)
+          yield* liveSleep(300)
+        })
+        yield* nextRound
+        expect(yield* outcome).toBe("running")
+        // Three rounds without a heartbeat: it is dead after all.
+        let minutes = 1
+        while ((yield* outcome) === "running" && minutes < 10) {
+          yield* nextRound
+          minutes++
+        }
+        expect(yield* outcome).toBe("interrupted")
+        expect(minutes).toBeGreaterThan(3)
+      }),
+    30_000
+  )
+
+  it.scopedLive("the lock's connection dying again and again costs no pool connection", () =>
+    Effect.gen(function*() {
+      const db = yield* postgres
+      const { database, store } = yield* open(db, "50 millis")
+      const lockHolder = db.admin((q) =>
+        Effect.map(
+          q<{ pid: number }>`SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.classid = ${LOCK_CLASS} AND l.granted
+              AND a.application_name = ${`security-mcp-server ${database.instanceId}`}`,
+          (rows) => rows[0]?.pid
+        )
+      )
+      const nextId = yield* makeUlidGenerator
+      // More deaths than the pool has connections (4): a connection leaked per death would leave none.
+      for (let death = 0; death < 6; death++) {
+        const pid = yield* lockHolder
+        expect(pid).toBeDefined()
+        yield* db.admin((q) => q`SELECT pg_terminate_backend(${pid!})`)
+        while ((yield* lockHolder) === undefined || (yield* lockHolder) === pid) yield* Effect.sleep("20 millis")
+        const start = startOf({ scan_id: yield* nextId })
+        yield* store.begin(start)
+        expect((yield* store.get(start.scan_id, admin)).outcome).toBe("running")
+      }
+    }), 30_000)
 
   it.scopedLive("instances starting together take turns at the migrations", () =>
     Effect.gen(function*() {

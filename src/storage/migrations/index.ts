@@ -5,6 +5,7 @@ import approvals from "./0003_approvals.js"
 import schedules from "./0004_schedules.js"
 import standingApprovals from "./0005_standing_approvals.js"
 import blobCodec from "./0006_blob_codec.js"
+import instanceServer from "./0007_instance_server.js"
 
 /**
  * Every migration, keyed `<id>_<name>`, applied in id order by `@effect/sql`'s
@@ -17,7 +18,8 @@ export const migrations = Migrator.fromRecord({
   "0003_approvals": approvals,
   "0004_schedules": schedules,
   "0005_standing_approvals": standingApprovals,
-  "0006_blob_codec": blobCodec
+  "0006_blob_codec": blobCodec,
+  "0007_instance_server": instanceServer
 })
 
 export const MIGRATIONS_TABLE = "schema_migrations"
