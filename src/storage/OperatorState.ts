@@ -1,5 +1,6 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Clock, Context, Effect, Layer, Schema } from "effect"
+import { OPERATOR_SWITCHES, xactLock } from "./advisoryLocks.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
 
@@ -61,6 +62,8 @@ const write = (tool: string, change: SwitchChange, by: string) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
     const now = yield* Clock.currentTimeMillis
+    // Two changes of one tool's switches at once (its enabled state and its breaker) keep both.
+    yield* xactLock(OPERATOR_SWITCHES, tool)
     const rows = yield* sql`SELECT tool, enabled, circuit, updated_ms, updated_by FROM operator_switches WHERE tool = ${tool}`
     const current = rows[0] === undefined ? undefined : toSwitch(yield* Schema.decodeUnknown(SwitchRow)(rows[0]))
     const enabled = change.enabled === undefined ? current?.enabled ?? null : change.enabled

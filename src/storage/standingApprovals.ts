@@ -15,8 +15,8 @@ import type { Events } from "../events/Events.js"
 import type { Caller } from "../identity/Caller.js"
 import type { AuditEntry, AuditLog } from "../observability/AuditLog.js"
 import { coversRun, mayRevoke, standingDigest, type StandingSubject, type StandingUse } from "../policy/approval.js"
+import { STANDING_REQUESTS, xactLock } from "./advisoryLocks.js"
 import { APPROVAL_COLUMNS, decodeApprovalRow, pendingColumns, toApproval, UNDECIDED } from "./approvalRows.js"
-import { LOCK_CLASS } from "./instances.js"
 
 /**
  * Standing approvals: one pending request per schedule (and per version of
@@ -155,15 +155,11 @@ const latestStanding = (scheduleId: string) =>
       )
     ))
 
-/** Advisory-lock class of standing requests (the object is a hash of the schedule id; a collision only makes two schedules take turns). */
-const STANDING_LOCK_CLASS = LOCK_CLASS + 1
-
 /** A request for the same runs that is still open, or already granted, is the answer to a second ask. */
 const STILL_ASKED: ReadonlySet<string> = new Set(["pending", "approved"])
 
 /**
- * Requests for one schedule take turns under a transaction advisory lock
- * (PostgreSQL; SQLite writes one transaction at a time anyway): of two
+ * Requests for one schedule take turns (`xactLock`): of two
  * instances that both found no fitting approval (one asking ahead at
  * creation, the other at the first run it claimed), the second gets the
  * first's request instead of adding another to the queue.
@@ -179,10 +175,7 @@ const makeRequestStanding = (p: StandingParts) => (req: StandingRequest) =>
       "request",
       Effect.flatMap(SqlClient.SqlClient, (sql) =>
         sql.withTransaction(Effect.gen(function*() {
-          yield* sql.onDialectOrElse({
-            pg: () => sql`SELECT pg_advisory_xact_lock(${STANDING_LOCK_CLASS}, hashtext(${req.subject.scheduleId}))`,
-            orElse: () => Effect.void
-          })
+          yield* xactLock(STANDING_REQUESTS, req.subject.scheduleId)
           const latest = yield* latestStanding(req.subject.scheduleId)
           const fits = Option.filter(latest, (a) => a.digest === approval.digest && STILL_ASKED.has(statusAt(a, now)))
           if (Option.isNone(fits)) yield* insertRequested(p, approval, req.requester, now, expires)

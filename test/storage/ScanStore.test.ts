@@ -426,6 +426,25 @@ describe.each(testDatabases)("scan store on $name", { timeout: 30_000 }, ({ make
       expect(nmap).toMatchObject({ enabled: false, circuit: "open", updated_by: "admin-2" })
     }))
 
+  it.scoped("two changes of one tool's switches at once, from two instances, keep both", () =>
+    Effect.gen(function*() {
+      const db = yield* make
+      const first = yield* open(db)
+      const second = yield* open(db)
+      // Connections open first, so that the two changes really overlap instead of one waiting for a new connection.
+      yield* Effect.all([first.operator.list, first.operator.list, second.operator.list, second.operator.list], {
+        concurrency: "unbounded"
+      })
+      for (let round = 0; round < 5; round++) {
+        const tool = `Tool${round}`
+        yield* Effect.all([
+          first.operator.set(tool, { enabled: false }, "ops-a"),
+          second.operator.set(tool, { circuit: "open" }, "ops-b")
+        ], { concurrency: 2 })
+        expect((yield* first.operator.list).find((s) => s.tool === tool)).toMatchObject({ enabled: false, circuit: "open" })
+      }
+    }))
+
   it.scoped("migrations run once; reopening finds them applied", () =>
     Effect.gen(function*() {
       const db = yield* make
