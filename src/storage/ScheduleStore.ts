@@ -143,8 +143,11 @@ export interface RunEnd {
   readonly scanId: string | null
   readonly reason: string | null
   readonly changes: number | null
-  /** The scan the next run is compared with, when this one produced a comparable result. */
-  readonly baselineScanId: string | null
+  /**
+   * The scan the next run is compared with, when this one produced a comparable result, and the spec hash it ran
+   * with: a spec that changed meanwhile (a config reload during the run) keeps the baseline the change cleared.
+   */
+  readonly baseline: { readonly scanId: string; readonly specHash: string } | null
   /** Leave the lease expired instead of released, so the next claimer retries the run (a graceful stop). */
   readonly retry: boolean
 }
@@ -302,8 +305,11 @@ const finish = (scheduleId: string, runId: string, instanceId: string, end: RunE
       if (end.retry) {
         yield* sql`UPDATE schedules SET lease_expires_ms = 0 WHERE ${mine}`
       } else {
+        const baseline = end.baseline === null
+          ? sql`last_scan_id`
+          : sql`CASE WHEN spec_hash = ${end.baseline.specHash} THEN ${end.baseline.scanId} ELSE last_scan_id END`
         yield* sql`UPDATE schedules SET lease_instance = NULL, lease_expires_ms = NULL, current_run = NULL,
-          last_scan_id = COALESCE(${end.baselineScanId}, last_scan_id) WHERE ${mine}`
+          last_scan_id = ${baseline} WHERE ${mine}`
       }
     })))
 

@@ -180,7 +180,7 @@ const runClaim = (p: Parts, claim: Claim) =>
       ...outcome,
       finishedMs: yield* Clock.currentTimeMillis,
       changes,
-      baselineScanId: diffable ? outcome.scanId : null,
+      baseline: diffable ? { scanId: outcome.scanId!, specHash: claim.schedule.specHash } : null,
       retry: false
     })
     yield* p.events.publish({ type: "schedule.run", scheduleId: id, runId: claim.runId, owner: claim.schedule.owner, ...outcome })
@@ -193,7 +193,7 @@ const runClaim = (p: Parts, claim: Claim) =>
           scanId: null,
           reason: "The server stopped during the run; it is retried once (by another instance, or this one after a restart).",
           changes: null,
-          baselineScanId: null,
+          baseline: null,
           retry: true
         })).pipe(Effect.ignore)
     ),

@@ -62,7 +62,7 @@ for (const { name, make } of testDatabases) {
             scanId: "scan-1",
             reason: null,
             changes: null,
-            baselineScanId: "scan-1",
+            baseline: { scanId: "scan-1", specHash: "h" },
             retry: false
           })
           const finished = Option.getOrThrow(yield* store.get("sched-1"))
@@ -104,7 +104,7 @@ for (const { name, make } of testDatabases) {
       () =>
         Effect.gen(function*() {
           const db = yield* make
-          const { store } = yield* open(db)
+          const { newId, store } = yield* open(db)
           const row = {
             id: "config.s",
             name: "s",
@@ -120,6 +120,24 @@ for (const { name, make } of testDatabases) {
           expect(Option.getOrThrow(yield* store.get("config.s")).nextRunMs).toBe(T0)
           yield* store.syncConfigured([{ ...row, specHash: "h2", nextRunMs: T0 + 5 }])
           expect(Option.getOrThrow(yield* store.get("config.s")).nextRunMs).toBe(T0 + 5)
+          // A reload changes the spec while a run of the old one is under way: its scan is no baseline for the new one.
+          const [claim] = yield* store.claim(claimAs("a", T0 + 10, newId))
+          yield* store.syncConfigured([{ ...row, specHash: "h3", nextRunMs: T0 + 20 }])
+          const end = { status: "succeeded" as const, finishedMs: T0 + 30, scanId: "old-spec-scan", reason: null, changes: null }
+          yield* store.finish("config.s", claim!.runId, "a", {
+            ...end,
+            baseline: { scanId: "old-spec-scan", specHash: "h2" },
+            retry: false
+          })
+          expect(Option.getOrThrow(yield* store.get("config.s")).lastScanId).toBeNull()
+          const [next] = yield* store.claim(claimAs("a", T0 + 40, newId))
+          yield* store.finish("config.s", next!.runId, "a", {
+            ...end,
+            scanId: "new",
+            baseline: { scanId: "new", specHash: "h3" },
+            retry: false
+          })
+          expect(Option.getOrThrow(yield* store.get("config.s")).lastScanId).toBe("new")
           yield* store.syncConfigured([])
           expect(Option.isNone(yield* store.get("config.s"))).toBe(true)
         }),
