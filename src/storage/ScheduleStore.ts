@@ -3,6 +3,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { Fragment } from "@effect/sql/Statement"
 import { Context, Effect, Layer, Option, type ParseResult, Schema } from "effect"
 import { ScheduleSpec } from "../config/watch.js"
+import { CONFIG_SCHEDULES, SCHEDULE_OWNERS, xactLock } from "./advisoryLocks.js"
 import { Database } from "./Database.js"
 import type { StoreUnavailable } from "./errors.js"
 import { type DeadLetter, type RunStatus, ScheduleRun, ScheduleSource } from "./ScheduleRecord.js"
@@ -165,8 +166,15 @@ export interface NewDeadLetter {
 
 type Store<A> = Effect.Effect<A, StoreUnavailable>
 
+/** What an insert did: stored it, or not, because its owner has a schedule of that name or as many as it may have. */
+export type InsertOutcome =
+  | { readonly _tag: "Inserted" }
+  | { readonly _tag: "NameTaken"; readonly scheduleId: string }
+  | { readonly _tag: "Full"; readonly owned: number }
+
 export interface ScheduleStoreService {
-  readonly insert: (schedule: NewSchedule) => Store<void>
+  /** Inserts the schedule unless its owner has one of that name or `maxOwned` of them: one check and insert at a time per owner. */
+  readonly insert: (schedule: NewSchedule, maxOwned: number) => Store<InsertOutcome>
   readonly list: (owner?: string) => Store<ReadonlyArray<StoredSchedule>>
   readonly get: (id: string) => Store<Option.Option<StoredSchedule>>
   readonly remove: (id: string) => Store<boolean>
@@ -219,9 +227,22 @@ const insertRow = (s: NewSchedule) =>
       })
     }`)
 
+const insertChecked = (s: NewSchedule, maxOwned: number) =>
+  Effect.gen(function*() {
+    yield* xactLock(SCHEDULE_OWNERS, s.owner)
+    const owned = yield* selectSchedules((sql) => sql`owner = ${s.owner}`)
+    const same = owned.find((o) => o.name === s.name)
+    if (same !== undefined) return { _tag: "NameTaken", scheduleId: same.id } satisfies InsertOutcome
+    if (owned.length >= maxOwned) return { _tag: "Full", owned: owned.length } satisfies InsertOutcome
+    yield* insertRow(s)
+    return { _tag: "Inserted" } satisfies InsertOutcome
+  })
+
+// Instances starting together, or reloading one shared config, take turns: the later ones find the rows in place.
 const sync = (schedules: ReadonlyArray<NewSchedule>) =>
   Effect.gen(function*() {
     const sql = yield* SqlClient.SqlClient
+    yield* xactLock(CONFIG_SCHEDULES, "config")
     const existing = yield* selectSchedules((sql) => sql`source = 'config'`)
     const wanted = new Map(schedules.map((s) => [s.id, s]))
     for (const old of existing) {
@@ -317,6 +338,8 @@ const finish = (scheduleId: string, runId: string, instanceId: string, end: RunE
 const setEnabled = (id: string, enabled: boolean, nowMs: number, nextRunMs: number) =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql.withTransaction(Effect.gen(function*() {
+      // Waits for a claim of it under way, whose next run it would otherwise write back as it was before.
+      yield* sql.onDialectOrElse({ pg: () => sql`SELECT id FROM schedules WHERE id = ${id} FOR UPDATE`, orElse: () => Effect.void })
       const [found] = yield* selectSchedules((sql) => sql`id = ${id}`)
       if (found === undefined) return false
       const spec = encodeSpec({ ...found.spec, enabled })
@@ -373,7 +396,7 @@ const makeStore = (db: Database["Type"]): ScheduleStoreService => {
   const use = <A>(operation: string, query: Effect.Effect<A, SqlError | ParseResult.ParseError, SqlClient.SqlClient>) =>
     db.use(`schedules.${operation}`, query)
   return {
-    insert: (s) => use("insert", insertRow(s)),
+    insert: (s, maxOwned) => use("insert", Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(insertChecked(s, maxOwned)))),
     list: (owner) => use("list", selectSchedules((sql) => (owner === undefined ? sql`1 = 1` : sql`owner = ${owner}`))),
     get: (id) => use("get", Effect.map(selectSchedules((sql) => sql`id = ${id}`), (rows) => Option.fromNullable(rows[0]))),
     remove: (id) =>

@@ -11,6 +11,10 @@ import { LOCK_CLASS } from "./instances.js"
  */
 export const STANDING_REQUESTS = LOCK_CLASS + 1
 export const OPERATOR_SWITCHES = LOCK_CLASS + 2
+/** An owner's schedules: the name and quota checks of a new one, and its insert. */
+export const SCHEDULE_OWNERS = LOCK_CLASS + 3
+/** The configuration's schedules, synchronised by every instance at start-up and on reloads. */
+export const CONFIG_SCHEDULES = LOCK_CLASS + 4
 
 /** Held until the surrounding transaction ends. */
 export const xactLock = (lockClass: number, key: string) =>

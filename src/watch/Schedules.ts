@@ -228,17 +228,6 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
           const c = yield* config.get
           const timing = yield* Either.mapLeft(checkSpec(spec, c, yield* toolNames), scheduleInvalid)
           const owner = ownerOf(caller)
-          const owned = yield* store.list(owner)
-          const same = owned.find((s) => s.name === spec.name)
-          if (same !== undefined) {
-            return yield* new ScheduleConflict({
-              schedule_id: same.id,
-              message: `this key already has a schedule named ${spec.name} (${same.id}); pick another name or delete that one`
-            })
-          }
-          if (owned.length >= c.watch.max_schedules_per_owner) {
-            return yield* scheduleInvalid([`this key has ${owned.length} schedules, the most watch.max_schedules_per_owner allows`])
-          }
           const now = yield* Clock.currentTimeMillis
           const fraction = yield* Random.next
           const row: NewSchedule = {
@@ -251,7 +240,16 @@ export class Schedules extends Context.Tag("security-mcp/Schedules")<Schedules, 
             nowMs: now,
             nextRunMs: withJitter(firstRun(timing, now), spec.jitter, fraction)
           }
-          yield* store.insert(row)
+          const inserted = yield* store.insert(row, c.watch.max_schedules_per_owner)
+          if (inserted._tag === "NameTaken") {
+            return yield* new ScheduleConflict({
+              schedule_id: inserted.scheduleId,
+              message: `this key already has a schedule named ${spec.name} (${inserted.scheduleId}); pick another name or delete that one`
+            })
+          }
+          if (inserted._tag === "Full") {
+            return yield* scheduleInvalid([`this key has ${inserted.owned} schedules, the most watch.max_schedules_per_owner allows`])
+          }
           const stored = yield* visible(row.id, caller).pipe(Effect.catchTag("ScheduleNotFound", Effect.die))
           yield* ask(stored)
           return yield* view(stored)

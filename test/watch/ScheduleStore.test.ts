@@ -43,7 +43,7 @@ for (const { name, make } of testDatabases) {
           const db = yield* make
           const { newId, store } = yield* open(db)
           // Due ten intervals ago: nobody ran it meanwhile.
-          yield* store.insert({ id: "sched-1", name: "s", owner: "k", source: "api", spec, specHash: "h", nowMs: T0, nextRunMs: T0 })
+          yield* store.insert({ id: "sched-1", name: "s", owner: "k", source: "api", spec, specHash: "h", nowMs: T0, nextRunMs: T0 }, 10)
           const now = T0 + 10 * MINUTE
           const claims = yield* Effect.all(
             ["a", "b", "c", "d"].map((instance) => store.claim(claimAs(instance, now, newId))),
@@ -78,7 +78,7 @@ for (const { name, make } of testDatabases) {
         Effect.gen(function*() {
           const db = yield* make
           const { newId, store } = yield* open(db)
-          yield* store.insert({ id: "sched-2", name: "s", owner: "k", source: "api", spec, specHash: "h", nowMs: T0, nextRunMs: T0 })
+          yield* store.insert({ id: "sched-2", name: "s", owner: "k", source: "api", spec, specHash: "h", nowMs: T0, nextRunMs: T0 }, 10)
           const [first] = yield* store.claim(claimAs("a", T0, newId))
           // "a" died: its lease is not renewed. Before expiry nobody takes over.
           expect(yield* store.claim(claimAs("b", T0 + 29_000, newId))).toEqual([])
@@ -95,6 +95,53 @@ for (const { name, make } of testDatabases) {
             [2, "interrupted", "b"],
             [1, "interrupted", "a"]
           ])
+        }),
+      { timeout: 30_000 }
+    )
+
+    it.scoped(
+      "creates at once from two instances: one name is one schedule, the quota holds, two syncs of one config both succeed",
+      () =>
+        Effect.gen(function*() {
+          const db = yield* make
+          const first = yield* open(db)
+          const second = yield* open(db)
+          // Connections open first, so that the two transactions really overlap instead of one waiting for a new connection.
+          yield* Effect.all([first.store.list(), first.store.list(), second.store.list(), second.store.list()], {
+            concurrency: "unbounded"
+          })
+          const row = (id: string, name: string) => ({
+            id,
+            name,
+            owner: "k",
+            source: "api" as const,
+            spec,
+            specHash: "h",
+            nowMs: T0,
+            nextRunMs: T0
+          })
+          const named = yield* Effect.all([first.store.insert(row("a-1", "same"), 10), second.store.insert(row("b-1", "same"), 10)], {
+            concurrency: 2
+          })
+          expect(named.map((o) => o._tag).sort()).toEqual(["Inserted", "NameTaken"])
+          const quota = yield* Effect.all([first.store.insert(row("a-2", "two"), 2), second.store.insert(row("b-2", "three"), 2)], {
+            concurrency: 2
+          })
+          expect(quota.map((o) => o._tag).sort()).toEqual(["Full", "Inserted"])
+          expect(yield* first.store.countOwned("k")).toBe(2)
+
+          const configured = {
+            id: "config.c",
+            name: "c",
+            owner: "operator",
+            source: "config" as const,
+            spec,
+            specHash: "h",
+            nowMs: T0,
+            nextRunMs: T0
+          }
+          yield* Effect.all([first.store.syncConfigured([configured]), second.store.syncConfigured([configured])], { concurrency: 2 })
+          expect(Option.isSome(yield* first.store.get("config.c"))).toBe(true)
         }),
       { timeout: 30_000 }
     )

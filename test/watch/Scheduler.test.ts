@@ -216,7 +216,7 @@ describe("the scheduler", () => {
         specHash: "h",
         nowMs: Date.now(),
         nextRunMs: 0
-      })
+      }, 10)
         .pipe(Effect.orDie)
       const run = yield* finishedRun(store, "orphan")
       expect(run.status).toBe("skipped")
