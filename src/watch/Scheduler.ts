@@ -157,16 +157,34 @@ const compareAndAlert = (p: Parts, claim: Claim, scanId: string, c: AppConfig) =
     )
   )
 
-/** Renews the lease every third of its length; fails with LeaseLost once it is another instance's. */
+/**
+ * Whether a run may go on after an attempt to renew its lease: a renewal refused means another instance has the
+ * lease; one that could not be made (the store unreachable) gets the benefit of the doubt only while the last
+ * renewal still covers now — past it, another instance may have claimed the expired lease and run it again.
+ */
+export const stillHeld = (renewed: boolean | undefined, heldUntilMs: number, now: number): boolean => renewed ?? now < heldUntilMs
+
+/** Renews the lease every third of its length; fails with LeaseLost once it is, or may be, another instance's. */
 const keepLease = (p: Parts, claim: Claim, leaseMs: number) =>
   Effect.gen(function*() {
-    yield* Effect.sleep(Duration.millis(leaseMs / 3))
-    const now = yield* Clock.currentTimeMillis
-    const held = yield* p.store.renew(claim.schedule.id, claim.runId, p.instanceId, now + leaseMs).pipe(
-      Effect.catchAll(() => Effect.succeed(true))
-    )
-    if (!held) return yield* Effect.fail(new LeaseLost())
-  }).pipe(Effect.forever)
+    let heldUntil = (yield* Clock.currentTimeMillis) + leaseMs
+    for (;;) {
+      yield* Effect.sleep(Duration.millis(leaseMs / 3))
+      const now = yield* Clock.currentTimeMillis
+      const renewed = Option.getOrUndefined(
+        yield* Effect.option(p.store.renew(claim.schedule.id, claim.runId, p.instanceId, now + leaseMs))
+      )
+      if (renewed === true) heldUntil = now + leaseMs
+      if (!stillHeld(renewed, heldUntil, now)) return yield* Effect.fail(new LeaseLost())
+    }
+  })
+
+/** The lease renewed once more before a run's alert goes out: an instance that lost it does not alert for it. */
+const fence = (p: Parts, claim: Claim, leaseMs: number) =>
+  Effect.flatMap(
+    Clock.currentTimeMillis,
+    (now) => Effect.orElseSucceed(p.store.renew(claim.schedule.id, claim.runId, p.instanceId, now + leaseMs), () => false)
+  )
 
 const runClaim = (p: Parts, claim: Claim) =>
   Effect.gen(function*() {
@@ -174,7 +192,8 @@ const runClaim = (p: Parts, claim: Claim) =>
     const id = claim.schedule.id
     yield* Effect.logInfo(`watch: run ${claim.runId} of schedule ${id} (${claim.schedule.name}) started, attempt ${claim.attempt}`)
     const outcome = yield* Effect.raceFirst(execute(p, claim, c), keepLease(p, claim, c.watch.lease_seconds * 1000))
-    const diffable = outcome.status === "succeeded" && outcome.scanId !== null && DIFFABLE_TOOLS.has(claim.schedule.spec.tool)
+    const diffable = outcome.status === "succeeded" && outcome.scanId !== null && DIFFABLE_TOOLS.has(claim.schedule.spec.tool) &&
+      (yield* fence(p, claim, c.watch.lease_seconds * 1000))
     const changes = diffable ? yield* compareAndAlert(p, claim, outcome.scanId!, c) : null
     yield* p.store.finish(id, claim.runId, p.instanceId, {
       ...outcome,
