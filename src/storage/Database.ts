@@ -1,5 +1,4 @@
 import * as SqlClient from "@effect/sql/SqlClient"
-import type * as SqlConnection from "@effect/sql/SqlConnection"
 import { SqlError } from "@effect/sql/SqlError"
 import {
   Clock,
@@ -22,7 +21,7 @@ import type { CheckResult, HealthCheck } from "../observability/Health.js"
 import { Startup } from "../startup.js"
 import { adviceFor, type Backend, causeMessage, locationOf, openClient } from "./backend.js"
 import { StoreUnavailable } from "./errors.js"
-import { heartbeat, holdLock, type Instance, recoverInterrupted, release } from "./instances.js"
+import { heartbeat, holdLock, type Instance, type LockSession, recoverInterrupted, release } from "./instances.js"
 import { storeFailures } from "./metrics.js"
 import { migrate } from "./migrate.js"
 import { makeUlidGenerator } from "./ulid.js"
@@ -106,9 +105,8 @@ const disabledDatabase: DatabaseService = {
   }
 }
 
-/** The instance lock's reserved connection, in a scope of its own: closing it gives a dead connection back to the pool. */
-interface HeldLock {
-  readonly connection: SqlConnection.Connection
+/** The instance lock's session, in a scope of its own: closing it gives a dead connection back to the pool. */
+interface HeldLock extends LockSession {
   readonly scope: Scope.CloseableScope
 }
 
@@ -141,13 +139,15 @@ const defaultRetry = Schedule.exponential(Duration.seconds(1)).pipe(Schedule.uni
 
 const makeInstanceId = Effect.flatMap(makeUlidGenerator, (next) => next)
 
+const lockServer = (lock: Option.Option<HeldLock>) => Option.match(lock, { onNone: () => null, onSome: (l) => l.serverStartedMs })
+
 /** Takes the instance lock in a child scope of `parent`. */
 const takeLock = (instance: Instance, parent: Scope.Scope) =>
   Effect.gen(function*() {
     const scope = yield* Scope.fork(parent, ExecutionStrategy.sequential)
     const held = yield* holdLock(instance).pipe(Scope.extend(scope), Effect.onError((cause) => Scope.close(scope, Exit.failCause(cause))))
     if (Option.isNone(held)) yield* Scope.close(scope, Exit.void)
-    return Option.map(held, (connection): HeldLock => ({ connection, scope }))
+    return Option.map(held, (session): HeldLock => ({ ...session, scope }))
   })
 
 /** Opens the client in `scope`, migrates, registers the instance and interrupts the scans of dead instances. */
@@ -162,7 +162,7 @@ const openIn = (backend: Backend, instance: Instance, scope: Scope.CloseableScop
     yield* run(migrate)
     const lock = yield* Ref.make(yield* run(takeLock(instance, scope)))
     const now = yield* Clock.currentTimeMillis
-    yield* run(heartbeat(instance, now))
+    yield* run(heartbeat(instance, now, lockServer(yield* Ref.get(lock))))
     yield* Scope.addFinalizer(
       scope,
       Clock.currentTimeMillis.pipe(
@@ -322,7 +322,7 @@ const maintain = (state: Ref.Ref<State>, use: DatabaseService["use"], options: D
       }
     }
     const now = yield* Clock.currentTimeMillis
-    yield* use("heartbeat", heartbeat(instance, now))
+    yield* use("heartbeat", heartbeat(instance, now, lockServer(yield* Ref.get(lock))))
     const recovered = yield* use("recover", recoverInterrupted(instance, now, staleAfterMs))
     if (recovered.length > 0) {
       yield* Effect.logWarning(`store: ${recovered.length} scans of a stopped server instance are now marked interrupted`)
@@ -357,7 +357,7 @@ const checkHealth = (
     const store = `the ${info.backend} store at ${info.location}`
     if (current._tag !== "Open") return degraded(`Scans are not stored: ${current.reason}`)
     const probe = yield* Clock.currentTimeMillis.pipe(
-      Effect.flatMap((now) => heartbeat(current.open.instance, now)),
+      Effect.flatMap((now) => Effect.flatMap(Ref.get(current.open.lock), (l) => heartbeat(current.open.instance, now, lockServer(l)))),
       Effect.provide(current.open.context),
       Effect.timeout(timeout),
       Effect.either

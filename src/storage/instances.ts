@@ -30,52 +30,56 @@ export const CRASHED =
   "The server that ran this scan stopped (crash, kill or power loss) before the execution ended; no result was recorded. Run the scan again."
 export const STOPPED = "The server shut down before the execution ended; no result was recorded. Run the scan again."
 
+/** The instance lock's session, and when the PostgreSQL server it lives on started (ms). */
+export interface LockSession {
+  readonly connection: SqlConnection.Connection
+  readonly serverStartedMs: number
+}
+
 /**
  * PostgreSQL: takes the instance's lock on a connection reserved for
- * `scope`, failing (rather than waiting) if another session holds the key.
- * SQLite: no lock is needed.
+ * `scope`, failing (rather than waiting) if another session holds the key,
+ * and reads on that same session which server it is on. SQLite: no lock is
+ * needed.
  */
 export const holdLock = (
   instance: Instance
-): Effect.Effect<Option.Option<SqlConnection.Connection>, SqlError, SqlClient.SqlClient | Scope.Scope> =>
+): Effect.Effect<Option.Option<LockSession>, SqlError, SqlClient.SqlClient | Scope.Scope> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     sql.onDialectOrElse({
       pg: () =>
         Effect.gen(function*() {
           const connection = yield* sql.reserve
           const [row] = yield* connection.execute(
-            "SELECT pg_try_advisory_lock($1, $2) AS locked",
+            `SELECT pg_try_advisory_lock($1, $2) AS locked, ${SERVER_STARTED_MS} AS server_ms`,
             [LOCK_CLASS, instance.lockKey],
             undefined
           )
           if (row?.locked !== true) {
             return yield* new SqlError({ message: `the instance lock key ${instance.lockKey} is held by another session` })
           }
-          return Option.some(connection)
+          return Option.some({ connection, serverStartedMs: Number(row.server_ms) })
         }),
       orElse: () => Effect.succeedNone
     }))
 
+const SERVER_STARTED_MS = "(extract(epoch FROM pg_postmaster_start_time()) * 1000)::bigint"
+
 /** When the PostgreSQL server started (ms); null on SQLite. */
 const serverStarted = Effect.flatMap(SqlClient.SqlClient, (sql) =>
   sql.onDialectOrElse({
-    pg: () =>
-      Effect.map(
-        sql<{ ms: unknown }>`SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000)::bigint AS ms`,
-        (rows) => Number(rows[0]?.ms)
-      ),
+    pg: () => Effect.map(sql<{ ms: unknown }>`SELECT ${sql.literal(SERVER_STARTED_MS)} AS ms`, (rows) => Number(rows[0]?.ms)),
     orElse: () => Effect.succeed(null)
   }))
 
 /**
- * Writes (or rewrites, if another instance removed it) this instance's row; doubles as the store's write probe. It
- * follows a check of the lock, so the server it names is the one the lock was (re)taken on.
+ * Writes (or rewrites, if another instance removed it) this instance's row; doubles as the store's write probe.
+ * `lockServerMs` is the start of the server its lock was taken on (null on SQLite): after a restart the row keeps
+ * naming the old one until the lock is taken again.
  */
-export const heartbeat = (instance: Instance, now: number) =>
-  Effect.gen(function*() {
-    const sql = yield* SqlClient.SqlClient
-    const server = yield* serverStarted
-    yield* sql`INSERT INTO store_instances ${
+export const heartbeat = (instance: Instance, now: number, lockServerMs: number | null) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql`INSERT INTO store_instances ${
       sql.insert({
         instance_id: instance.id,
         lock_key: instance.lockKey,
@@ -83,10 +87,9 @@ export const heartbeat = (instance: Instance, now: number) =>
         pid: process.pid,
         started_ms: now,
         heartbeat_ms: now,
-        server_started_ms: server
+        server_started_ms: lockServerMs
       })
-    } ON CONFLICT (instance_id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, server_started_ms = excluded.server_started_ms`
-  })
+    } ON CONFLICT (instance_id) DO UPDATE SET heartbeat_ms = excluded.heartbeat_ms, server_started_ms = excluded.server_started_ms`)
 
 interface OtherInstance {
   readonly instance_id: string
@@ -95,10 +98,14 @@ interface OtherInstance {
   readonly server_started_ms: unknown
 }
 
-/** A free lock taken on this very server (or by a version that did not say where), or a heartbeat gone stale. */
+/**
+ * Whether a free lock means death: it was taken on this very server (or by a version that did not say where), or the
+ * instance has not written its heartbeat for `staleAfterMs` since the later of its last one and this server's start
+ * (an outage writes none).
+ */
 const diedHere = (other: OtherInstance, server: number | null, now: number, staleAfterMs: number) =>
   other.server_started_ms === null || Number(other.server_started_ms) === server ||
-  now - Number(other.heartbeat_ms) > staleAfterMs
+  now - Math.max(Number(other.heartbeat_ms), server ?? 0) > staleAfterMs
 
 const deadInstances = (self: Instance, now: number, staleAfterMs: number) =>
   Effect.gen(function*() {
