@@ -171,11 +171,16 @@ const keepLease = (p: Parts, claim: Claim, leaseMs: number) =>
     for (;;) {
       yield* Effect.sleep(Duration.millis(leaseMs / 3))
       const now = yield* Clock.currentTimeMillis
+      // A renewal still unanswered when the lease ends is as good as refused.
       const renewed = Option.getOrUndefined(
-        yield* Effect.option(p.store.renew(claim.schedule.id, claim.runId, p.instanceId, now + leaseMs))
+        yield* Effect.option(
+          p.store.renew(claim.schedule.id, claim.runId, p.instanceId, now + leaseMs).pipe(
+            Effect.timeout(Duration.millis(Math.max(0, heldUntil - now)))
+          )
+        )
       )
       if (renewed === true) heldUntil = now + leaseMs
-      if (!stillHeld(renewed, heldUntil, now)) return yield* Effect.fail(new LeaseLost())
+      if (!stillHeld(renewed, heldUntil, yield* Clock.currentTimeMillis)) return yield* Effect.fail(new LeaseLost())
     }
   })
 
