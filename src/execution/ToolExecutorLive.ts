@@ -192,6 +192,18 @@ const liveProgress = (p: StreamProgress): LiveProgress => ({
  * Planning (plan.ts), recording (record.ts), output (output.ts) and the
  * stored scan (scan.ts) live apart, so this file is the story.
  */
+/** An operator holding a tool's breaker open, or closing it. */
+const forceCircuit = (
+  registry: ToolRegistry["Type"],
+  breakers: CircuitBreakers["Type"],
+  name: string,
+  state: "open" | "closed"
+) =>
+  registry.get(name).pipe(
+    Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
+    Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`))
+  )
+
 export const ToolExecutorLive = (options: ExecutorOptions) =>
   Layer.scoped(
     ToolExecutor,
@@ -279,17 +291,14 @@ export const ToolExecutorLive = (options: ExecutorOptions) =>
         ...(config.current === undefined ? {} : { plainRefuser: plainRefuser(config.current) }),
         // After the stored switches, so restoring them cannot undo a switch set at start-up.
         setEnabled: (name, enabled, by = "operator") =>
-          Effect.zipRight(switches.restored, registry.setEnabled(name, enabled)).pipe(
-            Effect.tap(() => switches.record(name, { enabled }, by)),
+          Effect.zipRight(switches.restored, switches.change(name, { enabled }, by, registry.setEnabled(name, enabled))).pipe(
             Effect.flatMap(describe)
           ),
         setCircuit: (name, state, by = "operator") =>
-          Effect.zipRight(switches.restored, registry.get(name)).pipe(
-            Effect.tap(() => (state === "open" ? breakers.forceOpen(name) : breakers.forceClose(name))),
-            Effect.tap(() => Effect.logWarning(`circuit of ${name} forced ${state} by an operator`)),
-            Effect.tap(() => switches.record(name, { circuit: state === "open" ? "open" : null }, by)),
-            Effect.flatMap(describe)
-          ),
+          Effect.zipRight(
+            switches.restored,
+            switches.change(name, { circuit: state === "open" ? "open" : null }, by, forceCircuit(registry, breakers, name, state))
+          ).pipe(Effect.flatMap(describe)),
         awaitApproval: (id) => Effect.flatMap(Approvals, (approvals) => approvals.awaitDecision(id)).pipe(Effect.provide(planning))
       }
     })

@@ -14,7 +14,11 @@ import { ToolRegistry } from "../tools/ToolRegistry.js"
  * the failure is logged.
  */
 export interface Switches {
-  readonly record: (tool: string, change: SwitchChange, by: string) => Effect.Effect<void>
+  /**
+   * Makes an operator's change here (`local`: the registry's or the breaker's) and records it, one change at a time
+   * with the switches applied from the store; `local`'s failure records nothing.
+   */
+  readonly change: <A, E>(tool: string, change: SwitchChange, by: string, local: Effect.Effect<A, E>) => Effect.Effect<A, E>
   /** Done once the stored switches are applied, or the store's first opening attempt failed (they follow when it opens). */
   readonly restored: Effect.Effect<void>
   /** Whether `restored` is done already (it would not wait), read without an effect. */
@@ -107,17 +111,20 @@ export const makeSwitches = Effect.gen(function*() {
   const apply = Effect.flatMap(state.list, (all) => {
     applied = appliedOf(all)
     return restore(registry, breakers, all)
-  })
+  }).pipe(turns.withPermits(1))
   const poll = Effect.flatMap(state.list, (all) => {
     const steps = switchSteps(applied, all)
     applied = appliedOf(all)
     return follow(registry, breakers, steps)
   }).pipe(turns.withPermits(1), Effect.ignore)
+  // SQLite is one process's: no other instance sets its switches. The poll starts once they were read at all.
+  const following = db.info.backend === "postgres" ? Effect.forever(Effect.zipRight(Effect.sleep(SWITCH_POLL), poll)) : Effect.void
   const restored = yield* Deferred.make<void>()
   /** Set once `restored` is done, in the same step. */
   let settled = false
   const later = db.ready.pipe(
     Effect.zipRight(apply),
+    Effect.zipRight(following),
     Effect.catchAll((error) => Effect.logError(`operator switches could not be restored: ${error.message}`))
   )
   yield* Effect.forkScoped(
@@ -128,31 +135,27 @@ export const makeSwitches = Effect.gen(function*() {
           settled = true
         })
       )),
-      Effect.flatMap((first) => (first._tag === "Left" ? later : Effect.void))
+      Effect.flatMap((first) => (first._tag === "Left" ? later : following))
     )
   )
-  // SQLite is one process's: no other instance sets its switches.
-  if (db.info.backend === "postgres") {
-    yield* Effect.forkScoped(Effect.zipRight(Deferred.await(restored), Effect.forever(Effect.zipRight(Effect.sleep(SWITCH_POLL), poll))))
-  }
   const remember = (tool: string, change: SwitchChange) =>
     Effect.sync(() => {
       const next = { enabled: null, circuit: null, ...applied.get(tool), ...change }
       if (next.enabled === null && next.circuit === null) applied.delete(tool)
       else applied.set(tool, next)
     })
+  const record = (tool: string, change: SwitchChange, by: string) =>
+    state.set(tool, change, by).pipe(
+      Effect.zipRight(remember(tool, change)),
+      Effect.catchAll((error) =>
+        Effect.logError(
+          `operator switch of ${tool} holds on this instance until its next restart only: it could not be stored (${error.message})`
+        )
+      )
+    )
   return {
     restored: Deferred.await(restored),
     settledNow: () => settled,
-    record: (tool, change, by) =>
-      state.set(tool, change, by).pipe(
-        Effect.zipRight(remember(tool, change)),
-        turns.withPermits(1),
-        Effect.catchAll((error) =>
-          Effect.logError(
-            `operator switch of ${tool} holds on this instance until its next restart only: it could not be stored (${error.message})`
-          )
-        )
-      )
+    change: (tool, change, by, local) => Effect.tap(local, () => record(tool, change, by)).pipe(turns.withPermits(1))
   } satisfies Switches
 })
