@@ -178,7 +178,6 @@ export interface ScheduleStoreService {
   readonly list: (owner?: string) => Store<ReadonlyArray<StoredSchedule>>
   readonly get: (id: string) => Store<Option.Option<StoredSchedule>>
   readonly remove: (id: string) => Store<boolean>
-  readonly countOwned: (owner: string) => Store<number>
   /** Makes the `config` schedules exactly `schedules`: new ones added, changed specs rescheduled, removed ones deleted. */
   readonly syncConfigured: (schedules: ReadonlyArray<NewSchedule>) => Store<void>
   readonly claim: (options: ClaimOptions) => Store<ReadonlyArray<Claim>>
@@ -404,13 +403,6 @@ const makeStore = (db: Database["Type"]): ScheduleStoreService => {
         "remove",
         Effect.flatMap(SqlClient.SqlClient, (sql) =>
           Effect.map(sql`DELETE FROM schedules WHERE id = ${id} RETURNING id`, (rows) => rows.length > 0))
-      ),
-    countOwned: (owner) =>
-      use(
-        "count",
-        Effect.flatMap(SqlClient.SqlClient, (sql) =>
-          Effect.map(sql<{ n: number | string }>`SELECT count(*) AS n FROM schedules WHERE owner = ${owner}`, (rows) =>
-            Number(rows[0]?.n ?? 0)))
       ),
     syncConfigured: (schedules) => use("sync", Effect.flatMap(SqlClient.SqlClient, (sql) => sql.withTransaction(sync(schedules)))),
     claim: (options) => use("claim", claim(options)),
