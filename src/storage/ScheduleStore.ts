@@ -166,6 +166,13 @@ export interface NewDeadLetter {
 
 type Store<A> = Effect.Effect<A, StoreUnavailable>
 
+/** A configured schedule whose owner already has one of its name (`scheduleId`). */
+export interface NameTaken {
+  readonly name: string
+  readonly owner: string
+  readonly scheduleId: string
+}
+
 /** What an insert did: stored it, or not, because its owner has a schedule of that name or as many as it may have. */
 export type InsertOutcome =
   | { readonly _tag: "Inserted" }
@@ -178,8 +185,11 @@ export interface ScheduleStoreService {
   readonly list: (owner?: string) => Store<ReadonlyArray<StoredSchedule>>
   readonly get: (id: string) => Store<Option.Option<StoredSchedule>>
   readonly remove: (id: string) => Store<boolean>
-  /** Makes the `config` schedules exactly `schedules`: new ones added, changed specs rescheduled, removed ones deleted. */
-  readonly syncConfigured: (schedules: ReadonlyArray<NewSchedule>) => Store<void>
+  /**
+   * Makes the `config` schedules exactly `schedules`: new ones added, changed specs rescheduled, removed ones deleted.
+   * Returns those left out because their owner has a schedule of the same name made through the API.
+   */
+  readonly syncConfigured: (schedules: ReadonlyArray<NewSchedule>) => Store<ReadonlyArray<NameTaken>>
   readonly claim: (options: ClaimOptions) => Store<ReadonlyArray<Claim>>
   /** Extends the lease; false when the lease is no longer this instance's. */
   readonly renew: (scheduleId: string, runId: string, instanceId: string, expiresMs: number) => Store<boolean>
@@ -247,15 +257,25 @@ const sync = (schedules: ReadonlyArray<NewSchedule>) =>
     for (const old of existing) {
       if (!wanted.has(old.id)) yield* sql`DELETE FROM schedules WHERE id = ${old.id}`
     }
+    const taken: Array<NameTaken> = []
     for (const s of schedules) {
       const old = existing.find((e) => e.id === s.id)
-      if (old === undefined) yield* insertRow(s)
-      else if (old.specHash !== s.specHash || old.owner !== s.owner) {
+      if (old !== undefined && old.specHash === s.specHash && old.owner === s.owner) continue
+      // One schedule of a name per owner: an API schedule there first keeps it, and one bad entry fails no other.
+      yield* xactLock(SCHEDULE_OWNERS, s.owner)
+      const [other] = yield* sql<{ id: string }>`SELECT id FROM schedules WHERE owner = ${s.owner} AND name = ${s.name} AND id <> ${s.id}`
+      if (other !== undefined) {
+        taken.push({ name: s.name, owner: s.owner, scheduleId: other.id })
+        if (old !== undefined) yield* sql`DELETE FROM schedules WHERE id = ${s.id}`
+      } else if (old === undefined) {
+        yield* insertRow(s)
+      } else {
         yield* sql`UPDATE schedules SET spec = ${encodeSpec(s.spec)}, spec_hash = ${s.specHash}, owner = ${s.owner},
           enabled = ${s.spec.enabled ? 1 : 0}, updated_ms = ${s.nowMs}, next_run_ms = ${s.nextRunMs}, last_scan_id = NULL
           WHERE id = ${s.id}`
       }
     }
+    return taken
   })
 
 const INTERRUPTED = "The instance running it stopped or died before it ended (its lease expired)."

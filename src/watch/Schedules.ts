@@ -112,7 +112,12 @@ const syncFrom = (
         nextRunMs: withJitter(firstRun(checked.right, now), spec.jitter, fraction)
       })
     }
-    yield* store.syncConfigured(rows)
+    for (const taken of yield* store.syncConfigured(rows)) {
+      yield* Effect.logError(
+        `watch: schedule ${taken.name} of watch.schedules is not used: its owner ${taken.owner} has a schedule of that name ` +
+          `made through the API (${taken.scheduleId}); rename one of them`
+      )
+    }
   })
 
 /** Asks for a schedule's standing approval ahead of its runs (see `askAhead`). */

@@ -185,6 +185,12 @@ for (const { name, make } of testDatabases) {
             retry: false
           })
           expect(Option.getOrThrow(yield* store.get("config.s")).lastScanId).toBe("new")
+          // A key's API schedule of the same owner and name was there first: that entry is left out, the others sync.
+          yield* store.insert({ ...row, id: "api-dup", name: "dup", source: "api" }, 10)
+          const dup = { ...row, id: "config.dup", name: "dup", spec: { ...spec, name: "dup" } }
+          expect(yield* store.syncConfigured([row, dup])).toEqual([{ name: "dup", owner: "operator", scheduleId: "api-dup" }])
+          expect(Option.isSome(yield* store.get("config.s"))).toBe(true)
+          expect(Option.isNone(yield* store.get("config.dup"))).toBe(true)
           yield* store.syncConfigured([])
           expect(Option.isNone(yield* store.get("config.s"))).toBe(true)
         }),
