@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
-import { makeConfigFile } from "../e2e/support/config.js"
 import { testDatabases } from "../storage/support.js"
-import { eventually, httpRequest, startHttpServer } from "../support/server.js"
+import { twoInstances } from "../support/instances.js"
+import { eventually, httpRequest } from "../support/server.js"
 
 /**
  * Operator switches across two real server processes on one real
@@ -23,16 +23,7 @@ describe("operator switches across instances on one PostgreSQL", () => {
   it.scopedLive("set through one instance, they hold on the other", () =>
     Effect.gen(function*() {
       const db = yield* postgres.make
-      const config = makeConfigFile({
-        server: { transport: "http", host: "127.0.0.1", port: 0, shutdown_grace_period: 1 },
-        storage: db.storage
-      })
-      yield* Effect.addFinalizer(() => Effect.sync(config.remove))
-      const env = { MCP_STORAGE_URL: String(db.storage!.url) }
-      const [a, b] = yield* Effect.all([
-        startHttpServer({ configFile: config.path, env }),
-        startHttpServer({ configFile: config.path, env })
-      ], { concurrency: 2 })
+      const [a, b] = yield* twoInstances(db)
       const toolOn = (port: number, name: string) =>
         Effect.map(httpRequest(port, "GET", "/tools"), (r) => (r.body as ReadonlyArray<ToolInfo>).find((t) => t.name === name)!)
       const holds = (what: string, port: number, name: string, check: (t: ToolInfo) => boolean) =>

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import { createServer, type Socket } from "node:net"
-import { makeConfigFile } from "../e2e/support/config.js"
 import { testDatabases } from "../storage/support.js"
 import { killGroup } from "../support/cleanup.js"
-import { eventually, httpRequest, type ServerProcess, startHttpServer } from "../support/server.js"
+import { twoInstances } from "../support/instances.js"
+import { eventually, httpRequest, type ServerProcess } from "../support/server.js"
 import { createSchedule, getSchedule, watcherKey } from "./support.js"
 
 /**
@@ -54,19 +54,11 @@ describe("several instances on one PostgreSQL", () => {
     Effect.gen(function*() {
       const db = yield* postgres.make
       const listener = yield* switchableListener
-      const config = makeConfigFile({
-        server: { transport: "http", host: "127.0.0.1", port: 0, shutdown_grace_period: 1 },
+      const servers = yield* twoInstances(db, {
         auth: { api_keys: [watcherKey] },
-        storage: db.storage,
         // A lease long enough that a loaded machine renews it in time, short enough for a quick takeover.
         watch: { poll_interval: 0.1, lease_seconds: 6, min_interval: 1 }
       })
-      yield* Effect.addFinalizer(() => Effect.sync(config.remove))
-      const env = { MCP_STORAGE_URL: String(db.storage!.url) }
-      const servers = yield* Effect.all([
-        startHttpServer({ configFile: config.path, env }),
-        startHttpServer({ configFile: config.path, env })
-      ], { concurrency: 2 })
       const instances = yield* Effect.forEach(servers, instanceOf)
       expect(new Set(instances).size).toBe(2)
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect } from "effect"
 import { sha256Hex } from "../../src/http/auth.js"
-import { makeConfigFile } from "../e2e/support/config.js"
 import { testDatabases } from "../storage/support.js"
-import { eventually, httpRequest, startHttpServer } from "../support/server.js"
+import { twoInstances } from "../support/instances.js"
+import { eventually, httpRequest } from "../support/server.js"
 import { openPort } from "./support.js"
 
 /**
@@ -33,8 +33,7 @@ describe("standing approvals across instances on one PostgreSQL", () => {
       Effect.gen(function*() {
         const db = yield* postgres.make
         const listener = yield* openPort()
-        const config = makeConfigFile({
-          server: { transport: "http", host: "127.0.0.1", port: 0, shutdown_grace_period: 1 },
+        const [a, b] = yield* twoInstances(db, {
           auth: {
             api_keys: [
               { id: "owner", sha256: sha256Hex(OWNER_KEY), scopes: ["execute", "schedule"], engagements: ["lab"] },
@@ -42,15 +41,8 @@ describe("standing approvals across instances on one PostgreSQL", () => {
             ]
           },
           engagements: [{ name: "lab", targets: ["127.0.0.1"], approval: "all" }],
-          storage: db.storage,
           watch: { poll_interval: 0.1, min_interval: 1 }
         })
-        yield* Effect.addFinalizer(() => Effect.sync(config.remove))
-        const env = { MCP_STORAGE_URL: String(db.storage!.url) }
-        const [a, b] = yield* Effect.all([
-          startHttpServer({ configFile: config.path, env }),
-          startHttpServer({ configFile: config.path, env })
-        ], { concurrency: 2 })
 
         const created = yield* httpRequest(
           a!.port,
