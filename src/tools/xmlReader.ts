@@ -364,6 +364,8 @@ interface Place {
    */
   newline: number
   consumed: boolean
+  /** The XML declaration the fast path took, "" if none: saxes carries what one declaration said into the next. */
+  decl: string
   doctype: boolean
   rootClosed: boolean
 }
@@ -459,7 +461,11 @@ const markup = (buf: string, lt: number, place: Place, events: XmlEvents): numbe
     if (end > 0) place.doctype = true
     return end
   }
-  if (c === 0x3F) return instruction(buf, lt, !place.consumed && lt === 0)
+  if (c === 0x3F) {
+    const end = instruction(buf, lt, !place.consumed && lt === 0)
+    if (end > 0 && XML_DECLS.includes(buf.slice(lt, end))) place.decl = buf.slice(lt, end)
+    return end
+  }
   if (place.rootClosed) return SAXES
   const tag = knownTag(buf, lt, place.tags)
   if (typeof tag === "number") return tag
@@ -509,6 +515,7 @@ const startPlace = (): Place => ({
   line: undefined,
   newline: -1,
   consumed: false,
+  decl: "",
   doctype: false,
   rootClosed: false
 })
@@ -532,10 +539,11 @@ export const xmlReader = (events: XmlEvents): XmlReader => {
   /** saxes reads on from `from` in `buf`. */
   const toSaxes = (from: number) => {
     viaSaxes = true
-    // Where saxes would be here: past the XML declaration, the DOCTYPE and the start tags of the open elements.
+    // Where saxes would be here: past the XML declaration (the one taken, for what a second one is expected to say),
+    // the DOCTYPE and the start tags of the open elements.
     if (place.consumed) {
       const elements = place.rootClosed ? "<x/>" : place.open.map((name) => `<${name}>`).join("")
-      sax.prime(`<!---->${place.doctype ? "<!DOCTYPE x>" : ""}${elements}`)
+      sax.prime(`${place.decl === "" ? "<!---->" : place.decl}${place.doctype ? "<!DOCTYPE x>" : ""}${elements}`)
     }
     const rest = piecesFrom(pieces, from)
     buf = ""

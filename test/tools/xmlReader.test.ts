@@ -182,6 +182,14 @@ const report = reportOf(FastCheck.array(host, { maxLength: 4 }))
 const alikeHosts = FastCheck.tuple(host, FastCheck.integer({ min: 2, max: 5 })).map(([h, n]) => Array.from({ length: n }, () => h))
 
 describe("xmlReader", () => {
+  it("says what saxes says of a second XML declaration after the one the fast path took", () => {
+    const text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<?xml -stylesheet href=\"file:///nmap.xsl\"?>\n" +
+      "<nmaprun scanner=\"nmap\"><runstats/></nmaprun>"
+    for (const chunks of [[text], [text.slice(0, 50), text.slice(50)]]) {
+      expect(readerEvents(chunks)).toEqual(saxesEvents(chunks))
+    }
+  })
+
   it.prop("gives saxes's events, in saxes's writes, for any nmap-like report cut into any pieces", {
     text: report,
     cuts: FastCheck.array(FastCheck.nat(), { maxLength: 30 })
